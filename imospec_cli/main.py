@@ -1,0 +1,170 @@
+"""The `imospec` command line: one subcommand per pipeline stage.
+
+Exit codes are stable so that scripts can trust them:
+
+- 0: success (the spec is clean, every proof holds, no divergence);
+- 1: the input or the implementation is wrong (diagnostics, refuted proofs,
+  divergences);
+- 2: inconclusive (a proof came back unknown) or a usage error;
+- 3: an internal error of imospec itself (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_UNKNOWN = 2
+EXIT_INTERNAL = 3
+
+DESCRIPTION = """\
+imospec: one formal spec of the IMO protocol, and what follows from it.
+
+The spec lives in spec/protocol/*.imo (see docs/language.md). From it imospec
+derives an executable reference model, Z3 proofs of every invariant, and a
+conformance suite that compares compiled contracts with the model.
+"""
+
+
+def _add_paths(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="spec files or directories (default: the bundled protocol, spec/protocol)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="imospec", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit codes: 0 ok, 1 problems found, 2 inconclusive or bad usage, 3 internal error.",
+    )
+    parser.add_argument("--no-color", action="store_true", help="plain output without colours")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check", help="parse and check a spec; print every diagnostic",
+        description="Parse and check a spec. Every error is reported with its code "
+        "(see docs/errors.md), file:line:col, the source line and a hint. Exit 0 only when clean.",
+    )
+    _add_paths(check)
+    check.add_argument("--quiet", action="store_true", help="print only diagnostics, no summary")
+
+    model = sub.add_parser(
+        "model", help="print the executable reference model generated from the spec",
+        description="Generate the reference model (plain Python) from the checked spec. "
+        "With --emit MODULE, print that module's model source.",
+    )
+    model.add_argument("--emit", metavar="MODULE", help="module to print ('all' for every module, 'runtime' for the shared runtime)")
+    model.add_argument("--list", action="store_true", help="list the modules")
+    _add_paths(model)
+
+    sub.add_parser("errors", help="print the catalogue of diagnostic codes (docs/errors.md)",
+                   description="Print the diagnostic catalogue as Markdown.")
+    return parser
+
+
+def _console(no_color: bool):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False, no_color=no_color, soft_wrap=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from spec.diagnostics import render
+    from spec.driver import BUNDLED_PROTOCOL, load_spec
+
+    result = load_spec(args.paths or [BUNDLED_PROTOCOL])
+    out = sys.stdout
+    for d in result.diagnostics:
+        print(render(d, result.sources), file=out)
+    errors = len(result.errors)
+    warnings = len(result.diagnostics) - errors
+    if not args.quiet:
+        modules = len(result.spec.modules) if result.spec else 0
+        if errors:
+            print(f"{errors} error(s), {warnings} warning(s) in {len(result.files)} file(s)", file=out)
+        else:
+            rules = sum(len(m.rules) for m in result.spec.modules.values()) if result.spec else 0
+            actions = sum(len(m.actions) for m in result.spec.modules.values()) if result.spec else 0
+            print(f"ok: {modules} module(s), {actions} action(s), {rules} rule(s), "
+                  f"{warnings} warning(s)", file=out)
+    return EXIT_FAIL if errors else EXIT_OK
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from spec.diagnostics import render
+    from spec.driver import BUNDLED_PROTOCOL, load_spec
+
+    result = load_spec(args.paths or [BUNDLED_PROTOCOL])
+    if not result.ok or result.spec is None:
+        for d in result.diagnostics:
+            print(render(d, result.sources), file=sys.stderr)
+        print("the spec has errors; run `imospec check` for details", file=sys.stderr)
+        return EXIT_FAIL
+    from reference.codegen import RUNTIME_NAME, generate_module, runtime_source
+
+    names = list(result.spec.modules)
+    if args.list or not args.emit:
+        for n in names:
+            print(n)
+        return EXIT_OK
+    if args.emit == RUNTIME_NAME:
+        print(runtime_source(), end="")
+        return EXIT_OK
+    targets = names if args.emit == "all" else [args.emit]
+    for t in targets:
+        if t not in result.spec.modules:
+            from spec.diagnostics import did_you_mean
+
+            hint = did_you_mean(t, names)
+            print(f"error: no module `{t}` in the spec" + (f"; {hint}" if hint else ""), file=sys.stderr)
+            return EXIT_UNKNOWN
+        print(generate_module(result.spec, t), end="")
+    return EXIT_OK
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    from spec.diagnostics import catalogue_markdown
+
+    print(catalogue_markdown(), end="")
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (see the module docstring)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_UNKNOWN
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
+        import traceback
+
+        log = Path(".imospec-cache") / "crash.log"
+        try:
+            log.parent.mkdir(exist_ok=True)
+            log.write_text(traceback.format_exc())
+            where = f" (traceback in {log})"
+        except OSError:
+            where = ""
+        print(f"imospec: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

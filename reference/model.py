@@ -1,0 +1,211 @@
+"""Load the generated reference model and run actions on it.
+
+    model = Model.deploy(spec, Deployment(addresses={...}, params={...}))
+    outcome = model.execute("reserve", "top_up", Env(caller=alice, now=t), amount=10**18)
+
+:meth:`Model.execute` runs one top-level action atomically: on a revert the
+whole world is put back and the outcome carries the reason. With
+``check_rules=True`` every invariant and ``ensures`` of the spec is checked
+after each successful action and a break raises :class:`SpecViolation`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, state_class
+from reference.runtime import Env, Event, Revert, SpecViolation, World
+from spec import ir
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where each module lives and the values of its parameters.
+
+    ``addresses`` maps module names to addresses (missing ones get
+    deterministic defaults); ``params`` maps ``"module.param"`` to a value
+    and overrides the spec's defaults; ``deployer`` runs every ``init``.
+    """
+
+    addresses: Mapping[str, int] = field(default_factory=dict)
+    params: Mapping[str, int | bool] = field(default_factory=dict)
+    deployer: int = 0xD0
+    now: int = 1_700_000_000
+    block_number: int = 1
+    chain_id: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one action did: its result or revert, and its events."""
+
+    ok: bool
+    value: Any = None
+    reason: str | None = None
+    error: str | None = None  # the exception class name on a revert
+    events: tuple[Event, ...] = ()
+
+
+def default_address(index: int) -> int:
+    """The deterministic address of the index-th module when none is given."""
+    return 0x1000 + index
+
+
+class Model:
+    """The executable reference model of a checked spec."""
+
+    def __init__(self, spec: ir.Spec, package: types.ModuleType, world: World) -> None:
+        self.spec = spec
+        self.package = package
+        self.world = world
+
+    # --------------------------------------------------------------- load
+    @staticmethod
+    def load_code(spec: ir.Spec) -> types.ModuleType:
+        """Generate and import the model's Python modules as one package.
+
+        The package is named after a hash of the generated source, so loading
+        the same spec twice reuses it.
+        """
+        sources = {REASONS_MODULE: generate_reasons(spec)}
+        for name in spec.modules:
+            sources[name] = generate_module(spec, name)
+        digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sources.items()).encode()).hexdigest()[:16]
+        pkg_name = f"imospec_model_{digest}"
+        if pkg_name in sys.modules:
+            return sys.modules[pkg_name]
+        pkg = types.ModuleType(pkg_name, "The generated reference model.")
+        pkg.__path__ = []
+        sys.modules[pkg_name] = pkg
+        for name in (REASONS_MODULE, *spec.modules):
+            mod = types.ModuleType(f"{pkg_name}.{name}")
+            mod.__package__ = pkg_name
+            mod.__dict__["__source__"] = sources[name]
+            sys.modules[mod.__name__] = mod
+            code = compile(sources[name], f"<imospec model {name}>", "exec")
+            exec(code, mod.__dict__)
+            setattr(pkg, name, mod)
+        return pkg
+
+    @classmethod
+    def deploy(cls, spec: ir.Spec, deployment: Deployment | None = None) -> Model:
+        """Create every module's state, set parameters, and run each ``init``.
+
+        Raises:
+            Revert: when an ``init`` reverts (e.g. a parameter breaks its rule).
+            KeyError: when ``deployment.params`` names an unknown parameter.
+        """
+        deployment = deployment or Deployment()
+        pkg = cls.load_code(spec)
+        addresses = {
+            name: deployment.addresses.get(name, default_address(i)) for i, name in enumerate(spec.modules)
+        }
+        state: dict[str, Any] = {}
+        for name in spec.modules:
+            state[name] = getattr(getattr(pkg, name), state_class(name))()
+        world = World(state, addresses, pkg)
+        for key, value in deployment.params.items():
+            module, _, pname = key.partition(".")
+            m = spec.modules[module]
+            if pname not in m.params and pname not in m.governed:
+                raise KeyError(f"unknown parameter {key}")
+            setattr(state[module], pname, value)
+        env = Env(deployment.deployer, deployment.now, deployment.block_number, deployment.chain_id)
+        for name in spec.modules:
+            getattr(pkg, name).init(world, env)
+        world.events.clear()
+        return cls(spec, pkg, world)
+
+    # ------------------------------------------------------------ execute
+    def execute(self, module: str, action: str, env: Env, *args: Any, check_rules: bool = False,
+                **kwargs: Any) -> Outcome:
+        """Run one top-level action atomically.
+
+        Returns an :class:`Outcome`; a revert is an outcome, not an exception.
+
+        Raises:
+            KeyError: unknown module or action.
+            PermissionError: the action is internal.
+            SpecViolation: with ``check_rules``, an invariant or ensures broke.
+        """
+        decl = self.spec.modules[module].actions[action]
+        if decl.internal:
+            raise PermissionError(f"{module}.{action} is internal")
+        fn = getattr(getattr(self.package, module), _py(action))
+        before = self.world.snapshot()
+        self.world.events = []
+        try:
+            value = fn(self.world, env, *args, **kwargs)
+        except Revert as exc:
+            self.world.restore(before)
+            self.world.events = []
+            return Outcome(False, reason=exc.reason, error=type(exc).__name__)
+        events = tuple(self.world.events)
+        self.world.events = []
+        if check_rules:
+            self.check_rules(before, module, action, env, args, kwargs)
+        return Outcome(True, value=value, events=events)
+
+    def check_rules(self, before: dict[str, Any], module: str, action: str, env: Env,
+                    args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Check every invariant (and the action's ensures) on the current state.
+
+        Raises:
+            SpecViolation: naming the first rule that fails.
+        """
+        old = World(before, self.world.address, self.package)
+        for name in self.spec.modules:
+            rules = getattr(self.package, name).RULES
+            for rule, (pred, _transition) in rules.items():
+                if not pred(self.world, old):
+                    raise SpecViolation(f"{name}.{rule} fails after {module}.{action}")
+        for pred in getattr(getattr(self.package, module), "ENSURES", {}).get(action, ()):
+            if not pred(self.world, old, env, *args, **kwargs):
+                raise SpecViolation(f"ensures of {module}.{action} fails")
+
+    def violated_rules(self, before: dict[str, Any] | None = None) -> list[str]:
+        """Names (``module.rule``) of the rules the current state breaks."""
+        old = World(before, self.world.address, self.package) if before is not None else None
+        out = []
+        for name in self.spec.modules:
+            for rule, (pred, transition) in getattr(self.package, name).RULES.items():
+                if transition and old is None:
+                    continue
+                if not pred(self.world, old):
+                    out.append(f"{name}.{rule}")
+        return out
+
+    # ------------------------------------------------------------- access
+    def state(self, module: str) -> Any:
+        """The state dataclass of ``module``."""
+        return self.world.state[module]
+
+    def address(self, module: str) -> int:
+        return self.world.address[module]
+
+    def record(self, module: str, name: str, *args: Any) -> Any:
+        """Build a record (or signed request) of ``module``."""
+        return getattr(getattr(self.package, module), name)(*args)
+
+    def call_fn(self, module: str, name: str, env: Env | None, *args: Any) -> Any:
+        """Evaluate a spec function on the current state.
+
+        Raises:
+            Revert: when its arithmetic fails.
+        """
+        return getattr(getattr(self.package, module), _py(name))(self.world, env, *args)
+
+    def source(self, module: str) -> str:
+        """The generated Python source of ``module``."""
+        return str(getattr(self.package, module).__source__)
+
+
+def _py(name: str) -> str:
+    from reference.codegen import py
+
+    return py(name)

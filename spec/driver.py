@@ -1,0 +1,188 @@
+"""The driver: chains the pure stages (read -> parse -> check) and caches them.
+
+Every consumer gets a spec the same way::
+
+    result = load_spec(["spec/protocol"])
+    if result.ok:
+        spec = result.spec   # the checked IR
+
+Parsing is cached per file content; checking per set of files. Nothing raises
+for bad input: problems come back as diagnostics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spec import ast, ir
+from spec.check import check_modules
+from spec.diagnostics import Diagnostic, DiagnosticError, Span
+from spec.parser import MAX_FILE_BYTES, parse_module
+
+BUNDLED_PROTOCOL = Path(__file__).parent / "protocol"
+SPEC_SUFFIX = ".imo"
+
+
+@dataclass
+class LoadResult:
+    """The outcome of loading a spec: the IR (when clean) and diagnostics."""
+
+    spec: ir.Spec | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.errors
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand directories into their ``.imo`` files, sorted; report missing paths."""
+    files: list[Path] = []
+    diags: list[Diagnostic] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(p.rglob(f"*{SPEC_SUFFIX}"))
+            if not found:
+                diags.append(Diagnostic("E006", f"no `{SPEC_SUFFIX}` file under `{p}`", None))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            diags.append(Diagnostic("E003", f"cannot read `{p}`: no such file or directory", None))
+    unique: list[Path] = []
+    for f in files:
+        if f not in unique:
+            unique.append(f)
+    return unique, diags
+
+
+def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
+    """Read one file as UTF-8 text, or explain why it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Diagnostic("E003", f"cannot read `{display}`: {exc.strerror}", None)]
+    if len(data) > MAX_FILE_BYTES:
+        return None, [Diagnostic("E007", f"`{display}` is {len(data)} bytes; the limit is {MAX_FILE_BYTES}",
+                                 Span(display, 1, 1, 1, 2))]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Diagnostic("E003", f"`{display}` is not UTF-8 text (byte {exc.start})",
+                                 Span(display, line, col, line, col + 1), "spec files are UTF-8 text")]
+    if "\x00" in text:
+        idx = text.index("\x00")
+        line = text.count("\n", 0, idx) + 1
+        return None, [Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary",
+                                 Span(display, line, 1, line, 2))]
+    return text, []
+
+
+_parse_cache: dict[tuple[str, str], ast.Module | DiagnosticError] = {}
+
+
+def parse_cached(text: str, display: str) -> ast.Module:
+    """Parse with a cache keyed by file name and content hash.
+
+    Raises:
+        DiagnosticError: on syntax errors (cached too).
+    """
+    key = (display, hashlib.sha256(text.encode()).hexdigest())
+    hit = _parse_cache.get(key)
+    if hit is None:
+        try:
+            hit = parse_module(text, display)
+        except DiagnosticError as err:
+            hit = err
+        if len(_parse_cache) > 512:
+            _parse_cache.clear()
+        _parse_cache[key] = hit
+    if isinstance(hit, DiagnosticError):
+        raise hit
+    return hit
+
+
+def _is_blank(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("//") for line in text.splitlines())
+
+
+def load_spec(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path | None = None) -> LoadResult:
+    """Read, parse and check the spec in ``paths`` (files or directories).
+
+    File names in diagnostics are shown relative to ``base`` (default: the
+    current directory) when possible. Never raises for bad input.
+    """
+    files, diags = discover(paths)
+    base = base or Path.cwd()
+    sources: dict[str, str] = {}
+    modules: list[ast.Module] = []
+    displays: list[str] = []
+    for f in files:
+        display = _display(f, base)
+        displays.append(display)
+        text, problems = read_source(f, display)
+        diags.extend(problems)
+        if text is None:
+            continue
+        sources[display] = text
+        if _is_blank(text):
+            diags.append(Diagnostic("E006", f"`{display}` holds no module", Span(display, 1, 1, 1, 2),
+                                    f"start it with `module {f.stem}`"))
+            continue
+        try:
+            mod = parse_cached(text, display)
+        except DiagnosticError as err:
+            diags.extend(err.diagnostics)
+            continue
+        except RecursionError:
+            diags.append(Diagnostic("E004", "the input nests too deeply", Span(display, 1, 1, 1, 2)))
+            continue
+        if mod.name != f.stem:
+            diags.append(Diagnostic("E005", f"`{display}` holds module `{mod.name}`", mod.span,
+                                    f"rename the file to `{mod.name}{SPEC_SUFFIX}` or the module to `{f.stem}`"))
+        modules.append(mod)
+    names: dict[str, ast.Module] = {}
+    for m in modules:
+        if m.name in names:
+            diags.append(Diagnostic("E011", f"module `{m.name}` is defined twice", m.span,
+                                    f"also in {names[m.name].file}"))
+        names[m.name] = m
+    if not files and not diags:
+        diags.append(Diagnostic("E006", "no spec files given", None))
+    spec: ir.Spec | None = None
+    if modules:
+        try:
+            spec, check_diags = check_modules(list(names.values()), sources)
+        except RecursionError:
+            check_diags = [Diagnostic("E004", "an expression nests too deeply to check", None,
+                                      "split it with `let` bindings")]
+        diags.extend(check_diags)
+    return LoadResult(spec, _sorted(diags), sources, displays)
+
+
+def _display(f: Path, base: Path) -> str:
+    try:
+        return str(f.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(f)
+
+
+def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
+    def key(d: Diagnostic) -> tuple[str, int, int, str]:
+        if d.span is None:
+            return ("", 0, 0, d.code)
+        return (d.span.file, d.span.line, d.span.column, d.code)
+
+    return sorted(diags, key=key)

@@ -1,0 +1,478 @@
+"""The checked intermediate representation: what the three consumers read.
+
+Every name is resolved (a :class:`Ref` says what kind of thing it names and in
+which module), every expression carries its :class:`Type`, clauses are lowered
+into plain statements (``by`` / ``when`` / ``signed`` become ``Require`` and
+``Assign`` at the top of the action body, ``+=`` becomes ``=`` with ``+``) and
+templates (``extends``) are expanded. Spans survive for reports.
+
+The IR is immutable after checking; consumers (reference, verification,
+conformance) must not mutate it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from spec.diagnostics import Span
+
+# ------------------------------------------------------------------ types
+
+
+@dataclass(frozen=True)
+class Type:
+    """Base of all types."""
+
+
+@dataclass(frozen=True)
+class Prim(Type):
+    name: Literal["uint256", "bool", "address", "bytes32", "signature", "string", "none"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+UINT = Prim("uint256")
+BOOL = Prim("bool")
+ADDRESS = Prim("address")
+BYTES32 = Prim("bytes32")
+SIGNATURE = Prim("signature")
+STRING = Prim("string")
+NONE = Prim("none")
+
+
+@dataclass(frozen=True)
+class MapT(Type):
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"map[{self.key}, {self.value}]"
+
+
+@dataclass(frozen=True)
+class ListT(Type):
+    element: Type
+
+    def __str__(self) -> str:
+        return f"list[{self.element}]"
+
+
+@dataclass(frozen=True)
+class RecordT(Type):
+    module: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class EnumT(Type):
+    """The bands of a ``phases`` declaration, ordered from lowest price up."""
+
+    module: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# ------------------------------------------------------------ expressions
+
+RefKind = Literal[
+    "const", "param", "governed", "state", "local", "env", "module", "enum", "bound"
+]
+ENV_NAMES = ("caller", "now", "block_number", "chain_id", "self")
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    type: Type
+    span: Span | None
+
+
+@dataclass(frozen=True, eq=False)
+class Lit(Expr):
+    """A literal integer, boolean or string (revert reasons only)."""
+
+    value: int | bool | str
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Expr):
+    """A resolved name.
+
+    ``kind`` says what it names: a ``const``, ``param``, ``governed`` parameter
+    or ``state`` variable of ``module``; a ``local`` (argument, ``let`` or loop
+    variable); an ``env`` input (``caller``, ``now``, ``block_number``,
+    ``chain_id``, ``self``); the address of ``module`` (kind ``module``); a
+    phase band (``enum``, with ``index``); or a ``forall`` variable (``bound``).
+    """
+
+    kind: RefKind
+    module: str
+    name: str
+    index: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Index(Expr):
+    base: Expr
+    key: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Field(Expr):
+    base: Expr
+    name: str
+
+
+@dataclass(frozen=True, eq=False)
+class Bin(Expr):
+    """Binary operator. Arithmetic: + - * / % **; comparison: == != < <= > >=;
+    logic: and or ==>."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Cond(Expr):
+    test: Expr
+    then: Expr
+    orelse: Expr
+
+
+BUILTINS = ("min", "max", "mul_div_down", "mul_div_up", "div_up", "isqrt", "len", "hash")
+
+
+@dataclass(frozen=True, eq=False)
+class Builtin(Expr):
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class FnCall(Expr):
+    module: str
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ActionCall(Expr):
+    """A call to an action; appears only as a statement or a let/assign value."""
+
+    module: str
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class RecordNew(Expr):
+    module: str
+    record: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseOf(Expr):
+    module: str
+    phases: str
+    price: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class DecayLevelOf(Expr):
+    module: str
+    decay: str
+    amount: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class DecayAt(Expr):
+    module: str
+    decay: str
+    level: Expr
+    backed: Expr
+    since: Expr
+    now: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class SignedBy(Expr):
+    """True when ``signature`` is ``owner``'s signature over ``request`` (a
+    record of kind ``request_type``) for this chain and verifying contract."""
+
+    signature: Expr
+    owner: Expr
+    request: Expr
+    request_type: str
+    module: str
+
+
+@dataclass(frozen=True, eq=False)
+class Forall(Expr):
+    vars: tuple[tuple[str, Type], ...]
+    body: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Sum(Expr):
+    map: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Old(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class ListLit(Expr):
+    items: tuple[Expr, ...]
+
+
+# ------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True, eq=False)
+class Stmt:
+    span: Span | None
+
+
+@dataclass(frozen=True, eq=False)
+class Let(Stmt):
+    name: str
+    type: Type
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Assign(Stmt):
+    """``target = value``; the target is a Ref (state/local/param in init),
+    an Index chain or a Field of those."""
+
+    target: Expr
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class Require(Stmt):
+    cond: Expr
+    reason: str
+    origin: str = "require"  # require | by | when | signed-expiry | signed-nonce | signed-sig
+
+
+@dataclass(frozen=True, eq=False)
+class If(Stmt):
+    test: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Emit(Stmt):
+    module: str
+    event: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Return(Stmt):
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class CallStmt(Stmt):
+    call: ActionCall
+
+
+@dataclass(frozen=True, eq=False)
+class Govern(Stmt):
+    """Set the governed parameter identified by (target, key) to value.
+    ``candidates`` lists the (module, name) parameters this timelock governs."""
+
+    target: Expr
+    key: Expr
+    value: Expr
+    candidates: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class For(Stmt):
+    var: str
+    count: int
+    body: tuple[Stmt, ...]
+
+
+# ----------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class Const:
+    name: str
+    type: Type
+    value: Expr
+    folded: int | bool | tuple[int, ...]
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    default: Expr | None
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Governed:
+    name: str
+    type: Type
+    default: Expr
+    low: Expr
+    high: Expr
+    via: str
+    key: str  # "module.name"; its keccak256 identifies it to the timelock
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class StateVar:
+    name: str
+    type: Type
+    init: Expr | None
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class RecordDecl:
+    name: str
+    fields: tuple[tuple[str, Type], ...]
+    span: Span
+    doc: str
+    nonce_map: str | None = None  # set for signed request kinds
+
+
+@dataclass(frozen=True)
+class EventDecl:
+    name: str
+    fields: tuple[tuple[str, Type], ...]
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class PhasesDecl:
+    name: str
+    bands: tuple[str, ...]  # lowest first
+    thresholds: tuple[Expr, ...]  # len(bands) - 1, ascending
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class DecayDecl:
+    name: str
+    levels: Expr
+    periods: Expr
+    level_values: tuple[int, ...]
+    period_values: tuple[int, ...]
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An invariant, lemma or theorem. ``transition`` is true when it uses
+    ``old``: it relates the states before and after each action."""
+
+    name: str
+    kind: Literal["invariant", "lemma", "theorem"]
+    expr: Expr
+    transition: bool
+    reads: frozenset[tuple[str, str]]  # (module, state name) it reads
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Fn:
+    name: str
+    params: tuple[tuple[str, Type], ...]
+    returns: Type
+    body: tuple[Stmt, ...]
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """An action; ``body`` starts with the lowered clauses."""
+
+    name: str
+    params: tuple[tuple[str, Type], ...]
+    returns: Type
+    internal: bool
+    body: tuple[Stmt, ...]
+    ensures: tuple[Expr, ...]
+    reasons: tuple[str, ...]  # every revert reason this action can raise itself
+    phase_gate: tuple[str, tuple[str, ...]] | None  # (phases name, allowed bands)
+    signed_request: str | None
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    file: str
+    doc: str
+    imports: tuple[str, ...]
+    consts: dict[str, Const]
+    params: dict[str, Param]
+    governed: dict[str, Governed]
+    state: dict[str, StateVar]
+    records: dict[str, RecordDecl]
+    events: dict[str, EventDecl]
+    phases: dict[str, PhasesDecl]
+    decays: dict[str, DecayDecl]
+    init: tuple[Stmt, ...]
+    rules: tuple[Rule, ...]
+    fns: dict[str, Fn]
+    actions: dict[str, Action]
+    span: Span
+    extends: tuple[str, ...] = field(default=())  # template chain, nearest first
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A checked spec: its deployable modules in a fixed order (dependencies
+    first where there are no cycles)."""
+
+    modules: dict[str, Module]
+    sources: dict[str, str]  # file name -> text, for quoting
+
+    def module(self, name: str) -> Module:
+        return self.modules[name]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every revert reason of the spec, sorted."""
+        out: set[str] = {"UNAUTHORIZED"}
+        for m in self.modules.values():
+            for a in m.actions.values():
+                out.update(a.reasons)
+        return tuple(sorted(out))
