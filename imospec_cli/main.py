@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - last line of defence: never a raw traceback
+    except Exception as exc:
         import traceback
 
         log = Path(".imospec-cache") / "crash.log"

@@ -28,7 +28,7 @@ ZERO_ADDRESS = 0
 # ------------------------------------------------------------------ reverts
 
 
-class Revert(Exception):  # noqa: N818 - the EVM word
+class Revert(Exception):
     """An action reverted. ``reason`` is the revert string, or None for a bare
     revert (arithmetic faults)."""
 

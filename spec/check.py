@@ -236,6 +236,8 @@ class Checker:
     def expr(self, e: ast.Expr, sc: _Scope, want: ir.Type | None = None,
              allow_action: bool = False) -> ir.Expr:
         out = self._expr(e, sc, allow_action)
+        if out.type == ir.ERROR:
+            raise _Abort()  # already reported where the local was defined
         if (want in (ir.ADDRESS, ir.BYTES32) and isinstance(out, ir.Lit) and out.type == ir.UINT
                 and isinstance(e, ast.IntLit)):
             # a number literal may stand for an address or a bytes32 where one is expected
@@ -596,7 +598,12 @@ class Checker:
     def stmt(self, s: ast.Stmt, sc: _Scope) -> list[ir.Stmt]:
         effects_ok = sc.context in ("action", "init")
         if isinstance(s, ast.Let):
-            value = self.expr(s.value, sc, allow_action=effects_ok)
+            try:
+                value = self.expr(s.value, sc, allow_action=effects_ok)
+            except _Abort:
+                if sc.lookup_local(s.name) is None:
+                    sc.locals[-1][s.name] = ir.ERROR  # silence follow-on errors about it
+                raise
             typ = value.type
             if s.type is not None:
                 want = self.resolve_type(s.type, sc.module)

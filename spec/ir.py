@@ -27,7 +27,7 @@ class Type:
 
 @dataclass(frozen=True)
 class Prim(Type):
-    name: Literal["uint256", "bool", "address", "bytes32", "signature", "string", "none"]
+    name: Literal["uint256", "bool", "address", "bytes32", "signature", "string", "none", "error"]
 
     def __str__(self) -> str:
         return self.name
@@ -40,6 +40,7 @@ BYTES32 = Prim("bytes32")
 SIGNATURE = Prim("signature")
 STRING = Prim("string")
 NONE = Prim("none")
+ERROR = Prim("error")  # the type of a local whose definition had an error; never in a clean IR
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,277 @@
+"""Behaviour every EVM backend must show; each test runs on py-evm and on pyrevm."""
+
+from __future__ import annotations
+
+import pytest
+
+from evm_backend import (
+    EVM_VERSION,
+    AbiError,
+    Backend,
+    CallReverted,
+    CompiledContract,
+    Contract,
+    DeploymentFailed,
+    TestAccount,
+    TransactionRejected,
+    UnknownAddressAbiError,
+    UnknownSnapshotError,
+    get_backend,
+    hashmap_slot,
+)
+from evm_backend.fork import DEFAULT_CHAIN_ID, GENESIS_BLOCK_NUMBER, GENESIS_TIMESTAMP
+
+COUNTER_START = 5
+UINT256_MAX = 2**256 - 1
+
+
+@pytest.fixture
+def counter(
+    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
+) -> Contract:
+    return backend.deploy_contract(counter_artifact, COUNTER_START, sender=accounts[0])
+
+
+def test_backend_runs_the_pinned_fork(backend: Backend) -> None:
+    assert backend.evm_version == EVM_VERSION
+    assert backend.name in ("py-evm", "pyrevm")
+
+
+def test_deploy_and_call(
+    backend: Backend, counter: Contract, accounts: list[TestAccount], counter_artifact: CompiledContract
+) -> None:
+    alice = accounts[0]
+    assert counter.call("counter") == COUNTER_START
+    assert counter.call("owner") == alice.address
+    assert backend.get_code(counter.address) == counter_artifact.bytecode_runtime
+    assert backend.get_nonce(alice.address) == 1
+
+
+def test_deploy_with_raw_bytecode_and_abi(
+    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
+) -> None:
+    address = backend.deploy(
+        counter_artifact.bytecode, counter_artifact.abi, [7], sender=accounts[1]
+    )
+    assert address == backend.contract(address).address
+    assert backend.call(address, "counter") == 7
+
+
+def test_transact_changes_state_and_returns_value(
+    backend: Backend, counter: Contract, accounts: list[TestAccount]
+) -> None:
+    bob = accounts[1]
+    receipt = counter.transact("bump", 3, sender=bob)
+    assert receipt.success
+    assert receipt.return_value == COUNTER_START + 3
+    assert receipt.revert_reason is None
+    assert receipt.gas_used > 21_000
+    assert counter.call("counter") == COUNTER_START + 3
+    assert counter.call("credits", bob.address) == 3
+    # Calls do not bump the sender's nonce; only creations do.
+    assert backend.get_nonce(bob.address) == 0
+
+
+def test_events_are_decoded_with_the_abi(counter: Contract, accounts: list[TestAccount]) -> None:
+    bob = accounts[1]
+    receipt = counter.transact("bump", 4, sender=bob)
+    (log,) = receipt.logs
+    assert log.address == counter.address
+    assert log.event == "Bumped"
+    assert log.args == {"who": bob.address, "amount": 4, "total": COUNTER_START + 4}
+
+    noted = counter.transact("note", "hello", sender=bob)
+    assert [(entry.event, entry.args) for entry in noted.logs] == [
+        ("Noted", {"key": bob.address, "note": "hello"})
+    ]
+    assert noted.events("Noted") == list(noted.logs)
+
+
+def test_revert_reason_is_decoded(counter: Contract, accounts: list[TestAccount]) -> None:
+    receipt = counter.transact("bump", 13, sender=accounts[1])
+    assert not receipt.success
+    assert receipt.revert_reason == "REASON"
+    assert not receipt.halted
+    assert receipt.logs == ()
+    assert receipt.return_value is None
+    assert counter.call("counter") == COUNTER_START
+
+
+def test_overflow_is_a_bare_revert(counter: Contract, accounts: list[TestAccount]) -> None:
+    receipt = counter.transact("bump", UINT256_MAX, sender=accounts[1])
+    assert not receipt.success
+    assert receipt.revert_reason is None
+    assert receipt.revert_data == b""
+    assert not receipt.halted
+    bare = counter.transact("fail_bare", sender=accounts[1])
+    assert (bare.success, bare.revert_reason, bare.revert_data) == (False, None, b"")
+
+
+def test_out_of_gas_is_a_halt(counter: Contract, accounts: list[TestAccount]) -> None:
+    receipt = counter.transact("bump", 1, sender=accounts[1], gas=30_000)
+    assert not receipt.success
+    assert receipt.halted
+    assert receipt.revert_reason is None
+    assert receipt.gas_used == 30_000
+
+
+def test_call_raises_on_revert(counter: Contract) -> None:
+    with pytest.raises(CallReverted) as excinfo:
+        counter.call("bump", 13)
+    assert excinfo.value.reason == "REASON"
+
+
+def test_call_changes_nothing(backend: Backend, counter: Contract) -> None:
+    backend.set_timestamp(1_234)
+    assert counter.call("stamp") == 1_234
+    assert counter.call("last_seen") == 0
+    assert counter.call("bump", 1) == COUNTER_START + 1
+    assert counter.call("counter") == COUNTER_START
+
+
+def test_raw_calldata(backend: Backend, counter: Contract, accounts: list[TestAccount]) -> None:
+    calldata = counter.abi.function("counter").encode_call(())
+    raw = backend.call(counter.address, calldata)
+    assert raw == COUNTER_START.to_bytes(32, "big")
+    receipt = backend.transact(
+        counter.address, counter.abi.function("bump").encode_call((2,)), sender=accounts[1]
+    )
+    assert receipt.success and receipt.return_value is None
+    assert receipt.logs[0].event == "Bumped"
+
+
+def test_bound_functions(counter: Contract, accounts: list[TestAccount]) -> None:
+    assert counter["bump"].transact(1, sender=accounts[1]).return_value == COUNTER_START + 1
+    assert counter["counter"].call() == COUNTER_START + 1
+    assert counter.storage_var("counter") == COUNTER_START + 1
+
+
+def test_snapshot_revert_restores_state(
+    backend: Backend, counter: Contract, accounts: list[TestAccount]
+) -> None:
+    bob = accounts[1]
+    outer = backend.snapshot()
+    counter.transact("bump", 10, sender=bob)
+    backend.set_timestamp(GENESIS_TIMESTAMP + 100)
+    backend.set_block_number(GENESIS_BLOCK_NUMBER + 7)
+    inner = backend.snapshot()
+    counter.transact("bump", 20, sender=bob)
+    assert counter.call("counter") == COUNTER_START + 30
+
+    backend.revert(inner)
+    assert counter.call("counter") == COUNTER_START + 10
+    assert backend.timestamp == GENESIS_TIMESTAMP + 100
+
+    backend.revert(outer)
+    assert counter.call("counter") == COUNTER_START
+    assert counter.call("credits", bob.address) == 0
+    assert backend.timestamp == GENESIS_TIMESTAMP
+    assert backend.block_number == GENESIS_BLOCK_NUMBER
+    assert counter.call("now") == GENESIS_TIMESTAMP
+    with pytest.raises(UnknownSnapshotError):
+        backend.revert(inner)
+
+
+def test_revert_undoes_deployments_and_balances(
+    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
+) -> None:
+    alice, bob = accounts[0], accounts[1]
+    with backend.anchor():
+        deployed = backend.deploy_contract(counter_artifact, 1, sender=alice)
+        backend.set_balance(bob.address, 5)
+        assert backend.get_balance(bob.address) == 5
+        deployed.transact("deposit", sender=alice, value=1_000)
+        assert backend.get_balance(deployed.address) == 1_000
+    assert backend.get_code(deployed.address) == b""
+    assert backend.get_nonce(alice.address) == 0
+    assert backend.get_balance(bob.address) == 10**24
+    assert backend.get_balance(alice.address) == 10**24
+
+
+def test_timestamp_and_block_number(backend: Backend, counter: Contract) -> None:
+    assert counter.call("now") == GENESIS_TIMESTAMP
+    backend.set_timestamp(2_000_000_000)
+    backend.set_block_number(42)
+    assert backend.timestamp == 2_000_000_000
+    assert counter.call("now") == 2_000_000_000
+    number, chain_id, sender = counter.call("env")
+    assert (number, chain_id) == (42, DEFAULT_CHAIN_ID)
+    assert sender == "0x0000000000000000000000000000000000000000"
+    with pytest.raises(ValueError):
+        backend.set_timestamp(-1)
+
+
+def test_chain_id_option(counter_artifact: CompiledContract) -> None:
+    for name in ("py-evm", "pyrevm"):
+        chain = get_backend(name, chain_id=1337, timestamp=99)
+        (alice,) = chain.create_accounts(1)
+        contract = chain.deploy_contract(counter_artifact, 0, sender=alice)
+        assert contract.call("env", sender=alice)[1:] == (1337, alice.address)
+        assert contract.call("now") == 99
+
+
+def test_get_storage_reads_layout_slots(
+    backend: Backend,
+    counter: Contract,
+    accounts: list[TestAccount],
+    counter_artifact: CompiledContract,
+) -> None:
+    bob = accounts[1]
+    counter.transact("bump", 6, sender=bob)
+    counter_slot = counter_artifact.storage_slot("counter")
+    assert backend.get_storage(counter.address, counter_slot) == COUNTER_START + 6
+    owner_word = backend.get_storage(counter.address, counter_artifact.storage_slot("owner"))
+    assert owner_word == int(accounts[0].address, 16)
+    credits = counter_artifact.storage_slot("credits")
+    assert backend.get_storage(counter.address, hashmap_slot(credits, bob.address)) == 6
+
+
+def test_transient_storage_is_cleared_between_transactions(
+    counter: Contract, accounts: list[TestAccount]
+) -> None:
+    for _ in range(3):
+        assert counter.transact("tick", sender=accounts[1]).return_value == 1
+
+
+def test_value_transfers_and_rejections(
+    backend: Backend, counter: Contract, accounts: list[TestAccount]
+) -> None:
+    poor = "0x00000000000000000000000000000000000000aa"
+    assert counter.transact("deposit", sender=accounts[1], value=10).return_value == 10
+    assert backend.get_balance(counter.address) == 10
+    with pytest.raises(TransactionRejected):
+        counter.transact("deposit", sender=poor, value=1)
+    with pytest.raises(TransactionRejected):
+        counter.transact("bump", 1, sender=accounts[1], gas=21_000)
+    with pytest.raises(TransactionRejected):
+        counter.transact("bump", 1, sender=accounts[1], gas=10**9)
+    with pytest.raises(TransactionRejected):  # EIP-3607: contracts cannot send transactions
+        counter.transact("bump", 1, sender=counter.address)
+
+
+def test_failed_deployment(
+    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
+) -> None:
+    with pytest.raises(DeploymentFailed) as excinfo:
+        backend.deploy(b"\x60\x00\x80\xfd", [], sender=accounts[1])  # PUSH1 0 DUP1 REVERT
+    assert excinfo.value.reason is None
+    assert backend.get_nonce(accounts[1].address) == 1
+    with pytest.raises(AbiError):
+        backend.deploy_contract(counter_artifact, sender=accounts[1])
+
+
+def test_abi_errors(backend: Backend, counter: Contract) -> None:
+    with pytest.raises(AbiError):
+        counter.call("no_such_function")
+    with pytest.raises(AbiError):
+        counter.call("bump", "not a number")
+    with pytest.raises(UnknownAddressAbiError):
+        backend.call("0x00000000000000000000000000000000000000bb", "counter")
+
+
+def test_accounts_are_deterministic(backend: Backend) -> None:
+    first = backend.create_accounts(2, balance=7)
+    second = get_backend("py-evm").create_accounts(2, balance=7)
+    assert [a.address for a in first] == [a.address for a in second]
+    assert first[0].signer.address == first[0].address
+    assert backend.get_balance(first[1].address) == 7
