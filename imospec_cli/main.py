@@ -32,7 +32,9 @@ conformance suite that compares compiled contracts with the model.
 
 def _add_paths(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="spec files or directories (default: the bundled protocol, spec/protocol)",
     )
 
@@ -40,14 +42,17 @@ def _add_paths(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one subparser per command."""
     parser = argparse.ArgumentParser(
-        prog="imospec", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="imospec",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Exit codes: 0 ok, 1 problems found, 2 inconclusive or bad usage, 3 internal error.",
     )
     parser.add_argument("--no-color", action="store_true", help="plain output without colours")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser(
-        "check", help="parse and check a spec; print every diagnostic",
+        "check",
+        help="parse and check a spec; print every diagnostic",
         description="Parse and check a spec. Every error is reported with its code "
         "(see docs/errors.md), file:line:col, the source line and a hint. Exit 0 only when clean.",
     )
@@ -55,16 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--quiet", action="store_true", help="print only diagnostics, no summary")
 
     model = sub.add_parser(
-        "model", help="print the executable reference model generated from the spec",
+        "model",
+        help="print the executable reference model generated from the spec",
         description="Generate the reference model (plain Python) from the checked spec. "
         "With --emit MODULE, print that module's model source.",
     )
-    model.add_argument("--emit", metavar="MODULE", help="module to print ('all' for every module, 'runtime' for the shared runtime)")
+    model.add_argument(
+        "--emit", metavar="MODULE", help="module to print ('all' for every module, 'runtime' for the shared runtime)"
+    )
     model.add_argument("--list", action="store_true", help="list the modules")
     _add_paths(model)
 
-    sub.add_parser("errors", help="print the catalogue of diagnostic codes (docs/errors.md)",
-                   description="Print the diagnostic catalogue as Markdown.")
+    sub.add_parser(
+        "errors",
+        help="print the catalogue of diagnostic codes (docs/errors.md)",
+        description="Print the diagnostic catalogue as Markdown.",
+    )
     return parser
 
 
@@ -91,8 +102,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             rules = sum(len(m.rules) for m in result.spec.modules.values()) if result.spec else 0
             actions = sum(len(m.actions) for m in result.spec.modules.values()) if result.spec else 0
-            print(f"ok: {modules} module(s), {actions} action(s), {rules} rule(s), "
-                  f"{warnings} warning(s)", file=out)
+            print(f"ok: {modules} module(s), {actions} action(s), {rules} rule(s), {warnings} warning(s)", file=out)
     return EXIT_FAIL if errors else EXIT_OK
 
 

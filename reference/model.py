@@ -102,9 +102,7 @@ class Model:
         """
         deployment = deployment or Deployment()
         pkg = cls.load_code(spec)
-        addresses = {
-            name: deployment.addresses.get(name, default_address(i)) for i, name in enumerate(spec.modules)
-        }
+        addresses = {name: deployment.addresses.get(name, default_address(i)) for i, name in enumerate(spec.modules)}
         state: dict[str, Any] = {}
         for name in spec.modules:
             state[name] = getattr(getattr(pkg, name), state_class(name))()
@@ -122,8 +120,9 @@ class Model:
         return cls(spec, pkg, world)
 
     # ------------------------------------------------------------ execute
-    def execute(self, module: str, action: str, env: Env, *args: Any, check_rules: bool = False,
-                **kwargs: Any) -> Outcome:
+    def execute(
+        self, module: str, action: str, env: Env, *args: Any, check_rules: bool = False, **kwargs: Any
+    ) -> Outcome:
         """Run one top-level action atomically.
 
         Returns an :class:`Outcome`; a revert is an outcome, not an exception.
@@ -151,8 +150,9 @@ class Model:
             self.check_rules(before, module, action, env, args, kwargs)
         return Outcome(True, value=value, events=events)
 
-    def check_rules(self, before: dict[str, Any], module: str, action: str, env: Env,
-                    args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def check_rules(
+        self, before: dict[str, Any], module: str, action: str, env: Env, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         """Check every invariant (and the action's ensures) on the current state.
 
         Raises:

@@ -233,7 +233,7 @@ def decay_at(periods: tuple[int, ...], level: int, backed: int, since: int, now:
 # -------------------------------------------------------------------- maps
 
 
-class Map(dict):  # type: ignore[type-arg]
+class Map(dict):
     """A map whose missing keys read as the default value.
 
     Reading a missing scalar does not insert it; reading a missing nested map
@@ -379,5 +379,5 @@ def for_all(w: World, domains: tuple[Any, ...], body: Callable[..., bool]) -> bo
     ordered = sorted(keys)
     combos: list[tuple[int, ...]] = [()]
     for _ in domains:
-        combos = [c + (k,) for c in combos for k in ordered]
+        combos = [(*c, k) for c in combos for k in ordered]
     return all(body(*c) for c in combos)

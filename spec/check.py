@@ -9,8 +9,10 @@ problem: each declaration is checked on its own and errors are collected.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,7 +25,10 @@ Context = Literal["action", "init", "fn", "rule", "theorem", "ensures", "const"]
 REASON_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 ARITH_OPS = {"+", "-", "*", "/", "%", "**"}
 ORDER_OPS = {"<", "<=", ">", ">="}
-EQ_OPS = {"==", "!=", }
+EQ_OPS = {
+    "==",
+    "!=",
+}
 LOGIC_OPS = {"and", "or", "==>"}
 PRIMS: dict[str, ir.Type] = {
     "uint256": ir.UINT, "bool": ir.BOOL, "address": ir.ADDRESS,
@@ -61,7 +66,7 @@ class _Scope:
 class _ModuleDecls:
     """Declarations of one module after template expansion, by name."""
 
-    ast: ast.Module
+    source: ast.Module
     decls: dict[str, ast.Decl]
     order: list[ast.Decl]
     imports: dict[str, ast.Import]
@@ -125,21 +130,26 @@ class Checker:
                             decls[key] = merged
                             continue
                         self.error(
-                            "E011", f"`{d.name}` is declared twice in module `{name}`", d.span,
+                            "E011",
+                            f"`{d.name}` is declared twice in module `{name}`",
+                            d.span,
                             f"the first declaration is at {prev.span}",
                         )
                         continue
                     decls[key] = d
                     order.append(d)
             self.mods[name] = _ModuleDecls(mod, decls, order, imports, tuple(chain))
-        for name, md in self.mods.items():
+        for md in self.mods.values():
             for imp in md.imports.values():
                 if imp.name not in self.asts:
-                    self.error("E012", f"no module `{imp.name}` to import", imp.span,
-                               did_you_mean(imp.name, self.asts))
+                    self.error("E012", f"no module `{imp.name}` to import", imp.span, did_you_mean(imp.name, self.asts))
                 elif self.asts[imp.name].abstract:
-                    self.error("E014", f"`{imp.name}` is abstract; it cannot be imported", imp.span,
-                               "extend it instead: `module x extends " + imp.name + "`")
+                    self.error(
+                        "E014",
+                        f"`{imp.name}` is abstract; it cannot be imported",
+                        imp.span,
+                        "extend it instead: `module x extends " + imp.name + "`",
+                    )
             for d in md.order:
                 if isinstance(d, ast.Governed):
                     self.governors.add(d.via)
@@ -157,16 +167,23 @@ class Checker:
         while cur.extends is not None:
             parent = self.asts.get(cur.extends)
             if parent is None:
-                self.error("E012", f"no module `{cur.extends}` to extend", cur.extends_span,
-                           did_you_mean(cur.extends, self.asts))
+                self.error(
+                    "E012",
+                    f"no module `{cur.extends}` to extend",
+                    cur.extends_span,
+                    did_you_mean(cur.extends, self.asts),
+                )
                 break
             if not parent.abstract:
-                self.error("E014", f"`{parent.name}` is not abstract, so it cannot be extended",
-                           cur.extends_span, f"declare it `abstract module {parent.name}`")
+                self.error(
+                    "E014",
+                    f"`{parent.name}` is not abstract, so it cannot be extended",
+                    cur.extends_span,
+                    f"declare it `abstract module {parent.name}`",
+                )
                 break
             if parent.name in seen:
-                self.error("E014", f"templates extend each other in a cycle through `{parent.name}`",
-                           cur.extends_span)
+                self.error("E014", f"templates extend each other in a cycle through `{parent.name}`", cur.extends_span)
                 break
             seen.add(parent.name)
             chain.append(parent.name)
@@ -233,13 +250,16 @@ class Checker:
             return None
 
     # ------------------------------------------------------ expressions
-    def expr(self, e: ast.Expr, sc: _Scope, want: ir.Type | None = None,
-             allow_action: bool = False) -> ir.Expr:
+    def expr(self, e: ast.Expr, sc: _Scope, want: ir.Type | None = None, allow_action: bool = False) -> ir.Expr:
         out = self._expr(e, sc, allow_action)
         if out.type == ir.ERROR:
             raise _Abort()  # already reported where the local was defined
-        if (want in (ir.ADDRESS, ir.BYTES32) and isinstance(out, ir.Lit) and out.type == ir.UINT
-                and isinstance(e, ast.IntLit)):
+        if (
+            want in (ir.ADDRESS, ir.BYTES32)
+            and isinstance(out, ir.Lit)
+            and out.type == ir.UINT
+            and isinstance(e, ast.IntLit)
+        ):
             # a number literal may stand for an address or a bytes32 where one is expected
             if want == ir.ADDRESS and out.value >= 2**160:  # type: ignore[operator]
                 raise self.fail("E020", "the literal is too large for an address (160 bits)", e.span)
@@ -322,12 +342,18 @@ class Checker:
         n = e.id
         t = sc.lookup_local(n)
         if t is not None:
-            kind = "bound" if sc.context in ("rule", "theorem", "ensures") and self._is_bound(n, sc) else "local"
+            kind: ir.RefKind = "local"
+            if sc.context in ("rule", "theorem", "ensures") and self._is_bound(n, sc):
+                kind = "bound"
             return ir.Ref(t, e.span, kind, sc.module, n)
         if n in ir.ENV_NAMES:
             if sc.context in ("rule", "theorem", "const"):
-                raise self.fail("E010", f"`{n}` is not available in a {sc.context}", e.span,
-                                "rules relate states; the environment belongs to actions")
+                raise self.fail(
+                    "E010",
+                    f"`{n}` is not available in a {sc.context}",
+                    e.span,
+                    "rules relate states; the environment belongs to actions",
+                )
             return ir.Ref(ir.ADDRESS if n in ("caller", "self") else ir.UINT, e.span, "env", sc.module, n)
         ref = self.module_member(sc.module, n, e.span, sc)
         if ref is not None:
@@ -358,8 +384,12 @@ class Checker:
             key = (module, n)
             typ = self.const_types.get(key)
             if typ is None:
-                raise self.fail("E047", f"constant `{n}` is used before it has a value", span,
-                                "declare constants before the constants that use them")
+                raise self.fail(
+                    "E047",
+                    f"constant `{n}` is used before it has a value",
+                    span,
+                    "declare constants before the constants that use them",
+                )
             return ir.Ref(typ, span, "const", module, n)
         if isinstance(d, ast.Param):
             if sc.context in ("theorem",):
@@ -373,8 +403,7 @@ class Checker:
             return ir.Ref(self.safe_type(d.type, module), span, "governed", module, n)
         if isinstance(d, ast.State):
             if sc.context == "theorem":
-                raise self.fail("E046", f"a theorem cannot read state (`{n}`)", span,
-                                "state properties are invariants")
+                raise self.fail("E046", f"a theorem cannot read state (`{n}`)", span, "state properties are invariants")
             if sc.context == "const":
                 raise self.fail("E047", f"a constant cannot read state (`{n}`)", span)
             sc.reads.add((module, n))
@@ -387,21 +416,27 @@ class Checker:
         return None
 
     def member(self, e: ast.Member, sc: _Scope) -> ir.Expr:
-        if isinstance(e.base, ast.Name) and sc.lookup_local(e.base.id) is None and self._module_name(e.base.id, sc, e.base.span):
+        if (
+            isinstance(e.base, ast.Name)
+            and sc.lookup_local(e.base.id) is None
+            and self._module_name(e.base.id, sc, e.base.span)
+        ):
             mod = e.base.id
             if mod != sc.module:
                 self.used_imports.add((sc.module, mod))
             ref = self.module_member(mod, e.name, e.span, sc)
             if ref is not None:
                 return ref
-            raise self.fail("E013", f"module `{mod}` has no value `{e.name}`", e.span,
-                            did_you_mean(e.name, self.mods[mod].decls))
+            raise self.fail(
+                "E013", f"module `{mod}` has no value `{e.name}`", e.span, did_you_mean(e.name, self.mods[mod].decls)
+            )
         base = self.expr(e.base, sc)
         if isinstance(base.type, ir.RecordT):
             fields = dict(self.record_fields(base.type))
             if e.name not in fields:
-                raise self.fail("E013", f"record `{base.type.name}` has no field `{e.name}`", e.span,
-                                did_you_mean(e.name, fields))
+                raise self.fail(
+                    "E013", f"record `{base.type.name}` has no field `{e.name}`", e.span, did_you_mean(e.name, fields)
+                )
             return ir.Field(fields[e.name], e.span, base, e.name)
         raise self.fail("E013", f"a value of type {base.type} has no member `{e.name}`", e.span)
 
@@ -435,11 +470,15 @@ class Checker:
         if op in ORDER_OPS:
             ok = left.type == right.type and (left.type == ir.UINT or isinstance(left.type, ir.EnumT))
             if not ok:
-                raise self.fail("E020", f"`{op}` compares two uint256 or two phases, found {left.type} and {right.type}", e.span)
+                raise self.fail(
+                    "E020", f"`{op}` compares two uint256 or two phases, found {left.type} and {right.type}", e.span
+                )
             return ir.Bin(ir.BOOL, e.span, op, left, right)
         if op in EQ_OPS:
             if left.type != right.type:
-                raise self.fail("E020", f"`{op}` compares values of one type, found {left.type} and {right.type}", e.span)
+                raise self.fail(
+                    "E020", f"`{op}` compares values of one type, found {left.type} and {right.type}", e.span
+                )
             if isinstance(left.type, ir.MapT | ir.ListT | ir.RecordT) or left.type == ir.SIGNATURE:
                 raise self.fail("E020", f"values of type {left.type} cannot be compared", e.span)
             return ir.Bin(ir.BOOL, e.span, op, left, right)
@@ -475,12 +514,16 @@ class Checker:
                 if isinstance(od, ast.Decay):
                     self.used_imports.add((sc.module, owner))
                     return self.decay_call(owner, od, f.name, e, sc)
-        if isinstance(f, ast.Member) and isinstance(f.base, ast.Name) and f.base.id in self.mods[sc.module].imports \
-                and f.base.id not in self.mods:
+        if (
+            isinstance(f, ast.Member)
+            and isinstance(f.base, ast.Name)
+            and f.base.id in self.mods[sc.module].imports
+            and f.base.id not in self.mods
+        ):
             raise self.fail("E012", f"module `{f.base.id}` is imported but no file defines it", f.base.span)
         raise self.fail("E022", "this is not something that can be called", f.span)
 
-    def args(self, e: ast.Call, sc: _Scope, params: list[tuple[str, ir.Type]], what: str) -> tuple[ir.Expr, ...]:
+    def args(self, e: ast.Call, sc: _Scope, params: Sequence[tuple[str, ir.Type]], what: str) -> tuple[ir.Expr, ...]:
         if len(e.args) != len(params):
             raise self.fail("E021", f"{what} takes {len(params)} argument(s), {len(e.args)} given", e.span)
         return tuple(self.expr(a, sc, t) for a, (_, t) in zip(e.args, params, strict=True))
@@ -496,8 +539,9 @@ class Checker:
             return ir.FnCall(self.safe_type(d.returns, module), e.span, module, n, args)
         if isinstance(d, ast.Action):
             if sc.context in ("fn", "rule", "theorem", "ensures", "const"):
-                raise self.fail("E033", f"a {sc.context} cannot call the action `{n}`", e.span,
-                                "only actions and init have effects")
+                raise self.fail(
+                    "E033", f"a {sc.context} cannot call the action `{n}`", e.span, "only actions and init have effects"
+                )
             if not allow_action:
                 raise self.fail("E035", f"the call to action `{n}` must be a statement or a whole `let` value", e.span)
             if d.internal and module != sc.module:
@@ -513,10 +557,16 @@ class Checker:
         if isinstance(d, ast.Phases):
             args = self.args(e, sc, [("price", ir.UINT)], f"phases `{n}`")
             return ir.PhaseOf(ir.EnumT(module, n), e.span, module, n, args[0])
-        candidates = [k for k, v in md.decls.items() if isinstance(v, ast.Fn | ast.Action | ast.Record | ast.Request | ast.Phases)]
+        candidates = [
+            k for k, v in md.decls.items() if isinstance(v, ast.Fn | ast.Action | ast.Record | ast.Request | ast.Phases)
+        ]
         if d is None:
-            raise self.fail("E010", f"unknown function or action `{n}`" + (f" in module `{module}`" if module != sc.module else ""),
-                            span, did_you_mean(n, candidates + list(ir.BUILTINS)))
+            raise self.fail(
+                "E010",
+                f"unknown function or action `{n}`" + (f" in module `{module}`" if module != sc.module else ""),
+                span,
+                did_you_mean(n, candidates + list(ir.BUILTINS)),
+            )
         raise self.fail("E022", f"`{n}` is not a function, action, record or phase set", span)
 
     def builtin(self, e: ast.Call, n: str, sc: _Scope) -> ir.Expr:
@@ -554,8 +604,13 @@ class Checker:
         if len(e.args) != 1:
             raise self.fail("E021", "`sum` takes 1 argument", e.span)
         m = self.expr(e.args[0], sc)
-        if not (isinstance(m, ir.Ref) and m.kind == "state" and isinstance(m.type, ir.MapT)
-                and m.type.value == ir.UINT and m.type.key == ir.ADDRESS):
+        if not (
+            isinstance(m, ir.Ref)
+            and m.kind == "state"
+            and isinstance(m.type, ir.MapT)
+            and m.type.value == ir.UINT
+            and m.type.key == ir.ADDRESS
+        ):
             raise self.fail("E020", "`sum` takes a state map from address to uint256", e.args[0].span)
         return ir.Sum(ir.UINT, e.span, m)
 
@@ -567,8 +622,12 @@ class Checker:
             params = [("level", ir.UINT), ("backed", ir.UINT), ("since", ir.UINT), ("now", ir.UINT)]
             a = self.args(e, sc, params, f"`{d.name}.at`")
             return ir.DecayAt(ir.UINT, e.span, module, d.name, a[0], a[1], a[2], a[3])
-        raise self.fail("E013", f"decay schedule `{d.name}` has no member `{member}`", e.span,
-                        did_you_mean(member, ["level_of", "at"]))
+        raise self.fail(
+            "E013",
+            f"decay schedule `{d.name}` has no member `{member}`",
+            e.span,
+            did_you_mean(member, ["level_of", "at"]),
+        )
 
     # ------------------------------------------------------- statements
     def block(self, stmts: list[ast.Stmt], sc: _Scope) -> tuple[ir.Stmt, ...]:
@@ -589,8 +648,9 @@ class Checker:
             raise self.fail("E011", f"`{name}` is already defined here", span, "choose another name")
         md = self.mods[sc.module]
         if name in md.decls and not isinstance(md.decls[name], ast.Action | ast.Fn | ast.Event):
-            raise self.fail("E011", f"`{name}` shadows the module's declaration of the same name", span,
-                            "choose another name")
+            raise self.fail(
+                "E011", f"`{name}` shadows the module's declaration of the same name", span, "choose another name"
+            )
         if name in ir.ENV_NAMES:
             raise self.fail("E011", f"`{name}` is a built-in name", span)
         sc.locals[-1][name] = typ
@@ -625,20 +685,29 @@ class Checker:
             return [ir.Assign(s.span, target, value)]
         if isinstance(s, ast.ExprStmt):
             if not isinstance(s.expr, ast.Call):
-                raise self.fail("E023", "this expression does nothing", s.span,
-                                "a statement is a call, an assignment, `let`, `require`, `if`, `emit` or `return`")
+                raise self.fail(
+                    "E023",
+                    "this expression does nothing",
+                    s.span,
+                    "a statement is a call, an assignment, `let`, `require`, `if`, `emit` or `return`",
+                )
             value = self.expr(s.expr, sc, allow_action=True)
             if not isinstance(value, ir.ActionCall):
                 if effects_ok:
-                    raise self.fail("E023", "calling a function as a statement does nothing", s.span,
-                                    "bind its result with `let`")
+                    raise self.fail(
+                        "E023", "calling a function as a statement does nothing", s.span, "bind its result with `let`"
+                    )
                 raise self.fail("E033", "a function cannot call actions", s.span)
             return [ir.CallStmt(s.span, value)]
         if isinstance(s, ast.Require):
             cond = self.expr(s.cond, sc, ir.BOOL)
             if not REASON_RE.match(s.reason):
-                raise self.fail("E024", f"`{s.reason}` is not an UPPER_SNAKE_CASE reason of at most 32 characters",
-                                s.reason_span, f'try "{_snake(s.reason)}"')
+                raise self.fail(
+                    "E024",
+                    f"`{s.reason}` is not an UPPER_SNAKE_CASE reason of at most 32 characters",
+                    s.reason_span,
+                    f'try "{_snake(s.reason)}"',
+                )
             return [ir.Require(s.span, cond, s.reason)]
         if isinstance(s, ast.If):
             test = self.expr(s.test, sc, ir.BOOL)
@@ -657,22 +726,30 @@ class Checker:
             return [ir.Emit(s.span, sc.module, s.event, args)]
         if isinstance(s, ast.Return):
             if sc.returns == ir.NONE:
-                raise self.fail("E020", "this action returns nothing, so `return` takes no value here", s.span,
-                                "declare a result type: `action f() -> uint256`")
+                raise self.fail(
+                    "E020",
+                    "this action returns nothing, so `return` takes no value here",
+                    s.span,
+                    "declare a result type: `action f() -> uint256`",
+                )
             return [ir.Return(s.span, self.expr(s.value, sc, sc.returns))]
         if isinstance(s, ast.Govern):
             if not effects_ok:
                 raise self.fail("E033", f"a {sc.context} cannot govern", s.span)
             if sc.module not in self.governors:
-                raise self.fail("E032", f"module `{sc.module}` is no timelock: no governed parameter names it with `via`",
-                                s.span)
+                raise self.fail(
+                    "E032", f"module `{sc.module}` is no timelock: no governed parameter names it with `via`", s.span
+                )
             self.govern_users.add(sc.module)
             target = self.expr(s.target, sc, ir.ADDRESS)
             key = self.expr(s.key, sc, ir.BYTES32)
             value = self.expr(s.value, sc, ir.UINT)
             candidates = tuple(
-                (m, d.name) for m, md in self.mods.items() if not md.ast.abstract
-                for d in md.order if isinstance(d, ast.Governed) and d.via == sc.module
+                (m, d.name)
+                for m, md in self.mods.items()
+                if not md.source.abstract
+                for d in md.order
+                if isinstance(d, ast.Governed) and d.via == sc.module
             )
             return [ir.Govern(s.span, target, key, value, candidates)]
         if isinstance(s, ast.For):
@@ -693,13 +770,20 @@ class Checker:
         """Check an assignment target and return it as an IR expression."""
         root = t
         while isinstance(root, ast.Index | ast.Member) and not (
-            isinstance(root, ast.Member) and isinstance(root.base, ast.Name) and root.base.id in self.mods
-            and sc.lookup_local(root.base.id) is None and root.base.id not in self.mods[sc.module].decls
+            isinstance(root, ast.Member)
+            and isinstance(root.base, ast.Name)
+            and root.base.id in self.mods
+            and sc.lookup_local(root.base.id) is None
+            and root.base.id not in self.mods[sc.module].decls
         ):
             root = root.base
         if isinstance(root, ast.Member):
-            raise self.fail("E028", "state of another module can only change through its actions", t.span,
-                            f"call an action of `{root.base.id}`" if isinstance(root.base, ast.Name) else None)
+            raise self.fail(
+                "E028",
+                "state of another module can only change through its actions",
+                t.span,
+                f"call an action of `{root.base.id}`" if isinstance(root.base, ast.Name) else None,
+            )
         if not isinstance(root, ast.Name):
             raise self.fail("E028", "this cannot be assigned", t.span)
         target = self.expr(t, sc)
@@ -712,8 +796,12 @@ class Checker:
         if ref.kind == "governed":
             gd = self.mods[sc.module].decls[root.id]
             assert isinstance(gd, ast.Governed)
-            raise self.fail("E031", f"`{root.id}` is governed; it changes only through its timelock `{gd.via}`", t.span,
-                            f"queue a change in `{gd.via}`, which applies it with `govern`")
+            raise self.fail(
+                "E031",
+                f"`{root.id}` is governed; it changes only through its timelock `{gd.via}`",
+                t.span,
+                f"queue a change in `{gd.via}`, which applies it with `govern`",
+            )
         if ref.kind == "env":
             raise self.fail("E028", f"`{root.id}` is an input of the action and cannot be assigned", t.span)
         if ref.kind == "state" and sc.context not in ("action", "init"):
@@ -737,18 +825,22 @@ class Checker:
                 if isinstance(d, ast.Action | ast.Fn | ast.Init):
                     for g in _walk_stmts(d.body):
                         if isinstance(g, ast.Govern):
-                            self.govern_users.add(md.ast.name)
+                            self.govern_users.add(md.source.name)
         modules: dict[str, ir.Module] = {}
         for name in self.module_order():
             md = self.mods[name]
-            if md.ast.abstract:
+            if md.source.abstract:
                 continue
             modules[name] = self.module(md)
         self.cross_module_checks(modules)
-        for (mod, imp) in [(m, i) for m, md in self.mods.items() if not md.ast.abstract for i in md.imports]:
+        for mod, imp in [(m, i) for m, md in self.mods.items() if not md.source.abstract for i in md.imports]:
             if (mod, imp) not in self.used_imports and imp in self.mods:
-                self.error("W001", f"module `{mod}` imports `{imp}` but never uses it",
-                           self.mods[mod].imports[imp].span, "remove the import")
+                self.error(
+                    "W001",
+                    f"module `{mod}` imports `{imp}` but never uses it",
+                    self.mods[mod].imports[imp].span,
+                    "remove the import",
+                )
         return ir.Spec(modules, self.sources)
 
     def module_order(self) -> list[str]:
@@ -788,7 +880,7 @@ class Checker:
                     self.error("E047", f"evaluating `{d.name}` fails: {exc}", d.value.span)
 
     def module(self, md: _ModuleDecls) -> ir.Module:
-        name = md.ast.name
+        name = md.source.name
         consts: dict[str, ir.Const] = {}
         params: dict[str, ir.Param] = {}
         governed: dict[str, ir.Governed] = {}
@@ -806,8 +898,9 @@ class Checker:
                 if isinstance(d, ast.Const) and (name, d.name) in self.const_values:
                     sc = _Scope(name, "const")
                     typ = self.const_types[(name, d.name)]
-                    consts[d.name] = ir.Const(d.name, typ, self.expr(d.value, sc, typ),
-                                              self.const_values[(name, d.name)], d.span, d.doc)
+                    consts[d.name] = ir.Const(
+                        d.name, typ, self.expr(d.value, sc, typ), self.const_values[(name, d.name)], d.span, d.doc
+                    )
                 elif isinstance(d, ast.Param):
                     typ = self.resolve_type(d.type, name)
                     self._storable(typ, d.type.span)
@@ -818,8 +911,12 @@ class Checker:
                 elif isinstance(d, ast.State):
                     typ = self.resolve_type(d.type, name)
                     if isinstance(typ, ir.ListT) or typ == ir.SIGNATURE:
-                        raise self.fail("E020", f"state cannot have type {typ}", d.type.span,
-                                        "lists are constants; use a map for a growing collection")
+                        raise self.fail(
+                            "E020",
+                            f"state cannot have type {typ}",
+                            d.type.span,
+                            "lists are constants; use a map for a growing collection",
+                        )
                     init_e = self.expr(d.init, _Scope(name, "const"), typ) if d.init else None
                     state[d.name] = ir.StateVar(d.name, typ, init_e, d.span, d.doc)
                 elif isinstance(d, ast.Record | ast.Request):
@@ -850,8 +947,26 @@ class Checker:
                 continue
         self.check_field_names(md)
         imports = tuple(sorted(md.imports))
-        return ir.Module(name, md.ast.file, md.ast.doc, imports, consts, params, governed, state, records,
-                         events, phases, decays, init, tuple(rules), fns, actions, md.ast.span, md.chain)
+        return ir.Module(
+            name,
+            md.source.file,
+            md.source.doc,
+            imports,
+            consts,
+            params,
+            governed,
+            state,
+            records,
+            events,
+            phases,
+            decays,
+            init,
+            tuple(rules),
+            fns,
+            actions,
+            md.source.span,
+            md.chain,
+        )
 
     def check_field_names(self, md: _ModuleDecls) -> None:
         for d in md.order:
@@ -886,11 +1001,16 @@ class Checker:
             elif not lo <= dv <= hi:
                 self.error("E045", f"the default of `{d.name}` ({dv}) lies outside [{lo}, {hi}]", d.default.span)
         if d.via not in self.mods or self.asts[d.via].abstract:
-            self.error("E048", f"`via` names no deployable module `{d.via}`", d.via_span,
-                       did_you_mean(d.via, self.mods))
+            self.error(
+                "E048", f"`via` names no deployable module `{d.via}`", d.via_span, did_you_mean(d.via, self.mods)
+            )
         elif d.via not in self.govern_users:
-            self.error("E048", f"module `{d.via}` never uses `govern`, so `{d.name}` could never change",
-                       d.via_span, "the timelock's execute action must `govern target, key, value`")
+            self.error(
+                "E048",
+                f"module `{d.via}` never uses `govern`, so `{d.name}` could never change",
+                d.via_span,
+                "the timelock's execute action must `govern target, key, value`",
+            )
         return ir.Governed(d.name, typ, default, low, high, d.via, f"{module}.{d.name}", d.span, d.doc)
 
     def request_shape(self, md: _ModuleDecls, d: ast.Request, fields: dict[str, ir.Type]) -> None:
@@ -898,13 +1018,17 @@ class Checker:
             if fields.get(need) != ir.UINT:
                 self.error("E043", f"request `{d.name}` needs a field `{need}: uint256`", d.span)
         nm = md.decls.get(d.nonce_map)
-        ok = isinstance(nm, ast.State) and self.safe_type(nm.type, md.ast.name) == ir.MapT(ir.ADDRESS, ir.UINT)
+        ok = isinstance(nm, ast.State) and self.safe_type(nm.type, md.source.name) == ir.MapT(ir.ADDRESS, ir.UINT)
         if not ok:
-            self.error("E043", f"the nonce map `{d.nonce_map}` must be a state `map[address, uint256]` of this module",
-                       d.nonce_map_span, did_you_mean(d.nonce_map, [k for k, v in md.decls.items() if isinstance(v, ast.State)]))
+            self.error(
+                "E043",
+                f"the nonce map `{d.nonce_map}` must be a state `map[address, uint256]` of this module",
+                d.nonce_map_span,
+                did_you_mean(d.nonce_map, [k for k, v in md.decls.items() if isinstance(v, ast.State)]),
+            )
 
     def phases(self, md: _ModuleDecls, d: ast.Phases) -> ir.PhasesDecl:
-        name = md.ast.name
+        name = md.source.name
         sc = _Scope(name, "const")
         seen: set[str] = set()
         for b in d.bands:
@@ -927,8 +1051,12 @@ class Checker:
             lo_v, hi_v = self._value_or_default(lo, defaults), self._value_or_default(hi, defaults)
             band_lo, band_hi = d.bands[i], d.bands[i + 1]
             if lo_v is not None and hi_v is not None and not lo_v < hi_v:
-                self.error("E040", f"`{band_lo.name}` ends at {lo_v} but `{band_hi.name}` ends at {hi_v}: "
-                           "thresholds must strictly ascend", band_hi.span)
+                self.error(
+                    "E040",
+                    f"`{band_lo.name}` ends at {lo_v} but `{band_hi.name}` ends at {hi_v}: "
+                    "thresholds must strictly ascend",
+                    band_hi.span,
+                )
                 continue
             if self.try_fold(lo) is not None and self.try_fold(hi) is not None:
                 continue
@@ -937,7 +1065,8 @@ class Checker:
                 shown_hi = hi_key or "the upper threshold"
                 self.error(
                     "E040",
-                    f"nothing guarantees `{shown_lo}` < `{shown_hi}` for the bands `{band_lo.name}` and `{band_hi.name}`",
+                    f"nothing guarantees `{shown_lo}` < `{shown_hi}` "
+                    f"for the bands `{band_lo.name}` and `{band_hi.name}`",
                     band_hi.span,
                     f'add `require {shown_lo} < {shown_hi}, "BAD_PHASE_ORDER"` to init, or reorder the bands',
                 )
@@ -947,7 +1076,7 @@ class Checker:
         for d in md.order:
             if isinstance(d, ast.Param) and d.default is not None:
                 try:
-                    v = self.try_fold(self.expr(d.default, _Scope(md.ast.name, "const")))
+                    v = self.try_fold(self.expr(d.default, _Scope(md.source.name, "const")))
                 except _Abort:
                     v = None
                 if isinstance(v, int) and not isinstance(v, bool):
@@ -988,20 +1117,26 @@ class Checker:
         if not isinstance(lv, tuple) or not isinstance(pv, tuple):
             raise self.fail("E044", f"the levels and periods of `{d.name}` must be constant lists", d.span)
         if len(lv) != len(pv) or not lv:
-            raise self.fail("E044", f"`{d.name}` has {len(lv)} level(s) but {len(pv)} period(s)", d.span,
-                            "give one decay period per level")
-        if any(b <= a for a, b in zip(lv, lv[1:], strict=False)):
+            raise self.fail(
+                "E044",
+                f"`{d.name}` has {len(lv)} level(s) but {len(pv)} period(s)",
+                d.span,
+                "give one decay period per level",
+            )
+        if any(b <= a for a, b in itertools.pairwise(lv)):
             raise self.fail("E044", f"the levels of `{d.name}` must strictly ascend", d.levels.span)
         return ir.DecayDecl(d.name, levels, periods, lv, pv, d.span, d.doc)
 
     def rule(self, module: str, d: ast.Rule) -> ir.Rule:
         sc = _Scope(module, "theorem" if d.kind == "theorem" else "rule")
         expr = self.expr(d.expr, sc, ir.BOOL)
-        if d.kind != "theorem" and not any(
-            isinstance(self.mods[m].decls.get(n), ast.State) for m, n in sc.reads
-        ):
-            raise self.fail("E041", f"{d.kind} `{d.name}` names no state", d.span,
-                            "a property of constants and functions is a `theorem`")
+        if d.kind != "theorem" and not any(isinstance(self.mods[m].decls.get(n), ast.State) for m, n in sc.reads):
+            raise self.fail(
+                "E041",
+                f"{d.kind} `{d.name}` names no state",
+                d.span,
+                "a property of constants and functions is a `theorem`",
+            )
         if d.kind == "theorem" and sc.uses_old:
             raise self.fail("E046", "a theorem cannot use `old`", d.span)
         return ir.Rule(d.name, d.kind, expr, sc.uses_old, frozenset(sc.reads), d.span, d.doc)  # type: ignore[arg-type]
@@ -1022,15 +1157,13 @@ class Checker:
             if isinstance(t, ir.MapT | ir.ListT):
                 self.error("E020", f"an argument cannot have type {t}", f.type.span)
             if f.name not in sc.locals[0]:
-                try:
+                with contextlib.suppress(_Abort):
                     self.declare_local(f.name, t, f.span, sc)
-                except _Abort:
-                    pass
             out.append((f.name, t))
         return out
 
     def action(self, md: _ModuleDecls, d: ast.Action) -> ir.Action:
-        module = md.ast.name
+        module = md.source.name
         sc = _Scope(module, "action")
         params = self.params(d.params, module, sc)
         sc.returns = self.resolve_type(d.returns, module) if d.returns else ir.NONE
@@ -1062,25 +1195,36 @@ class Checker:
         ens_sc = _Scope(module, "ensures", locals=[dict(sc.locals[0])])
         ensures = []
         for en in d.ensures:
-            try:
+            with contextlib.suppress(_Abort):
                 ensures.append(self.expr(en, ens_sc, ir.BOOL))
-            except _Abort:
-                pass
         full = (*prelude, *body)
         reasons = tuple(sorted({s.reason for s in _walk_ir(full) if isinstance(s, ir.Require)}))
         self.never_succeeds(d, full)
-        return ir.Action(d.name, tuple(params), sc.returns, d.internal, full, tuple(ensures), reasons,
-                         gate, signed_request, d.span, d.doc)
+        return ir.Action(
+            d.name,
+            tuple(params),
+            sc.returns,
+            d.internal,
+            full,
+            tuple(ensures),
+            reasons,
+            gate,
+            signed_request,
+            d.span,
+            d.doc,
+        )
 
     def when(self, md: _ModuleDecls, w: ast.WhenClause, sc: _Scope) -> tuple[ir.Require, tuple[str, tuple[str, ...]]]:
-        owner = md.ast.name
+        owner = md.source.name
         pd = md.decls.get(w.phases)
         if not isinstance(pd, ast.Phases):
-            found = [m for m in md.imports if isinstance(self.mods.get(m) and self.mods[m].decls.get(w.phases), ast.Phases)]
+            found = [
+                m for m in md.imports if isinstance(self.mods.get(m) and self.mods[m].decls.get(w.phases), ast.Phases)
+            ]
             if not found:
                 raise self.fail("E010", f"unknown phase set `{w.phases}`", w.span)
             owner = found[0]
-            self.used_imports.add((md.ast.name, owner))
+            self.used_imports.add((md.source.name, owner))
             pd = self.mods[owner].decls[w.phases]
             assert isinstance(pd, ast.Phases)
         price = self.expr(w.price, sc, ir.UINT)
@@ -1090,14 +1234,19 @@ class Checker:
         for band, bspan in w.allowed:
             if band not in bands:
                 raise self.fail("E013", f"phase set `{pd.name}` has no band `{band}`", bspan, did_you_mean(band, bands))
-            test = ir.Bin(ir.BOOL, bspan, "==", phase,
-                          ir.Ref(ir.EnumT(owner, pd.name), bspan, "enum", owner, band, bands.index(band)))
+            test = ir.Bin(
+                ir.BOOL,
+                bspan,
+                "==",
+                phase,
+                ir.Ref(ir.EnumT(owner, pd.name), bspan, "enum", owner, band, bands.index(band)),
+            )
             cond = test if cond is None else ir.Bin(ir.BOOL, w.span, "or", cond, test)
         assert cond is not None
         return ir.Require(w.span, cond, "WRONG_PHASE", "when"), (pd.name, tuple(b for b, _ in w.allowed))
 
     def signed(self, md: _ModuleDecls, sg: ast.SignedClause, sc: _Scope) -> tuple[list[ir.Stmt], str]:
-        module = md.ast.name
+        module = md.source.name
         rt = sc.lookup_local(sg.request_arg)
         if not isinstance(rt, ir.RecordT) or not isinstance(self.mods[rt.module].decls.get(rt.name), ast.Request):
             raise self.fail("E043", f"`{sg.request_arg}` must be an argument whose type is a `request`", sg.span)
@@ -1115,12 +1264,21 @@ class Checker:
         slot = ir.Index(ir.UINT, sg.span, nonce_map, owner)
         sp = sg.span
         stmts: list[ir.Stmt] = [
-            ir.Require(sp, ir.Bin(ir.BOOL, sp, "<=", now, ir.Field(ir.UINT, sp, req, "expiry")),
-                       "REQUEST_EXPIRED", "signed-expiry"),
-            ir.Require(sp, ir.Bin(ir.BOOL, sp, "==", ir.Field(ir.UINT, sp, req, "nonce"), slot),
-                       "INVALID_NONCE", "signed-nonce"),
-            ir.Require(sp, ir.SignedBy(ir.BOOL, sp, sig, owner, req, rt.name, module),
-                       "INVALID_SIGNATURE", "signed-sig"),
+            ir.Require(
+                sp,
+                ir.Bin(ir.BOOL, sp, "<=", now, ir.Field(ir.UINT, sp, req, "expiry")),
+                "REQUEST_EXPIRED",
+                "signed-expiry",
+            ),
+            ir.Require(
+                sp,
+                ir.Bin(ir.BOOL, sp, "==", ir.Field(ir.UINT, sp, req, "nonce"), slot),
+                "INVALID_NONCE",
+                "signed-nonce",
+            ),
+            ir.Require(
+                sp, ir.SignedBy(ir.BOOL, sp, sig, owner, req, rt.name, module), "INVALID_SIGNATURE", "signed-sig"
+            ),
             ir.Assign(sp, slot, ir.Bin(ir.UINT, sp, "+", slot, ir.Lit(ir.UINT, sp, 1))),
         ]
         return stmts, rt.name
@@ -1137,8 +1295,12 @@ class Checker:
             for c in _ir_conjuncts(s.cond):
                 v = self.try_fold(c)
                 if v is False:
-                    self.error("E042", f"action `{d.name}` can never succeed: this requirement is always false",
-                               s.span, "remove it or fix the constant")
+                    self.error(
+                        "E042",
+                        f"action `{d.name}` can never succeed: this requirement is always false",
+                        s.span,
+                        "remove it or fix the constant",
+                    )
                     return
                 if not (isinstance(c, ir.Bin) and c.op in ORDER_OPS | {"=="}):
                     continue
@@ -1147,19 +1309,19 @@ class Checker:
                         lo = const + (1 if op == ">" else 0)
                         lows[var] = max(lows.get(var, 0), lo)
                     if op in ("<", "<=", "=="):
-                        if op == "<" and const == 0:
-                            hi = -1
-                        else:
-                            hi = const - (1 if op == "<" else 0)
+                        hi = -1 if op == "<" and const == 0 else const - (1 if op == "<" else 0)
                         highs[var] = min(highs.get(var, 2**256 - 1), hi)
                     if lows.get(var, 0) > highs.get(var, 2**256 - 1):
-                        self.error("E042",
-                                   f"action `{d.name}` can never succeed: its requires leave no value for `{var}`",
-                                   s.span, "one of the bounds on it is wrong")
+                        self.error(
+                            "E042",
+                            f"action `{d.name}` can never succeed: its requires leave no value for `{var}`",
+                            s.span,
+                            "one of the bounds on it is wrong",
+                        )
                         return
 
     def cross_module_checks(self, modules: dict[str, ir.Module]) -> None:
-        for m in modules.values():
+        for _m in modules.values():
             pass
 
 
@@ -1222,7 +1384,7 @@ def _proves_less(facts: set[tuple[str, str, bool]], a: str, b: str) -> bool:
 def _var_const(c: ir.Bin, fold_: object) -> list[tuple[str, int, str]]:
     flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
     out = []
-    fold_fn = fold_  # type: ignore[assignment]
+    fold_fn = fold_
     for var_side, const_side, op in ((c.left, c.right, c.op), (c.right, c.left, flip[c.op])):
         if isinstance(var_side, ir.Ref) and var_side.kind == "local" and var_side.type == ir.UINT:
             v = fold_fn(const_side)  # type: ignore[operator]

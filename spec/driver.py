@@ -73,20 +73,30 @@ def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]
     except OSError as exc:
         return None, [Diagnostic("E003", f"cannot read `{display}`: {exc.strerror}", None)]
     if len(data) > MAX_FILE_BYTES:
-        return None, [Diagnostic("E007", f"`{display}` is {len(data)} bytes; the limit is {MAX_FILE_BYTES}",
-                                 Span(display, 1, 1, 1, 2))]
+        return None, [
+            Diagnostic(
+                "E007", f"`{display}` is {len(data)} bytes; the limit is {MAX_FILE_BYTES}", Span(display, 1, 1, 1, 2)
+            )
+        ]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [Diagnostic("E003", f"`{display}` is not UTF-8 text (byte {exc.start})",
-                                 Span(display, line, col, line, col + 1), "spec files are UTF-8 text")]
+        return None, [
+            Diagnostic(
+                "E003",
+                f"`{display}` is not UTF-8 text (byte {exc.start})",
+                Span(display, line, col, line, col + 1),
+                "spec files are UTF-8 text",
+            )
+        ]
     if "\x00" in text:
         idx = text.index("\x00")
         line = text.count("\n", 0, idx) + 1
-        return None, [Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary",
-                                 Span(display, line, 1, line, 2))]
+        return None, [
+            Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary", Span(display, line, 1, line, 2))
+        ]
     return text, []
 
 
@@ -138,8 +148,14 @@ def load_spec(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path |
             continue
         sources[display] = text
         if _is_blank(text):
-            diags.append(Diagnostic("E006", f"`{display}` holds no module", Span(display, 1, 1, 1, 2),
-                                    f"start it with `module {f.stem}`"))
+            diags.append(
+                Diagnostic(
+                    "E006",
+                    f"`{display}` holds no module",
+                    Span(display, 1, 1, 1, 2),
+                    f"start it with `module {f.stem}`",
+                )
+            )
             continue
         try:
             mod = parse_cached(text, display)
@@ -150,14 +166,21 @@ def load_spec(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path |
             diags.append(Diagnostic("E004", "the input nests too deeply", Span(display, 1, 1, 1, 2)))
             continue
         if mod.name != f.stem:
-            diags.append(Diagnostic("E005", f"`{display}` holds module `{mod.name}`", mod.span,
-                                    f"rename the file to `{mod.name}{SPEC_SUFFIX}` or the module to `{f.stem}`"))
+            diags.append(
+                Diagnostic(
+                    "E005",
+                    f"`{display}` holds module `{mod.name}`",
+                    mod.span,
+                    f"rename the file to `{mod.name}{SPEC_SUFFIX}` or the module to `{f.stem}`",
+                )
+            )
         modules.append(mod)
     names: dict[str, ast.Module] = {}
     for m in modules:
         if m.name in names:
-            diags.append(Diagnostic("E011", f"module `{m.name}` is defined twice", m.span,
-                                    f"also in {names[m.name].file}"))
+            diags.append(
+                Diagnostic("E011", f"module `{m.name}` is defined twice", m.span, f"also in {names[m.name].file}")
+            )
         names[m.name] = m
     if not files and not diags:
         diags.append(Diagnostic("E006", "no spec files given", None))
@@ -166,8 +189,9 @@ def load_spec(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path |
         try:
             spec, check_diags = check_modules(list(names.values()), sources)
         except RecursionError:
-            check_diags = [Diagnostic("E004", "an expression nests too deeply to check", None,
-                                      "split it with `let` bindings")]
+            check_diags = [
+                Diagnostic("E004", "an expression nests too deeply to check", None, "split it with `let` bindings")
+            ]
         diags.extend(check_diags)
     return LoadResult(spec, _sorted(diags), sources, displays)
 

@@ -82,9 +82,7 @@ class EnumT(Type):
 
 # ------------------------------------------------------------ expressions
 
-RefKind = Literal[
-    "const", "param", "governed", "state", "local", "env", "module", "enum", "bound"
-]
+RefKind = Literal["const", "param", "governed", "state", "local", "env", "module", "enum", "bound"]
 ENV_NAMES = ("caller", "now", "block_number", "chain_id", "self")
 
 

@@ -116,9 +116,7 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
             hint = "use `and`, `or`"
         elif char == "!":
             hint = "use `not x` or `!=`"
-        return Diagnostic(
-            "E002", f"unexpected character `{shown}`", Span(file, line, column, line, column + 1), hint
-        )
+        return Diagnostic("E002", f"unexpected character `{shown}`", Span(file, line, column, line, column + 1), hint)
     if isinstance(err, UnexpectedToken):
         token = err.token
         width = max(1, len(str(token.value))) if token.type != "$END" else 1
@@ -137,8 +135,12 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
             hint,
         )
     if isinstance(err, UnexpectedEOF):
-        return Diagnostic("E001", "unexpected end of file", Span(file, line, column, line, column + 1),
-                          "the file ends in the middle of a declaration; is a `}` missing?")
+        return Diagnostic(
+            "E001",
+            "unexpected end of file",
+            Span(file, line, column, line, column + 1),
+            "the file ends in the middle of a declaration; is a `}` missing?",
+        )
     return Diagnostic("E001", "syntax error", Span(file, line, column, line, column + 1))
 
 
@@ -157,9 +159,7 @@ def parse_tree(text: str, file: str) -> Tree[Token]:
         found.append(_syntax_diagnostic(err, file))
         if len(found) >= MAX_SYNTAX_ERRORS:
             return False
-        if isinstance(err, UnexpectedToken) and err.token.type == "$END":
-            return False
-        return True
+        return not (isinstance(err, UnexpectedToken) and err.token.type == "$END")
 
     try:
         tree = _parser().parse(text, on_error=recover)
@@ -171,9 +171,9 @@ def parse_tree(text: str, file: str) -> Tree[Token]:
         found.append(Diagnostic("E001", f"syntax error: {type(err).__name__}", Span(file, 1, 1, 1, 2)))
         raise DiagnosticError(_dedupe(found)) from None
     except RecursionError:
-        raise DiagnosticError([
-            Diagnostic("E004", "the input nests too deeply to parse", Span(file, 1, 1, 1, 2))
-        ]) from None
+        raise DiagnosticError(
+            [Diagnostic("E004", "the input nests too deeply to parse", Span(file, 1, 1, 1, 2))]
+        ) from None
     if found:
         raise DiagnosticError(_dedupe(found))
     return tree
@@ -277,8 +277,14 @@ class _Builder:
             d = ast.Param(name, sp, self.type_(ch[1]), self.expr(ch[2]) if len(ch) > 2 else None)
         elif kind == "governed_decl":
             d = ast.Governed(
-                name, sp, self.type_(ch[1]), self.expr(ch[2]), self.expr(ch[3]), self.expr(ch[4]),
-                str(ch[5]), self.span(ch[5]),
+                name,
+                sp,
+                self.type_(ch[1]),
+                self.expr(ch[2]),
+                self.expr(ch[3]),
+                self.expr(ch[4]),
+                str(ch[5]),
+                self.span(ch[5]),
             )
         elif kind == "state_decl":
             d = ast.State(name, sp, self.type_(ch[1]), self.expr(ch[2]) if len(ch) > 2 else None)
@@ -438,10 +444,7 @@ class _Builder:
         if kind == "cond":
             return ast.Cond(sp, self.expr(ch[0]), self.expr(ch[1]), self.expr(ch[2]))
         if kind == "forall":
-            binders = [
-                ast.Binder(str(f.children[0]), self.type_(f.children[1]), self.span(f))
-                for f in ch[0].children
-            ]
+            binders = [ast.Binder(str(f.children[0]), self.type_(f.children[1]), self.span(f)) for f in ch[0].children]
             return ast.Forall(sp, binders, self.expr(ch[1]))
         if kind == "list_lit":
             return ast.ListLit(sp, self.args(ch[0]))
@@ -459,7 +462,13 @@ def parse_module(text: str, file: str) -> ast.Module:
     try:
         return builder.module(tree)
     except RecursionError:
-        raise DiagnosticError([
-            Diagnostic("E004", "the input nests too deeply to read", Span(file, 1, 1, 1, 2),
-                       "split long expressions with `let` bindings")
-        ]) from None
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E004",
+                    "the input nests too deeply to read",
+                    Span(file, 1, 1, 1, 2),
+                    "split long expressions with `let` bindings",
+                )
+            ]
+        ) from None
