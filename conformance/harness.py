@@ -1,0 +1,489 @@
+"""Run the same actions on the reference model and on deployed contracts,
+and compare everything observable after each step.
+
+The harness deploys every module of the spec on an EVM backend (through the
+binding) and the model at the same addresses with the same parameters. A
+:class:`Step` is one top-level action (or a clock advance); :meth:`Harness.run`
+executes it on both sides and returns a :class:`StepReport` with every
+:class:`Difference` found in:
+
+- success or revert, and the revert reason;
+- the return value;
+- the events, in order;
+- the whole observable state of every module (parameters, governed
+  parameters, state; maps at every key the model knows plus every actor).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Literal
+
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+from conformance.binding import Binding, BindingError, ModuleBinding
+from evm_backend import get_backend
+from evm_backend.compiler import CompiledContract, compile_file
+from evm_backend.interface import Backend, Receipt
+from evm_backend.layout import hashmap_slot
+from reference.model import Deployment, Model, Outcome
+from reference.runtime import Env, Map
+from spec import ir
+
+MAX_TIME_STEP = 400 * 86400
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a trace: an action, or the clock moving forward."""
+
+    kind: Literal["action", "time"]
+    module: str = ""
+    action: str = ""
+    caller: int = 0
+    args: tuple[Any, ...] = ()
+    seconds: int = 0
+    blocks: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "time":
+            return f"advance time by {self.seconds} s and {self.blocks} block(s)"
+        shown = ", ".join(_show(a) for a in self.args)
+        return f"{self.module}.{self.action}({shown}) from {_show_addr(self.caller)}"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One observable that differs: where, and both sides' values."""
+
+    where: str
+    model: Any
+    evm: Any
+
+    def __str__(self) -> str:
+        return f"{self.where}: model {_show(self.model)} != evm {_show(self.evm)}"
+
+
+@dataclass
+class StepReport:
+    """What a step did on both sides, and how they differ."""
+
+    step: Step
+    model: Outcome | None
+    evm: Receipt | None
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def _show_addr(v: int) -> str:
+    return f"0x{v:040x}"[:10] + "…"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        if v >= 2**100:
+            return f"0x{v:x}"
+        return str(v) if v < 10**12 else f"{v} (0x{v:x})"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_show(x) for x in v) + ")"
+    return repr(v)
+
+
+def create_address(sender: int, nonce: int) -> int:
+    """The address of the contract that ``sender`` creates with ``nonce``."""
+    import rlp
+
+    raw = rlp.encode([sender.to_bytes(20, "big"), nonce])
+    return int.from_bytes(keccak(raw)[12:], "big")
+
+
+def to_checksum(v: int) -> str:
+    return str(to_checksum_address(v.to_bytes(20, "big")))
+
+
+# --------------------------------------------------------- value conversion
+
+
+def to_abi(value: Any, t: ir.Type) -> Any:
+    """A model value as the ABI encoder wants it."""
+    if t == ir.ADDRESS:
+        return to_checksum(int(value))
+    if t == ir.BYTES32:
+        return int(value).to_bytes(32, "big")
+    if t == ir.BOOL:
+        return bool(value)
+    if isinstance(t, ir.RecordT):
+        raise TypeError("records are converted by the harness, which knows their fields")
+    return int(value)
+
+
+def normal(value: Any) -> Any:
+    """A comparable plain value: ints for numbers, addresses and bytes32;
+    tuples for records and ABI structs."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.startswith("0x"):
+        return int(value, 16)
+    if isinstance(value, bytes | bytearray):
+        return int.from_bytes(value, "big")
+    if hasattr(value, "__dataclass_fields__"):
+        return tuple(normal(getattr(value, f)) for f in value.__dataclass_fields__)
+    if isinstance(value, list | tuple):
+        return tuple(normal(v) for v in value)
+    return value
+
+
+def peek(m: Map, key: Any) -> Any:
+    """Read a model map entry without inserting a default."""
+    if key in m:
+        return m[key]
+    return m.default()
+
+
+# ------------------------------------------------------------------ harness
+
+
+class Harness:
+    """The model and the contracts side by side, deployed identically.
+
+    Raises (from the constructor):
+        BindingError: the binding names unknown modules or lacks one.
+        CompileError: a Vyper source does not compile.
+        DeploymentFailed: a constructor reverted.
+    """
+
+    def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
+                 check_rules: bool = False) -> None:
+        self.spec = spec
+        self.binding = binding
+        self.check_rules = check_rules
+        missing = [m for m in spec.modules if m not in binding.modules]
+        extra = [m for m in binding.modules if m not in spec.modules]
+        if missing or extra:
+            raise BindingError(f"binding {binding.name}: modules missing {missing}, unknown {extra}")
+        self.backend: Backend = get_backend(backend)
+        accounts = self.backend.create_accounts(1 + binding.actors)
+        self.deployer = int(accounts[0].address, 16)
+        self.actors = [int(a.address, 16) for a in accounts[1:]]
+        self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
+        nonce = self.backend.get_nonce(to_checksum(self.deployer))
+        self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
+        self.module_at = {a: m for m, a in self.addresses.items()}
+        self.model = Model.deploy(spec, Deployment(
+            addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
+            now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
+        ))
+        self._deploy_contracts()
+        self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
+        self._base_snapshot = self.backend.snapshot()
+        self._base_model = copy.deepcopy(self.model.world.state)
+        self._base_clock = (self.backend.timestamp, self.backend.block_number)
+
+    # ------------------------------------------------------------- setup
+    def _artifact(self, b: ModuleBinding) -> CompiledContract:
+        if b.vyper is not None:
+            return compile_file(b.vyper)
+        assert b.artifact is not None
+        import json
+
+        try:
+            data = json.loads(b.artifact.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BindingError(f"cannot read artifact {b.artifact}: {exc}") from None
+        if "format" in data:
+            return CompiledContract.from_json(data)
+        return CompiledContract(
+            name=b.module, abi=list(data["abi"]), bytecode=bytes.fromhex(str(data["bytecode"]).removeprefix("0x")),
+            bytecode_runtime=b"", layout=dict(data.get("layout", {})), method_identifiers={},
+            vyper_version="", evm_version=str(data.get("evm_version", "")), settings={},
+        )
+
+    def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
+        """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
+        ``@module``, a number) into a model value."""
+        if isinstance(token, str):
+            if token.startswith("actor:"):
+                which = token.split(":", 1)[1]
+                if which == "self":
+                    if self_actor is None:
+                        raise BindingError("`actor:self` is only meaningful in a prelude step for `actor:*`")
+                    return self_actor
+                return self.actors[int(which)]
+            if token == "deployer":
+                return self.deployer
+            if token.startswith("@"):
+                return self.addresses[token[1:]]
+            if token.startswith("0x"):
+                return int(token, 16)
+            return int(float(token)) if "e" in token else int(token)
+        if isinstance(token, float):
+            return int(token)
+        return token
+
+    def _param_overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, m in self.spec.modules.items():
+            for p in m.params.values():
+                key = f"{name}.{p.name}"
+                if key in self.binding.params:
+                    out[key] = self.resolve(self.binding.params[key])
+                elif p.default is None and p.type == ir.ADDRESS:
+                    out[key] = self.actors[0]
+        for key, value in self.binding.params.items():
+            out.setdefault(key, self.resolve(value))
+        return out
+
+    def _constructor_args(self, module: str) -> list[Any]:
+        m = self.spec.modules[module]
+        b = self.binding.modules[module]
+        names = b.constructor if b.constructor is not None else (
+            *m.params, *(f"@{i}" for i in m.imports))
+        st = self.model.state(module)
+        args = []
+        for n in names:
+            if n.startswith("@"):
+                args.append(to_checksum(self.addresses[n[1:]]))
+            elif n in m.params:
+                args.append(to_abi(getattr(st, _attr(n)), m.params[n].type))
+            else:
+                args.append(self.resolve(n))
+        return args
+
+    def _deploy_contracts(self) -> None:
+        deployer = to_checksum(self.deployer)
+        for module in self.spec.modules:
+            art = self.artifacts[module]
+            address = self.backend.deploy(art.bytecode, art.abi, self._constructor_args(module), sender=deployer)
+            if int(address, 16) != self.addresses[module]:
+                raise BindingError(f"{module} deployed at {address}, expected {to_checksum(self.addresses[module])}")
+
+    def _prelude_steps(self) -> Iterator[Step]:
+        for module, action, caller, args in self.binding.prelude:
+            callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
+            for c in callers:
+                values = tuple(self.resolve(a, self_actor=c) for a in args)
+                yield Step("action", module, action, c, values)
+
+    def reset(self) -> None:
+        """Return both sides to the state right after deployment and prelude."""
+        self.backend.revert(self._base_snapshot)
+        self._base_snapshot = self.backend.snapshot()
+        self.model.world.restore(copy.deepcopy(self._base_model))
+        self.backend.set_timestamp(self._base_clock[0])
+        self.backend.set_block_number(self._base_clock[1])
+
+    # --------------------------------------------------------------- run
+    def env(self, caller: int) -> Env:
+        return Env(caller, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
+
+    def run(self, step: Step, *, compare_state: bool = True) -> StepReport:
+        """Execute one step on both sides and compare.
+
+        Raises:
+            KeyError: the step names an unknown module or action.
+        """
+        if step.kind == "time":
+            self.backend.set_timestamp(self.backend.timestamp + step.seconds)
+            self.backend.set_block_number(self.backend.block_number + step.blocks)
+            return StepReport(step, None, None)
+        decl = self.spec.modules[step.module].actions[step.action]
+        b = self.binding.modules[step.module]
+        env = self.env(step.caller)
+        model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
+        outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
+        abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
+        receipt = self.backend.transact(to_checksum(self.addresses[step.module]), b.name(step.action), abi_args,
+                                        sender=to_checksum(step.caller))
+        report = StepReport(step, outcome, receipt)
+        report.differences.extend(self.compare_outcome(decl, outcome, receipt))
+        if compare_state:
+            report.differences.extend(self.compare_state())
+        return report
+
+    def model_value(self, value: Any, t: ir.Type) -> Any:
+        """A step argument as the model takes it (records become dataclasses)."""
+        if isinstance(t, ir.RecordT) and not hasattr(value, "__dataclass_fields__"):
+            rec = self.spec.modules[t.module].records[t.name]
+            return self.model.record(t.module, t.name, *(
+                self.model_value(v, ft) for v, (_, ft) in zip(value, rec.fields, strict=True)))
+        return value
+
+    def abi_value(self, value: Any, t: ir.Type) -> Any:
+        if isinstance(t, ir.RecordT):
+            rec = self.spec.modules[t.module].records[t.name]
+            return tuple(self.abi_value(getattr(value, _attr(n)), ft) for n, ft in rec.fields)
+        return to_abi(value, t)
+
+    # ----------------------------------------------------------- compare
+    def compare_outcome(self, decl: ir.Action, outcome: Outcome, receipt: Receipt) -> list[Difference]:
+        diffs: list[Difference] = []
+        if receipt.halted:
+            diffs.append(Difference("execution", "completed" if outcome.ok else "reverted", "halted (out of gas?)"))
+            return diffs
+        if outcome.ok != receipt.success:
+            diffs.append(Difference("success", outcome.ok, receipt.success))
+            if not outcome.ok:
+                diffs.append(Difference("model revert reason", outcome.reason, None))
+            else:
+                diffs.append(Difference("evm revert reason", None, receipt.revert_reason))
+            return diffs
+        if not outcome.ok:
+            if outcome.reason != receipt.revert_reason:
+                diffs.append(Difference("revert reason", outcome.reason, receipt.revert_reason))
+            return diffs
+        if decl.returns != ir.NONE and normal(outcome.value) != normal(receipt.return_value):
+            diffs.append(Difference("return value", normal(outcome.value), normal(receipt.return_value)))
+        model_events = [(e.module, e.name, tuple(normal(v) for _, v in e.args)) for e in outcome.events]
+        evm_events = [self._evm_event(log) for log in receipt.logs]
+        if model_events != evm_events:
+            for i in range(max(len(model_events), len(evm_events))):
+                mine = model_events[i] if i < len(model_events) else None
+                theirs = evm_events[i] if i < len(evm_events) else None
+                if mine != theirs:
+                    diffs.append(Difference(f"event #{i}", mine, theirs))
+                    break
+        return diffs
+
+    def _evm_event(self, log: Any) -> tuple[str, str, tuple[Any, ...]] | tuple[str, None, tuple[()]]:
+        address = int(log.address, 16)
+        module = self.module_at.get(address, f"0x{address:040x}")
+        if log.event is None or module not in self.spec.modules:
+            return (module, None, ())
+        b = self.binding.modules[module]
+        spec_events = self.spec.modules[module].events
+        name = next((e for e in spec_events if b.name(e) == log.event), log.event)
+        if name not in spec_events:
+            return (module, name, tuple(normal(v) for v in log.args.values()))
+        fields = spec_events[name].fields
+        return (module, name, tuple(normal(log.args.get(b.name(f), log.args.get(f))) for f, _ in fields))
+
+    def observe_model(self) -> dict[str, Any]:
+        """Every observable of the model, by path."""
+        out: dict[str, Any] = {}
+        for path, value in self._walk_model():
+            out[path] = value
+        return out
+
+    def compare_state(self) -> list[Difference]:
+        """Differences between the model's and the contracts' whole state."""
+        diffs = []
+        for path, model_value, reader in self._observables():
+            evm_value = reader()
+            if model_value != evm_value:
+                diffs.append(Difference(path, model_value, evm_value))
+        return diffs
+
+    def _walk_model(self) -> Iterator[tuple[str, Any]]:
+        for path, value, _ in self._observables():
+            yield path, value
+
+    def _observables(self) -> Iterator[tuple[str, Any, Any]]:
+        """(path, model value, thunk reading the EVM value) for every observable."""
+        for module, m in self.spec.modules.items():
+            st = self.model.state(module)
+            for name, t, kind in _variables(m):
+                value = getattr(st, _attr(name))
+                yield from self._var(module, name, t, kind, value)
+
+    def _var(self, module: str, name: str, t: ir.Type, kind: str, value: Any) -> Iterator[tuple[str, Any, Any]]:
+        b = self.binding.modules[module]
+        art = self.artifacts[module]
+        impl = b.name(name)
+        address = to_checksum(self.addresses[module])
+        try:
+            slot: int | None = art.storage_slot(impl)
+        except KeyError:
+            slot = None
+        if isinstance(t, ir.MapT):
+            for keys, leaf_t, leaf in self._map_entries(value, t):
+                path = f"{module}.{name}" + "".join(f"[{_show_key(k)}]" for k in keys)
+                if slot is not None:
+                    base = hashmap_slot(slot, *keys)
+                    yield path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
+                else:
+                    args = [to_abi(k, kt) for k, kt in zip(keys, _key_types(t), strict=False)]
+                    yield path, normal(leaf), _getter_reader(self.backend, address, impl, args)
+            return
+        path = f"{module}.{name}"
+        if slot is not None:
+            yield path, normal(value), _storage_reader(self.backend, address, slot, t, self.spec)
+        else:
+            yield path, normal(value), _getter_reader(self.backend, address, impl, [])
+
+    def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:
+        keys = set(m.keys())
+        if t.key == ir.ADDRESS:
+            keys.update(self.known_addresses)
+        for k in sorted(keys):
+            leaf = peek(m, k)
+            if isinstance(t.value, ir.MapT):
+                for sub, leaf_t, v in self._map_entries(leaf, t.value):
+                    yield (int(k), *sub), leaf_t, v
+            else:
+                yield (int(k),), t.value, leaf
+
+
+def _show_key(k: int) -> str:
+    return f"0x{k:x}" if k > 10**9 else str(k)
+
+
+def _key_types(t: ir.Type) -> list[ir.Type]:
+    out = []
+    while isinstance(t, ir.MapT):
+        out.append(t.key)
+        t = t.value
+    return out
+
+
+def _variables(m: ir.Module) -> Iterator[tuple[str, ir.Type, str]]:
+    for p in m.params.values():
+        yield p.name, p.type, "param"
+    for g in m.governed.values():
+        yield g.name, g.type, "governed"
+    for v in m.state.values():
+        yield v.name, v.type, "state"
+
+
+def _attr(name: str) -> str:
+    from reference.codegen import attr
+
+    return attr(name)
+
+
+def _storage_reader(backend: Backend, address: str, slot: int, t: ir.Type, spec: ir.Spec) -> Any:
+    def read() -> Any:
+        if isinstance(t, ir.RecordT):
+            fields = spec.modules[t.module].records[t.name].fields
+            return tuple(_scalar(backend.get_storage(address, slot + i), ft) for i, (_, ft) in enumerate(fields))
+        return _scalar(backend.get_storage(address, slot), t)
+
+    return read
+
+
+def _scalar(word: int, t: ir.Type) -> Any:
+    if t == ir.BOOL:
+        return bool(word)
+    return word
+
+
+def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:
+    def read() -> Any:
+        return normal(backend.call(address, getter, list(args)))
+
+    return read
+
+
+_ = to_canonical_address

@@ -1,0 +1,121 @@
+"""Hypothesis state machines generated from the spec.
+
+:func:`build_machine` makes one ``RuleBasedStateMachine`` class per run:
+
+- the actors (test accounts, plus module addresses and the zero address as
+  passive parties) form a bundle;
+- every public action of every module becomes a rule whose arguments come
+  from :mod:`conformance.strategies`, by type;
+- one rule moves the clock (and the block number) forward;
+- each step runs on the model and on the EVM; any difference fails the
+  example, which hypothesis then shrinks.
+
+Nothing here is written per module: add an action to the spec and it is
+exercised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
+
+from conformance.harness import Harness, Step, StepReport
+from conformance.strategies import interesting_numbers, resolve, value_strategy
+from spec import ir
+
+
+class Divergence(AssertionError):
+    """The model and the EVM disagree; carries the trace that shows it."""
+
+    def __init__(self, trace: list[StepReport]) -> None:
+        self.trace = trace
+        last = trace[-1]
+        first = last.differences[0]
+        super().__init__(f"step {len(trace)}: {last.step.describe()}: {first}")
+
+
+@dataclass
+class RunStats:
+    """Counts for the summary of a run."""
+
+    examples: int = 0
+    steps: int = 0
+    outcomes: dict[str, list[int]] = field(default_factory=dict)  # action -> [ok, reverted]
+
+    def record(self, report: StepReport) -> None:
+        self.steps += 1
+        if report.step.kind != "action" or report.model is None:
+            return
+        key = f"{report.step.module}.{report.step.action}"
+        counts = self.outcomes.setdefault(key, [0, 0])
+        counts[0 if report.model.ok else 1] += 1
+
+
+def build_machine(
+    harness: Harness,
+    stats: RunStats,
+    on_step: Callable[[StepReport], None] | None = None,
+    on_divergence: Callable[[list[StepReport]], None] | None = None,
+) -> type[RuleBasedStateMachine]:
+    """A state machine class that drives ``harness`` with every public action."""
+    spec = harness.spec
+    edges = interesting_numbers(spec, harness.model)
+    actor_list = list(harness.actors)
+    passive = sorted({0, *harness.addresses.values(), harness.deployer})
+    arg_addresses = actor_list + passive
+
+    class SpecMachine(RuleBasedStateMachine):
+        actors = Bundle("actors")
+
+        def __init__(self) -> None:
+            super().__init__()
+            harness.reset()
+            self.trace: list[StepReport] = []
+            stats.examples += 1
+
+        @initialize(target=actors)
+        def add_actors(self) -> Any:
+            return multiple(*actor_list)
+
+        def _run(self, step: Step) -> None:
+            report = harness.run(step)
+            self.trace.append(report)
+            stats.record(report)
+            if on_step is not None:
+                on_step(report)
+            if not report.ok:
+                if on_divergence is not None:
+                    on_divergence(self.trace)
+                raise Divergence(self.trace)
+
+        @rule(seconds=st.one_of(st.sampled_from([1, 12, 3600, 86400, 3 * 86400 + 1]), st.integers(1, 30 * 86400)),
+              blocks=st.integers(1, 3))
+        def advance_time(self, seconds: int, blocks: int) -> None:
+            self._run(Step("time", seconds=seconds, blocks=blocks))
+
+    for module, m in spec.modules.items():
+        for action in m.actions.values():
+            if action.internal:
+                continue
+            setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
+                harness, module, action, spec, arg_addresses, edges, SpecMachine.actors))
+    return SpecMachine
+
+
+def _action_rule(
+    harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
+    edges: list[int], actors: Bundle[Any],
+) -> Any:
+    names = [n for n, _ in action.params]
+    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges) for i, (_, t) in enumerate(action.params)}
+
+    def step(self: Any, caller: int, **kwargs: Any) -> None:
+        args = tuple(resolve(kwargs[f"arg_{i}"], harness.model) for i in range(len(names)))
+        self._run(Step("action", module, action.name, caller, args))
+
+    step.__name__ = f"{module}__{action.name}"
+    return rule(caller=actors, **strategies)(step)

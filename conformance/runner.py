@@ -1,0 +1,190 @@
+"""Conformance campaigns, traces and fixtures.
+
+:func:`run_campaign` runs the generated state machine for a number of
+examples and steps, deterministically for a given seed. When the model and the
+EVM disagree, hypothesis shrinks the failing sequence; the shrunk trace is
+printed step by step and saved as a JSON fixture that :func:`replay` re-runs
+(``imospec replay FIXTURE``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.binding import Binding, load_binding
+from conformance.harness import Harness, Step, StepReport, _show
+from conformance.machine import Divergence, RunStats, build_machine
+from spec import ir
+
+FIXTURE_FORMAT = "imospec-trace/1"
+
+
+@dataclass
+class CampaignResult:
+    """The outcome of a campaign."""
+
+    backend: str
+    binding: str
+    seed: int
+    stats: RunStats
+    seconds: float
+    divergence: list[StepReport] | None = None
+    fixture: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+
+def describe_report(i: int, r: StepReport) -> str:
+    """One trace line: the step, what both sides did, and the differences."""
+    head = f"step {i}: {r.step.describe()}"
+    if r.step.kind == "time" or r.model is None or r.evm is None:
+        return head
+    if r.model.ok:
+        what = "ok" + (f", returned {_show(r.model.value)}" if r.model.value is not None else "")
+    else:
+        what = f"reverted {r.model.reason!r}" if r.model.reason else "reverted (bare)"
+    evm = "ok" if r.evm.success else (f"reverted {r.evm.revert_reason!r}" if r.evm.revert_reason else "reverted (bare)")
+    line = f"{head}\n    model: {what}; evm: {evm}"
+    for d in r.differences:
+        line += f"\n    DIFFERS {d}"
+    return line
+
+
+def format_trace(trace: list[StepReport]) -> str:
+    return "\n".join(describe_report(i + 1, r) for i, r in enumerate(trace))
+
+
+def step_to_json(s: Step) -> dict[str, Any]:
+    if s.kind == "time":
+        return {"kind": "time", "seconds": s.seconds, "blocks": s.blocks}
+    return {"kind": "action", "module": s.module, "action": s.action, "caller": f"0x{s.caller:040x}",
+            "args": [_jsonable(a) for a in s.args]}
+
+
+def step_from_json(d: dict[str, Any]) -> Step:
+    if d["kind"] == "time":
+        return Step("time", seconds=int(d["seconds"]), blocks=int(d["blocks"]))
+    return Step("action", d["module"], d["action"], int(d["caller"], 16), tuple(_from_json(a) for a in d["args"]))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "__dataclass_fields__"):
+        return [_jsonable(getattr(v, f)) for f in v.__dataclass_fields__]
+    return v
+
+
+def _from_json(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_from_json(x) for x in v)
+    return v
+
+
+def save_fixture(path: Path, binding: Binding, backend: str, seed: int, trace: list[StepReport]) -> None:
+    """Write a failing trace as a replayable JSON fixture."""
+    last = trace[-1]
+    data = {
+        "format": FIXTURE_FORMAT,
+        "binding": str(binding.path.resolve()),
+        "backend": backend,
+        "seed": seed,
+        "steps": [step_to_json(r.step) for r in trace],
+        "divergence": {"step": len(trace), "differences": [str(d) for d in last.differences]},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def run_campaign(
+    spec: ir.Spec,
+    binding: Binding,
+    *,
+    backend: str = "py-evm",
+    examples: int = 50,
+    steps: int = 30,
+    seed: int = 0,
+    fixture_dir: Path = Path(".imospec-cache/fixtures"),
+    on_step: Callable[[StepReport], None] | None = None,
+    check_rules: bool = False,
+) -> CampaignResult:
+    """Run ``examples`` generated action sequences of up to ``steps`` steps.
+
+    Deterministic for a given seed. Stops at the first divergence, shrinks it,
+    saves it as a fixture and returns it in the result.
+
+    Raises:
+        BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
+    """
+    harness = Harness(spec, binding, backend, check_rules=check_rules)
+    stats = RunStats()
+    failing: dict[str, list[StepReport]] = {}
+
+    def keep(trace: list[StepReport]) -> None:
+        failing["trace"] = list(trace)  # the last one kept is the shrunk one
+
+    started = time.perf_counter()
+    result = CampaignResult(backend, binding.name, seed, stats, 0.0)
+    for rep in harness.prelude_reports:
+        if not rep.ok:
+            result.divergence = [rep]
+    if result.divergence is None:
+        machine = build_machine(harness, stats, on_step, keep)
+        config = settings(
+            max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+            derandomize=False, suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
+        )
+
+        def campaign() -> None:
+            run_state_machine_as_test(machine, settings=config)
+
+        try:
+            hypothesis_seed(seed)(campaign)()
+        except Divergence:
+            result.divergence = failing.get("trace")
+    result.seconds = time.perf_counter() - started
+    if result.divergence is not None:
+        name = f"{binding.name}-{backend}-seed{seed}.json"
+        result.fixture = fixture_dir / name
+        save_fixture(result.fixture, binding, backend, seed, result.divergence)
+    return result
+
+
+def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepReport], Harness]:
+    """Re-run a fixture on the model and the EVM; return the reports.
+
+    Raises:
+        ValueError: the file is not a fixture.
+        BindingError: its binding cannot be loaded.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read fixture {p}: {exc}") from None
+    if data.get("format") != FIXTURE_FORMAT:
+        raise ValueError(f"{p} is not an imospec trace fixture")
+    binding = load_binding(data["binding"])
+    from spec.driver import load_spec
+
+    loaded = load_spec([binding.spec_dir])
+    if not loaded.ok or loaded.spec is None:
+        raise ValueError(f"the spec of {binding.path} has errors; run `imospec check {binding.spec_dir}`")
+    harness = Harness(loaded.spec, binding, backend or data.get("backend", "py-evm"))
+    reports = list(harness.prelude_reports)
+    for d in data["steps"]:
+        reports.append(harness.run(step_from_json(d)))
+    return reports, harness

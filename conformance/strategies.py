@@ -1,0 +1,135 @@
+"""Argument strategies, derived from the spec's types and constants.
+
+Random uint256 values almost never hit the values where contracts go wrong,
+so numbers are drawn mostly from edges: 0, 1, 2, powers of ten, the maximum
+values, every constant and parameter of the spec and their neighbours (the
+floor, the caps, the thresholds), and values that are in the model's state
+right now (balances, capacities, reserves), exactly and plus or minus one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hypothesis import strategies as st
+
+from reference.model import Model
+from reference.runtime import Map
+from spec import ir
+
+UINT256_MAX = 2**256 - 1
+
+
+def interesting_numbers(spec: ir.Spec, model: Model) -> list[int]:
+    """Edge values for uint256 arguments: fixed edges, the spec's constants and
+    parameter values, and their neighbours."""
+    base = {0, 1, 2, 3, 10, 100, 1000, 10**6, 10**18, 10**21, 10**24, 2**112 - 1, 2**112, 2**128,
+            UINT256_MAX, UINT256_MAX - 1, UINT256_MAX // 2}
+    for name, m in spec.modules.items():
+        for c in m.consts.values():
+            if isinstance(c.folded, int) and not isinstance(c.folded, bool):
+                base.add(c.folded)
+            elif isinstance(c.folded, tuple):
+                base.update(c.folded)
+        st_ = model.state(name)
+        for p in (*m.params, *m.governed):
+            v = getattr(st_, p, None)
+            if isinstance(v, int) and not isinstance(v, bool):
+                base.add(v)
+    out = set()
+    for v in base:
+        for d in (-1, 0, 1):
+            if 0 <= v + d <= UINT256_MAX:
+                out.add(v + d)
+    return sorted(out)
+
+
+def state_numbers(model: Model) -> list[int]:
+    """Every uint value the model's state holds right now (balances,
+    reserves...), to aim arguments at exact boundaries."""
+    found: set[int] = set()
+
+    def visit(v: Any) -> None:
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            if v > 0:
+                found.add(v)
+        elif isinstance(v, Map):
+            for x in v.values():
+                visit(x)
+        elif hasattr(v, "__dataclass_fields__"):
+            for f in v.__dataclass_fields__:
+                visit(getattr(v, f))
+
+    for st_ in model.world.state.values():
+        visit(st_)
+    return sorted(found)
+
+
+def uint_strategy(edges: list[int]) -> st.SearchStrategy[int]:
+    """Mostly edges, sometimes small or arbitrary numbers."""
+    return st.one_of(
+        st.sampled_from(edges),
+        st.integers(0, 2_000),
+        st.integers(0, 10**24),
+        st.integers(0, UINT256_MAX),
+    )
+
+
+def value_strategy(
+    t: ir.Type,
+    spec: ir.Spec,
+    addresses: Iterable[int],
+    edges: list[int],
+) -> st.SearchStrategy[Any]:
+    """A strategy for an argument of spec type ``t``.
+
+    A uint256 may come out as a :class:`NearState` placeholder, resolved
+    against the state the step actually runs in (see :func:`resolve`).
+    """
+    if t == ir.UINT:
+        return st.one_of(uint_strategy(edges), st.builds(NearState, st.integers(0, 2**16)))
+    if t == ir.BOOL:
+        return st.booleans()
+    if t == ir.ADDRESS:
+        return st.sampled_from(sorted(set(addresses)))
+    if t == ir.BYTES32:
+        return st.one_of(st.sampled_from([0, 1]), st.integers(0, UINT256_MAX))
+    if isinstance(t, ir.EnumT):
+        bands = spec.modules[t.module].phases[t.name].bands
+        return st.integers(0, len(bands) - 1)
+    if isinstance(t, ir.RecordT):
+        rec = spec.modules[t.module].records[t.name]
+        parts = [value_strategy(ft, spec, addresses, edges) for _, ft in rec.fields]
+        return st.tuples(*parts)
+    raise NotImplementedError(f"no strategy for arguments of type {t}")
+
+
+class NearState:
+    """A placeholder drawn instead of a number: "the pick-th value near one
+    the state holds when the step runs". Resolved by :func:`resolve`."""
+
+    def __init__(self, pick: int) -> None:
+        self.pick = pick
+
+    def __repr__(self) -> str:
+        return f"NearState({self.pick})"
+
+
+def resolve(value: Any, model: Model) -> Any:
+    """Replace :class:`NearState` placeholders (also inside records) by numbers."""
+    if isinstance(value, NearState):
+        choices = _near(state_numbers(model))
+        return choices[value.pick % len(choices)]
+    if isinstance(value, tuple):
+        return tuple(resolve(v, model) for v in value)
+    return value
+
+
+def _near(values: list[int]) -> list[int]:
+    out = {0}
+    for v in values[-64:]:
+        out.update((v - 1, v, v + 1))
+    return sorted(x for x in out if 0 <= x <= UINT256_MAX)
