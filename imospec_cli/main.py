@@ -76,7 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the catalogue of diagnostic codes (docs/errors.md)",
         description="Print the diagnostic catalogue as Markdown.",
     )
+    _register_optional(sub)
     return parser
+
+
+def _register_optional(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the commands of the proof and conformance packages."""
+    import importlib
+
+    for name in ("verification.cli", "conformance.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a package not written yet
+            continue
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
 
 
 def _console(no_color: bool):  # type: ignore[no-untyped-def]
@@ -155,8 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_UNKNOWN
+    handler = COMMANDS.get(args.command) or getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_UNKNOWN
     try:
-        return COMMANDS[args.command](args)
+        return int(handler(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -346,6 +346,9 @@ class Checker:
             if sc.context in ("rule", "theorem", "ensures") and self._is_bound(n, sc):
                 kind = "bound"
             return ir.Ref(t, e.span, kind, sc.module, n)
+        if n == "self" and sc.context in ("rule", "theorem"):
+            # a module's own address is fixed at deployment: rules may name it
+            return ir.Ref(ir.ADDRESS, e.span, "module", sc.module, sc.module)
         if n in ir.ENV_NAMES:
             if sc.context in ("rule", "theorem", "const"):
                 raise self.fail(
@@ -1130,7 +1133,8 @@ class Checker:
     def rule(self, module: str, d: ast.Rule) -> ir.Rule:
         sc = _Scope(module, "theorem" if d.kind == "theorem" else "rule")
         expr = self.expr(d.expr, sc, ir.BOOL)
-        if d.kind != "theorem" and not any(isinstance(self.mods[m].decls.get(n), ast.State) for m, n in sc.reads):
+        reads_state = any(isinstance(self.mods[m].decls.get(n), ast.State | ast.Governed) for m, n in sc.reads)
+        if d.kind != "theorem" and not reads_state:
             raise self.fail(
                 "E041",
                 f"{d.kind} `{d.name}` names no state",

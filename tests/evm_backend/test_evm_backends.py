@@ -26,9 +26,7 @@ UINT256_MAX = 2**256 - 1
 
 
 @pytest.fixture
-def counter(
-    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
-) -> Contract:
+def counter(backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract) -> Contract:
     return backend.deploy_contract(counter_artifact, COUNTER_START, sender=accounts[0])
 
 
@@ -50,9 +48,7 @@ def test_deploy_and_call(
 def test_deploy_with_raw_bytecode_and_abi(
     backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
 ) -> None:
-    address = backend.deploy(
-        counter_artifact.bytecode, counter_artifact.abi, [7], sender=accounts[1]
-    )
+    address = backend.deploy(counter_artifact.bytecode, counter_artifact.abi, [7], sender=accounts[1])
     assert address == backend.contract(address).address
     assert backend.call(address, "counter") == 7
 
@@ -81,9 +77,7 @@ def test_events_are_decoded_with_the_abi(counter: Contract, accounts: list[TestA
     assert log.args == {"who": bob.address, "amount": 4, "total": COUNTER_START + 4}
 
     noted = counter.transact("note", "hello", sender=bob)
-    assert [(entry.event, entry.args) for entry in noted.logs] == [
-        ("Noted", {"key": bob.address, "note": "hello"})
-    ]
+    assert [(entry.event, entry.args) for entry in noted.logs] == [("Noted", {"key": bob.address, "note": "hello"})]
     assert noted.events("Noted") == list(noted.logs)
 
 
@@ -133,9 +127,7 @@ def test_raw_calldata(backend: Backend, counter: Contract, accounts: list[TestAc
     calldata = counter.abi.function("counter").encode_call(())
     raw = backend.call(counter.address, calldata)
     assert raw == COUNTER_START.to_bytes(32, "big")
-    receipt = backend.transact(
-        counter.address, counter.abi.function("bump").encode_call((2,)), sender=accounts[1]
-    )
+    receipt = backend.transact(counter.address, counter.abi.function("bump").encode_call((2,)), sender=accounts[1])
     assert receipt.success and receipt.return_value is None
     assert receipt.logs[0].event == "Bumped"
 
@@ -146,9 +138,7 @@ def test_bound_functions(counter: Contract, accounts: list[TestAccount]) -> None
     assert counter.storage_var("counter") == COUNTER_START + 1
 
 
-def test_snapshot_revert_restores_state(
-    backend: Backend, counter: Contract, accounts: list[TestAccount]
-) -> None:
+def test_snapshot_revert_restores_state(backend: Backend, counter: Contract, accounts: list[TestAccount]) -> None:
     bob = accounts[1]
     outer = backend.snapshot()
     counter.transact("bump", 10, sender=bob)
@@ -226,16 +216,12 @@ def test_get_storage_reads_layout_slots(
     assert backend.get_storage(counter.address, hashmap_slot(credits, bob.address)) == 6
 
 
-def test_transient_storage_is_cleared_between_transactions(
-    counter: Contract, accounts: list[TestAccount]
-) -> None:
+def test_transient_storage_is_cleared_between_transactions(counter: Contract, accounts: list[TestAccount]) -> None:
     for _ in range(3):
         assert counter.transact("tick", sender=accounts[1]).return_value == 1
 
 
-def test_value_transfers_and_rejections(
-    backend: Backend, counter: Contract, accounts: list[TestAccount]
-) -> None:
+def test_value_transfers_and_rejections(backend: Backend, counter: Contract, accounts: list[TestAccount]) -> None:
     poor = "0x00000000000000000000000000000000000000aa"
     assert counter.transact("deposit", sender=accounts[1], value=10).return_value == 10
     assert backend.get_balance(counter.address) == 10
@@ -249,9 +235,7 @@ def test_value_transfers_and_rejections(
         counter.transact("bump", 1, sender=counter.address)
 
 
-def test_failed_deployment(
-    backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract
-) -> None:
+def test_failed_deployment(backend: Backend, accounts: list[TestAccount], counter_artifact: CompiledContract) -> None:
     with pytest.raises(DeploymentFailed) as excinfo:
         backend.deploy(b"\x60\x00\x80\xfd", [], sender=accounts[1])  # PUSH1 0 DUP1 REVERT
     assert excinfo.value.reason is None

@@ -1,0 +1,136 @@
+"""The `imospec conform` and `imospec replay` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from conformance.binding import BindingError, load_binding
+from conformance.runner import CampaignResult, format_trace, replay, run_campaign
+
+DEFAULT_BINDING = Path(__file__).resolve().parent.parent / "evm_backend" / "contracts" / "binding.json"
+BACKENDS = ("py-evm", "pyrevm")
+
+
+def register(sub: Any) -> None:
+    """Add `conform` and `replay` to the command line's subparsers."""
+    p = sub.add_parser(
+        "conform", help="run the contracts against the reference model, step by step",
+        description="Generate action sequences from the spec (hypothesis state machines), run each step on "
+        "the reference model and on the deployed contracts, and compare success/revert and reason, return "
+        "values, events and the whole state. A divergence is shrunk, printed as a trace, and saved as a "
+        "JSON fixture for `imospec replay`. Deterministic for a given --seed.",
+    )
+    p.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING,
+                   help="binding file of the implementation to check (default: the bundled Vyper contracts)")
+    p.add_argument("--backend", choices=BACKENDS, default="py-evm", help="EVM to run the contracts on")
+    p.add_argument("--examples", type=int, default=40, metavar="N", help="action sequences to try (default 40)")
+    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary to FILE")
+    p.add_argument("--check-rules", action="store_true",
+                   help="also check every invariant on the model after each step")
+    p.set_defaults(func=cmd_conform)
+
+    r = sub.add_parser(
+        "replay", help="re-run a saved divergence fixture on the model and the EVM",
+        description="Re-run the steps of a fixture written by `imospec conform` and print the trace. "
+        "Exit 0 when the model and the EVM now agree on every step, 1 when they still differ.",
+    )
+    r.add_argument("fixture", type=Path, metavar="FIXTURE")
+    r.add_argument("--backend", choices=BACKENDS, help="override the fixture's backend")
+    r.set_defaults(func=cmd_replay)
+
+
+def _load(binding_path: Path) -> tuple[Any, Any]:
+    from spec.diagnostics import render
+    from spec.driver import load_spec
+
+    binding = load_binding(binding_path)
+    loaded = load_spec([binding.spec_dir])
+    if not loaded.ok or loaded.spec is None:
+        for d in loaded.diagnostics:
+            print(render(d, loaded.sources), file=sys.stderr)
+        raise BindingError(f"the spec {binding.spec_dir} has errors")
+    return binding, loaded.spec
+
+
+def summary(result: CampaignResult) -> str:
+    """The human summary of a campaign."""
+    s = result.stats
+    rate = s.steps / result.seconds if result.seconds else 0.0
+    lines = [f"{result.binding} on {result.backend}: {s.examples} sequence(s), {s.steps} step(s) "
+             f"in {result.seconds:.1f} s ({rate:.0f} steps/s), seed {result.seed}"]
+    for action, (ok, reverted) in sorted(s.outcomes.items()):
+        lines.append(f"  {action:<40} {ok:>6} ok {reverted:>6} reverted")
+    never = sorted(a for a, (ok, _) in s.outcomes.items() if ok == 0)
+    if never:
+        lines.append(f"  never succeeded: {', '.join(never)}")
+    return "\n".join(lines)
+
+
+def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> CampaignResult:
+    """Run a campaign with a live step counter on stderr."""
+    total = max(1, args.examples * args.steps)
+    counter = {"n": 0}
+    tty = sys.stderr.isatty()
+
+    def tick(_: Any) -> None:
+        counter["n"] += 1
+        n = counter["n"]
+        if tty and n % 25 == 0:
+            print(f"\r  {n} steps (budget about {total})", end="", file=sys.stderr, flush=True)
+        elif not tty and n % 2000 == 0:
+            print(f"  {n} steps", file=sys.stderr, flush=True)
+
+    result = run_campaign(spec, binding, backend=args.backend, examples=args.examples, steps=args.steps,
+                          seed=args.seed, on_step=tick, check_rules=getattr(args, "check_rules", False))
+    if tty:
+        print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
+    return result
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    """Run a campaign; 0 when no divergence, 1 on a divergence or a broken implementation."""
+    from evm_backend.errors import EvmBackendError
+
+    try:
+        binding, spec = _load(args.impl)
+        result = run_with_progress(spec, binding, args)
+    except (BindingError, EvmBackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary(result))
+    if result.divergence is not None:
+        print("\nDIVERGENCE (shrunk):")
+        print(format_trace(result.divergence))
+        print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "binding": result.binding, "backend": result.backend, "seed": result.seed,
+            "examples": result.stats.examples, "steps": result.stats.steps, "seconds": result.seconds,
+            "outcomes": result.stats.outcomes, "ok": result.ok,
+            "fixture": str(result.fixture) if result.fixture else None,
+        }, indent=2) + "\n")
+    return 0 if result.ok else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a fixture; 0 when both sides agree on every step, 1 otherwise."""
+    from evm_backend.errors import EvmBackendError
+
+    try:
+        reports, _ = replay(args.fixture, args.backend)
+    except (ValueError, BindingError, EvmBackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(format_trace(reports))
+    bad = [i + 1 for i, r in enumerate(reports) if not r.ok]
+    if bad:
+        print(f"\nthe model and the EVM differ at step {bad[0]}")
+        return 1
+    print("\nthe model and the EVM agree on every step")
+    return 0

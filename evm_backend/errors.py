@@ -1,0 +1,122 @@
+"""Exceptions raised by the EVM backend package.
+
+Every exception derives from :class:`EvmBackendError`, one class per rule that
+was broken, so callers can catch precisely what they expect.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evm_backend.interface import Receipt
+
+
+class EvmBackendError(Exception):
+    """Base class of every error raised by ``evm_backend``."""
+
+
+class CompilerVersionError(EvmBackendError):
+    """The installed Vyper compiler is not the version the project pins."""
+
+
+class CompileError(EvmBackendError):
+    """Vyper rejected a contract.
+
+    Attributes:
+        file: the file the error points into (the contract or one it imports).
+        line: 1-based line, or ``None`` when the compiler gave no location.
+        column: 1-based column, or ``None`` when the compiler gave no location.
+        message: the compiler's message, without source excerpt.
+        kind: the Vyper exception class name, e.g. ``"TypeMismatch"``.
+        hint: the compiler's hint, if any.
+        annotated: the compiler's own rendering with a source excerpt.
+    """
+
+    def __init__(
+        self,
+        *,
+        file: str,
+        line: int | None,
+        column: int | None,
+        message: str,
+        kind: str,
+        hint: str | None = None,
+        annotated: str = "",
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+        self.kind = kind
+        self.hint = hint
+        self.annotated = annotated
+        super().__init__(self.location_text() + f": {kind}: {message}")
+
+    def location_text(self) -> str:
+        """Return ``file:line:col`` (or less when the location is unknown)."""
+        parts = [self.file]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+class AbiError(EvmBackendError):
+    """A function, event or argument list does not fit the contract's ABI."""
+
+
+class UnknownAddressAbiError(AbiError):
+    """No ABI is registered for the address a call was sent to."""
+
+
+class TransactionRejected(EvmBackendError):
+    """The call is invalid before any code runs.
+
+    Examples: the sender cannot pay the value sent, or the gas limit is below
+    the intrinsic cost or above the block gas limit.  A real node would refuse
+    such a transaction, so it has no receipt and changes no state.
+    """
+
+
+class ExecutionFailed(EvmBackendError):
+    """Code ran and reverted or halted where the caller required success.
+
+    Attributes:
+        receipt: the full receipt of the failed execution.
+    """
+
+    def __init__(self, what: str, receipt: Receipt) -> None:
+        self.receipt = receipt
+        detail = (
+            f"reverted with reason {receipt.revert_reason!r}"
+            if receipt.revert_reason is not None
+            else ("halted" if receipt.halted else "reverted without reason")
+        )
+        super().__init__(f"{what} {detail}")
+
+    @property
+    def reason(self) -> str | None:
+        """The decoded ``Error(string)`` reason, or ``None``."""
+        return self.receipt.revert_reason
+
+
+class CallReverted(ExecutionFailed):
+    """A read-only :meth:`Backend.call` reverted or halted."""
+
+
+class DeploymentFailed(ExecutionFailed):
+    """A constructor reverted or halted, so no contract was created."""
+
+
+class UnknownSnapshotError(EvmBackendError):
+    """A snapshot id was never issued, or was already reverted or discarded."""
+
+
+class UnsupportedForkError(EvmBackendError):
+    """The configured EVM version cannot be run faithfully by this backend."""
+
+
+class UnknownBackendError(EvmBackendError, ValueError):
+    """:func:`evm_backend.get_backend` was given a name it does not know."""

@@ -1,0 +1,638 @@
+"""The one small interface through which the project talks to an EVM.
+
+:class:`Backend` holds every behaviour both EVM implementations share: ABI
+encoding and decoding, receipts, revert reasons, log decoding, pre-execution
+checks, snapshot bookkeeping and test accounts.  An implementation supplies
+only the primitives marked abstract (run one message, snapshot and revert raw
+state, set the block environment, read and write accounts).  Only
+``pyevm_backend`` imports py-evm and only ``pyrevm_backend`` imports pyrevm.
+
+Conventions:
+    * Addresses are checksummed ``str``; inputs may use any case.
+    * Every execution behaves like a transaction of its own with gas price 0:
+      it increments the sender's nonce (even when it reverts), and moves value
+      but charges no fees.
+    * Snapshots capture accounts, storage, nonces, code, ``block.timestamp``
+      and ``block.number``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from evm_backend.abi import (
+    AbiFunction,
+    AbiJson,
+    ContractAbi,
+    checksum_address,
+    decode_revert_reason,
+)
+from evm_backend.accounts import DEFAULT_SEED, TestAccount, derive_accounts
+from evm_backend.errors import (
+    CallReverted,
+    DeploymentFailed,
+    TransactionRejected,
+    UnknownAddressAbiError,
+    UnknownSnapshotError,
+)
+from evm_backend.fork import (
+    BLOCK_GAS_LIMIT,
+    DEFAULT_CHAIN_ID,
+    EVM_VERSION,
+    GENESIS_BLOCK_NUMBER,
+    GENESIS_TIMESTAMP,
+)
+
+if TYPE_CHECKING:
+    from evm_backend.compiler import CompiledContract
+    from evm_backend.contract import Contract
+
+#: The zero address, the default sender of read-only calls.
+ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+
+#: Balance given to accounts made by :meth:`Backend.create_accounts` (10**6 ether).
+DEFAULT_ACCOUNT_BALANCE: Final = 10**24
+
+_UINT256_LIMIT: Final = 2**256
+_UINT64_LIMIT: Final = 2**64
+
+#: Something that names an account: an address string or a test account.
+AccountLike = str | TestAccount
+
+
+def to_address(account: AccountLike) -> str:
+    """Return the checksummed address of ``account``.
+
+    Raises:
+        ValueError: ``account`` is not a 20-byte hex address.
+    """
+    if isinstance(account, TestAccount):
+        return account.address
+    return checksum_address(account)
+
+
+def intrinsic_gas(data: bytes, is_create: bool) -> int:
+    """Gas charged before any code runs (Cancun rules).
+
+    21000 per transaction, 4 per zero and 16 per non-zero calldata byte, plus
+    32000 and 2 per 32-byte word of init code for a contract creation
+    (EIP-2028, EIP-3860).
+    """
+    zeros = data.count(0)
+    gas = 21_000 + 4 * zeros + 16 * (len(data) - zeros)
+    if is_create:
+        gas += 32_000 + initcode_word_gas(data)
+    return gas
+
+
+def initcode_word_gas(init_code: bytes) -> int:
+    """EIP-3860 cost of init code: 2 gas per (started) 32-byte word."""
+    return 2 * ((len(init_code) + 31) // 32)
+
+
+@dataclass(frozen=True)
+class RawLog:
+    """A log as the EVM emitted it."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RawExecution:
+    """What an implementation reports after running one message.
+
+    Attributes:
+        success: the message returned normally.
+        output: return data on success, revert data on revert, else empty.
+        halted: it failed by an exceptional halt (out of gas, invalid opcode,
+            stack error...) rather than by ``REVERT``.
+        gas_used: gas of the whole transaction after refunds.
+        logs: logs of a successful execution, in order.
+        created_address: the new contract of a successful creation.
+    """
+
+    success: bool
+    output: bytes
+    halted: bool
+    gas_used: int
+    logs: tuple[RawLog, ...] = ()
+    created_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Log:
+    """A log decoded with the ABI of the contract that emitted it.
+
+    ``event`` is ``None`` (and ``args`` empty) when no registered ABI knows it.
+    """
+
+    address: str
+    event: str | None
+    args: dict[str, Any]
+    topics: tuple[bytes, ...] = field(repr=False)
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome of one execution.
+
+    Attributes:
+        success: the call returned normally.
+        return_value: decoded return value (``None`` with no outputs, on
+            failure, or when the call was made with raw calldata).
+        return_data: raw return data on success.
+        revert_reason: the string of an ``Error(string)`` revert; ``None``
+            for success, a bare revert, a panic or a halt.
+        revert_data: raw revert data (empty for a bare revert or a halt).
+        halted: failed by exceptional halt (e.g. out of gas), not ``REVERT``.
+        logs: decoded logs; empty on failure.
+        gas_used: gas of the whole transaction after refunds.
+        contract_address: the created contract, for a successful deployment.
+    """
+
+    success: bool
+    return_value: Any
+    return_data: bytes
+    revert_reason: str | None
+    revert_data: bytes
+    halted: bool
+    logs: tuple[Log, ...]
+    gas_used: int
+    contract_address: str | None = None
+
+    def events(self, name: str) -> list[Log]:
+        """Return the logs whose decoded event is ``name``."""
+        return [log for log in self.logs if log.event == name]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    snapshot_id: int
+    handle: object
+    timestamp: int
+    block_number: int
+
+
+class Backend(ABC):
+    """An EVM with deploy, call, transact, snapshot/revert, time and storage access."""
+
+    #: The name accepted by :func:`evm_backend.get_backend`.
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        timestamp: int = GENESIS_TIMESTAMP,
+        block_number: int = GENESIS_BLOCK_NUMBER,
+    ) -> None:
+        """Set up the shared bookkeeping; implementations build their EVM after this.
+
+        Raises:
+            ValueError: a block field is out of range.
+        """
+        _check_uint64("chain id", chain_id)
+        _check_uint64("timestamp", timestamp)
+        _check_uint64("block number", block_number)
+        self._chain_id = chain_id
+        self._timestamp = timestamp
+        self._block_number = block_number
+        self._abis: dict[str, ContractAbi] = {}
+        self._snapshots: list[_Snapshot] = []
+        self._next_snapshot_id = 1
+
+    # ------------------------------------------------------------------
+    # Primitives every implementation provides
+    # ------------------------------------------------------------------
+
+    @abstractmethod
+    def _execute(
+        self, sender: str, to: str | None, data: bytes, value: int, gas: int, *, persist: bool
+    ) -> RawExecution:
+        """Run one message as a transaction (``to=None`` creates a contract).
+
+        The caller has already checked the value against the balance and the
+        gas against the intrinsic cost and the block limit.  With
+        ``persist=False`` every state change, the nonce included, is undone.
+        """
+
+    @abstractmethod
+    def _snapshot_state(self) -> object:
+        """Return a handle that :meth:`_revert_state` can roll back to."""
+
+    @abstractmethod
+    def _revert_state(self, handle: object) -> None:
+        """Roll state back to ``handle``; handles are reverted newest first."""
+
+    @abstractmethod
+    def _set_block_env(self, timestamp: int, block_number: int) -> None:
+        """Make later executions see this ``block.timestamp`` and ``block.number``."""
+
+    @abstractmethod
+    def get_storage(self, address: AccountLike, slot: int) -> int:
+        """Return storage word ``slot`` of ``address`` (0 when never written).
+
+        Raises:
+            ValueError: malformed address or slot out of range.
+        """
+
+    @abstractmethod
+    def get_balance(self, address: AccountLike) -> int:
+        """Return the balance of ``address`` in wei.
+
+        Raises:
+            ValueError: malformed address.
+        """
+
+    @abstractmethod
+    def set_balance(self, address: AccountLike, wei: int) -> None:
+        """Set the balance of ``address`` to ``wei``.
+
+        Raises:
+            ValueError: malformed address, or ``wei`` outside uint256.
+        """
+
+    @abstractmethod
+    def get_nonce(self, address: AccountLike) -> int:
+        """Return the nonce of ``address``.
+
+        Raises:
+            ValueError: malformed address.
+        """
+
+    @abstractmethod
+    def get_code(self, address: AccountLike) -> bytes:
+        """Return the runtime code at ``address`` (empty for an account without code).
+
+        Raises:
+            ValueError: malformed address.
+        """
+
+    # ------------------------------------------------------------------
+    # Block environment
+    # ------------------------------------------------------------------
+
+    @property
+    def evm_version(self) -> str:
+        """The hard fork this backend runs (see :mod:`evm_backend.fork`)."""
+        return EVM_VERSION
+
+    @property
+    def chain_id(self) -> int:
+        """Value of the CHAINID opcode."""
+        return self._chain_id
+
+    @property
+    def timestamp(self) -> int:
+        """Current ``block.timestamp``."""
+        return self._timestamp
+
+    @property
+    def block_number(self) -> int:
+        """Current ``block.number``."""
+        return self._block_number
+
+    def set_timestamp(self, timestamp: int) -> None:
+        """Set ``block.timestamp`` for later executions (it may go backwards).
+
+        Raises:
+            ValueError: ``timestamp`` is negative or at least 2**64.
+        """
+        _check_uint64("timestamp", timestamp)
+        self._set_block_env(timestamp, self._block_number)
+        self._timestamp = timestamp
+
+    def set_block_number(self, block_number: int) -> None:
+        """Set ``block.number`` for later executions.
+
+        Raises:
+            ValueError: ``block_number`` is negative or at least 2**64.
+        """
+        _check_uint64("block number", block_number)
+        self._set_block_env(self._timestamp, block_number)
+        self._block_number = block_number
+
+    # ------------------------------------------------------------------
+    # Snapshots
+    # ------------------------------------------------------------------
+
+    def snapshot(self) -> int:
+        """Record the current state and block environment; return its id."""
+        handle = self._snapshot_state()
+        snapshot_id = self._next_snapshot_id
+        self._next_snapshot_id += 1
+        self._snapshots.append(_Snapshot(snapshot_id, handle, self._timestamp, self._block_number))
+        return snapshot_id
+
+    def revert(self, snapshot_id: int) -> None:
+        """Restore the state recorded by :meth:`snapshot`.
+
+        The snapshot is used up, and so is every snapshot taken after it.
+
+        Raises:
+            UnknownSnapshotError: ``snapshot_id`` is unknown or already used up.
+        """
+        if all(s.snapshot_id != snapshot_id for s in self._snapshots):
+            raise UnknownSnapshotError(f"no live snapshot with id {snapshot_id}")
+        while True:
+            top = self._snapshots.pop()
+            self._revert_state(top.handle)
+            if top.snapshot_id == snapshot_id:
+                break
+        self._set_block_env(top.timestamp, top.block_number)
+        self._timestamp = top.timestamp
+        self._block_number = top.block_number
+
+    @contextmanager
+    def anchor(self) -> Iterator[None]:
+        """Run the ``with`` block, then revert everything it did."""
+        snapshot_id = self.snapshot()
+        try:
+            yield
+        finally:
+            self.revert(snapshot_id)
+
+    # ------------------------------------------------------------------
+    # Accounts
+    # ------------------------------------------------------------------
+
+    def create_accounts(
+        self, count: int, balance: int = DEFAULT_ACCOUNT_BALANCE, seed: str = DEFAULT_SEED
+    ) -> list[TestAccount]:
+        """Derive ``count`` deterministic accounts from ``seed`` and fund each with ``balance``.
+
+        Raises:
+            ValueError: ``count`` is negative or ``balance`` outside uint256.
+        """
+        accounts = derive_accounts(count, seed)
+        for account in accounts:
+            self.set_balance(account.address, balance)
+        return accounts
+
+    # ------------------------------------------------------------------
+    # ABIs
+    # ------------------------------------------------------------------
+
+    def register_abi(self, address: AccountLike, abi: AbiJson | ContractAbi) -> ContractAbi:
+        """Use ``abi`` for calls to, and logs from, ``address``; return the index.
+
+        Raises:
+            ValueError: malformed address.
+            AbiError: malformed ABI.
+        """
+        index = abi if isinstance(abi, ContractAbi) else ContractAbi(abi)
+        self._abis[to_address(address)] = index
+        return index
+
+    def abi_of(self, address: AccountLike) -> ContractAbi | None:
+        """Return the ABI registered for ``address``, if any.
+
+        Raises:
+            ValueError: malformed address.
+        """
+        return self._abis.get(to_address(address))
+
+    # ------------------------------------------------------------------
+    # Execution
+    # ------------------------------------------------------------------
+
+    def execute(
+        self,
+        sender: AccountLike,
+        to: AccountLike | None,
+        data: bytes,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        persist: bool = True,
+    ) -> Receipt:
+        """Run raw calldata (or init code when ``to`` is ``None``); return the receipt.
+
+        Logs are decoded with registered ABIs; the return value is left raw.
+        With ``persist=False`` the state is left exactly as it was.
+
+        Raises:
+            TransactionRejected: value above the sender's balance, or gas
+                below the intrinsic cost or above the block gas limit.
+            ValueError: malformed address, or value outside uint256.
+        """
+        sender_address = to_address(sender)
+        to_addr = None if to is None else to_address(to)
+        gas_limit = BLOCK_GAS_LIMIT if gas is None else gas
+        self._check_transaction(sender_address, to_addr, data, value, gas_limit)
+        raw = self._execute(sender_address, to_addr, bytes(data), value, gas_limit, persist=persist)
+        return self._receipt(raw, None)
+
+    def deploy(
+        self,
+        bytecode: bytes,
+        abi: AbiJson | ContractAbi,
+        ctor_args: Sequence[Any] = (),
+        *,
+        sender: AccountLike,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> str:
+        """Deploy ``bytecode`` with constructor arguments; return the new address.
+
+        The ABI is registered for the new address.
+
+        Raises:
+            DeploymentFailed: the constructor reverted or halted.
+            TransactionRejected: see :meth:`execute`.
+            AbiError: the arguments do not fit the constructor.
+            ValueError: malformed sender, or value outside uint256.
+        """
+        index = abi if isinstance(abi, ContractAbi) else ContractAbi(abi)
+        init_code = bytes(bytecode) + index.encode_constructor(ctor_args)
+        receipt = self.execute(sender, None, init_code, value=value, gas=gas)
+        if not receipt.success or receipt.contract_address is None:
+            raise DeploymentFailed("deployment", receipt)
+        self._abis[receipt.contract_address] = index
+        return receipt.contract_address
+
+    def call(
+        self,
+        address: AccountLike,
+        fn: str | bytes,
+        args: Sequence[Any] = (),
+        *,
+        sender: AccountLike = ZERO_ADDRESS,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> Any:
+        """Run a function without changing any state and return its result.
+
+        ``fn`` is a function name or signature (encoded with the ABI registered
+        for ``address``, result decoded) or raw calldata (raw bytes returned).
+
+        Raises:
+            CallReverted: the call reverted or halted.
+            UnknownAddressAbiError: ``fn`` is a name but no ABI is registered.
+            AbiError: unknown function, arguments do not fit, or the return
+                data does not decode as the function's outputs.
+            TransactionRejected: see :meth:`execute`.
+            ValueError: malformed address, or value outside uint256.
+        """
+        receipt = self._run(address, fn, args, sender, value, gas, persist=False)
+        if not receipt.success:
+            raise CallReverted(f"call to {fn!r}" if isinstance(fn, str) else "call", receipt)
+        return receipt.return_data if isinstance(fn, bytes) else receipt.return_value
+
+    def transact(
+        self,
+        address: AccountLike,
+        fn: str | bytes,
+        args: Sequence[Any] = (),
+        *,
+        sender: AccountLike,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> Receipt:
+        """Run a function as a state-changing transaction; never raises on revert.
+
+        ``fn`` is a function name or signature, or raw calldata.
+
+        Raises:
+            UnknownAddressAbiError: ``fn`` is a name but no ABI is registered.
+            AbiError: unknown function, or arguments do not fit; or the call
+                succeeded but its return data does not decode as the
+                function's outputs (e.g. no code at ``address``).  In that
+                last case the transaction has been applied.
+            TransactionRejected: see :meth:`execute`.
+            ValueError: malformed address, or value outside uint256.
+        """
+        return self._run(address, fn, args, sender, value, gas, persist=True)
+
+    def contract(self, address: AccountLike, abi: AbiJson | ContractAbi | None = None) -> Contract:
+        """Return a :class:`~evm_backend.contract.Contract` for ``address``.
+
+        Without ``abi`` the ABI registered for ``address`` is used; with it,
+        ``abi`` is registered.
+
+        Raises:
+            UnknownAddressAbiError: no ``abi`` given and none registered.
+            ValueError: malformed address.
+        """
+        from evm_backend.contract import Contract
+
+        checksummed = to_address(address)
+        index = self.register_abi(checksummed, abi) if abi is not None else self.abi_of(checksummed)
+        if index is None:
+            raise UnknownAddressAbiError(f"no ABI registered for {checksummed}")
+        return Contract(self, checksummed, index)
+
+    def deploy_contract(
+        self,
+        artifact: CompiledContract,
+        *ctor_args: Any,
+        sender: AccountLike,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> Contract:
+        """Deploy a compiled contract and return a wrapper for it.
+
+        Raises:
+            DeploymentFailed: the constructor reverted or halted.
+            TransactionRejected: see :meth:`execute`.
+            AbiError: the arguments do not fit the constructor.
+        """
+        from evm_backend.contract import Contract
+
+        index = ContractAbi(artifact.abi)
+        address = self.deploy(artifact.bytecode, index, ctor_args, sender=sender, value=value, gas=gas)
+        return Contract(self, address, index, artifact)
+
+    # ------------------------------------------------------------------
+    # Shared helpers
+    # ------------------------------------------------------------------
+
+    def _run(
+        self,
+        address: AccountLike,
+        fn: str | bytes,
+        args: Sequence[Any],
+        sender: AccountLike,
+        value: int,
+        gas: int | None,
+        *,
+        persist: bool,
+    ) -> Receipt:
+        to = to_address(address)
+        function: AbiFunction | None = None
+        if isinstance(fn, bytes | bytearray):
+            if args:
+                raise TypeError("args must be empty when fn is raw calldata")
+            data = bytes(fn)
+        else:
+            index = self._abis.get(to)
+            if index is None:
+                raise UnknownAddressAbiError(f"no ABI registered for {to}; cannot encode {fn!r}")
+            function = index.function(fn, len(args))
+            data = function.encode_call(args)
+        sender_address = to_address(sender)
+        gas_limit = BLOCK_GAS_LIMIT if gas is None else gas
+        self._check_transaction(sender_address, to, data, value, gas_limit)
+        raw = self._execute(sender_address, to, data, value, gas_limit, persist=persist)
+        return self._receipt(raw, function)
+
+    def _check_transaction(self, sender: str, to: str | None, data: bytes, value: int, gas: int) -> None:
+        if not 0 <= value < _UINT256_LIMIT:
+            raise ValueError(f"value must be a uint256, got {value}")
+        if gas > BLOCK_GAS_LIMIT:
+            raise TransactionRejected(f"gas {gas} is above the block gas limit {BLOCK_GAS_LIMIT}")
+        needed = intrinsic_gas(data, to is None)
+        if gas < needed:
+            raise TransactionRejected(f"gas {gas} is below the intrinsic cost {needed}")
+        if value:
+            balance = self.get_balance(sender)
+            if balance < value:
+                raise TransactionRejected(f"{sender} has {balance} wei and cannot send {value} wei")
+
+    def _receipt(self, raw: RawExecution, function: AbiFunction | None) -> Receipt:
+        if raw.success:
+            return Receipt(
+                success=True,
+                return_value=None if function is None else function.decode_output(raw.output),
+                return_data=raw.output,
+                revert_reason=None,
+                revert_data=b"",
+                halted=False,
+                logs=tuple(self._decode_log(log) for log in raw.logs),
+                gas_used=raw.gas_used,
+                contract_address=raw.created_address,
+            )
+        return Receipt(
+            success=False,
+            return_value=None,
+            return_data=b"",
+            revert_reason=None if raw.halted else decode_revert_reason(raw.output),
+            revert_data=b"" if raw.halted else raw.output,
+            halted=raw.halted,
+            logs=(),
+            gas_used=raw.gas_used,
+        )
+
+    def _decode_log(self, log: RawLog) -> Log:
+        own = self._abis.get(log.address)
+        candidates = [own] if own is not None else []
+        # A contract created by another contract has no ABI registered; try
+        # the others, whose events are identified by their topic hash.
+        candidates.extend(abi for abi in {id(a): a for a in self._abis.values()}.values() if abi is not own)
+        for abi in candidates:
+            decoded = abi.decode_log(log.topics, log.data)
+            if decoded is not None:
+                return Log(log.address, decoded[0], decoded[1], log.topics, log.data)
+        return Log(log.address, None, {}, log.topics, log.data)
+
+
+def _check_uint64(what: str, value: int) -> None:
+    if not 0 <= value < _UINT64_LIMIT:
+        raise ValueError(f"{what} must be in [0, 2**64), got {value}")
