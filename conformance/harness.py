@@ -17,6 +17,7 @@ executes it on both sides and returns a :class:`StepReport` with every
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -32,6 +33,7 @@ from evm_backend.layout import hashmap_slot
 from reference.model import Deployment, Model, Outcome
 from reference.runtime import Env, Map
 from spec import ir
+from spec.analysis import restrict, write_set
 
 MAX_TIME_STEP = 400 * 86400
 
@@ -165,14 +167,16 @@ class Harness:
     """
 
     def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
-                 check_rules: bool = False) -> None:
+                 check_rules: bool = False, full_compare: bool = False) -> None:
+        try:
+            # an implementation may cover part of the spec, closed under imports
+            spec = restrict(spec, binding.modules)
+        except ValueError as exc:
+            raise BindingError(f"binding {binding.name}: {exc}") from None
         self.spec = spec
         self.binding = binding
         self.check_rules = check_rules
-        missing = [m for m in spec.modules if m not in binding.modules]
-        extra = [m for m in binding.modules if m not in spec.modules]
-        if missing or extra:
-            raise BindingError(f"binding {binding.name}: modules missing {missing}, unknown {extra}")
+        self.full_compare = full_compare
         self.backend: Backend = get_backend(backend)
         accounts = self.backend.create_accounts(1 + binding.actors)
         self.deployer = int(accounts[0].address, 16)
@@ -187,6 +191,7 @@ class Harness:
         ))
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._base_snapshot = self.backend.snapshot()
         self._base_model = copy.deepcopy(self.model.world.state)
@@ -310,7 +315,13 @@ class Harness:
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
         if compare_state:
-            report.differences.extend(self.compare_state())
+            if self.full_compare:
+                scope = None
+            else:
+                # what the spec lets this action change, and any contract that logged
+                logged = {self.module_at.get(int(log.address, 16)) for log in receipt.logs}
+                scope = set(write_set(self.spec, step.module, step.action)) | {m for m in logged if m}
+            report.differences.extend(self.compare_state(scope))
         return report
 
     def model_value(self, value: Any, t: ir.Type) -> Any:
@@ -377,24 +388,33 @@ class Harness:
             out[path] = value
         return out
 
-    def compare_state(self) -> list[Difference]:
-        """Differences between the model's and the contracts' whole state."""
+    def compare_state(self, modules: set[str] | None = None, *, params: bool = False) -> list[Difference]:
+        """Differences between the model's and the contracts' state.
+
+        ``modules`` limits the comparison (None: every module). Immutable
+        parameters are compared only with ``params=True``: they cannot change
+        after deployment on either side.
+        """
         diffs = []
-        for path, model_value, reader in self._observables():
+        for path, model_value, reader in self._observables(modules, params=params):
             evm_value = reader()
             if model_value != evm_value:
                 diffs.append(Difference(path, model_value, evm_value))
         return diffs
 
     def _walk_model(self) -> Iterator[tuple[str, Any]]:
-        for path, value, _ in self._observables():
+        for path, value, _ in self._observables(None, params=True):
             yield path, value
 
-    def _observables(self) -> Iterator[tuple[str, Any, Any]]:
+    def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[str, Any, Any]]:
         """(path, model value, thunk reading the EVM value) for every observable."""
         for module, m in self.spec.modules.items():
+            if modules is not None and module not in modules:
+                continue
             st = self.model.state(module)
             for name, t, kind in _variables(m):
+                if kind == "param" and not params:
+                    continue
                 value = getattr(st, _attr(name))
                 yield from self._var(module, name, t, kind, value)
 
@@ -411,7 +431,7 @@ class Harness:
             for keys, leaf_t, leaf in self._map_entries(value, t):
                 path = f"{module}.{name}" + "".join(f"[{_show_key(k)}]" for k in keys)
                 if slot is not None:
-                    base = hashmap_slot(slot, *keys)
+                    base = _slot_of(slot, keys)
                     yield path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
                 else:
                     args = [to_abi(k, kt) for k, kt in zip(keys, _key_types(t), strict=False)]
@@ -434,6 +454,11 @@ class Harness:
                     yield (int(k), *sub), leaf_t, v
             else:
                 yield (int(k),), t.value, leaf
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _slot_of(base: int, keys: tuple[int, ...]) -> int:
+    return hashmap_slot(base, *keys)
 
 
 def _show_key(k: int) -> str:

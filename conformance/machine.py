@@ -28,6 +28,12 @@ from conformance.strategies import interesting_numbers, resolve, value_strategy
 from spec import ir
 
 
+# Every step compares the state of the modules the spec lets the action change
+# (and of any contract that logged); every FULL_COMPARE_EVERY steps, and at the
+# end of every sequence, the state of every module is compared.
+FULL_COMPARE_EVERY = 8
+
+
 class Divergence(AssertionError):
     """The model and the EVM disagree; carries the trace that shows it."""
 
@@ -83,6 +89,8 @@ def build_machine(
 
         def _run(self, step: Step) -> None:
             report = harness.run(step)
+            if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
+                report.differences.extend(harness.compare_state(None))
             self.trace.append(report)
             stats.record(report)
             if on_step is not None:
@@ -91,6 +99,17 @@ def build_machine(
                 if on_divergence is not None:
                     on_divergence(self.trace)
                 raise Divergence(self.trace)
+
+        def teardown(self) -> None:
+            # the whole state of every module, at the end of every sequence
+            if self.trace and harness.full_compare is False:
+                diffs = harness.compare_state(None)
+                if diffs:
+                    last = self.trace[-1]
+                    last.differences.extend(diffs)
+                    if on_divergence is not None:
+                        on_divergence(self.trace)
+                    raise Divergence(self.trace)
 
         @rule(seconds=st.one_of(st.sampled_from([1, 12, 3600, 86400, 3 * 86400 + 1]), st.integers(1, 30 * 86400)),
               blocks=st.integers(1, 3))

@@ -96,6 +96,7 @@ class ModuleWriter:
         self.m = module
         self.world = "w"
         self.in_rule = False
+        self.in_ensures = False
 
     # ------------------------------------------------------------ values
     def default(self, t: ir.Type) -> str:
@@ -193,7 +194,7 @@ class ModuleWriter:
             return f"{name}({args})"
         if isinstance(e, ir.FnCall):
             args = "".join(", " + self.expr(a) for a in e.args)
-            env = "None" if self.in_rule else "env"
+            env = "None" if self.in_rule and not self.in_ensures else "env"
             target = py(e.name) if e.module == m else f"{w}.code.{e.module}.{py(e.name)}"
             return f"{target}({w}, {env}{args})"
         if isinstance(e, ir.ActionCall):
@@ -205,7 +206,7 @@ class ModuleWriter:
             return f"{self.record_ref(ir.RecordT(e.module, e.record))}({', '.join(self.expr(a) for a in e.args)})"
         if isinstance(e, ir.PhaseOf):
             fn = f"{e.phases}_of" if e.module == m else f"{w}.code.{e.module}.{e.phases}_of"
-            env = "None" if self.in_rule else "env"
+            env = "None" if self.in_rule and not self.in_ensures else "env"
             return f"{fn}({w}, {env}, {self.expr(e.price)})"
         if isinstance(e, ir.DecayLevelOf):
             d = self.spec.modules[e.module].decays[e.decay]
@@ -221,7 +222,7 @@ class ModuleWriter:
             )
         if isinstance(e, ir.Forall):
             names = ", ".join(py(n) for n, _ in e.vars)
-            domains = ", ".join("addresses" if t == ir.ADDRESS else "numbers" for _, t in e.vars)
+            domains = ", ".join(f'"{t}"' for _, t in e.vars)
             return f"for_all({w}, ({domains},), lambda {names}: {self.expr(e.body)})"
         if isinstance(e, ir.Sum):
             return f"total({self.expr(e.map)})"
@@ -497,7 +498,11 @@ class ModuleWriter:
                     params = "".join(f", {py(n)}: {py_type(t)}" for n, t in a.params)
                     out.extend(["", "", f"def {fname}(w: World, w0: World, env: Env{params}) -> bool:"])
                     out.append(f'    """Postcondition {i + 1} of `{a.name}`."""')
-                    out.append(f"    return bool({self.expr(e)})")
+                    self.in_ensures = True
+                    try:
+                        out.append(f"    return bool({self.expr(e)})")
+                    finally:
+                        self.in_ensures = False
             out.extend(["", "", "# name -> (predicate, relates two states)"])
             out.append("RULES = {")
             for n, f, t in names:

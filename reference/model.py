@@ -11,6 +11,7 @@ after each successful action and a break raises :class:`SpecViolation`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import sys
 import types
@@ -21,6 +22,7 @@ from typing import Any
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, state_class
 from reference.runtime import Env, Event, Revert, SpecViolation, World
 from spec import ir
+from spec.analysis import write_set
 
 
 @dataclass(frozen=True)
@@ -136,17 +138,20 @@ class Model:
         if decl.internal:
             raise PermissionError(f"{module}.{action} is internal")
         fn = getattr(getattr(self.package, module), _py(action))
-        before = self.world.snapshot()
+        # only the modules this action can write need saving (the spec says which)
+        touched = write_set(self.spec, module, action)
+        saved = {name: copy.deepcopy(self.world.state[name]) for name in touched}
         self.world.events = []
         try:
             value = fn(self.world, env, *args, **kwargs)
         except Revert as exc:
-            self.world.restore(before)
+            self.world.state.update(saved)
             self.world.events = []
             return Outcome(False, reason=exc.reason, error=type(exc).__name__)
         events = tuple(self.world.events)
         self.world.events = []
         if check_rules:
+            before = {**self.world.state, **saved}
             self.check_rules(before, module, action, env, args, kwargs)
         return Outcome(True, value=value, events=events)
 

@@ -1,0 +1,1211 @@
+"""The checked IR as Z3 terms: values, symbolic states, and symbolic execution.
+
+One :class:`Encoder` builds the terms of one query. It executes statements
+symbolically: an action step becomes a post-state (a :class:`SymState`) and a
+*revert condition* (a disjunction of "this path is taken and this check
+fails"). Branches are executed separately and merged with if-then-else; a
+``return`` inside a branch absorbs the statements after the ``if`` into the
+branches that fall through, so straight-line merging stays exact.
+
+Semantics follow docs/language.md and the reference model:
+
+- actions and functions use checked uint256 arithmetic: overflow, underflow,
+  division by zero and a failed ``require`` make the whole top-level step
+  revert (a reverted step changes nothing);
+- rules and ``ensures`` state mathematical facts: their ``+ - * / % **`` are
+  exact (no overflow; a negative difference stays negative; division by zero
+  gives 0 and ``a % 0`` gives ``a``), while functions and builtins they call
+  keep checked arithmetic; a rule whose evaluation faults does not hold;
+- ``and``, ``or``, ``==>`` and ``if then else`` short-circuit;
+- maps are Z3 arrays (a map of records is one array per field), records are
+  tuples of fields, ``sum(m)`` is a ghost total kept in step on every write
+  to ``m``, ``hash`` is an injective uninterpreted function and ``signed ...
+  by`` an uninterpreted predicate over the owner, every field of the request,
+  the chain id and the verifying contract;
+- action calls are inlined into the same step (bounded depth), ``for`` loops
+  are unrolled, ``govern`` is a case split over its candidates.
+
+Side facts (value ranges, definitions of ``isqrt``) are true of every real
+state and are collected next to the terms; inside a ``forall`` they become
+hypotheses of the quantifier, inside a branch they are guarded by the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import z3
+
+from spec import ir
+from spec.consts import BUILTIN_CONSTANTS
+from verification.domain import ADDRESS_MAX, UINT_MAX, Domain
+
+MAX_CALL_DEPTH = 16
+GHOST_BITS = 420  # width of a ghost sum in the bit-vector domain
+GHOST_MAX = 2**416  # 2**160 keys times values below 2**256
+
+
+class EncodingError(Exception):
+    """The spec uses something the encoder cannot express (reported as unknown)."""
+
+
+# ------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class MapVal:
+    """A map value: ``arrays`` has the shape of the value type's leaves, each
+    leaf an array over ``key`` (nested maps nest arrays)."""
+
+    key: ir.Type
+    value: ir.Type
+    arrays: Any
+
+
+@dataclass(frozen=True)
+class ListVal:
+    """A constant list."""
+
+    items: tuple[Any, ...]
+
+
+Rep = Union[Any, dict[str, Any], MapVal, ListVal]
+StateKey = tuple[str, str, str]  # (kind, module, name); kind: s state, g governed, p param, sum ghost
+
+
+@dataclass(frozen=True)
+class Env:
+    """The environment inputs of one top-level action (and of calls it makes)."""
+
+    caller: Any
+    now: Any
+    block_number: Any
+    chain_id: Any
+
+
+@dataclass
+class Frame:
+    """One activation: the module whose code runs, its locals, its environment."""
+
+    module: str
+    locals: dict[str, Rep]
+    env: Env | None
+    depth: int = 0
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How expressions evaluate: exact arithmetic (rules) or checked, and the
+    state that ``old(...)`` reads."""
+
+    exact: bool = False
+    old: SymState | None = None
+
+
+CHECKED = Mode()
+
+
+class _SetLocal(ir.Stmt):
+    """An unrolled loop's ``var = k`` (internal to the encoder)."""
+
+    def __init__(self, name: str, value: int) -> None:
+        super().__init__(None)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
+
+    name: str
+    value: int
+
+
+# ------------------------------------------------------------------ states
+
+
+class Base:
+    """Supplies the value of a state entry that a :class:`SymState` has not set."""
+
+    def __init__(self) -> None:
+        self.created: dict[StateKey, Rep] = {}
+
+    def get(self, key: StateKey) -> Rep:
+        if key not in self.created:
+            self.created[key] = self.make(key)
+        return self.created[key]
+
+    def make(self, key: StateKey) -> Rep:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SymState:
+    """A symbolic global state: every module's state, governed parameters,
+    parameters and ghost sums, created lazily from a :class:`Base`."""
+
+    def __init__(self, base: Base, vals: dict[StateKey, Rep] | None = None) -> None:
+        self.base = base
+        self.vals: dict[StateKey, Rep] = dict(vals or {})
+
+    def get(self, key: StateKey) -> Rep:
+        if key in self.vals:
+            return self.vals[key]
+        return self.base.get(key)
+
+    def set(self, key: StateKey, value: Rep) -> None:
+        self.vals[key] = value
+
+    def copy(self) -> SymState:
+        return SymState(self.base, self.vals)
+
+    def keys(self) -> list[StateKey]:
+        return list(dict.fromkeys([*self.base.created, *self.vals]))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def tree_map(f: Callable[[Any], Any], t: Any) -> Any:
+    if isinstance(t, dict):
+        return {k: tree_map(f, v) for k, v in t.items()}
+    return f(t)
+
+
+def tree_zip(f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    if isinstance(a, dict):
+        return {k: tree_zip(f, a[k], b[k]) for k in a}
+    return f(a, b)
+
+
+def tree_leaves(t: Any) -> Iterator[Any]:
+    if isinstance(t, dict):
+        for v in t.values():
+            yield from tree_leaves(v)
+    else:
+        yield t
+
+
+def same(a: Rep, b: Rep) -> bool:
+    """Whether two values are syntactically identical (no merge needed)."""
+    if a is b:
+        return True
+    if isinstance(a, MapVal) and isinstance(b, MapVal):
+        return all(z3.eq(x, y) for x, y in zip(tree_leaves(a.arrays), tree_leaves(b.arrays), strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(same(a[k], b[k]) for k in a)
+    if isinstance(a, ListVal) and isinstance(b, ListVal):
+        return a == b
+    if isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef):
+        return bool(z3.eq(a, b))
+    return False
+
+
+def conj(items: Sequence[Any]) -> Any:
+    items = [i for i in items if not z3.is_true(i)]
+    if not items:
+        return z3.BoolVal(True)
+    if any(z3.is_false(i) for i in items):
+        return z3.BoolVal(False)
+    return items[0] if len(items) == 1 else z3.And(*items)
+
+
+def disj(items: Sequence[Any]) -> Any:
+    items = [i for i in items if not z3.is_false(i)]
+    if not items:
+        return z3.BoolVal(False)
+    if any(z3.is_true(i) for i in items):
+        return z3.BoolVal(True)
+    return items[0] if len(items) == 1 else z3.Or(*items)
+
+
+def implies(a: Any, b: Any) -> Any:
+    if z3.is_true(a):
+        return b
+    if z3.is_true(b) or z3.is_false(a):
+        return z3.BoolVal(True)
+    return z3.Implies(a, b)
+
+
+def negate(a: Any) -> Any:
+    if z3.is_true(a):
+        return z3.BoolVal(False)
+    if z3.is_false(a):
+        return z3.BoolVal(True)
+    return z3.Not(a)
+
+
+def has_return(stmts: Sequence[ir.Stmt]) -> bool:
+    for s in stmts:
+        if isinstance(s, ir.Return):
+            return True
+        if isinstance(s, ir.If) and (has_return(s.then) or has_return(s.orelse)):
+            return True
+        if isinstance(s, ir.For) and has_return(s.body):
+            return True
+    return False
+
+
+def always_returns(stmts: Sequence[ir.Stmt]) -> bool:
+    for s in stmts:
+        if isinstance(s, ir.Return):
+            return True
+        if isinstance(s, ir.If) and always_returns(s.then) and always_returns(s.orelse):
+            return True
+    return False
+
+
+def may_be_negative(e: ir.Expr) -> bool:
+    """Whether an expression in exact (rule) arithmetic may be negative."""
+    if isinstance(e, ir.Bin):
+        if e.op == "-":
+            return True
+        if e.op in ("+", "*", "/", "%", "**"):
+            return may_be_negative(e.left) or may_be_negative(e.right)
+        return False
+    if isinstance(e, ir.Cond):
+        return may_be_negative(e.then) or may_be_negative(e.orelse)
+    if isinstance(e, ir.Old):
+        return may_be_negative(e.operand)
+    if isinstance(e, ir.Builtin) and e.name in ("min", "max"):
+        return any(may_be_negative(a) for a in e.args)
+    return False
+
+
+ARITH_OPS = ("+", "-", "*", "/", "%", "**")
+ORDER_OPS = ("<", "<=", ">", ">=")
+
+
+# ----------------------------------------------------------------- encoder
+
+
+@dataclass
+class SignedUse:
+    """A ``signed`` check met while encoding: what the replay must sign."""
+
+    tag: str
+    arg: str
+    owner: Any
+    request: dict[str, Any]
+    request_type: str
+    module: str
+    chain_id: Any
+    contract: Any
+
+
+@dataclass
+class Encoder:
+    """Builds the terms of one query. Not reusable across queries."""
+
+    spec: ir.Spec
+    dom: Domain
+    facts: list[Any] = field(default_factory=list)
+    reverts: list[Any] = field(default_factory=list)
+    axioms: list[Any] = field(default_factory=list)
+    counter: int = 0
+
+    def __post_init__(self) -> None:
+        self._sinks: list[list[Any]] = [self.facts]
+        self._revert_sinks: list[list[Any]] = [self.reverts]
+        self._bound: list[dict[str, Any]] = []
+        self.skolem: dict[str, Any] = {}
+        self.pc: Any = z3.BoolVal(True)
+        self.addr: dict[str, Any] = {}
+        self.eoas: list[Any] = []
+        self.hash_fns: dict[tuple[str, ...], Any] = {}
+        self.hash_apps: list[tuple[Any, tuple[Any, ...], tuple[ir.Type, ...]]] = []
+        self.isqrt_fn: Any = None
+        self.signed_fns: dict[tuple[str, str], Any] = {}
+        self.signed_uses: list[SignedUse] = []
+        self.touched: dict[StateKey, list[tuple[Any, ...]]] = {}
+        self.sum_keys: dict[StateKey, list[Any]] = {}
+        self.tag = ""
+        self.sum_maps = summed_maps(self.spec)
+        self.recording_keys = True
+
+    # ----------------------------------------------------------- basics
+    def fresh_name(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}!{self.counter}"
+
+    def fact(self, f: Any) -> None:
+        if z3.is_true(f):
+            return
+        self._sinks[-1].append(implies(self.pc, f))
+
+    def revert_if_not(self, ok: Any, pc: Any | None = None) -> None:
+        if z3.is_true(ok):
+            return
+        self._revert_sinks[-1].append(conj([self.pc if pc is None else pc, negate(ok)]))
+
+    def address(self, module: str) -> Any:
+        if module not in self.addr:
+            self.addr[module] = z3.Int(f"addr.{module}")
+        return self.addr[module]
+
+    def record_fields(self, t: ir.RecordT) -> tuple[tuple[str, ir.Type], ...]:
+        return self.spec.modules[t.module].records[t.name].fields
+
+    def sort(self, t: ir.Type) -> Any:
+        if t == ir.UINT:
+            return self.dom.usort()
+        if t == ir.BOOL:
+            return z3.BoolSort()
+        if isinstance(t, ir.Prim | ir.EnumT):
+            return z3.IntSort()
+        raise EncodingError(f"no scalar sort for {t}")
+
+    def range_fact(self, t: ir.Type, v: Any) -> Any:
+        if t == ir.UINT:
+            return self.dom.stored_fact(v)
+        if t == ir.ADDRESS:
+            return z3.And(v >= 0, v <= ADDRESS_MAX)
+        if t == ir.BYTES32:
+            return z3.And(v >= 0, v <= UINT_MAX)
+        if isinstance(t, ir.EnumT):
+            n = len(self.spec.modules[t.module].phases[t.name].bands)
+            return z3.And(v >= 0, v < n)
+        return z3.BoolVal(True)
+
+    # ---------------------------------------------------- value shapes
+    def leaf_sorts(self, t: ir.Type) -> Any:
+        """The tree of leaf sorts of a value of type ``t`` (maps: array sorts)."""
+        if isinstance(t, ir.RecordT):
+            return {n: self.leaf_sorts(ft) for n, ft in self.record_fields(t)}
+        if isinstance(t, ir.MapT):
+            ks = self.sort(t.key)
+            return tree_map(lambda s: z3.ArraySort(ks, s), self.leaf_sorts(t.value))
+        if isinstance(t, ir.ListT):
+            raise EncodingError("a list cannot be stored")
+        return self.sort(t)
+
+    def wrap(self, t: ir.Type, leaves: Any) -> Rep:
+        """Build the value of type ``t`` from its leaf tree."""
+        if isinstance(t, ir.MapT):
+            return MapVal(t.key, t.value, leaves)
+        if isinstance(t, ir.RecordT):
+            return {n: self.wrap(ft, leaves[n]) for n, ft in self.record_fields(t)}
+        return leaves
+
+    def unwrap(self, t: ir.Type, v: Rep) -> Any:
+        if isinstance(t, ir.MapT):
+            assert isinstance(v, MapVal)
+            return v.arrays
+        if isinstance(t, ir.RecordT):
+            assert isinstance(v, dict)
+            return {n: self.unwrap(ft, v[n]) for n, ft in self.record_fields(t)}
+        return v
+
+    def zero(self, t: ir.Type) -> Rep:
+        if isinstance(t, ir.MapT):
+            ks = self.sort(t.key)
+            inner = self.unwrap(t.value, self.zero(t.value))
+            return MapVal(t.key, t.value, tree_map(lambda leaf: z3.K(ks, leaf), inner))
+        if isinstance(t, ir.RecordT):
+            return {n: self.zero(ft) for n, ft in self.record_fields(t)}
+        if t == ir.UINT:
+            return self.lit_uint(0)
+        if t == ir.BOOL:
+            return z3.BoolVal(False)
+        return z3.IntVal(0)
+
+    def fresh(self, t: ir.Type, name: str, facts: bool = True) -> Rep:
+        """A fresh symbolic value of type ``t``; scalar range facts are added."""
+        if isinstance(t, ir.MapT):
+            sorts = self.leaf_sorts(t)
+            leaves = _named_leaves(sorts, name)
+            return MapVal(t.key, t.value, leaves)
+        if isinstance(t, ir.RecordT):
+            return {n: self.fresh(ft, f"{name}.{n}", facts) for n, ft in self.record_fields(t)}
+        v = z3.Const(name, self.sort(t))
+        if facts:
+            self._sinks[0].append(self.range_fact(t, v))
+        return v
+
+    def lit_uint(self, n: int) -> Any:
+        v = self.dom.lit(n)
+        return self.dom.narrow(v) if 0 <= n <= UINT_MAX else v
+
+    # ------------------------------------------------------ map access
+    def select(self, m: MapVal, k: Any) -> Rep:
+        leaves = tree_map(lambda arr: z3.Select(arr, k), m.arrays)
+        v = self.wrap(m.value, leaves)
+        self._leaf_facts(m.value, v)
+        return v
+
+    def _leaf_facts(self, t: ir.Type, v: Rep) -> None:
+        if isinstance(t, ir.RecordT):
+            assert isinstance(v, dict)
+            for n, ft in self.record_fields(t):
+                self._leaf_facts(ft, v[n])
+        elif not isinstance(t, ir.MapT):
+            self.fact(self.range_fact(t, v))
+
+    def store(self, m: MapVal, k: Any, v: Rep) -> MapVal:
+        new = tree_zip(lambda arr, leaf: z3.Store(arr, k, leaf), m.arrays, self.unwrap(m.value, v))
+        return MapVal(m.key, m.value, new)
+
+    def merge(self, c: Any, a: Rep, b: Rep) -> Rep:
+        if same(a, b):
+            return a
+        if isinstance(a, MapVal):
+            assert isinstance(b, MapVal)
+            return MapVal(a.key, a.value, tree_zip(lambda x, y: x if z3.eq(x, y) else z3.If(c, x, y),
+                                                   a.arrays, b.arrays))
+        if isinstance(a, dict):
+            assert isinstance(b, dict)
+            return {k: self.merge(c, a[k], b[k]) for k in a}
+        if isinstance(a, ListVal):
+            return a
+        if z3.is_bv(a):
+            return self.dom.ite(c, a, b)
+        return z3.If(c, a, b)
+
+    def merge_states(self, c: Any, a: SymState, b: SymState) -> SymState:
+        out = SymState(a.base)
+        for key in dict.fromkeys([*a.vals, *b.vals]):
+            out.vals[key] = self.merge(c, a.get(key), b.get(key))
+        return out
+
+    # -------------------------------------------------------- symbols
+    def key_of(self, ref: ir.Ref) -> StateKey:
+        kind = {"state": "s", "governed": "g", "param": "p"}[ref.kind]
+        return (kind, ref.module, ref.name)
+
+    def state_type(self, key: StateKey) -> ir.Type:
+        kind, module, name = key
+        m = self.spec.modules[module]
+        if kind == "s":
+            return m.state[name].type
+        if kind == "g":
+            return ir.UINT
+        if kind == "p":
+            return m.params[name].type
+        raise EncodingError(f"no type for {key}")
+
+    # ---------------------------------------------------- expressions
+    def ev(self, e: ir.Expr, st: SymState, fr: Frame, mode: Mode = CHECKED) -> tuple[Rep, Any]:
+        """Evaluate ``e``: its value and the condition under which evaluating
+        it does not fault.
+
+        Raises:
+            EncodingError: for constructs the encoder cannot express.
+        """
+        method = getattr(self, "ev_" + type(e).__name__, None)
+        if method is None:
+            raise EncodingError(f"cannot encode a {type(e).__name__} expression here")
+        return method(e, st, fr, mode)  # type: ignore[no-any-return]
+
+    def ev_Lit(self, e: ir.Lit, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        if isinstance(e.value, bool):
+            return z3.BoolVal(e.value), z3.BoolVal(True)
+        if isinstance(e.value, int):
+            if e.type == ir.UINT:
+                return self.lit_uint(e.value), z3.BoolVal(True)
+            return z3.IntVal(e.value), z3.BoolVal(True)
+        raise EncodingError("a string literal outside a revert reason")
+
+    def const_value(self, module: str, name: str, t: ir.Type) -> Rep:
+        if module == "" and name in BUILTIN_CONSTANTS:
+            typ, value = BUILTIN_CONSTANTS[name]
+            return self.lit_uint(value) if typ == ir.UINT else z3.IntVal(value)
+        folded = self.spec.modules[module].consts[name].folded
+        if isinstance(folded, bool):
+            return z3.BoolVal(folded)
+        if isinstance(folded, tuple):
+            elem = t.element if isinstance(t, ir.ListT) else ir.UINT
+            return ListVal(tuple(self.lit_uint(v) if elem == ir.UINT else z3.IntVal(v) for v in folded))
+        return self.lit_uint(folded) if t == ir.UINT else z3.IntVal(folded)
+
+    def ev_Ref(self, e: ir.Ref, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        ok = z3.BoolVal(True)
+        k = e.kind
+        if k == "const":
+            return self.const_value(e.module, e.name, e.type), ok
+        if k in ("state", "governed", "param"):
+            return st.get(self.key_of(e)), ok
+        if k == "local":
+            if e.name not in fr.locals:
+                raise EncodingError(f"local `{e.name}` is read before it is set")
+            return fr.locals[e.name], ok
+        if k == "bound":
+            for scope in reversed(self._bound):
+                if e.name in scope:
+                    return scope[e.name], ok
+            if e.name in self.skolem:
+                return self.skolem[e.name], ok
+            raise EncodingError(f"unbound variable `{e.name}`")
+        if k == "env":
+            if e.name == "self":
+                return self.address(e.module), ok
+            if fr.env is None:
+                raise EncodingError(f"`{e.name}` is read where there is no environment (a rule)")
+            return getattr(fr.env, e.name), ok
+        if k == "module":
+            return self.address(e.module), ok
+        if k == "enum":
+            return z3.IntVal(e.index), ok
+        raise EncodingError(f"unknown reference kind {k}")
+
+    def _root_path(self, e: ir.Expr) -> tuple[ir.Ref, list[ir.Expr]] | None:
+        keys: list[ir.Expr] = []
+        cur = e
+        while isinstance(cur, ir.Index | ir.Field):
+            if isinstance(cur, ir.Index):
+                keys.append(cur.key)
+            cur = cur.base
+        if isinstance(cur, ir.Ref) and cur.kind in ("state", "governed", "param"):
+            return cur, keys[::-1]
+        return None
+
+    def ev_Index(self, e: ir.Index, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        base, ok1 = self.ev(e.base, st, fr, mode)
+        key, ok2 = self.ev(e.key, st, fr, mode)
+        ok = conj([ok1, ok2])
+        if isinstance(base, ListVal):
+            n = len(base.items)
+            if n == 0:
+                return self.lit_uint(0), z3.BoolVal(False)
+            value = base.items[-1]
+            for i in range(n - 2, -1, -1):
+                value = self.dom.ite(self.dom.eq(key, self.lit_uint(i)), base.items[i], value)
+            return value, conj([ok, self.dom.lt(key, self.lit_uint(n))])
+        if not isinstance(base, MapVal):
+            raise EncodingError("indexing a value that is not a map")
+        guard = None
+        if base.key == ir.UINT and mode.exact and isinstance(e.key, ir.Bin) and e.key.op in ARITH_OPS:
+            guard = self.dom.in_uint(key)
+            key = self.dom.narrow(key)
+        self._note_access(e, st, fr, mode, key)
+        value = self.select(base, key)
+        if guard is not None:
+            value = self.merge(guard, value, self.zero(base.value))
+        return value, ok
+
+    def _note_access(self, e: ir.Index, st: SymState, fr: Frame, mode: Mode, key: Any) -> None:
+        if not self.recording_keys or self._bound:
+            return
+        found = self._root_path(e)
+        if found is None:
+            return
+        root, key_exprs = found
+        sk = self.key_of(root)
+        try:
+            keys = tuple(self.ev(k, st, fr, mode)[0] for k in key_exprs)
+        except EncodingError:
+            return
+        lst = self.touched.setdefault(sk, [])
+        if not any(len(t) == len(keys) and all(z3.eq(a, b) for a, b in zip(t, keys, strict=True)) for t in lst):
+            lst.append(keys)
+
+    def ev_Field(self, e: ir.Field, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        base, ok = self.ev(e.base, st, fr, mode)
+        if not isinstance(base, dict):
+            raise EncodingError(f"field `{e.name}` of a value that is not a record")
+        return base[e.name], ok
+
+    def ev_Not(self, e: ir.Not, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        v, ok = self.ev(e.operand, st, fr, mode)
+        return negate(v), ok
+
+    def ev_Cond(self, e: ir.Cond, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        c, okc = self.ev(e.test, st, fr, mode)
+        a, oka = self.ev(e.then, st, fr, mode)
+        b, okb = self.ev(e.orelse, st, fr, mode)
+        ok = conj([okc, z3.If(c, oka, okb) if not (z3.is_true(oka) and z3.is_true(okb)) else z3.BoolVal(True)])
+        return self.merge(c, a, b), ok
+
+    def ev_Bin(self, e: ir.Bin, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        op = e.op
+        a, oka = self.ev(e.left, st, fr, mode)
+        b, okb = self.ev(e.right, st, fr, mode)
+        if op == "and":
+            return conj([a, b]), conj([oka, implies(a, okb)])
+        if op == "or":
+            return disj([a, b]), conj([oka, disj([a, okb])])
+        if op == "==>":
+            return implies(a, b), conj([oka, implies(a, okb)])
+        ok = conj([oka, okb])
+        if op in ("==", "!="):
+            if e.left.type == ir.UINT:
+                r = self.dom.eq(a, b)
+            else:
+                if isinstance(a, dict | MapVal | ListVal):
+                    raise EncodingError("comparing compound values")
+                r = a == b
+            return (r if op == "==" else negate(r)), ok
+        if op in ORDER_OPS:
+            if e.left.type == ir.UINT:
+                fn = {"<": lambda: self.dom.lt(a, b), "<=": lambda: self.dom.le(a, b),
+                      ">": lambda: self.dom.lt(b, a), ">=": lambda: self.dom.le(b, a)}[op]
+                return fn(), ok
+            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op], ok
+        if op in ARITH_OPS:
+            if mode.exact:
+                return self.exact_arith(op, a, b, e), ok
+            v, ok2 = self.checked_arith(op, a, b, e)
+            return v, conj([ok, ok2])
+        raise EncodingError(f"unknown operator {op}")
+
+    def exact_arith(self, op: str, a: Any, b: Any, e: ir.Bin) -> Any:
+        d = self.dom
+        nonneg = not (may_be_negative(e.left) or may_be_negative(e.right))
+        if op == "+":
+            return d.add(a, b)
+        if op == "-":
+            return d.sub(a, b)
+        if op == "*":
+            return d.mul(a, b)
+        zero = d.lit(0)
+        if op == "/":
+            return d.ite(d.eq(b, zero), zero, d.floordiv(a, b, nonneg))
+        if op == "%":
+            return d.ite(d.eq(b, zero), a, d.mod(a, b, nonneg))
+        if op == "**":
+            n = self.constant_int(b)
+            if n is None:
+                raise EncodingError("`**` with an exponent that is not a constant, in a rule")
+            r = d.lit(1)
+            for _ in range(n):
+                r = d.mul(r, a)
+            return r
+        raise EncodingError(op)
+
+    def constant_int(self, v: Any) -> int | None:
+        s = z3.simplify(v)
+        if self.dom.is_int_value(s) or z3.is_int_value(s):
+            return self.dom.to_int(s) if not z3.is_int_value(s) else int(s.as_long())
+        return None
+
+    def checked_arith(self, op: str, a: Any, b: Any, e: ir.Expr | None = None) -> tuple[Any, Any]:
+        d = self.dom
+        maxv = d.lit(UINT_MAX)
+        zero = d.lit(0)
+        if op == "+":
+            r = d.add(a, b)
+            return d.narrow(r), d.le(r, maxv)
+        if op == "-":
+            return d.narrow(d.sub(a, b)), d.le(b, a)
+        if op == "*":
+            r = d.mul(a, b)
+            return d.narrow(r), d.le(r, maxv)
+        if op == "/":
+            return d.narrow(d.floordiv(a, b, True)), negate(d.eq(b, zero))
+        if op == "%":
+            return d.narrow(d.mod(a, b, True)), negate(d.eq(b, zero))
+        if op == "**":
+            return self.checked_pow(a, b)
+        raise EncodingError(op)
+
+    def checked_pow(self, a: Any, b: Any) -> tuple[Any, Any]:
+        d = self.dom
+        n = self.constant_int(b)
+        if n is not None:
+            r, oks = d.narrow(d.lit(1)), []
+            base_c = self.constant_int(a)
+            if base_c is not None:
+                if base_c > 1 and n > 256 or base_c**n > UINT_MAX:
+                    return d.narrow(d.lit(0)), z3.BoolVal(False)
+                return self.lit_uint(base_c**n), z3.BoolVal(True)
+            for _ in range(n):
+                r, ok = self.checked_arith("*", r, a)
+                oks.append(ok)
+            return r, conj(oks)
+        # a symbolic exponent: every exponent that cannot overflow, as a case split
+        base_c = self.constant_int(a)
+        if base_c is not None:
+            if base_c in (0, 1):
+                one = self.lit_uint(1)
+                return (one if base_c == 1 else d.ite(d.eq(b, d.lit(0)), one, self.lit_uint(0))), z3.BoolVal(True)
+            top = 0
+            while base_c ** (top + 1) <= UINT_MAX:
+                top += 1
+            value = self.lit_uint(0)
+            for k in range(top, -1, -1):
+                value = d.ite(d.eq(b, d.lit(k)), self.lit_uint(base_c**k), value)
+            return value, d.le(b, d.lit(top))
+        raise EncodingError("`**` with a symbolic base and a symbolic exponent")
+
+    def ev_Builtin(self, e: ir.Builtin, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        d = self.dom
+        name = e.name
+        if name == "len":
+            base, ok = self.ev(e.args[0], st, fr, mode)
+            if not isinstance(base, ListVal):
+                raise EncodingError("`len` of something that is not a list")
+            return self.lit_uint(len(base.items)), ok
+        vals: list[Any] = []
+        oks: list[Any] = []
+        for a in e.args:
+            v, ok = self.ev(a, st, fr, mode)
+            vals.append(v)
+            oks.append(ok)
+            if mode.exact and a.type == ir.UINT and may_be_negative(a):
+                # builtins keep checked arithmetic in rules: a negative argument is no uint256
+                oks.append(d.le(d.lit(0), v))
+                vals[-1] = d.narrow(v) if d.name == "bv" else v
+        if name == "hash":
+            return self.hash_value(vals, tuple(a.type for a in e.args)), conj(oks)
+        if name == "min":
+            return d.ite(d.le(vals[0], vals[1]), vals[0], vals[1]), conj(oks)
+        if name == "max":
+            return d.ite(d.le(vals[0], vals[1]), vals[1], vals[0]), conj(oks)
+        if name in ("mul_div_down", "mul_div_up"):
+            a, b, c = vals
+            p, okp = self.checked_arith("*", a, b)
+            zero = d.lit(0)
+            q = d.narrow(d.floordiv(p, c, True))
+            if name == "mul_div_up":
+                q = d.narrow(d.ite(d.eq(d.mod(p, c, True), zero), q, d.add(q, d.lit(1))))
+            return q, conj([*oks, okp, negate(d.eq(c, zero))])
+        if name == "div_up":
+            a, b = vals
+            zero = d.lit(0)
+            q = d.narrow(d.floordiv(a, b, True))
+            q = d.narrow(d.ite(d.eq(d.mod(a, b, True), zero), q, d.add(q, d.lit(1))))
+            return q, conj([*oks, negate(d.eq(b, zero))])
+        if name == "isqrt":
+            x = vals[0]
+            if self.isqrt_fn is None:
+                self.isqrt_fn = z3.Function("isqrt", d.usort(), d.usort())
+            xn = d.narrow(x)
+            r = self.isqrt_fn(xn)
+            one = d.lit(1)
+            r1 = d.add(r, one)
+            self.fact(z3.And(d.le(d.lit(0), r), d.le(d.mul(r, r), xn), d.lt(xn, d.mul(r1, r1))))
+            return r, conj(oks)
+        raise EncodingError(f"unknown builtin `{name}`")
+
+    def hash_value(self, vals: list[Any], types: tuple[ir.Type, ...]) -> Any:
+        key = tuple(str(t) for t in types)
+        fn = self.hash_fns.get(key)
+        if fn is None:
+            sorts = [self.sort(t) for t in types]
+            fn = z3.Function("hash." + "_".join(key), *sorts, z3.IntSort())
+            self.hash_fns[key] = fn
+            xs = [z3.Const(f"h{i}", s) for i, s in enumerate(sorts)]
+            app = fn(*xs)
+            for i, (x, s) in enumerate(zip(xs, sorts, strict=True)):
+                inv = z3.Function(f"hash.{'_'.join(key)}.inv{i}", z3.IntSort(), s)
+                self.axioms.append(z3.ForAll(xs, inv(app) == x, patterns=[app]))
+        v = fn(*vals)
+        self.hash_apps.append((v, tuple(vals), types))
+        self.fact(z3.And(v >= 0, v <= UINT_MAX))
+        return v
+
+    def ev_FnCall(self, e: ir.FnCall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        fn = self.spec.modules[e.module].fns[e.name]
+        args: list[Rep] = []
+        oks: list[Any] = []
+        for a, (_, pt) in zip(e.args, fn.params, strict=True):
+            v, ok = self.ev(a, st, fr, mode)
+            if mode.exact and pt == ir.UINT and may_be_negative(a):
+                oks.append(self.dom.le(self.dom.lit(0), v))
+                v = self.dom.narrow(v)
+            args.append(v)
+            oks.append(ok)
+        if fr.depth >= MAX_CALL_DEPTH:
+            raise EncodingError(f"calls nest deeper than {MAX_CALL_DEPTH} (recursion?)")
+        frame = Frame(e.module, {n: v for (n, _), v in zip(fn.params, args, strict=True)}, fr.env, fr.depth + 1)
+        sink: list[Any] = []
+        self._revert_sinks.append(sink)
+        saved_pc = self.pc
+        try:
+            # fault terms carry the caller's path condition: "taken and faults"
+            _, _, ret = self.exec_seq(fn.body, st, dict(frame.locals), frame, saved_pc)
+        finally:
+            self._revert_sinks.pop()
+            self.pc = saved_pc
+        if ret is None:
+            raise EncodingError(f"function `{e.name}` ends without a value")
+        return ret, conj([*oks, negate(disj(sink))])
+
+    def ev_ActionCall(self, e: ir.ActionCall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        raise EncodingError("an action call inside an expression")
+
+    def ev_RecordNew(self, e: ir.RecordNew, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        fields = self.spec.modules[e.module].records[e.record].fields
+        out: dict[str, Any] = {}
+        oks = []
+        for (n, _), a in zip(fields, e.args, strict=True):
+            v, ok = self.ev(a, st, fr, mode)
+            out[n] = v
+            oks.append(ok)
+        return out, conj(oks)
+
+    def ev_PhaseOf(self, e: ir.PhaseOf, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        price, ok = self.ev(e.price, st, fr, mode)
+        ph = self.spec.modules[e.module].phases[e.phases]
+        inner = Frame(e.module, {}, fr.env, fr.depth + 1)
+        oks = [ok]
+        thresholds = []
+        for t in ph.thresholds:
+            v, okt = self.ev(t, st, inner, CHECKED)
+            thresholds.append(v)
+            oks.append(okt)
+        value: Any = z3.IntVal(len(ph.bands) - 1)
+        for i in range(len(thresholds) - 1, -1, -1):
+            value = z3.If(self.dom.lt(price, thresholds[i]), z3.IntVal(i), value)
+        # a threshold is evaluated only when the lower bands did not match
+        return value, conj(oks)
+
+    def ev_DecayLevelOf(self, e: ir.DecayLevelOf, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        amount, ok = self.ev(e.amount, st, fr, mode)
+        d = self.dom
+        decl = self.spec.modules[e.module].decays[e.decay]
+        total = self.lit_uint(0)
+        for lv in decl.level_values:
+            total = d.narrow(d.add(total, d.ite(d.le(d.lit(lv), amount), d.lit(1), d.lit(0))))
+        return total, ok
+
+    def ev_DecayAt(self, e: ir.DecayAt, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        d = self.dom
+        level, ok1 = self.ev(e.level, st, fr, mode)
+        backed, ok2 = self.ev(e.backed, st, fr, mode)
+        since, ok3 = self.ev(e.since, st, fr, mode)
+        now, ok4 = self.ev(e.now, st, fr, mode)
+        periods = self.spec.modules[e.module].decays[e.decay].period_values
+        n = len(periods)
+        elapsed0 = d.ite(d.lt(since, now), d.sub(now, since), d.lit(0))
+        start = d.ite(d.le(level, d.lit(n)), level, d.lit(n))
+        result: Any = None
+        for c in range(n, -1, -1):
+            cur: Any = d.lit(c)
+            el = elapsed0
+            done: Any = z3.BoolVal(False)
+            for j in range(c):
+                level_now = c - j
+                period = periods[level_now - 1]
+                step = z3.And(negate(done), d.lt(backed, d.lit(level_now)), d.le(d.lit(period), el))
+                done = z3.Or(done, negate(step))
+                el = d.ite(step, d.sub(el, d.lit(period)), el)
+                cur = d.ite(step, d.lit(level_now - 1), cur)
+            result = cur if result is None else d.ite(d.eq(start, d.lit(c)), cur, result)
+        value = d.ite(d.le(level, backed), backed, result)
+        return d.narrow(value), conj([ok1, ok2, ok3, ok4])
+
+    def ev_SignedBy(self, e: ir.SignedBy, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        sig, ok1 = self.ev(e.signature, st, fr, mode)
+        owner, ok2 = self.ev(e.owner, st, fr, mode)
+        req, ok3 = self.ev(e.request, st, fr, mode)
+        if fr.env is None:
+            raise EncodingError("a signature check outside an action")
+        if not isinstance(req, dict):
+            raise EncodingError("a signed request that is not a record")
+        decl = self.spec.modules[e.module].records[e.request_type]
+        key = (e.module, e.request_type)
+        fn = self.signed_fns.get(key)
+        field_vals = [req[n] for n, _ in decl.fields]
+        if fn is None:
+            sorts = [z3.IntSort(), z3.IntSort(), *[self.sort(t) for _, t in decl.fields],
+                     self.dom.usort(), z3.IntSort(), z3.BoolSort()]
+            fn = z3.Function(f"signed.{e.module}.{e.request_type}", *sorts)
+            self.signed_fns[key] = fn
+        contract = self.address(e.module)
+        chain = fr.env.chain_id
+        if isinstance(e.signature, ir.Ref):
+            self.signed_uses.append(SignedUse(self.tag, e.signature.name, owner, dict(req), e.request_type,
+                                              e.module, chain, contract))
+        return fn(sig, owner, *field_vals, chain, contract), conj([ok1, ok2, ok3])
+
+    def bound_var(self, name: str, t: ir.Type) -> Any:
+        return z3.Const(self.fresh_name(name), self.sort(t))
+
+    def ev_Forall(self, e: ir.Forall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        consts = [self.bound_var(n, t) for n, t in e.vars]
+        hyps = [self.range_fact(t, c) for (_, t), c in zip(e.vars, consts, strict=True)]
+        sink: list[Any] = []
+        self._sinks.append(sink)
+        self._bound.append({n: c for (n, _), c in zip(e.vars, consts, strict=True)})
+        saved_pc = self.pc
+        self.pc = z3.BoolVal(True)
+        try:
+            body, ok = self.ev(e.body, st, fr, mode)
+        finally:
+            self._sinks.pop()
+            self._bound.pop()
+            self.pc = saved_pc
+        hyp = conj([*hyps, *sink])
+        value = z3.ForAll(consts, implies(hyp, body))
+        okq = z3.BoolVal(True) if z3.is_true(ok) else z3.ForAll(consts, implies(hyp, ok))
+        return value, okq
+
+    def ev_Sum(self, e: ir.Sum, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        if not isinstance(e.map, ir.Ref) or e.map.kind != "state":
+            raise EncodingError("`sum` of something other than a state map")
+        return st.get(("sum", e.map.module, e.map.name)), z3.BoolVal(True)
+
+    def ev_Old(self, e: ir.Old, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        if mode.old is None:
+            raise EncodingError("`old` where there is no previous state")
+        return self.ev(e.operand, mode.old, fr, mode)
+
+    def ev_ListLit(self, e: ir.ListLit, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        items = []
+        oks = []
+        for i in e.items:
+            v, ok = self.ev(i, st, fr, mode)
+            items.append(v)
+            oks.append(ok)
+        return ListVal(tuple(items)), conj(oks)
+
+    # ----------------------------------------------------- statements
+    def exec_seq(self, stmts: Sequence[ir.Stmt], st: SymState, loc: dict[str, Rep], fr: Frame,
+                 pc: Any) -> tuple[SymState, dict[str, Rep], Rep | None]:
+        """Execute statements from state ``st`` under path condition ``pc``.
+
+        Returns the final state, the locals, and the returned value (None when
+        the statements fall through). Revert conditions go to the current sink.
+
+        Raises:
+            EncodingError: for constructs the encoder cannot express.
+        """
+        todo = list(stmts)
+        i = 0
+        fr = Frame(fr.module, loc, fr.env, fr.depth)
+        while i < len(todo):
+            s = todo[i]
+            self.pc = pc
+            if isinstance(s, ir.For):
+                unrolled: list[ir.Stmt] = []
+                for k in range(s.count):
+                    unrolled.append(_SetLocal(s.var, k))
+                    unrolled.extend(s.body)
+                todo[i:i + 1] = unrolled
+                continue
+            if isinstance(s, ir.Return):
+                v, ok = self.ev(s.value, st, fr, CHECKED)
+                self.revert_if_not(ok)
+                return st, fr.locals, v
+            if isinstance(s, ir.If):
+                c, ok = self.ev(s.test, st, fr, CHECKED)
+                self.revert_if_not(ok)
+                rest = todo[i + 1:]
+                if has_return([s]):
+                    then_s = list(s.then) + ([] if always_returns(s.then) else rest)
+                    else_s = list(s.orelse) + ([] if always_returns(s.orelse) else rest)
+                    return self._branch(c, then_s, else_s, st, fr, pc)
+                st, loc2, _ = self._branch(c, list(s.then), list(s.orelse), st, fr, pc)
+                fr = Frame(fr.module, loc2, fr.env, fr.depth)
+                i += 1
+                continue
+            st = self.exec_stmt(s, st, fr, pc)
+            i += 1
+        return st, fr.locals, None
+
+    def _branch(self, c: Any, then_s: list[ir.Stmt], else_s: list[ir.Stmt], st: SymState, fr: Frame,
+                pc: Any) -> tuple[SymState, dict[str, Rep], Rep | None]:
+        if z3.is_true(c):
+            return self.exec_seq(then_s, st, dict(fr.locals), fr, pc)
+        if z3.is_false(c):
+            return self.exec_seq(else_s, st, dict(fr.locals), fr, pc)
+        before = dict(fr.locals)
+        st1, loc1, r1 = self.exec_seq(then_s, st.copy(), dict(before), fr, conj([pc, c]))
+        st2, loc2, r2 = self.exec_seq(else_s, st.copy(), dict(before), fr, conj([pc, negate(c)]))
+        self.pc = pc
+        merged_state = self.merge_states(c, st1, st2)
+        merged_locals = {k: self.merge(c, loc1[k], loc2[k]) for k in before if k in loc1 and k in loc2}
+        ret: Rep | None
+        if r1 is None or r2 is None:
+            ret = r1 if r2 is None else r2
+        else:
+            ret = self.merge(c, r1, r2)
+        return merged_state, merged_locals, ret
+
+    def exec_stmt(self, s: ir.Stmt, st: SymState, fr: Frame, pc: Any) -> SymState:
+        if isinstance(s, _SetLocal):
+            fr.locals[s.name] = self.lit_uint(s.value)
+            return st
+        if isinstance(s, ir.Let):
+            if isinstance(s.value, ir.ActionCall):
+                st, v = self.call_action(s.value, st, fr, pc)
+            else:
+                v, ok = self.ev(s.value, st, fr, CHECKED)
+                self.revert_if_not(ok)
+            fr.locals[s.name] = v
+            return st
+        if isinstance(s, ir.Assign):
+            if isinstance(s.value, ir.ActionCall):
+                st, v = self.call_action(s.value, st, fr, pc)
+                self.pc = pc
+            else:
+                v, ok = self.ev(s.value, st, fr, CHECKED)
+                self.revert_if_not(ok)
+            self.write(s.target, v, st, fr)
+            return st
+        if isinstance(s, ir.Require):
+            c, ok = self.ev(s.cond, st, fr, CHECKED)
+            self.revert_if_not(conj([ok, c]))
+            return st
+        if isinstance(s, ir.Emit):
+            for a in s.args:
+                _, ok = self.ev(a, st, fr, CHECKED)
+                self.revert_if_not(ok)
+            return st
+        if isinstance(s, ir.CallStmt):
+            st, _ = self.call_action(s.call, st, fr, pc)
+            return st
+        if isinstance(s, ir.Govern):
+            return self.govern(s, st, fr)
+        raise EncodingError(f"cannot encode a {type(s).__name__} statement")
+
+    def write(self, target: ir.Expr, v: Rep, st: SymState, fr: Frame) -> None:
+        """Assign ``v`` to the place ``target``.
+
+        Raises:
+            EncodingError: when the target is not a place.
+        """
+        if isinstance(target, ir.Ref):
+            if target.kind == "local":
+                fr.locals[target.name] = v
+            elif target.kind in ("state", "param", "governed"):
+                st.set(self.key_of(target), v)
+            else:
+                raise EncodingError(f"cannot assign to `{target.name}`")
+            return
+        if isinstance(target, ir.Index):
+            base, ok1 = self.ev(target.base, st, fr, CHECKED)
+            key, ok2 = self.ev(target.key, st, fr, CHECKED)
+            self.revert_if_not(conj([ok1, ok2]))
+            if not isinstance(base, MapVal):
+                raise EncodingError("assignment into something that is not a map")
+            self._note_access(target, st, fr, CHECKED, key)
+            if isinstance(target.base, ir.Ref) and target.base.kind == "state":
+                sk = ("sum", target.base.module, target.base.name)
+                if (target.base.module, target.base.name) in self.sum_maps:
+                    old = self.select(base, key)
+                    ghost = st.get(sk)
+                    new_ghost = self.dom.add(self.dom.sub(ghost, old), v)
+                    if self.dom.name == "bv":
+                        new_ghost = _bv_resize(new_ghost, GHOST_BITS)
+                    st.set(sk, new_ghost)
+                    if self.recording_keys:
+                        self.sum_keys.setdefault(sk, []).append(key)
+            self.write(target.base, self.store(base, key, v), st, fr)
+            return
+        if isinstance(target, ir.Field):
+            base, ok = self.ev(target.base, st, fr, CHECKED)
+            self.revert_if_not(ok)
+            if not isinstance(base, dict):
+                raise EncodingError("assignment to a field of something that is not a record")
+            new = dict(base)
+            new[target.name] = v
+            self.write(target.base, new, st, fr)
+            return
+        raise EncodingError("assignment to something that is not a place")
+
+    def call_action(self, call: ir.ActionCall, st: SymState, fr: Frame, pc: Any) -> tuple[SymState, Rep]:
+        callee = self.spec.modules[call.module].actions[call.name]
+        args = []
+        for a in call.args:
+            v, ok = self.ev(a, st, fr, CHECKED)
+            self.revert_if_not(ok)
+            args.append(v)
+        if fr.depth >= MAX_CALL_DEPTH:
+            raise EncodingError(f"action calls nest deeper than {MAX_CALL_DEPTH} (recursion?)")
+        assert fr.env is not None
+        env = fr.env if call.module == fr.module else Env(self.address(fr.module), fr.env.now,
+                                                          fr.env.block_number, fr.env.chain_id)
+        frame = Frame(call.module, {n: v for (n, _), v in zip(callee.params, args, strict=True)}, env,
+                      fr.depth + 1)
+        st2, _, ret = self.exec_seq(callee.body, st, dict(frame.locals), frame, pc)
+        self.pc = pc
+        return st2, ret if ret is not None else z3.BoolVal(True)
+
+    def govern(self, s: ir.Govern, st: SymState, fr: Frame) -> SymState:
+        target, ok1 = self.ev(s.target, st, fr, CHECKED)
+        key, ok2 = self.ev(s.key, st, fr, CHECKED)
+        value, ok3 = self.ev(s.value, st, fr, CHECKED)
+        self.revert_if_not(conj([ok1, ok2, ok3]))
+        matches = []
+        in_bounds = []
+        d = self.dom
+        for module, name in s.candidates:
+            g = self.spec.modules[module].governed[name]
+            match = z3.And(target == self.address(module), key == z3.IntVal(governed_key(g.key)))
+            lo, _ = self.ev(g.low, st, Frame(module, {}, None, fr.depth + 1), CHECKED)
+            hi, _ = self.ev(g.high, st, Frame(module, {}, None, fr.depth + 1), CHECKED)
+            matches.append(match)
+            in_bounds.append(implies(match, z3.And(d.le(lo, value), d.le(value, hi))))
+            gk: StateKey = ("g", module, name)
+            st.set(gk, self.merge(match, value, st.get(gk)))
+        self.revert_if_not(disj(matches))
+        self.revert_if_not(conj(in_bounds))
+        return st
+
+
+def _bv_resize(v: Any, width: int) -> Any:
+    size = v.size()
+    if size == width:
+        return v
+    if size > width:
+        return z3.Extract(width - 1, 0, v)
+    return z3.SignExt(width - size, v)
+
+
+def _named_leaves(sorts: Any, name: str) -> Any:
+    if isinstance(sorts, dict):
+        return {k: _named_leaves(v, f"{name}.{k}") for k, v in sorts.items()}
+    return z3.Const(name, sorts)
+
+
+_KEY_CACHE: dict[str, int] = {}
+
+
+def governed_key(name: str) -> int:
+    """keccak256 of ``"module.name"``: how the timelock names a governed parameter."""
+    if name not in _KEY_CACHE:
+        from eth_hash.auto import keccak
+
+        _KEY_CACHE[name] = int.from_bytes(keccak(name.encode()), "big")
+    return _KEY_CACHE[name]
+
+
+def summed_maps(spec: ir.Spec) -> set[tuple[str, str]]:
+    """Every state map that some rule or ``ensures`` sums."""
+    out: set[tuple[str, str]] = set()
+    for m in spec.modules.values():
+        exprs: list[ir.Expr] = [r.expr for r in m.rules]
+        for a in m.actions.values():
+            exprs.extend(a.ensures)
+        for e in exprs:
+            for sub in walk_expr(e):
+                if isinstance(sub, ir.Sum) and isinstance(sub.map, ir.Ref):
+                    out.add((sub.map.module, sub.map.name))
+    return out
+
+
+def walk_expr(e: ir.Expr) -> Iterator[ir.Expr]:
+    """Every sub-expression of ``e`` (not through function bodies)."""
+    yield e
+    for child in expr_children(e):
+        yield from walk_expr(child)
+
+
+def expr_children(e: ir.Expr) -> list[ir.Expr]:
+    if isinstance(e, ir.Index):
+        return [e.base, e.key]
+    if isinstance(e, ir.Field):
+        return [e.base]
+    if isinstance(e, ir.Bin):
+        return [e.left, e.right]
+    if isinstance(e, ir.Not):
+        return [e.operand]
+    if isinstance(e, ir.Cond):
+        return [e.test, e.then, e.orelse]
+    if isinstance(e, ir.Builtin | ir.FnCall | ir.ActionCall | ir.RecordNew):
+        return list(e.args)
+    if isinstance(e, ir.PhaseOf):
+        return [e.price]
+    if isinstance(e, ir.DecayLevelOf):
+        return [e.amount]
+    if isinstance(e, ir.DecayAt):
+        return [e.level, e.backed, e.since, e.now]
+    if isinstance(e, ir.SignedBy):
+        return [e.signature, e.owner, e.request]
+    if isinstance(e, ir.Forall):
+        return [e.body]
+    if isinstance(e, ir.Sum):
+        return [e.map]
+    if isinstance(e, ir.Old):
+        return [e.operand]
+    if isinstance(e, ir.ListLit):
+        return list(e.items)
+    return []

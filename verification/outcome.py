@@ -1,0 +1,148 @@
+"""Results of proof queries: a small sum type, never a bool.
+
+- :class:`Proved`: the solver showed the query unsatisfiable (or the action
+  provably cannot touch what the rule reads: ``method="frame"``).
+- :class:`Refuted`: the solver found a counterexample; it is kept as plain
+  JSON-ready data so that results can be cached and compared.
+- :class:`Unknown`: neither, with the reason: ``timeout``, ``rlimit``
+  (the deterministic resource budget ran out), ``incomplete`` (Z3 gave up on
+  an undecidable fragment, e.g. nonlinear integer arithmetic) or
+  ``unsupported`` (the encoder cannot express a construct).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+UnknownReason = Literal["timeout", "rlimit", "incomplete", "unsupported"]
+
+
+@dataclass(frozen=True)
+class Proved:
+    """The property holds. ``lemmas_used`` names the lemmas in the unsat core."""
+
+    lemmas_used: tuple[str, ...] = ()
+    method: str = "z3"
+    encoding: str = "int"
+
+    kind: Literal["proved"] = "proved"
+
+
+@dataclass(frozen=True)
+class Refuted:
+    """The property fails for the counterexample (a JSON-ready dict)."""
+
+    counterexample: dict[str, Any]
+    encoding: str = "int"
+
+    kind: Literal["refuted"] = "refuted"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """No verdict within the budget, or the query is outside what Z3 decides."""
+
+    reason: UnknownReason
+    detail: str = ""
+    encoding: str = "int"
+
+    kind: Literal["unknown"] = "unknown"
+
+
+Outcome = Proved | Refuted | Unknown
+
+
+def outcome_to_json(o: Outcome) -> dict[str, Any]:
+    """A JSON-ready dict of an outcome (the inverse of :func:`outcome_from_json`)."""
+    if isinstance(o, Proved):
+        return {"outcome": "proved", "lemmas_used": list(o.lemmas_used), "method": o.method,
+                "encoding": o.encoding}
+    if isinstance(o, Refuted):
+        return {"outcome": "refuted", "counterexample": o.counterexample, "encoding": o.encoding}
+    return {"outcome": "unknown", "reason": o.reason, "detail": o.detail, "encoding": o.encoding}
+
+
+def outcome_from_json(d: dict[str, Any]) -> Outcome:
+    """Rebuild an outcome from :func:`outcome_to_json`'s dict.
+
+    Raises:
+        ValueError: when the dict is no outcome.
+    """
+    kind = d.get("outcome")
+    if kind == "proved":
+        return Proved(tuple(d.get("lemmas_used", ())), d.get("method", "z3"), d.get("encoding", "int"))
+    if kind == "refuted":
+        return Refuted(dict(d["counterexample"]), d.get("encoding", "int"))
+    if kind == "unknown":
+        return Unknown(d["reason"], d.get("detail", ""), d.get("encoding", "int"))
+    raise ValueError(f"not an outcome: {kind!r}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One query to run.
+
+    ``kind`` is ``init`` (the rule after deployment), ``step`` (the rule
+    across one action), ``ensures`` (clause ``clause`` of an action),
+    ``theorem``, ``vacuity-action`` (can the action ever succeed?) or
+    ``vacuity-rule`` (is the rule true of every state?).
+    """
+
+    kind: str
+    module: str
+    rule: str | None = None
+    action: tuple[str, str] | None = None
+    clause: int = 0
+
+    @property
+    def rule_label(self) -> str:
+        if self.kind == "ensures":
+            return f"{self.module}.{self.action[1] if self.action else '?'}.ensures[{self.clause + 1}]"
+        if self.kind == "vacuity-action":
+            return "(vacuity)"
+        return f"{self.module}.{self.rule}"
+
+    @property
+    def action_label(self) -> str:
+        if self.kind == "init":
+            return "init"
+        if self.kind in ("theorem", "vacuity-rule"):
+            return "-"
+        return f"{self.action[0]}.{self.action[1]}" if self.action else "-"
+
+
+@dataclass
+class Result:
+    """A job, its outcome, and what happened around it."""
+
+    job: Job
+    outcome: Outcome
+    seconds: float
+    cached: bool = False
+    bmc: dict[str, Any] | None = None
+    warning: str | None = None
+    conditional_on: tuple[str, ...] = field(default=())
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.job.kind,
+            "module": self.job.module,
+            "invariant": self.job.rule if self.job.kind != "ensures" else self.job.rule_label,
+            "action": self.job.action_label,
+            **outcome_to_json(self.outcome),
+            "time": round(self.seconds, 4),
+            "cached": self.cached,
+        }
+        out.setdefault("counterexample", None)
+        out.setdefault("lemmas_used", [])
+        if self.bmc is not None:
+            out["bmc"] = self.bmc
+        if self.warning:
+            out["warning"] = self.warning
+        if self.conditional_on:
+            out["conditional_on"] = list(self.conditional_on)
+        if self.error:
+            out["error"] = self.error
+        return out

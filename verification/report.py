@@ -1,0 +1,298 @@
+"""Counterexamples and reports: from a Z3 model to what a person reads.
+
+A counterexample is kept as a JSON-ready dict::
+
+    {"env": {...}, "args": {...}, "params": {...}, "addresses": {...},
+     "state": [{"name": "reserve.capacity", "before": 5, "after": 7}, ...],
+     "witnesses": {...}, "clause": {"at": "file:line:col", "text": "..."}}
+
+Values are ints and bools; addresses and bytes32 values are hex strings.
+Only state the query read or wrote appears (the rule's and the action's).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import z3
+
+from spec import ir
+from verification.encode import Encoder, MapVal, Rep, StateKey
+from verification.queries import Built
+
+MAX_ENTRIES = 12
+
+
+def fmt_value(v: Any, t: ir.Type, enc: Encoder | None = None, addresses: dict[int, str] | None = None) -> Any:
+    """A concrete value as JSON: addresses and bytes32 in hex, bands by name."""
+    if t == ir.ADDRESS and isinstance(v, int):
+        return f"0x{v:040x}"
+    if t in (ir.BYTES32, ir.SIGNATURE) and isinstance(v, int):
+        return f"0x{v:064x}"
+    if isinstance(t, ir.EnumT) and isinstance(v, int) and enc is not None:
+        bands = enc.spec.modules[t.module].phases[t.name].bands
+        return bands[v] if 0 <= v < len(bands) else v
+    return v
+
+
+def concrete(model: Any, enc: Encoder, rep: Rep, t: ir.Type) -> Any:
+    """Evaluate a value in a model; records become dicts, maps are skipped."""
+    if isinstance(t, ir.RecordT):
+        assert isinstance(rep, dict)
+        return {n: concrete(model, enc, rep[n], ft) for n, ft in enc.record_fields(t)}
+    if isinstance(t, ir.MapT):
+        return "<map>"
+    v = model.eval(rep, model_completion=True)
+    if z3.is_true(v):
+        return True
+    if z3.is_false(v):
+        return False
+    if z3.is_bv_value(v):
+        return fmt_value(int(v.as_signed_long()), t, enc)
+    if z3.is_int_value(v):
+        return fmt_value(int(v.as_long()), t, enc)
+    return str(v)
+
+
+def raw_int(model: Any, term: Any) -> int | bool | str:
+    v = model.eval(term, model_completion=True)
+    if z3.is_true(v):
+        return True
+    if z3.is_false(v):
+        return False
+    if z3.is_bv_value(v):
+        return int(v.as_signed_long())
+    if z3.is_int_value(v):
+        return int(v.as_long())
+    return str(v)
+
+
+def state_name(key: StateKey) -> str:
+    kind, module, name = key
+    if kind == "sum":
+        return f"sum({module}.{name})"
+    return f"{module}.{name}"
+
+
+def state_entries(model: Any, enc: Encoder, key: StateKey, before: Rep | None, after: Rep | None,
+                  t: ir.Type) -> list[dict[str, Any]]:
+    """The entries of one state variable worth showing: the whole value for a
+    scalar or record, and the entries at the keys the query touched for a map."""
+    name = state_name(key)
+    if not isinstance(t, ir.MapT):
+        row: dict[str, Any] = {"name": name}
+        if before is not None:
+            row["before"] = concrete(model, enc, before, t)
+        if after is not None:
+            row["after"] = concrete(model, enc, after, t)
+        return [row]
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for keys in enc.touched.get(key, []):
+        concrete_keys = tuple(raw_int(model, k) for k in keys)
+        if concrete_keys in seen:
+            continue
+        seen.add(concrete_keys)
+        label = name
+        vt: ir.Type = t
+        b, a = before, after
+        for k, ck in zip(keys, concrete_keys, strict=True):
+            assert isinstance(vt, ir.MapT)
+            label += f"[{_show_key(ck, vt.key, enc)}]"
+            b = _select(enc, b, k)
+            a = _select(enc, a, k)
+            vt = vt.value
+        if isinstance(vt, ir.MapT):
+            continue
+        row = {"name": label}
+        if b is not None:
+            row["before"] = concrete(model, enc, b, vt)
+        if a is not None:
+            row["after"] = concrete(model, enc, a, vt)
+        rows.append(row)
+        if len(rows) >= MAX_ENTRIES:
+            break
+    return rows
+
+
+def _select(enc: Encoder, m: Rep | None, k: Any) -> Rep | None:
+    if m is None:
+        return None
+    assert isinstance(m, MapVal)
+    from verification.encode import tree_map
+
+    leaves = tree_map(lambda arr: z3.Select(arr, k), m.arrays)
+    return enc.wrap(m.value, leaves)
+
+
+def _show_key(v: Any, t: ir.Type, enc: Encoder) -> str:
+    shown = fmt_value(v, t, enc)
+    if t == ir.ADDRESS and isinstance(v, int):
+        return str(shown)
+    return str(shown)
+
+
+def key_type(enc: Encoder, key: StateKey) -> ir.Type:
+    if key[0] == "sum":
+        return ir.UINT
+    return enc.state_type(key)
+
+
+def quote(spec: ir.Spec, span: Any) -> dict[str, str]:
+    """The source line of ``span`` with a caret under it."""
+    if span is None:
+        return {"at": "?", "text": ""}
+    src = spec.sources.get(span.file)
+    at = f"{span.file}:{span.line}:{span.column}"
+    if src is None:
+        return {"at": at, "text": ""}
+    lines = src.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return {"at": at, "text": ""}
+    text = lines[span.line - 1].expandtabs(4)
+    gutter = f"{span.line:>5} | "
+    width = 1
+    if span.end_line == span.line and span.end_column > span.column:
+        width = span.end_column - span.column
+    col = min(span.column, len(text) + 1)
+    width = max(1, min(width, len(text) + 1 - col + 1))
+    if span.end_line > span.line:
+        width = max(1, len(text) - col + 1)
+    caret = " " * (len(gutter) + col - 1) + "^" * width
+    return {"at": at, "text": f"{gutter}{text}\n{caret}"}
+
+
+def explain(built: Built, model: Any) -> dict[str, Any]:
+    """Turn a model of a refuting query into a counterexample dict."""
+    enc = built.enc
+    out: dict[str, Any] = {}
+    if built.env is not None:
+        out["env"] = {
+            "caller": concrete(model, enc, built.env.caller, ir.ADDRESS),
+            "now": concrete(model, enc, built.env.now, ir.UINT),
+            "block_number": concrete(model, enc, built.env.block_number, ir.UINT),
+            "chain_id": concrete(model, enc, built.env.chain_id, ir.UINT),
+        }
+    if built.args:
+        out["args"] = {n: concrete(model, enc, v, built.arg_types[n]) for n, v in built.args.items()}
+    params = enc.__dict__.get("param_vals", {})
+    if params:
+        out["params"] = {f"{m}.{n}": concrete(model, enc, v, enc.spec.modules[m].params[n].type)
+                         for (m, n), v in params.items()}
+    if enc.addr:
+        out["addresses"] = {m: concrete(model, enc, a, ir.ADDRESS) for m, a in enc.addr.items()}
+    rows: list[dict[str, Any]] = []
+    if built.pre is not None and built.post is not None:
+        for key in built.pre_keys:
+            if key[0] == "p":
+                continue
+            t = key_type(enc, key)
+            rows.extend(state_entries(model, enc, key, built.pre.get(key), built.post.get(key), t))
+        for key in built.post.vals:
+            if key in built.pre_keys or key[0] == "p":
+                continue
+            t = key_type(enc, key)
+            rows.extend(state_entries(model, enc, key, built.pre.get(key), built.post.get(key), t))
+    elif built.post is not None and built.rule is not None:
+        from verification.analysis import Analysis
+
+        reads = Analysis(enc.spec).rule_reads(built.rule)
+        for kind, module, name in sorted(reads):
+            key: StateKey = (kind, module, name)
+            rows.extend(state_entries(model, enc, key, None, built.post.get(key), key_type(enc, key)))
+        for key in built.post.vals:
+            if key[0] == "sum":
+                rows.extend(state_entries(model, enc, key, None, built.post.get(key), ir.UINT))
+    if rows:
+        out["state"] = rows
+    if enc.skolem:
+        out["witnesses"] = {n: raw_witness(model, enc, c) for n, c in enc.skolem.items()}
+    failing = None
+    for c in built.clauses:
+        if z3.is_false(model.eval(c.holds, model_completion=True)):
+            failing = c
+            break
+    if failing is None and built.clauses:
+        failing = built.clauses[0]
+    if failing is not None:
+        out["clause"] = quote(enc.spec, failing.expr.span)
+    elif built.rule is not None:
+        out["clause"] = quote(enc.spec, built.rule.span)
+    return out
+
+
+def raw_witness(model: Any, enc: Encoder, c: Any) -> Any:
+    v = raw_int(model, c)
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 2**40:
+        return hex(v)
+    return v
+
+
+# -------------------------------------------------------------- rendering
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_show(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def render_counterexample(cex: dict[str, Any], indent: str = "    ") -> str:
+    """A counterexample as indented text: environment, arguments, state
+    before and after, the violated clause."""
+    if "error" in cex:
+        return f"{indent}{cex['error']}"
+    lines: list[str] = []
+    if "clause" in cex and cex["clause"].get("text"):
+        lines.append(f"{indent}violated at {cex['clause']['at']}:")
+        for ln in cex["clause"]["text"].splitlines():
+            lines.append(f"{indent}{ln}")
+    if cex.get("witnesses"):
+        lines.append(f"{indent}for " + ", ".join(f"{k} = {_show(v)}" for k, v in cex["witnesses"].items()))
+    if cex.get("env"):
+        lines.append(f"{indent}environment: " + ", ".join(f"{k}={_show(v)}" for k, v in cex["env"].items()))
+    if cex.get("args"):
+        lines.append(f"{indent}arguments:   " + ", ".join(f"{k}={_show(v)}" for k, v in cex["args"].items()))
+    if cex.get("params"):
+        lines.append(f"{indent}parameters:  " + ", ".join(f"{k}={_show(v)}" for k, v in cex["params"].items()))
+    if cex.get("addresses"):
+        lines.append(f"{indent}modules at:  " + ", ".join(f"{k}={_show(v)}" for k, v in cex["addresses"].items()))
+    if cex.get("state"):
+        lines.append(f"{indent}state (before -> after):")
+        width = max(len(r["name"]) for r in cex["state"])
+        for r in cex["state"]:
+            before = _show(r["before"]) if "before" in r else "-"
+            after = _show(r["after"]) if "after" in r else "-"
+            mark = "" if before == after else "   *"
+            lines.append(f"{indent}  {r['name']:<{width}}  {before} -> {after}{mark}")
+    return "\n".join(lines)
+
+
+def render_trace(bmc: dict[str, Any], indent: str = "    ") -> str:
+    """A bounded-model-checking verdict with its action sequence."""
+    lines = []
+    status = bmc.get("status")
+    if status == "reachable":
+        lines.append(f"{indent}reachable from deployment in {bmc['depth']} step(s):")
+        dep = bmc.get("deployment", {})
+        if dep:
+            lines.append(f"{indent}  deploy: " + ", ".join(f"{k}={_show(v)}" for k, v in dep.items()
+                                                          if k != "params"))
+            if dep.get("params"):
+                lines.append(f"{indent}    params: " + ", ".join(f"{k}={_show(v)}" for k, v in dep["params"].items()))
+        for i, step in enumerate(bmc.get("steps", []), 1):
+            args = ", ".join(f"{k}={_show(v)}" for k, v in step.get("args", {}).items())
+            env = step.get("env", {})
+            lines.append(f"{indent}  {i}. {step['action']}({args})  by {_show(env.get('caller'))} "
+                         f"at now={_show(env.get('now'))} block={_show(env.get('block_number'))}")
+        rp = bmc.get("replay")
+        if rp:
+            lines.append(f"{indent}  reference model: {rp.get('status')}" + (f" ({rp['detail']})" if rp.get("detail") else ""))
+    elif status == "unreachable":
+        lines.append(f"{indent}not reachable within {bmc['depth']} step(s) from deployment: "
+                     "a counterexample to induction only (strengthen with a lemma)")
+    else:
+        lines.append(f"{indent}bounded search: {status}" + (f" ({bmc.get('detail')})" if bmc.get("detail") else ""))
+    return "\n".join(lines)
