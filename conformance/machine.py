@@ -21,10 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from conformance.harness import Harness, Step, StepReport
-from conformance.strategies import interesting_numbers, resolve, value_strategy
+from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
+from conformance.strategies import (
+    TimeTarget,
+    interesting_numbers,
+    resolve,
+    resolve_time,
+    spec_numbers,
+    value_strategy,
+)
 from spec import ir
 
 
@@ -73,6 +80,15 @@ def build_machine(
     actor_list = list(harness.actors)
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
+    public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
+    action_names = [f"{mname}.{a.name}" for mname, a in public]
+    # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
+    time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
+    spec_periods = sorted({v + d for v in spec_numbers(spec, harness.model) for d in (-1, 0, 1)
+                           if 1 <= v + d <= MAX_TIME_STEP})
+    time_strategy = st.one_of(
+        st.sampled_from(time_edges or [1]), st.integers(1, 30 * 86400), st.builds(TimeTarget, st.integers(0, 2**16))
+    )
 
     class SpecMachine(RuleBasedStateMachine):
         actors = Bundle("actors")
@@ -83,8 +99,13 @@ def build_machine(
             self.trace: list[StepReport] = []
             stats.examples += 1
 
-        @initialize(target=actors)
-        def add_actors(self) -> Any:
+        @initialize(target=actors, switches=st.lists(st.booleans(), min_size=len(action_names),
+                                                     max_size=len(action_names)))
+        def add_actors(self, switches: list[bool]) -> Any:
+            # swarm testing: each sequence uses a random half of the actions
+            # (each one independently), which reaches deep states far more
+            # often than all of them at once
+            self.enabled = {n for n, on in zip(action_names, switches, strict=True) if on} or set(action_names)
             return multiple(*actor_list)
 
         def _run(self, step: Step) -> None:
@@ -111,17 +132,14 @@ def build_machine(
                         on_divergence(self.trace)
                     raise Divergence(self.trace)
 
-        @rule(seconds=st.one_of(st.sampled_from([1, 12, 3600, 86400, 3 * 86400 + 1]), st.integers(1, 30 * 86400)),
-              blocks=st.integers(1, 3))
-        def advance_time(self, seconds: int, blocks: int) -> None:
-            self._run(Step("time", seconds=seconds, blocks=blocks))
+        @rule(seconds=time_strategy, blocks=st.integers(1, 3))
+        def advance_time(self, seconds: Any, blocks: int) -> None:
+            dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
+            self._run(Step("time", seconds=dt, blocks=blocks))
 
-    for module, m in spec.modules.items():
-        for action in m.actions.values():
-            if action.internal:
-                continue
-            setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
-                harness, module, action, spec, arg_addresses, edges, SpecMachine.actors))
+    for module, action in public:
+        setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
+            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors))
     return SpecMachine
 
 
@@ -133,8 +151,11 @@ def _action_rule(
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges) for i, (_, t) in enumerate(action.params)}
 
     def step(self: Any, caller: int, **kwargs: Any) -> None:
-        args = tuple(resolve(kwargs[f"arg_{i}"], harness.model) for i in range(len(names)))
+        args = tuple(resolve(kwargs[f"arg_{i}"], harness.model, module, caller) for i in range(len(names)))
         self._run(Step("action", module, action.name, caller, args))
 
     step.__name__ = f"{module}__{action.name}"
-    return rule(caller=actors, **strategies)(step)
+    key = f"{module}.{action.name}"
+    # the first actors are drawn more often, so that one account's actions chain up
+    callers = st.one_of(st.sampled_from(harness.actors[:1]), st.sampled_from(harness.actors[:2]), actors)
+    return precondition(lambda self: key in self.enabled)(rule(caller=callers, **strategies)(step))

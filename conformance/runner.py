@@ -148,11 +148,10 @@ def run_campaign(
             phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
         )
 
-        def campaign() -> None:
-            run_state_machine_as_test(machine, settings=config)
-
+        # hypothesis copies the seed from the machine class to the test it builds
+        seeded = hypothesis_seed(seed)(machine)
         try:
-            hypothesis_seed(seed)(campaign)()
+            run_state_machine_as_test(seeded, settings=config)
         except Divergence:
             result.divergence = failing.get("trace")
     result.seconds = time.perf_counter() - started

@@ -21,11 +21,20 @@ from spec import ir
 UINT256_MAX = 2**256 - 1
 
 
+GENERIC_EDGES = (0, 1, 2, 3, 10, 100, 1000, 10**6, 10**18, 10**21, 10**24, 2**112 - 1, 2**112, 2**128,
+                 UINT256_MAX, UINT256_MAX - 1, UINT256_MAX // 2)
+
+
 def interesting_numbers(spec: ir.Spec, model: Model) -> list[int]:
     """Edge values for uint256 arguments: fixed edges, the spec's constants and
     parameter values, and their neighbours."""
-    base = {0, 1, 2, 3, 10, 100, 1000, 10**6, 10**18, 10**21, 10**24, 2**112 - 1, 2**112, 2**128,
-            UINT256_MAX, UINT256_MAX - 1, UINT256_MAX // 2}
+    return _neighbours(set(GENERIC_EDGES) | set(spec_numbers(spec, model)))
+
+
+def spec_numbers(spec: ir.Spec, model: Model) -> list[int]:
+    """The values of the spec's constants (list items included) and of the
+    deployed parameters: its periods, windows, caps and thresholds."""
+    base: set[int] = set()
     for name, m in spec.modules.items():
         for c in m.consts.values():
             if isinstance(c.folded, int) and not isinstance(c.folded, bool):
@@ -37,6 +46,10 @@ def interesting_numbers(spec: ir.Spec, model: Model) -> list[int]:
             v = getattr(st_, p, None)
             if isinstance(v, int) and not isinstance(v, bool):
                 base.add(v)
+    return sorted(base)
+
+
+def _neighbours(base: set[int]) -> list[int]:
     out = set()
     for v in base:
         for d in (-1, 0, 1):
@@ -90,7 +103,10 @@ def value_strategy(
     against the state the step actually runs in (see :func:`resolve`).
     """
     if t == ir.UINT:
-        return st.one_of(uint_strategy(edges), st.builds(NearState, st.integers(0, 2**16)))
+        # about 40% edges, 40% numbers near the current state, 20% anything
+        near = st.builds(NearState, st.integers(0, 2**16))
+        exact = st.sampled_from(edges)
+        return st.one_of(exact, near, exact, near, uint_strategy(edges))
     if t == ir.BOOL:
         return st.booleans()
     if t == ir.ADDRESS:
@@ -118,13 +134,56 @@ class NearState:
         return f"NearState({self.pick})"
 
 
-def resolve(value: Any, model: Model) -> Any:
-    """Replace :class:`NearState` placeholders (also inside records) by numbers."""
+def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = False) -> list[int]:
+    """Numbers the state holds that most concern this step: the caller's own
+    entries in the module's maps (its stake, its contribution...); unless
+    ``narrow``, also the module's scalars and the caller's entries in every
+    module (its balances...)."""
+    found: set[int] = set()
+
+    def add(v: Any) -> None:
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            found.add(v)
+        elif isinstance(v, Map):
+            for x in v.values():
+                add(x)
+
+    own = model.state(module)
+    for name in own.__dataclass_fields__:
+        v = getattr(own, name)
+        if isinstance(v, Map) and caller in v:
+            add(v[caller])
+    if narrow:
+        return sorted(found)
+    for name in own.__dataclass_fields__:
+        v = getattr(own, name)
+        if not isinstance(v, Map):
+            add(v)
+    for st_ in model.world.state.values():
+        for name in st_.__dataclass_fields__:
+            v = getattr(st_, name)
+            if isinstance(v, Map) and caller in v:
+                add(v[caller])
+    return sorted(found)
+
+
+def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
+    """Replace :class:`NearState` placeholders (also inside records) by numbers:
+    a third of picks aim at the caller's entries in the module, a third at
+    what concerns the caller and module more widely, a third at any number in
+    the state."""
     if isinstance(value, NearState):
-        choices = _near(state_numbers(model))
-        return choices[value.pick % len(choices)]
+        kind = value.pick % 3
+        if kind == 0:
+            pool = focused_numbers(model, module, caller, narrow=True)
+        elif kind == 1:
+            pool = focused_numbers(model, module, caller)
+        else:
+            pool = state_numbers(model)
+        choices = _near(pool)
+        return choices[(value.pick // 3) % len(choices)]
     if isinstance(value, tuple):
-        return tuple(resolve(v, model) for v in value)
+        return tuple(resolve(v, model, module, caller) for v in value)
     return value
 
 
@@ -133,3 +192,30 @@ def _near(values: list[int]) -> list[int]:
     for v in values[-64:]:
         out.update((v - 1, v, v + 1))
     return sorted(x for x in out if 0 <= x <= UINT256_MAX)
+
+
+class TimeTarget:
+    """A placeholder clock move: "land on the pick-th interesting moment":
+    a timestamp held in the state plus one of the spec's periods (or one off),
+    such as a deadline, the end of a window, or a decay step."""
+
+    def __init__(self, pick: int) -> None:
+        self.pick = pick
+
+    def __repr__(self) -> str:
+        return f"TimeTarget({self.pick})"
+
+
+def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon: int) -> int:
+    """Seconds to move the clock for a drawn value (an int or a TimeTarget)."""
+    if not isinstance(value, TimeTarget):
+        return int(value)
+    stamps = [v for v in state_numbers(model) if now - horizon <= v <= now + horizon]
+    if value.pick % 2 == 0:
+        # most often the latest moment recorded: the action that just ran
+        stamps = sorted(stamps)[-1:]
+    targets = sorted({t + p - now for t in stamps for p in (0, *periods)} - {0})
+    targets = [t for t in targets if 0 < t <= horizon]
+    if not targets:
+        return 1
+    return targets[(value.pick // 2) % len(targets)]

@@ -16,3 +16,15 @@ def mini_spec() -> ir.Spec:
     assert result.ok, result.diagnostics
     assert result.spec is not None
     return result.spec
+
+
+PROTOCOL = Path(__file__).resolve().parents[2] / "spec" / "protocol"
+
+
+@pytest.fixture(scope="session")
+def protocol_spec() -> ir.Spec:
+    """The bundled protocol spec (spec/protocol), checked."""
+    result = load_spec([PROTOCOL])
+    assert result.ok, result.diagnostics
+    assert result.spec is not None
+    return result.spec
