@@ -35,6 +35,24 @@ def register(sub: Any) -> None:
                    help="also check every invariant on the model after each step")
     p.set_defaults(func=cmd_conform)
 
+    mu = sub.add_parser(
+        "mutate", help="mutation testing: how many wrong contracts does the conformance suite catch?",
+        description="Make mutants of the implementation's Vyper contracts (operator swaps, off-by-one "
+        "constants, dropped asserts, flipped rounding, swapped arguments), run a conformance campaign on "
+        "each, and report the kill rate and every surviving mutant.",
+    )
+    mu.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING, help="binding file")
+    mu.add_argument("--module", action="append", metavar="M", help="only mutate these modules (repeatable)")
+    mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args"],
+                    help="only these kinds of mutation (repeatable)")
+    mu.add_argument("--max-mutants", type=int, metavar="N", help="a deterministic sample of N mutants")
+    mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
+    mu.add_argument("--examples", type=int, default=60, metavar="N", help="sequences per mutant (default 60)")
+    mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
+    mu.add_argument("--seed", type=int, default=0, metavar="S")
+    mu.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.set_defaults(func=cmd_mutate)
+
     r = sub.add_parser(
         "replay", help="re-run a saved divergence fixture on the model and the EVM",
         description="Re-run the steps of a fixture written by `imospec conform` and print the trace. "
@@ -133,4 +151,46 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"\nthe model and the EVM differ at step {bad[0]}")
         return 1
     print("\nthe model and the EVM agree on every step")
+    return 0
+
+
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
+    from conformance.mutate import mutations, run_mutants, select
+    from evm_backend.errors import EvmBackendError
+
+    try:
+        binding, spec = _load(args.impl)
+    except (BindingError, EvmBackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    candidates: list[Any] = []
+    for module, mb in binding.modules.items():
+        if mb.vyper is None or (args.module and module not in args.module):
+            continue
+        candidates.extend(m for m in mutations(module, mb.vyper) if not args.kind or m.kind in args.kind)
+    chosen = select(candidates, args.max_mutants, args.seed)
+    print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend}", file=sys.stderr)
+
+    def progress(i: int, n: int, m: Any, killed: bool) -> None:
+        print(f"  [{i}/{n}] {'killed  ' if killed else 'SURVIVED'} {m.describe()}", file=sys.stderr, flush=True)
+
+    try:
+        report = run_mutants(spec, args.impl, chosen, backend=args.backend, examples=args.examples,
+                             steps=args.steps, seed=args.seed, progress=progress)
+    except (BindingError, EvmBackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    tried = len(report.killed) + len(report.survived)
+    print(f"killed {len(report.killed)} of {tried} mutants that compile ({report.kill_rate:.1%}); "
+          f"{len(report.stillborn)} did not compile")
+    for m in report.survived:
+        print(f"  survived: {m.describe()}")
+    if args.json:
+        def row(m: Any, fate: str) -> dict[str, Any]:
+            return {"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
+                    "mutated": m.mutated.strip(), "fate": fate}
+        rows = ([row(m, "killed") for m in report.killed] + [row(m, "survived") for m in report.survived]
+                + [row(m, "stillborn") for m in report.stillborn])
+        args.json.write_text(json.dumps({"kill_rate": report.kill_rate, "mutants": rows}, indent=2) + "\n")
     return 0

@@ -28,10 +28,11 @@ from eth_utils import keccak, to_canonical_address, to_checksum_address
 from conformance.binding import Binding, BindingError, ModuleBinding
 from evm_backend import get_backend
 from evm_backend.compiler import CompiledContract, compile_file
+from evm_backend.errors import CallReverted
 from evm_backend.interface import Backend, Receipt
 from evm_backend.layout import hashmap_slot
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Map
+from reference.runtime import Env, Map, Revert
 from spec import ir
 from spec.analysis import restrict, write_set
 
@@ -191,6 +192,7 @@ class Harness:
         ))
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        self.view_addresses = list(self.actors)
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._base_snapshot = self.backend.snapshot()
@@ -303,7 +305,11 @@ class Harness:
         if step.kind == "time":
             self.backend.set_timestamp(self.backend.timestamp + step.seconds)
             self.backend.set_block_number(self.backend.block_number + step.blocks)
-            return StepReport(step, None, None)
+            report = StepReport(step, None, None)
+            if compare_state:
+                # storage cannot change with the clock, but derived views can
+                report.differences.extend(self.compare_views())
+            return report
         decl = self.spec.modules[step.module].actions[step.action]
         b = self.binding.modules[step.module]
         env = self.env(step.caller)
@@ -402,6 +408,16 @@ class Harness:
                 diffs.append(Difference(path, model_value, evm_value))
         return diffs
 
+    def compare_views(self) -> list[Difference]:
+        """Differences in the exported views of every module."""
+        diffs = []
+        for module, m in self.spec.modules.items():
+            for path, model_value, reader in self._views(module, m):
+                evm_value = reader()
+                if model_value != evm_value:
+                    diffs.append(Difference(path, model_value, evm_value))
+        return diffs
+
     def _walk_model(self) -> Iterator[tuple[str, Any]]:
         for path, value, _ in self._observables(None, params=True):
             yield path, value
@@ -412,6 +428,7 @@ class Harness:
             if modules is not None and module not in modules:
                 continue
             st = self.model.state(module)
+            yield from self._views(module, m)
             for name, t, kind in _variables(m):
                 if kind == "param" and not params:
                     continue
@@ -442,6 +459,30 @@ class Harness:
             yield path, normal(value), _storage_reader(self.backend, address, slot, t, self.spec)
         else:
             yield path, normal(value), _getter_reader(self.backend, address, impl, [])
+
+    def _views(self, module: str, m: ir.Module) -> Iterator[tuple[str, Any, Any]]:
+        """Spec functions the implementation exports as views, evaluated at
+        every known address: derived state (a decayed tier, a TWAP) is
+        observable too, and catches bugs before any action writes them."""
+        b = self.binding.modules[module]
+        art = self.artifacts[module]
+        exported = {f.get("name") for f in art.abi if f.get("type") == "function"}
+        address = to_checksum(self.addresses[module])
+        env = Env(0, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
+        for fn in m.fns.values():
+            if b.name(fn.name) not in exported or any(t != ir.ADDRESS for _, t in fn.params):
+                continue
+            arg_sets: list[tuple[int, ...]] = [()]
+            for _ in fn.params:
+                arg_sets = [(*a, k) for a in arg_sets for k in self.view_addresses]
+            for args in arg_sets:
+                path = f"{module}.{fn.name}(" + ", ".join(_show_key(a) for a in args) + ")"
+                try:
+                    value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
+                except Revert as exc:
+                    value = ("reverts", exc.reason)
+                yield path, value, _view_reader(self.backend, address, b.name(fn.name),
+                                                [to_checksum(a) for a in args])
 
     def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:
         keys = set(m.keys())
@@ -502,6 +543,16 @@ def _scalar(word: int, t: ir.Type) -> Any:
     if t == ir.BOOL:
         return bool(word)
     return word
+
+
+def _view_reader(backend: Backend, address: str, fn: str, args: Sequence[Any]) -> Any:
+    def read() -> Any:
+        try:
+            return normal(backend.call(address, fn, list(args)))
+        except CallReverted as exc:
+            return ("reverts", exc.receipt.revert_reason)
+
+    return read
 
 
 def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:

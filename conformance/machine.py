@@ -34,7 +34,6 @@ from conformance.strategies import (
 )
 from spec import ir
 
-
 # Every step compares the state of the modules the spec lets the action change
 # (and of any contract that logged); every FULL_COMPARE_EVERY steps, and at the
 # end of every sequence, the state of every module is compared.
@@ -158,4 +157,5 @@ def _action_rule(
     key = f"{module}.{action.name}"
     # the first actors are drawn more often, so that one account's actions chain up
     callers = st.one_of(st.sampled_from(harness.actors[:1]), st.sampled_from(harness.actors[:2]), actors)
-    return precondition(lambda self: key in self.enabled)(rule(caller=callers, **strategies)(step))
+    strategies["caller"] = callers
+    return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]

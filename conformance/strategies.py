@@ -103,10 +103,10 @@ def value_strategy(
     against the state the step actually runs in (see :func:`resolve`).
     """
     if t == ir.UINT:
-        # about 40% edges, 40% numbers near the current state, 20% anything
+        # half numbers near the current state, a third edges, the rest anything
         near = st.builds(NearState, st.integers(0, 2**16))
         exact = st.sampled_from(edges)
-        return st.one_of(exact, near, exact, near, uint_strategy(edges))
+        return st.one_of(near, exact, near, exact, near, uint_strategy(edges))
     if t == ir.BOOL:
         return st.booleans()
     if t == ir.ADDRESS:
@@ -169,19 +169,19 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
 
 def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
     """Replace :class:`NearState` placeholders (also inside records) by numbers:
-    a third of picks aim at the caller's entries in the module, a third at
-    what concerns the caller and module more widely, a third at any number in
-    the state."""
+    half of the picks aim at the caller's entries in the module, a quarter at
+    what concerns the caller and module more widely, a quarter at any number
+    in the state."""
     if isinstance(value, NearState):
-        kind = value.pick % 3
-        if kind == 0:
+        kind = value.pick % 4
+        if kind <= 1:
             pool = focused_numbers(model, module, caller, narrow=True)
-        elif kind == 1:
+        elif kind == 2:
             pool = focused_numbers(model, module, caller)
         else:
             pool = state_numbers(model)
         choices = _near(pool)
-        return choices[(value.pick // 3) % len(choices)]
+        return choices[(value.pick // 4) % len(choices)]
     if isinstance(value, tuple):
         return tuple(resolve(v, model, module, caller) for v in value)
     return value

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_optional(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_optional(sub: argparse._SubParsersAction) -> None:
     """Add the commands of the proof and conformance packages."""
     import importlib
 

@@ -70,7 +70,7 @@ def _write_sets(spec: ir.Spec) -> dict[tuple[str, str], frozenset[str]]:
             for s in _walk(a.body):
                 if isinstance(s, ir.Govern):
                     direct[key].update(c for c, _ in s.candidates)
-                values = []
+                values: list[ir.Expr] = []
                 if isinstance(s, ir.CallStmt):
                     values.append(s.call)
                 elif isinstance(s, ir.Let | ir.Assign):

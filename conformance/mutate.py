@@ -1,0 +1,203 @@
+"""Mutation testing of the conformance suite.
+
+A mutant is a copy of one Vyper contract with one small change of the kinds
+that real bugs take:
+
+- ``op``: an operator swapped (``+``/``-``, ``*``/``//``, ``<``/``<=``,
+  ``>``/``>=``, ``==``/``!=``, ``and``/``or``);
+- ``const``: an integer literal off by one;
+- ``assert``: an ``assert`` dropped;
+- ``round``: a rounding flipped (``+ 1``/``+ convert(...)`` of a round-up dropped);
+- ``args``: the first two arguments of a call swapped.
+
+Each mutant that compiles runs through a conformance campaign. It is *killed*
+when the campaign finds a divergence (or its deployment breaks); otherwise it
+*survives*, and the report lists it for a human to classify as equivalent
+(no observable difference is possible) or as a gap in the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance.binding import Binding, load_binding
+from conformance.runner import run_campaign
+from evm_backend.errors import EvmBackendError
+from spec import ir
+
+OPERATOR_SWAPS = [
+    (r"(?<![=!<>+\-*/])\+(?![=+])", "-"),
+    (r"(?<![=!<>+\-*/])-(?![=>\-])", "+"),
+    (r"(?<![*])\*(?![*=])", "//"),
+    (r"//(?!=)", "*"),
+    (r"<=", "<"),
+    (r"(?<![<])<(?![=<])", "<="),
+    (r">=", ">"),
+    (r"(?<![>\-])>(?![=>])", ">="),
+    (r"==", "!="),
+    (r"!=", "=="),
+    (r"\band\b", "or"),
+    (r"\bor\b", "and"),
+]
+INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
+CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One mutation of one contract: where, what kind, and the new line."""
+
+    module: str
+    file: Path
+    line: int
+    kind: str
+    original: str
+    mutated: str
+
+    def describe(self) -> str:
+        return f"{self.file.name}:{self.line} [{self.kind}] {self.original.strip()}  ->  {self.mutated.strip()}"
+
+
+@dataclass
+class MutationReport:
+    """Killed and surviving mutants, and those that did not compile."""
+
+    killed: list[Mutant] = field(default_factory=list)
+    survived: list[Mutant] = field(default_factory=list)
+    stillborn: list[Mutant] = field(default_factory=list)
+
+    @property
+    def kill_rate(self) -> float:
+        tried = len(self.killed) + len(self.survived)
+        return len(self.killed) / tried if tried else 0.0
+
+
+def _code_lines(source: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of the statements inside function bodies."""
+    in_function = False
+    for i, line in enumerate(source.splitlines(), start=1):
+        stripped = line.strip()
+        if not line.startswith((" ", "\t")):
+            in_function = stripped.startswith("def ")
+            continue
+        if not in_function or not stripped or stripped.startswith("#") or stripped.startswith(('"""', "'''")):
+            continue
+        yield i, line
+
+
+def _strip_comment(line: str) -> tuple[str, str]:
+    code, hash_, comment = line.partition("#")
+    if code.count('"') % 2 == 1:  # a '#' inside a string: keep the whole line
+        return line, ""
+    return code, hash_ + comment
+
+
+def mutations(module: str, path: Path) -> Iterator[Mutant]:
+    """Every mutant of one contract, in a fixed order."""
+    source = path.read_text(encoding="utf-8")
+    for no, line in _code_lines(source):
+        code, comment = _strip_comment(line)
+        stripped = code.strip()
+        if stripped.startswith("assert "):
+            indent = code[: len(code) - len(code.lstrip())]
+            yield Mutant(module, path, no, "assert", line, f"{indent}pass")
+        if stripped.startswith(("log ", "return ", "def ")) and "(" not in stripped:
+            continue
+        masked = re.sub(r'"[^"]*"', lambda m: "\0" * len(m.group(0)), code)  # no edits inside strings
+        for pattern, repl in OPERATOR_SWAPS:
+            for m in re.finditer(pattern, masked):
+                if repl in ("-", "+") and (masked[: m.start()].rstrip().endswith(("(", ",", "=", "[")) or
+                                           masked[m.start() - 1: m.start()] == "e"):
+                    continue  # a sign, not a binary operator
+                new = code[: m.start()] + repl + code[m.end():]
+                yield Mutant(module, path, no, "op", line, new + comment)
+        for m in INT_LITERAL.finditer(masked):
+            value = int(m.group(1))
+            for delta in (1, -1):
+                if value + delta < 0:
+                    continue
+                new = code[: m.start()] + str(value + delta) + code[m.end():]
+                kind = "round" if value == 1 and ("+ 1" in code or "+1" in code) else "const"
+                yield Mutant(module, path, no, kind, line, new + comment)
+        for m in CALL_TWO_ARGS.finditer(masked):
+            a, b = code[m.start(2): m.end(2)], code[m.start(3): m.end(3)]
+            if a.strip() == b.strip() or m.group(1) in ("range", "empty", "convert", "max_value", "min_value"):
+                continue
+            new = code[: m.start(2)] + b.strip() + ", " + a.strip() + code[m.end(3):]
+            yield Mutant(module, path, no, "args", line, new + comment)
+
+
+def _apply(m: Mutant) -> str:
+    lines = m.file.read_text(encoding="utf-8").splitlines(keepends=True)
+    end = "\n" if lines[m.line - 1].endswith("\n") else ""
+    lines[m.line - 1] = m.mutated.rstrip("\n") + end
+    return "".join(lines)
+
+
+def _mutant_binding(binding: Binding, m: Mutant, workdir: Path) -> Path:
+    """A copy of the implementation with the mutant in place, and its binding."""
+    impl = binding.path.parent
+    dst = workdir / "impl"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(impl, dst)
+    (dst / m.file.relative_to(impl)).write_text(_apply(m), encoding="utf-8")
+    data = json.loads(binding.path.read_text(encoding="utf-8"))
+    data["spec"] = str(binding.spec_dir)
+    target = dst / binding.path.name
+    target.write_text(json.dumps(data), encoding="utf-8")
+    return target
+
+
+def run_mutants(
+    spec: ir.Spec,
+    binding_path: Path,
+    mutants: list[Mutant],
+    *,
+    backend: str = "pyrevm",
+    examples: int = 60,
+    steps: int = 25,
+    seed: int = 0,
+    progress: object = None,
+) -> MutationReport:
+    """Run the conformance campaign on each mutant; classify it."""
+    from evm_backend.compiler import compile_source
+
+    binding = load_binding(binding_path)
+    report = MutationReport()
+    with tempfile.TemporaryDirectory(prefix="imospec-mutants-") as tmp:
+        work = Path(tmp)
+        for i, m in enumerate(mutants):
+            try:
+                compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+            except EvmBackendError:
+                report.stillborn.append(m)
+                continue
+            mb = load_binding(_mutant_binding(binding, m, work))
+            try:
+                result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
+                                      fixture_dir=work / "fixtures")
+                killed = not result.ok
+            except EvmBackendError:
+                killed = True  # the mutant breaks deployment: observable at once
+            (report.killed if killed else report.survived).append(m)
+            if callable(progress):
+                progress(i + 1, len(mutants), m, killed)
+    return report
+
+
+def select(all_mutants: list[Mutant], limit: int | None, seed: int) -> list[Mutant]:
+    """A deterministic sample of at most ``limit`` mutants, spread over kinds and files."""
+    if limit is None or len(all_mutants) <= limit:
+        return all_mutants
+    import random
+
+    rng = random.Random(seed)
+    picked = rng.sample(all_mutants, limit)
+    return sorted(picked, key=lambda m: (m.file.name, m.line, m.kind, m.mutated))
