@@ -108,7 +108,9 @@ def create_address(sender: int, nonce: int) -> int:
     return int.from_bytes(keccak(raw)[12:], "big")
 
 
+@functools.lru_cache(maxsize=4096)
 def to_checksum(v: int) -> str:
+    """An address number as a checksummed hex string."""
     return str(to_checksum_address(v.to_bytes(20, "big")))
 
 
@@ -397,15 +399,16 @@ class Harness:
     def compare_state(self, modules: set[str] | None = None, *, params: bool = False) -> list[Difference]:
         """Differences between the model's and the contracts' state.
 
-        ``modules`` limits the comparison (None: every module). Immutable
+        ``modules`` limits the comparison to some modules' storage; None
+        compares every module's storage and every exported view. Immutable
         parameters are compared only with ``params=True``: they cannot change
         after deployment on either side.
         """
-        diffs = []
+        diffs = [] if modules is not None else self.compare_views()
         for path, model_value, reader in self._observables(modules, params=params):
             evm_value = reader()
             if model_value != evm_value:
-                diffs.append(Difference(path, model_value, evm_value))
+                diffs.append(Difference(path(), model_value, evm_value))
         return diffs
 
     def compare_views(self) -> list[Difference]:
@@ -415,12 +418,12 @@ class Harness:
             for path, model_value, reader in self._views(module, m):
                 evm_value = reader()
                 if model_value != evm_value:
-                    diffs.append(Difference(path, model_value, evm_value))
+                    diffs.append(Difference(path(), model_value, evm_value))
         return diffs
 
     def _walk_model(self) -> Iterator[tuple[str, Any]]:
         for path, value, _ in self._observables(None, params=True):
-            yield path, value
+            yield path(), value
 
     def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[str, Any, Any]]:
         """(path, model value, thunk reading the EVM value) for every observable."""
@@ -428,7 +431,6 @@ class Harness:
             if modules is not None and module not in modules:
                 continue
             st = self.model.state(module)
-            yield from self._views(module, m)
             for name, t, kind in _variables(m):
                 if kind == "param" and not params:
                     continue
@@ -446,7 +448,7 @@ class Harness:
             slot = None
         if isinstance(t, ir.MapT):
             for keys, leaf_t, leaf in self._map_entries(value, t):
-                path = f"{module}.{name}" + "".join(f"[{_show_key(k)}]" for k in keys)
+                path = functools.partial(_path, module, name, keys)
                 if slot is not None:
                     base = _slot_of(slot, keys)
                     yield path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
@@ -454,7 +456,7 @@ class Harness:
                     args = [to_abi(k, kt) for k, kt in zip(keys, _key_types(t), strict=False)]
                     yield path, normal(leaf), _getter_reader(self.backend, address, impl, args)
             return
-        path = f"{module}.{name}"
+        path = functools.partial(_path, module, name, ())
         if slot is not None:
             yield path, normal(value), _storage_reader(self.backend, address, slot, t, self.spec)
         else:
@@ -476,7 +478,7 @@ class Harness:
             for _ in fn.params:
                 arg_sets = [(*a, k) for a in arg_sets for k in self.view_addresses]
             for args in arg_sets:
-                path = f"{module}.{fn.name}(" + ", ".join(_show_key(a) for a in args) + ")"
+                path = functools.partial(_call_path, module, fn.name, args)
                 try:
                     value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
                 except Revert as exc:
@@ -500,6 +502,14 @@ class Harness:
 @functools.lru_cache(maxsize=1 << 16)
 def _slot_of(base: int, keys: tuple[int, ...]) -> int:
     return hashmap_slot(base, *keys)
+
+
+def _path(module: str, name: str, keys: tuple[int, ...]) -> str:
+    return f"{module}.{name}" + "".join(f"[{_show_key(k)}]" for k in keys)
+
+
+def _call_path(module: str, name: str, args: tuple[int, ...]) -> str:
+    return f"{module}.{name}(" + ", ".join(_show_key(a) for a in args) + ")"
 
 
 def _show_key(k: int) -> str:

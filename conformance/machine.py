@@ -34,9 +34,10 @@ from conformance.strategies import (
 )
 from spec import ir
 
-# Every step compares the state of the modules the spec lets the action change
-# (and of any contract that logged); every FULL_COMPARE_EVERY steps, and at the
-# end of every sequence, the state of every module is compared.
+# Every step compares the storage of the modules the spec lets the action change
+# (and of any contract that logged). Every clock move compares the exported
+# views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
+# at the end of every sequence, all storage and all views are compared.
 FULL_COMPARE_EVERY = 8
 
 

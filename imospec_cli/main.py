@@ -76,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the catalogue of diagnostic codes (docs/errors.md)",
         description="Print the diagnostic catalogue as Markdown.",
     )
+    verify = sub.add_parser(
+        "verify",
+        help="the main job: check, prove and conform the bundled protocol, then one summary",
+        description="Run `imospec check` on the bundled protocol, then `imospec prove` on it, then "
+        "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, with default budgets, and "
+        "print one summary. Exit 0 when everything holds, 1 when something is wrong (a diagnostic, a "
+        "refuted proof, a divergence), 2 when something is inconclusive (an unknown proof) and nothing wrong.",
+    )
+    verify.add_argument("--seed", type=int, default=0, metavar="S", help="conformance seed (default 0)")
+    verify.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
+    verify.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     _register_optional(sub)
     return parser
 
@@ -160,7 +171,51 @@ def cmd_errors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors}
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    """The names of the subcommands this installation offers."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Chain check, prove and conform; print one summary; return the worst exit code."""
+    from spec.driver import BUNDLED_PROTOCOL
+
+    stages: list[tuple[str, list[str]]] = [("check", ["check", str(BUNDLED_PROTOCOL)])]
+    if not args.skip_prove:
+        stages.append(("prove", ["prove", str(BUNDLED_PROTOCOL)]))
+    if not args.skip_conform:
+        for backend in ("py-evm", "pyrevm"):
+            stages.append((f"conform ({backend})", ["conform", "--backend", backend, "--seed", str(args.seed)]))
+    known = _commands(build_parser())
+    results: list[tuple[str, int]] = []
+    for name, argv in stages:
+        if argv[0] not in known:
+            print(f"== {name}: not available in this installation", flush=True)
+            results.append((name, EXIT_UNKNOWN))
+            continue
+        print(f"== {name}", flush=True)
+        code = main(argv)
+        results.append((name, code))
+        if name == "check" and code != EXIT_OK:
+            break  # nothing else is meaningful on a spec with errors
+    words = {EXIT_OK: "ok", EXIT_FAIL: "FAILED", EXIT_UNKNOWN: "inconclusive", EXIT_INTERNAL: "internal error"}
+    print("\n== summary")
+    for name, code in results:
+        print(f"  {name:<20} {words.get(code, str(code))}")
+    codes = [c for _, c in results]
+    if EXIT_INTERNAL in codes:
+        return EXIT_INTERNAL
+    if EXIT_FAIL in codes:
+        return EXIT_FAIL
+    if EXIT_UNKNOWN in codes:
+        return EXIT_UNKNOWN
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

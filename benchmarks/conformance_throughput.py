@@ -1,0 +1,87 @@
+"""Conformance throughput against the raw EVM call rate, measured in one run.
+
+For each backend, one seeded campaign records its steps; then the same steps
+are timed twice on fresh deployments:
+
+- conformance: model + EVM + full comparison (what `imospec conform` does);
+- raw: the same contract calls on the same backend, no model, no comparison.
+
+Prints steps/s for both, their ratio, and the pyrevm / py-evm ratio of whole
+conformance runs. Usage:
+
+    python benchmarks/conformance_throughput.py [--impl BINDING] [--examples N] [--steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from conformance.binding import load_binding
+from conformance.harness import Harness, Step, StepReport, to_checksum
+from conformance.runner import run_campaign
+from spec.driver import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
+TINY = ROOT / "tests" / "conformance" / "fixtures" / "tiny" / "impl" / "binding.json"
+
+
+def record(spec, binding, backend: str, examples: int, steps: int) -> list[Step]:  # type: ignore[no-untyped-def]
+    trace: list[Step] = []
+
+    def keep(report: StepReport) -> None:
+        if report.step.kind == "action":
+            trace.append(report.step)
+
+    run_campaign(spec, binding, backend=backend, examples=examples, steps=steps, seed=7, on_step=keep)
+    return trace
+
+
+def conformance_rate(spec, binding, backend: str, trace: list[Step]) -> float:  # type: ignore[no-untyped-def]
+    h = Harness(spec, binding, backend)
+    start = time.perf_counter()
+    for step in trace:
+        h.run(step)
+    return len(trace) / (time.perf_counter() - start)
+
+
+def raw_rate(spec, binding, backend: str, trace: list[Step]) -> float:  # type: ignore[no-untyped-def]
+    h = Harness(spec, binding, backend)
+    calls = []
+    for step in trace:
+        decl = h.spec.modules[step.module].actions[step.action]
+        args = [h.abi_value(h.model_value(a, t), t) for a, (_, t) in zip(step.args, decl.params, strict=True)]
+        calls.append((to_checksum(h.addresses[step.module]), h.binding.modules[step.module].name(step.action),
+                      args, to_checksum(step.caller)))
+    start = time.perf_counter()
+    for address, fn, args, sender in calls:
+        h.backend.transact(address, fn, args, sender=sender)
+    return len(calls) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--impl", type=Path, default=DEFAULT if DEFAULT.exists() else TINY)
+    ap.add_argument("--examples", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=25)
+    args = ap.parse_args()
+    binding = load_binding(args.impl)
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.ok and loaded.spec is not None, "the spec has errors"
+    spec = loaded.spec
+    trace = record(spec, binding, "pyrevm", args.examples, args.steps)
+    print(f"implementation {binding.name}: {len(trace)} recorded action steps")
+    rates = {}
+    for backend in ("py-evm", "pyrevm"):
+        raw = raw_rate(spec, binding, backend, trace)
+        conf = conformance_rate(spec, binding, backend, trace)
+        rates[backend] = conf
+        print(f"{backend:>7}: raw {raw:8.0f} calls/s   conformance {conf:8.0f} steps/s   "
+              f"conformance/raw = {conf / raw:.2f}")
+    print(f"pyrevm / py-evm, whole conformance steps: {rates['pyrevm'] / rates['py-evm']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
