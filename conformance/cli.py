@@ -6,10 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.binding import BindingError, load_binding
-from conformance.runner import CampaignResult, format_trace, replay, run_campaign
+
+if TYPE_CHECKING:
+    from conformance.runner import CampaignResult
+
+# The EVM stack (py-evm, pyrevm, vyper) is imported only by the commands that
+# run it, so `imospec check` starts fast and keeps Python's default recursion limit.
 
 DEFAULT_BINDING = Path(__file__).resolve().parent.parent / "evm_backend" / "contracts" / "binding.json"
 BACKENDS = ("py-evm", "pyrevm")
@@ -92,6 +97,8 @@ def summary(result: CampaignResult) -> str:
 
 def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> CampaignResult:
     """Run a campaign with a live step counter on stderr."""
+    from conformance.runner import run_campaign
+
     total = max(1, args.examples * args.steps)
     counter = {"n": 0}
     tty = sys.stderr.isatty()
@@ -113,6 +120,7 @@ def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> Camp
 
 def cmd_conform(args: argparse.Namespace) -> int:
     """Run a campaign; 0 when no divergence, 1 on a divergence or a broken implementation."""
+    from conformance.runner import format_trace
     from evm_backend.errors import EvmBackendError
 
     try:
@@ -138,6 +146,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay a fixture; 0 when both sides agree on every step, 1 otherwise."""
+    from conformance.runner import format_trace, replay
     from evm_backend.errors import EvmBackendError
 
     try:

@@ -85,6 +85,7 @@ class Checker:
         self.const_types: dict[tuple[str, str], ir.Type] = {}
         self.used_imports: set[tuple[str, str]] = set()
         self.governors: set[str] = set()  # modules named by some `via`
+        self._type_cache: dict[tuple[int, str], ir.Type] = {}
         self.govern_users: set[str] = set()  # modules containing `govern`
 
     # ------------------------------------------------------------ helpers
@@ -218,10 +219,16 @@ class Checker:
         raise self.fail("E010", f"unknown type `{t.name}`", t.span, did_you_mean(t.name, names))
 
     def safe_type(self, t: ast.TypeExpr, module: str) -> ir.Type:
+        """Resolve a type, reporting a problem once; ERROR stands in after that."""
+        key = (id(t), module)
+        if key in self._type_cache:
+            return self._type_cache[key]
         try:
-            return self.resolve_type(t, module)
+            typ = self.resolve_type(t, module)
         except _Abort:
-            return ir.NONE
+            typ = ir.ERROR
+        self._type_cache[key] = typ
+        return typ
 
     def record_fields(self, rt: ir.RecordT) -> tuple[tuple[str, ir.Type], ...]:
         d = self.mods[rt.module].decls[rt.name]
@@ -252,8 +259,8 @@ class Checker:
     # ------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, sc: _Scope, want: ir.Type | None = None, allow_action: bool = False) -> ir.Expr:
         out = self._expr(e, sc, allow_action)
-        if out.type == ir.ERROR:
-            raise _Abort()  # already reported where the local was defined
+        if out.type == ir.ERROR or want == ir.ERROR:
+            raise _Abort()  # already reported where the type or the local was defined
         if (
             want in (ir.ADDRESS, ir.BYTES32)
             and isinstance(out, ir.Lit)
@@ -370,6 +377,9 @@ class Checker:
             return ir.Ref(typ, e.span, "const", "", n)
         if n in self.mods[sc.module].imports and n not in self.mods:
             raise self.fail("E012", f"module `{n}` is imported but no file defines it", e.span)
+        decl = self.mods[sc.module].decls.get(n)
+        if decl is not None:
+            raise self.fail("E020", f"`{n}` is {_kind_of(decl)}, not a value", e.span, _value_hint(decl, n))
         hint = did_you_mean(n, [x for x in self._visible_names(sc) if x != n])
         if n in self.mods and n not in self.mods[sc.module].imports:
             raise self.fail("E015", f"module `{n}` is used but not imported", e.span, f"add `import {n}`")
@@ -430,6 +440,10 @@ class Checker:
             ref = self.module_member(mod, e.name, e.span, sc)
             if ref is not None:
                 return ref
+            decl = self.mods[mod].decls.get(e.name)
+            if decl is not None:
+                raise self.fail("E020", f"`{mod}.{e.name}` is {_kind_of(decl)}, not a value", e.span,
+                                _value_hint(decl, f"{mod}.{e.name}"))
             raise self.fail(
                 "E013", f"module `{mod}` has no value `{e.name}`", e.span, did_you_mean(e.name, self.mods[mod].decls)
             )
@@ -593,6 +607,9 @@ class Checker:
         return ir.Builtin(ir.UINT, e.span, n, args)
 
     def old(self, e: ast.Call, sc: _Scope) -> ir.Expr:
+        if sc.context == "theorem":
+            raise self.fail("E046", "a theorem cannot use `old`: it relates no states", e.span,
+                            "a property of two states is an invariant")
         if sc.context not in ("rule", "ensures"):
             raise self.fail("E027", "`old` is allowed only in invariants and `ensures`", e.span)
         if len(e.args) != 1:
@@ -781,6 +798,8 @@ class Checker:
         ):
             root = root.base
         if isinstance(root, ast.Member):
+            if isinstance(root.base, ast.Name):
+                self.used_imports.add((sc.module, root.base.id))
             raise self.fail(
                 "E028",
                 "state of another module can only change through its actions",
@@ -837,7 +856,7 @@ class Checker:
             modules[name] = self.module(md)
         self.cross_module_checks(modules)
         for mod, imp in [(m, i) for m, md in self.mods.items() if not md.source.abstract for i in md.imports]:
-            if (mod, imp) not in self.used_imports and imp in self.mods:
+            if (mod, imp) not in self.used_imports and imp in self.mods and not self.asts[imp].abstract:
                 self.error(
                     "W001",
                     f"module `{mod}` imports `{imp}` but never uses it",
@@ -1003,10 +1022,13 @@ class Checker:
                 self.error("E045", f"the bounds of `{d.name}` are empty: {lo} > {hi}", d.low.span)
             elif not lo <= dv <= hi:
                 self.error("E045", f"the default of `{d.name}` ({dv}) lies outside [{lo}, {hi}]", d.default.span)
-        if d.via not in self.mods or self.asts[d.via].abstract:
+        if d.via not in self.mods:
             self.error(
                 "E048", f"`via` names no deployable module `{d.via}`", d.via_span, did_you_mean(d.via, self.mods)
             )
+        elif self.asts[d.via].abstract:
+            self.error("E048", f"`via` names `{d.via}`, which is abstract: a timelock must be deployed", d.via_span,
+                       f"extend it: `module {d.via}_impl extends {d.via}`, and name that")
         elif d.via not in self.govern_users:
             self.error(
                 "E048",
@@ -1332,24 +1354,51 @@ class Checker:
 # ----------------------------------------------------------- small helpers
 
 
+def _kind_of(decl: ast.Decl) -> str:
+    kinds = {ast.Fn: "a function", ast.Action: "an action", ast.Event: "an event", ast.Record: "a record type",
+             ast.Request: "a request type", ast.Phases: "a phase set", ast.Decay: "a decay schedule",
+             ast.Rule: "a rule", ast.Import: "a module"}
+    return next((v for k, v in kinds.items() if isinstance(decl, k)), "a declaration")
+
+
+def _value_hint(decl: ast.Decl, name: str) -> str | None:
+    if isinstance(decl, ast.Fn | ast.Action | ast.Record | ast.Request | ast.Phases):
+        return f"call it: `{name}(...)`"
+    if isinstance(decl, ast.Event):
+        return f"emit it: `emit {name}(...)`"
+    if isinstance(decl, ast.Decay):
+        return f"use `{name}.level_of(amount)` or `{name}.at(level, backed, since, now)`"
+    return None
+
+
 def _snake(s: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", s.upper()).strip("_")[:32] or "REASON"
 
 
-def _conjuncts(e: ast.Expr) -> Iterator[ast.Expr]:
-    if isinstance(e, ast.BinOp) and e.op == "and":
-        yield from _conjuncts(e.left)
-        yield from _conjuncts(e.right)
-    else:
-        yield e
+def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
+    """The operands of a chain of `and`, left to right (no recursion)."""
+    out: list[ast.Expr] = []
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, ast.BinOp) and x.op == "and":
+            stack.extend((x.right, x.left))
+        else:
+            out.append(x)
+    return out
 
 
-def _ir_conjuncts(e: ir.Expr) -> Iterator[ir.Expr]:
-    if isinstance(e, ir.Bin) and e.op == "and":
-        yield from _ir_conjuncts(e.left)
-        yield from _ir_conjuncts(e.right)
-    else:
-        yield e
+def _ir_conjuncts(e: ir.Expr) -> list[ir.Expr]:
+    """The operands of a chain of `and`, left to right (no recursion)."""
+    out: list[ir.Expr] = []
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, ir.Bin) and x.op == "and":
+            stack.extend((x.right, x.left))
+        else:
+            out.append(x)
+    return out
 
 
 def _ast_key(e: ast.Expr) -> str | None:
@@ -1408,24 +1457,32 @@ def _always_returns(stmts: list[ast.Stmt]) -> bool:
     return False
 
 
-def _walk_stmts(stmts: list[ast.Stmt]) -> Iterator[ast.Stmt]:
-    for s in stmts:
-        yield s
+def _walk_stmts(stmts: list[ast.Stmt]) -> list[ast.Stmt]:
+    """Every statement, nested ones included, in source order (no recursion)."""
+    out: list[ast.Stmt] = []
+    stack = list(reversed(stmts))
+    while stack:
+        s = stack.pop()
+        out.append(s)
         if isinstance(s, ast.If):
-            yield from _walk_stmts(s.then)
-            yield from _walk_stmts(s.orelse)
+            stack.extend(reversed([*s.then, *s.orelse]))
         elif isinstance(s, ast.For):
-            yield from _walk_stmts(s.body)
+            stack.extend(reversed(s.body))
+    return out
 
 
-def _walk_ir(stmts: tuple[ir.Stmt, ...]) -> Iterator[ir.Stmt]:
-    for s in stmts:
-        yield s
+def _walk_ir(stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
+    """Every IR statement, nested ones included, in order (no recursion)."""
+    out: list[ir.Stmt] = []
+    stack = list(reversed(stmts))
+    while stack:
+        s = stack.pop()
+        out.append(s)
         if isinstance(s, ir.If):
-            yield from _walk_ir(s.then)
-            yield from _walk_ir(s.orelse)
+            stack.extend(reversed([*s.then, *s.orelse]))
         elif isinstance(s, ir.For):
-            yield from _walk_ir(s.body)
+            stack.extend(reversed(s.body))
+    return out
 
 
 def check_modules(modules: list[ast.Module], sources: dict[str, str]) -> tuple[ir.Spec, list[Diagnostic]]:

@@ -123,7 +123,8 @@ class DiagnosticError(Exception):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """Return a 'did you mean' hint for the closest candidate, if any is close."""
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    pool = sorted(set(candidates) - {name})
+    matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None
 
 
@@ -137,22 +138,30 @@ def render(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
     lines = [f"{where}{info.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
     span = diagnostic.span
     if span is not None and span.file in sources:
-        text_lines = sources[span.file].splitlines()
+        # lines end at "\n" only, as the parser counts them (not at form feeds etc.)
+        text_lines = sources[span.file].split("\n")
         if 1 <= span.line <= len(text_lines):
-            src = text_lines[span.line - 1].expandtabs(4)
+            raw = text_lines[span.line - 1].rstrip("\r")
+            src = _printable(raw.expandtabs(4))
+            before = _printable(raw[: span.column - 1].expandtabs(4))
+            width = 1
+            if span.end_line == span.line and span.end_column > span.column:
+                width = len(_printable(raw[: span.end_column - 1].expandtabs(4))) - len(before)
             if len(src) > 160:
                 src = src[:160] + " ..."
             gutter = f"{span.line:>5} | "
             lines.append(gutter + src)
-            width = 1
-            if span.end_line == span.line and span.end_column > span.column:
-                width = span.end_column - span.column
-            caret_col = min(span.column, len(src) + 1)
+            caret_col = min(len(before) + 1, len(src) + 1)
             width = max(1, min(width, len(src) + 1 - caret_col + 1))
             lines.append(" " * (len(gutter) + caret_col - 1) + "^" * width)
     if diagnostic.hint:
         lines.append(f"  hint: {diagnostic.hint}")
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """Control characters shown as spaces, so the caret lines up."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def catalogue_markdown() -> str:

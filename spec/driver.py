@@ -12,8 +12,10 @@ for bad input: problems come back as diagnostics.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,10 +96,12 @@ def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]
     if "\x00" in text:
         idx = text.index("\x00")
         line = text.count("\n", 0, idx) + 1
+        col = idx - (text.rfind("\n", 0, idx) + 1) + 1
         return None, [
-            Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary", Span(display, line, 1, line, 2))
+            Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary", Span(display, line, col, line, col + 1))
         ]
-    return text, []
+    # a UTF-8 byte-order mark carries no meaning in a spec: drop it
+    return text.removeprefix("\ufeff"), []
 
 
 _parse_cache: dict[tuple[str, str], ast.Module | DiagnosticError] = {}
@@ -134,6 +138,27 @@ def load_spec(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path |
     File names in diagnostics are shown relative to ``base`` (default: the
     current directory) when possible. Never raises for bad input.
     """
+    with _recursion_limit(RECURSION_LIMIT):
+        return _load_spec(paths, base)
+
+
+# Deeply nested input recurses in the tree builder and the checker. Their
+# recursion is plain Python calls, which CPython 3.11 runs without growing the
+# C stack, so a generous limit is safe; beyond it the input gets E004.
+RECURSION_LIMIT = 60_000
+
+
+@contextlib.contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
     files, diags = discover(paths)
     base = base or Path.cwd()
     sources: dict[str, str] = {}
@@ -204,6 +229,9 @@ def _display(f: Path, base: Path) -> str:
 
 
 def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics by place, each distinct one once."""
+    diags = list(dict.fromkeys(diags))
+
     def key(d: Diagnostic) -> tuple[str, int, int, str]:
         if d.span is None:
             return ("", 0, 0, d.code)

@@ -144,6 +144,58 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
     return Diagnostic("E001", "syntax error", Span(file, line, column, line, column + 1))
 
 
+DECLARATION_KEYWORDS = (
+    "module", "abstract", "import", "const", "param", "governed", "state", "record", "event",
+    "request", "phases", "decay", "init", "invariant", "lemma", "theorem", "fn", "action", "internal",
+)  # fmt: skip
+_DECL_START = re.compile(r"^(?:%s)\b" % "|".join(DECLARATION_KEYWORDS))
+
+
+def _first_error(text: str, file: str) -> Diagnostic | None:
+    """The first syntax error of ``text``, or None when it parses."""
+    try:
+        _parser().parse(text)
+    except UnexpectedInput as err:
+        return _syntax_diagnostic(err, file)
+    except LarkError as err:  # defensive: any other Lark failure is still a diagnostic
+        return Diagnostic("E001", f"syntax error: {type(err).__name__}", Span(file, 1, 1, 1, 2))
+    return None
+
+
+def _declaration_chunks(lines: list[str]) -> list[tuple[int, int]]:
+    """Line ranges [start, end) of the top-level declarations: each starts at a
+    line that begins, in column 1, with a declaration keyword."""
+    starts = [i for i, line in enumerate(lines) if _DECL_START.match(line)] or [0]
+    if starts[0] != 0:
+        starts.insert(0, 0)
+    return [(a, b) for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
+
+
+def _syntax_errors(text: str, file: str) -> list[Diagnostic]:
+    """One syntax error per broken declaration, and none on correct ones.
+
+    After an error an LALR parser cannot tell where the broken declaration ends,
+    so every declaration is parsed on its own (the others blanked out, so that
+    lines and columns stay true) and only its first error is reported.
+    """
+    lines = text.split("\n")
+    chunks = _declaration_chunks(lines)
+    head = next((c for c in chunks if _DECL_START.match(lines[c[0]] or "") and
+                 lines[c[0]].split()[0] in ("module", "abstract")), None)
+    found: list[Diagnostic] = []
+    for chunk in chunks:
+        keep = set(range(*chunk)) | (set(range(*head)) if head else set())
+        piece = "\n".join(line if i in keep else "" for i, line in enumerate(lines))
+        err = _first_error(piece, file)
+        if err is not None and err.span is not None and (chunk == head or err.span.line - 1 >= chunk[0]):
+            found.append(err)
+        elif err is not None and chunk != head and head is None:
+            found.append(err)
+        if len(found) >= MAX_SYNTAX_ERRORS:
+            break
+    return _dedupe(found) or [e for e in [_first_error(text, file)] if e is not None]
+
+
 def parse_tree(text: str, file: str) -> Tree[Token]:
     """Parse ``text`` into a Lark tree.
 
@@ -153,30 +205,19 @@ def parse_tree(text: str, file: str) -> Tree[Token]:
     nesting = _check_nesting(text, file)
     if nesting is not None:
         raise DiagnosticError([nesting])
-    found: list[Diagnostic] = []
-
-    def recover(err: UnexpectedInput) -> bool:
-        found.append(_syntax_diagnostic(err, file))
-        if len(found) >= MAX_SYNTAX_ERRORS:
-            return False
-        return not (isinstance(err, UnexpectedToken) and err.token.type == "$END")
-
     try:
-        tree = _parser().parse(text, on_error=recover)
-    except UnexpectedInput as err:
-        if not found or (found[-1].span and found[-1].span.line != getattr(err, "line", -1)):
-            found.append(_syntax_diagnostic(err, file))
-        raise DiagnosticError(_dedupe(found)) from None
-    except LarkError as err:  # defensive: any other Lark failure is still a diagnostic
-        found.append(Diagnostic("E001", f"syntax error: {type(err).__name__}", Span(file, 1, 1, 1, 2)))
-        raise DiagnosticError(_dedupe(found)) from None
+        return _parser().parse(text)
+    except (UnexpectedInput, LarkError):
+        pass
     except RecursionError:
         raise DiagnosticError(
             [Diagnostic("E004", "the input nests too deeply to parse", Span(file, 1, 1, 1, 2))]
         ) from None
-    if found:
-        raise DiagnosticError(_dedupe(found))
-    return tree
+    try:
+        errors = _syntax_errors(text, file)
+    except RecursionError:
+        errors = [Diagnostic("E004", "the input nests too deeply to parse", Span(file, 1, 1, 1, 2))]
+    raise DiagnosticError(errors)
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:

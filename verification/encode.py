@@ -19,9 +19,11 @@ Semantics follow docs/language.md and the reference model:
 - ``and``, ``or``, ``==>`` and ``if then else`` short-circuit;
 - maps are Z3 arrays (a map of records is one array per field), records are
   tuples of fields, ``sum(m)`` is a ghost total kept in step on every write
-  to ``m``, ``hash`` is an injective uninterpreted function and ``signed ...
+  to ``m``, ``hash`` is an uninterpreted function and ``signed ...
   by`` an uninterpreted predicate over the owner, every field of the request,
-  the chain id and the verifying contract;
+  the chain id and the verifying contract (collision resistance is stated as
+  ground facts: two ``hash`` terms of a query are equal only if their
+  arguments are, which avoids quantified axioms that defeat model finding);
 - action calls are inlined into the same step (bounded depth), ``for`` loops
   are unrolled, ``govern`` is a case split over its candidates.
 
@@ -306,6 +308,7 @@ class Encoder:
         self._revert_sinks: list[list[Any]] = [self.reverts]
         self._bound: list[dict[str, Any]] = []
         self.skolem: dict[str, Any] = {}
+        self.skolem_types: dict[str, ir.Type] = {}
         self.pc: Any = z3.BoolVal(True)
         self.addr: dict[str, Any] = {}
         self.eoas: list[Any] = []
@@ -321,6 +324,15 @@ class Encoder:
         self.recording_keys = True
 
     # ----------------------------------------------------------- basics
+    def push_revert_sink(self) -> list[Any]:
+        """Collect the revert terms of what follows in a list of their own."""
+        sink: list[Any] = []
+        self._revert_sinks.append(sink)
+        return sink
+
+    def pop_revert_sink(self) -> list[Any]:
+        return self._revert_sinks.pop()
+
     def fresh_name(self, prefix: str) -> str:
         self.counter += 1
         return f"{prefix}!{self.counter}"
@@ -780,13 +792,9 @@ class Encoder:
             sorts = [self.sort(t) for t in types]
             fn = z3.Function("hash." + "_".join(key), *sorts, z3.IntSort())
             self.hash_fns[key] = fn
-            xs = [z3.Const(f"h{i}", s) for i, s in enumerate(sorts)]
-            app = fn(*xs)
-            for i, (x, s) in enumerate(zip(xs, sorts, strict=True)):
-                inv = z3.Function(f"hash.{'_'.join(key)}.inv{i}", z3.IntSort(), s)
-                self.axioms.append(z3.ForAll(xs, inv(app) == x, patterns=[app]))
         v = fn(*vals)
-        self.hash_apps.append((v, tuple(vals), types))
+        if not self._bound:
+            self.hash_apps.append((v, tuple(vals), types))
         self.fact(z3.And(v >= 0, v <= UINT_MAX))
         return v
 
@@ -906,7 +914,8 @@ class Encoder:
         return fn(sig, owner, *field_vals, chain, contract), conj([ok1, ok2, ok3])
 
     def bound_var(self, name: str, t: ir.Type) -> Any:
-        return z3.Const(self.fresh_name(name), self.sort(t))
+        # the type rides in the name: ground instantiation picks terms by type
+        return z3.Const(self.fresh_name(f"{name}!{type_tag(t)}"), self.sort(t))
 
     def ev_Forall(self, e: ir.Forall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
         consts = [self.bound_var(n, t) for n, t in e.vars]
@@ -1129,6 +1138,13 @@ class Encoder:
         self.revert_if_not(disj(matches))
         self.revert_if_not(conj(in_bounds))
         return st
+
+
+def type_tag(t: ir.Type) -> str:
+    """A short name of a scalar type, used to match instantiation terms."""
+    if isinstance(t, ir.EnumT):
+        return f"enum.{t.module}.{t.name}"
+    return str(t)
 
 
 def _bv_resize(v: Any, width: int) -> Any:

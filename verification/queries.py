@@ -10,8 +10,9 @@ guarantees about parameters, ``R`` the side facts that hold of every state):
            lemmas the proof used)
 - ensures: ``R and P and L(s) and not reverted and not E(s, s')``
 - theorem: ``R and P and not T``
-- vacuity: ``R and P and L(s) and not reverted`` (unsat: the action never
-           succeeds), ``R and P and not I(s)`` (unsat: the rule is trivial).
+- vacuity: ``R and P and not reverted`` (unsat: the requirements of the
+           action contradict each other, in every state), ``R and P and not
+           I(s)`` (unsat: the rule is true of every state, so trivial).
 
 Every query runs with a timeout and a Z3 ``rlimit``; its verdict is cached on
 disk under a hash of the query text, the Z3 version and the budget.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from verification.analysis import Analysis, walk_stmts
 from verification.domain import ADDRESS_MAX, UINT_MAX, make_domain
 from verification.encode import (
     CHECKED,
+    MapVal,
     GHOST_BITS,
     GHOST_MAX,
     Base,
@@ -48,6 +50,7 @@ from verification.encode import (
     conj,
     implies,
     negate,
+    tree_map,
     walk_expr,
 )
 from verification.outcome import Job, Outcome, Proved, Refuted, Unknown, outcome_from_json, outcome_to_json
@@ -170,7 +173,29 @@ def finalize_facts(enc: Encoder, pre: FreeBase | None = None) -> list[Any]:
     for c in enc.eoas:
         for a in addrs:
             out.append(c != a)
+    apps = [a for a in enc.hash_apps]
+    for i, (v1, args1, t1) in enumerate(apps):
+        for v2, args2, t2 in apps[i + 1:]:
+            if t1 != t2 or z3.eq(v1, v2):
+                continue
+            same_args = conj([a == b if not z3.is_bv(a) else enc.dom.eq(a, b)
+                              for a, b in zip(args1, args2, strict=True)])
+            out.append(implies(v1 == v2, same_args))
     if pre is not None:
+        # the entries a counterexample shows are real uint256 values too
+        for key, rep in list(pre.created.items()):
+            if not isinstance(rep, MapVal):
+                continue
+            for keys in enc.touched.get(key, []):
+                cur: Rep = rep
+                for k in keys:
+                    if not isinstance(cur, MapVal):
+                        break
+                    leaves = tree_map(lambda arr, k=k: z3.Select(arr, k), cur.arrays)
+                    vt = cur.value
+                    cur = enc.wrap(vt, leaves)
+                    if not isinstance(vt, ir.MapT):
+                        out.extend(_leaf_ranges(enc, vt, cur))
         for key, keys in enc.sum_keys.items():
             if key not in pre.created:
                 continue
@@ -192,6 +217,25 @@ def finalize_facts(enc: Encoder, pre: FreeBase | None = None) -> list[Any]:
                 for k2 in uniq[i + 1:]:
                     out.append(implies(k1 != k2, d.le(d.add(z3.Select(arrays, k1), z3.Select(arrays, k2)), total)))
     return out
+
+
+def _leaf_ranges(enc: Encoder, t: ir.Type, v: Rep) -> list[Any]:
+    if isinstance(t, ir.RecordT):
+        assert isinstance(v, dict)
+        return [f for n, ft in enc.record_fields(t) for f in _leaf_ranges(enc, ft, v[n])]
+    if isinstance(t, ir.MapT):
+        return []
+    return [enc.range_fact(t, v)]
+
+
+def uint_terms(enc: Encoder, t: ir.Type, v: Rep) -> list[Any]:
+    """The uint256 scalars inside a value (for small-model search)."""
+    if isinstance(t, ir.RecordT):
+        assert isinstance(v, dict)
+        return [x for n, ft in enc.record_fields(t) for x in uint_terms(enc, ft, v[n])]
+    if t == ir.UINT and not isinstance(v, MapVal | dict):
+        return [v]
+    return []
 
 
 # ------------------------------------------------------------ rule clauses
@@ -223,6 +267,7 @@ def goal_clauses(enc: Encoder, expr: ir.Expr, st: SymState, fr: Frame, old: SymS
             c = z3.Const(f"{prefix}.{n}", enc.sort(t))
             enc.facts.append(enc.range_fact(t, c))
             enc.skolem[n] = c
+            enc.skolem_types[n] = t
         e = e.body
     mode = Mode(exact=True, old=old)
     return _split(enc, e, st, fr, mode)
@@ -251,6 +296,7 @@ class Built:
     assertions: list[Any]
     tracked: dict[str, Any]
     clauses: list[Clause]
+    assumed: list[Any] = field(default_factory=list)
     pre: SymState | None = None
     post: SymState | None = None
     pre_keys: list[StateKey] = field(default_factory=list)
@@ -261,12 +307,15 @@ class Built:
     reverted: Any = None
 
 
-def param_assumptions(enc: Encoder, st: SymState) -> list[Any]:
+def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None = None) -> list[Any]:
     """What successful deployment guarantees about parameters: each top-level
-    ``require`` of an ``init`` that reads only parameters and constants, and
-    that no earlier statement of that ``init`` could have changed."""
+    ``require`` of an ``init`` (of ``modules``, default all) that reads only
+    parameters and constants, and that no earlier statement of that ``init``
+    could have changed."""
     out: list[Any] = []
     for m in enc.spec.modules.values():
+        if modules is not None and m.name not in modules:
+            continue
         assigned: set[tuple[str, str]] = set()
         for s in m.init:
             if isinstance(s, ir.Require) and _params_only(s.cond, assigned):
@@ -311,6 +360,26 @@ class Builder:
                 return r
         raise KeyError(f"{module}.{name}")
 
+    def relevant_lemmas(self, job: Job, rule: ir.Rule | None) -> list[tuple[str, ir.Rule]]:
+        """The lemmas a step query assumes: those of the rule's module, the
+        action's module and what they import, that share state with the rule
+        or with what the action reads or writes (others cannot help)."""
+        assert job.action is not None
+        an = self.analysis
+        touched = an.action_reads(*job.action) | an.action_writes(*job.action)
+        if rule is not None:
+            touched |= an.rule_reads(rule)
+        elif job.kind == "ensures":
+            act = self.spec.modules[job.action[0]].actions[job.action[1]]
+            touched |= an.expr_reads(act.ensures[job.clause])
+        out = []
+        for lm, lemma in an.lemmas_for(job.module, job.action[0]):
+            if lemma.transition or (rule is not None and lm == job.module and lemma.name == rule.name):
+                continue
+            if an.rule_reads(lemma) & touched:
+                out.append((lm, lemma))
+        return out
+
     def build(self, job: Job) -> Built:
         """Encode one job.
 
@@ -344,7 +413,7 @@ class Builder:
         clauses = goal_clauses(enc, rule.expr, st, Frame(job.module, {}, None), None, "witness")
         goal = conj([c.holds for c in clauses])
         assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc), deploy_ok, negate(goal)]
-        return Built(job, enc, assertions, {}, clauses, None, st, [], {}, {}, env0, rule, None)
+        return Built(job, enc, assertions, {}, clauses, post=st, env=env0, rule=rule)
 
     def build_step(self, job: Job) -> Built:
         assert job.action is not None
@@ -370,20 +439,15 @@ class Builder:
             e = action.ensures[job.clause]
             clauses = goal_clauses(enc, e, post, Frame(amod, dict(args), env), pre, "witness")
         pre_keys = list(base.created)
-        lemma_mods = [job.module, amod]
         tracked: dict[str, Any] = {}
-        for lm, lemma in self.analysis.lemmas_for(*lemma_mods):
-            if lemma.transition or (lm == job.module and rule is not None and lemma.name == rule.name):
-                continue
-            tracked[f"{lm}.{lemma.name}"] = rule_holds(enc, lemma.expr, pre, Frame(lm, {}, None), None)
-        assumptions.extend(param_assumptions(enc, pre))
-        assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc, base), *assumptions, negate(reverted)]
+        if job.kind != "vacuity-action":
+            for lm, lemma in self.relevant_lemmas(job, rule):
+                tracked[f"{lm}.{lemma.name}"] = rule_holds(enc, lemma.expr, pre, Frame(lm, {}, None), None)
+        ground = param_assumptions(enc, pre, scope_modules(self.spec, self.analysis, job))
+        assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc, base), *ground, negate(reverted)]
         if clauses:
             assertions.append(negate(conj([c.holds for c in clauses])))
-        if job.kind == "vacuity-action":
-            assertions.extend(tracked.values())
-            tracked = {}
-        return Built(job, enc, assertions, tracked, clauses, pre, post, pre_keys, args,
+        return Built(job, enc, assertions, tracked, clauses, assumptions, pre, post, pre_keys, args,
                      dict(action.params), env, rule, reverted)
 
     def build_theorem(self, job: Job) -> Built:
@@ -393,9 +457,9 @@ class Builder:
         st = SymState(base)
         clauses = goal_clauses(enc, rule.expr, st, Frame(job.module, {}, None), None, "witness")
         goal = conj([c.holds for c in clauses])
-        assumptions = param_assumptions(enc, st)
+        assumptions = param_assumptions(enc, st, scope_modules(self.spec, self.analysis, job))
         assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc), *assumptions, negate(goal)]
-        return Built(job, enc, assertions, {}, clauses, None, None, [], {}, {}, None, rule, None)
+        return Built(job, enc, assertions, {}, clauses, rule=rule)
 
     def build_trivial(self, job: Job) -> Built:
         enc = self.encoder()
@@ -406,9 +470,9 @@ class Builder:
         clauses = goal_clauses(enc, rule.expr, post, Frame(job.module, {}, None),
                                pre if rule.transition else None, "witness")
         goal = conj([c.holds for c in clauses])
-        assumptions = param_assumptions(enc, pre)
+        assumptions = param_assumptions(enc, pre, scope_modules(self.spec, self.analysis, job))
         assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc), *assumptions, negate(goal)]
-        return Built(job, enc, assertions, {}, clauses, None, None, [], {}, {}, None, rule, None)
+        return Built(job, enc, assertions, {}, clauses, rule=rule)
 
 
 def _disj(items: list[Any]) -> Any:
@@ -432,22 +496,83 @@ class Solved:
     key: str = ""
 
 
-def make_solver(built: Built, budget: Budget) -> tuple[Any, list[Any]]:
+def quantified(built: Built) -> bool:
+    """Whether the query assumes quantified formulas (lemmas, the invariant)."""
+    from verification.instantiate import has_quantifier
+
+    memo: dict[int, bool] = {}
+    return any(has_quantifier(f, memo) for f in [*built.assumed, *built.tracked.values()])
+
+
+def instance_terms(built: Built) -> list[tuple[ir.Type, Any]]:
+    """Ground terms worth instantiating quantified assumptions at, with their
+    types: the goal's witnesses first, then the keys the query touched, the
+    arguments, the caller and the module addresses."""
+    enc = built.enc
+    out: list[tuple[ir.Type, Any]] = [(enc.skolem_types[n], c) for n, c in enc.skolem.items()]
+    for key, tuples in enc.touched.items():
+        t = key_type_of(enc, key)
+        for tup in tuples:
+            cur = t
+            for k in tup:
+                if not isinstance(cur, ir.MapT):
+                    break
+                out.append((cur.key, k))
+                cur = cur.value
+    for key, keys in enc.sum_keys.items():
+        out.extend((ir.ADDRESS, k) for k in keys)
+    for n, v in built.args.items():
+        out.extend(_typed_scalars(enc, built.arg_types[n], v))
+    if built.env is not None:
+        out.append((ir.ADDRESS, built.env.caller))
+    out.extend((ir.ADDRESS, a) for a in enc.addr.values())
+    return out
+
+
+def key_type_of(enc: Encoder, key: StateKey) -> ir.Type:
+    return ir.UINT if key[0] == "sum" else enc.state_type(key)
+
+
+def _typed_scalars(enc: Encoder, t: ir.Type, v: Rep) -> list[tuple[ir.Type, Any]]:
+    if isinstance(t, ir.RecordT) and isinstance(v, dict):
+        return [x for n, ft in enc.record_fields(t) for x in _typed_scalars(enc, ft, v[n])]
+    if isinstance(t, ir.MapT | ir.ListT) or isinstance(v, dict | MapVal):
+        return []
+    return [(t, v)]
+
+
+def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any, list[Any]]:
+    """A solver loaded with the query. ``stage="instances"`` replaces every
+    quantified assumption with its ground instances (a weaker query)."""
     s = z3.Solver()
     s.set("timeout", max(1, int(budget.timeout * 1000)))
     s.set("rlimit", int(budget.rlimit))
     for a in built.assertions:
         s.add(a)
+    if stage == "instances":
+        from verification.encode import type_tag
+        from verification.instantiate import ground_terms, instantiate
+
+        pools = ground_terms([(type_tag(t), x) for t, x in instance_terms(built)])
+
+        def weaken(f: Any) -> Any:
+            return instantiate(f, pools)
+    else:
+        def weaken(f: Any) -> Any:
+            return f
+    for f in built.assumed:
+        s.add(weaken(f))
     lits = []
     for name, f in built.tracked.items():
         lit = z3.Bool(f"lemma:{name}")
-        s.add(z3.Implies(lit, f))
+        s.add(z3.Implies(lit, weaken(f)))
         lits.append(lit)
     return s, lits
 
 
 def query_key(solver: Any, lits: list[Any], budget: Budget, domain: str, extra: str = "") -> str:
-    """The cache key: a hash of the query text, the Z3 version and the budget."""
+    """A hash of the query's SMT-LIB text, the Z3 version and the budget
+    (exact, but slow for large queries; see :func:`input_key`)."""
     h = hashlib.sha256()
     h.update(z3.get_full_version().encode())
     h.update(budget.key().encode())
@@ -455,6 +580,65 @@ def query_key(solver: Any, lits: list[Any], budget: Budget, domain: str, extra: 
     h.update(extra.encode())
     h.update(" ".join(str(lit) for lit in lits).encode())
     h.update(solver.sexpr().encode())
+    return h.hexdigest()
+
+
+_CODE_HASH: list[str] = []
+_SCOPE_HASH: dict[tuple[int, tuple[str, ...]], str] = {}
+
+
+def code_fingerprint() -> str:
+    """A hash of this package's source: a change to the encoder changes every key."""
+    if not _CODE_HASH:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for p in sorted(root.glob("*.py")):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        _CODE_HASH.append(h.hexdigest())
+    return _CODE_HASH[0]
+
+
+def scope_modules(spec: ir.Spec, analysis: Analysis, job: Job) -> tuple[str, ...]:
+    """The modules whose text can change a job's query: everything for a query
+    that deploys (init), else the modules of the rule and of the action and
+    everything they import."""
+    if job.kind == "init":
+        return tuple(spec.modules)
+    mods = [job.module] + ([job.action[0]] if job.action else [])
+    out: list[str] = []
+    for m in mods:
+        for x in analysis.import_closure(m):
+            if x not in out:
+                out.append(x)
+    return tuple(m for m in spec.modules if m in out)
+
+
+def input_key(spec: ir.Spec, analysis: Analysis, job: Job, budget: Budget, domain: str, stage: str) -> str:
+    """The cache key of a query, from what determines it: the text of the
+    modules in scope (and of the templates they extend), the job, the budget,
+    the encoding and stage, this package's code and the Z3 version. The
+    encoding is deterministic, so equal inputs give the same query."""
+    mods = scope_modules(spec, analysis, job)
+    skey = (id(spec), mods)
+    if skey not in _SCOPE_HASH:
+        h = hashlib.sha256()
+        files: list[str] = []
+        for m in mods:
+            mod = spec.modules[m]
+            for name in (m, *mod.extends):
+                for f in spec.sources:
+                    if Path(f).stem == name and f not in files:
+                        files.append(f)
+        for f in files:
+            h.update(f.encode())
+            h.update(spec.sources[f].encode())
+        _SCOPE_HASH[skey] = h.hexdigest()
+    h = hashlib.sha256()
+    for part in (z3.get_full_version(), code_fingerprint(), _SCOPE_HASH[skey], repr(job), budget.key(),
+                 domain, stage):
+        h.update(part.encode())
+        h.update(b"\0")
     return h.hexdigest()
 
 
@@ -468,6 +652,48 @@ def run_solver(solver: Any, lits: list[Any]) -> Solved:
     if r == z3.sat:
         return Solved("sat", model=solver.model(), seconds=dt)
     return Solved("unknown", reason=solver.reason_unknown(), seconds=dt)
+
+
+SMALL_BOUNDS = (2**20, 2**100)
+
+
+def small_model_terms(built: Built) -> list[Any]:
+    """The inputs of a counterexample worth keeping small: arguments,
+    environment, parameters and pre-state scalars."""
+    enc = built.enc
+    terms: list[Any] = []
+    for n, v in built.args.items():
+        terms.extend(uint_terms(enc, built.arg_types[n], v))
+    if built.env is not None:
+        terms.extend([built.env.now, built.env.block_number, built.env.chain_id])
+    for (m, n), v in enc.__dict__.get("param_vals", {}).items():
+        terms.extend(uint_terms(enc, enc.spec.modules[m].params[n].type, v))
+    if built.pre is not None:
+        for key in built.pre_keys:
+            if key[0] in ("s", "g"):
+                terms.extend(uint_terms(enc, enc.state_type(key), built.pre.get(key)))
+    return terms
+
+
+def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> Any:
+    """Look for a counterexample whose inputs are small numbers (easier to
+    read); keep the first model when there is none within a small budget."""
+    terms = small_model_terms(built)
+    if not terms:
+        return model
+    d = built.enc.dom
+    for bound in SMALL_BOUNDS:
+        solver.push()
+        try:
+            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 1000 / 2)))
+            solver.set("rlimit", max(1, budget.rlimit // 10))
+            for t in terms:
+                solver.add(d.le(t, d.lit(bound)))
+            if solver.check() == z3.sat:
+                return solver.model()
+        finally:
+            solver.pop()
+    return model
 
 
 def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
@@ -511,7 +737,12 @@ class Cache:
 
 @dataclass
 class Verdict:
-    """A solved job: the outcome and how long it took (or that it was cached)."""
+    """A solved job: the outcome and how long it took (or that it was cached).
+
+    ``candidate`` is set when the query with instantiated assumptions has a
+    model but the quantified query gave no verdict: a possible violation
+    that only a bounded search can confirm.
+    """
 
     outcome: Outcome
     seconds: float
@@ -519,12 +750,20 @@ class Verdict:
     key: str
     built: Built | None = None
     model: Any = None
+    candidate: dict[str, Any] | None = None
 
 
 def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
               cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
-    """Encode and solve one job, trying the integer encoding first and the
-    bit-vector one when Z3 answers "incomplete" (``encoding="auto"``).
+    """Encode and solve one job.
+
+    Stages, for each encoding tried (``auto``: integers first, bit-vectors
+    when Z3 answers "incomplete"):
+
+    1. when the query assumes quantified formulas, the same query with the
+       quantifiers instantiated at its ground terms, on a quarter of the
+       budget: unsat proves the job (the instances are implied);
+    2. the query itself: unsat proves, sat refutes with a counterexample.
 
     For ``vacuity-action`` jobs the sense is reversed by the caller: unsat
     means the action can never succeed.
@@ -535,29 +774,53 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
     order = ["int", "bv"] if encoding == "auto" else [encoding]
     last: Verdict | None = None
     total = 0.0
+    all_cached = True
+    candidate: dict[str, Any] | None = None
     for dom in order:
         t0 = time.perf_counter()
         try:
             built = builder_for(dom).build(job)
         except EncodingError as exc:
-            return Verdict(Unknown("unsupported", str(exc), dom), time.perf_counter() - t0, False, "")
-        solver, lits = make_solver(built, budget)
-        key = query_key(solver, lits, budget, dom)
-        hit = cache.get(key)
-        enc_time = time.perf_counter() - t0
-        if hit is not None:
-            outcome = outcome_from_json(hit)
-            v = Verdict(outcome, enc_time + total, True, key, built)
-        else:
-            solved = run_solver(solver, lits)
-            outcome = _to_outcome(solved, budget, dom, built, explain)
-            cache.put(key, outcome_to_json(outcome))
-            v = Verdict(outcome, enc_time + solved.seconds + total, False, key, built, solved.model)
-        total = v.seconds
-        last = v
-        if not (isinstance(outcome, Unknown) and outcome.reason == "incomplete"):
-            return v
+            return Verdict(Unknown("unsupported", str(exc), dom), time.perf_counter() - t0 + total, False, "")
+        total += time.perf_counter() - t0
+        stages = ["instances", "full"] if quantified(built) else ["full"]
+        for stage in stages:
+            stage_budget = budget if stage == "full" else Budget(budget.timeout / 4, budget.rlimit // 4)
+            t1 = time.perf_counter()
+            solver, lits = make_solver(built, stage_budget, stage)
+            b = builder_for(dom)
+            key = input_key(b.spec, b.analysis, job, stage_budget, dom, stage)
+            hit = cache.get(key)
+            if hit is not None:
+                outcome = outcome_from_json(hit)
+                total += time.perf_counter() - t1
+                model = None
+            else:
+                all_cached = False
+                solved = run_solver(solver, lits)
+                if solved.status == "sat":
+                    solved.model = smaller_model(solver, built, stage_budget, solved.model)
+                outcome = _to_outcome(solved, stage_budget, dom, built, explain)
+                cache.put(key, outcome_to_json(outcome))
+                total += time.perf_counter() - t1
+                model = solved.model
+            if isinstance(outcome, Proved):
+                if stage == "instances":
+                    outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
+                return Verdict(outcome, total, all_cached, key, built, model)
+            if stage == "instances":
+                if isinstance(outcome, Refuted):
+                    candidate = outcome.counterexample
+                continue
+            last = Verdict(outcome, total, all_cached, key, built, model, candidate)
+            if isinstance(outcome, Refuted):
+                return last
+        if not (last is not None and isinstance(last.outcome, Unknown) and last.outcome.reason == "incomplete"):
+            break
     assert last is not None
+    last.seconds = total
+    last.cached = all_cached
+    last.candidate = candidate
     return last
 
 

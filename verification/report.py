@@ -164,17 +164,32 @@ def quote(spec: ir.Spec, span: Any) -> dict[str, str]:
 
 def explain(built: Built, model: Any) -> dict[str, Any]:
     """Turn a model of a refuting query into a counterexample dict."""
-    enc = built.enc
+    keys = list(built.pre_keys)
+    if built.post is not None:
+        keys += [k for k in built.post.vals if k not in keys]
+    if built.pre is None and built.post is not None and built.rule is not None:
+        from verification.analysis import Analysis
+
+        keys = [k for k in sorted(Analysis(built.enc.spec).rule_reads(built.rule))]
+        keys += [k for k in built.post.vals if k[0] == "sum" and k not in keys]
+    return explain_parts(built.enc, model, built.env, built.args, built.arg_types, built.pre, built.post,
+                         keys, built.clauses, built.rule)
+
+
+def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_types: dict[str, ir.Type],
+                  pre: Any, post: Any, keys: list[StateKey], clauses: list[Any],
+                  rule: ir.Rule | None) -> dict[str, Any]:
+    """The counterexample dict from its parts (see :func:`explain`)."""
     out: dict[str, Any] = {}
-    if built.env is not None:
+    if env is not None:
         out["env"] = {
-            "caller": concrete(model, enc, built.env.caller, ir.ADDRESS),
-            "now": concrete(model, enc, built.env.now, ir.UINT),
-            "block_number": concrete(model, enc, built.env.block_number, ir.UINT),
-            "chain_id": concrete(model, enc, built.env.chain_id, ir.UINT),
+            "caller": concrete(model, enc, env.caller, ir.ADDRESS),
+            "now": concrete(model, enc, env.now, ir.UINT),
+            "block_number": concrete(model, enc, env.block_number, ir.UINT),
+            "chain_id": concrete(model, enc, env.chain_id, ir.UINT),
         }
-    if built.args:
-        out["args"] = {n: concrete(model, enc, v, built.arg_types[n]) for n, v in built.args.items()}
+    if args:
+        out["args"] = {n: concrete(model, enc, v, arg_types[n]) for n, v in args.items()}
     params = enc.__dict__.get("param_vals", {})
     if params:
         out["params"] = {f"{m}.{n}": concrete(model, enc, v, enc.spec.modules[m].params[n].type)
@@ -182,42 +197,27 @@ def explain(built: Built, model: Any) -> dict[str, Any]:
     if enc.addr:
         out["addresses"] = {m: concrete(model, enc, a, ir.ADDRESS) for m, a in enc.addr.items()}
     rows: list[dict[str, Any]] = []
-    if built.pre is not None and built.post is not None:
-        for key in built.pre_keys:
-            if key[0] == "p":
-                continue
-            t = key_type(enc, key)
-            rows.extend(state_entries(model, enc, key, built.pre.get(key), built.post.get(key), t))
-        for key in built.post.vals:
-            if key in built.pre_keys or key[0] == "p":
-                continue
-            t = key_type(enc, key)
-            rows.extend(state_entries(model, enc, key, built.pre.get(key), built.post.get(key), t))
-    elif built.post is not None and built.rule is not None:
-        from verification.analysis import Analysis
-
-        reads = Analysis(enc.spec).rule_reads(built.rule)
-        for kind, module, name in sorted(reads):
-            key: StateKey = (kind, module, name)
-            rows.extend(state_entries(model, enc, key, None, built.post.get(key), key_type(enc, key)))
-        for key in built.post.vals:
-            if key[0] == "sum":
-                rows.extend(state_entries(model, enc, key, None, built.post.get(key), ir.UINT))
+    for key in keys:
+        if key[0] == "p":
+            continue
+        before = pre.get(key) if pre is not None else None
+        after = post.get(key) if post is not None else None
+        rows.extend(state_entries(model, enc, key, before, after, key_type(enc, key)))
     if rows:
         out["state"] = rows
     if enc.skolem:
         out["witnesses"] = {n: raw_witness(model, enc, c) for n, c in enc.skolem.items()}
     failing = None
-    for c in built.clauses:
+    for c in clauses:
         if z3.is_false(model.eval(c.holds, model_completion=True)):
             failing = c
             break
-    if failing is None and built.clauses:
-        failing = built.clauses[0]
+    if failing is None and clauses:
+        failing = clauses[0]
     if failing is not None:
         out["clause"] = quote(enc.spec, failing.expr.span)
-    elif built.rule is not None:
-        out["clause"] = quote(enc.spec, built.rule.span)
+    elif rule is not None:
+        out["clause"] = quote(enc.spec, rule.span)
     return out
 
 
@@ -270,6 +270,10 @@ def render_counterexample(cex: dict[str, Any], indent: str = "    ") -> str:
     return "\n".join(lines)
 
 
+def _addr(v: Any) -> str:
+    return f"0x{v:040x}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
 def render_trace(bmc: dict[str, Any], indent: str = "    ") -> str:
     """A bounded-model-checking verdict with its action sequence."""
     lines = []
@@ -278,14 +282,18 @@ def render_trace(bmc: dict[str, Any], indent: str = "    ") -> str:
         lines.append(f"{indent}reachable from deployment in {bmc['depth']} step(s):")
         dep = bmc.get("deployment", {})
         if dep:
-            lines.append(f"{indent}  deploy: " + ", ".join(f"{k}={_show(v)}" for k, v in dep.items()
-                                                          if k != "params"))
-            if dep.get("params"):
-                lines.append(f"{indent}    params: " + ", ".join(f"{k}={_show(v)}" for k, v in dep["params"].items()))
+            addrs = ", ".join(f"{k}={_addr(v)}" for k, v in dep.get("addresses", {}).items())
+            lines.append(f"{indent}  0. deploy by {_addr(dep.get('deployer'))} at now={_show(dep.get('now'))} "
+                         f"block={_show(dep.get('block_number'))} chain={_show(dep.get('chain_id'))}"
+                         + (f"; modules at {addrs}" if addrs else ""))
+            shown_params = dep.get("shown_params", dep.get("params"))
+            if shown_params:
+                lines.append(f"{indent}     params: " + ", ".join(f"{k}={_show(v)}" for k, v in shown_params.items()))
         for i, step in enumerate(bmc.get("steps", []), 1):
-            args = ", ".join(f"{k}={_show(v)}" for k, v in step.get("args", {}).items())
+            shown = step.get("shown", step.get("args", {}))
+            args = ", ".join(f"{k}={_show(v)}" for k, v in shown.items())
             env = step.get("env", {})
-            lines.append(f"{indent}  {i}. {step['action']}({args})  by {_show(env.get('caller'))} "
+            lines.append(f"{indent}  {i}. {step['action']}({args})  by {_addr(env.get('caller'))} "
                          f"at now={_show(env.get('now'))} block={_show(env.get('block_number'))}")
         rp = bmc.get("replay")
         if rp:

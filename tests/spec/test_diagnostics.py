@@ -230,7 +230,8 @@ def test_duplicate_local_is_reported_with_hint(tmp_path: Path) -> None:
 
 
 def test_unknown_member_of_decay_schedule(tmp_path: Path) -> None:
-    result = check(tmp_path, {"bad.imo": "module bad\nconst L: list[uint256] = [1, 2]\nconst P: list[uint256] = [1, 2]\n"
+    result = check(tmp_path, {"bad.imo": "module bad\nconst L: list[uint256] = [1, 2]\n"
+                                         "const P: list[uint256] = [1, 2]\n"
                                          "decay tiers { levels: L periods: P }\nstate s: uint256\n"
                                          "action f() {\n    s = tiers.level(1)\n}\n"})
     assert only(result, "E013").hint == "did you mean `level_of`?"
@@ -252,6 +253,19 @@ def test_empty_directory_is_E006(tmp_path: Path) -> None:
 # Each test below fails today. It states the behaviour the checker should have.
 
 
+@pytest.mark.parametrize("literal", ["0x_", "0x__"])
+def test_hex_literal_without_digits_is_a_diagnostic(tmp_path: Path, literal: str) -> None:
+    """BUG (crash): the HEX token `0x[0-9a-fA-F_]+` accepts `0x_`; the AST builder then
+    calls int("", 16) and load_spec raises ValueError (`imospec check` exits 3,
+    "internal error"). Found by test_fuzz. It should be a diagnostic (E001/E047)."""
+    result = check(tmp_path, {"bad.imo": f"module bad\nconst X: uint256 = {literal}\n"})
+    assert result.errors
+    assert all(d.code in CATALOGUE for d in result.diagnostics)
+    code, _, err = run_cli(["check", "bad.imo"], where=tmp_path)
+    assert code == 1, err
+    assert "internal error" not in err
+
+
 def test_old_in_theorem_is_E046(tmp_path: Path) -> None:
     """BUG: `old` in a theorem is reported as E027, so the dedicated E046 check
     ("a theorem cannot use `old`", Checker.rule) is unreachable. A theorem is a
@@ -264,7 +278,8 @@ def test_nonce_map_hint_does_not_suggest_the_same_name(tmp_path: Path) -> None:
     """BUG: E043 for a nonce map of the wrong type says "did you mean `noncez`?"
     about `noncez` itself; it should suggest the state that fits (`nonce_of`) or nothing."""
     result = check(tmp_path, {"bad.imo": "module bad\nstate nonce_of: map[address, uint256]\nstate noncez: uint256\n"
-                                         "request Claim nonce noncez { owner: address, nonce: uint256, expiry: uint256 }\n"})
+                                         "request Claim nonce noncez { owner: address, nonce: uint256,"
+                                         " expiry: uint256 }\n"})
     d = only(result, "E043")
     assert d.hint != "did you mean `noncez`?"
 
@@ -283,16 +298,17 @@ def test_via_abstract_module_hint_does_not_suggest_the_same_name(tmp_path: Path)
 
 @pytest.mark.parametrize("member", ["mint", "twice"])
 def test_member_that_is_not_a_value_hint_does_not_suggest_itself(tmp_path: Path, member: str) -> None:
-    """BUG: `token.mint` (an action) or `token.twice` (a fn) used as a value gives
-    E013 "module `token` has no value `mint`" with the hint "did you mean `mint`?".
-    The hint should say it must be called, e.g. `token.mint(...)`."""
+    """`token.mint` (an action) or `token.twice` (a fn) used as a value: the member
+    exists, so this is no E013 "unknown member" (which once came with the hint
+    "did you mean `mint`?"), but an E020 that says what it is and to call it."""
     result = check(tmp_path, {
         "bad.imo": f"module bad\nimport token\nstate s: uint256\naction a() {{\n    s = token.{member}\n}}\n",
         "token.imo": "module token\nstate supply: uint256\naction mint(n: uint256) {\n    supply += n\n}\n"
                      "fn twice(n: uint256) -> uint256 {\n    return 2 * n\n}\n",
     })
-    d = only(result, "E013")
-    assert d.hint != f"did you mean `{member}`?"
+    d = only(result, "E020")
+    assert "not a value" in d.message
+    assert d.hint == f"call it: `token.{member}(...)`"
 
 
 @pytest.mark.parametrize(("decl", "use"), [

@@ -1,0 +1,604 @@
+"""Attack tests on the bundled Vyper contracts (PROTOCOL.md, "Attacks the spec
+and contracts must withstand"), merchant-offering side.
+
+Every test drives the deployed contracts through :class:`Harness` with the
+bundled binding (``evm_backend/contracts/binding.json``), so each step is also
+run on the reference model and compared in full (success or revert and
+reason, return value, events, the whole state of every module). On top of
+that, each test asserts the exact values the attack is about, computed here
+from PROTOCOL.md's formulas: a contract that priced from ``balanceOf``, read
+the spot price, rounded the wrong way or checked the cap per sale would fail
+them.
+
+The attacks:
+- first-depositor and donation inflation, on the pool and on the farm;
+- rounding in the caller's favour: top-up-then-exit (and -redeem) on the
+  reserve, contribute-then-claim on the offering, add-then-remove on the pool;
+- opening the floor with a one-block price move (a big swap, then
+  ``reserve.redeem`` in the same block);
+- sandwiching a buyback (a front-run swap makes it revert on its TWAP-derived
+  minimum output);
+- exceeding the merchant's cash-out cap through many small sales.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.binding import Binding, load_binding
+from conformance.harness import Harness, Step, normal, to_abi, to_checksum
+from reference.model import Outcome
+from spec import ir
+from spec.driver import load_spec
+
+BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
+
+WAD = 10**18
+BPS = 10_000
+MAX = 2**256 - 1
+ACC_PRECISION = 10**12
+MINIMUM_LIQUIDITY = 1000
+IRON, BRONZE, SILVER, GOLD = 0, 1, 2, 3
+
+
+def amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
+    """PROTOCOL section 2: in*997*R_out / (R_in*1000 + in*997), rounded down."""
+    return amount_in * 997 * reserve_out // (reserve_in * 1000 + amount_in * 997)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+# ------------------------------------------------------------------ driver
+
+
+class Protocol:
+    """The bundled contracts and the model side by side, with the helpers the
+    attacks need. Every step must agree with the model in full."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.h = harness
+        self.actors = list(harness.actors)
+        self.merchant: int = self.state("offering").merchant
+        # an attacker and a victim (neither is the merchant)
+        self.attacker = self.actors[3]
+        self.victim = self.actors[1]
+        assert self.merchant not in (self.attacker, self.victim)
+
+    # ---------------------------------------------------------- steps
+    def step(self, module: str, action: str, caller: int, *args: Any) -> Outcome:
+        report = self.h.run(Step("action", module, action, caller, tuple(args)))
+        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
+        assert report.model is not None
+        return report.model
+
+    def act(self, module: str, action: str, caller: int, *args: Any) -> Any:
+        """Run an action that must succeed on both sides; return its value."""
+        out = self.step(module, action, caller, *args)
+        assert out.ok, f"{module}.{action} reverted {out.reason!r}"
+        return out.value
+
+    def reverts(self, reason: str | None, module: str, action: str, caller: int, *args: Any) -> None:
+        """Run an action that must revert with ``reason`` on both sides."""
+        report = self.h.run(Step("action", module, action, caller, tuple(args)))
+        assert report.ok, "; ".join(str(d) for d in report.differences)
+        assert report.model is not None and report.evm is not None
+        assert not report.model.ok, f"{module}.{action} succeeded, expected {reason!r}"
+        assert report.model.reason == reason
+        assert report.evm.revert_reason == reason
+
+    def wait(self, seconds: int, blocks: int = 1) -> None:
+        self.h.run(Step("time", seconds=seconds, blocks=blocks))
+
+    # ---------------------------------------------------------- reads
+    @property
+    def now(self) -> int:
+        return self.h.backend.timestamp
+
+    def state(self, module: str) -> Any:
+        """The model's state of ``module`` (equal to the contract's after every step)."""
+        return self.h.model.state(module)
+
+    def address(self, module: str) -> int:
+        return self.h.addresses[module]
+
+    def balance(self, token: str, who: int | str) -> int:
+        key = self.address(who) if isinstance(who, str) else who
+        return int(self.state(token).balance_of[key])
+
+    def view(self, module: str, fn: str, *args: Any) -> Any:
+        """A spec function, evaluated on the contract and on the model; both must agree."""
+        decl = self.h.spec.modules[module].fns[fn]
+        abi_args = [to_abi(a, t) for a, (_, t) in zip(args, decl.params, strict=True)]
+        name = self.h.binding.modules[module].name(fn)
+        evm = normal(self.h.backend.call(to_checksum(self.address(module)), name, abi_args))
+        model = normal(self.h.model.call_fn(module, fn, self.h.env(self.h.deployer), *args))
+        assert evm == model, f"{module}.{fn}{args}: model {model} != evm {evm}"
+        return evm
+
+    def spot(self) -> int:
+        """The pool's spot price (DCEP per MT, WAD) from its reserves."""
+        pool = self.state("pool")
+        return int(pool.reserve_dcep * WAD // pool.reserve_mt)
+
+    def phase(self) -> int:
+        return int(self.view("phases", "current"))
+
+    # ---------------------------------------------------------- snapshots
+    def snapshot(self) -> tuple[int, dict[str, Any]]:
+        return self.h.backend.snapshot(), copy.deepcopy(self.h.model.world.state)
+
+    def restore(self, snap: tuple[int, dict[str, Any]]) -> None:
+        sid, state = snap
+        self.h.backend.revert(sid)  # also puts back the block time and number
+        self.h.model.world.restore(copy.deepcopy(state))
+
+    # ---------------------------------------------------------- scenarios
+    def launch(self, contributions: dict[int, int]) -> None:
+        """Contribute inside the offering's window, close it, finalize and
+        claim every contributor's LP."""
+        st = self.state("offering")
+        end = st.start + st.duration
+        if self.now < st.start:
+            self.wait(st.start - self.now)
+        assert self.now < end, "the bundled binding must leave the offering window open after its prelude"
+        for who, amount in contributions.items():
+            self.act("offering", "contribute", who, amount)
+        self.wait(end - self.now)
+        self.act("offering", "finalize", self.actors[2])
+        assert self.state("offering").succeeded
+        for who in self.actors:
+            if self.state("offering").contributed[who] > 0:
+                self.act("offering", "claim", who)
+
+    def twap_ready(self) -> None:
+        """Wait until the pool's TWAP window has passed since the launch."""
+        pool = self.state("pool")
+        ready = pool.obs_old_time + pool.twap_window
+        if self.now < ready:
+            self.wait(ready - self.now)
+
+    def hold_price(self) -> None:
+        """Keep the current spot price for two full TWAP windows, rolling the
+        oracle, so that the TWAP becomes that price."""
+        window = self.state("pool").twap_window
+        for _ in range(2):
+            self.wait(window)
+            self.act("pool", "observe", self.actors[2])
+
+    def dump(self, who: int) -> None:
+        """``who`` takes out all their LP and sells all their MT into the pool,
+        in the current block."""
+        lp = self.balance("pool", who)
+        if lp:
+            self.act("pool", "remove_liquidity", who, lp, 0, 0, who, MAX)
+        self.act("pool", "swap_mt_for_dcep", who, self.balance("mt", who), 0, who, MAX)
+
+
+def _spec_and_binding(overrides: dict[str, str] | None = None) -> tuple[ir.Spec, Binding]:
+    binding = load_binding(BINDING)
+    if overrides:
+        binding = dataclasses.replace(binding, params={**binding.params, **overrides})
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.ok and loaded.spec is not None
+    return loaded.spec, binding
+
+
+@pytest.fixture(scope="module", params=["pyrevm", "py-evm"])
+def harness(request: pytest.FixtureRequest) -> Harness:
+    spec, binding = _spec_and_binding()
+    h = Harness(spec, binding, request.param, full_compare=True)
+    assert h.deployment_differences == []
+    assert all(r.ok for r in h.prelude_reports)
+    return h
+
+
+@pytest.fixture
+def p(harness: Harness) -> Iterator[Protocol]:
+    harness.reset()
+    yield Protocol(harness)
+
+
+# ------------------------------------------------- first depositor, donations
+
+
+def test_pool_launch_cannot_be_front_run_or_priced_by_a_donation(p: Protocol) -> None:
+    """First-depositor attack on the pool: nobody but the offering can make
+    the first deposit, and DCEP sent to the pool before the launch changes
+    neither the opening price nor the LP minted."""
+    attacker = p.attacker
+    # the attacker tries to open the pool at a price of its own
+    p.reverts("UNAUTHORIZED", "pool", "add_liquidity", attacker, 1, 10**24, 0, 0, attacker, MAX)
+    p.reverts("UNAUTHORIZED", "pool", "add_liquidity", attacker, 0, 0, 0, 0, attacker, MAX)
+    # and donates DCEP to the pool's address before the launch
+    donation = 10**24
+    p.act("dcep", "transfer", attacker, p.address("pool"), donation)
+
+    p.launch({attacker: 10**24})
+    off, pool = p.state("offering"), p.state("pool")
+    raised = off.raised
+    to_reserve = ceil_div(raised * off.reserve_bps, BPS)
+    to_pool = raised - to_reserve
+    mt_seed = off.mt_total * off.pool_mt_bps // BPS
+    # the pool opened at the offering's ratio, on its accounting, not its balance
+    assert (pool.reserve_mt, pool.reserve_dcep) == (mt_seed, to_pool)
+    assert p.balance("dcep", "pool") == to_pool + donation
+    assert off.lp_total == math.isqrt(mt_seed * to_pool) - MINIMUM_LIQUIDITY
+    assert p.balance("pool", 0) == MINIMUM_LIQUIDITY
+    assert pool.total_supply == off.lp_total + MINIMUM_LIQUIDITY
+    assert p.spot() == to_pool * WAD // mt_seed
+    # the reserve got its 70% by top_up, and its floor guarantee holds
+    assert p.state("reserve").reserve_dcep == to_reserve
+    assert p.state("reserve").capacity == to_reserve * WAD // p.state("phases").floor
+
+    # a later small depositor still gets a share (no rounding to zero)
+    p.act("pool", "swap_dcep_for_mt", p.victim, 10**21, 0, p.victim, MAX)
+    pool = p.state("pool")
+    r_mt, r_dcep, supply = pool.reserve_mt, pool.reserve_dcep, pool.total_supply
+    small = 10**6
+    dcep_in = small * r_dcep // r_mt
+    expected = min(small * supply // r_mt, dcep_in * supply // r_dcep)
+    assert expected > 0
+    assert p.act("pool", "add_liquidity", p.victim, small, 10**24, 0, 0, p.victim, MAX) == expected
+
+
+def test_pool_donation_moves_no_price_and_no_lp_share(p: Protocol) -> None:
+    """Donation inflation on the pool: tokens sent straight to the pool change
+    no reserve, no spot price, no TWAP and no LP share."""
+    attacker, victim = p.attacker, p.victim
+    p.launch({attacker: 10**24})
+    p.act("pool", "swap_dcep_for_mt", attacker, 10**22, 0, attacker, MAX)
+    p.act("pool", "swap_dcep_for_mt", victim, 10**22, 0, victim, MAX)
+    p.twap_ready()
+    pool = p.state("pool")
+    reserves = (pool.reserve_mt, pool.reserve_dcep, pool.total_supply)
+    spot, twap = p.spot(), p.view("pool", "twap")
+
+    # the donation: DCEP and every MT the attacker holds
+    mt_donated = p.balance("mt", attacker)
+    assert mt_donated > 0
+    p.act("dcep", "transfer", attacker, p.address("pool"), 10**24)
+    p.act("mt", "transfer", attacker, p.address("pool"), mt_donated)
+    pool = p.state("pool")
+    assert (pool.reserve_mt, pool.reserve_dcep, pool.total_supply) == reserves
+    assert p.spot() == spot
+    assert p.view("pool", "twap") == twap
+    assert p.balance("dcep", "pool") == pool.reserve_dcep + 10**24
+    assert p.balance("mt", "pool") == pool.reserve_mt + mt_donated
+
+    # the victim's deposit is priced on the reserves, as if there had been no donation
+    r_mt, r_dcep, supply = reserves
+    mt_in = p.balance("mt", victim)
+    dcep_in = mt_in * r_dcep // r_mt
+    expected = min(mt_in * supply // r_mt, dcep_in * supply // r_dcep)
+    dcep_before = p.balance("dcep", victim)
+    assert p.act("pool", "add_liquidity", victim, mt_in, 10**25, 0, 0, victim, MAX) == expected
+    assert p.balance("dcep", victim) == dcep_before - dcep_in
+
+    # the attacker's LP redeems its pro-rata share of the reserves only
+    pool = p.state("pool")
+    lp = p.balance("pool", attacker)
+    mt_out = lp * pool.reserve_mt // pool.total_supply
+    dcep_out = lp * pool.reserve_dcep // pool.total_supply
+    before = (p.balance("mt", attacker), p.balance("dcep", attacker))
+    p.act("pool", "remove_liquidity", attacker, lp, 0, 0, attacker, MAX)
+    assert (p.balance("mt", attacker), p.balance("dcep", attacker)) == (before[0] + mt_out, before[1] + dcep_out)
+    # the donation stays stranded in the pool, outside the accounting
+    pool = p.state("pool")
+    assert p.balance("dcep", "pool") - pool.reserve_dcep == 10**24
+    assert p.balance("mt", "pool") - pool.reserve_mt == mt_donated
+
+
+def test_farm_first_staker_and_lp_donation_do_not_dilute_rewards(p: Protocol) -> None:
+    """First-depositor and donation inflation on the farm: the attacker stakes
+    1 wei of LP first, then sends a large amount of LP straight to the farm.
+    Rewards are shared over `total_staked`, so the victim still earns its
+    pro-rata share, and the donated LP is not the attacker's stake."""
+    attacker, victim = p.attacker, p.victim
+    p.launch({attacker: 10**24})
+    p.act("offering", "fund_farm", p.merchant, 10**22)
+    p.act("farm", "deposit", attacker, 1)
+    donation = 10**22
+    p.act("pool", "transfer", attacker, p.address("farm"), donation)
+    stake = 10**21
+    p.act("farm", "deposit", victim, stake)
+    farm = p.state("farm")
+    assert farm.total_staked == stake + 1
+    assert p.balance("pool", "farm") == stake + 1 + donation
+    assert farm.acc_per_share == 0
+
+    dt = 1000
+    p.wait(dt)
+    reward = farm.reward_per_second * dt
+    assert reward < farm.funded
+    acc = reward * ACC_PRECISION // (stake + 1)
+    assert p.view("farm", "pending_reward", victim) == stake * acc // ACC_PRECISION
+    got = p.act("farm", "harvest", victim)
+    assert got == stake * acc // ACC_PRECISION
+    # the victim gets its whole share, up to the rounding of acc (below 1 MT-wei per staked unit)
+    assert reward * stake // (stake + 1) - stake // 10**6 <= got <= reward
+    assert p.act("farm", "harvest", attacker) == acc // ACC_PRECISION  # 1 wei's share: nothing
+    assert p.state("farm").acc_per_share == acc
+    # budget: paid plus all pending never exceeds the funded budget
+    farm = p.state("farm")
+    assert (
+        farm.paid + p.view("farm", "pending_reward", victim) + p.view("farm", "pending_reward", attacker) <= farm.funded
+    )
+
+    # the donated LP is nobody's stake
+    p.reverts("INSUFFICIENT_STAKE", "farm", "withdraw", attacker, donation)
+    lp_before = p.balance("pool", attacker)
+    p.act("farm", "emergency_withdraw", attacker)
+    assert p.balance("pool", attacker) == lp_before + 1
+    assert p.balance("pool", "farm") == stake + donation
+
+
+# ------------------------------------------------------ rounding, mint-then-redeem
+
+
+def test_reserve_top_up_then_exit_never_profits() -> None:
+    """Rounding in the caller's favour on the reserve, with a floor that does
+    not divide WAD (1/3 DCEP per MT, rounded down): a top-up adds
+    floor(amount*WAD/floor) capacity, and exiting that amount burns
+    ceil(amount*WAD/floor) MT. A top-up-then-exit round trip returns exactly
+    the DCEP put in and always costs at least the MT the capacity was worth."""
+    floor = WAD // 3  # 333333333333333333
+    spec, binding = _spec_and_binding({"phases.floor": str(floor)})
+    h = Harness(spec, binding, "pyrevm", full_compare=True)
+    assert all(r.ok for r in h.prelude_reports)
+    p = Protocol(h)
+    p.launch({p.attacker: 10**24})
+    user = p.victim
+    p.act("pool", "swap_dcep_for_mt", user, 10**23, 0, user, MAX)
+    assert p.balance("mt", user) > 0
+    for amount in (1, 2, 3, 7, 10**18 + 1, 123456789123456789123):
+        dcep0, mt0 = p.balance("dcep", user), p.balance("mt", user)
+        res0 = p.state("reserve")
+        cap0, held0 = res0.capacity, res0.reserve_dcep
+        added = p.act("reserve", "top_up", user, amount)
+        assert added == amount * WAD // floor
+        burned = p.act("reserve", "exit", user, amount)
+        assert burned == ceil_div(amount * WAD, floor)
+        assert burned >= added
+        assert p.balance("dcep", user) == dcep0  # the DCEP comes back, not a wei more
+        assert p.balance("mt", user) == mt0 - burned
+        res = p.state("reserve")
+        assert res.capacity == cap0 + added - burned <= cap0
+        assert res.reserve_dcep == held0
+        assert res.reserve_dcep * WAD >= floor * res.capacity  # the floor guarantee
+    # 1 wei buys 3 MT of capacity, and taking it back costs 4 MT
+    assert (1 * WAD // floor, ceil_div(WAD, floor)) == (3, 4)
+    # a contributor cannot take back more than they added
+    p.reverts("EXCEEDS_CONTRIBUTION", "reserve", "exit", user, 1)
+
+
+def test_offering_contribute_then_claim_rounds_down_and_splitting_gains_nothing(p: Protocol) -> None:
+    """Rounding on the offering: each claim is contribution*lp_total/raised
+    rounded down, the dust stays locked in the offering, a second claim gets
+    nothing, and splitting a contribution into many small ones changes
+    nothing."""
+    a = p.attacker
+    piece = 10**23 + 7
+    st = p.state("offering")
+    if p.now < st.start:
+        p.wait(st.start - p.now)
+    before = p.state("offering").contributed[a]
+    for _ in range(9):  # the attacker adds 9 * piece in 9 contributions
+        p.act("offering", "contribute", a, piece)
+    contributed = {who: p.state("offering").contributed[who] for who in p.actors}
+    assert contributed[a] == before + 9 * piece
+    p.launch({})
+    off = p.state("offering")
+    raised, lp_total = off.raised, off.lp_total
+    claims = {who: p.balance("pool", who) for who in p.actors}
+    for who in p.actors:
+        # the claim depends on the sum contributed only, rounded down
+        assert claims[who] == contributed[who] * lp_total // raised
+    assert off.lp_claimed == sum(claims.values()) < lp_total  # rounding left dust...
+    assert off.claimed_total == raised
+    assert p.balance("pool", "offering") == lp_total - off.lp_claimed  # ...locked in the offering
+    for who in p.actors:
+        p.reverts("NOTHING_TO_CLAIM", "offering", "claim", who)
+
+
+def test_pool_add_then_remove_returns_no_more_than_deposited(p: Protocol) -> None:
+    """Rounding on the pool: adding liquidity and removing it at once returns
+    at most what was deposited, each amount rounded down."""
+    p.launch({p.attacker: 10**24})
+    user = p.victim
+    p.act("pool", "swap_dcep_for_mt", user, 10**22 + 3, 0, user, MAX)
+    for mt_in in (1001, 10**18 + 1, p.balance("mt", user) // 3):
+        pool = p.state("pool")
+        dcep_in = mt_in * pool.reserve_dcep // pool.reserve_mt
+        mt0, dcep0 = p.balance("mt", user), p.balance("dcep", user)
+        lp = p.act("pool", "add_liquidity", user, mt_in, 10**25, 0, 0, user, MAX)
+        pool = p.state("pool")
+        mt_back = lp * pool.reserve_mt // pool.total_supply
+        dcep_back = lp * pool.reserve_dcep // pool.total_supply
+        if mt_back == 0 or dcep_back == 0:
+            p.reverts("INSUFFICIENT_LIQUIDITY_BURNED", "pool", "remove_liquidity", user, lp, 0, 0, user, MAX)
+            continue
+        p.act("pool", "remove_liquidity", user, lp, 0, 0, user, MAX)
+        assert p.balance("mt", user) == mt0 - mt_in + mt_back
+        assert p.balance("dcep", user) == dcep0 - dcep_in + dcep_back
+        assert mt_back <= mt_in and dcep_back <= dcep_in
+
+
+# ---------------------------------------------------- floor and the TWAP
+
+
+def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
+    """A holder of most of the LP pulls it and dumps all the MT: the spot price
+    falls far below the floor, but floor redemption in the same block (and in
+    the next one) still reverts WRONG_PHASE, because the phase comes from the
+    TWAP. Only a price held for whole TWAP windows opens the floor, and then
+    redemption pays exactly the floor."""
+    attacker = p.attacker
+    p.launch({attacker: 4 * 10**24})
+    p.act("pool", "swap_dcep_for_mt", p.victim, 10**22, 0, p.victim, MAX)  # a holder to redeem
+    p.twap_ready()
+    floor = p.state("phases").floor
+    assert p.phase() == SILVER
+    twap_before = p.view("pool", "twap")
+
+    p.dump(attacker)  # one block: remove liquidity, sell every MT
+    spot = p.spot()
+    assert spot < floor // 2
+    twap = p.view("pool", "twap")
+    assert twap == twap_before and twap >= floor
+    assert p.phase() == SILVER
+    q = 1000 * WAD
+    p.reverts("WRONG_PHASE", "reserve", "redeem", attacker, q, MAX)
+    p.reverts("WRONG_PHASE", "reserve", "redeem", p.victim, q, MAX)
+
+    p.wait(12)  # the next block: the moved price has counted for 12 seconds only
+    assert p.view("pool", "twap") >= floor
+    p.reverts("WRONG_PHASE", "reserve", "redeem", p.victim, q, MAX)
+
+    # held for whole windows, the low price is the TWAP: Iron opens, at the floor price
+    p.hold_price()
+    assert p.view("pool", "twap") < floor
+    assert p.phase() == IRON
+    capacity = p.state("reserve").capacity
+    mt0, dcep0 = p.balance("mt", p.victim), p.balance("dcep", p.victim)
+    paid = p.act("reserve", "redeem", p.victim, q, MAX)
+    assert paid == q * floor // WAD
+    assert (p.balance("mt", p.victim), p.balance("dcep", p.victim)) == (mt0 - q, dcep0 + paid)
+    assert p.state("reserve").capacity == capacity - q
+    # redemption rounds down: an odd wei of MT pays nothing and is refused
+    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "reserve", "redeem", p.victim, 1, MAX)
+    assert p.act("reserve", "redeem", p.victim, 3, MAX) == 3 * floor // WAD
+    # top-up-then-redeem returns at most the DCEP put in
+    added = p.act("reserve", "top_up", p.victim, 10**18 + 1)
+    assert p.act("reserve", "redeem", p.victim, added, MAX) == added * floor // WAD <= 10**18 + 1
+    res = p.state("reserve")
+    assert res.reserve_dcep * WAD >= floor * res.capacity
+
+
+# ----------------------------------------------------------------- buyback
+
+
+def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
+    """A front-run swap that pushes the spot price of MT up makes the buyback
+    revert (INSUFFICIENT_OUTPUT_AMOUNT from the pool) instead of filling at
+    the manipulated price; the front-run does not move the TWAP-derived
+    minimum. Without the front-run, or with one inside the slippage, the same
+    buyback fills at no less than that minimum."""
+    attacker, merchant = p.attacker, p.merchant
+    p.launch({attacker: 4 * 10**24})
+    share = p.act("buyback", "book_revenue", merchant, 10**23)
+    assert share == ceil_div(10**23 * 2000, BPS)
+    p.twap_ready()
+    assert p.phase() in (SILVER, GOLD)
+    spend = 10**22
+    twap = p.view("pool", "twap")
+    slippage = p.state("buyback").max_slippage_bps
+    min_out = ceil_div(ceil_div(spend * WAD, twap) * (BPS - slippage), BPS)
+    assert p.view("buyback", "min_out_for", spend) == min_out
+
+    snap = p.snapshot()
+    # control: no sandwich
+    pool = p.state("pool")
+    fair = amount_out(spend, pool.reserve_dcep, pool.reserve_mt)
+    assert fair >= min_out
+    supply = p.state("mt").total_supply
+    assert p.act("buyback", "execute", merchant, spend, MAX) == fair
+    bb = p.state("buyback")
+    assert (bb.spent, bb.burned, bb.guaranteed) == (spend, fair, min_out)
+    assert p.state("mt").total_supply == supply - fair  # all of it burned
+    p.restore(snap)
+
+    # the sandwich: a front-run buy in the same block
+    snap = p.snapshot()
+    p.act("pool", "swap_dcep_for_mt", attacker, 5 * 10**22, 0, attacker, MAX)
+    assert p.view("pool", "twap") == twap  # the TWAP ignores the front-run
+    assert p.view("buyback", "min_out_for", spend) == min_out
+    pool = p.state("pool")
+    assert amount_out(spend, pool.reserve_dcep, pool.reserve_mt) < min_out
+    bb_before = dataclasses.astuple(p.state("buyback"))
+    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", merchant, spend, MAX)
+    assert dataclasses.astuple(p.state("buyback")) == bb_before
+    assert p.state("dcep").allowance[p.address("buyback")][p.address("pool")] == 0
+    p.restore(snap)
+
+    # a front-run inside the slippage: the buyback fills, never below its minimum
+    p.act("pool", "swap_dcep_for_mt", attacker, 10**20, 0, attacker, MAX)
+    pool = p.state("pool")
+    expected = amount_out(spend, pool.reserve_dcep, pool.reserve_mt)
+    assert min_out <= expected < fair
+    assert p.act("buyback", "execute", merchant, spend, MAX) == expected
+    # and a stale transaction never runs
+    p.reverts("EXPIRED", "buyback", "execute", merchant, spend, p.now - 1)
+    # nobody but the merchant spends the allocation
+    p.reverts("UNAUTHORIZED", "buyback", "execute", attacker, spend, MAX)
+
+
+# ------------------------------------------------------------ cash-out cap
+
+
+def test_many_small_sales_cannot_exceed_the_cashout_cap(p: Protocol) -> None:
+    """The merchant sells its MT in many small pieces. The cap bounds the
+    running total: every sale that would take `cashed_out` above
+    cashout_cap_bps of the raise reverts CASHOUT_CAP, whatever its size, and
+    the merchant cannot get round it through the farm."""
+    merchant = p.merchant
+    p.launch({p.attacker: 10**24})
+    off = p.state("offering")
+    limit = off.cashout_cap_bps * off.raised  # cashed_out * BPS must stay <= limit
+    chunk = off.merchant_mt // 40
+    sales = refused = 0
+    received = 0
+    dcep0 = p.balance("dcep", merchant)
+    while chunk >= WAD and refused < 3:
+        pool, off = p.state("pool"), p.state("offering")
+        if chunk > off.merchant_mt:
+            break
+        out = amount_out(chunk, pool.reserve_mt, pool.reserve_dcep)
+        if (off.cashed_out + out) * BPS <= limit:
+            assert p.act("offering", "merchant_sell", merchant, chunk, 0, MAX) == out
+            sales += 1
+            received += out
+        else:
+            before = (off.cashed_out, off.merchant_mt)
+            p.reverts("CASHOUT_CAP", "offering", "merchant_sell", merchant, chunk, 0, MAX)
+            off = p.state("offering")
+            assert (off.cashed_out, off.merchant_mt) == before
+            refused += 1
+            chunk //= 16  # try again, smaller
+        off = p.state("offering")
+        assert off.cashed_out * BPS <= limit
+    assert sales >= 20 and refused == 3
+    off = p.state("offering")
+    assert off.cashed_out == received == p.balance("dcep", merchant) - dcep0
+    # the boundary: the smallest sale that would cross the cap is refused, the
+    # largest that reaches it exactly is accepted
+    headroom = limit // BPS - off.cashed_out
+    pool = p.state("pool")
+    lo, hi = 0, off.merchant_mt  # out(lo) <= headroom < out(hi)
+    assert amount_out(hi, pool.reserve_mt, pool.reserve_dcep) > headroom
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if amount_out(mid, pool.reserve_mt, pool.reserve_dcep) <= headroom:
+            lo = mid
+        else:
+            hi = mid
+    p.reverts("CASHOUT_CAP", "offering", "merchant_sell", merchant, hi, 0, MAX)
+    p.reverts("CASHOUT_CAP", "offering", "merchant_sell", merchant, off.merchant_mt, 0, MAX)
+    if amount_out(lo, pool.reserve_mt, pool.reserve_dcep) > 0:
+        p.act("offering", "merchant_sell", merchant, lo, 0, MAX)
+    off = p.state("offering")
+    assert off.cashed_out * BPS <= limit < (off.cashed_out + 1) * BPS or off.cashed_out < limit // BPS
+    # the merchant's MT never leaves custody except through these two doors
+    assert p.balance("mt", merchant) == 0
+    # rewards funded from the merchant's MT cannot be earned back by the merchant
+    p.act("offering", "fund_farm", merchant, 10**21)
+    p.act("pool", "transfer", p.victim, merchant, 10**18)
+    p.reverts("MERCHANT_CANNOT_STAKE", "farm", "deposit", merchant, 10**18)

@@ -1,0 +1,344 @@
+"""Plan and run every proof query of a spec.
+
+:func:`prove` is the library entry point::
+
+    report = prove(Options(paths=["spec/protocol"]))
+    for r in report.results: print(r.job.rule_label, r.outcome.kind)
+
+Queries run in worker processes (``Options.jobs``; 1 runs in-process). Each
+worker loads the spec itself, so nothing Z3-related crosses a process
+boundary. A refuted invariant step or ``ensures`` clause is followed, in the
+same worker, by a bounded search from deployment and a replay through the
+reference model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from spec import ir
+from spec.driver import BUNDLED_PROTOCOL, LoadResult, load_spec
+from verification.analysis import Analysis
+from verification.outcome import Job, Proved, Refuted, Result, Unknown
+from verification.queries import CACHE_DIR, Budget, Builder, Cache, solve_job
+
+DEFAULT_DEPTH = 3
+
+
+class SelectionError(Exception):
+    """``--module`` or ``--invariant`` names nothing in the spec."""
+
+
+@dataclass
+class Options:
+    """What to prove and with which budget."""
+
+    paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,)
+    module: str | None = None
+    invariant: str | None = None
+    timeout: float = 30.0
+    rlimit: int = 60_000_000
+    depth: int = DEFAULT_DEPTH
+    encoding: str = "auto"
+    cache: bool = True
+    cache_dir: Path | None = None
+    jobs: int = 0  # 0: one worker per CPU
+    vacuity: bool = True
+    replay: bool = True
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.timeout, self.rlimit)
+
+
+@dataclass
+class Report:
+    """Every result of a run, and the spec they are about."""
+
+    spec: ir.Spec
+    results: list[Result] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def proofs(self) -> list[Result]:
+        return [r for r in self.results if not r.job.kind.startswith("vacuity")]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [r.warning for r in self.results if r.warning]
+
+    @property
+    def errors(self) -> list[str]:
+        return [r.error for r in self.results if r.error]
+
+    def exit_code(self) -> int:
+        """0 all proved; 1 something refuted (or prover and model disagree);
+        2 something unknown and nothing refuted."""
+        if self.errors or any(isinstance(r.outcome, Refuted) for r in self.proofs):
+            return 1
+        if any(isinstance(r.outcome, Unknown) for r in self.proofs):
+            return 2
+        return 0
+
+
+# ------------------------------------------------------------------ plan
+
+
+def select_rules(spec: ir.Spec, module: str | None, invariant: str | None) -> list[tuple[str, ir.Rule]]:
+    """The rules the options select.
+
+    Raises:
+        SelectionError: the module or rule does not exist.
+    """
+    from spec.diagnostics import did_you_mean
+
+    if module is not None and module not in spec.modules:
+        hint = did_you_mean(module, spec.modules)
+        raise SelectionError(f"no module `{module}` in the spec" + (f"; {hint}" if hint else ""))
+    rules = [(m.name, r) for m in spec.modules.values() for r in m.rules
+             if module is None or m.name == module]
+    if invariant is not None:
+        name = invariant.split(".")[-1]
+        mod = invariant.split(".")[0] if "." in invariant else None
+        picked = [(m, r) for m, r in rules if r.name == name and (mod is None or m == mod)]
+        if not picked:
+            hint = did_you_mean(name, [r.name for _, r in rules])
+            raise SelectionError(f"no invariant, lemma or theorem `{invariant}`"
+                                 + (f" in module `{module}`" if module else "") + (f"; {hint}" if hint else ""))
+        return picked
+    return rules
+
+
+def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job], list[Result]]:
+    """The jobs to run, and the results known without a solver (frame rule:
+    an action that writes nothing a rule reads preserves it).
+
+    Raises:
+        SelectionError: the module or rule does not exist.
+    """
+    jobs: list[Job] = []
+    free: list[Result] = []
+    actions = analysis.public_actions()
+    for module, rule in select_rules(spec, options.module, options.invariant):
+        if rule.kind == "theorem":
+            jobs.append(Job("theorem", module, rule.name))
+            continue
+        if not rule.transition:
+            jobs.append(Job("init", module, rule.name))
+        reads = analysis.rule_reads(rule)
+        for am, aname in actions:
+            job = Job("step", module, rule.name, (am, aname))
+            if analysis.affects(am, aname, reads):
+                jobs.append(job)
+            else:
+                free.append(Result(job, Proved((), "frame"), 0.0))
+        if options.vacuity:
+            jobs.append(Job("vacuity-rule", module, rule.name))
+    if options.invariant is None:
+        for m in spec.modules.values():
+            if options.module is not None and m.name != options.module:
+                continue
+            for a in m.actions.values():
+                for i, _ in enumerate(a.ensures):
+                    jobs.append(Job("ensures", m.name, None, (m.name, a.name), i))
+                if options.vacuity and not a.internal:
+                    jobs.append(Job("vacuity-action", m.name, None, (m.name, a.name)))
+    return jobs, free
+
+
+# ---------------------------------------------------------------- workers
+
+_LOADED: dict[tuple[str, ...], tuple[LoadResult, Analysis, dict[str, Builder]]] = {}
+
+
+def _load(paths: tuple[str, ...]) -> tuple[ir.Spec, Analysis, dict[str, Builder]]:
+    if paths not in _LOADED:
+        res = load_spec(list(paths))
+        if not res.ok or res.spec is None:
+            raise RuntimeError("the spec does not check")
+        analysis = Analysis(res.spec)
+        _LOADED[paths] = (res, analysis, {})
+    res, analysis, builders = _LOADED[paths]
+    assert res.spec is not None
+    return res.spec, analysis, builders
+
+
+@dataclass(frozen=True)
+class _Task:
+    paths: tuple[str, ...]
+    job: Job
+    budget: Budget
+    encoding: str
+    cache_dir: str
+    cache: bool
+    depth: int
+    replay: bool
+
+
+def run_task(task: _Task) -> Result:
+    """Solve one job (and search for a trace when it is refuted). Runs in a worker."""
+    from verification.report import explain
+
+    spec, analysis, builders = _load(task.paths)
+
+    def builder_for(dom: str) -> Builder:
+        if dom not in builders:
+            builders[dom] = Builder(spec, analysis, dom)
+        return builders[dom]
+
+    cache = Cache(Path(task.cache_dir), task.cache)
+    job = task.job
+    t0 = time.perf_counter()
+    verdict = solve_job(builder_for, job, task.budget, task.encoding, cache, explain)
+    result = Result(job, verdict.outcome, verdict.seconds, verdict.cached)
+    if job.kind.startswith("vacuity"):
+        return _vacuity(result)
+    searchable = isinstance(verdict.outcome, Refuted) or (isinstance(verdict.outcome, Unknown)
+                                                          and verdict.candidate is not None)
+    if searchable and job.kind in ("step", "ensures") and task.depth > 0:
+        result.bmc = _bmc(spec, analysis, task, verdict.key, cache)
+        if isinstance(verdict.outcome, Unknown) and result.bmc.get("status") == "reachable":
+            # no verdict on the step, but a real violation from deployment: refuted
+            cex = dict(result.bmc.get("counterexample") or {})
+            cex["note"] = "found by the bounded search from deployment (the step query gave no verdict)"
+            result.outcome = Refuted(cex, verdict.outcome.encoding)
+        elif isinstance(verdict.outcome, Unknown):
+            result.outcome = Unknown(verdict.outcome.reason, verdict.outcome.detail
+                                     + f"; a possible counterexample to induction, no violation within "
+                                       f"{task.depth} steps of deployment", verdict.outcome.encoding)
+        rp = (result.bmc or {}).get("replay") or {}
+        if rp.get("status") == "mismatch":
+            result.error = (f"prover and reference model disagree on {job.rule_label} after "
+                            f"{job.action_label}: {rp.get('detail')}")
+        result.seconds = time.perf_counter() - t0 if not verdict.cached else result.seconds
+    return result
+
+
+def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> dict[str, Any]:
+    from verification.bmc import bounded_check
+
+    h = hashlib.sha256()
+    h.update(query_key.encode())
+    h.update(f"depth={task.depth};replay={task.replay}".encode())
+    for name in sorted(spec.sources):
+        h.update(name.encode())
+        h.update(spec.sources[name].encode())
+    h.update(_reference_fingerprint().encode())
+    key = "bmc-" + h.hexdigest()
+    hit = cache.get(key)
+    if hit is not None:
+        hit["cached"] = True
+        return hit
+    out = bounded_check(spec, analysis, task.job, task.depth, task.budget, "int", task.replay)
+    if out.get("status") != "unknown" or "timeout" not in str(out.get("detail")):
+        cache.put(key, out)
+    return out
+
+
+def _reference_fingerprint() -> str:
+    root = Path(__file__).resolve().parent.parent / "reference"
+    h = hashlib.sha256()
+    for p in sorted(root.glob("*.py")):
+        try:
+            h.update(p.read_bytes())
+        except OSError:
+            pass
+    return h.hexdigest()
+
+
+def _vacuity(result: Result) -> Result:
+    job = result.job
+    o = result.outcome
+    if job.kind == "vacuity-action":
+        assert job.action is not None
+        if isinstance(o, Proved):
+            result.warning = (f"action {job.action[0]}.{job.action[1]} can never succeed: its requirements "
+                              "cannot all hold together, in any state")
+    elif isinstance(o, Proved):
+        result.warning = (f"{job.module}.{job.rule} holds in every state, whatever the actions do: "
+                          "it is implied by the parameters' assumptions alone and constrains nothing")
+    return result
+
+
+# ------------------------------------------------------------------- run
+
+
+def load(options: Options) -> LoadResult:
+    return load_spec(list(options.paths))
+
+
+def prove(options: Options, spec: ir.Spec | None = None,
+          progress: Callable[[int, int, Result], None] | None = None) -> Report:
+    """Run every selected query and return the report.
+
+    Raises:
+        SelectionError: ``options.module`` / ``options.invariant`` select nothing.
+        ValueError: ``spec`` is None and the spec at ``options.paths`` does not check.
+    """
+    t0 = time.perf_counter()
+    paths = tuple(str(p) for p in options.paths)
+    if spec is None:
+        res = load_spec(list(paths))
+        if not res.ok or res.spec is None:
+            raise ValueError("the spec has errors; run `imospec check` for details")
+        spec = res.spec
+    analysis = Analysis(spec)
+    jobs, free = plan(spec, analysis, options)
+    report = Report(spec, list(free))
+    cache_dir = str(options.cache_dir or CACHE_DIR)
+    tasks = [_Task(paths, j, options.budget, options.encoding, cache_dir, options.cache, options.depth,
+                   options.replay) for j in jobs]
+    total = len(tasks)
+    workers = options.jobs or os.cpu_count() or 1
+    workers = max(1, min(workers, total))
+    done = 0
+    if workers == 1 or total <= 2:
+        for t in tasks:
+            r = run_task(t)
+            report.results.append(r)
+            done += 1
+            if progress:
+                progress(done, total, r)
+    else:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pending: dict[Future[Result], _Task] = {pool.submit(run_task, t): t for t in tasks}
+            while pending:
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    t = pending.pop(fut)
+                    try:
+                        r = fut.result()
+                    except Exception as exc:  # a crash in a worker is an internal error of one query
+                        r = Result(t.job, Unknown("unsupported", f"internal error: {type(exc).__name__}: {exc}"), 0.0,
+                                   error=f"internal error on {t.job.rule_label}: {exc}")
+                    report.results.append(r)
+                    done += 1
+                    if progress:
+                        progress(done, total, r)
+    order = {j: i for i, j in enumerate([r.job for r in free] + jobs)}
+    report.results.sort(key=lambda r: order.get(r.job, 0))
+    mark_conditional(report)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def mark_conditional(report: Report) -> None:
+    """A proof that used a lemma which is not itself proved is conditional."""
+    status: dict[str, bool] = {}
+    for r in report.results:
+        if r.job.kind in ("init", "step") and r.job.rule:
+            name = f"{r.job.module}.{r.job.rule}"
+            status[name] = status.get(name, True) and isinstance(r.outcome, Proved)
+    for r in report.results:
+        if isinstance(r.outcome, Proved) and r.outcome.lemmas_used:
+            missing = tuple(x for x in r.outcome.lemmas_used if not status.get(x, False))
+            r.conditional_on = missing
