@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
@@ -37,6 +37,9 @@ from spec import ir
 from spec.analysis import restrict, write_set
 
 MAX_TIME_STEP = 400 * 86400
+
+# An observable's path ("vault.stake[0x...]"), built only when it is shown.
+PathFn = Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -425,7 +428,7 @@ class Harness:
         for path, value, _ in self._observables(None, params=True):
             yield path(), value
 
-    def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[str, Any, Any]]:
+    def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[PathFn, Any, Any]]:
         """(path, model value, thunk reading the EVM value) for every observable."""
         for module, m in self.spec.modules.items():
             if modules is not None and module not in modules:
@@ -437,7 +440,7 @@ class Harness:
                 value = getattr(st, _attr(name))
                 yield from self._var(module, name, t, kind, value)
 
-    def _var(self, module: str, name: str, t: ir.Type, kind: str, value: Any) -> Iterator[tuple[str, Any, Any]]:
+    def _var(self, module: str, name: str, t: ir.Type, kind: str, value: Any) -> Iterator[tuple[PathFn, Any, Any]]:
         b = self.binding.modules[module]
         art = self.artifacts[module]
         impl = b.name(name)
@@ -462,7 +465,7 @@ class Harness:
         else:
             yield path, normal(value), _getter_reader(self.backend, address, impl, [])
 
-    def _views(self, module: str, m: ir.Module) -> Iterator[tuple[str, Any, Any]]:
+    def _views(self, module: str, m: ir.Module) -> Iterator[tuple[PathFn, Any, Any]]:
         """Spec functions the implementation exports as views, evaluated at
         every known address: derived state (a decayed tier, a TWAP) is
         observable too, and catches bugs before any action writes them."""

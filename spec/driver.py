@@ -98,7 +98,9 @@ def read_source(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]
         line = text.count("\n", 0, idx) + 1
         col = idx - (text.rfind("\n", 0, idx) + 1) + 1
         return None, [
-            Diagnostic("E003", f"`{display}` contains a NUL byte; it looks binary", Span(display, line, col, line, col + 1))
+            Diagnostic(
+                "E003", f"`{display}` contains a NUL byte; it looks binary", Span(display, line, col, line, col + 1)
+            )
         ]
     # a UTF-8 byte-order mark carries no meaning in a spec: drop it
     return text.removeprefix("\ufeff"), []

@@ -148,7 +148,7 @@ DECLARATION_KEYWORDS = (
     "module", "abstract", "import", "const", "param", "governed", "state", "record", "event",
     "request", "phases", "decay", "init", "invariant", "lemma", "theorem", "fn", "action", "internal",
 )  # fmt: skip
-_DECL_START = re.compile(r"^(?:%s)\b" % "|".join(DECLARATION_KEYWORDS))
+_DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_KEYWORDS) + r")\b")
 
 
 def _first_error(text: str, file: str) -> Diagnostic | None:
@@ -187,9 +187,11 @@ def _syntax_errors(text: str, file: str) -> list[Diagnostic]:
         keep = set(range(*chunk)) | (set(range(*head)) if head else set())
         piece = "\n".join(line if i in keep else "" for i, line in enumerate(lines))
         err = _first_error(piece, file)
-        if err is not None and err.span is not None and (chunk == head or err.span.line - 1 >= chunk[0]):
-            found.append(err)
-        elif err is not None and chunk != head and head is None:
+        if err is None:
+            continue
+        # an error before the chunk starts belongs to the module head, reported once with it
+        in_chunk = err.span is not None and (chunk == head or err.span.line - 1 >= chunk[0])
+        if in_chunk or head is None:
             found.append(err)
         if len(found) >= MAX_SYNTAX_ERRORS:
             break

@@ -62,7 +62,9 @@ build_parser()
 
 # what a crash looks like; quoted source lines start with a line-number gutter, so
 # fuzzed text that happens to read "internal error" is not mistaken for one
-TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)|^imospec: internal error|^\s*File \".*\", line \d+", re.M)
+TRACEBACK_RE = re.compile(
+    r"Traceback \(most recent call last\)|^imospec: internal error|^\s*File \".*\", line \d+", re.M
+)
 
 
 # ------------------------------------------------------------------ oracle
