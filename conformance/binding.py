@@ -14,8 +14,16 @@ and to storage. A binding is a JSON file::
                   "constructor": ["floor", "bronze", "issue", "owner", "@cash"]}
       },
       "params": {"vault.owner": "actor:0"},       // deployment values, overriding spec defaults
-      "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]]
+      "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]],
+      "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]}
     }
+
+A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
+The prelude runs (and is compared) once after deployment. Each scenario is a
+further starting state: a campaign splits its sequences between the state
+after the prelude and the state after each scenario, so that generated
+sequences also start deep in the protocol's life (a launched pool, an open
+window).
 
 Defaults, so that a binding stays short:
 
@@ -45,6 +53,25 @@ class BindingError(Exception):
     """The binding file is missing, malformed, or disagrees with the spec."""
 
 
+# (module, action, caller, args), or ("time", "", seconds, (blocks,))
+BindingStep = tuple[str, str, str, tuple[Any, ...]]
+
+
+def _steps(raw: Any, where: str, p: Path) -> tuple[BindingStep, ...]:
+    if not isinstance(raw, list):
+        raise BindingError(f"{p}: `{where}` is a list of steps")
+    out: list[BindingStep] = []
+    for step in raw:
+        if isinstance(step, list) and len(step) == 3 and step[0] == "time":
+            out.append(("time", "", str(int(step[1])), (int(step[2]),)))
+        elif isinstance(step, list) and len(step) == 4 and isinstance(step[3], list):
+            out.append((str(step[0]), str(step[1]), str(step[2]), tuple(step[3])))
+        else:
+            raise BindingError(f"{p}: a step of `{where}` is [module, action, caller, [args...]] "
+                               f"or [\"time\", seconds, blocks], not {step!r}")
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ModuleBinding:
     """How one spec module is implemented."""
@@ -69,7 +96,8 @@ class Binding:
     spec_dir: Path
     modules: Mapping[str, ModuleBinding]
     params: Mapping[str, Any] = field(default_factory=dict)
-    prelude: tuple[tuple[str, str, str, tuple[Any, ...]], ...] = ()
+    prelude: tuple[BindingStep, ...] = ()
+    scenarios: Mapping[str, tuple[BindingStep, ...]] = field(default_factory=dict)
     actors: int = 4
 
 
@@ -101,17 +129,18 @@ def load_binding(path: str | Path) -> Binding:
             names=dict(m.get("names", {})),
             constructor=tuple(ctor) if ctor is not None else None,
         )
-    prelude = []
-    for step in data.get("prelude", []):
-        if not (isinstance(step, list) and len(step) == 4):
-            raise BindingError(f"{p}: a prelude step is [module, action, caller, [args...]]")
-        prelude.append((str(step[0]), str(step[1]), str(step[2]), tuple(step[3])))
+    prelude = _steps(data.get("prelude", []), "prelude", p)
+    scenarios_raw = data.get("scenarios", {})
+    if not isinstance(scenarios_raw, dict):
+        raise BindingError(f"{p}: `scenarios` maps names to lists of steps")
+    scenarios = {name: _steps(steps, f"scenarios.{name}", p) for name, steps in scenarios_raw.items()}
     return Binding(
         name=str(data.get("name", p.stem)),
         path=p,
         spec_dir=(base / data.get("spec", ".")).resolve(),
         modules=modules,
         params=dict(data.get("params", {})),
-        prelude=tuple(prelude),
+        prelude=prelude,
+        scenarios=scenarios,
         actors=int(data.get("actors", 4)),
     )

@@ -200,9 +200,12 @@ class Harness:
         self.view_addresses = list(self.actors)
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
+        self._prelude_snapshot = self.backend.snapshot()
+        self._prelude_model = copy.deepcopy(self.model.world.state)
+        self._prelude_clock = (self.backend.timestamp, self.backend.block_number)
         self._base_snapshot = self.backend.snapshot()
-        self._base_model = copy.deepcopy(self.model.world.state)
-        self._base_clock = (self.backend.timestamp, self.backend.block_number)
+        self._base_model = self._prelude_model
+        self._base_clock = self._prelude_clock
 
     # ------------------------------------------------------------- setup
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
@@ -283,14 +286,43 @@ class Harness:
                 raise BindingError(f"{module} deployed at {address}, expected {to_checksum(self.addresses[module])}")
 
     def _prelude_steps(self) -> Iterator[Step]:
-        for module, action, caller, args in self.binding.prelude:
+        return self.binding_steps(self.binding.prelude)
+
+    def binding_steps(self, steps: Sequence[tuple[str, str, str, tuple[Any, ...]]]) -> Iterator[Step]:
+        """Steps of a binding's prelude or scenario, with actors resolved."""
+        for module, action, caller, args in steps:
+            if module == "time":
+                yield Step("time", seconds=int(caller), blocks=int(args[0]))
+                continue
             callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
             for c in callers:
                 values = tuple(self.resolve(a, self_actor=c) for a in args)
                 yield Step("action", module, action, c, values)
 
+    def start_from(self, scenario: str | None) -> list[StepReport]:
+        """Make the state after the prelude, then ``scenario``'s steps (if any),
+        the state every later :meth:`reset` returns to. Returns the scenario's
+        step reports (each compared like any step).
+
+        Raises:
+            KeyError: no such scenario in the binding.
+        """
+        self.backend.revert(self._prelude_snapshot)
+        self._prelude_snapshot = self.backend.snapshot()
+        self.model.world.restore(copy.deepcopy(self._prelude_model))
+        self.backend.set_timestamp(self._prelude_clock[0])
+        self.backend.set_block_number(self._prelude_clock[1])
+        reports = []
+        if scenario is not None:
+            reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
+        self._base_snapshot = self.backend.snapshot()
+        self._base_model = copy.deepcopy(self.model.world.state)
+        self._base_clock = (self.backend.timestamp, self.backend.block_number)
+        return reports
+
     def reset(self) -> None:
-        """Return both sides to the state right after deployment and prelude."""
+        """Return both sides to the starting state (after the prelude and the
+        current scenario, see :meth:`start_from`)."""
         self.backend.revert(self._base_snapshot)
         self._base_snapshot = self.backend.snapshot()
         self.model.world.restore(copy.deepcopy(self._base_model))

@@ -38,6 +38,7 @@ class CampaignResult:
     stats: RunStats
     seconds: float
     divergence: list[StepReport] | None = None
+    scenario: str | None = None  # the starting state of the divergent sequence
     fixture: Path | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -93,7 +94,8 @@ def _from_json(v: Any) -> Any:
     return v
 
 
-def save_fixture(path: Path, binding: Binding, backend: str, seed: int, trace: list[StepReport]) -> None:
+def save_fixture(path: Path, binding: Binding, backend: str, seed: int, trace: list[StepReport],
+                 scenario: str | None = None) -> None:
     """Write a failing trace as a replayable JSON fixture."""
     last = trace[-1]
     data = {
@@ -101,6 +103,7 @@ def save_fixture(path: Path, binding: Binding, backend: str, seed: int, trace: l
         "binding": str(binding.path.resolve()),
         "backend": backend,
         "seed": seed,
+        "scenario": scenario,
         "steps": [step_to_json(r.step) for r in trace],
         "divergence": {"step": len(trace), "differences": [str(d) for d in last.differences]},
     }
@@ -137,28 +140,36 @@ def run_campaign(
 
     started = time.perf_counter()
     result = CampaignResult(backend, binding.name, seed, stats, 0.0)
-    for rep in harness.prelude_reports:
-        if not rep.ok:
-            result.divergence = [rep]
-    if result.divergence is None:
+    bad = [rep for rep in harness.prelude_reports if not rep.ok]
+    if harness.deployment_differences or bad:
+        result.divergence = bad[:1] or [StepReport(Step("time"), None, None, harness.deployment_differences)]
+    # the sequences are shared between the state after the prelude and each scenario
+    starts: list[str | None] = [None, *binding.scenarios]
+    share = max(1, examples // len(starts))
+    for start in starts if result.divergence is None else []:
+        reports = harness.start_from(start)
+        if any(not r.ok for r in reports):
+            # the scenario's own steps are the trace: replay runs them after the prelude
+            result.divergence, result.scenario = reports, None
+            break
         machine = build_machine(harness, stats, on_step, keep)
         config = settings(
-            max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+            max_examples=share, stateful_step_count=steps, deadline=None, database=None,
             derandomize=False, suppress_health_check=list(HealthCheck),
             phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
         )
-
         # hypothesis copies the seed from the machine class to the test it builds
         seeded = hypothesis_seed(seed)(machine)
         try:
             run_state_machine_as_test(seeded, settings=config)
         except Divergence:
-            result.divergence = failing.get("trace")
+            result.divergence, result.scenario = failing.get("trace"), start
+            break
     result.seconds = time.perf_counter() - started
     if result.divergence is not None:
         name = f"{binding.name}-{backend}-seed{seed}.json"
         result.fixture = fixture_dir / name
-        save_fixture(result.fixture, binding, backend, seed, result.divergence)
+        save_fixture(result.fixture, binding, backend, seed, result.divergence, result.scenario)
     return result
 
 
@@ -184,6 +195,7 @@ def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepRepor
         raise ValueError(f"the spec of {binding.path} has errors; run `imospec check {binding.spec_dir}`")
     harness = Harness(loaded.spec, binding, backend or data.get("backend", "py-evm"))
     reports = list(harness.prelude_reports)
+    reports += harness.start_from(data.get("scenario"))
     for d in data["steps"]:
         reports.append(harness.run(step_from_json(d)))
     return reports, harness
