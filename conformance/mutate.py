@@ -81,12 +81,20 @@ class MutationReport:
 def _code_lines(source: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of the statements inside function bodies."""
     in_function = False
+    in_docstring = False
     for i, line in enumerate(source.splitlines(), start=1):
         stripped = line.strip()
+        if in_docstring:
+            in_docstring = stripped.count('"""') % 2 == 0  # still open unless this line closes it
+            continue
+        if stripped.startswith('"""'):
+            # a docstring: skip it, and every line up to its closing quotes
+            in_docstring = stripped.count('"""') == 1
+            continue
         if not line.startswith((" ", "\t")):
             in_function = stripped.startswith("def ")
             continue
-        if not in_function or not stripped or stripped.startswith("#") or stripped.startswith(('"""', "'''")):
+        if not in_function or not stripped or stripped.startswith("#"):
             continue
         yield i, line
 
