@@ -315,10 +315,14 @@ class Harness:
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
+        self.rebase()
+        return reports
+
+    def rebase(self) -> None:
+        """Make the current state of both sides the one :meth:`reset` returns to."""
         self._base_snapshot = self.backend.snapshot()
         self._base_model = copy.deepcopy(self.model.world.state)
         self._base_clock = (self.backend.timestamp, self.backend.block_number)
-        return reports
 
     def reset(self) -> None:
         """Return both sides to the starting state (after the prelude and the

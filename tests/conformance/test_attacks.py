@@ -483,6 +483,61 @@ def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
     assert res.reserve_dcep * WAD >= floor * res.capacity
 
 
+@pytest.mark.parametrize(
+    ("thresholds", "expected"),
+    [
+        ((10**18 + 1, 2 * 10**18, 10 * 10**18), IRON),  # one wei under the floor: Iron
+        ((10**18, 2 * 10**18, 10 * 10**18), BRONZE),  # exactly the floor: not Iron
+        (None, SILVER),  # the bundled thresholds: exactly bronze_price is Silver
+        ((2 * 10**17, 5 * 10**17, 10**18), GOLD),  # exactly the issue price: Gold
+    ],
+)
+def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int] | None, expected: int) -> None:
+    """The floor opens strictly below the floor price, and the other gates
+    switch exactly at their thresholds (PROTOCOL section 4), on the TWAP. The
+    offering launches the pool at exactly 1 DCEP per MT (a raise of 1,000,000
+    DCEP: 300,000 DCEP against 300,000 MT), and the thresholds are placed
+    around that price."""
+    overrides = {}
+    if thresholds is not None:
+        overrides = dict(
+            zip(("phases.floor", "phases.bronze_price", "phases.issue_price"), map(str, thresholds), strict=True)
+        )
+    spec, binding = _spec_and_binding(overrides)
+    h = Harness(spec, binding, "pyrevm", full_compare=True)
+    assert all(r.ok for r in h.prelude_reports)
+    p = Protocol(h)
+    ph = p.state("phases")
+    if thresholds is None:
+        assert (ph.floor, ph.bronze_price, ph.issue_price) == (WAD // 2, WAD, 10 * WAD)
+    raised = p.state("offering").raised
+    assert raised <= 10**24, "the bundled prelude must raise at most 1,000,000 DCEP"
+    p.launch({p.attacker: 10**24 - raised} if raised < 10**24 else {})
+    assert p.state("offering").raised == 10**24 and p.spot() == WAD
+    p.twap_ready()
+    assert p.view("pool", "twap") == WAD
+    assert p.phase() == expected
+    merchant, holder = p.merchant, p.victim
+    # MT for the holder without moving the price: LP out at the pool's ratio
+    p.act("pool", "remove_liquidity", holder, 10**21, 0, 0, holder, MAX)
+    assert p.spot() == WAD
+    q = 1000 * WAD
+    if expected == IRON:
+        assert p.act("reserve", "redeem", holder, q, MAX) == q * ph.floor // WAD
+    else:
+        p.reverts("WRONG_PHASE", "reserve", "redeem", holder, q, MAX)
+    p.act("buyback", "book_revenue", merchant, 10**21)
+    if expected in (SILVER, GOLD):
+        assert p.act("buyback", "execute", merchant, 10**20, MAX) > 0
+    else:
+        p.reverts("WRONG_PHASE", "buyback", "execute", merchant, 10**20, MAX)
+    if expected == GOLD:
+        p.act("farm", "boost", merchant, 3600)
+        assert p.state("farm").boost_until == p.now + 3600
+    else:
+        p.reverts("WRONG_PHASE", "farm", "boost", merchant, 3600)
+
+
 # ----------------------------------------------------------------- buyback
 
 
@@ -494,11 +549,11 @@ def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
     buyback fills at no less than that minimum."""
     attacker, merchant = p.attacker, p.merchant
     p.launch({attacker: 4 * 10**24})
-    share = p.act("buyback", "book_revenue", merchant, 10**23)
-    assert share == ceil_div(10**23 * 2000, BPS)
+    share = p.act("buyback", "book_revenue", merchant, 5 * 10**22 - 1)
+    assert share == ceil_div((5 * 10**22 - 1) * 2000, BPS) == 10**22  # rounded up
     p.twap_ready()
     assert p.phase() in (SILVER, GOLD)
-    spend = 10**22
+    spend = share  # the whole allocation
     twap = p.view("pool", "twap")
     slippage = p.state("buyback").max_slippage_bps
     min_out = ceil_div(ceil_div(spend * WAD, twap) * (BPS - slippage), BPS)
@@ -514,6 +569,7 @@ def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
     bb = p.state("buyback")
     assert (bb.spent, bb.burned, bb.guaranteed) == (spend, fair, min_out)
     assert p.state("mt").total_supply == supply - fair  # all of it burned
+    p.reverts("EXCEEDS_ALLOCATION", "buyback", "execute", merchant, 1, MAX)  # the allocation is spent
     p.restore(snap)
 
     # the sandwich: a front-run buy in the same block

@@ -14,7 +14,6 @@ binding.json) against the reference model, on both EVMs.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,12 @@ class Script:
     def tick(self, seconds: int, blocks: int = 1) -> None:
         self.h.run(Step("time", seconds=seconds, blocks=blocks))
 
+    def quote(self, mt_in: int) -> int:
+        """What the pool pays now for `mt_in` MT (the model's formula)."""
+        pool = self.h.model.state("pool")
+        env = self.h.env(self.actors[0])
+        return int(self.h.model.call_fn("pool", "get_amount_out", env, mt_in, pool.reserve_mt, pool.reserve_dcep))
+
     def phase(self) -> int:
         return int(self.h.model.call_fn("phases", "current", self.h.env(self.actors[0])))
 
@@ -100,7 +105,8 @@ def test_campaign_from_launched_pool_conforms(protocol: tuple[Any, Any], backend
     h = Harness(spec, binding, backend)
     s = Script(h)
     m0, a1, a2, _ = s.actors
-    _launch(s)
+    _launch(s, extra=10**24 + 1)  # an odd raise: the reserve's 70% rounds up
+    assert h.model.state("reserve").reserve_dcep == (7 * (2 * 10**24 + 1) + 9) // 10
     s.act("pool", "swap_dcep_for_mt", a1, 10**22, 0, a1, BIG)
     s.act("farm", "deposit", a1, 1000 * W)
     s.act("offering", "fund_farm", m0, 10000 * W)
@@ -109,9 +115,7 @@ def test_campaign_from_launched_pool_conforms(protocol: tuple[Any, Any], backend
     s.act("pool", "observe", a2)
     # make this the state every generated sequence starts from (the harness
     # resets to its base snapshot before each sequence)
-    h._base_snapshot = h.backend.snapshot()
-    h._base_model = copy.deepcopy(h.model.world.state)
-    h._base_clock = (h.backend.timestamp, h.backend.block_number)
+    h.rebase()
     stats = RunStats()
     failing: dict[str, Any] = {}
 
@@ -143,6 +147,10 @@ def test_life_cycle_through_every_phase_conforms(protocol: tuple[Any, Any], back
     s.act("pool", "swap_dcep_for_mt", a1, 10**22, 0, a1, BIG)
     s.act("pool", "swap_mt_for_dcep", a1, 10**21, 0, a1, BIG)
     s.act("pool", "swap_mt_for_dcep", a1, 10**21, 10**24, a1, BIG, expect="INSUFFICIENT_OUTPUT_AMOUNT")
+    # the minimum output is inclusive: exactly the quote passes, one more fails
+    quote = s.quote(10**21)
+    s.act("pool", "swap_mt_for_dcep", a1, 10**21, quote + 1, a1, BIG, expect="INSUFFICIENT_OUTPUT_AMOUNT")
+    assert s.act("pool", "swap_mt_for_dcep", a1, 10**21, quote, a1, BIG) == quote
     s.act("pool", "swap_mt_for_dcep", a1, 10**21, 0, a1, 0, expect="EXPIRED")
     s.act("pool", "add_liquidity", a1, 1000 * W, 1000 * W, 0, 0, a1, BIG)
     s.act("pool", "remove_liquidity", a1, 100 * W, 0, 0, a2, BIG)
@@ -179,6 +187,19 @@ def test_life_cycle_through_every_phase_conforms(protocol: tuple[Any, Any], back
     s.act("pool", "swap_mt_for_dcep", a3, 240000 * W, 0, a3, BIG)
     s.act("offering", "merchant_sell", m0, 600000 * W, 0, BIG, expect="CASHOUT_CAP")
     s.act("offering", "merchant_sell", m0, 400000 * W, 0, BIG)
+    # the cap is inclusive: a sale that lands exactly on it passes (the price
+    # is below 1 now, so some MT amount is quoted at exactly the room left)
+    offering = h.model.state("offering")
+    room = offering.cashout_cap_bps * offering.raised // 10000 - offering.cashed_out
+    assert offering.cashout_cap_bps * offering.raised % 10000 == 0
+    lo, hi = 0, offering.merchant_mt
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if s.quote(mid) < room else (lo, mid)
+    assert s.quote(lo) == room
+    s.act("offering", "merchant_sell", m0, lo, room, BIG)
+    assert offering.cashed_out * 10000 == offering.cashout_cap_bps * offering.raised
+    s.act("offering", "merchant_sell", m0, W, 0, BIG, expect="CASHOUT_CAP")
     s.tick(3600)
     s.act("pool", "observe", a2)
     s.tick(86400)
