@@ -23,7 +23,7 @@ import z3
 
 from spec import ir
 from verification.analysis import Analysis
-from verification.encode import EncodingError, Encoder, Env, Frame, Rep, SymState, conj, disj, negate
+from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, disj, negate
 from verification.outcome import Job
 from verification.queries import (
     Budget,
@@ -152,7 +152,8 @@ def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Bud
         r = solver.check()
         dt = time.perf_counter() - t0
         if r == z3.sat:
-            model = _small(solver, enc, env0, steps[:i], budget) or solver.model()
+            first = solver.model()
+            model = _small(solver, enc, env0, steps[:i], budget) or first
             trace = _trace(enc, model, env0, steps[:i])
             trace["counterexample"] = _last_step(enc, analysis, model, job, steps[i - 1], states[-2],
                                                  states[-1] if job.kind != "ensures" else None, clauses)
@@ -234,9 +235,10 @@ def _trace(enc: Encoder, model: Any, env0: Env, steps: list[StepVars]) -> dict[s
                    for (m, n), v in params.items()
                    for t in [spec.modules[m].params[n].type]},
     }
+    raw_params: dict[str, Any] = deployment["params"]  # type: ignore[assignment]
     deployment["shown_params"] = {
         k: _shown(enc, spec.modules[k.split(".")[0]].params[k.split(".", 1)[1]].type, v)
-        for k, v in deployment["params"].items()}
+        for k, v in raw_params.items()}
     hashes = _hash_substitution(enc, model)
     out_steps = []
     for i, sv in enumerate(steps, 1):

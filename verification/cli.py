@@ -33,10 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="spec files or directories (default: the bundled protocol, spec/protocol)")
     p.add_argument("--module", metavar="M", help="only the rules (and ensures) of module M")
     p.add_argument("--invariant", metavar="I", help="only the invariant, lemma or theorem I (or M.I)")
-    p.add_argument("--timeout", metavar="S", type=_positive_float, default=30.0,
-                   help="seconds per query (default 30)")
-    p.add_argument("--rlimit", metavar="N", type=_positive_int, default=60_000_000,
-                   help="Z3 resource limit per query, a deterministic budget (default 60000000)")
+    p.add_argument("--timeout", metavar="S", type=_positive_float, default=10.0,
+                   help="seconds per query (default 10)")
+    p.add_argument("--rlimit", metavar="N", type=_positive_int, default=20_000_000,
+                   help="Z3 resource limit per query, a deterministic budget (default 20000000)")
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
                    help="bounded model checking depth for refuted steps (default 3; 0 disables)")
     p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
@@ -240,7 +240,8 @@ def print_report(report: Any, out: TextIO, show_proved: bool = False) -> None:
     for r in refuted:
         assert isinstance(r.outcome, Refuted)
         print(file=out)
-        print(f"refuted: {r.job.rule_label} after {r.job.action_label}", file=out)
+        after = "" if r.job.kind == "theorem" else f" after {r.job.action_label}"
+        print(f"refuted: {r.job.rule_label}{after}", file=out)
         print(render_counterexample(r.outcome.counterexample), file=out)
         if r.bmc:
             print(render_trace(r.bmc), file=out)

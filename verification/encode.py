@@ -34,9 +34,10 @@ hypotheses of the quantifier, inside a branch they are guarded by the path.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import z3
 
@@ -73,7 +74,9 @@ class ListVal:
     items: tuple[Any, ...]
 
 
-Rep = Union[Any, dict[str, Any], MapVal, ListVal]
+# A value: a Z3 term (scalar), a dict of field values (record), a MapVal or a
+# ListVal. Kept as Any: Z3 terms are untyped for mypy.
+Rep = Any
 StateKey = tuple[str, str, str]  # (kind, module, name); kind: s state, g governed, p param, sum ghost
 
 
@@ -169,6 +172,11 @@ def tree_map(f: Callable[[Any], Any], t: Any) -> Any:
     if isinstance(t, dict):
         return {k: tree_map(f, v) for k, v in t.items()}
     return f(t)
+
+
+def select_at(k: Any) -> Callable[[Any], Any]:
+    """A function reading an array at ``k`` (for :func:`tree_map`)."""
+    return lambda arr: z3.Select(arr, k)
 
 
 def tree_zip(f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
@@ -320,8 +328,32 @@ class Encoder:
         self.touched: dict[StateKey, list[tuple[Any, ...]]] = {}
         self.sum_keys: dict[StateKey, list[Any]] = {}
         self.tag = ""
-        self.sum_maps = summed_maps(self.spec)
+        self.sum_maps = _summed_maps_cached(self.spec)
         self.recording_keys = True
+
+    def clone(self) -> Encoder:
+        """An independent copy that shares the Z3 terms built so far: encode a
+        step once, then evaluate each rule on a clone."""
+        new = copy.copy(self)
+        new.facts = list(self.facts)
+        new.reverts = list(self.reverts)
+        new.axioms = list(self.axioms)
+        new._sinks = [new.facts]
+        new._revert_sinks = [new.reverts]
+        new._bound = []
+        new.skolem = dict(self.skolem)
+        new.skolem_types = dict(self.skolem_types)
+        new.addr = dict(self.addr)
+        new.eoas = list(self.eoas)
+        new.hash_fns = dict(self.hash_fns)
+        new.hash_apps = list(self.hash_apps)
+        new.signed_fns = dict(self.signed_fns)
+        new.signed_uses = list(self.signed_uses)
+        new.touched = {k: list(v) for k, v in self.touched.items()}
+        new.sum_keys = {k: list(v) for k, v in self.sum_keys.items()}
+        if "param_vals" in self.__dict__:
+            new.__dict__["param_vals"] = dict(self.__dict__["param_vals"])
+        return new
 
     # ----------------------------------------------------------- basics
     def push_revert_sink(self) -> list[Any]:
@@ -503,7 +535,7 @@ class Encoder:
         method = getattr(self, "ev_" + type(e).__name__, None)
         if method is None:
             raise EncodingError(f"cannot encode a {type(e).__name__} expression here")
-        return method(e, st, fr, mode)  # type: ignore[no-any-return]
+        return method(e, st, fr, mode)
 
     def ev_Lit(self, e: ir.Lit, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
         if isinstance(e.value, bool):
@@ -599,6 +631,10 @@ class Encoder:
             return
         root, key_exprs = found
         sk = self.key_of(root)
+        if root.kind == "state" and len(key_exprs) == 1 and (root.module, root.name) in self.sum_maps:
+            keys_of_sum = self.sum_keys.setdefault(("sum", root.module, root.name), [])
+            if not any(z3.eq(key, k) for k in keys_of_sum):
+                keys_of_sum.append(key)
         try:
             keys = tuple(self.ev(k, st, fr, mode)[0] for k in key_exprs)
         except EncodingError:
@@ -713,7 +749,7 @@ class Encoder:
             r, oks = d.narrow(d.lit(1)), []
             base_c = self.constant_int(a)
             if base_c is not None:
-                if base_c > 1 and n > 256 or base_c**n > UINT_MAX:
+                if (base_c > 1 and n > 256) or base_c**n > UINT_MAX:
                     return d.narrow(d.lit(0)), z3.BoolVal(False)
                 return self.lit_uint(base_c**n), z3.BoolVal(True)
             for _ in range(n):
@@ -1011,11 +1047,9 @@ class Encoder:
         self.pc = pc
         merged_state = self.merge_states(c, st1, st2)
         merged_locals = {k: self.merge(c, loc1[k], loc2[k]) for k in before if k in loc1 and k in loc2}
-        ret: Rep | None
-        if r1 is None or r2 is None:
-            ret = r1 if r2 is None else r2
-        else:
-            ret = self.merge(c, r1, r2)
+        # both branches return, or neither does (statements after the `if`
+        # were moved into the branches that fall through)
+        ret = self.merge(c, r1, r2) if r1 is not None and r2 is not None else (r1 if r2 is None else r2)
         return merged_state, merged_locals, ret
 
     def exec_stmt(self, s: ir.Stmt, st: SymState, fr: Frame, pc: Any) -> SymState:
@@ -1172,6 +1206,17 @@ def governed_key(name: str) -> int:
 
         _KEY_CACHE[name] = int.from_bytes(keccak(name.encode()), "big")
     return _KEY_CACHE[name]
+
+
+_SUMMED: dict[int, tuple[ir.Spec, set[tuple[str, str]]]] = {}
+
+
+def _summed_maps_cached(spec: ir.Spec) -> set[tuple[str, str]]:
+    hit = _SUMMED.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = (spec, summed_maps(spec))
+        _SUMMED[id(spec)] = hit
+    return hit[1]
 
 
 def summed_maps(spec: ir.Spec) -> set[tuple[str, str]]:

@@ -93,10 +93,11 @@ def instantiate(f: Any, terms: dict[str, list[Any]], positive: bool = True,
         per_var = max(1, int(MAX_INSTANCES ** (1.0 / n)))
         pools = [p[:per_var] for p in pools]
         body = f.body()
+        nested = has_quantifier(body, memo)
         out = []
         for combo in itertools.product(*pools):
             # de Bruijn: Var(0) is the last bound variable
             inst = z3.substitute_vars(body, *reversed(combo))
-            out.append(instantiate(inst, terms, positive, {}))
+            out.append(instantiate(inst, terms, positive, {}) if nested else inst)
         return z3.And(*out) if out else z3.BoolVal(True)
     return z3.BoolVal(True)

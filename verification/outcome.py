@@ -135,6 +135,12 @@ class Result:
             "time": round(self.seconds, 4),
             "cached": self.cached,
         }
+        if self.job.kind.startswith("vacuity"):
+            # a vacuity check is a warning or not: its solver answer is no verdict on a rule
+            out["outcome"] = "warning" if self.warning else ("unknown" if isinstance(self.outcome, Unknown)
+                                                             else "ok")
+            out.pop("counterexample", None)
+            out.pop("lemmas_used", None)
         out.setdefault("counterexample", None)
         out.setdefault("lemmas_used", [])
         if self.bmc is not None:

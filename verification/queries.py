@@ -20,6 +20,7 @@ disk under a hash of the query text, the Z3 version and the budget.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -35,14 +36,14 @@ from verification.analysis import Analysis, walk_stmts
 from verification.domain import ADDRESS_MAX, UINT_MAX, make_domain
 from verification.encode import (
     CHECKED,
-    MapVal,
     GHOST_BITS,
     GHOST_MAX,
     Base,
-    EncodingError,
     Encoder,
+    EncodingError,
     Env,
     Frame,
+    MapVal,
     Mode,
     Rep,
     StateKey,
@@ -50,6 +51,7 @@ from verification.encode import (
     conj,
     implies,
     negate,
+    select_at,
     tree_map,
     walk_expr,
 )
@@ -62,11 +64,17 @@ CACHE_DIR = Path(".imospec-cache") / "proofs"
 class Budget:
     """Per-query limits: wall-clock seconds and Z3 resource units."""
 
-    timeout: float = 30.0
-    rlimit: int = 60_000_000
+    timeout: float = 10.0
+    rlimit: int = 20_000_000
 
     def key(self) -> str:
         return f"t={self.timeout};r={self.rlimit}"
+
+    def share(self, fraction: float) -> Budget:
+        """A fraction of this budget (for one stage of a query)."""
+        if fraction >= 1.0:
+            return self
+        return Budget(self.timeout * fraction, max(1, int(self.rlimit * fraction)))
 
 
 # ------------------------------------------------------------------ bases
@@ -150,9 +158,10 @@ def zero_ghost(enc: Encoder) -> Any:
 
 
 def make_env(enc: Encoder, prefix: str) -> Env:
-    """Fresh environment inputs; the caller is an external account."""
+    """Fresh environment inputs; the caller is an external account, never the
+    zero address (nobody holds its key, so no transaction comes from it)."""
     caller = z3.Int(f"{prefix}.caller")
-    enc.facts.append(z3.And(caller >= 0, caller <= ADDRESS_MAX))
+    enc.facts.append(z3.And(caller >= 1, caller <= ADDRESS_MAX))
     enc.eoas.append(caller)
     now = enc.fresh(ir.UINT, f"{prefix}.now")
     block = enc.fresh(ir.UINT, f"{prefix}.block_number")
@@ -186,12 +195,12 @@ def finalize_facts(enc: Encoder, pre: FreeBase | None = None) -> list[Any]:
         for key, rep in list(pre.created.items()):
             if not isinstance(rep, MapVal):
                 continue
-            for keys in enc.touched.get(key, []):
+            for path in enc.touched.get(key, []):
                 cur: Rep = rep
-                for k in keys:
+                for k in path:
                     if not isinstance(cur, MapVal):
                         break
-                    leaves = tree_map(lambda arr, k=k: z3.Select(arr, k), cur.arrays)
+                    leaves = tree_map(select_at(k), cur.arrays)
                     vt = cur.value
                     cur = enc.wrap(vt, leaves)
                     if not isinstance(vt, ir.MapT):
@@ -204,12 +213,12 @@ def finalize_facts(enc: Encoder, pre: FreeBase | None = None) -> list[Any]:
             if arr_key not in pre.created:
                 continue
             total = pre.created[key]
-            arrays = pre.created[arr_key].arrays  # type: ignore[union-attr]
+            arrays = pre.created[arr_key].arrays
             uniq: list[Any] = []
             for k in keys:
                 if not any(z3.eq(k, u) for u in uniq):
                     uniq.append(k)
-            uniq = uniq[:6]
+            uniq = uniq[:8]
             d = enc.dom
             for k in uniq:
                 out.append(d.le(z3.Select(arrays, k), total))
@@ -305,6 +314,7 @@ class Built:
     env: Env | None = None
     rule: ir.Rule | None = None
     reverted: Any = None
+    shown_params: list[tuple[str, str]] | None = None
 
 
 def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None = None) -> list[Any]:
@@ -415,18 +425,34 @@ class Builder:
         assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc), deploy_ok, negate(goal)]
         return Built(job, enc, assertions, {}, clauses, post=st, env=env0, rule=rule)
 
+    def step_core(self, action_key: tuple[str, str]) -> tuple[Encoder, FreeBase, SymState, SymState, Env,
+                                                            dict[str, Rep], Any]:
+        """The encoding of one action step from a free pre-state, made once per
+        action and handed out as independent clones."""
+        cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_cores", {})
+        if action_key not in cache:
+            enc = self.encoder()
+            amod, aname = action_key
+            action = self.spec.modules[amod].actions[aname]
+            base = FreeBase(enc, "pre")
+            pre = SymState(base)
+            env = make_env(enc, "env")
+            args = {n: enc.fresh(t, f"arg.{n}") for n, t in action.params}
+            enc.tag = "step"
+            post, _, _ = enc.exec_seq(action.body, pre.copy(), dict(args), Frame(amod, dict(args), env),
+                                      z3.BoolVal(True))
+            cache[action_key] = (enc, base, pre, post, env, args, _disj(enc.reverts))
+        enc0, base0, pre0, post0, env, args, reverted = cache[action_key]
+        enc = enc0.clone()
+        base = FreeBase(enc, "pre")
+        base.created = dict(base0.created)
+        return enc, base, SymState(base, pre0.vals), SymState(base, post0.vals), env, dict(args), reverted
+
     def build_step(self, job: Job) -> Built:
         assert job.action is not None
-        enc = self.encoder()
         amod, aname = job.action
         action = self.spec.modules[amod].actions[aname]
-        base = FreeBase(enc, "pre")
-        pre = SymState(base)
-        env = make_env(enc, "env")
-        args = {n: enc.fresh(t, f"arg.{n}") for n, t in action.params}
-        enc.tag = "step"
-        post, _, _ = enc.exec_seq(action.body, pre.copy(), dict(args), Frame(amod, dict(args), env), z3.BoolVal(True))
-        reverted = _disj(enc.reverts)
+        enc, base, pre, post, env, args, reverted = self.step_core(job.action)
         rule: ir.Rule | None = None
         clauses: list[Clause] = []
         assumptions: list[Any] = []
@@ -439,6 +465,7 @@ class Builder:
             e = action.ensures[job.clause]
             clauses = goal_clauses(enc, e, post, Frame(amod, dict(args), env), pre, "witness")
         pre_keys = list(base.created)
+        shown = [(m, n) for k, m, n in pre_keys if k == "p"]
         tracked: dict[str, Any] = {}
         if job.kind != "vacuity-action":
             for lm, lemma in self.relevant_lemmas(job, rule):
@@ -448,7 +475,7 @@ class Builder:
         if clauses:
             assertions.append(negate(conj([c.holds for c in clauses])))
         return Built(job, enc, assertions, tracked, clauses, assumptions, pre, post, pre_keys, args,
-                     dict(action.params), env, rule, reverted)
+                     dict(action.params), env, rule, reverted, shown)
 
     def build_theorem(self, job: Job) -> Built:
         enc = self.encoder()
@@ -456,10 +483,11 @@ class Builder:
         base = FreeBase(enc, "state")
         st = SymState(base)
         clauses = goal_clauses(enc, rule.expr, st, Frame(job.module, {}, None), None, "witness")
+        shown = list(enc.__dict__.get("param_vals", {}))
         goal = conj([c.holds for c in clauses])
         assumptions = param_assumptions(enc, st, scope_modules(self.spec, self.analysis, job))
         assertions = [*enc.facts, *enc.axioms, *finalize_facts(enc), *assumptions, negate(goal)]
-        return Built(job, enc, assertions, {}, clauses, rule=rule)
+        return Built(job, enc, assertions, {}, clauses, rule=rule, shown_params=shown)
 
     def build_trivial(self, job: Job) -> Built:
         enc = self.encoder()
@@ -519,7 +547,7 @@ def instance_terms(built: Built) -> list[tuple[ir.Type, Any]]:
                     break
                 out.append((cur.key, k))
                 cur = cur.value
-    for key, keys in enc.sum_keys.items():
+    for keys in enc.sum_keys.values():
         out.extend((ir.ADDRESS, k) for k in keys)
     for n, v in built.args.items():
         out.extend(_typed_scalars(enc, built.arg_types[n], v))
@@ -539,6 +567,78 @@ def _typed_scalars(enc: Encoder, t: ir.Type, v: Rep) -> list[tuple[ir.Type, Any]
     if isinstance(t, ir.MapT | ir.ListT) or isinstance(v, dict | MapVal):
         return []
     return [(t, v)]
+
+
+def pinned_candidate(built: Built, model: Any) -> list[Any]:
+    """Equations fixing the pre-state, arguments and environment of a query to
+    a candidate model, with every map entry the query did not touch reset to
+    zero (as in a freshly deployed state): asking the quantified query under
+    these equations checks the candidate against the full assumptions."""
+    enc = built.enc
+    out: list[Any] = []
+    if built.pre is None:
+        return out
+    for key, rep in built.pre.base.created.items():
+        t = key_type_of(enc, key)
+        if isinstance(rep, MapVal):
+            assert isinstance(t, ir.MapT)
+            entries = []
+            for keys in enc.touched.get(key, []):
+                entries.append(tuple(model.eval(k, model_completion=True) for k in keys))
+            out.extend(_pin_map(enc, rep, t, entries, model))
+        else:
+            out.extend(x == model.eval(x, model_completion=True) for x in _leaf_list(rep))
+    for v in built.args.values():
+        out.extend(x == model.eval(x, model_completion=True) for x in _leaf_list(v))
+    if built.env is not None:
+        for x in (built.env.caller, built.env.now, built.env.block_number, built.env.chain_id):
+            out.append(x == model.eval(x, model_completion=True))
+    for a in enc.addr.values():
+        out.append(a == model.eval(a, model_completion=True))
+    return out
+
+
+def _leaf_list(v: Rep) -> list[Any]:
+    if isinstance(v, dict):
+        return [x for item in v.values() for x in _leaf_list(item)]
+    if isinstance(v, MapVal):
+        return []
+    return [v]
+
+
+def _pin_map(enc: Encoder, rep: MapVal, t: ir.MapT, entries: list[tuple[Any, ...]], model: Any) -> list[Any]:
+    from verification.encode import tree_leaves, tree_zip
+
+    zero = enc.unwrap(t, enc.zero(t))
+    value = zero
+    for keys in entries:
+        cur: Any = rep
+        for k in keys:
+            if not isinstance(cur, MapVal):
+                break
+            cur = enc.wrap(cur.value, tree_map(select_at(k), cur.arrays))
+        if isinstance(cur, MapVal):
+            continue
+        leaf_vals = tree_map(lambda x: model.eval(x, model_completion=True), enc.unwrap(_value_type(t, len(keys)), cur))
+        value = tree_zip(functools.partial(_store_at, keys), value, leaf_vals)
+    return [a == b for a, b in zip(tree_leaves(rep.arrays), tree_leaves(value), strict=True)]
+
+
+def _value_type(t: ir.Type, depth: int) -> ir.Type:
+    for _ in range(depth):
+        assert isinstance(t, ir.MapT)
+        t = t.value
+    return t
+
+
+def _store_at(keys: tuple[Any, ...], arr: Any, v: Any) -> Any:
+    return _store_path(arr, keys, v)
+
+
+def _store_path(arr: Any, keys: tuple[Any, ...], v: Any) -> Any:
+    if len(keys) == 1:
+        return z3.Store(arr, keys[0], v)
+    return z3.Store(arr, keys[0], _store_path(z3.Select(arr, keys[0]), keys[1:], v))
 
 
 def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any, list[Any]]:
@@ -672,6 +772,9 @@ def small_model_terms(built: Built) -> list[Any]:
         for key in built.pre_keys:
             if key[0] in ("s", "g"):
                 terms.extend(uint_terms(enc, enc.state_type(key), built.pre.get(key)))
+    for n, c in enc.skolem.items():
+        if enc.skolem_types.get(n) == ir.UINT:
+            terms.append(c)
     return terms
 
 
@@ -763,7 +866,12 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
     1. when the query assumes quantified formulas, the same query with the
        quantifiers instantiated at its ground terms, on a quarter of the
        budget: unsat proves the job (the instances are implied);
-    2. the query itself: unsat proves, sat refutes with a counterexample.
+    2. when that query has a model (a candidate), the quantified query with
+       the pre-state pinned to the candidate completed with zeros, on an
+       eighth: sat refutes with a genuine counterexample;
+    3. the quantified query itself (an eighth after a candidate, which
+       quantifier instantiation rarely settles, else the whole budget):
+       unsat proves, sat refutes.
 
     For ``vacuity-action`` jobs the sense is reversed by the caller: unsat
     means the action can never succeed.
@@ -771,6 +879,21 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
     Raises:
         nothing: encoding problems come back as ``Unknown("unsupported")``.
     """
+    t_start = time.perf_counter()
+    b0 = builder_for("int" if encoding == "auto" else encoding)
+    final_key = input_key(b0.spec, b0.analysis, job, budget, encoding, "final")
+    hit0 = cache.get(final_key)
+    if hit0 is not None and "candidate" in hit0:
+        return Verdict(outcome_from_json(hit0["outcome"]), time.perf_counter() - t_start, True,
+                       hit0.get("key", ""), None, None, hit0["candidate"])
+    verdict = _solve_stages(builder_for, job, budget, encoding, cache, explain)
+    cache.put(final_key, {"outcome": outcome_to_json(verdict.outcome), "candidate": verdict.candidate,
+                          "key": verdict.key})
+    return verdict
+
+
+def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
+                  cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
     order = ["int", "bv"] if encoding == "auto" else [encoding]
     last: Verdict | None = None
     total = 0.0
@@ -783,14 +906,21 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
         except EncodingError as exc:
             return Verdict(Unknown("unsupported", str(exc), dom), time.perf_counter() - t0 + total, False, "")
         total += time.perf_counter() - t0
-        stages = ["instances", "full"] if quantified(built) else ["full"]
+        stages = ["instances", "pinned", "full"] if quantified(built) else ["full"]
+        inst_model: Any = None
+        candidate = None
         for stage in stages:
-            stage_budget = budget if stage == "full" else Budget(budget.timeout / 4, budget.rlimit // 4)
+            if stage == "pinned" and inst_model is None:
+                continue
+            stage_budget = budget.share(1 / 4 if stage == "instances" else 1 / 8 if stage == "pinned"
+                                        else 1 / 8 if candidate is not None else 1.0)
             t1 = time.perf_counter()
-            solver, lits = make_solver(built, stage_budget, stage)
+            solver, lits = make_solver(built, stage_budget, "full" if stage == "pinned" else stage)
+            if stage == "pinned":
+                solver.add(*pinned_candidate(built, inst_model))
             b = builder_for(dom)
             key = input_key(b.spec, b.analysis, job, stage_budget, dom, stage)
-            hit = cache.get(key)
+            hit = cache.get(key) if stage != "pinned" else None
             if hit is not None:
                 outcome = outcome_from_json(hit)
                 total += time.perf_counter() - t1
@@ -804,6 +934,12 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
                 cache.put(key, outcome_to_json(outcome))
                 total += time.perf_counter() - t1
                 model = solved.model
+            if stage == "pinned":
+                if isinstance(outcome, Refuted):
+                    # the candidate, completed with zeros, satisfies every assumption
+                    cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"), outcome_to_json(outcome))
+                    return Verdict(outcome, total, False, key, built, model)
+                continue
             if isinstance(outcome, Proved):
                 if stage == "instances":
                     outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
@@ -811,6 +947,11 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
             if stage == "instances":
                 if isinstance(outcome, Refuted):
                     candidate = outcome.counterexample
+                    inst_model = model
+                    if inst_model is None:  # cached: the verdict of the later stages is cached too
+                        vhit = cache.get(input_key(b.spec, b.analysis, job, budget, dom, "verdict"))
+                        if vhit is not None:
+                            return Verdict(outcome_from_json(vhit), total, True, key, built)
                 continue
             last = Verdict(outcome, total, all_cached, key, built, model, candidate)
             if isinstance(outcome, Refuted):

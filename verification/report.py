@@ -173,13 +173,14 @@ def explain(built: Built, model: Any) -> dict[str, Any]:
         keys = [k for k in sorted(Analysis(built.enc.spec).rule_reads(built.rule))]
         keys += [k for k in built.post.vals if k[0] == "sum" and k not in keys]
     return explain_parts(built.enc, model, built.env, built.args, built.arg_types, built.pre, built.post,
-                         keys, built.clauses, built.rule)
+                         keys, built.clauses, built.rule, built.shown_params)
 
 
 def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_types: dict[str, ir.Type],
                   pre: Any, post: Any, keys: list[StateKey], clauses: list[Any],
-                  rule: ir.Rule | None) -> dict[str, Any]:
-    """The counterexample dict from its parts (see :func:`explain`)."""
+                  rule: ir.Rule | None, shown_params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The counterexample dict from its parts (see :func:`explain`); only the
+    parameters in ``shown_params`` are listed, when given."""
     out: dict[str, Any] = {}
     if env is not None:
         out["env"] = {
@@ -191,6 +192,8 @@ def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_
     if args:
         out["args"] = {n: concrete(model, enc, v, arg_types[n]) for n, v in args.items()}
     params = enc.__dict__.get("param_vals", {})
+    if shown_params is not None:
+        params = {k: v for k, v in params.items() if k in shown_params}
     if params:
         out["params"] = {f"{m}.{n}": concrete(model, enc, v, enc.spec.modules[m].params[n].type)
                          for (m, n), v in params.items()}
@@ -206,7 +209,8 @@ def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_
     if rows:
         out["state"] = rows
     if enc.skolem:
-        out["witnesses"] = {n: raw_witness(model, enc, c) for n, c in enc.skolem.items()}
+        out["witnesses"] = {n: concrete(model, enc, c, enc.skolem_types.get(n, ir.UINT))
+                            for n, c in enc.skolem.items()}
     failing = None
     for c in clauses:
         if z3.is_false(model.eval(c.holds, model_completion=True)):
@@ -219,13 +223,6 @@ def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_
     elif rule is not None:
         out["clause"] = quote(enc.spec, rule.span)
     return out
-
-
-def raw_witness(model: Any, enc: Encoder, c: Any) -> Any:
-    v = raw_int(model, c)
-    if isinstance(v, int) and not isinstance(v, bool) and v >= 2**40:
-        return hex(v)
-    return v
 
 
 # -------------------------------------------------------------- rendering
@@ -297,7 +294,8 @@ def render_trace(bmc: dict[str, Any], indent: str = "    ") -> str:
                          f"at now={_show(env.get('now'))} block={_show(env.get('block_number'))}")
         rp = bmc.get("replay")
         if rp:
-            lines.append(f"{indent}  reference model: {rp.get('status')}" + (f" ({rp['detail']})" if rp.get("detail") else ""))
+            detail = f" ({rp['detail']})" if rp.get("detail") else ""
+            lines.append(f"{indent}  reference model: {rp.get('status')}{detail}")
     elif status == "unreachable":
         lines.append(f"{indent}not reachable within {bmc['depth']} step(s) from deployment: "
                      "a counterexample to induction only (strengthen with a lemma)")

@@ -14,6 +14,7 @@ reference model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -44,8 +45,8 @@ class Options:
     paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,)
     module: str | None = None
     invariant: str | None = None
-    timeout: float = 30.0
-    rlimit: int = 60_000_000
+    timeout: float = 10.0
+    rlimit: int = 20_000_000
     depth: int = DEFAULT_DEPTH
     encoding: str = "auto"
     cache: bool = True
@@ -203,7 +204,9 @@ def run_task(task: _Task) -> Result:
         return _vacuity(result)
     searchable = isinstance(verdict.outcome, Refuted) or (isinstance(verdict.outcome, Unknown)
                                                           and verdict.candidate is not None)
-    if searchable and job.kind in ("step", "ensures") and task.depth > 0:
+    internal = job.kind == "ensures" and job.action is not None and \
+        spec.modules[job.action[0]].actions[job.action[1]].internal
+    if searchable and job.kind in ("step", "ensures") and task.depth > 0 and not internal:
         result.bmc = _bmc(spec, analysis, task, verdict.key, cache)
         if isinstance(verdict.outcome, Unknown) and result.bmc.get("status") == "reachable":
             # no verdict on the step, but a real violation from deployment: refuted
@@ -224,9 +227,10 @@ def run_task(task: _Task) -> Result:
 
 def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> dict[str, Any]:
     from verification.bmc import bounded_check
+    from verification.queries import input_key
 
     h = hashlib.sha256()
-    h.update(query_key.encode())
+    h.update(input_key(spec, analysis, task.job, task.budget, "int", "bmc").encode())
     h.update(f"depth={task.depth};replay={task.replay}".encode())
     for name in sorted(spec.sources):
         h.update(name.encode())
@@ -237,9 +241,10 @@ def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: 
     if hit is not None:
         hit["cached"] = True
         return hit
-    out = bounded_check(spec, analysis, task.job, task.depth, task.budget, "int", task.replay)
-    if out.get("status") != "unknown" or "timeout" not in str(out.get("detail")):
-        cache.put(key, out)
+    # the whole search gets a quarter of a query's budget, shared among the depths
+    per_depth = task.budget.share(0.25 / max(1, task.depth))
+    out = bounded_check(spec, analysis, task.job, task.depth, per_depth, "int", task.replay)
+    cache.put(key, out)
     return out
 
 
@@ -247,10 +252,8 @@ def _reference_fingerprint() -> str:
     root = Path(__file__).resolve().parent.parent / "reference"
     h = hashlib.sha256()
     for p in sorted(root.glob("*.py")):
-        try:
+        with contextlib.suppress(OSError):
             h.update(p.read_bytes())
-        except OSError:
-            pass
     return h.hexdigest()
 
 
@@ -302,7 +305,10 @@ def prove(options: Options, spec: ir.Spec | None = None,
     done = 0
     if workers == 1 or total <= 2:
         for t in tasks:
-            r = run_task(t)
+            try:
+                r = run_task(t)
+            except Exception as exc:  # an internal error of one query must not lose the others
+                r = _crashed(t, exc)
             report.results.append(r)
             done += 1
             if progress:
@@ -318,8 +324,7 @@ def prove(options: Options, spec: ir.Spec | None = None,
                     try:
                         r = fut.result()
                     except Exception as exc:  # a crash in a worker is an internal error of one query
-                        r = Result(t.job, Unknown("unsupported", f"internal error: {type(exc).__name__}: {exc}"), 0.0,
-                                   error=f"internal error on {t.job.rule_label}: {exc}")
+                        r = _crashed(t, exc)
                     report.results.append(r)
                     done += 1
                     if progress:
@@ -329,6 +334,12 @@ def prove(options: Options, spec: ir.Spec | None = None,
     mark_conditional(report)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _crashed(t: _Task, exc: Exception) -> Result:
+    detail = f"internal error: {type(exc).__name__}: {exc}"
+    return Result(t.job, Unknown("unsupported", detail), 0.0,
+                  error=f"internal error on {t.job.rule_label} x {t.job.action_label}: {type(exc).__name__}: {exc}")
 
 
 def mark_conditional(report: Report) -> None:

@@ -1,0 +1,102 @@
+"""Benchmark: whole-protocol proof time, cold and cached.
+
+    .venv/bin/python benchmarks/prove.py [PATH...] [--jobs N] [--timeout S] [--rlimit N] [--json FILE]
+
+Copies the spec to a temporary snapshot, then runs ``imospec prove`` on it twice
+with one fresh cache directory: the first run is cold (every query solved), the
+second reads every verdict from the cache.
+Prints the wall-clock time of each run and the median and worst time per
+solver query (queries settled by the frame rule, which never reach Z3, are
+counted apart), and the outcome counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from spec.driver import BUNDLED_PROTOCOL, load_spec  # noqa: E402
+from verification.outcome import Proved, Refuted, Result  # noqa: E402
+from verification.runner import Options, Report, prove  # noqa: E402
+
+
+def _solver_results(report: Report) -> list[Result]:
+    return [r for r in report.results if not (isinstance(r.outcome, Proved) and r.outcome.method == "frame")]
+
+
+def summarize(label: str, report: Report, wall: float) -> dict[str, Any]:
+    """Timing and outcome figures of one run."""
+    solved = _solver_results(report)
+    times = sorted(r.seconds for r in solved)
+    worst = max(solved, key=lambda r: r.seconds) if solved else None
+    proofs = report.proofs
+    return {
+        "run": label,
+        "wall_seconds": round(wall, 2),
+        "queries": len(report.results),
+        "solver_queries": len(solved),
+        "frame_rule": len(report.results) - len(solved),
+        "cached": sum(1 for r in solved if r.cached),
+        "median_seconds": round(statistics.median(times), 4) if times else 0.0,
+        "worst_seconds": round(times[-1], 3) if times else 0.0,
+        "worst_query": f"{worst.job.rule_label} x {worst.job.action_label}" if worst else "",
+        "proved": sum(1 for r in proofs if isinstance(r.outcome, Proved)),
+        "refuted": sum(1 for r in proofs if isinstance(r.outcome, Refuted)),
+        "unknown": sum(1 for r in proofs if not isinstance(r.outcome, Proved | Refuted)),
+        "exit_code": report.exit_code(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled protocol)")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per CPU)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per query (default 10)")
+    parser.add_argument("--rlimit", type=int, default=20_000_000, help="Z3 rlimit per query (default 20000000)")
+    parser.add_argument("--depth", type=int, default=3, help="bounded model checking depth (default 3)")
+    parser.add_argument("--json", help="also write the figures as JSON to this file")
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="imospec-bench-") as tmp:
+        # a snapshot: the two runs must see the same spec even while it is being edited
+        snapshot = Path(tmp) / "spec"
+        snapshot.mkdir()
+        for raw in args.paths or [str(BUNDLED_PROTOCOL)]:
+            src = Path(raw)
+            for f in sorted(src.rglob("*.imo")) if src.is_dir() else [src]:
+                shutil.copyfile(f, snapshot / f.name)
+        paths = [str(snapshot)]
+        loaded = load_spec(paths)
+        if not loaded.ok or loaded.spec is None:
+            print("the spec has errors; run `imospec check` for details", file=sys.stderr)
+            return 1
+        for label in ("cold", "cached"):
+            opts = Options(paths=paths, jobs=args.jobs, timeout=args.timeout, rlimit=args.rlimit,
+                           depth=args.depth, cache=True, cache_dir=Path(tmp) / "cache")
+            t0 = time.perf_counter()
+            report = prove(opts, loaded.spec)
+            rows.append(summarize(label, report, time.perf_counter() - t0))
+    print(f"{'run':<7} {'wall':>8} {'queries':>8} {'solver':>7} {'cached':>7} {'median':>8} {'worst':>8}  "
+          f"proved/refuted/unknown  worst query")
+    for r in rows:
+        print(f"{r['run']:<7} {r['wall_seconds']:>7.1f}s {r['queries']:>8} {r['solver_queries']:>7} "
+              f"{r['cached']:>7} {r['median_seconds']:>7.3f}s {r['worst_seconds']:>7.2f}s  "
+              f"{r['proved']}/{r['refuted']}/{r['unknown']:<16} {r['worst_query']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
