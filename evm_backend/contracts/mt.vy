@@ -248,6 +248,7 @@ def _write_checkpoint(delegatee: address, new_votes: uint256):
         self.checkpoints[delegatee][n - 1] = Checkpoint(from_block=block.number, votes=new_votes)
     else:
         assert n < MAX_CHECKPOINTS, "TOO_MANY_CHECKPOINTS"
+        assert n == 0 or self.checkpoints[delegatee][n - 1].from_block < block.number, "BLOCK_IN_PAST"
         self.checkpoints[delegatee][n] = Checkpoint(from_block=block.number, votes=new_votes)
         self.num_checkpoints[delegatee] = n + 1
     self.current_votes[delegatee] = new_votes

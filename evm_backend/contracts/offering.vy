@@ -185,6 +185,7 @@ def _pool_seed_dcep(amount: uint256) -> uint256:
 def contribute(amount: uint256):
     """Contributes `amount` DCEP, only inside the window, never above the hard cap."""
     assert block.timestamp >= start and block.timestamp < self._end_time(), "OUTSIDE_WINDOW"
+    assert not self.finalized, "FINALIZED"
     assert amount > 0, "ZERO_AMOUNT"
     assert self.raised + amount <= hard_cap, "HARD_CAP"
     self.raised += amount
