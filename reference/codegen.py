@@ -315,7 +315,7 @@ class ModuleWriter:
     def reasons_used(self) -> list[str]:
         found: set[str] = set()
         for body in [self.m.init, *(a.body for a in self.m.actions.values()), *(f.body for f in self.m.fns.values())]:
-            for s in _walk(body):
+            for s in ir.walk(body):
                 if isinstance(s, ir.Require):
                     found.add(s.reason)
                 if isinstance(s, ir.Govern):
@@ -453,11 +453,11 @@ class ModuleWriter:
         out = ["", "", f"def {py(a.name)}{self.signature(a.params, 'Env')} -> {ret}:"]
         raises = ["Raises:"]
         for r in sorted(
-            set(a.reasons) | (set(GOVERN_REASONS) if any(isinstance(s, ir.Govern) for s in _walk(a.body)) else set())
+            set(a.reasons) | (set(GOVERN_REASONS) if any(isinstance(s, ir.Govern) for s in ir.walk(a.body)) else set())
         ):
             raises.append(f'    {exception_name(r)}: reverts with "{r}".')
         raises.append("    ArithmeticRevert: a bare revert on overflow, underflow or division by zero.")
-        if any(isinstance(s, ir.CallStmt) for s in _walk(a.body)) or _calls(a.body):
+        if any(isinstance(s, ir.CallStmt) for s in ir.walk(a.body)) or _calls(a.body):
             raises.append("    Revert: whatever the actions it calls raise.")
         lines = []
         if a.internal:
@@ -521,7 +521,7 @@ class ModuleWriter:
 
 
 def _calls(body: tuple[ir.Stmt, ...]) -> bool:
-    for s in _walk(body):
+    for s in ir.walk(body):
         for e in _stmt_exprs(s):
             if isinstance(e, ir.ActionCall):
                 return True
@@ -533,16 +533,6 @@ def _stmt_exprs(s: ir.Stmt) -> Iterator[ir.Expr]:
         yield s.value
     elif isinstance(s, ir.CallStmt):
         yield s.call
-
-
-def _walk(body: tuple[ir.Stmt, ...]) -> Iterator[ir.Stmt]:
-    for s in body:
-        yield s
-        if isinstance(s, ir.If):
-            yield from _walk(s.then)
-            yield from _walk(s.orelse)
-        elif isinstance(s, ir.For):
-            yield from _walk(s.body)
 
 
 def _folded_governed(spec: ir.Spec, e: ir.Expr) -> str:

@@ -30,16 +30,6 @@ def restrict(spec: ir.Spec, names: Iterable[str]) -> ir.Spec:
     return ir.Spec({n: m for n, m in spec.modules.items() if n in keep}, spec.sources)
 
 
-def _walk(body: tuple[ir.Stmt, ...]) -> Iterator[ir.Stmt]:
-    for s in body:
-        yield s
-        if isinstance(s, ir.If):
-            yield from _walk(s.then)
-            yield from _walk(s.orelse)
-        elif isinstance(s, ir.For):
-            yield from _walk(s.body)
-
-
 def _calls(e: ir.Expr) -> Iterator[ir.ActionCall]:
     if isinstance(e, ir.ActionCall):
         yield e
@@ -67,7 +57,7 @@ def _write_sets(spec: ir.Spec) -> dict[tuple[str, str], frozenset[str]]:
             key = (mname, a.name)
             direct[key] = {mname}
             callees[key] = set()
-            for s in _walk(a.body):
+            for s in ir.walk(a.body):
                 if isinstance(s, ir.Govern):
                     direct[key].update(c for c, _ in s.candidates)
                 values: list[ir.Expr] = []

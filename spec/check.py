@@ -1224,7 +1224,7 @@ class Checker:
             with contextlib.suppress(_Abort):
                 ensures.append(self.expr(en, ens_sc, ir.BOOL))
         full = (*prelude, *body)
-        reasons = tuple(sorted({s.reason for s in _walk_ir(full) if isinstance(s, ir.Require)}))
+        reasons = tuple(sorted({s.reason for s in ir.walk(full) if isinstance(s, ir.Require)}))
         self.never_succeeds(d, full)
         return ir.Action(
             d.name,
@@ -1467,20 +1467,6 @@ def _walk_stmts(stmts: list[ast.Stmt]) -> list[ast.Stmt]:
         if isinstance(s, ast.If):
             stack.extend(reversed([*s.then, *s.orelse]))
         elif isinstance(s, ast.For):
-            stack.extend(reversed(s.body))
-    return out
-
-
-def _walk_ir(stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
-    """Every IR statement, nested ones included, in order (no recursion)."""
-    out: list[ir.Stmt] = []
-    stack = list(reversed(stmts))
-    while stack:
-        s = stack.pop()
-        out.append(s)
-        if isinstance(s, ir.If):
-            stack.extend(reversed([*s.then, *s.orelse]))
-        elif isinstance(s, ir.For):
             stack.extend(reversed(s.body))
     return out
 

@@ -312,6 +312,23 @@ class For(Stmt):
     body: tuple[Stmt, ...]
 
 
+def walk(stmts: tuple[Stmt, ...]) -> list[Stmt]:
+    """Every statement of a body, nested ones included, in source order.
+
+    Iterative, so that deeply nested input cannot exhaust the stack.
+    """
+    out: list[Stmt] = []
+    stack = list(reversed(stmts))
+    while stack:
+        s = stack.pop()
+        out.append(s)
+        if isinstance(s, If):
+            stack.extend(reversed((*s.then, *s.orelse)))
+        elif isinstance(s, For):
+            stack.extend(reversed(s.body))
+    return out
+
+
 # ----------------------------------------------------------- declarations
 
 

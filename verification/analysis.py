@@ -16,13 +16,8 @@ Key = tuple[str, str, str]
 
 
 def walk_stmts(stmts: tuple[ir.Stmt, ...]) -> Iterator[ir.Stmt]:
-    for s in stmts:
-        yield s
-        if isinstance(s, ir.If):
-            yield from walk_stmts(s.then)
-            yield from walk_stmts(s.orelse)
-        elif isinstance(s, ir.For):
-            yield from walk_stmts(s.body)
+    """Every statement, nested ones included (see :func:`spec.ir.walk`)."""
+    return iter(ir.walk(stmts))
 
 
 def stmt_exprs(s: ir.Stmt) -> list[ir.Expr]:
