@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,20 +36,10 @@ def run_script(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]
                           env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100"})
 
 
-@contextlib.contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def run(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
     """main(args) in-process; a SystemExit (argparse) becomes its exit code."""
     out, err = io.StringIO(), io.StringIO()
-    with _cwd(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(list(args))
         except SystemExit as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -58,19 +57,9 @@ def caret_text(result: LoadResult, d: Diagnostic) -> str:
     return shown[start:end]
 
 
-@contextlib.contextmanager
-def cwd(path: Path) -> Iterator[None]:
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def run_cli(args: list[str], where: Path = REPO) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    with cwd(where), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.chdir(where), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
     return code, out.getvalue(), err.getvalue()
 

@@ -26,7 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -70,16 +70,6 @@ TRACEBACK_RE = re.compile(
 # ------------------------------------------------------------------ oracle
 
 
-@contextlib.contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def _lines_of(data: bytes) -> list[str] | list[bytes]:
     """The file's lines as the parser counts them: split at "\\n" only."""
     try:
@@ -111,7 +101,7 @@ def assert_clean(files: dict[str, bytes], extra: dict[str, bytes] | None = None)
         for name, data in everything.items():
             (root / name).write_bytes(data)
         out, err = io.StringIO(), io.StringIO()
-        with _cwd(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.chdir(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["check", "."])
         assert code in (0, 1), f"exit {code}; stderr:\n{err.getvalue()[-2000:]}"
         assert not TRACEBACK_RE.search(err.getvalue()), err.getvalue()[-2000:]

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,16 +59,6 @@ def _cases() -> list[str]:
 CASES = _cases()
 
 
-@contextlib.contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def _stage(case: str, root: Path) -> Path:
     """Copy the case to ``root/tests/spec/golden/<case>`` and generate its inputs."""
     dest = root / REL_GOLDEN / case
@@ -82,7 +71,7 @@ def _stage(case: str, root: Path) -> Path:
 def run_check(root: Path, rel: Path) -> tuple[int, str, str]:
     """Run `imospec check rel` in-process from ``root``; return (exit, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    with _cwd(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.chdir(root), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["check", str(rel)])
     return code, out.getvalue(), err.getvalue()
 
