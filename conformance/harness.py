@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
 
-from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from conformance.binding import Binding, BindingError, ModuleBinding
 from evm_backend import get_backend
@@ -428,13 +428,6 @@ class Harness:
         fields = spec_events[name].fields
         return (module, name, tuple(normal(log.args.get(b.name(f), log.args.get(f))) for f, _ in fields))
 
-    def observe_model(self) -> dict[str, Any]:
-        """Every observable of the model, by path."""
-        out: dict[str, Any] = {}
-        for path, value in self._walk_model():
-            out[path] = value
-        return out
-
     def compare_state(self, modules: set[str] | None = None, *, params: bool = False) -> list[Difference]:
         """Differences between the model's and the contracts' state.
 
@@ -459,10 +452,6 @@ class Harness:
                 if model_value != evm_value:
                     diffs.append(Difference(path(), model_value, evm_value))
         return diffs
-
-    def _walk_model(self) -> Iterator[tuple[str, Any]]:
-        for path, value, _ in self._observables(None, params=True):
-            yield path(), value
 
     def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[PathFn, Any, Any]]:
         """(path, model value, thunk reading the EVM value) for every observable."""
@@ -611,4 +600,3 @@ def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[A
     return read
 
 
-_ = to_canonical_address

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class CampaignResult:
     divergence: list[StepReport] | None = None
     scenario: str | None = None  # the starting state of the divergent sequence
     fixture: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,6 @@ module. The output imports only :mod:`reference.runtime`.
 from __future__ import annotations
 
 import keyword
-import re
 from collections.abc import Iterator
 
 from spec import ir
@@ -625,4 +624,3 @@ def runtime_source() -> str:
     return resources.files("reference").joinpath("runtime.py").read_text(encoding="utf-8")
 
 
-_ = re  # kept for future name checks

@@ -271,12 +271,9 @@ class Checker:
             if want == ir.ADDRESS and out.value >= 2**160:  # type: ignore[operator]
                 raise self.fail("E020", "the literal is too large for an address (160 bits)", e.span)
             return ir.Lit(want, out.span, out.value)
-        if want is not None and not self.compatible(want, out.type):
+        if want is not None and want != out.type:
             raise self.fail("E020", f"expected {want}, found {out.type}", e.span)
         return out
-
-    def compatible(self, want: ir.Type, got: ir.Type) -> bool:
-        return want == got
 
     def _expr(self, e: ast.Expr, sc: _Scope, allow_action: bool) -> ir.Expr:
         if isinstance(e, ast.IntLit):
@@ -551,8 +548,6 @@ class Checker:
         if isinstance(d, ast.Fn):
             params = [(p.name, self.safe_type(p.type, module)) for p in d.params]
             args = self.args(e, sc, params, f"function `{n}`")
-            if sc.context == "theorem" or sc.context == "rule":
-                pass
             return ir.FnCall(self.safe_type(d.returns, module), e.span, module, n, args)
         if isinstance(d, ast.Action):
             if sc.context in ("fn", "rule", "theorem", "ensures", "const"):
@@ -854,7 +849,6 @@ class Checker:
             if md.source.abstract:
                 continue
             modules[name] = self.module(md)
-        self.cross_module_checks(modules)
         for mod, imp in [(m, i) for m, md in self.mods.items() if not md.source.abstract for i in md.imports]:
             if (mod, imp) not in self.used_imports and imp in self.mods and not self.asts[imp].abstract:
                 self.error(

@@ -197,7 +197,7 @@ def _last_step(enc: Encoder, analysis: Analysis, model: Any, job: Job, sv: StepV
 
 def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: Budget) -> Any:
     """A model of the same trace with small inputs, when one is easy to find."""
-    from verification.queries import SMALL_BOUNDS, uint_terms
+    from verification.queries import bounded_model, uint_terms
 
     terms: list[Any] = [env0.now, env0.block_number, env0.chain_id]
     for (m, n), v in enc.__dict__.get("param_vals", {}).items():
@@ -207,19 +207,7 @@ def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: 
         for (m, a), args in zip(sv.actions, sv.args, strict=True):
             for n, t in enc.spec.modules[m].actions[a].params:
                 terms.extend(uint_terms(enc, t, args[n]))
-    d = enc.dom
-    for bound in SMALL_BOUNDS:
-        solver.push()
-        try:
-            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 500)))
-            solver.set("rlimit", max(1, budget.rlimit // 10))
-            for t in terms:
-                solver.add(d.le(t, d.lit(bound)))
-            if solver.check() == z3.sat:
-                return solver.model()
-        finally:
-            solver.pop()
-    return None
+    return bounded_model(solver, enc.dom, terms, budget)
 
 
 def _trace(enc: Encoder, model: Any, env0: Env, steps: list[StepVars]) -> dict[str, Any]:

@@ -784,11 +784,16 @@ def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> Any:
     terms = small_model_terms(built)
     if not terms:
         return model
-    d = built.enc.dom
+    return bounded_model(solver, built.enc.dom, terms, budget) or model
+
+
+def bounded_model(solver: Any, d: Any, terms: list[Any], budget: Budget) -> Any:
+    """A model of ``solver`` with every term at most one of SMALL_BOUNDS (the
+    smallest that works), within a tenth of the budget; None if none is found."""
     for bound in SMALL_BOUNDS:
         solver.push()
         try:
-            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 1000 / 2)))
+            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 500)))
             solver.set("rlimit", max(1, budget.rlimit // 10))
             for t in terms:
                 solver.add(d.le(t, d.lit(bound)))
@@ -796,7 +801,7 @@ def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> Any:
                 return solver.model()
         finally:
             solver.pop()
-    return model
+    return None
 
 
 def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
