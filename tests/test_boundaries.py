@@ -32,7 +32,6 @@ def test_import_linter_contracts_hold() -> None:
     assert exe, "import-linter is a test dependency: pip install -e '.[test]'"
     proc = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "broken" not in proc.stdout.lower() or " 0 broken" in proc.stdout.lower()
 
 
 def test_only_one_module_imports_each_evm() -> None:
