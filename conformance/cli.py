@@ -56,6 +56,9 @@ def register(sub: Any) -> None:
     mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
     mu.add_argument("--seed", type=int, default=0, metavar="S")
     mu.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.add_argument("--equivalents", type=Path, metavar="FILE",
+                    help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
+                    "next to the binding)")
     mu.set_defaults(func=cmd_mutate)
 
     r = sub.add_parser(
@@ -165,12 +168,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
     """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
-    from conformance.mutate import mutations, run_mutants, select
+    from conformance.mutate import EQUIVALENTS_FILE, load_equivalents, mutations, run_mutants, select
     from evm_backend.errors import EvmBackendError
 
     try:
         binding, spec = _load(args.impl)
-    except (BindingError, EvmBackendError) as exc:
+        equivalents = load_equivalents(args.equivalents or args.impl.parent / EQUIVALENTS_FILE)
+    except (BindingError, EvmBackendError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     candidates: list[Any] = []
@@ -186,20 +190,29 @@ def cmd_mutate(args: argparse.Namespace) -> int:
 
     try:
         report = run_mutants(spec, args.impl, chosen, backend=args.backend, examples=args.examples,
-                             steps=args.steps, seed=args.seed, progress=progress)
+                             steps=args.steps, seed=args.seed, progress=progress,
+                             equivalents=equivalents)
     except (BindingError, EvmBackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     tried = len(report.killed) + len(report.survived)
-    print(f"killed {len(report.killed)} of {tried} mutants that compile ({report.kill_rate:.1%}); "
-          f"{len(report.stillborn)} did not compile")
+    print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "
+          f"{len(report.equivalent)} known equivalent; {len(report.stillborn)} did not compile")
     for m in report.survived:
         print(f"  survived: {m.describe()}")
+    for m, reason in report.equivalent:
+        print(f"  equivalent: {m.describe()}\n      because {reason}")
+    for m in report.misjudged:
+        print(f"  KILLED BUT RECORDED AS EQUIVALENT (remove it from the equivalents file): {m.describe()}")
     if args.json:
-        def row(m: Any, fate: str) -> dict[str, Any]:
-            return {"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
-                    "mutated": m.mutated.strip(), "fate": fate}
+        def row(m: Any, fate: str, reason: str | None = None) -> dict[str, Any]:
+            out = {"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
+                   "mutated": m.mutated.strip(), "fate": fate}
+            if reason is not None:
+                out["reason"] = reason
+            return out
         rows = ([row(m, "killed") for m in report.killed] + [row(m, "survived") for m in report.survived]
+                + [row(m, "equivalent", r) for m, r in report.equivalent]
                 + [row(m, "stillborn") for m in report.stillborn])
         args.json.write_text(json.dumps({"kill_rate": report.kill_rate, "mutants": rows}, indent=2) + "\n")
     return 0

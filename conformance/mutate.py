@@ -14,6 +14,11 @@ Each mutant that compiles runs through a conformance campaign. It is *killed*
 when the campaign finds a divergence (or its deployment breaks); otherwise it
 *survives*, and the report lists it for a human to classify as equivalent
 (no observable difference is possible) or as a gap in the suite.
+
+Mutants a human has judged equivalent are recorded, with the reason, in a JSON
+file next to the binding (:data:`EQUIVALENTS_FILE`, read by
+:func:`load_equivalents`). They still run: one that is killed was misjudged,
+and the report says so. The kill rate counts the other mutants only.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ OPERATOR_SWAPS = [
     (r"\band\b", "or"),
     (r"\bor\b", "and"),
 ]
+EQUIVALENTS_FILE = "equivalent-mutants.json"
 INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
 
@@ -63,19 +69,56 @@ class Mutant:
     def describe(self) -> str:
         return f"{self.file.name}:{self.line} [{self.kind}] {self.original.strip()}  ->  {self.mutated.strip()}"
 
+    def key(self) -> tuple[str, int, str]:
+        """What identifies the mutant in an equivalents file: file name, line, mutated line."""
+        return (self.file.name, self.line, self.mutated.strip())
+
 
 @dataclass
 class MutationReport:
-    """Killed and surviving mutants, and those that did not compile."""
+    """Killed and surviving mutants, and those that did not compile.
+
+    Survivors recorded as equivalent are in ``equivalent`` (with the reason),
+    not in ``survived``; mutants recorded as equivalent that were killed all
+    the same are in ``killed`` and in ``misjudged``.
+    """
 
     killed: list[Mutant] = field(default_factory=list)
     survived: list[Mutant] = field(default_factory=list)
     stillborn: list[Mutant] = field(default_factory=list)
+    equivalent: list[tuple[Mutant, str]] = field(default_factory=list)
+    misjudged: list[Mutant] = field(default_factory=list)
 
     @property
     def kill_rate(self) -> float:
+        """Killed over the mutants that compile and are not known equivalents."""
         tried = len(self.killed) + len(self.survived)
         return len(self.killed) / tried if tried else 0.0
+
+
+def load_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
+    """The mutants recorded as equivalent in ``path``, by :meth:`Mutant.key`, with their reasons.
+
+    The file holds ``{"equivalent": [{"file", "line", "mutated", "reason"}, ...]}``;
+    a missing file records none.
+
+    Raises:
+        ValueError: the file is not JSON of that shape, or an entry has no reason.
+    """
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["equivalent"]
+        out: dict[tuple[str, int, str], str] = {}
+        for e in entries:
+            reason = str(e["reason"]).strip()
+            if not reason:
+                raise ValueError(f"{path}: {e['file']}:{e['line']}: an equivalent mutant needs a reason")
+            out[(str(e["file"]), int(e["line"]), str(e["mutated"]).strip())] = reason
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not an equivalents file ({type(exc).__name__}: {exc})") from None
+    return out
 
 
 def _code_lines(source: str) -> Iterator[tuple[int, str]]:
@@ -173,8 +216,17 @@ def run_mutants(
     steps: int = 25,
     seed: int = 0,
     progress: object = None,
+    equivalents: dict[tuple[str, int, str], str] | None = None,
 ) -> MutationReport:
-    """Run the conformance campaign on each mutant; classify it."""
+    """Run the conformance campaign on each mutant; classify it.
+
+    ``equivalents`` (see :func:`load_equivalents`) are mutants known to be
+    equivalent: a survivor among them is reported as equivalent, not survived.
+
+    Raises:
+        BindingError: the binding cannot be loaded.
+    """
+    known = equivalents or {}
     from evm_backend.compiler import compile_source
 
     binding = load_binding(binding_path)
@@ -190,11 +242,19 @@ def run_mutants(
             mb = load_binding(_mutant_binding(binding, m, work))
             try:
                 result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
-                                      fixture_dir=work / "fixtures")
+                                      fixture_dir=work / "fixtures", shrink=False)
                 killed = not result.ok
             except EvmBackendError:
                 killed = True  # the mutant breaks deployment: observable at once
-            (report.killed if killed else report.survived).append(m)
+            reason = known.get(m.key())
+            if killed:
+                report.killed.append(m)
+                if reason is not None:
+                    report.misjudged.append(m)
+            elif reason is not None:
+                report.equivalent.append((m, reason))
+            else:
+                report.survived.append(m)
             if callable(progress):
                 progress(i + 1, len(mutants), m, killed)
     return report

@@ -121,11 +121,13 @@ def run_campaign(
     fixture_dir: Path = Path(".imospec-cache/fixtures"),
     on_step: Callable[[StepReport], None] | None = None,
     check_rules: bool = False,
+    shrink: bool = True,
 ) -> CampaignResult:
     """Run ``examples`` generated action sequences of up to ``steps`` steps.
 
-    Deterministic for a given seed. Stops at the first divergence, shrinks it,
-    saves it as a fixture and returns it in the result.
+    Deterministic for a given seed. Stops at the first divergence, shrinks it
+    (unless ``shrink`` is false: mutation testing only asks whether there is
+    one), saves it as a fixture and returns it in the result.
 
     Raises:
         BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
@@ -155,7 +157,8 @@ def run_campaign(
         config = settings(
             max_examples=share, stateful_step_count=steps, deadline=None, database=None,
             derandomize=False, suppress_health_check=list(HealthCheck),
-            phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False,
+            phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+            report_multiple_bugs=False, print_blob=False,
         )
         # hypothesis copies the seed from the machine class to the test it builds
         seeded = hypothesis_seed(seed)(machine)
