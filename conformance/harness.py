@@ -26,6 +26,7 @@ from typing import Any, Literal
 from eth_utils import keccak, to_checksum_address
 
 from conformance.binding import Binding, BindingError, ModuleBinding
+from conformance.strategies import state_numbers
 from evm_backend import get_backend
 from evm_backend.compiler import CompiledContract, compile_file
 from evm_backend.errors import CallReverted
@@ -37,6 +38,12 @@ from spec import ir
 from spec.analysis import restrict, write_set
 
 MAX_TIME_STEP = 400 * 86400
+# Views that take numbers are evaluated at the latest VIEW_STATE_NUMBERS block
+# numbers (no older than MAX_VIEW_BLOCK_AGE blocks) and timestamps the state
+# holds, and at most MAX_VIEW_CALLS argument sets per view.
+VIEW_STATE_NUMBERS = 4
+MAX_VIEW_BLOCK_AGE = 256
+MAX_VIEW_CALLS = 128
 
 # An observable's path ("vault.stake[0x...]"), built only when it is shown.
 PathFn = Callable[[], str]
@@ -493,26 +500,47 @@ class Harness:
     def _views(self, module: str, m: ir.Module) -> Iterator[tuple[PathFn, Any, Any]]:
         """Spec functions the implementation exports as views, evaluated at
         every known address: derived state (a decayed tier, a TWAP) is
-        observable too, and catches bugs before any action writes them."""
+        observable too, and catches bugs before any action writes them.
+
+        Functions that also take numbers (votes at a block, a tier at a
+        moment, a quote for an amount) are evaluated at the numbers of
+        :meth:`_view_numbers`; every other parameter type leaves a function out.
+        """
         b = self.binding.modules[module]
         art = self.artifacts[module]
         exported = {f.get("name") for f in art.abi if f.get("type") == "function"}
         address = to_checksum(self.addresses[module])
         env = Env(0, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
+        numbers: list[int] | None = None
         for fn in m.fns.values():
-            if b.name(fn.name) not in exported or any(t != ir.ADDRESS for _, t in fn.params):
+            if b.name(fn.name) not in exported or any(t not in (ir.ADDRESS, ir.UINT) for _, t in fn.params):
                 continue
-            arg_sets: list[tuple[int, ...]] = [()]
-            for _ in fn.params:
-                arg_sets = [(*a, k) for a in arg_sets for k in self.view_addresses]
-            for args in arg_sets:
+            if numbers is None and any(t == ir.UINT for _, t in fn.params):
+                numbers = self._view_numbers()
+            choices = [self.view_addresses if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
+            for args in _spread(_arg_product(choices), MAX_VIEW_CALLS):
                 path = functools.partial(_call_path, module, fn.name, args)
                 try:
                     value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
                 except Revert as exc:
                     value = ("reverts", exc.reason)
-                yield path, value, _view_reader(self.backend, address, b.name(fn.name),
-                                                [to_checksum(a) for a in args])
+                abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
+                yield path, value, _view_reader(self.backend, address, b.name(fn.name), abi_args)
+
+    def _view_numbers(self) -> list[int]:
+        """The numbers views that take numbers are evaluated at: 0 and 1; the
+        current and previous block and second, and the one after; and the
+        latest block numbers and timestamps the state records (a checkpoint's
+        block, a stake's start, a boost's end) with their neighbours, since a
+        view's answer changes at exactly those points."""
+        now, block = self.backend.timestamp, self.backend.block_number
+        held = state_numbers(self.model)
+        blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v <= block]
+        moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP]
+        out = {0, 1, block - 1, block, now - 1, now, now + 1}
+        for v in (*blocks[-VIEW_STATE_NUMBERS:], *moments[-VIEW_STATE_NUMBERS:]):
+            out.update((v - 1, v, v + 1))
+        return sorted(v for v in out if v >= 0)
 
     def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:
         keys = set(m.keys())
@@ -600,3 +628,17 @@ def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[A
     return read
 
 
+def _arg_product(choices: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Every combination of one value per parameter, in order."""
+    out: list[tuple[int, ...]] = [()]
+    for values in choices:
+        out = [(*a, v) for a in out for v in values]
+    return out
+
+
+def _spread(items: list[tuple[int, ...]], limit: int) -> list[tuple[int, ...]]:
+    """At most ``limit`` of ``items``, evenly spaced, always with the first and the last."""
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
