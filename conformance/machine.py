@@ -16,6 +16,7 @@ exercised.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,17 +29,23 @@ from conformance.strategies import (
     TimeTarget,
     interesting_numbers,
     resolve,
+    resolve_quotes,
     resolve_time,
     spec_numbers,
     value_strategy,
 )
+from reference.model import Outcome
 from spec import ir
+from spec.analysis import write_set
 
 # Every step compares the storage of the modules the spec lets the action change
 # (and of any contract that logged). Every clock move compares the exported
 # views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
 # at the end of every sequence, all storage and all views are compared.
 FULL_COMPARE_EVERY = 8
+# An action step draws up to MAX_RETRIES more argument tuples, tried (on the
+# model) in turn when the first one reverts.
+MAX_RETRIES = 3
 
 
 class Divergence(AssertionError):
@@ -150,8 +157,31 @@ def _action_rule(
     names = [n for n, _ in action.params]
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges) for i, (_, t) in enumerate(action.params)}
 
-    def step(self: Any, caller: int, **kwargs: Any) -> None:
-        args = tuple(resolve(kwargs[f"arg_{i}"], harness.model, module, caller) for i in range(len(names)))
+    touched = write_set(spec, module, action.name)
+
+    def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
+        # the step on the model alone, then the model put back as it was
+        saved = {name: copy.deepcopy(harness.model.world.state[name]) for name in touched}
+        model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
+        try:
+            return harness.model.execute(module, action.name, harness.env(caller), *model_args)
+        finally:
+            harness.model.world.state.update(saved)
+
+    def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        args = tuple(resolve(v, harness.model, module, caller) for v in raw)
+        return resolve_quotes(args, lambda probe: dry_run(caller, probe))
+
+    def step(self: Any, caller: int, retries: list[tuple[Any, ...]] | None = None, **kwargs: Any) -> None:
+        args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
+        if retries and not dry_run(caller, args).ok:
+            # the first draw reverts on the model: aim for success with another
+            # draw, if one succeeds (a revert is still tried whenever none does)
+            for raw in retries:
+                other = draw(caller, raw)
+                if dry_run(caller, other).ok:
+                    args = other
+                    break
         self._run(Step("action", module, action.name, caller, args))
 
     step.__name__ = f"{module}__{action.name}"
@@ -159,4 +189,11 @@ def _action_rule(
     # the first actors are drawn more often, so that one account's actions chain up
     callers = st.one_of(st.sampled_from(harness.actors[:1]), st.sampled_from(harness.actors[:2]), actors)
     strategies["caller"] = callers
+    if action.params:
+        # more draws of the arguments, used when the first one reverts: most
+        # random argument tuples fail some check, and an action that never
+        # succeeds tests only its checks
+        # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
+        retry = st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names))))
+        strategies["retries"] = st.deferred(lambda: st.lists(retry, max_size=MAX_RETRIES))
     return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]

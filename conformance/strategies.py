@@ -5,21 +5,28 @@ so numbers are drawn mostly from edges: 0, 1, 2, powers of ten, the maximum
 values, every constant and parameter of the spec and their neighbours (the
 floor, the caps, the thresholds), and values that are in the model's state
 right now (balances, capacities, reserves), exactly and plus or minus one.
+An argument may also be *quoted*: set to a number the action itself returns or
+logs in the current state (the output of a swap, the amounts a burn of
+liquidity pays), so that a slippage bound lands exactly on the quote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hypothesis import strategies as st
 
-from reference.model import Model
+from reference.model import Model, Outcome
 from reference.runtime import Map
 from spec import ir
 
 UINT256_MAX = 2**256 - 1
 
+
+# The smallest amounts, drawn on their own: a `> 0` check differs from `> 1`
+# only at exactly 1.
+SMALL = (0, 1, 2)
 
 GENERIC_EDGES = (0, 1, 2, 3, 10, 100, 1000, 10**6, 10**18, 10**21, 10**24, 2**112 - 1, 2**112, 2**128,
                  UINT256_MAX, UINT256_MAX - 1, UINT256_MAX // 2)
@@ -103,10 +110,12 @@ def value_strategy(
     against the state the step actually runs in (see :func:`resolve`).
     """
     if t == ir.UINT:
-        # half numbers near the current state, a third edges, the rest anything
+        # 3/8 numbers near the current state, 1/4 edges, 1/8 each quotes by the
+        # action itself, the smallest amounts, and anything
         near = st.builds(NearState, st.integers(0, 2**16))
         exact = st.sampled_from(edges)
-        return st.one_of(near, exact, near, exact, near, uint_strategy(edges))
+        quoted = st.builds(Quoted, st.integers(0, 2**16))
+        return st.one_of(near, exact, near, exact, near, quoted, st.sampled_from(SMALL), uint_strategy(edges))
     if t == ir.BOOL:
         return st.booleans()
     if t == ir.ADDRESS:
@@ -192,6 +201,64 @@ def _near(values: list[int]) -> list[int]:
     for v in values[-64:]:
         out.update((v - 1, v, v + 1))
     return sorted(x for x in out if 0 <= x <= UINT256_MAX)
+
+
+class Quoted:
+    """A placeholder drawn instead of a number: "the pick-th number this very
+    step returns or logs when the placeholders are 0". Resolved by
+    :func:`resolve_quotes`, after :func:`resolve`."""
+
+    def __init__(self, pick: int) -> None:
+        self.pick = pick
+
+    def __repr__(self) -> str:
+        return f"Quoted({self.pick})"
+
+
+def outcome_numbers(outcome: Outcome) -> list[int]:
+    """The numbers a successful outcome returned or logged (none for a revert)."""
+    if not outcome.ok:
+        return []
+    found: set[int] = set()
+
+    def add(v: Any) -> None:
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            found.add(v)
+        elif isinstance(v, tuple):
+            for x in v:
+                add(x)
+        elif hasattr(v, "__dataclass_fields__"):
+            for f in v.__dataclass_fields__:
+                add(getattr(v, f))
+
+    add(outcome.value)
+    for event in outcome.events:
+        for _, v in event.args:
+            add(v)
+    return sorted(found)
+
+
+def resolve_quotes(args: tuple[Any, ...], dry_run: Callable[[tuple[Any, ...]], Outcome]) -> tuple[Any, ...]:
+    """Replace top-level :class:`Quoted` placeholders by numbers the step
+    produces: ``dry_run`` runs it (on a copy of the state) with every
+    placeholder at 0, and each placeholder takes one of the numbers returned
+    or logged: half of the picks exactly, the other half one off. With
+    nothing to pick from (the dry run reverted), a placeholder is 0."""
+    if not any(isinstance(a, Quoted) for a in args):
+        return args
+    pool = outcome_numbers(dry_run(tuple(0 if isinstance(a, Quoted) else a for a in args)))
+    off = _near(pool)
+
+    def pick(q: Quoted) -> int:
+        if not pool:
+            return 0
+        if q.pick % 2 == 0:
+            return pool[(q.pick // 2) % len(pool)]
+        return off[(q.pick // 2) % len(off)]
+
+    return tuple(pick(a) if isinstance(a, Quoted) else a for a in args)
 
 
 class TimeTarget:
