@@ -21,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.binding import Binding, load_binding
+from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport, _show
 from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
@@ -125,6 +126,8 @@ def run_campaign(
 ) -> CampaignResult:
     """Run ``examples`` generated action sequences of up to ``steps`` steps.
 
+    First the deployment: the state after it and after the prelude, and the
+    constructors at edge parameters (:func:`conformance.deployment.check_deployments`).
     Deterministic for a given seed. Stops at the first divergence, shrinks it
     (unless ``shrink`` is false: mutation testing only asks whether there is
     one), saves it as a fixture and returns it in the result.
@@ -142,8 +145,10 @@ def run_campaign(
     started = time.perf_counter()
     result = CampaignResult(backend, binding.name, seed, stats, 0.0)
     bad = [rep for rep in harness.prelude_reports if not rep.ok]
-    if harness.deployment_differences or bad:
-        result.divergence = bad[:1] or [StepReport(Step("time"), None, None, harness.deployment_differences)]
+    # constructors at edge parameters, against the spec's init rules
+    deployment = harness.deployment_differences or check_deployments(harness)
+    if deployment or bad:
+        result.divergence = bad[:1] or [StepReport(Step("time"), None, None, deployment)]
     # the sequences are shared between the state after the prelude and each scenario
     starts: list[str | None] = [None, *binding.scenarios]
     share = max(1, examples // len(starts))

@@ -1,0 +1,121 @@
+"""Constructors against the spec's ``init`` rules, at edge parameters.
+
+The harness deploys one parameter set, so a constructor check that the
+deployed values pass (``cashout_cap_bps <= BPS``, ``floor < bronze_price``)
+is never tested at its boundary. :func:`check_deployments` deploys each
+module again with one numeric parameter moved to an edge, on the EVM (a fresh
+contract, next to the deployed system) and on the model (the module's
+``init`` over a fresh state of the module), and compares whether it reverts
+and why.
+
+The edges of a parameter are 0, 1 and 2, and every value the module's
+parameters and constants take, with its neighbours, and the largest uint112.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.harness import Difference, Harness, to_checksum
+from evm_backend.errors import DeploymentFailed
+from reference.codegen import attr
+from reference.runtime import Env, Revert
+from spec import ir
+
+MAX_UINT112 = 2**112 - 1
+
+# (reverted?, reason): what one deployment did
+Verdict = tuple[bool, str | None]
+
+
+def deployment_cases(harness: Harness) -> Iterator[tuple[str, str, int]]:
+    """(module, parameter, value): every numeric parameter of every module at
+    each of its edges, except the value it is deployed with."""
+    for module, m in harness.spec.modules.items():
+        st = harness.model.state(module)
+        base = {0, 1, 2, MAX_UINT112}
+        for c in m.consts.values():
+            if isinstance(c.folded, int) and not isinstance(c.folded, bool):
+                base.add(c.folded)
+        numeric = [p.name for p in m.params.values() if p.type == ir.UINT]
+        for name in numeric:
+            base.add(int(getattr(st, attr(name))))
+        values = sorted({v + d for v in base for d in (-1, 0, 1) if 0 <= v + d < 2**256})
+        for name in numeric:
+            deployed = getattr(st, attr(name))
+            for v in values:
+                if v != deployed:
+                    yield module, name, v
+
+
+def model_deploys(harness: Harness, module: str, param: str, value: int) -> Verdict:
+    """Whether the model's ``init`` of ``module`` reverts (and why) over a
+    fresh state of the module with ``param`` at ``value``; the model is left
+    as it was."""
+    model = harness.model
+    saved = model.world.snapshot()
+    current = model.state(module)
+    fresh = type(current)()
+    m = harness.spec.modules[module]
+    for name in (*m.params, *m.governed):
+        setattr(fresh, attr(name), getattr(current, attr(name)))
+    setattr(fresh, attr(param), value)
+    model.world.state[module] = fresh
+    env = Env(harness.deployer, harness.backend.timestamp, harness.backend.block_number, harness.backend.chain_id)
+    try:
+        getattr(model.package, module).init(model.world, env)
+        return (False, None)
+    except Revert as exc:
+        return (True, exc.reason)
+    finally:
+        model.world.restore(saved)
+        model.world.events.clear()
+
+
+def evm_deploys(harness: Harness, module: str, param: str, value: int) -> Verdict:
+    """Whether a fresh contract of ``module``, deployed with ``param`` at
+    ``value`` and the other arguments as deployed, reverts (and why); the
+    chain is left as it was.
+
+    Raises:
+        AbiError: the value does not fit the constructor's parameter type.
+    """
+    st = harness.model.state(module)
+    deployed = getattr(st, attr(param))
+    snapshot = harness.backend.snapshot()
+    try:
+        setattr(st, attr(param), value)  # the constructor's arguments come from the model's parameters
+        args = harness._constructor_args(module)
+    finally:
+        setattr(st, attr(param), deployed)
+    art = harness.artifacts[module]
+    try:
+        harness.backend.deploy(art.bytecode, art.abi, args, sender=to_checksum(harness.deployer))
+        return (False, None)
+    except DeploymentFailed as exc:
+        return (True, exc.reason)
+    finally:
+        harness.backend.revert(snapshot)
+
+
+def check_deployments(harness: Harness) -> list[Difference]:
+    """Every edge deployment (see :func:`deployment_cases`) where the model
+    and the EVM disagree on whether the constructor reverts, or on its reason.
+
+    Raises:
+        AbiError: a binding maps a numeric parameter to a narrower constructor argument.
+    """
+    diffs = []
+    for module, param, value in deployment_cases(harness):
+        model, evm = model_deploys(harness, module, param, value), evm_deploys(harness, module, param, value)
+        if model != evm:
+            diffs.append(Difference(f"deploy {module} with {param} = {value}", _show(model), _show(evm)))
+    return diffs
+
+
+def _show(v: Verdict) -> Any:
+    reverted, reason = v
+    if not reverted:
+        return "deployed"
+    return f"reverted {reason!r}" if reason else "reverted (bare)"
