@@ -17,6 +17,7 @@ exercised.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,9 +44,13 @@ from spec.analysis import write_set
 # views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
 # at the end of every sequence, all storage and all views are compared.
 FULL_COMPARE_EVERY = 8
-# An action step draws up to MAX_RETRIES more argument tuples, tried (on the
-# model) in turn when the first one reverts.
+# An action step draws up to MAX_RETRIES more argument tuples; of all its
+# draws it runs the one whose outcome on the model (success, or a revert
+# reason) the sequences from this start have run least often.
 MAX_RETRIES = 3
+
+# What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
+OutcomeTag = tuple[str, ...]
 
 
 class Divergence(AssertionError):
@@ -97,8 +102,12 @@ def build_machine(
         st.sampled_from(time_edges or [1]), st.integers(1, 30 * 86400), st.builds(TimeTarget, st.integers(0, 2**16))
     )
 
+    # how often each action outcome ran, over every sequence from this start
+    seen: Counter[OutcomeTag] = Counter()
+
     class SpecMachine(RuleBasedStateMachine):
         actors = Bundle("actors")
+        outcomes_seen = seen
 
         def __init__(self) -> None:
             super().__init__()
@@ -117,6 +126,8 @@ def build_machine(
 
         def _run(self, step: Step) -> None:
             report = harness.run(step)
+            if report.model is not None:
+                seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
                 report.differences.extend(harness.compare_state(None))
             self.trace.append(report)
@@ -146,18 +157,20 @@ def build_machine(
 
     for module, action in public:
         setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
-            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors))
+            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, seen))
     return SpecMachine
 
 
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
-    edges: list[int], actors: Bundle[Any],
+    edges: list[int], actors: Bundle[Any], seen: Counter[OutcomeTag],
 ) -> Any:
     names = [n for n, _ in action.params]
-    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges) for i, (_, t) in enumerate(action.params)}
+    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors)
+                  for i, (_, t) in enumerate(action.params)}
 
     touched = write_set(spec, module, action.name)
+    key = f"{module}.{action.name}"
 
     def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
         # the step on the model alone, then the model put back as it was
@@ -172,28 +185,32 @@ def _action_rule(
         args = tuple(resolve(v, harness.model, module, caller) for v in raw)
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
-    def step(self: Any, caller: int, retries: list[tuple[Any, ...]] | None = None, **kwargs: Any) -> None:
+    def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
+             **kwargs: Any) -> None:
         args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
-        if retries and not dry_run(caller, args).ok:
-            # the first draw reverts on the model: aim for success with another
-            # draw, if one succeeds (a revert is still tried whenever none does)
-            for raw in retries:
-                other = draw(caller, raw)
-                if dry_run(caller, other).ok:
-                    args = other
-                    break
+        if retries:
+            # of all the draws, the one whose outcome on the model has run least
+            # often: a success while successes are rare, else a rarer revert
+            # (a deeper check); at equal counts a success, then the first draw
+            options = [(caller, args), *((who, draw(who, raw)) for who, raw in retries)]
+            outcomes = [dry_run(who, a) for who, a in options]
+            best = min(range(len(options)),
+                       key=lambda i: (seen[_tag(key, outcomes[i])], not outcomes[i].ok, i))
+            caller, args = options[best]
         self._run(Step("action", module, action.name, caller, args))
 
     step.__name__ = f"{module}__{action.name}"
-    key = f"{module}.{action.name}"
     # the first actors are drawn more often, so that one account's actions chain up
     callers = st.one_of(st.sampled_from(harness.actors[:1]), st.sampled_from(harness.actors[:2]), actors)
     strategies["caller"] = callers
-    if action.params:
-        # more draws of the arguments, used when the first one reverts: most
-        # random argument tuples fail some check, and an action that never
-        # succeeds tests only its checks
-        # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
-        retry = st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names))))
-        strategies["retries"] = st.deferred(lambda: st.lists(retry, max_size=MAX_RETRIES))
+    # more draws of the caller and the arguments: most random draws fail the
+    # same first check, and an action that never succeeds, or never reaches
+    # its later checks, tests only its first
+    # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
+    retry = st.tuples(st.sampled_from(harness.actors), st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names)))))
+    strategies["retries"] = st.deferred(lambda: st.lists(retry, max_size=MAX_RETRIES))
     return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]
+
+
+def _tag(key: str, outcome: Outcome) -> OutcomeTag:
+    return (key, "ok") if outcome.ok else (key, "revert", str(outcome.reason))
