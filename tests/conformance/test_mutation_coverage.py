@@ -1,0 +1,223 @@
+"""What raises the mutation kill rate: quoted and smallest arguments, retried
+argument draws, views that take numbers, and the record of equivalent mutants
+that `imospec mutate` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import find
+
+from conformance.binding import load_binding
+from conformance.deployment import check_deployments, deployment_cases, evm_deploys, model_deploys
+from conformance.harness import Harness, Step
+from conformance.machine import RunStats, build_machine
+from conformance.mutate import (
+    EQUIVALENTS_FILE,
+    Mutant,
+    _apply,
+    _mutant_binding,
+    load_equivalents,
+    mutations,
+    run_mutants,
+)
+from conformance.strategies import Quoted, outcome_numbers, resolve_quotes, value_strategy
+from reference.model import Outcome
+from reference.runtime import Event
+from spec import ir
+from spec.driver import load_spec
+
+BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
+
+
+def _spec(binding_path: Path) -> tuple[Any, ir.Spec]:
+    binding = load_binding(binding_path)
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.ok and loaded.spec is not None
+    return binding, loaded.spec
+
+
+# ------------------------------------------------------------ equivalents
+
+
+def _write(path: Path, entries: list[dict[str, Any]]) -> Path:
+    path.write_text(json.dumps({"equivalent": entries}), encoding="utf-8")
+    return path
+
+
+def test_equivalents_file_is_read_by_file_line_and_mutated_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "eq.json", [{"file": "a.vy", "line": 3, "mutated": "  x = 1  ", "reason": "dead"}])
+    assert load_equivalents(path) == {("a.vy", 3, "x = 1"): "dead"}
+    assert load_equivalents(tmp_path / "missing.json") == {}
+
+
+@pytest.mark.parametrize("entries", [
+    [{"file": "a.vy", "line": 3, "mutated": "x = 1", "reason": "  "}],
+    [{"file": "a.vy", "line": 3, "reason": "no mutated line"}],
+    "not a list of entries",
+])
+def test_equivalents_without_reason_or_shape_are_refused(tmp_path: Path, entries: Any) -> None:
+    path = tmp_path / "eq.json"
+    path.write_text(json.dumps({"equivalent": entries}), encoding="utf-8")
+    with pytest.raises(ValueError):
+        load_equivalents(path)
+
+
+def test_run_mutants_lists_equivalents_apart_and_flags_misjudged(tiny_binding_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    vault = binding.modules["vault"].vyper
+    chosen = list(mutations("vault", vault))[:4]
+    doomed = {_apply(chosen[0]), _apply(chosen[2])}  # these two "diverge"
+
+    def campaign(spec: Any, mb: Any, **kwargs: Any) -> Any:
+        return SimpleNamespace(ok=mb.modules["vault"].vyper.read_text(encoding="utf-8") not in doomed)
+
+    monkeypatch.setattr("conformance.mutate.run_campaign", campaign)
+    monkeypatch.setattr("evm_backend.compiler.compile_source", lambda *a, **k: None)
+    equivalents = {chosen[1].key(): "cannot be observed", chosen[2].key(): "wrongly judged"}
+    report = run_mutants(spec, tiny_binding_path, chosen, equivalents=equivalents)
+    assert report.killed == [chosen[0], chosen[2]]
+    assert report.misjudged == [chosen[2]]
+    assert report.equivalent == [(chosen[1], "cannot be observed")]
+    assert report.survived == [chosen[3]]
+    assert report.kill_rate == 2 / 3  # the equivalent one is not counted
+
+
+def test_bundled_equivalents_name_real_mutants_with_reasons() -> None:
+    binding = load_binding(BINDING)
+    known = load_equivalents(BINDING.parent / EQUIVALENTS_FILE)
+    assert known, "the bundled binding records its equivalent mutants"
+    keys = {m.key() for name, mb in binding.modules.items() if mb.vyper is not None
+            for m in mutations(name, mb.vyper)}
+    stale = [k for k in known if k not in keys]
+    assert not stale, f"recorded equivalents that no longer match a mutant: {stale}"
+    assert all(len(reason) > 20 for reason in known.values())
+
+
+# ---------------------------------------------------------------- quotes
+
+
+def test_outcome_numbers_are_what_a_success_returns_and_logs() -> None:
+    ok = Outcome(True, value=(7, 9), events=(Event("pool", "Swap", (("who", 5), ("up", True), ("out", 11))),))
+    assert outcome_numbers(ok) == [5, 7, 9, 11]
+    assert outcome_numbers(Outcome(False, reason="NOPE")) == []
+
+
+def test_quoted_arguments_take_the_steps_own_output() -> None:
+    probes: list[tuple[Any, ...]] = []
+
+    def dry_run(args: tuple[Any, ...]) -> Outcome:
+        probes.append(args)
+        return Outcome(True, value=1234)
+
+    args = resolve_quotes((50, Quoted(0), Quoted(1), Quoted(2)), dry_run)
+    assert probes == [(50, 0, 0, 0)]  # placeholders are 0 in the dry run
+    assert args[0] == 50 and args[1] == 1234 and args[3] == 1234  # even picks: exactly the quote
+    assert args[2] in (0, 1233, 1234, 1235)
+    assert resolve_quotes((Quoted(4),), lambda a: Outcome(False, reason="X")) == (0,)
+    assert resolve_quotes((3, 4), lambda a: pytest.fail("no placeholder, no dry run")) == (3, 4)
+
+
+def test_uint_arguments_include_quotes_and_the_smallest_amounts(tiny_binding_path: Path) -> None:
+    _, spec = _spec(tiny_binding_path)
+    strategy = value_strategy(ir.UINT, spec, [1, 2], [10**30])
+    assert isinstance(find(strategy, lambda v: isinstance(v, Quoted)), Quoted)
+    assert find(strategy, lambda v: v == 1) == 1
+
+
+# --------------------------------------------------------------- retries
+
+
+def test_of_several_draws_the_least_seen_outcome_runs(tiny_binding_path: Path) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    harness = Harness(spec, binding, "pyrevm")
+    machine: Any = build_machine(harness, RunStats())
+    ran: list[Step] = []
+    fake = SimpleNamespace(_run=ran.append)
+    who = harness.actors[0]
+    other = harness.actors[1]
+    # nothing seen yet: a success first, else the first draw
+    machine.vault__top_up(fake, caller=who, arg_0=0, retries=[(who, (0,)), (other, (5,)), (who, (6,))])
+    machine.vault__top_up(fake, caller=who, arg_0=0, retries=[(other, (0,))])
+    machine.vault__top_up(fake, caller=who, arg_0=7, retries=[(who, (5,))])
+    machine.vault__top_up(fake, caller=who, arg_0=0)  # no retries: the draw as it is
+    assert [(s.caller, s.args) for s in ran] == [(other, (5,)), (who, (0,)), (who, (7,)), (who, (0,))]
+    # successes have run often, the ZERO_AMOUNT revert never: the revert runs
+    machine.outcomes_seen[("vault.top_up", "ok")] = 3
+    machine.vault__top_up(fake, caller=who, arg_0=7, retries=[(who, (0,))])
+    assert ran[-1].args == (0,)
+    # the owner's price setting has run; another caller's UNAUTHORIZED has not
+    machine.outcomes_seen[("vault.set_price", "ok")] = 1
+    machine.vault__set_price(fake, caller=who, arg_0=5, retries=[(other, (5,))])
+    assert (ran[-1].caller, ran[-1].args) == (other, (5,))
+
+
+# ----------------------------------------------------------------- views
+
+
+@pytest.fixture(scope="module")
+def launched() -> Harness:
+    binding, spec = _spec(BINDING)
+    harness = Harness(spec, binding, "pyrevm")
+    assert all(r.ok for r in harness.start_from("members"))
+    return harness
+
+
+def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness) -> None:
+    h = launched
+    block, now = h.backend.block_number, h.backend.timestamp
+    numbers = h._view_numbers()
+    assert {0, 1, block - 1, block, now - 1, now, now + 1} <= set(numbers)
+    paths = [p() for module, m in h.spec.modules.items() for p, _, _ in h._views(module, m)]
+    who = f"0x{h.actors[1]:x}"
+    assert f"mt.prior_votes({who}, {block})" in paths  # not yet determined: a revert on both sides
+    assert f"mt.prior_votes({who}, {block - 1})" in paths
+    assert any(p.startswith("farm.staking_tier_at(") for p in paths)
+    assert any(p.startswith("farm.emission(") for p in paths)
+    assert any(p.startswith("buyback.min_out_for(") for p in paths)
+    assert h.compare_views() == []
+
+
+def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
+    binding, spec = _spec(BINDING)
+    mt = binding.modules["mt"].vyper
+    wrong = next(m for m in mutations("mt", mt)
+                 if m.mutated.strip() == 'assert at_block <= block.number, "NOT_YET_DETERMINED"')
+    assert isinstance(wrong, Mutant)
+    harness = Harness(spec, load_binding(_mutant_binding(binding, wrong, tmp_path)), "pyrevm")
+    diffs = harness.compare_views()
+    assert any(d.where.startswith("mt.prior_votes(") for d in diffs)
+
+
+# ----------------------------------------------------------- deployments
+
+
+def test_constructors_agree_with_init_rules_at_edge_parameters(tiny_binding_path: Path) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    harness = Harness(spec, binding, "pyrevm")
+    cases = set(deployment_cases(harness))
+    # the neighbours of the other parameters: a bound is tried exactly and one off
+    assert {("vault", "floor", 8 * 10**17), ("vault", "floor", 8 * 10**17 - 1), ("vault", "issue", 8 * 10**17)} <= cases
+    assert model_deploys(harness, "vault", "floor", 8 * 10**17) == (True, "BAD_PHASE_ORDER")
+    assert evm_deploys(harness, "vault", "floor", 8 * 10**17) == (True, "BAD_PHASE_ORDER")
+    assert evm_deploys(harness, "vault", "floor", 8 * 10**17 - 1) == (False, None)
+    assert check_deployments(harness) == []
+    assert harness.compare_state(None, params=True) == []  # both sides are left as they were
+
+
+def test_a_constructor_check_off_by_one_is_caught(tiny_binding_path: Path, tmp_path: Path) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    vault = binding.modules["vault"].vyper
+    wrong = next(m for m in mutations("vault", vault)
+                 if m.mutated.strip() == 'assert _floor <= _bronze and _bronze < _issue, "BAD_PHASE_ORDER"')
+    harness = Harness(spec, load_binding(_mutant_binding(binding, wrong, tmp_path)), "pyrevm")
+    diffs = check_deployments(harness)
+    # floor moved up to bronze, and bronze moved down to floor
+    assert [d.where for d in diffs] == ["deploy vault with floor = 800000000000000000",
+                                        "deploy vault with bronze = 500000000000000000"]
+    assert (diffs[0].model, diffs[0].evm) == ("reverted 'BAD_PHASE_ORDER'", "deployed")
