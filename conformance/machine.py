@@ -44,9 +44,10 @@ from spec.analysis import write_set
 # views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
 # at the end of every sequence, all storage and all views are compared.
 FULL_COMPARE_EVERY = 8
-# An action step draws up to MAX_RETRIES more argument tuples; of all its
-# draws it runs the one whose outcome on the model (success, or a revert
-# reason) the sequences from this start have run least often.
+# An action step draws up to MAX_RETRIES more callers and argument tuples; of
+# all its draws it runs the one whose outcome on the model (success, or a
+# revert reason) the sequence has run least often so far. (Counted per
+# sequence: a sequence must do the same whenever hypothesis replays it.)
 MAX_RETRIES = 3
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
@@ -102,17 +103,15 @@ def build_machine(
         st.sampled_from(time_edges or [1]), st.integers(1, 30 * 86400), st.builds(TimeTarget, st.integers(0, 2**16))
     )
 
-    # how often each action outcome ran, over every sequence from this start
-    seen: Counter[OutcomeTag] = Counter()
-
     class SpecMachine(RuleBasedStateMachine):
         actors = Bundle("actors")
-        outcomes_seen = seen
 
         def __init__(self) -> None:
             super().__init__()
             harness.reset()
             self.trace: list[StepReport] = []
+            # how often each action outcome ran in this sequence
+            self.outcomes_seen: Counter[OutcomeTag] = Counter()
             stats.examples += 1
 
         @initialize(target=actors, switches=st.lists(st.booleans(), min_size=len(action_names),
@@ -127,7 +126,7 @@ def build_machine(
         def _run(self, step: Step) -> None:
             report = harness.run(step)
             if report.model is not None:
-                seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
+                self.outcomes_seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
                 report.differences.extend(harness.compare_state(None))
             self.trace.append(report)
@@ -157,13 +156,13 @@ def build_machine(
 
     for module, action in public:
         setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
-            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, seen))
+            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors))
     return SpecMachine
 
 
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
-    edges: list[int], actors: Bundle[Any], seen: Counter[OutcomeTag],
+    edges: list[int], actors: Bundle[Any],
 ) -> Any:
     names = [n for n, _ in action.params]
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors)
@@ -194,6 +193,7 @@ def _action_rule(
             # (a deeper check); at equal counts a success, then the first draw
             options = [(caller, args), *((who, draw(who, raw)) for who, raw in retries)]
             outcomes = [dry_run(who, a) for who, a in options]
+            seen = self.outcomes_seen
             best = min(range(len(options)),
                        key=lambda i: (seen[_tag(key, outcomes[i])], not outcomes[i].ok, i))
             caller, args = options[best]

@@ -5,6 +5,7 @@ that `imospec mutate` reads."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -138,7 +139,7 @@ def test_of_several_draws_the_least_seen_outcome_runs(tiny_binding_path: Path) -
     harness = Harness(spec, binding, "pyrevm")
     machine: Any = build_machine(harness, RunStats())
     ran: list[Step] = []
-    fake = SimpleNamespace(_run=ran.append)
+    fake = SimpleNamespace(_run=ran.append, outcomes_seen=Counter())
     who = harness.actors[0]
     other = harness.actors[1]
     # nothing seen yet: a success first, else the first draw
@@ -148,11 +149,11 @@ def test_of_several_draws_the_least_seen_outcome_runs(tiny_binding_path: Path) -
     machine.vault__top_up(fake, caller=who, arg_0=0)  # no retries: the draw as it is
     assert [(s.caller, s.args) for s in ran] == [(other, (5,)), (who, (0,)), (who, (7,)), (who, (0,))]
     # successes have run often, the ZERO_AMOUNT revert never: the revert runs
-    machine.outcomes_seen[("vault.top_up", "ok")] = 3
+    fake.outcomes_seen[("vault.top_up", "ok")] = 3
     machine.vault__top_up(fake, caller=who, arg_0=7, retries=[(who, (0,))])
     assert ran[-1].args == (0,)
     # the owner's price setting has run; another caller's UNAUTHORIZED has not
-    machine.outcomes_seen[("vault.set_price", "ok")] = 1
+    fake.outcomes_seen[("vault.set_price", "ok")] = 1
     machine.vault__set_price(fake, caller=who, arg_0=5, retries=[(other, (5,))])
     assert (ran[-1].caller, ran[-1].args) == (other, (5,))
 
