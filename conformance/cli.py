@@ -186,7 +186,8 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend}", file=sys.stderr)
 
     def progress(i: int, n: int, m: Any, killed: bool) -> None:
-        print(f"  [{i}/{n}] {'killed  ' if killed else 'SURVIVED'} {m.describe()}", file=sys.stderr, flush=True)
+        fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
+        print(f"  [{i}/{n}] {fate} {m.describe()}", file=sys.stderr, flush=True)
 
     try:
         report = run_mutants(spec, args.impl, chosen, backend=args.backend, examples=args.examples,
