@@ -38,12 +38,13 @@ from spec import ir
 from spec.analysis import restrict, write_set
 
 MAX_TIME_STEP = 400 * 86400
-# Views that take numbers are evaluated at the latest VIEW_STATE_NUMBERS block
-# numbers (no older than MAX_VIEW_BLOCK_AGE blocks) and timestamps the state
-# holds, and at most MAX_VIEW_CALLS argument sets per view.
-VIEW_STATE_NUMBERS = 4
+# Views that take numbers are evaluated at one actor (in turn, by block
+# number), at the latest VIEW_STATE_NUMBERS block numbers (no older than
+# MAX_VIEW_BLOCK_AGE blocks) and timestamps the state holds, and at most
+# MAX_VIEW_CALLS argument sets per view: every call costs, and py-evm is slow.
+VIEW_STATE_NUMBERS = 1
 MAX_VIEW_BLOCK_AGE = 256
-MAX_VIEW_CALLS = 128
+MAX_VIEW_CALLS = 12
 
 # An observable's path ("vault.stake[0x...]"), built only when it is shown.
 PathFn = Callable[[], str]
@@ -503,8 +504,9 @@ class Harness:
         observable too, and catches bugs before any action writes them.
 
         Functions that also take numbers (votes at a block, a tier at a
-        moment, a quote for an amount) are evaluated at the numbers of
-        :meth:`_view_numbers`; every other parameter type leaves a function out.
+        moment, a quote for an amount) are evaluated at one actor, each in
+        turn as blocks pass, and the numbers of :meth:`_view_numbers`; every
+        other parameter type leaves a function out.
         """
         b = self.binding.modules[module]
         art = self.artifacts[module]
@@ -517,7 +519,10 @@ class Harness:
                 continue
             if numbers is None and any(t == ir.UINT for _, t in fn.params):
                 numbers = self._view_numbers()
-            choices = [self.view_addresses if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
+            people = self.view_addresses
+            if numbers is not None and people:
+                people = [people[self.backend.block_number % len(people)]]
+            choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
             for args in _spread(_arg_product(choices), MAX_VIEW_CALLS):
                 path = functools.partial(_call_path, module, fn.name, args)
                 try:
@@ -528,18 +533,18 @@ class Harness:
                 yield path, value, _view_reader(self.backend, address, b.name(fn.name), abi_args)
 
     def _view_numbers(self) -> list[int]:
-        """The numbers views that take numbers are evaluated at: 0 and 1; the
-        current and previous block and second, and the one after; and the
-        latest block numbers and timestamps the state records (a checkpoint's
-        block, a stake's start, a boost's end) with their neighbours, since a
-        view's answer changes at exactly those points."""
+        """The numbers views that take numbers are evaluated at: the current
+        and the previous block, the current second, the latest block numbers
+        the state records (a checkpoint's block) and the block before each,
+        and the latest timestamps it records (a stake's start, a boost's end):
+        a view's answer changes at exactly those points."""
         now, block = self.backend.timestamp, self.backend.block_number
         held = state_numbers(self.model)
-        blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v <= block]
-        moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP]
-        out = {0, 1, block - 1, block, now - 1, now, now + 1}
-        for v in (*blocks[-VIEW_STATE_NUMBERS:], *moments[-VIEW_STATE_NUMBERS:]):
-            out.update((v - 1, v, v + 1))
+        blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
+        moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
+        out = {block - 1, block, now, *moments[-VIEW_STATE_NUMBERS:]}
+        for v in blocks[-VIEW_STATE_NUMBERS:]:
+            out.update((v - 1, v))
         return sorted(v for v in out if v >= 0)
 
     def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:

@@ -186,9 +186,10 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
 
 def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
     """Replace :class:`NearState` placeholders (also inside records) by numbers:
-    half of the picks aim at the caller's entries in the module, a quarter at
-    what concerns the caller and module more widely, a quarter at any number
-    in the state."""
+    half of the picks aim at the caller's entries in the module (half of
+    those exactly: a whole stake, a whole contribution), a quarter at what
+    concerns the caller and module more widely, a quarter at any number in the
+    state; all but the exact picks also take 0 and one off."""
     if isinstance(value, NearState):
         kind = value.pick % 4
         if kind <= 1:
@@ -197,7 +198,7 @@ def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
             pool = focused_numbers(model, module, caller)
         else:
             pool = state_numbers(model)
-        choices = _near(pool)
+        choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
     if isinstance(value, tuple):
         return tuple(resolve(v, model, module, caller) for v in value)
