@@ -39,10 +39,12 @@ from spec.analysis import restrict, write_set
 
 MAX_TIME_STEP = 400 * 86400
 # Views that take numbers are evaluated at one actor (in turn, by block
-# number), at the latest VIEW_STATE_NUMBERS block numbers (no older than
-# MAX_VIEW_BLOCK_AGE blocks) and timestamps the state holds, and at most
-# MAX_VIEW_CALLS argument sets per view: every call costs, and py-evm is slow.
-VIEW_STATE_NUMBERS = 1
+# number), at the latest VIEW_STATE_BLOCKS block numbers (no older than
+# MAX_VIEW_BLOCK_AGE blocks) and VIEW_STATE_MOMENTS timestamps the state holds,
+# and at most MAX_VIEW_CALLS argument sets per view: every call costs, and
+# py-evm is slow.
+VIEW_STATE_BLOCKS = 3
+VIEW_STATE_MOMENTS = 1
 MAX_VIEW_BLOCK_AGE = 256
 MAX_VIEW_CALLS = 12
 
@@ -535,15 +537,15 @@ class Harness:
     def _view_numbers(self) -> list[int]:
         """The numbers views that take numbers are evaluated at: the current
         and the previous block, the current second, the latest block numbers
-        the state records (a checkpoint's block) and the block before each,
-        and the latest timestamps it records (a stake's start, a boost's end):
-        a view's answer changes at exactly those points."""
+        the state records (checkpoints' blocks) and the block before each, and
+        the latest timestamp it records (a stake's start, a boost's end): a
+        view's answer changes at exactly those points."""
         now, block = self.backend.timestamp, self.backend.block_number
         held = state_numbers(self.model)
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
-        out = {block - 1, block, now, *moments[-VIEW_STATE_NUMBERS:]}
-        for v in blocks[-VIEW_STATE_NUMBERS:]:
+        out = {block - 1, block, now, *moments[-VIEW_STATE_MOMENTS:]}
+        for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
         return sorted(v for v in out if v >= 0)
 
