@@ -22,6 +22,10 @@ from reference.runtime import Map
 from spec import ir
 
 UINT256_MAX = 2**256 - 1
+# Numbers at least this large (and below 2**160) are taken for addresses when
+# the state is searched for the accounts linked to a caller: amounts and
+# timestamps are far smaller, test and module addresses far larger.
+ADDRESS_FLOOR = 2**100
 
 
 # The smallest amounts, drawn on their own: a `> 0` check differs from `> 1`
@@ -107,10 +111,11 @@ def value_strategy(
 ) -> st.SearchStrategy[Any]:
     """A strategy for an argument of spec type ``t``.
 
-    An address is one of ``actors`` half of the time (when there are any), so
-    that an approval and the transfer it allows name the same accounts far
-    more often than among every module's address; otherwise any of
-    ``addresses``.
+    An address is one of ``actors`` a third of the time (when there are any),
+    so that an approval and the transfer it allows name the same accounts far
+    more often than among every module's address; a third of the time an
+    address the module's state links to the caller (a :class:`Linked`
+    placeholder); otherwise any of ``addresses``.
 
     A uint256 may come out as a :class:`NearState` placeholder, resolved
     against the state the step actually runs in (see :func:`resolve`).
@@ -127,7 +132,9 @@ def value_strategy(
     if t == ir.ADDRESS:
         anyone = st.sampled_from(sorted(set(addresses)))
         people = sorted(set(actors))
-        return st.one_of(st.sampled_from(people), anyone) if people else anyone
+        if not people:
+            return anyone
+        return st.one_of(st.sampled_from(people), anyone, st.builds(Linked, st.integers(0, 2**16)))
     if t == ir.BYTES32:
         return st.one_of(st.sampled_from([0, 1]), st.integers(0, UINT256_MAX))
     if isinstance(t, ir.EnumT):
@@ -185,7 +192,9 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
 
 
 def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
-    """Replace :class:`NearState` placeholders (also inside records) by numbers:
+    """Replace :class:`Linked` placeholders by addresses (the caller when
+    nothing is linked), and :class:`NearState` placeholders (also inside
+    records) by numbers:
     half of the picks aim at the caller's entries in the module (half of
     those exactly: a whole stake, a whole contribution), a quarter at what
     concerns the caller and module more widely, a quarter at any number in the
@@ -200,6 +209,9 @@ def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
             pool = state_numbers(model)
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
+    if isinstance(value, Linked):
+        pool = linked_addresses(model, module, caller)
+        return pool[value.pick % len(pool)] if pool else caller
     if isinstance(value, tuple):
         return tuple(resolve(v, model, module, caller) for v in value)
     return value
@@ -268,6 +280,54 @@ def resolve_quotes(args: tuple[Any, ...], dry_run: Callable[[tuple[Any, ...]], O
         return off[(q.pick // 2) % len(off)]
 
     return tuple(pick(a) if isinstance(a, Quoted) else a for a in args)
+
+
+class Linked:
+    """A placeholder drawn instead of an address: "the pick-th address the
+    module's state links to the caller" (who approved it, whom it approved,
+    who holds what it may move). Resolved by :func:`resolve`."""
+
+    def __init__(self, pick: int) -> None:
+        self.pick = pick
+
+    def __repr__(self) -> str:
+        return f"Linked({self.pick})"
+
+
+def _address_like(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and ADDRESS_FLOOR <= v < 2**160
+
+
+def linked_addresses(model: Model, module: str, caller: int) -> list[int]:
+    """Addresses the module's maps link to ``caller``: the other key of a
+    two-address entry with the caller as one key (an allowance, an operator),
+    the value of the caller's entry (a delegate), the key of an entry whose
+    value is the caller; failing those, every address the module's state
+    holds (a card's holder, an approved spender)."""
+    linked: set[int] = set()
+    held: set[int] = set()
+    own = model.state(module)
+    for name in own.__dataclass_fields__:
+        v = getattr(own, name)
+        if _address_like(v):
+            held.add(v)
+        if not isinstance(v, Map):
+            continue
+        for k, inner in v.items():
+            if _address_like(k):
+                held.add(k)
+            if isinstance(inner, Map):
+                if k == caller:
+                    linked.update(x for x in inner if _address_like(x) and x != caller)
+                elif caller in inner and _address_like(k):
+                    linked.add(k)
+            elif _address_like(inner):
+                held.add(inner)
+                if k == caller:
+                    linked.add(inner)
+                elif inner == caller and _address_like(k):
+                    linked.add(k)
+    return sorted(linked) or sorted(held)
 
 
 class TimeTarget:

@@ -26,7 +26,16 @@ from conformance.mutate import (
     mutations,
     run_mutants,
 )
-from conformance.strategies import Quoted, outcome_numbers, resolve_quotes, state_numbers, value_strategy
+from conformance.strategies import (
+    Linked,
+    Quoted,
+    linked_addresses,
+    outcome_numbers,
+    resolve,
+    resolve_quotes,
+    state_numbers,
+    value_strategy,
+)
 from reference.model import Outcome
 from reference.runtime import Event
 from spec import ir
@@ -227,3 +236,16 @@ def test_a_constructor_check_off_by_one_is_caught(tiny_binding_path: Path, tmp_p
     assert [d.where for d in diffs] == ["deploy vault with floor = 800000000000000000",
                                         "deploy vault with bronze = 500000000000000000"]
     assert (diffs[0].model, diffs[0].evm) == ("reverted 'BAD_PHASE_ORDER'", "deployed")
+
+
+def test_linked_addresses_follow_approvals_in_both_directions(tiny_binding_path: Path) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    harness = Harness(spec, binding, "pyrevm")  # the prelude: every actor approves the vault
+    vault = harness.addresses["vault"]
+    alice, bob = harness.actors[0], harness.actors[1]
+    assert linked_addresses(harness.model, "cash", alice) == [vault]  # whom alice approved
+    assert linked_addresses(harness.model, "cash", vault) == sorted(harness.actors)  # who approved the vault
+    assert resolve(Linked(1), harness.model, "cash", vault) == sorted(harness.actors)[1]
+    assert resolve(Linked(0), harness.model, "vault", bob) == harness.model.state("vault").owner  # held, not linked
+    strategy = value_strategy(ir.ADDRESS, spec, [1, 2], [], actors=[alice])
+    assert isinstance(find(strategy, lambda v: isinstance(v, Linked)), Linked)
