@@ -44,7 +44,7 @@ from spec.analysis import write_set
 # views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
 # at the end of every sequence, all storage and all views are compared.
 FULL_COMPARE_EVERY = 8
-# An action step draws up to MAX_RETRIES more callers and argument tuples; of
+# An action step draws MAX_RETRIES more callers and argument tuples; of
 # all its draws it runs the one whose outcome on the model (success, or a
 # revert reason) the sequence has run least often so far. (Counted per
 # sequence: a sequence must do the same whenever hypothesis replays it.)
@@ -181,7 +181,8 @@ def _action_rule(
             harness.model.world.state.update(saved)
 
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
-        args = tuple(resolve(v, harness.model, module, caller) for v in raw)
+        clock = (harness.backend.timestamp, harness.backend.block_number)
+        args = tuple(resolve(v, harness.model, module, caller, clock) for v in raw)
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
@@ -208,7 +209,7 @@ def _action_rule(
     # its later checks, tests only its first
     # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
     retry = st.tuples(st.sampled_from(harness.actors), st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names)))))
-    strategies["retries"] = st.deferred(lambda: st.lists(retry, max_size=MAX_RETRIES))
+    strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
     return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]
 
 

@@ -191,14 +191,16 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
     return sorted(found)
 
 
-def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
+def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int, ...] = ()) -> Any:
     """Replace :class:`Linked` placeholders by addresses (the caller when
     nothing is linked), and :class:`NearState` placeholders (also inside
     records) by numbers:
     half of the picks aim at the caller's entries in the module (half of
     those exactly: a whole stake, a whole contribution), a quarter at what
     concerns the caller and module more widely, a quarter at any number in the
-    state; all but the exact picks also take 0 and one off."""
+    state; all but the exact picks also take 0 and one off. The ``clock``
+    (the time and block number the step runs at) joins every pool, so that a
+    deadline meets the present, exactly and one off."""
     if isinstance(value, NearState):
         kind = value.pick % 4
         if kind <= 1:
@@ -207,13 +209,14 @@ def resolve(value: Any, model: Model, module: str, caller: int) -> Any:
             pool = focused_numbers(model, module, caller)
         else:
             pool = state_numbers(model)
+        pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
     if isinstance(value, Linked):
         pool = linked_addresses(model, module, caller)
         return pool[value.pick % len(pool)] if pool else caller
     if isinstance(value, tuple):
-        return tuple(resolve(v, model, module, caller) for v in value)
+        return tuple(resolve(v, model, module, caller, clock) for v in value)
     return value
 
 
