@@ -16,9 +16,8 @@ executes it on both sides and returns a :class:`StepReport` with every
 
 from __future__ import annotations
 
-import copy
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
@@ -33,7 +32,7 @@ from evm_backend.errors import CallReverted
 from evm_backend.interface import Backend, Receipt
 from evm_backend.layout import hashmap_slot
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Map, Revert
+from reference.runtime import Env, Map, Revert, clone
 from spec import ir
 from spec.analysis import restrict, write_set
 
@@ -207,15 +206,28 @@ class Harness:
         ))
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        # the incremental comparison (compare_changes): where each variable
+        # lives, every storage slot the model has an entry for, and whether
+        # the two sides were last compared in full and agreed
+        self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
+                             for module, m in self.spec.modules.items()}
+        self._locations: dict[tuple[str, str], tuple[str, int | None, str]] = {}
+        self._index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]] = {}
+        self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
+                             if self._location(module, name)[1] is None]
+        self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        self._baseline_valid = False
         self.view_addresses = list(self.actors)
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude_snapshot = self.backend.snapshot()
-        self._prelude_model = copy.deepcopy(self.model.world.state)
+        self._prelude_model = self.model.world.snapshot()
         self._prelude_clock = (self.backend.timestamp, self.backend.block_number)
+        self._prelude_valid = self._baseline_valid
         self._base_snapshot = self.backend.snapshot()
         self._base_model = self._prelude_model
         self._base_clock = self._prelude_clock
+        self._base_valid = self._prelude_valid
 
     # ------------------------------------------------------------- setup
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
@@ -319,9 +331,11 @@ class Harness:
         """
         self.backend.revert(self._prelude_snapshot)
         self._prelude_snapshot = self.backend.snapshot()
-        self.model.world.restore(copy.deepcopy(self._prelude_model))
+        self.model.world.restore(clone(self._prelude_model))
         self.backend.set_timestamp(self._prelude_clock[0])
         self.backend.set_block_number(self._prelude_clock[1])
+        self._baseline_valid = self._prelude_valid
+        self._rewatch()
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
@@ -331,17 +345,20 @@ class Harness:
     def rebase(self) -> None:
         """Make the current state of both sides the one :meth:`reset` returns to."""
         self._base_snapshot = self.backend.snapshot()
-        self._base_model = copy.deepcopy(self.model.world.state)
+        self._base_model = self.model.world.snapshot()
         self._base_clock = (self.backend.timestamp, self.backend.block_number)
+        self._base_valid = self._baseline_valid
 
     def reset(self) -> None:
         """Return both sides to the starting state (after the prelude and the
         current scenario, see :meth:`start_from`)."""
         self.backend.revert(self._base_snapshot)
         self._base_snapshot = self.backend.snapshot()
-        self.model.world.restore(copy.deepcopy(self._base_model))
+        self.model.world.restore(clone(self._base_model))
         self.backend.set_timestamp(self._base_clock[0])
         self.backend.set_block_number(self._base_clock[1])
+        self._baseline_valid = self._base_valid
+        self._rewatch()
 
     # --------------------------------------------------------------- run
     def env(self, caller: int) -> Env:
@@ -371,14 +388,12 @@ class Harness:
                                         sender=to_checksum(step.caller))
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
-        if compare_state:
-            if self.full_compare:
-                scope = None
-            else:
-                # what the spec lets this action change, and any contract that logged
-                logged = {self.module_at.get(int(log.address, 16)) for log in receipt.logs}
-                scope = set(write_set(self.spec, step.module, step.action)) | {m for m in logged if m}
-            report.differences.extend(self.compare_state(scope))
+        if not compare_state:
+            self._baseline_valid = False
+        elif self.full_compare or not self._baseline_valid:
+            report.differences.extend(self.compare_state(None))
+        else:
+            report.differences.extend(self.compare_changes(step, outcome, receipt))
         return report
 
     def model_value(self, value: Any, t: ir.Type) -> Any:
@@ -438,19 +453,106 @@ class Harness:
         fields = spec_events[name].fields
         return (module, name, tuple(normal(log.args.get(b.name(f), log.args.get(f))) for f, _ in fields))
 
-    def compare_state(self, modules: set[str] | None = None, *, params: bool = False) -> list[Difference]:
-        """Differences between the model's and the contracts' state.
+    def compare_state(self, modules: set[str] | None = None, *, params: bool = False,
+                      views: bool = True) -> list[Difference]:
+        """Differences between the model's and the contracts' state, read in full.
 
         ``modules`` limits the comparison to some modules' storage; None
-        compares every module's storage and every exported view. Immutable
-        parameters are compared only with ``params=True``: they cannot change
-        after deployment on either side.
+        compares every module's storage and every exported view, and makes the
+        compared state the baseline of the incremental comparison that
+        :meth:`run` does after each step (see :meth:`compare_changes`).
+        Immutable parameters are compared only with ``params=True``: they
+        cannot change after deployment on either side; ``views=False`` leaves
+        out the views.
         """
-        diffs = [] if modules is not None else self.compare_views()
+        diffs = self.compare_views() if modules is None and views else []
         for path, model_value, reader in self._observables(modules, params=params):
             evm_value = reader()
             if model_value != evm_value:
                 diffs.append(Difference(path(), model_value, evm_value))
+        if modules is None:
+            self._rebaseline()
+        return diffs
+
+    def compare_changes(self, step: Step, outcome: Outcome, receipt: Receipt) -> list[Difference]:
+        """Differences after one step, found by comparing only what the step
+        changed on either side.
+
+        After the previous step the two sides agreed on every observable
+        (see :meth:`compare_state`). An observable the model did not change
+        (``outcome.before`` holds the state of every module the action could
+        write) and whose storage the EVM did not change still has that agreed
+        value on both sides, so comparing just the changed entries finds
+        exactly what a full read would, reading a handful of slots instead of
+        every map entry at every known address. What the EVM changed comes:
+
+        - from the receipt, when the backend records every slot an execution
+          writes (py-evm): exact, in every contract;
+        - otherwise (pyrevm) from reading back the indexed slots of the
+          modules the spec lets the action change, and of any contract that
+          logged, and comparing them with the words after the previous step;
+          a reverted transaction changed nothing and needs no read. A write to
+          another contract shows at the next full comparison.
+
+        Variables that an implementation exposes only through getters have
+        no slots to watch: those of the modules the spec lets the step change,
+        or that logged, are read in full.
+        """
+        entries: set[tuple[str, str, tuple[int, ...]]] = set()
+        for module, before in outcome.before.items():
+            entries.update(self._model_changes(module, before))
+        # what the spec lets this action change, and any contract that logged
+        logged = {self.module_at.get(int(log.address, 16)) for log in receipt.logs}
+        scope = set(write_set(self.spec, step.module, step.action)) | {m for m in logged if m}
+        written: Iterable[tuple[str, int]]
+        if receipt.storage_writes is not None:
+            written = receipt.storage_writes
+        elif receipt.success:
+            written = self._changed_watched_words(scope)
+        else:
+            written = ()  # a reverted transaction leaves no storage changed: the EVM undoes it
+        return self._compare_entries(entries, written, scope)
+
+    def sweep(self) -> list[Difference]:
+        """What :meth:`compare_state` with no arguments finds, reading only
+        what the per-step comparison can have missed: the views, the watched
+        slots of every module (for a backend that does not record writes), and
+        the variables read through getters. After a step that was not
+        compared, it reads everything."""
+        if not self._baseline_valid:
+            return self.compare_state(None)
+        modules = set(self.spec.modules)
+        written = () if self.backend.records_storage_writes else self._changed_watched_words(modules)
+        return self.compare_views() + self._compare_entries(set(), written, modules)
+
+    def _compare_entries(self, entries: set[tuple[str, str, tuple[int, ...]]],
+                         written: Iterable[tuple[str, int]], getter_scope: set[str]) -> list[Difference]:
+        """Compare ``entries``, the entries stored at the ``written`` slots,
+        and every variable of ``getter_scope`` that has no slot."""
+        index = self._index
+        for location in written:
+            entry = index.get(location)
+            if entry is not None:
+                entries.add(entry)
+        grew = len(index)
+        diffs = []
+        for module, name, keys in sorted(entries):
+            t = self._state_types[module][name]
+            leaf, leaf_t = self._model_entry(module, name, t, keys)
+            path, model_value, reader = self._entry(module, name, keys, leaf_t, leaf)
+            evm_value = reader()
+            if model_value != evm_value:
+                diffs.append(Difference(path(), model_value, evm_value))
+        for module, name in self._getter_vars:
+            if module in getter_scope:
+                t = self._state_types[module][name]
+                value = getattr(self.model.state(module), _attr(name))
+                for path, model_value, reader in self._var(module, name, t, value):
+                    evm_value = reader()
+                    if model_value != evm_value:
+                        diffs.append(Difference(path(), model_value, evm_value))
+        if len(index) != grew:
+            self._rewatch()
         return diffs
 
     def compare_views(self) -> list[Difference]:
@@ -473,32 +575,116 @@ class Harness:
                 if kind == "param" and not params:
                     continue
                 value = getattr(st, _attr(name))
-                yield from self._var(module, name, t, kind, value)
+                yield from self._var(module, name, t, value)
 
-    def _var(self, module: str, name: str, t: ir.Type, kind: str, value: Any) -> Iterator[tuple[PathFn, Any, Any]]:
-        b = self.binding.modules[module]
-        art = self.artifacts[module]
-        impl = b.name(name)
-        address = to_checksum(self.addresses[module])
-        try:
-            slot: int | None = art.storage_slot(impl)
-        except KeyError:
-            slot = None
+    def _var(self, module: str, name: str, t: ir.Type, value: Any) -> Iterator[tuple[PathFn, Any, Any]]:
+        """(path, model value, EVM reader) for every entry of one variable."""
         if isinstance(t, ir.MapT):
             for keys, leaf_t, leaf in self._map_entries(value, t):
-                path = functools.partial(_path, module, name, keys)
-                if slot is not None:
-                    base = _slot_of(slot, keys)
-                    yield path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
-                else:
-                    args = [to_abi(k, kt) for k, kt in zip(keys, _key_types(t), strict=False)]
-                    yield path, normal(leaf), _getter_reader(self.backend, address, impl, args)
-            return
-        path = functools.partial(_path, module, name, ())
-        if slot is not None:
-            yield path, normal(value), _storage_reader(self.backend, address, slot, t, self.spec)
+                yield self._entry(module, name, keys, leaf_t, leaf)
         else:
-            yield path, normal(value), _getter_reader(self.backend, address, impl, [])
+            yield self._entry(module, name, (), t, value)
+
+    def _entry(self, module: str, name: str, keys: tuple[int, ...], leaf_t: ir.Type,
+               leaf: Any) -> tuple[PathFn, Any, Any]:
+        """(path, model value, EVM reader) for one entry; an entry kept in
+        storage is also indexed by its slots, for :meth:`compare_changes`."""
+        address, slot, getter = self._location(module, name)
+        path = functools.partial(_path, module, name, keys)
+        if slot is None:
+            key_types = _key_types(self._state_types[module][name]) if keys else []
+            args = [to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True)]
+            return path, normal(leaf), _getter_reader(self.backend, address, getter, args)
+        base = _slot_of(slot, keys) if keys else slot
+        width = len(self.spec.modules[leaf_t.module].records[leaf_t.name].fields) if isinstance(
+            leaf_t, ir.RecordT) else 1
+        for i in range(width):
+            self._index[(address, base + i)] = (module, name, keys)
+        return path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
+
+    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
+        """Where a variable lives: the contract's address, its storage slot
+        (None when the implementation gives no layout for it), its getter."""
+        found = self._locations.get((module, name))
+        if found is None:
+            impl = self.binding.modules[module].name(name)
+            try:
+                slot: int | None = self.artifacts[module].storage_slot(impl)
+            except KeyError:
+                slot = None
+            found = self._locations[(module, name)] = (to_checksum(self.addresses[module]), slot, impl)
+        return found
+
+    def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
+        """The model's value of one entry, and its type."""
+        value = getattr(self.model.state(module), _attr(name))
+        for k in keys:
+            assert isinstance(t, ir.MapT)
+            value, t = peek(value, k), t.value
+        return value, t
+
+    def _model_changes(self, module: str, before: Any) -> Iterator[tuple[str, str, tuple[int, ...]]]:
+        """The entries of ``module`` whose value differs from ``before``, or
+        that are new (a new map key makes every entry under it observable)."""
+        after = self.model.state(module)
+        if before == after:
+            return
+        for name, t in self._state_types[module].items():
+            attr = _attr(name)
+            old, new = getattr(before, attr), getattr(after, attr)
+            if old == new:
+                continue
+            if isinstance(t, ir.MapT):
+                for keys in self._map_changes(old, new, t):
+                    yield module, name, keys
+            else:
+                yield module, name, ()
+
+    def _map_changes(self, old: Map, new: Map, t: ir.MapT) -> Iterator[tuple[int, ...]]:
+        # a successful action only adds keys to the model's maps
+        for k, v in new.items():
+            if k in old:
+                was = old[k]
+                if was == v:
+                    continue
+                if isinstance(t.value, ir.MapT):
+                    yield from ((int(k), *sub) for sub in self._map_changes(was, v, t.value))
+                else:
+                    yield (int(k),)
+            elif isinstance(t.value, ir.MapT):
+                yield from ((int(k), *sub) for sub, _, _ in self._map_entries(v, t.value))
+            else:
+                yield (int(k),)
+
+    def _rebaseline(self) -> None:
+        """Both sides were just compared in full: they are the baseline."""
+        self._baseline_valid = True
+        self._rewatch()
+
+    def _rewatch(self) -> None:
+        """For a backend that does not report the slots it writes, read back
+        every indexed slot of every module: the words later steps are
+        compared against."""
+        if self.backend.records_storage_writes:
+            return
+        by_module: dict[str, tuple[list[str], list[int]]] = {m: ([], []) for m in self.spec.modules}
+        for (address, slot), (module, _, _) in self._index.items():
+            addresses, slots = by_module[module]
+            addresses.append(address)
+            slots.append(slot)
+        self._watch = {m: (a, sl, self.backend.read_storage(a, sl)) for m, (a, sl) in by_module.items()}
+
+    def _changed_watched_words(self, modules: Iterable[str]) -> list[tuple[str, int]]:
+        """The indexed slots of ``modules`` whose word changed since the last step."""
+        changed: list[tuple[str, int]] = []
+        for module in modules:
+            addresses, slots, old = self._watch[module]
+            words = self.backend.read_storage(addresses, slots)
+            if words != old:
+                self._watch[module] = (addresses, slots, words)
+                changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
+                               if a != b)
+        return changed
 
     def _views(self, module: str, m: ir.Module) -> Iterator[tuple[PathFn, Any, Any]]:
         """Spec functions the implementation exports as views, evaluated at

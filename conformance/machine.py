@@ -39,10 +39,11 @@ from reference.model import Outcome
 from spec import ir
 from spec.analysis import write_set
 
-# Every step compares the storage of the modules the spec lets the action change
-# (and of any contract that logged). Every clock move compares the exported
-# views (derived state that time changes). Every FULL_COMPARE_EVERY steps, and
-# at the end of every sequence, all storage and all views are compared.
+# Every step compares the whole storage state, reading what the step changed
+# (Harness.compare_changes). Every clock move compares the exported views
+# (derived state that time changes). Every FULL_COMPARE_EVERY steps, and at the
+# end of every sequence, Harness.sweep compares the views and whatever the
+# per-step comparison cannot see on the backend at hand.
 FULL_COMPARE_EVERY = 8
 # An action step draws MAX_RETRIES more callers and argument tuples; of
 # all its draws it runs the one whose outcome on the model (success, or a
@@ -128,7 +129,7 @@ def build_machine(
             if report.model is not None:
                 self.outcomes_seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
-                report.differences.extend(harness.compare_state(None))
+                report.differences.extend(harness.sweep())
             self.trace.append(report)
             stats.record(report)
             if on_step is not None:
@@ -141,7 +142,7 @@ def build_machine(
         def teardown(self) -> None:
             # the whole state of every module, at the end of every sequence
             if self.trace and harness.full_compare is False:
-                diffs = harness.compare_state(None)
+                diffs = harness.sweep()
                 if diffs:
                     last = self.trace[-1]
                     last.differences.extend(diffs)

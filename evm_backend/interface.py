@@ -115,6 +115,9 @@ class RawExecution:
         gas_used: gas of the whole transaction after refunds.
         logs: logs of a successful execution, in order.
         created_address: the new contract of a successful creation.
+        storage_writes: every storage slot the execution wrote, as
+            (checksummed address, slot), including writes that a revert later
+            undid; ``None`` when the implementation cannot tell.
     """
 
     success: bool
@@ -123,6 +126,7 @@ class RawExecution:
     gas_used: int
     logs: tuple[RawLog, ...] = ()
     created_address: str | None = None
+    storage_writes: frozenset[tuple[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,10 @@ class Receipt:
         logs: decoded logs; empty on failure.
         gas_used: gas of the whole transaction after refunds.
         contract_address: the created contract, for a successful deployment.
+        storage_writes: the storage slots the execution wrote, as
+            (checksummed address, slot): a superset of the slots whose value
+            changed. ``None`` when the backend cannot tell (see
+            :meth:`Backend.read_storage` for the fast way to look instead).
     """
 
     success: bool
@@ -166,6 +174,7 @@ class Receipt:
     logs: tuple[Log, ...]
     gas_used: int
     contract_address: str | None = None
+    storage_writes: frozenset[tuple[str, int]] | None = None
 
     def events(self, name: str) -> list[Log]:
         """Return the logs whose decoded event is ``name``."""
@@ -185,6 +194,11 @@ class Backend(ABC):
 
     #: The name accepted by :func:`evm_backend.get_backend`.
     name: ClassVar[str]
+
+    #: Whether receipts list the storage slots each execution wrote
+    #: (``Receipt.storage_writes``); when not, :meth:`read_storage` is the
+    #: fast way to find what changed.
+    records_storage_writes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -242,6 +256,21 @@ class Backend(ABC):
         Raises:
             ValueError: malformed address or slot out of range.
         """
+
+    def read_storage(self, addresses: Sequence[str], slots: Sequence[int]) -> list[int]:
+        """Return the storage words at ``(addresses[i], slots[i])``, in order.
+
+        The addresses must be checksummed. An implementation may override this
+        with a faster bulk read; the result is the same as calling
+        :meth:`get_storage` for each location.
+
+        Raises:
+            ValueError: malformed address or slot out of range, or the two
+                sequences differ in length.
+        """
+        if len(addresses) != len(slots):
+            raise ValueError(f"{len(addresses)} addresses for {len(slots)} slots")
+        return [self.get_storage(a, s) for a, s in zip(addresses, slots, strict=True)]
 
     @abstractmethod
     def get_balance(self, address: AccountLike) -> int:
@@ -608,6 +637,7 @@ class Backend(ABC):
                 logs=tuple(self._decode_log(log) for log in raw.logs),
                 gas_used=raw.gas_used,
                 contract_address=raw.created_address,
+                storage_writes=raw.storage_writes,
             )
         return Receipt(
             success=False,
@@ -618,6 +648,7 @@ class Backend(ABC):
             halted=raw.halted,
             logs=(),
             gas_used=raw.gas_used,
+            storage_writes=raw.storage_writes,
         )
 
     def _decode_log(self, log: RawLog) -> Log:

@@ -15,6 +15,7 @@ the same gas.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 from eth._utils.address import generate_contract_address
@@ -48,6 +49,15 @@ _EMPTY_CODE_HASH: Final = keccak(b"")
 _ZERO_ADDRESS_BYTES: Final = Address(b"\x00" * 20)
 
 
+@functools.lru_cache(maxsize=1024)
+def _checksum(raw: bytes) -> str:
+    return checksum_address(raw)
+
+
+def _checksummed(writes: set[tuple[bytes, int]]) -> frozenset[tuple[str, int]]:
+    return frozenset((_checksum(bytes(a)), slot) for a, slot in writes)
+
+
 def _block_hashes(block_number: int) -> Any:
     """Hashes of the 256 blocks before ``block_number``, newest first.
 
@@ -58,10 +68,27 @@ def _block_hashes(block_number: int) -> Any:
     return (Hash32(keccak(str(n).encode())) for n in range(block_number - 1, oldest - 1, -1))
 
 
+def _recording(state_class: Any) -> Any:
+    """A subclass of py-evm's state class that notes every storage write
+    (``SSTORE`` goes through ``state.set_storage``), so a receipt can say which
+    slots an execution may have changed without reading the whole storage."""
+
+    class RecordingState(state_class):
+        storage_writes: set[tuple[bytes, int]]
+
+        def set_storage(self, address: Address, slot: int, value: int) -> None:
+            self.storage_writes.add((address, slot))
+            super().set_storage(address, slot, value)
+
+    RecordingState.__name__ = RecordingState.__qualname__ = f"Recording{state_class.__name__}"
+    return RecordingState
+
+
 class PyEvmBackend(Backend):
     """A :class:`~evm_backend.interface.Backend` running on py-evm."""
 
     name = "py-evm"
+    records_storage_writes = True
 
     def __init__(
         self,
@@ -86,7 +113,7 @@ class PyEvmBackend(Backend):
             vm_class = _VM_CLASSES[EVM_VERSION]
         except KeyError:
             raise UnsupportedForkError(f"py-evm backend has no VM for {EVM_VERSION!r}") from None
-        state_class = vm_class.get_state_class()
+        state_class = _recording(vm_class.get_state_class())
         context = self._make_context(self._timestamp, self._block_number)
         self._state = state_class(AtomicDB(), context, BLANK_ROOT_HASH)
         self._computation_class = state_class.computation_class
@@ -144,6 +171,8 @@ class PyEvmBackend(Backend):
             # py-evm charges the EIP-3860 init code cost inside the computation.
             message_gas += initcode_word_gas(data)
         context = self._context_class(gas_price=0, origin=sender)
+        writes: set[tuple[bytes, int]] = set()
+        state.storage_writes = writes
         state.mark_address_warm(sender)
         if to is None:
             # Only creations bump the sender's nonce: pyrevm leaves it alone on calls,
@@ -153,7 +182,7 @@ class PyEvmBackend(Backend):
             created = generate_contract_address(sender, nonce)
             state.mark_address_warm(created)
             if state.has_code_or_nonce(created):
-                return RawExecution(success=False, output=b"", halted=True, gas_used=gas)
+                return RawExecution(success=False, output=b"", halted=True, gas_used=gas, storage_writes=frozenset())
             message = Message(
                 gas=message_gas,
                 to=CREATE_CONTRACT_ADDRESS,
@@ -206,6 +235,7 @@ class PyEvmBackend(Backend):
                 gas_used=gas_used,
                 logs=logs,
                 created_address=(None if to is not None else checksum_address(message.storage_address)),
+                storage_writes=_checksummed(writes),
             )
         halted = not isinstance(computation.error, Revert)
         return RawExecution(
@@ -213,6 +243,7 @@ class PyEvmBackend(Backend):
             output=b"" if halted else bytes(computation.output),
             halted=halted,
             gas_used=gas_used,
+            storage_writes=_checksummed(writes),
         )
 
     def _snapshot_state(self) -> object:

@@ -11,7 +11,6 @@ after each successful action and a break raises :class:`SpecViolation`.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import sys
 import types
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, state_class
-from reference.runtime import Env, Event, Revert, SpecViolation, World
+from reference.runtime import Env, Event, Revert, SpecViolation, World, clone
 from spec import ir
 from spec.analysis import write_set
 
@@ -44,13 +43,19 @@ class Deployment:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one action did: its result or revert, and its events."""
+    """What one action did: its result or revert, and its events.
+
+    ``before`` holds, for a successful action, the state each module it could
+    write had before it ran (the spec's write set): what a caller needs to
+    find exactly which entries changed.
+    """
 
     ok: bool
     value: Any = None
     reason: str | None = None
     error: str | None = None  # the exception class name on a revert
     events: tuple[Event, ...] = ()
+    before: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def default_address(index: int) -> int:
@@ -140,7 +145,7 @@ class Model:
         fn = getattr(getattr(self.package, module), _py(action))
         # only the modules this action can write need saving (the spec says which)
         touched = write_set(self.spec, module, action)
-        saved = {name: copy.deepcopy(self.world.state[name]) for name in touched}
+        saved = {name: clone(self.world.state[name]) for name in touched}
         self.world.events = []
         try:
             value = fn(self.world, env, *args, **kwargs)
@@ -153,7 +158,7 @@ class Model:
         if check_rules:
             before = {**self.world.state, **saved}
             self.check_rules(before, module, action, env, args, kwargs)
-        return Outcome(True, value=value, events=events)
+        return Outcome(True, value=value, events=events, before=saved)
 
     def check_rules(
         self, before: dict[str, Any], module: str, action: str, env: Env, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -11,7 +11,6 @@ is its 160-bit number), ``bool`` is ``bool``.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -253,10 +252,34 @@ class Map(dict):
         return value
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Map:
-        out = Map(self.default)
-        for k, v in self.items():
-            out[k] = v if isinstance(v, int) else copy.deepcopy(v, memo)
+        return clone(self)
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a piece of model state: ints and bools as they are, maps,
+    records, module states and dicts of them copied all the way down.
+
+    It does what ``copy.deepcopy`` does for these values, several times
+    faster: the model copies the modules an action may write before every
+    action, to put them back if it reverts.
+    """
+    if isinstance(value, Map):
+        out = Map(value.default)
+        if value:
+            if isinstance(next(iter(value.values())), int):
+                # a map's values share one type: scalars are copied in one go
+                dict.update(out, value)
+            else:
+                for k, v in value.items():
+                    dict.__setitem__(out, k, clone(v))
         return out
+    if type(value) is dict:
+        return {k: clone(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        copied = object.__new__(type(value))
+        copied.__dict__.update({k: v if isinstance(v, int) else clone(v) for k, v in value.__dict__.items()})
+        return copied
+    return value
 
 
 def map_of(default: Callable[[], Any]) -> Callable[[], Map]:
@@ -347,7 +370,7 @@ class World:
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of every module's state."""
-        return copy.deepcopy(self.state)
+        return clone(self.state)
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Put back a snapshot taken with :meth:`snapshot`."""

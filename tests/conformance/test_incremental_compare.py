@@ -1,0 +1,124 @@
+"""After each step the harness compares only what the step changed on either
+side. These tests hold it to what a full read of every observable finds, on
+implementations that write what the spec does not, or leave out a write."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import load_binding
+from conformance.harness import Harness, Step, StepReport
+from conformance.runner import run_campaign
+from spec.driver import load_spec
+
+
+def _mutant(tmp_path: Path, tiny_binding_path: Path, file: str, old: str, new: str) -> Path:
+    impl = tiny_binding_path.parent
+    dst = tmp_path / "impl"
+    shutil.copytree(impl, dst)
+    source = (dst / file).read_text()
+    assert old in source
+    (dst / file).write_text(source.replace(old, new, 1))
+    data = json.loads((dst / "binding.json").read_text())
+    data["spec"] = str((impl / data["spec"]).resolve())
+    (dst / "binding.json").write_text(json.dumps(data))
+    return dst / "binding.json"
+
+
+def _harness(binding_path: Path, backend: str) -> Harness:
+    binding = load_binding(binding_path)
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.ok and loaded.spec is not None
+    return Harness(loaded.spec, binding, backend)
+
+
+def _state_differences(report: StepReport) -> set[str]:
+    # outcome differences are named "success", "return value", "event #0"...;
+    # state differences by the module and variable they are in
+    return {d.where for d in report.differences if "." in d.where}
+
+
+def _trace(h: Harness) -> list[Step]:
+    alice, bob = h.actors[1], h.actors[2]
+    return [
+        Step("action", "cash", "transfer", alice, (bob, 5)),
+        Step("action", "vault", "top_up", alice, (10**18,)),
+        Step("action", "vault", "top_up", bob, (0,)),  # reverts
+        Step("action", "vault", "deposit", bob, (1000,)),
+        Step("action", "vault", "top_up", bob, (3 * 10**18,)),
+        Step("action", "cash", "approve", bob, (alice, 9)),
+    ]
+
+
+MUTANTS = [
+    # the EVM writes an entry the model leaves alone (a nested map, at known addresses)
+    ("cash.vy", "    self.balance_of[owner] -= amount\n", "    self.balance_of[owner] -= amount\n"
+     "    self.allowance[to][owner] = 7\n"),
+    # the EVM leaves out a write the model makes
+    ("vault.vy", "    self.reserve += amount\n", "    pass\n"),
+    # the EVM writes a different value
+    ("vault.vy", "    self.capacity += added\n", "    self.capacity += added + 1\n"),
+]
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+@pytest.mark.parametrize(("file", "old", "new"), MUTANTS)
+def test_each_step_finds_what_a_full_read_finds(tiny_binding_path: Path, tmp_path: Path, backend: str, file: str,
+                                                old: str, new: str) -> None:
+    h = _harness(_mutant(tmp_path, tiny_binding_path, file, old, new), backend)
+    # a second harness on the same implementation reads everything after each step
+    full = _harness(tmp_path / "impl" / "binding.json", backend)
+    found = False
+    for step in _trace(h):
+        incremental = _state_differences(h.run(step))
+        full.run(step, compare_state=False)
+        expected = {d.where for d in full.compare_state(None, views=False)}
+        assert incremental == expected, step.describe()
+        if expected:
+            found = True
+            break  # past the first divergence the two sides start from different states
+    assert found, "the mutant must diverge on this trace"
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_faithful_implementation_agrees_step_by_step(tiny_binding_path: Path, backend: str) -> None:
+    h = _harness(tiny_binding_path, backend)
+    for step in _trace(h):
+        assert h.run(step).ok
+        assert h.compare_state(None) == []
+
+
+def test_a_write_outside_the_spec_write_set(tiny_binding_path: Path, tmp_path: Path) -> None:
+    # set_price writes only the vault in the spec; this one also approves, silently, in cash
+    binding_path = _mutant(tmp_path, tiny_binding_path, "vault.vy", "    self.price = p\n",
+                           "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
+    source = (tmp_path / "impl" / "vault.vy").read_text()
+    (tmp_path / "impl" / "vault.vy").write_text(source.replace(
+        "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
+        "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
+        "    def approve(spender: address, amount: uint256) -> bool: nonpayable", 1))
+    exact = _harness(binding_path, "py-evm")
+    owner = exact.actors[0]
+    step = Step("action", "vault", "set_price", owner, (12345,))
+    # py-evm lists every slot written: the step itself shows it
+    assert any(d.where.startswith("cash.allowance") for d in exact.run(step).differences)
+    # pyrevm watches the modules the spec lets the action write: the next full read shows it
+    watched = _harness(binding_path, "pyrevm")
+    assert watched.run(step).ok
+    assert any(d.where.startswith("cash.allowance") for d in watched.compare_state(None))
+
+
+def test_a_campaign_catches_a_silent_stray_write(tiny_binding_path: Path, tmp_path: Path) -> None:
+    binding_path = _mutant(tmp_path, tiny_binding_path, *MUTANTS[0])
+    binding = load_binding(binding_path)
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.spec is not None
+    for backend in ("py-evm", "pyrevm"):
+        result = run_campaign(loaded.spec, binding, backend=backend, examples=40, steps=10, seed=2,
+                              fixture_dir=tmp_path / backend)
+        assert not result.ok and result.divergence is not None
+        assert "allowance" in str(result.divergence)
