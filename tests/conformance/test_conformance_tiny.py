@@ -4,7 +4,7 @@ passes on both EVMs, a wrong one is caught, shrunk, saved and replayed."""
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,8 @@ from conformance.binding import BindingError, load_binding
 from conformance.harness import Harness, Step
 from conformance.runner import replay, run_campaign
 from spec.driver import load_spec
+
+MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
 
 
 def _spec(binding_path: Path):  # type: ignore[no-untyped-def]
@@ -33,19 +35,6 @@ def test_faithful_implementation_conforms(tiny_binding_path: Path, backend: str,
     assert result.stats.outcomes["vault.set_price"][1] > 0
 
 
-def _mutant(tmp_path: Path, tiny_binding_path: Path, old: str, new: str) -> Path:
-    impl = tiny_binding_path.parent
-    dst = tmp_path / "impl"
-    shutil.copytree(impl, dst)
-    source = (dst / "vault.vy").read_text()
-    assert old in source
-    (dst / "vault.vy").write_text(source.replace(old, new, 1))
-    data = json.loads((dst / "binding.json").read_text())
-    data["spec"] = str((impl / data["spec"]).resolve())
-    (dst / "binding.json").write_text(json.dumps(data))
-    return dst / "binding.json"
-
-
 @pytest.mark.parametrize(
     ("old", "new", "what"),
     [
@@ -55,9 +44,9 @@ def _mutant(tmp_path: Path, tiny_binding_path: Path, old: str, new: str) -> Path
         ('assert msg.sender == owner, "UNAUTHORIZED"', 'assert msg.sender == owner, "NOT_OWNER"', "auth reason"),
     ],
 )
-def test_wrong_implementation_is_caught_and_replays(tiny_binding_path: Path, tmp_path: Path, old: str, new: str,
+def test_wrong_implementation_is_caught_and_replays(tiny_mutant: MutantMaker, tmp_path: Path, old: str, new: str,
                                                      what: str) -> None:
-    binding_path = _mutant(tmp_path, tiny_binding_path, old, new)
+    binding_path = tiny_mutant("vault.vy", old, new)
     binding, spec = _spec(binding_path)
     result = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1,
                           fixture_dir=tmp_path / "fixtures")

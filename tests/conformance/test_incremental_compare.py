@@ -4,8 +4,7 @@ implementations that write what the spec does not, or leave out a write."""
 
 from __future__ import annotations
 
-import json
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,7 @@ from conformance.harness import Harness, Step, StepReport
 from conformance.runner import run_campaign
 from spec.driver import load_spec
 
-
-def _mutant(tmp_path: Path, tiny_binding_path: Path, file: str, old: str, new: str) -> Path:
-    impl = tiny_binding_path.parent
-    dst = tmp_path / "impl"
-    shutil.copytree(impl, dst)
-    source = (dst / file).read_text()
-    assert old in source
-    (dst / file).write_text(source.replace(old, new, 1))
-    data = json.loads((dst / "binding.json").read_text())
-    data["spec"] = str((impl / data["spec"]).resolve())
-    (dst / "binding.json").write_text(json.dumps(data))
-    return dst / "binding.json"
+MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
 
 
 def _harness(binding_path: Path, backend: str) -> Harness:
@@ -67,11 +55,12 @@ MUTANTS = [
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
 @pytest.mark.parametrize(("file", "old", "new"), MUTANTS)
-def test_each_step_finds_what_a_full_read_finds(tiny_binding_path: Path, tmp_path: Path, backend: str, file: str,
-                                                old: str, new: str) -> None:
-    h = _harness(_mutant(tmp_path, tiny_binding_path, file, old, new), backend)
+def test_each_step_finds_what_a_full_read_finds(tiny_mutant: MutantMaker, backend: str, file: str, old: str,
+                                                new: str) -> None:
+    binding_path = tiny_mutant(file, old, new)
+    h = _harness(binding_path, backend)
     # a second harness on the same implementation reads everything after each step
-    full = _harness(tmp_path / "impl" / "binding.json", backend)
+    full = _harness(binding_path, backend)
     found = False
     for step in _trace(h):
         incremental = _state_differences(h.run(step))
@@ -92,15 +81,12 @@ def test_faithful_implementation_agrees_step_by_step(tiny_binding_path: Path, ba
         assert h.compare_state(None) == []
 
 
-def test_a_write_outside_the_spec_write_set(tiny_binding_path: Path, tmp_path: Path) -> None:
+def test_a_write_outside_the_spec_write_set(tiny_mutant: MutantMaker) -> None:
     # set_price writes only the vault in the spec; this one also approves, silently, in cash
-    binding_path = _mutant(tmp_path, tiny_binding_path, "vault.vy", "    self.price = p\n",
-                           "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
-    source = (tmp_path / "impl" / "vault.vy").read_text()
-    (tmp_path / "impl" / "vault.vy").write_text(source.replace(
-        "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
-        "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
-        "    def approve(spender: address, amount: uint256) -> bool: nonpayable", 1))
+    tiny_mutant("vault.vy", "    self.price = p\n", "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
+    binding_path = tiny_mutant("vault.vy", "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
+                               "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
+                               "    def approve(spender: address, amount: uint256) -> bool: nonpayable")
     exact = _harness(binding_path, "py-evm")
     owner = exact.actors[0]
     step = Step("action", "vault", "set_price", owner, (12345,))
@@ -112,8 +98,8 @@ def test_a_write_outside_the_spec_write_set(tiny_binding_path: Path, tmp_path: P
     assert any(d.where.startswith("cash.allowance") for d in watched.compare_state(None))
 
 
-def test_a_campaign_catches_a_silent_stray_write(tiny_binding_path: Path, tmp_path: Path) -> None:
-    binding_path = _mutant(tmp_path, tiny_binding_path, *MUTANTS[0])
+def test_a_campaign_catches_a_silent_stray_write(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
+    binding_path = tiny_mutant(*MUTANTS[0])
     binding = load_binding(binding_path)
     loaded = load_spec([binding.spec_dir])
     assert loaded.spec is not None
