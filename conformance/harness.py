@@ -483,8 +483,11 @@ class Harness:
         (``outcome.before`` holds the state of every module the action could
         write) and whose storage the EVM did not change still has that agreed
         value on both sides, so comparing just the changed entries finds
-        exactly what a full read would, reading a handful of slots instead of
-        every map entry at every known address. What the EVM changed comes:
+        every difference a full read would, reading a handful of slots instead
+        of every map entry at every known address. (It can find more: an
+        entry the model once held, at a key the model has since forgotten by a
+        reset, stays indexed, and a write there by the EVM is compared with
+        the model's default.) What the EVM changed comes:
 
         - from the receipt, when the backend records every slot an execution
           writes (py-evm): exact, in every contract;
