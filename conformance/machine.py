@@ -16,7 +16,6 @@ exercised.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from conformance.strategies import (
 )
 from reference.model import Outcome
 from spec import ir
-from spec.analysis import write_set
 
 # Every step compares the whole storage state, reading what the step changed
 # (Harness.compare_changes). Every clock move compares the exported views
@@ -169,17 +167,15 @@ def _action_rule(
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors)
                   for i, (_, t) in enumerate(action.params)}
 
-    touched = write_set(spec, module, action.name)
     key = f"{module}.{action.name}"
 
     def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
-        # the step on the model alone, then the model put back as it was
-        saved = {name: copy.deepcopy(harness.model.world.state[name]) for name in touched}
+        # the step on the model alone, then the model put back as it was (a
+        # revert puts it back itself; a success says what it was before)
         model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
-        try:
-            return harness.model.execute(module, action.name, harness.env(caller), *model_args)
-        finally:
-            harness.model.world.state.update(saved)
+        outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
+        harness.model.world.state.update(outcome.before)
+        return outcome
 
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
         clock = (harness.backend.timestamp, harness.backend.block_number)
