@@ -75,9 +75,9 @@ class Script:
 
 
 def _launch(s: Script, extra: int = 10**24) -> None:
-    """The prelude raises the soft cap and the window closes a second after
-    deployment: one more contribution (the launch price is then 2 DCEP per
-    MT), a clock move and `finalize` launch the pool."""
+    """The prelude raises most of the soft cap and the window closes a second
+    after deployment: one more contribution (of 1,000,000 DCEP, the soft cap),
+    a clock move and `finalize` launch the pool."""
     a1, a3 = s.actors[1], s.actors[3]
     s.act("offering", "contribute", a3, extra)
     s.act("offering", "finalize", a1, expect="OFFERING_OPEN")
@@ -106,7 +106,8 @@ def test_campaign_from_launched_pool_conforms(protocol: tuple[Any, Any], backend
     s = Script(h)
     m0, a1, a2, _ = s.actors
     _launch(s, extra=10**24 + 1)  # an odd raise: the reserve's 70% rounds up
-    assert h.model.state("reserve").reserve_dcep == (7 * (2 * 10**24 + 1) + 9) // 10
+    raised = h.model.state("offering").raised
+    assert raised % 10 != 0 and h.model.state("reserve").reserve_dcep == (7 * raised + 9) // 10
     s.act("pool", "swap_dcep_for_mt", a1, 10**22, 0, a1, BIG)
     s.act("farm", "deposit", a1, 1000 * W)
     s.act("offering", "fund_farm", m0, 10000 * W)
