@@ -32,13 +32,16 @@ def test_sub_underflows_below_zero(a: int, b: int) -> None:
 
 @given(U, U, U)
 def test_mul_div_rounding(a: int, b: int, c: int) -> None:
-    if c == 0:
-        with pytest.raises(rt.DivisionByZero):
-            rt.mul_div_down(a, b, c)
-        return
+    # the product is checked first, as a contract computing a * b // c does
     if a * b > rt.UINT256_MAX:
         with pytest.raises(rt.Overflow):
             rt.mul_div_up(a, b, c)
+        with pytest.raises(rt.Overflow):
+            rt.mul_div_down(a, b, c)
+        return
+    if c == 0:
+        with pytest.raises(rt.DivisionByZero):
+            rt.mul_div_down(a, b, c)
         return
     down, up = rt.mul_div_down(a, b, c), rt.mul_div_up(a, b, c)
     assert down * c <= a * b < (down + 1) * c
