@@ -62,13 +62,14 @@ def _steps(raw: Any, where: str, p: Path) -> tuple[BindingStep, ...]:
         raise BindingError(f"{p}: `{where}` is a list of steps")
     out: list[BindingStep] = []
     for step in raw:
-        if isinstance(step, list) and len(step) == 3 and step[0] == "time":
-            out.append(("time", "", str(int(step[1])), (int(step[2]),)))
+        if (isinstance(step, list) and len(step) == 3 and step[0] == "time"
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in step[1:])):
+            out.append(("time", "", str(step[1]), (step[2],)))
         elif isinstance(step, list) and len(step) == 4 and isinstance(step[3], list):
             out.append((str(step[0]), str(step[1]), str(step[2]), tuple(step[3])))
         else:
             raise BindingError(f"{p}: a step of `{where}` is [module, action, caller, [args...]] "
-                               f"or [\"time\", seconds, blocks], not {step!r}")
+                               f"or [\"time\", seconds, blocks] with whole numbers, not {step!r}")
     return tuple(out)
 
 

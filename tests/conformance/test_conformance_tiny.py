@@ -76,6 +76,10 @@ def test_binding_errors_are_reported(tmp_path: Path, tiny_binding_path: Path) ->
     with pytest.raises(BindingError, match="not JSON"):
         load_binding(bad)
     data = json.loads(tiny_binding_path.read_text())
+    broken = dict(data, prelude=[["time", 1, [1]]])
+    bad.write_text(json.dumps(broken))
+    with pytest.raises(BindingError, match="whole numbers"):
+        load_binding(bad)
     del data["modules"]["cash"]
     data["spec"] = str((tiny_binding_path.parent / "../spec").resolve())
     partial = tmp_path / "partial.json"
