@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -172,6 +172,18 @@ def peek(m: Map, key: Any) -> Any:
 # ------------------------------------------------------------------ harness
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """Both sides at one moment: the EVM snapshot, the model's state, the
+    clock, and whether every change up to then was compared (so that the
+    incremental comparison may start from there)."""
+
+    snapshot: int
+    model: dict[str, Any]
+    clock: tuple[int, int]
+    compared: bool
+
+
 class Harness:
     """The model and the contracts side by side, deployed identically.
 
@@ -220,14 +232,8 @@ class Harness:
         self.view_addresses = list(self.actors)
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
-        self._prelude_snapshot = self.backend.snapshot()
-        self._prelude_model = self.model.world.snapshot()
-        self._prelude_clock = (self.backend.timestamp, self.backend.block_number)
-        self._prelude_valid = self._baseline_valid
-        self._base_snapshot = self.backend.snapshot()
-        self._base_model = self._prelude_model
-        self._base_clock = self._prelude_clock
-        self._base_valid = self._prelude_valid
+        self._prelude = self._save()
+        self._base = self._save()
 
     # ------------------------------------------------------------- setup
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
@@ -329,13 +335,7 @@ class Harness:
         Raises:
             KeyError: no such scenario in the binding.
         """
-        self.backend.revert(self._prelude_snapshot)
-        self._prelude_snapshot = self.backend.snapshot()
-        self.model.world.restore(clone(self._prelude_model))
-        self.backend.set_timestamp(self._prelude_clock[0])
-        self.backend.set_block_number(self._prelude_clock[1])
-        self._baseline_valid = self._prelude_valid
-        self._rewatch()
+        self._prelude = self._go_back(self._prelude)
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
@@ -344,21 +344,27 @@ class Harness:
 
     def rebase(self) -> None:
         """Make the current state of both sides the one :meth:`reset` returns to."""
-        self._base_snapshot = self.backend.snapshot()
-        self._base_model = self.model.world.snapshot()
-        self._base_clock = (self.backend.timestamp, self.backend.block_number)
-        self._base_valid = self._baseline_valid
+        self._base = self._save()
 
     def reset(self) -> None:
         """Return both sides to the starting state (after the prelude and the
         current scenario, see :meth:`start_from`)."""
-        self.backend.revert(self._base_snapshot)
-        self._base_snapshot = self.backend.snapshot()
-        self.model.world.restore(clone(self._base_model))
-        self.backend.set_timestamp(self._base_clock[0])
-        self.backend.set_block_number(self._base_clock[1])
-        self._baseline_valid = self._base_valid
+        self._base = self._go_back(self._base)
+
+    def _save(self) -> _Saved:
+        return _Saved(self.backend.snapshot(), self.model.world.snapshot(),
+                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid)
+
+    def _go_back(self, saved: _Saved) -> _Saved:
+        """Put both sides back in ``saved``; returns it with a fresh EVM
+        snapshot (reverting to one uses it up)."""
+        self.backend.revert(saved.snapshot)
+        self.model.world.restore(clone(saved.model))
+        self.backend.set_timestamp(saved.clock[0])
+        self.backend.set_block_number(saved.clock[1])
+        self._baseline_valid = saved.compared
         self._rewatch()
+        return replace(saved, snapshot=self.backend.snapshot())
 
     # --------------------------------------------------------------- run
     def env(self, caller: int) -> Env:

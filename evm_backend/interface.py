@@ -268,8 +268,6 @@ class Backend(ABC):
             ValueError: malformed address or slot out of range, or the two
                 sequences differ in length.
         """
-        if len(addresses) != len(slots):
-            raise ValueError(f"{len(addresses)} addresses for {len(slots)} slots")
         return [self.get_storage(a, s) for a, s in zip(addresses, slots, strict=True)]
 
     @abstractmethod
