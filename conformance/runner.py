@@ -111,6 +111,12 @@ def save_fixture(path: Path, binding: Binding, backend: str, seed: int, trace: l
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def start_seed(seed: int, index: int) -> int:
+    """The hypothesis seed of the sequences that start from the ``index``-th
+    starting state of a campaign run with ``seed``."""
+    return seed * 1009 + index
+
+
 def run_campaign(
     spec: ir.Spec,
     binding: Binding,
@@ -152,7 +158,7 @@ def run_campaign(
     # the sequences are shared between the state after the prelude and each scenario
     starts: list[str | None] = [None, *binding.scenarios]
     share = max(1, examples // len(starts))
-    for start in starts if result.divergence is None else []:
+    for index, start in enumerate(starts if result.divergence is None else []):
         reports = harness.start_from(start)
         if any(not r.ok for r in reports):
             # the scenario's own steps are the trace: replay runs them after the prelude
@@ -165,8 +171,10 @@ def run_campaign(
             phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
             report_multiple_bugs=False, print_blob=False,
         )
-        # hypothesis copies the seed from the machine class to the test it builds
-        seeded = hypothesis_seed(seed)(machine)
+        # hypothesis copies the seed from the machine class to the test it builds;
+        # each starting state gets its own, or they would all run the same
+        # draws (the same actions, in the same order, with the same arguments)
+        seeded = hypothesis_seed(start_seed(seed, index))(machine)
         try:
             run_state_machine_as_test(seeded, settings=config)
         except Divergence:
