@@ -27,8 +27,11 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multi
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.strategies import (
     TimeTarget,
+    boundary_value,
+    clock_params,
     interesting_numbers,
     resolve,
+    resolve_aliases,
     resolve_quotes,
     resolve_time,
     spec_numbers,
@@ -45,9 +48,16 @@ from spec import ir
 FULL_COMPARE_EVERY = 8
 # An action step draws MAX_RETRIES more callers and argument tuples; of
 # all its draws it runs the one whose outcome on the model (success, or a
-# revert reason) the sequence has run least often so far. (Counted per
-# sequence: a sequence must do the same whenever hypothesis replays it.)
-MAX_RETRIES = 3
+# revert reason) the sequence has run least often so far, and at equal counts
+# the deepest: a success, else the revert that the most checks pass before
+# (see check_depths). (Counted per sequence: a sequence must do the same
+# whenever hypothesis replays it.)
+MAX_RETRIES = 5
+# One action step in PUSH_EVERY has one of its numbers pushed to a boundary of
+# the model's outcome (strategies.boundary_value), and runs on both sides of
+# it: first the side that reverts (it leaves the state as it was), then the
+# other.
+PUSH_EVERY = 4
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
 OutcomeTag = tuple[str, ...]
@@ -164,8 +174,12 @@ def _action_rule(
     edges: list[int], actors: Bundle[Any],
 ) -> Any:
     names = [n for n, _ in action.params]
-    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors)
+    types = tuple(t for _, t in action.params)
+    clocks = clock_params(action, spec)
+    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
                   for i, (_, t) in enumerate(action.params)}
+    numbers = [i for i, t in enumerate(types) if t == ir.UINT]
+    depth = check_depths(spec, action)
 
     key = f"{module}.{action.name}"
 
@@ -180,10 +194,27 @@ def _action_rule(
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
         clock = (harness.backend.timestamp, harness.backend.block_number)
         args = tuple(resolve(v, harness.model, module, caller, clock) for v in raw)
+        args = resolve_aliases(args, caller, types)
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
+    def push(caller: int, args: tuple[Any, ...], pick: int) -> list[tuple[Any, ...]]:
+        # one number of the step moved to where the model's outcome changes:
+        # the arguments on both sides of it, the side that reverts first
+        j = numbers[pick % len(numbers)]
+        outcomes: dict[int, Outcome] = {}
+
+        def outcome_of(v: int) -> OutcomeTag:
+            outcomes[v] = dry_run(caller, (*args[:j], v, *args[j + 1:]))
+            return _tag(key, outcomes[v])
+
+        found = boundary_value(args[j], outcome_of, pick // len(numbers))
+        if found is None:
+            return [args]
+        sides = sorted({found - 1, found, found + 1} & outcomes.keys(), key=lambda v: outcomes[v].ok)
+        return [(*args[:j], v, *args[j + 1:]) for v in sides if abs(v - found) <= 1][:2]
+
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
-             **kwargs: Any) -> None:
+             push_pick: tuple[int, int] = (0, 0), **kwargs: Any) -> None:
         args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
         if retries:
             # of all the draws, the one whose outcome on the model has run least
@@ -193,9 +224,11 @@ def _action_rule(
             outcomes = [dry_run(who, a) for who, a in options]
             seen = self.outcomes_seen
             best = min(range(len(options)),
-                       key=lambda i: (seen[_tag(key, outcomes[i])], not outcomes[i].ok, i))
+                       key=lambda i: (seen[_tag(key, outcomes[i])], -depth(outcomes[i]), i))
             caller, args = options[best]
-        self._run(Step("action", module, action.name, caller, args))
+        runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
+        for a in runs:
+            self._run(Step("action", module, action.name, caller, a))
 
     step.__name__ = f"{module}__{action.name}"
     # the first actors are drawn more often, so that one account's actions chain up
@@ -207,7 +240,28 @@ def _action_rule(
     # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
     retry = st.tuples(st.sampled_from(harness.actors), st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names)))))
     strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
+    # (shrinks towards no push: hypothesis shrinks numbers towards 0)
+    strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
     return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]
+
+
+def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:
+    """How deep an outcome of ``action`` lies: the number of the action's own
+    checks (its ``require`` reasons, in the order they run) that pass before
+    it. A success lies deepest; a revert from a deeper call (an action it
+    calls, a failed arithmetic check) lies past every check of its own."""
+    order: list[str] = []
+    for stmt in ir.walk(action.body):
+        if isinstance(stmt, ir.Require) and stmt.reason not in order:
+            order.append(stmt.reason)
+
+    def depth(outcome: Outcome) -> int:
+        if outcome.ok:
+            return len(order) + 1
+        reason = str(outcome.reason) if outcome.reason is not None else None
+        return order.index(reason) if reason in order else len(order)
+
+    return depth
 
 
 def _tag(key: str, outcome: Outcome) -> OutcomeTag:

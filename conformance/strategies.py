@@ -8,11 +8,25 @@ right now (balances, capacities, reserves), exactly and plus or minus one.
 An argument may also be *quoted*: set to a number the action itself returns or
 logs in the current state (the output of a swap, the amounts a burn of
 liquidity pays), so that a slippage bound lands exactly on the quote.
+
+Three more kinds of draw come from the spec and the model:
+
+- an argument the action compares with the clock (a deadline, an expiry) is
+  drawn near the present: the time or block number of the step plus a small
+  offset, one second before it now and then (:func:`clock_params`);
+- an address may repeat the caller or an earlier address argument (a card
+  moved to its own holder, a transfer to oneself);
+- a step may be *pushed to a boundary*: one of its numbers moves to where the
+  model's outcome changes, found by bisection on the model
+  (:func:`boundary_value`), so that `<` against `<=` and a dropped check are
+  tried at the exact value where they differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from hypothesis import strategies as st
@@ -108,18 +122,26 @@ def value_strategy(
     addresses: Iterable[int],
     edges: list[int],
     actors: Iterable[int] = (),
+    clock: str | None = None,
 ) -> st.SearchStrategy[Any]:
     """A strategy for an argument of spec type ``t``.
 
     An address is one of ``actors`` a third of the time (when there are any),
     so that an approval and the transfer it allows name the same accounts far
-    more often than among every module's address; a third of the time an
+    more often than among every module's address; a quarter of the time an
     address the module's state links to the caller (a :class:`Linked`
-    placeholder); otherwise any of ``addresses``.
+    placeholder); a sixth of the time the caller or an earlier address
+    argument (an :class:`Alias`); otherwise any of ``addresses``.
 
     A uint256 may come out as a :class:`NearState` placeholder, resolved
-    against the state the step actually runs in (see :func:`resolve`).
+    against the state the step actually runs in (see :func:`resolve`). One the
+    action compares with the clock (``clock`` is ``"now"`` or
+    ``"block_number"``, see :func:`clock_params`) is, seven times in eight, a
+    :class:`NearClock` placeholder instead.
     """
+    if t == ir.UINT and clock is not None:
+        near_clock = st.builds(NearClock, st.just(clock), st.sampled_from(CLOCK_OFFSETS))
+        return st.one_of(*[near_clock] * 7, value_strategy(t, spec, addresses, edges, actors))
     if t == ir.UINT:
         # 3/8 numbers near the current state, 1/4 edges, 1/8 each quotes by the
         # action itself, the smallest amounts, and anything
@@ -134,7 +156,10 @@ def value_strategy(
         people = sorted(set(actors))
         if not people:
             return anyone
-        return st.one_of(st.sampled_from(people), anyone, st.builds(Linked, st.integers(0, 2**16)))
+        linked = st.builds(Linked, st.integers(0, 2**16))
+        alias = st.builds(Alias, st.integers(0, 2**16))
+        actor = st.sampled_from(people)
+        return st.one_of(actor, actor, actor, actor, anyone, anyone, anyone, linked, linked, linked, alias, alias)
     if t == ir.BYTES32:
         return st.one_of(st.sampled_from([0, 1]), st.integers(0, UINT256_MAX))
     if isinstance(t, ir.EnumT):
@@ -212,6 +237,9 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
+    if isinstance(value, NearClock):
+        base = clock[0] if value.kind == "now" or len(clock) < 2 else clock[1]
+        return min(max(base + value.offset, 0), UINT256_MAX)
     if isinstance(value, Linked):
         pool = linked_addresses(model, module, caller)
         return pool[value.pick % len(pool)] if pool else caller
@@ -358,3 +386,126 @@ def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon
     if not targets:
         return 1
     return targets[(value.pick // 2) % len(targets)]
+
+
+# Offsets from the present for arguments compared with the clock: mostly a
+# live deadline (now, or a little or much later), sometimes one just past.
+CLOCK_OFFSETS = (0, 0, 1, 1, 2, 60, 3600, 86400, 30 * 86400, 10**9, -1)
+
+
+class NearClock:
+    """A placeholder drawn instead of a number: "the time (or block number) of
+    the step, plus ``offset``". Resolved by :func:`resolve`."""
+
+    def __init__(self, kind: str, offset: int) -> None:
+        self.kind = kind
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"NearClock({self.kind!r}, {self.offset})"
+
+
+def _subexpressions(e: Any) -> Iterator[Any]:
+    """Every expression inside ``e`` (``e`` included), iteratively."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        if is_dataclass(x):
+            for f in fields(x):
+                v = getattr(x, f.name)
+                if isinstance(v, ir.Expr):
+                    stack.append(v)
+                elif isinstance(v, tuple):
+                    stack.extend(i for i in v if isinstance(i, ir.Expr))
+
+
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+
+
+def clock_params(action: ir.Action, spec: ir.Spec | None = None) -> dict[int, str]:
+    """The arguments the action compares with the clock, by position:
+    ``{index: "now" | "block_number"}``, found in its ``require`` conditions
+    (a deadline: ``require now <= deadline``; an expiry of a signed request)
+    and, given the ``spec``, in those of the actions it passes them to."""
+    return _clock_params(action, spec, frozenset())
+
+
+def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[str]) -> dict[int, str]:
+    names = {n: i for i, (n, t) in enumerate(action.params) if t == ir.UINT}
+    found: dict[int, str] = {}
+
+    def local(e: ir.Expr) -> int | None:
+        return names.get(e.name) if isinstance(e, ir.Ref) and e.kind == "local" else None
+
+    for stmt in ir.walk(action.body):
+        exprs = [getattr(stmt, f.name) for f in fields(stmt) if isinstance(getattr(stmt, f.name), ir.Expr)]
+        for e in (x for top in exprs for x in _subexpressions(top)):
+            if isinstance(stmt, ir.Require) and isinstance(e, ir.Bin) and e.op in COMPARISONS:
+                sides = [list(_subexpressions(e.left)), list(_subexpressions(e.right))]
+                for mine, other in (sides, sides[::-1]):
+                    clocks = [r.name for r in other if isinstance(r, ir.Ref) and r.kind == "env"
+                              and r.name in ("now", "block_number")]
+                    for r in mine:
+                        i = local(r)
+                        if clocks and i is not None:
+                            found.setdefault(i, clocks[0])
+            elif isinstance(e, ir.ActionCall) and spec is not None and f"{e.module}.{e.name}" not in visiting:
+                callee = spec.modules[e.module].actions[e.name]
+                inner = _clock_params(callee, spec, visiting | {f"{e.module}.{e.name}"})
+                for j, kind in inner.items():
+                    i = local(e.args[j]) if j < len(e.args) else None
+                    if i is not None:
+                        found.setdefault(i, kind)
+    return found
+
+
+class Alias:
+    """A placeholder drawn instead of an address: "the caller, or the pick-th
+    address argument before this one". Resolved by :func:`resolve_aliases`."""
+
+    def __init__(self, pick: int) -> None:
+        self.pick = pick
+
+    def __repr__(self) -> str:
+        return f"Alias({self.pick})"
+
+
+def resolve_aliases(args: tuple[Any, ...], caller: int, types: tuple[ir.Type, ...]) -> tuple[Any, ...]:
+    """Replace top-level :class:`Alias` placeholders by the caller or an
+    earlier address argument (after :func:`resolve`)."""
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, Alias):
+            earlier = [caller, *(x for x, t in zip(out, types, strict=False) if t == ir.ADDRESS)]
+            a = earlier[a.pick % len(earlier)]
+        out.append(a)
+    return tuple(out)
+
+
+def boundary_value(value: int, outcome_of: Callable[[int], Any], pick: int) -> int | None:
+    """A number next to ``value`` where ``outcome_of`` changes, or None.
+
+    ``outcome_of`` runs the step on the model with the number in place and
+    says what happened (success, or which revert). The outcomes at 0, 1,
+    ``value`` and the largest uint256 mark the ranges where it changes; one
+    range (the ``pick``-th) is bisected, geometrically while it spans orders of
+    magnitude, down to two neighbours ``n``, ``n + 1`` with different
+    outcomes; one of the two is returned (by ``pick``'s parity). About
+    ``8 + log2(n)`` runs: a boundary near 10**24 costs some 90.
+    """
+    points = sorted({0, 1, value, UINT256_MAX})
+    seen = [outcome_of(p) for p in points]
+    changes = [i for i in range(len(points) - 1) if seen[i] != seen[i + 1]]
+    if not changes:
+        return None
+    i = changes[(pick // 2) % len(changes)]
+    lo, hi, low_outcome = points[i], points[i + 1], seen[i]
+    while hi - lo > 1:
+        mid = math.isqrt(max(lo, 1) * hi) if hi > 4 * max(lo, 1) else (lo + hi) // 2
+        mid = min(max(mid, lo + 1), hi - 1)
+        if outcome_of(mid) == low_outcome:
+            lo = mid
+        else:
+            hi = mid
+    return lo if pick % 2 == 0 else hi
