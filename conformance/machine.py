@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
 
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.strategies import (
@@ -103,7 +103,6 @@ def build_machine(
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
     public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
-    action_names = [f"{mname}.{a.name}" for mname, a in public]
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
     spec_periods = sorted({v + d for v in spec_numbers(spec, harness.model) for d in (-1, 0, 1)
@@ -123,13 +122,11 @@ def build_machine(
             self.outcomes_seen: Counter[OutcomeTag] = Counter()
             stats.examples += 1
 
-        @initialize(target=actors, switches=st.lists(st.booleans(), min_size=len(action_names),
-                                                     max_size=len(action_names)))
-        def add_actors(self, switches: list[bool]) -> Any:
-            # swarm testing: each sequence uses a random half of the actions
-            # (each one independently), which reaches deep states far more
-            # often than all of them at once
-            self.enabled = {n for n, on in zip(action_names, switches, strict=True) if on} or set(action_names)
+        # (hypothesis itself runs each sequence with a random subset of the
+        # rules, "swarm testing", which reaches deep states far more often
+        # than all of them at once)
+        @initialize(target=actors)
+        def add_actors(self) -> Any:
             return multiple(*actor_list)
 
         def _run(self, step: Step) -> None:
@@ -242,7 +239,7 @@ def _action_rule(
     strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
     # (shrinks towards no push: hypothesis shrinks numbers towards 0)
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
-    return precondition(lambda self: key in self.enabled)(rule(**strategies)(step))  # type: ignore[call-overload]
+    return rule(**strategies)(step)  # type: ignore[call-overload]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:

@@ -158,13 +158,13 @@ def run_campaign(
     # the sequences are shared between the state after the prelude and each scenario
     starts: list[str | None] = [None, *binding.scenarios]
     share = max(1, examples // len(starts))
+    machine = build_machine(harness, stats, on_step, keep)  # one for every starting state
     for index, start in enumerate(starts if result.divergence is None else []):
         reports = harness.start_from(start)
         if any(not r.ok for r in reports):
             # the scenario's own steps are the trace: replay runs them after the prelude
             result.divergence, result.scenario = reports, None
             break
-        machine = build_machine(harness, stats, on_step, keep)
         config = settings(
             max_examples=share, stateful_step_count=steps, deadline=None, database=None,
             derandomize=False, suppress_health_check=list(HealthCheck),

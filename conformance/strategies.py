@@ -428,10 +428,11 @@ def clock_params(action: ir.Action, spec: ir.Spec | None = None) -> dict[int, st
     ``{index: "now" | "block_number"}``, found in its ``require`` conditions
     (a deadline: ``require now <= deadline``; an expiry of a signed request)
     and, given the ``spec``, in those of the actions it passes them to."""
-    return _clock_params(action, spec, frozenset())
+    return _clock_params(action, spec, frozenset(), {})
 
 
-def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[str]) -> dict[int, str]:
+def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[str],
+                  memo: dict[str, dict[int, str]]) -> dict[int, str]:
     names = {n: i for i, (n, t) in enumerate(action.params) if t == ir.UINT}
     found: dict[int, str] = {}
 
@@ -451,8 +452,10 @@ def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[s
                         if clocks and i is not None:
                             found.setdefault(i, clocks[0])
             elif isinstance(e, ir.ActionCall) and spec is not None and f"{e.module}.{e.name}" not in visiting:
-                callee = spec.modules[e.module].actions[e.name]
-                inner = _clock_params(callee, spec, visiting | {f"{e.module}.{e.name}"})
+                name = f"{e.module}.{e.name}"
+                if name not in memo:
+                    memo[name] = _clock_params(spec.modules[e.module].actions[e.name], spec, visiting | {name}, memo)
+                inner = memo[name]
                 for j, kind in inner.items():
                     i = local(e.args[j]) if j < len(e.args) else None
                     if i is not None:
