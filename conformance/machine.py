@@ -243,22 +243,50 @@ def _action_rule(
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:
-    """How deep an outcome of ``action`` lies: the number of the action's own
-    checks (its ``require`` reasons, in the order they run) that pass before
-    it. A success lies deepest; a revert from a deeper call (an action it
-    calls, a failed arithmetic check) lies past every check of its own."""
-    order: list[str] = []
+    """How deep an outcome of ``action`` lies: how many of its checks run
+    before the one that failed. The checks are its ``require`` reasons and its
+    calls to other actions (each standing for every reason the callee, or
+    what it calls, can raise), in the order they run. A success lies deepest;
+    a revert for a reason no check names (a failed arithmetic check) past
+    every check."""
+    checks: list[set[str]] = []
     for stmt in ir.walk(action.body):
-        if isinstance(stmt, ir.Require) and stmt.reason not in order:
-            order.append(stmt.reason)
+        if isinstance(stmt, ir.Require):
+            checks.append({stmt.reason})
+        elif isinstance(stmt, (ir.CallStmt, ir.Let, ir.Assign)):
+            calls = [e for e in _subexpressions_of(stmt) if isinstance(e, ir.ActionCall)]
+            for call in calls:
+                checks.append(_reasons(spec, call.module, call.name, set()))
 
     def depth(outcome: Outcome) -> int:
         if outcome.ok:
-            return len(order) + 1
+            return len(checks) + 1
         reason = str(outcome.reason) if outcome.reason is not None else None
-        return order.index(reason) if reason in order else len(order)
+        return next((i for i, names in enumerate(checks) if reason in names), len(checks))
 
     return depth
+
+
+def _subexpressions_of(stmt: ir.Stmt) -> list[ir.Expr]:
+    if isinstance(stmt, ir.CallStmt):
+        return [stmt.call]
+    value = stmt.value if isinstance(stmt, (ir.Let, ir.Assign)) else None
+    return [value] if isinstance(value, ir.ActionCall) else []
+
+
+def _reasons(spec: ir.Spec, module: str, name: str, visiting: set[str]) -> set[str]:
+    """Every reason an action, or an action it calls, can revert with."""
+    key = f"{module}.{name}"
+    if key in visiting:
+        return set()
+    visiting.add(key)
+    action = spec.modules[module].actions[name]
+    found = set(action.reasons)
+    for stmt in ir.walk(action.body):
+        for call in _subexpressions_of(stmt):
+            if isinstance(call, ir.ActionCall):
+                found |= _reasons(spec, call.module, call.name, visiting)
+    return found
 
 
 def _tag(key: str, outcome: Outcome) -> OutcomeTag:

@@ -1,0 +1,151 @@
+"""How the generated steps aim at the values where implementations go wrong:
+deadlines near the clock, repeated addresses, pushes to the boundary of an
+outcome, deeper outcomes first, and a seed of its own for every starting state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from hypothesis import find
+
+from conformance.binding import load_binding
+from conformance.harness import Harness, Step
+from conformance.machine import PUSH_EVERY, RunStats, build_machine, check_depths
+from conformance.runner import start_seed
+from conformance.strategies import (
+    Alias,
+    NearClock,
+    boundary_value,
+    clock_params,
+    resolve,
+    resolve_aliases,
+    value_strategy,
+)
+from reference.model import Outcome
+from spec import ir
+from spec.driver import load_spec
+
+BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
+
+
+def _spec(binding_path: Path) -> tuple[Any, ir.Spec]:
+    binding = load_binding(binding_path)
+    loaded = load_spec([binding.spec_dir])
+    assert loaded.ok and loaded.spec is not None
+    return binding, loaded.spec
+
+
+# ------------------------------------------------------------ the clock
+
+
+def test_clock_arguments_are_found_in_requires_and_in_the_actions_called() -> None:
+    _, spec = _spec(BINDING)
+    pool, offering, dcep = (spec.modules[m].actions for m in ("pool", "offering", "dcep"))
+    assert clock_params(pool["swap_mt_for_dcep"], spec) == {3: "now"}
+    assert clock_params(pool["remove_liquidity"], spec) == {4: "now"}
+    # merchant_sell compares no argument with the clock itself: it hands its
+    # deadline to the pool's swap
+    assert clock_params(offering["merchant_sell"]) == {}
+    assert clock_params(offering["merchant_sell"], spec) == {2: "now"}
+    assert clock_params(dcep["transfer"], spec) == {}
+
+
+def test_clock_arguments_are_drawn_near_the_time_of_the_step() -> None:
+    _, spec = _spec(BINDING)
+    strategy = value_strategy(ir.UINT, spec, [1, 2], [10**30], clock="now")
+    late = find(strategy, lambda v: isinstance(v, NearClock) and v.offset < 0)
+    assert resolve(late, None, "pool", 1, (1_700_000_000, 12)) == 1_700_000_000 + late.offset  # type: ignore[arg-type]
+    assert resolve(NearClock("block_number", 2), None, "pool", 1, (1_700_000_000, 12)) == 14  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------- aliases
+
+
+def test_an_alias_repeats_the_caller_or_an_earlier_address() -> None:
+    types = (ir.ADDRESS, ir.UINT, ir.ADDRESS, ir.ADDRESS)
+    args = (0xA, 5, Alias(1), Alias(2))
+    assert resolve_aliases(args, 0xC, types) == (0xA, 5, 0xA, 0xA)
+    assert resolve_aliases((0xA, 5, Alias(0), 0xB), 0xC, types) == (0xA, 5, 0xC, 0xB)
+
+
+def test_address_arguments_include_aliases() -> None:
+    _, spec = _spec(BINDING)
+    strategy = value_strategy(ir.ADDRESS, spec, [1, 2], [], actors=[3])
+    assert isinstance(find(strategy, lambda v: isinstance(v, Alias)), Alias)
+
+
+# ------------------------------------------------------------ boundaries
+
+
+def test_a_boundary_is_found_exactly_and_both_neighbours_are_offered() -> None:
+    limit = 123_456_789_012_345_678_901_234  # about 1.2e23
+    calls: list[int] = []
+
+    def outcome_of(v: int) -> str:
+        calls.append(v)
+        return "zero" if v == 0 else ("ok" if v <= limit else "too much")
+
+    # ranges: 0|1 (zero, ok) and value|max (ok, too much)
+    assert boundary_value(10, outcome_of, 0) == 0
+    assert boundary_value(10, outcome_of, 1) == 1
+    calls.clear()
+    assert boundary_value(10, outcome_of, 2) == limit
+    assert len(calls) < 100  # geometric, then halving: not 256 halvings
+    assert boundary_value(10, outcome_of, 3) == limit + 1
+    assert boundary_value(10, lambda v: "same", 0) is None
+
+
+def test_a_pushed_step_runs_on_both_sides_of_the_boundary(tiny_binding_path: Path) -> None:
+    binding, spec = _spec(tiny_binding_path)
+    harness = Harness(spec, binding, "pyrevm")
+    machine: Any = build_machine(harness, RunStats())
+    ran: list[Step] = []
+    fake = SimpleNamespace(_run=ran.append, outcomes_seen=Counter())
+    who = harness.actors[0]
+    push = PUSH_EVERY - 1
+    # the boundary between 0 (ZERO_AMOUNT) and 1 (a top-up): the revert first
+    machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push, 0))
+    assert [s.args for s in ran] == [(0,), (1,)]
+    # the boundary between what the caller can pay and what it cannot
+    ran.clear()
+    machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push, 2))
+    (too_much,), (most,) = (s.args for s in ran)
+    assert too_much == most + 1
+    model = harness.model
+    paid = model.execute("vault", "top_up", harness.env(who), most)
+    assert paid.ok
+    model.world.state.update(paid.before)
+    assert not model.execute("vault", "top_up", harness.env(who), too_much).ok
+    # no push: the step as drawn
+    ran.clear()
+    machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push - 1, 0))
+    assert [s.args for s in ran] == [(5,)]
+
+
+# ------------------------------------------------------------------ depth
+
+
+def test_outcomes_are_ranked_by_the_checks_they_pass() -> None:
+    _, spec = _spec(BINDING)
+    depth = check_depths(spec, spec.modules["offering"].actions["merchant_sell"])
+
+    def revert(reason: str | None) -> int:
+        return depth(Outcome(False, None, reason, None, (), {}))
+
+    order = [revert(r) for r in ("UNAUTHORIZED", "NOT_SUCCEEDED", "EXCEEDS_MERCHANT_MT")]
+    assert order == sorted(order) and len(set(order)) == 3
+    # a revert inside the pool's swap comes after the merchant's own checks and
+    # before the cash-out cap, checked once the swap has paid
+    assert order[-1] < revert("EXPIRED") < revert("CASHOUT_CAP") < revert(None)
+    assert depth(Outcome(True, 1, None, None, (), {})) > revert(None)
+
+
+# ---------------------------------------------------------------- seeds
+
+
+def test_every_starting_state_draws_its_own_sequences() -> None:
+    seeds = {start_seed(seed, index) for seed in range(5) for index in range(10)}
+    assert len(seeds) == 50
