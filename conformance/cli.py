@@ -51,6 +51,8 @@ def register(sub: Any) -> None:
     mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args"],
                     help="only these kinds of mutation (repeatable)")
     mu.add_argument("--max-mutants", type=int, metavar="N", help="a deterministic sample of N mutants")
+    mu.add_argument("--rerun", type=Path, metavar="REPORT",
+                    help="only the mutants that survived in REPORT, a file an earlier run wrote with --json")
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
     mu.add_argument("--examples", type=int, default=60, metavar="N", help="sequences per mutant (default 60)")
     mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
@@ -168,7 +170,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
     """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
-    from conformance.mutate import EQUIVALENTS_FILE, load_equivalents, mutations, run_mutants, select
+    from conformance.mutate import EQUIVALENTS_FILE, load_equivalents, mutations, run_mutants, select, survivors_of
     from evm_backend.errors import EvmBackendError
 
     try:
@@ -182,6 +184,13 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         if mb.vyper is None or (args.module and module not in args.module):
             continue
         candidates.extend(m for m in mutations(module, mb.vyper) if not args.kind or m.kind in args.kind)
+    if args.rerun is not None:
+        try:
+            wanted = survivors_of(args.rerun)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        candidates = [m for m in candidates if m.key() in wanted]
     chosen = select(candidates, args.max_mutants, args.seed)
     print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend}", file=sys.stderr)
 

@@ -121,6 +121,19 @@ def load_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
     return out
 
 
+def survivors_of(report: Path) -> set[tuple[str, int, str]]:
+    """The mutants that survived in a report written by ``imospec mutate --json``, by :meth:`Mutant.key`.
+
+    Raises:
+        ValueError: the file cannot be read or is not such a report.
+    """
+    try:
+        rows = json.loads(report.read_text(encoding="utf-8"))["mutants"]
+        return {(str(r["file"]), int(r["line"]), str(r["mutated"]).strip()) for r in rows if r["fate"] == "survived"}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{report}: not a mutation report ({type(exc).__name__}: {exc})") from None
+
+
 def _code_lines(source: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of the statements inside function bodies."""
     in_function = False

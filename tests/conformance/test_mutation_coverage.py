@@ -25,6 +25,7 @@ from conformance.mutate import (
     load_equivalents,
     mutations,
     run_mutants,
+    survivors_of,
 )
 from conformance.strategies import (
     Linked,
@@ -96,6 +97,17 @@ def test_run_mutants_lists_equivalents_apart_and_flags_misjudged(tiny_binding_pa
     assert report.equivalent == [(chosen[1], "cannot be observed")]
     assert report.survived == [chosen[3]]
     assert report.kill_rate == 2 / 3  # the equivalent one is not counted
+
+
+def test_a_rerun_takes_the_survivors_of_an_earlier_report(tmp_path: Path) -> None:
+    rows = [{"file": "a.vy", "line": 3, "kind": "op", "original": "x", "mutated": " y ", "fate": "survived"},
+            {"file": "a.vy", "line": 4, "kind": "op", "original": "x", "mutated": "z", "fate": "killed"}]
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"kill_rate": 0.5, "mutants": rows}), encoding="utf-8")
+    assert survivors_of(report) == {("a.vy", 3, "y")}
+    report.write_text(json.dumps({"equivalent": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match="not a mutation report"):
+        survivors_of(report)
 
 
 def test_bundled_equivalents_name_real_mutants_with_reasons() -> None:
