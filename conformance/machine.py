@@ -27,7 +27,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multi
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.strategies import (
     TimeTarget,
-    boundary_value,
+    boundaries,
     clock_params,
     interesting_numbers,
     resolve,
@@ -53,10 +53,10 @@ FULL_COMPARE_EVERY = 8
 # (see check_depths). (Counted per sequence: a sequence must do the same
 # whenever hypothesis replays it.)
 MAX_RETRIES = 5
-# One action step in PUSH_EVERY has one of its numbers pushed to a boundary of
-# the model's outcome (strategies.boundary_value), and runs on both sides of
-# it: first the side that reverts (it leaves the state as it was), then the
-# other.
+# One action step in PUSH_EVERY has one of its numbers pushed to the
+# boundaries of the model's outcome (strategies.boundaries), and runs on both
+# sides of them: first every value that reverts (a revert leaves the state as
+# it was), then one that succeeds.
 PUSH_EVERY = 4
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
@@ -196,7 +196,8 @@ def _action_rule(
 
     def push(caller: int, args: tuple[Any, ...], pick: int) -> list[tuple[Any, ...]]:
         # one number of the step moved to where the model's outcome changes:
-        # the arguments on both sides of it, the side that reverts first
+        # the values on the reverting side of every boundary (a revert leaves
+        # the state as it was), then one on the other side of one of them
         j = numbers[pick % len(numbers)]
         outcomes: dict[int, Outcome] = {}
 
@@ -204,11 +205,14 @@ def _action_rule(
             outcomes[v] = dry_run(caller, (*args[:j], v, *args[j + 1:]))
             return _tag(key, outcomes[v])
 
-        found = boundary_value(args[j], outcome_of, pick // len(numbers))
-        if found is None:
+        pairs = boundaries(args[j], outcome_of)
+        if not pairs:
             return [args]
-        sides = sorted({found - 1, found, found + 1} & outcomes.keys(), key=lambda v: outcomes[v].ok)
-        return [(*args[:j], v, *args[j + 1:]) for v in sides if abs(v - found) <= 1][:2]
+        values = [v for pair in pairs for v in pair]
+        reverting = list(dict.fromkeys(v for v in values if not outcomes[v].ok))
+        succeeding = [v for v in values if outcomes[v].ok]
+        chosen = reverting + succeeding[pick // len(numbers) % len(succeeding):][:1]
+        return [(*args[:j], v, *args[j + 1:]) for v in chosen]
 
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
              push_pick: tuple[int, int] = (0, 0), **kwargs: Any) -> None:

@@ -16,9 +16,9 @@ Three more kinds of draw come from the spec and the model:
   offset, one second before it now and then (:func:`clock_params`);
 - an address may repeat the caller or an earlier address argument (a card
   moved to its own holder, a transfer to oneself);
-- a step may be *pushed to a boundary*: one of its numbers moves to where the
+- a step may be *pushed to boundaries*: one of its numbers moves to where the
   model's outcome changes, found by bisection on the model
-  (:func:`boundary_value`), so that `<` against `<=` and a dropped check are
+  (:func:`boundaries`), so that `<` against `<=` and a dropped check are
   tried at the exact value where they differ.
 """
 
@@ -486,29 +486,29 @@ def resolve_aliases(args: tuple[Any, ...], caller: int, types: tuple[ir.Type, ..
     return tuple(out)
 
 
-def boundary_value(value: int, outcome_of: Callable[[int], Any], pick: int) -> int | None:
-    """A number next to ``value`` where ``outcome_of`` changes, or None.
+def boundaries(value: int, outcome_of: Callable[[int], Any]) -> list[tuple[int, int]]:
+    """Neighbours ``(n, n + 1)`` around which ``outcome_of`` changes.
 
     ``outcome_of`` runs the step on the model with the number in place and
     says what happened (success, or which revert). The outcomes at 0, 1,
-    ``value`` and the largest uint256 mark the ranges where it changes; one
-    range (the ``pick``-th) is bisected, geometrically while it spans orders of
-    magnitude, down to two neighbours ``n``, ``n + 1`` with different
-    outcomes; one of the two is returned (by ``pick``'s parity). About
-    ``8 + log2(n)`` runs: a boundary near 10**24 costs some 90.
+    ``value`` and the largest uint256 mark the ranges where it changes; each
+    such range is bisected, geometrically while it spans orders of magnitude,
+    down to one pair of neighbours with different outcomes. About
+    ``8 + log2(n)`` runs a range: a boundary near 10**24 costs some 90.
     """
     points = sorted({0, 1, value, UINT256_MAX})
     seen = [outcome_of(p) for p in points]
-    changes = [i for i in range(len(points) - 1) if seen[i] != seen[i + 1]]
-    if not changes:
-        return None
-    i = changes[(pick // 2) % len(changes)]
-    lo, hi, low_outcome = points[i], points[i + 1], seen[i]
-    while hi - lo > 1:
-        mid = math.isqrt(max(lo, 1) * hi) if hi > 4 * max(lo, 1) else (lo + hi) // 2
-        mid = min(max(mid, lo + 1), hi - 1)
-        if outcome_of(mid) == low_outcome:
-            lo = mid
-        else:
-            hi = mid
-    return lo if pick % 2 == 0 else hi
+    found = []
+    for i in range(len(points) - 1):
+        if seen[i] == seen[i + 1]:
+            continue
+        lo, hi, low_outcome = points[i], points[i + 1], seen[i]
+        while hi - lo > 1:
+            mid = math.isqrt(max(lo, 1) * hi) if hi > 4 * max(lo, 1) else (lo + hi) // 2
+            mid = min(max(mid, lo + 1), hi - 1)
+            if outcome_of(mid) == low_outcome:
+                lo = mid
+            else:
+                hi = mid
+        found.append((lo, hi))
+    return found

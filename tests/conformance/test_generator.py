@@ -18,7 +18,7 @@ from conformance.runner import start_seed
 from conformance.strategies import (
     Alias,
     NearClock,
-    boundary_value,
+    boundaries,
     clock_params,
     resolve,
     resolve_aliases,
@@ -80,7 +80,7 @@ def test_address_arguments_include_aliases() -> None:
 # ------------------------------------------------------------ boundaries
 
 
-def test_a_boundary_is_found_exactly_and_both_neighbours_are_offered() -> None:
+def test_every_boundary_is_found_exactly() -> None:
     limit = 123_456_789_012_345_678_901_234  # about 1.2e23
     calls: list[int] = []
 
@@ -88,17 +88,14 @@ def test_a_boundary_is_found_exactly_and_both_neighbours_are_offered() -> None:
         calls.append(v)
         return "zero" if v == 0 else ("ok" if v <= limit else "too much")
 
-    # ranges: 0|1 (zero, ok) and value|max (ok, too much)
-    assert boundary_value(10, outcome_of, 0) == 0
-    assert boundary_value(10, outcome_of, 1) == 1
-    calls.clear()
-    assert boundary_value(10, outcome_of, 2) == limit
+    # the ranges 0..1 (zero, ok) and 10..max (ok, too much)
+    assert boundaries(10, outcome_of) == [(0, 1), (limit, limit + 1)]
     assert len(calls) < 100  # geometric, then halving: not 256 halvings
-    assert boundary_value(10, outcome_of, 3) == limit + 1
-    assert boundary_value(10, lambda v: "same", 0) is None
+    assert boundaries(10**30, outcome_of) == [(0, 1), (limit, limit + 1)]
+    assert boundaries(10, lambda v: "same") == []
 
 
-def test_a_pushed_step_runs_on_both_sides_of_the_boundary(tiny_binding_path: Path) -> None:
+def test_a_pushed_step_runs_on_both_sides_of_its_boundaries(tiny_binding_path: Path) -> None:
     binding, spec = _spec(tiny_binding_path)
     harness = Harness(spec, binding, "pyrevm")
     machine: Any = build_machine(harness, RunStats())
@@ -106,18 +103,18 @@ def test_a_pushed_step_runs_on_both_sides_of_the_boundary(tiny_binding_path: Pat
     fake = SimpleNamespace(_run=ran.append, outcomes_seen=Counter())
     who = harness.actors[0]
     push = PUSH_EVERY - 1
-    # the boundary between 0 (ZERO_AMOUNT) and 1 (a top-up): the revert first
+    # top_up's boundaries: 0 (ZERO_AMOUNT) | 1, and what the caller can pay |
+    # one more: both reverts first, then one top-up
     machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push, 0))
-    assert [s.args for s in ran] == [(0,), (1,)]
-    # the boundary between what the caller can pay and what it cannot
+    zero, too_much, paid = (s.args[0] for s in ran)
+    assert zero == 0 and paid == 1
     ran.clear()
-    machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push, 2))
-    (too_much,), (most,) = (s.args for s in ran)
-    assert too_much == most + 1
+    machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push, 1))
+    assert [s.args[0] for s in ran] == [0, too_much, too_much - 1]
     model = harness.model
-    paid = model.execute("vault", "top_up", harness.env(who), most)
-    assert paid.ok
-    model.world.state.update(paid.before)
+    outcome = model.execute("vault", "top_up", harness.env(who), too_much - 1)
+    assert outcome.ok
+    model.world.state.update(outcome.before)
     assert not model.execute("vault", "top_up", harness.env(who), too_much).ok
     # no push: the step as drawn
     ran.clear()
