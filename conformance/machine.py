@@ -211,8 +211,9 @@ def _action_rule(
         values = [v for pair in pairs for v in pair]
         reverting = list(dict.fromkeys(v for v in values if not outcomes[v].ok))
         succeeding = [v for v in values if outcomes[v].ok]
-        chosen = reverting + succeeding[pick // len(numbers) % len(succeeding):][:1]
-        return [(*args[:j], v, *args[j + 1:]) for v in chosen]
+        if succeeding:
+            reverting.append(succeeding[pick // len(numbers) % len(succeeding)])
+        return [(*args[:j], v, *args[j + 1:]) for v in reverting]
 
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
              push_pick: tuple[int, int] = (0, 0), **kwargs: Any) -> None:

@@ -116,6 +116,10 @@ def test_a_pushed_step_runs_on_both_sides_of_its_boundaries(tiny_binding_path: P
     assert outcome.ok
     model.world.state.update(outcome.before)
     assert not model.execute("vault", "top_up", harness.env(who), too_much).ok
+    # a caller without cash: the boundary 0 (ZERO_AMOUNT) | 1 (no cash), no success
+    ran.clear()
+    machine.vault__top_up(fake, caller=0xDEAD, arg_0=5, push_pick=(push, 0))
+    assert [s.args[0] for s in ran] == [0, 1]
     # no push: the step as drawn
     ran.clear()
     machine.vault__top_up(fake, caller=who, arg_0=5, push_pick=(push - 1, 0))
