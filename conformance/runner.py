@@ -155,9 +155,9 @@ def run_campaign(
     deployment = harness.deployment_differences or check_deployments(harness)
     if deployment or bad:
         result.divergence = bad[:1] or [StepReport(Step("time"), None, None, deployment)]
-    # the sequences are shared between the state after the prelude and each scenario
+    # the sequences are shared between the state after the prelude and each
+    # scenario, the first ones taking one more each until all are given out
     starts: list[str | None] = [None, *binding.scenarios]
-    share = max(1, examples // len(starts))
     machine = build_machine(harness, stats, on_step, keep)  # one for every starting state
     for index, start in enumerate(starts if result.divergence is None else []):
         reports = harness.start_from(start)
@@ -166,7 +166,8 @@ def run_campaign(
             result.divergence, result.scenario = reports, None
             break
         config = settings(
-            max_examples=share, stateful_step_count=steps, deadline=None, database=None,
+            max_examples=max(1, examples // len(starts) + (index < examples % len(starts))),
+            stateful_step_count=steps, deadline=None, database=None,
             derandomize=False, suppress_health_check=list(HealthCheck),
             phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
             report_multiple_bugs=False, print_blob=False,
