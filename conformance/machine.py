@@ -175,7 +175,8 @@ def _action_rule(
     clocks = clock_params(action, spec)
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
                   for i, (_, t) in enumerate(action.params)}
-    numbers = [i for i, t in enumerate(types) if t == ir.UINT]
+    # the numbers a push may move (a clock argument already lands on the present)
+    numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)
 
     key = f"{module}.{action.name}"
