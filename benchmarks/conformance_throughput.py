@@ -22,10 +22,9 @@ import argparse
 import time
 from pathlib import Path
 
-from conformance.binding import load_binding
+from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, StepReport, to_checksum
 from conformance.runner import run_campaign
-from spec.driver import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -80,10 +79,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=30)
     ap.add_argument("--steps", type=int, default=25)
     args = ap.parse_args()
-    binding = load_binding(args.impl)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None, "the spec has errors"
-    spec = loaded.spec
+    binding, spec = load_implementation(args.impl)
     trace = record(spec, binding, "pyrevm", args.examples, args.steps)
     print(f"implementation {binding.name}: {len(trace)} recorded action steps")
     rates = {}

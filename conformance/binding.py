@@ -46,11 +46,22 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spec import ir
 
 
 class BindingError(Exception):
     """The binding file is missing, malformed, or disagrees with the spec."""
+
+
+class SpecHasErrors(BindingError):
+    """The spec a binding names does not check; ``report`` holds the diagnostics, rendered."""
+
+    def __init__(self, spec_dir: Path, report: str) -> None:
+        super().__init__(f"the spec {spec_dir} has errors; run `imospec check {spec_dir}`")
+        self.report = report
 
 
 # (module, action, caller, args), or ("time", "", seconds, (blocks,))
@@ -145,3 +156,20 @@ def load_binding(path: str | Path) -> Binding:
         scenarios=scenarios,
         actors=int(data.get("actors", 4)),
     )
+
+
+def load_implementation(path: str | Path) -> tuple[Binding, ir.Spec]:
+    """The binding at ``path`` and the checked spec it names.
+
+    Raises:
+        BindingError: the binding file is missing or malformed.
+        SpecHasErrors: the spec does not check.
+    """
+    from spec.diagnostics import render
+    from spec.driver import load_spec
+
+    binding = load_binding(path)
+    loaded = load_spec([binding.spec_dir])
+    if not loaded.ok or loaded.spec is None:
+        raise SpecHasErrors(binding.spec_dir, "\n".join(render(d, loaded.sources) for d in loaded.diagnostics))
+    return binding, loaded.spec

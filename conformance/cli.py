@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.binding import BindingError, load_binding
+from conformance.binding import BindingError, SpecHasErrors, load_implementation
 
 if TYPE_CHECKING:
     from conformance.runner import CampaignResult
@@ -56,7 +56,8 @@ def register(sub: Any) -> None:
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
     mu.add_argument("--examples", type=int, default=60, metavar="N", help="sequences per mutant (default 60)")
     mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
-    mu.add_argument("--seed", type=int, default=0, metavar="S")
+    mu.add_argument("--seed", type=int, default=0, metavar="S",
+                    help="seed of the mutant sample and of every campaign (default 0)")
     mu.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its fate to FILE")
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
@@ -74,16 +75,11 @@ def register(sub: Any) -> None:
 
 
 def _load(binding_path: Path) -> tuple[Any, Any]:
-    from spec.diagnostics import render
-    from spec.driver import load_spec
-
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    if not loaded.ok or loaded.spec is None:
-        for d in loaded.diagnostics:
-            print(render(d, loaded.sources), file=sys.stderr)
-        raise BindingError(f"the spec {binding.spec_dir} has errors")
-    return binding, loaded.spec
+    try:
+        return load_implementation(binding_path)
+    except SpecHasErrors as exc:
+        print(exc.report, file=sys.stderr)
+        raise
 
 
 def summary(result: CampaignResult) -> str:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.binding import Binding, load_binding
+from conformance.binding import Binding, load_implementation
 from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport, _show
 from conformance.machine import Divergence, RunStats, build_machine
@@ -194,7 +194,7 @@ def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepRepor
 
     Raises:
         ValueError: the file is not a fixture.
-        BindingError: its binding cannot be loaded.
+        BindingError: its binding cannot be loaded, or its spec has errors.
     """
     p = Path(path)
     try:
@@ -203,13 +203,8 @@ def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepRepor
         raise ValueError(f"cannot read fixture {p}: {exc}") from None
     if data.get("format") != FIXTURE_FORMAT:
         raise ValueError(f"{p} is not an imospec trace fixture")
-    binding = load_binding(data["binding"])
-    from spec.driver import load_spec
-
-    loaded = load_spec([binding.spec_dir])
-    if not loaded.ok or loaded.spec is None:
-        raise ValueError(f"the spec of {binding.path} has errors; run `imospec check {binding.spec_dir}`")
-    harness = Harness(loaded.spec, binding, backend or data.get("backend", "py-evm"))
+    binding, spec = load_implementation(data["binding"])
+    harness = Harness(spec, binding, backend or data.get("backend", "py-evm"))
     reports = list(harness.prelude_reports)
     reports += harness.start_from(data.get("scenario"))
     for d in data["steps"]:

@@ -32,11 +32,10 @@ from typing import Any
 
 import pytest
 
-from conformance.binding import Binding, load_binding
+from conformance.binding import Binding, load_implementation
 from conformance.harness import Harness, Step, normal, to_abi, to_checksum
 from reference.model import Outcome
 from spec import ir
-from spec.driver import load_spec
 
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 
@@ -184,12 +183,10 @@ class Protocol:
 
 
 def _spec_and_binding(overrides: dict[str, str] | None = None) -> tuple[ir.Spec, Binding]:
-    binding = load_binding(BINDING)
+    binding, spec = load_implementation(BINDING)
     if overrides:
         binding = dataclasses.replace(binding, params={**binding.params, **overrides})
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return loaded.spec, binding
+    return spec, binding
 
 
 @pytest.fixture(scope="module", params=["pyrevm", "py-evm"])

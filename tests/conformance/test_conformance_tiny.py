@@ -4,29 +4,23 @@ passes on both EVMs, a wrong one is caught, shrunk, saved and replayed."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conformance.binding import BindingError, load_binding
+from conformance.binding import BindingError, SpecHasErrors, load_binding, load_implementation
 from conformance.harness import Harness, Step
 from conformance.runner import replay, run_campaign
-from spec.driver import load_spec
+from imospec_cli.main import main
 
 MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
 
 
-def _spec(binding_path: Path):  # type: ignore[no-untyped-def]
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return binding, loaded.spec
-
-
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
 def test_faithful_implementation_conforms(tiny_binding_path: Path, backend: str, tmp_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     result = run_campaign(spec, binding, backend=backend, examples=25, steps=20, seed=3, fixture_dir=tmp_path)
     assert result.ok, result.divergence
     assert result.stats.steps > 100
@@ -47,7 +41,7 @@ def test_faithful_implementation_conforms(tiny_binding_path: Path, backend: str,
 def test_wrong_implementation_is_caught_and_replays(tiny_mutant: MutantMaker, tmp_path: Path, old: str, new: str,
                                                      what: str) -> None:
     binding_path = tiny_mutant("vault.vy", old, new)
-    binding, spec = _spec(binding_path)
+    binding, spec = load_implementation(binding_path)
     result = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert not result.ok, f"mutant not caught: {what}"
@@ -57,7 +51,7 @@ def test_wrong_implementation_is_caught_and_replays(tiny_mutant: MutantMaker, tm
 
 
 def test_harness_reports_each_observable(tiny_binding_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     h = Harness(spec, binding, "py-evm")
     assert h.deployment_differences == []
     assert all(r.ok for r in h.prelude_reports)
@@ -84,13 +78,32 @@ def test_binding_errors_are_reported(tmp_path: Path, tiny_binding_path: Path) ->
     data["spec"] = str((tiny_binding_path.parent / "../spec").resolve())
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps(data))
-    binding, spec = _spec(partial)
+    binding, spec = load_implementation(partial)
     with pytest.raises(BindingError, match="imports cash"):
         Harness(spec, binding, "py-evm")
 
 
+def test_a_binding_whose_spec_has_errors_is_refused_with_the_diagnostics(
+        tmp_path: Path, tiny_binding_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(tiny_binding_path.parent.parent / "spec", spec_dir)
+    vault = spec_dir / "vault.imo"
+    vault.write_text(vault.read_text() + "\naction broken( {\n")
+    data = dict(json.loads(tiny_binding_path.read_text()), spec=str(spec_dir))
+    for module in data["modules"].values():
+        module["vyper"] = str(tiny_binding_path.parent / module["vyper"])
+    binding_path = tmp_path / "binding.json"
+    binding_path.write_text(json.dumps(data))
+    with pytest.raises(SpecHasErrors, match="has errors") as caught:
+        load_implementation(binding_path)
+    assert "vault.imo:" in caught.value.report
+    assert main(["conform", "--impl", str(binding_path)]) == 1
+    err = capsys.readouterr().err
+    assert "vault.imo:" in err and "imospec check" in err and "Traceback" not in err
+
+
 def test_campaigns_are_deterministic_for_a_seed(tiny_binding_path: Path, tmp_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     runs = [run_campaign(spec, binding, backend="pyrevm", examples=8, steps=15, seed=s, fixture_dir=tmp_path)
             for s in (5, 5, 6)]
     assert runs[0].stats.outcomes == runs[1].stats.outcomes and runs[0].stats.steps == runs[1].stats.steps

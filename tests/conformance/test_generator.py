@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import find
 
-from conformance.binding import load_binding
+from conformance.binding import load_implementation
 from conformance.harness import Harness, Step
 from conformance.machine import PUSH_EVERY, RunStats, build_machine, check_depths
 from conformance.runner import start_seed
@@ -26,23 +26,15 @@ from conformance.strategies import (
 )
 from reference.model import Outcome
 from spec import ir
-from spec.driver import load_spec
 
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
-
-
-def _spec(binding_path: Path) -> tuple[Any, ir.Spec]:
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return binding, loaded.spec
 
 
 # ------------------------------------------------------------ the clock
 
 
 def test_clock_arguments_are_found_in_requires_and_in_the_actions_called() -> None:
-    _, spec = _spec(BINDING)
+    _, spec = load_implementation(BINDING)
     pool, offering, dcep = (spec.modules[m].actions for m in ("pool", "offering", "dcep"))
     assert clock_params(pool["swap_mt_for_dcep"], spec) == {3: "now"}
     assert clock_params(pool["remove_liquidity"], spec) == {4: "now"}
@@ -54,7 +46,7 @@ def test_clock_arguments_are_found_in_requires_and_in_the_actions_called() -> No
 
 
 def test_clock_arguments_are_drawn_near_the_time_of_the_step() -> None:
-    _, spec = _spec(BINDING)
+    _, spec = load_implementation(BINDING)
     strategy = value_strategy(ir.UINT, spec, [1, 2], [10**30], clock="now")
     late = find(strategy, lambda v: isinstance(v, NearClock) and v.offset < 0)
     assert resolve(late, None, "pool", 1, (1_700_000_000, 12)) == 1_700_000_000 + late.offset  # type: ignore[arg-type]
@@ -72,7 +64,7 @@ def test_an_alias_repeats_the_caller_or_an_earlier_address() -> None:
 
 
 def test_address_arguments_include_aliases() -> None:
-    _, spec = _spec(BINDING)
+    _, spec = load_implementation(BINDING)
     strategy = value_strategy(ir.ADDRESS, spec, [1, 2], [], actors=[3])
     assert isinstance(find(strategy, lambda v: isinstance(v, Alias)), Alias)
 
@@ -96,7 +88,7 @@ def test_every_boundary_is_found_exactly() -> None:
 
 
 def test_a_pushed_step_runs_on_both_sides_of_its_boundaries(tiny_binding_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     harness = Harness(spec, binding, "pyrevm")
     machine: Any = build_machine(harness, RunStats())
     ran: list[Step] = []
@@ -130,7 +122,7 @@ def test_a_pushed_step_runs_on_both_sides_of_its_boundaries(tiny_binding_path: P
 
 
 def test_outcomes_are_ranked_by_the_checks_they_pass() -> None:
-    _, spec = _spec(BINDING)
+    _, spec = load_implementation(BINDING)
     depth = check_depths(spec, spec.modules["offering"].actions["merchant_sell"])
 
     def revert(reason: str | None) -> int:

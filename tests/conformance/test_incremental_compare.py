@@ -9,19 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from conformance.binding import load_binding
+from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, StepReport
 from conformance.runner import run_campaign
-from spec.driver import load_spec
 
 MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
 
 
 def _harness(binding_path: Path, backend: str) -> Harness:
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return Harness(loaded.spec, binding, backend)
+    binding, spec = load_implementation(binding_path)
+    return Harness(spec, binding, backend)
 
 
 def _state_differences(report: StepReport) -> set[str]:
@@ -100,11 +97,9 @@ def test_a_write_outside_the_spec_write_set(tiny_mutant: MutantMaker) -> None:
 
 def test_a_campaign_catches_a_silent_stray_write(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
     binding_path = tiny_mutant(*MUTANTS[0])
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.spec is not None
+    binding, spec = load_implementation(binding_path)
     for backend in ("py-evm", "pyrevm"):
-        result = run_campaign(loaded.spec, binding, backend=backend, examples=40, steps=10, seed=2,
+        result = run_campaign(spec, binding, backend=backend, examples=40, steps=10, seed=2,
                               fixture_dir=tmp_path / backend)
         assert not result.ok and result.divergence is not None
         assert "allowance" in str(result.divergence)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import find
 
-from conformance.binding import load_binding
+from conformance.binding import load_binding, load_implementation
 from conformance.deployment import check_deployments, deployment_cases, evm_deploys, model_deploys
 from conformance.harness import MAX_VIEW_CALLS, Harness, Step
 from conformance.machine import RunStats, build_machine
@@ -40,16 +40,8 @@ from conformance.strategies import (
 from reference.model import Outcome
 from reference.runtime import Event
 from spec import ir
-from spec.driver import load_spec
 
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
-
-
-def _spec(binding_path: Path) -> tuple[Any, ir.Spec]:
-    binding = load_binding(binding_path)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return binding, loaded.spec
 
 
 # ------------------------------------------------------------ equivalents
@@ -80,7 +72,7 @@ def test_equivalents_without_reason_or_shape_are_refused(tmp_path: Path, entries
 
 def test_run_mutants_lists_equivalents_apart_and_flags_misjudged(tiny_binding_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     vault = binding.modules["vault"].vyper
     chosen = list(mutations("vault", vault))[:4]
     doomed = {_apply(chosen[0]), _apply(chosen[2])}  # these two "diverge"
@@ -146,7 +138,7 @@ def test_quoted_arguments_take_the_steps_own_output() -> None:
 
 
 def test_uint_arguments_include_quotes_and_the_smallest_amounts(tiny_binding_path: Path) -> None:
-    _, spec = _spec(tiny_binding_path)
+    _, spec = load_implementation(tiny_binding_path)
     strategy = value_strategy(ir.UINT, spec, [1, 2], [10**30])
     assert isinstance(find(strategy, lambda v: isinstance(v, Quoted)), Quoted)
     assert find(strategy, lambda v: v == 1) == 1
@@ -156,7 +148,7 @@ def test_uint_arguments_include_quotes_and_the_smallest_amounts(tiny_binding_pat
 
 
 def test_of_several_draws_the_least_seen_outcome_runs(tiny_binding_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     harness = Harness(spec, binding, "pyrevm")
     machine: Any = build_machine(harness, RunStats())
     ran: list[Step] = []
@@ -184,7 +176,7 @@ def test_of_several_draws_the_least_seen_outcome_runs(tiny_binding_path: Path) -
 
 @pytest.fixture(scope="module")
 def launched() -> Harness:
-    binding, spec = _spec(BINDING)
+    binding, spec = load_implementation(BINDING)
     harness = Harness(spec, binding, "pyrevm")
     assert all(r.ok for r in harness.start_from("members"))
     return harness
@@ -211,7 +203,7 @@ def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness
 
 
 def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
-    binding, spec = _spec(BINDING)
+    binding, spec = load_implementation(BINDING)
     mt = binding.modules["mt"].vyper
     wrong = next(m for m in mutations("mt", mt)
                  if m.mutated.strip() == 'assert at_block <= block.number, "NOT_YET_DETERMINED"')
@@ -225,7 +217,7 @@ def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
 
 
 def test_constructors_agree_with_init_rules_at_edge_parameters(tiny_binding_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     harness = Harness(spec, binding, "pyrevm")
     cases = set(deployment_cases(harness))
     # the neighbours of the other parameters: a bound is tried exactly and one off
@@ -238,7 +230,7 @@ def test_constructors_agree_with_init_rules_at_edge_parameters(tiny_binding_path
 
 
 def test_a_constructor_check_off_by_one_is_caught(tiny_binding_path: Path, tmp_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     vault = binding.modules["vault"].vyper
     wrong = next(m for m in mutations("vault", vault)
                  if m.mutated.strip() == 'assert _floor <= _bronze and _bronze < _issue, "BAD_PHASE_ORDER"')
@@ -251,7 +243,7 @@ def test_a_constructor_check_off_by_one_is_caught(tiny_binding_path: Path, tmp_p
 
 
 def test_linked_addresses_follow_approvals_in_both_directions(tiny_binding_path: Path) -> None:
-    binding, spec = _spec(tiny_binding_path)
+    binding, spec = load_implementation(tiny_binding_path)
     harness = Harness(spec, binding, "pyrevm")  # the prelude: every actor approves the vault
     vault = harness.addresses["vault"]
     alice, bob = harness.actors[0], harness.actors[1]

@@ -23,13 +23,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.binding import load_binding
+from conformance.binding import load_binding, load_implementation
 from conformance.harness import Harness, Step, to_checksum
 from conformance.machine import Divergence, RunStats, build_machine
 from conformance.runner import format_trace, run_campaign
 from evm_backend.errors import CallReverted
 from reference.runtime import Revert
-from spec.driver import load_spec
 
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 BACKENDS = ["py-evm", "pyrevm"]
@@ -39,10 +38,7 @@ BIG = 2**256 - 1
 
 @pytest.fixture(scope="module")
 def protocol() -> tuple[Any, Any]:
-    binding = load_binding(BINDING)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    return binding, loaded.spec
+    return load_implementation(BINDING)
 
 
 class Script:

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance.binding import load_binding
+from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, normal, to_abi, to_checksum
-from spec.driver import load_spec
 
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 WAD = 10**18
@@ -75,10 +74,8 @@ class Driver:
 
 @pytest.fixture(params=["pyrevm", "py-evm"])
 def d(request: pytest.FixtureRequest) -> Driver:
-    binding = load_binding(BINDING)
-    loaded = load_spec([binding.spec_dir])
-    assert loaded.ok and loaded.spec is not None
-    h = Harness(loaded.spec, binding, request.param, full_compare=True)
+    binding, spec = load_implementation(BINDING)
+    h = Harness(spec, binding, request.param, full_compare=True)
     assert all(r.ok for r in h.prelude_reports)
     d = Driver(h)
     # launch: the prelude's raise plus one more contribution, the window closes, claims
