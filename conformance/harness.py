@@ -734,12 +734,14 @@ class Harness:
         and the previous block, the current second, the latest block numbers
         the state records (checkpoints' blocks) and the block before each, and
         the latest timestamp it records (a stake's start, a boost's end): a
-        view's answer changes at exactly those points."""
+        view's answer changes at exactly those points. And one moment far
+        ahead (MAX_TIME_STEP on), where schedules that run on from a moment
+        of the state (a tier's decay) have run their course."""
         now, block = self.backend.timestamp, self.backend.block_number
         held = state_numbers(self.model)
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
-        out = {block - 1, block, now, *moments[-VIEW_STATE_MOMENTS:]}
+        out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}
         for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
         return sorted(v for v in out if v >= 0)

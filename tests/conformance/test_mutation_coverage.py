@@ -15,7 +15,7 @@ from hypothesis import find
 
 from conformance.binding import load_binding, load_implementation
 from conformance.deployment import check_deployments, deployment_cases, evm_deploys, model_deploys
-from conformance.harness import MAX_VIEW_CALLS, Harness, Step
+from conformance.harness import MAX_TIME_STEP, MAX_VIEW_CALLS, Harness, Step
 from conformance.machine import RunStats, build_machine
 from conformance.mutate import (
     EQUIVALENTS_FILE,
@@ -200,6 +200,21 @@ def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness
     assert any(p.startswith("buyback.min_out_for(") for p in paths)
     assert len([p for p in paths if p.startswith("farm.emission(")]) <= MAX_VIEW_CALLS
     assert h.compare_views() == []
+
+
+def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path) -> None:
+    # In 'members' a staker withdraws its whole stake, so its tier decays from
+    # then on. The scenario's later blocks never span a decay period; the
+    # views at the far moment see the tier that never steps down.
+    binding, spec = load_implementation(BINDING)
+    frozen = next(m for m in mutations("farm", binding.modules["farm"].vyper) if m.mutated.strip() == "current -= 0")
+    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), "pyrevm")
+    reports = h.start_from("members")
+    first = next(r for r in reports if not r.ok)
+    where = first.differences[0].where
+    assert where.startswith("farm.staking_tier_at("), where
+    moment = int(where.rstrip(")").rsplit(", ", 1)[1], 16)
+    assert moment > h.backend.timestamp + MAX_TIME_STEP - 86400, "caught at a moment the clock reaches"
 
 
 def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
