@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.strategies import (
@@ -53,6 +53,8 @@ FULL_COMPARE_EVERY = 8
 # (see check_depths). (Counted per sequence: a sequence must do the same
 # whenever hypothesis replays it.)
 MAX_RETRIES = 5
+# (An action whose draws can only repeat a revert the sequence has already
+# run rests until the world changes: a success or a clock move.)
 # One action step in PUSH_EVERY has one of its numbers pushed to the
 # boundaries of the model's outcome (strategies.boundaries), and runs on both
 # sides of them: first every value that reverts (a revert leaves the state as
@@ -120,6 +122,11 @@ def build_machine(
             self.trace: list[StepReport] = []
             # how often each action outcome ran in this sequence
             self.outcomes_seen: Counter[OutcomeTag] = Counter()
+            # the world changes with every success and every clock move; an
+            # action whose best draw only repeated a revert already seen rests
+            # until it does (see _action_rule)
+            self.world = 0
+            self.resting: dict[str, int] = {}
             stats.examples += 1
 
         # (hypothesis itself runs each sequence with a random subset of the
@@ -133,6 +140,8 @@ def build_machine(
             report = harness.run(step)
             if report.model is not None:
                 self.outcomes_seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
+            if step.kind == "time" or (report.model is not None and report.model.ok):
+                self.world += 1
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
                 report.differences.extend(harness.sweep())
             self.trace.append(report)
@@ -229,6 +238,8 @@ def _action_rule(
             best = min(range(len(options)),
                        key=lambda i: (seen[_tag(key, outcomes[i])], -depth(outcomes[i]), i))
             caller, args = options[best]
+            if not outcomes[best].ok and seen[_tag(key, outcomes[best])]:
+                self.resting[key] = self.world
         runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
         for a in runs:
             self._run(Step("action", module, action.name, caller, a))
@@ -245,7 +256,11 @@ def _action_rule(
     strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
     # (shrinks towards no push: hypothesis shrinks numbers towards 0)
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
-    return rule(**strategies)(step)  # type: ignore[call-overload]
+    # An action rests while the world is as it was when its draws could only
+    # repeat a revert the sequence has seen: its steps go to actions that can
+    # still do something new here.
+    awake = precondition(lambda self: self.resting.get(key) != self.world)
+    return awake(rule(**strategies)(step))  # type: ignore[call-overload]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:

@@ -3,6 +3,7 @@ passes on both EVMs, a wrong one is caught, shrunk, saved and replayed."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from collections.abc import Callable
@@ -100,6 +101,26 @@ def test_a_binding_whose_spec_has_errors_is_refused_with_the_diagnostics(
     assert main(["conform", "--impl", str(binding_path)]) == 1
     err = capsys.readouterr().err
     assert "vault.imo:" in err and "imospec check" in err and "Traceback" not in err
+
+
+def test_a_campaign_does_not_depend_on_the_modules_loaded(
+        tiny_binding_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # hypothesis mixes literals from loaded local modules into its draws;
+    # the runner switches that off, so a module full of numbers changes nothing
+    binding, spec = load_implementation(tiny_binding_path)
+
+    def campaign() -> tuple[int, dict[str, list[int]]]:
+        r = run_campaign(spec, binding, backend="pyrevm", examples=12, steps=15, seed=5, fixture_dir=tmp_path)
+        return r.stats.steps, r.stats.outcomes
+
+    before = campaign()
+    numbers = tmp_path / "numbers_galore"
+    numbers.mkdir()
+    values = ", ".join(str(3 + 7 * i) for i in range(400))
+    (numbers / "numbers_galore_module.py").write_text(f"VALUES = [{values}]\n")
+    monkeypatch.syspath_prepend(str(numbers))
+    importlib.import_module("numbers_galore_module")
+    assert campaign() == before
 
 
 def test_campaigns_are_deterministic_for_a_seed(tiny_binding_path: Path, tmp_path: Path) -> None:
