@@ -54,7 +54,9 @@ def register(sub: Any) -> None:
     mu.add_argument("--rerun", type=Path, metavar="REPORT",
                     help="only the mutants that survived in REPORT, a file an earlier run wrote with --json")
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
-    mu.add_argument("--examples", type=int, default=60, metavar="N", help="sequences per mutant (default 60)")
+    mu.add_argument("--examples", type=int, metavar="N",
+                    help="sequences per mutant (default: 10 for each starting state of the binding, "
+                         "the state after the prelude and each scenario; 110 for the bundled one)")
     mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
     mu.add_argument("--seed", type=int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")

@@ -219,13 +219,21 @@ def _mutant_binding(binding: Binding, m: Mutant, workdir: Path) -> Path:
     return target
 
 
+# The default budget of a mutant's campaign: this many sequences start from
+# each starting state (the state after the prelude, and each scenario of the
+# binding). Many mutants can only be seen from one of them (a failed offering,
+# a pool in Gold), and with fewer, whether a campaign happens to call the one
+# action that shows them from the one state that allows it is a lottery.
+SEQUENCES_PER_START = 10
+
+
 def run_mutants(
     spec: ir.Spec,
     binding_path: Path,
     mutants: list[Mutant],
     *,
     backend: str = "pyrevm",
-    examples: int = 60,
+    examples: int | None = None,
     steps: int = 25,
     seed: int = 0,
     progress: object = None,
@@ -235,6 +243,8 @@ def run_mutants(
 
     ``equivalents`` (see :func:`load_equivalents`) are mutants known to be
     equivalent: a survivor among them is reported as equivalent, not survived.
+    ``examples`` defaults to :data:`SEQUENCES_PER_START` for each starting
+    state of the binding (the state after the prelude and each scenario).
 
     Raises:
         BindingError: the binding cannot be loaded.
@@ -243,6 +253,8 @@ def run_mutants(
     from evm_backend.compiler import compile_source
 
     binding = load_binding(binding_path)
+    if examples is None:
+        examples = SEQUENCES_PER_START * (1 + len(binding.scenarios))
     report = MutationReport()
     with tempfile.TemporaryDirectory(prefix="imospec-mutants-") as tmp:
         work = Path(tmp)
