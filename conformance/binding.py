@@ -112,6 +112,11 @@ class Binding:
     scenarios: Mapping[str, tuple[BindingStep, ...]] = field(default_factory=dict)
     actors: int = 4
 
+    @property
+    def starts(self) -> list[str | None]:
+        """The starting states of a campaign: after the prelude (None), then each scenario."""
+        return [None, *self.scenarios]
+
 
 def load_binding(path: str | Path) -> Binding:
     """Read a binding file.

@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
     mu.add_argument("--examples", type=int, metavar="N",
                     help="sequences per mutant (default: 10 for each starting state of the binding, "
-                         "the state after the prelude and each scenario; 110 for the bundled one)")
+                         "the state after the prelude and each scenario)")
     mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
     mu.add_argument("--seed", type=int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")
@@ -76,12 +76,13 @@ def register(sub: Any) -> None:
     r.set_defaults(func=cmd_replay)
 
 
-def _load(binding_path: Path) -> tuple[Any, Any]:
-    try:
-        return load_implementation(binding_path)
-    except SpecHasErrors as exc:
+def _fail(exc: Exception) -> int:
+    """Print a setup error (with the spec's diagnostics, when that is what
+    failed) and return the exit code for it."""
+    if isinstance(exc, SpecHasErrors):
         print(exc.report, file=sys.stderr)
-        raise
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
 
 
 def summary(result: CampaignResult) -> str:
@@ -127,11 +128,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
     from evm_backend.errors import EvmBackendError
 
     try:
-        binding, spec = _load(args.impl)
+        binding, spec = load_implementation(args.impl)
         result = run_with_progress(spec, binding, args)
     except (BindingError, EvmBackendError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc)
     print(summary(result))
     if result.divergence is not None:
         print("\nDIVERGENCE (shrunk):")
@@ -155,8 +155,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         reports, _ = replay(args.fixture, args.backend)
     except (ValueError, BindingError, EvmBackendError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc)
     print(format_trace(reports))
     bad = [i + 1 for i, r in enumerate(reports) if not r.ok]
     if bad:
@@ -172,11 +171,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     from evm_backend.errors import EvmBackendError
 
     try:
-        binding, spec = _load(args.impl)
+        binding, spec = load_implementation(args.impl)
         equivalents = load_equivalents(args.equivalents or args.impl.parent / EQUIVALENTS_FILE)
     except (BindingError, EvmBackendError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc)
     candidates: list[Any] = []
     for module, mb in binding.modules.items():
         if mb.vyper is None or (args.module and module not in args.module):
@@ -201,8 +199,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
                              steps=args.steps, seed=args.seed, progress=progress,
                              equivalents=equivalents)
     except (BindingError, EvmBackendError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(exc)
     tried = len(report.killed) + len(report.survived)
     print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "
           f"{len(report.equivalent)} known equivalent; {len(report.stillborn)} did not compile")

@@ -53,8 +53,6 @@ FULL_COMPARE_EVERY = 8
 # (see check_depths). (Counted per sequence: a sequence must do the same
 # whenever hypothesis replays it.)
 MAX_RETRIES = 5
-# (An action whose draws can only repeat a revert the sequence has already
-# run rests until the world changes: a success or a clock move.)
 # One action step in PUSH_EVERY has one of its numbers pushed to the
 # boundaries of the model's outcome (strategies.boundaries), and runs on both
 # sides of them: first every value that reverts (a revert leaves the state as
@@ -239,7 +237,7 @@ def _action_rule(
                        key=lambda i: (seen[_tag(key, outcomes[i])], -depth(outcomes[i]), i))
             caller, args = options[best]
             if not outcomes[best].ok and seen[_tag(key, outcomes[best])]:
-                self.resting[key] = self.world
+                self.resting[key] = self.world  # (see `awake` below)
         runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
         for a in runs:
             self._run(Step("action", module, action.name, caller, a))

@@ -254,7 +254,7 @@ def run_mutants(
 
     binding = load_binding(binding_path)
     if examples is None:
-        examples = SEQUENCES_PER_START * (1 + len(binding.scenarios))
+        examples = SEQUENCES_PER_START * len(binding.starts)
     report = MutationReport()
     with tempfile.TemporaryDirectory(prefix="imospec-mutants-") as tmp:
         work = Path(tmp)

@@ -183,7 +183,7 @@ def run_campaign(
         result.divergence = bad[:1] or [StepReport(Step("time"), None, None, deployment)]
     # the sequences are shared between the state after the prelude and each
     # scenario, the first ones taking one more each until all are given out
-    starts: list[str | None] = [None, *binding.scenarios]
+    starts = binding.starts
     machine = build_machine(harness, stats, on_step, keep)  # one for every starting state
     for index, start in enumerate(starts if result.divergence is None else []):
         reports = harness.start_from(start)
