@@ -3,13 +3,15 @@
 The harness deploys one parameter set, so a constructor check that the
 deployed values pass (``cashout_cap_bps <= BPS``, ``floor < bronze_price``)
 is never tested at its boundary. :func:`check_deployments` deploys each
-module again with one numeric parameter moved to an edge, on the EVM (a fresh
-contract, next to the deployed system) and on the model (the module's
-``init`` over a fresh state of the module), and compares whether it reverts
-and why.
+module again with one numeric parameter moved to an edge, or two of them to
+0 or 1, on the EVM (a fresh contract, next to the deployed system) and on
+the model (the module's ``init`` over a fresh state of the module), and
+compares whether it reverts and why.
 
 The edges of a parameter are 0, 1 and 2, and every value the module's
 parameters and constants take, with its neighbours, and the largest uint112.
+Pairs matter where one check passes only because of another parameter: a
+soft cap of 1 launches a pool only when no share of it goes to the reserve.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ from spec import ir
 
 MAX_UINT112 = 2**112 - 1
 
+# The values two parameters are moved to together.
+PAIR_VALUES = (0, 1)
+
 # (reverted?, reason): what one deployment did
 Verdict = tuple[bool, str | None]
+# The parameters a deployment moves away from the deployed values, and where to.
+Moves = tuple[tuple[str, int], ...]
 
 
-def deployment_cases(harness: Harness) -> Iterator[tuple[str, str, int]]:
-    """(module, parameter, value): every numeric parameter of every module at
-    each of its edges, except the value it is deployed with."""
+def deployment_cases(harness: Harness) -> Iterator[tuple[str, Moves]]:
+    """(module, moves): every numeric parameter of every module at each of
+    its edges, except the value it is deployed with; then every two numeric
+    parameters of a module, each at one of ``PAIR_VALUES`` other than the
+    value it is deployed with."""
     for module, m in harness.spec.modules.items():
         st = harness.model.state(module)
         base = {0, 1, 2, MAX_UINT112}
@@ -39,20 +48,25 @@ def deployment_cases(harness: Harness) -> Iterator[tuple[str, str, int]]:
             if isinstance(c.folded, int) and not isinstance(c.folded, bool):
                 base.add(c.folded)
         numeric = [p.name for p in m.params.values() if p.type == ir.UINT]
-        for name in numeric:
-            base.add(int(getattr(st, attr(name))))
+        deployed = {name: int(getattr(st, attr(name))) for name in numeric}
+        base.update(deployed.values())
         values = sorted({v + d for v in base for d in (-1, 0, 1) if 0 <= v + d < 2**256})
         for name in numeric:
-            deployed = getattr(st, attr(name))
             for v in values:
-                if v != deployed:
-                    yield module, name, v
+                if v != deployed[name]:
+                    yield module, ((name, v),)
+        for i, first in enumerate(numeric):
+            for second in numeric[i + 1:]:
+                for a in PAIR_VALUES:
+                    for b in PAIR_VALUES:
+                        if a != deployed[first] and b != deployed[second]:
+                            yield module, ((first, a), (second, b))
 
 
-def model_deploys(harness: Harness, module: str, param: str, value: int) -> Verdict:
+def model_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:
     """Whether the model's ``init`` of ``module`` reverts (and why) over a
-    fresh state of the module with ``param`` at ``value``; the model is left
-    as it was."""
+    fresh state of the module with the parameters moved as ``moves`` says;
+    the model is left as it was."""
     model = harness.model
     saved = model.world.snapshot()
     current = model.state(module)
@@ -60,7 +74,8 @@ def model_deploys(harness: Harness, module: str, param: str, value: int) -> Verd
     m = harness.spec.modules[module]
     for name in (*m.params, *m.governed):
         setattr(fresh, attr(name), getattr(current, attr(name)))
-    setattr(fresh, attr(param), value)
+    for param, value in moves:
+        setattr(fresh, attr(param), value)
     model.world.state[module] = fresh
     env = Env(harness.deployer, harness.backend.timestamp, harness.backend.block_number, harness.backend.chain_id)
     try:
@@ -73,22 +88,24 @@ def model_deploys(harness: Harness, module: str, param: str, value: int) -> Verd
         model.world.events.clear()
 
 
-def evm_deploys(harness: Harness, module: str, param: str, value: int) -> Verdict:
-    """Whether a fresh contract of ``module``, deployed with ``param`` at
-    ``value`` and the other arguments as deployed, reverts (and why); the
-    chain is left as it was.
+def evm_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:
+    """Whether a fresh contract of ``module``, deployed with the parameters
+    moved as ``moves`` says and the other arguments as deployed, reverts (and
+    why); the chain is left as it was.
 
     Raises:
-        AbiError: the value does not fit the constructor's parameter type.
+        AbiError: a value does not fit the constructor's parameter type.
     """
     st = harness.model.state(module)
-    deployed = getattr(st, attr(param))
+    deployed = {param: getattr(st, attr(param)) for param, _ in moves}
     snapshot = harness.backend.snapshot()
     try:
-        setattr(st, attr(param), value)  # the constructor's arguments come from the model's parameters
+        for param, value in moves:  # the constructor's arguments come from the model's parameters
+            setattr(st, attr(param), value)
         args = harness._constructor_args(module)
     finally:
-        setattr(st, attr(param), deployed)
+        for param, value in deployed.items():
+            setattr(st, attr(param), value)
     art = harness.artifacts[module]
     try:
         harness.backend.deploy(art.bytecode, art.abi, args, sender=to_checksum(harness.deployer))
@@ -107,10 +124,11 @@ def check_deployments(harness: Harness) -> list[Difference]:
         AbiError: a binding maps a numeric parameter to a narrower constructor argument.
     """
     diffs = []
-    for module, param, value in deployment_cases(harness):
-        model, evm = model_deploys(harness, module, param, value), evm_deploys(harness, module, param, value)
+    for module, moves in deployment_cases(harness):
+        model, evm = model_deploys(harness, module, moves), evm_deploys(harness, module, moves)
         if model != evm:
-            diffs.append(Difference(f"deploy {module} with {param} = {value}", _show(model), _show(evm)))
+            where = ", ".join(f"{param} = {value}" for param, value in moves)
+            diffs.append(Difference(f"deploy {module} with {where}", _show(model), _show(evm)))
     return diffs
 
 

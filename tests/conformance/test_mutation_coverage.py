@@ -237,10 +237,15 @@ def test_constructors_agree_with_init_rules_at_edge_parameters(tiny_binding_path
     harness = Harness(spec, binding, "pyrevm")
     cases = set(deployment_cases(harness))
     # the neighbours of the other parameters: a bound is tried exactly and one off
-    assert {("vault", "floor", 8 * 10**17), ("vault", "floor", 8 * 10**17 - 1), ("vault", "issue", 8 * 10**17)} <= cases
-    assert model_deploys(harness, "vault", "floor", 8 * 10**17) == (True, "BAD_PHASE_ORDER")
-    assert evm_deploys(harness, "vault", "floor", 8 * 10**17) == (True, "BAD_PHASE_ORDER")
-    assert evm_deploys(harness, "vault", "floor", 8 * 10**17 - 1) == (False, None)
+    assert {("vault", (("floor", 8 * 10**17),)), ("vault", (("floor", 8 * 10**17 - 1),)),
+            ("vault", (("issue", 8 * 10**17),))} <= cases
+    # and two parameters at 0 or 1 together
+    assert ("vault", (("floor", 0), ("bronze", 1))) in cases
+    assert model_deploys(harness, "vault", (("floor", 8 * 10**17),)) == (True, "BAD_PHASE_ORDER")
+    assert evm_deploys(harness, "vault", (("floor", 8 * 10**17),)) == (True, "BAD_PHASE_ORDER")
+    assert evm_deploys(harness, "vault", (("floor", 8 * 10**17 - 1),)) == (False, None)
+    assert model_deploys(harness, "vault", (("floor", 0), ("bronze", 1))) == (False, None)
+    assert evm_deploys(harness, "vault", (("floor", 0), ("bronze", 1))) == (False, None)
     assert check_deployments(harness) == []
     assert harness.compare_state(None, params=True) == []  # both sides are left as they were
 
@@ -252,9 +257,11 @@ def test_a_constructor_check_off_by_one_is_caught(tiny_binding_path: Path, tmp_p
                  if m.mutated.strip() == 'assert _floor <= _bronze and _bronze < _issue, "BAD_PHASE_ORDER"')
     harness = Harness(spec, load_binding(_mutant_binding(binding, wrong, tmp_path)), "pyrevm")
     diffs = check_deployments(harness)
-    # floor moved up to bronze, and bronze moved down to floor
+    # floor moved up to bronze, bronze moved down to floor, and both at 0 or both at 1
     assert [d.where for d in diffs] == ["deploy vault with floor = 800000000000000000",
-                                        "deploy vault with bronze = 500000000000000000"]
+                                        "deploy vault with bronze = 500000000000000000",
+                                        "deploy vault with floor = 0, bronze = 0",
+                                        "deploy vault with floor = 1, bronze = 1"]
     assert (diffs[0].model, diffs[0].evm) == ("reverted 'BAD_PHASE_ORDER'", "deployed")
 
 
