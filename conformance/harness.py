@@ -234,9 +234,6 @@ class Harness:
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude = self._save()
         self._base = self._save()
-        # how many times a starting state was made (start_from), so that
-        # whatever counts steps from one starting state knows when it changed
-        self.starts_made = 0
 
     # ------------------------------------------------------------- setup
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
@@ -339,7 +336,6 @@ class Harness:
             KeyError: no such scenario in the binding.
         """
         self._prelude = self._go_back(self._prelude)
-        self.starts_made += 1
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]

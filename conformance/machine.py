@@ -59,9 +59,9 @@ MAX_RETRIES = 5
 # it was), then one that succeeds.
 PUSH_EVERY = 4
 
-# An action rests while it has run SHARE_SLACK or more steps above its fair
-# share from the current starting state (see ActionShares).
-SHARE_SLACK = 3
+# An action rests for the rest of a sequence once it has run SHARE_SLACK
+# steps more than its share of the sequence's steps (see within_share).
+SHARE_SLACK = 2
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
 OutcomeTag = tuple[str, ...]
@@ -94,49 +94,24 @@ class RunStats:
         counts[0 if report.model.ok else 1] += 1
 
 
-class ActionShares:
-    """How many steps each action has run from the current starting state,
-    so that no action runs far more often than the others.
+def within_share(ran: Counter[str], key: str, actions: int) -> bool:
+    """Whether action ``key`` may run again in a sequence whose steps so far
+    ran each action as ``ran`` says: it may while it is fewer than
+    ``SHARE_SLACK`` steps above its share of them (the steps divided among
+    the ``actions`` actions).
 
-    Hypothesis runs each sequence with a random subset of the rules ("swarm
-    testing"), and picks among them uniformly, so over a campaign some
-    actions run ten times as often as others, and some never run from a
-    given starting state at all (a refund from the failed offering, a
-    purchase from the drained pool). An action rests while it is
-    ``SHARE_SLACK`` steps or more above its fair share: the steps run so far
-    from this starting state, divided among the actions.
+    Hypothesis picks uniformly among the rules it has left enabled for the
+    sequence ("swarm testing"), so without this a sequence with few rules
+    enabled spends most of its steps on the same two or three actions, and
+    over a campaign some actions never run from a given starting state (a
+    refund from the failed offering, a purchase from the drained pool).
 
-    Only sequences that ended without a divergence count, and only once they
-    have ended: a sequence must draw the same steps whenever hypothesis
-    replays it to shrink it, so what it sees may change only between
-    sequences, and not at all once one has diverged (after that, hypothesis
-    only replays).
+    Only the sequence itself counts: hypothesis replays a sequence (to
+    shrink it, or to extend one it ran before) and requires the same
+    choices to find the same rules enabled, so a precondition must not
+    depend on what other sequences did.
     """
-
-    def __init__(self, actions: list[str]) -> None:
-        self.actions = actions
-        self.ran: Counter[str] = Counter()
-        self.frozen = False
-        self.start = -1
-
-    def follow(self, start: int) -> None:
-        """Start counting afresh when the harness has made another starting
-        state (``start`` is its :attr:`Harness.starts_made`)."""
-        if start != self.start:
-            self.start = start
-            self.ran.clear()
-            self.frozen = False
-
-    def allows(self, key: str, this_sequence: Counter[str]) -> bool:
-        """Whether ``key`` is below its fair share plus the slack, counting
-        the steps of the running sequence."""
-        total = self.ran.total() + this_sequence.total()
-        return (self.ran[key] + this_sequence[key]) * len(self.actions) < total + SHARE_SLACK * len(self.actions)
-
-    def commit(self, this_sequence: Counter[str]) -> None:
-        """Count a sequence that ended without a divergence."""
-        if not self.frozen:
-            self.ran.update(this_sequence)
+    return ran[key] * actions < ran.total() + SHARE_SLACK * actions
 
 
 def build_machine(
@@ -152,7 +127,6 @@ def build_machine(
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
     public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
-    shares = ActionShares([f"{mname}.{a.name}" for mname, a in public])
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
     spec_periods = sorted({v + d for v in spec_numbers(spec, harness.model) for d in (-1, 0, 1)
@@ -175,9 +149,8 @@ def build_machine(
             # until it does (see _action_rule)
             self.world = 0
             self.resting: dict[str, int] = {}
-            # the steps of each action in this sequence (see ActionShares)
+            # the steps of each action in this sequence (see within_share)
             self.ran: Counter[str] = Counter()
-            shares.follow(harness.starts_made)
             stats.examples += 1
 
         # (hypothesis itself runs each sequence with a random subset of the
@@ -205,7 +178,6 @@ def build_machine(
                 self._diverge()
 
         def _diverge(self) -> None:
-            shares.frozen = True
             if on_divergence is not None:
                 on_divergence(self.trace)
             raise Divergence(self.trace)
@@ -217,7 +189,6 @@ def build_machine(
                 if diffs:
                     self.trace[-1].differences.extend(diffs)
                     self._diverge()
-            shares.commit(self.ran)
 
         @rule(seconds=time_strategy, blocks=st.integers(1, 3))
         def advance_time(self, seconds: Any, blocks: int) -> None:
@@ -226,13 +197,13 @@ def build_machine(
 
     for module, action in public:
         setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
-            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, shares))
+            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, len(public)))
     return SpecMachine
 
 
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
-    edges: list[int], actors: Bundle[Any], shares: ActionShares,
+    edges: list[int], actors: Bundle[Any], actions: int,
 ) -> Any:
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
@@ -313,9 +284,9 @@ def _action_rule(
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
     # An action rests while the world is as it was when its draws could only
     # repeat a revert the sequence has seen: its steps go to actions that can
-    # still do something new here. It also rests while it is well above its
-    # fair share of the steps from this starting state (ActionShares).
-    awake = precondition(lambda self: self.resting.get(key) != self.world and shares.allows(key, self.ran))
+    # still do something new here. It also rests once it is well above its
+    # share of the sequence's steps (within_share).
+    awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions))
     return awake(rule(**strategies)(step))  # type: ignore[call-overload]
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from hypothesis import find
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.binding import load_implementation
 from conformance.harness import Harness, Step
-from conformance.machine import PUSH_EVERY, RunStats, build_machine, check_depths
+from conformance.machine import PUSH_EVERY, SHARE_SLACK, RunStats, build_machine, check_depths, within_share
 from conformance.runner import start_seed
 from conformance.strategies import (
     Alias,
@@ -27,6 +29,8 @@ from conformance.strategies import (
 from reference.model import Outcome
 from spec import ir
 
+# the most steps one pushed step runs (reverting values on both sides of its boundaries, and a success)
+PUSH_RUNS = 4
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 
 
@@ -142,3 +146,39 @@ def test_outcomes_are_ranked_by_the_checks_they_pass() -> None:
 def test_every_starting_state_draws_its_own_sequences() -> None:
     seeds = {start_seed(seed, index) for seed in range(5) for index in range(10)}
     assert len(seeds) == 50
+
+
+# ---------------------------------------------------------- fair shares
+
+
+def test_an_action_well_above_its_share_of_the_sequence_rests() -> None:
+    ran: Counter[str] = Counter()
+    while within_share(ran, "vault.top_up", 3):
+        ran["vault.top_up"] += 1
+    # alone, it runs until it is SHARE_SLACK steps above its share of them
+    runs = ran["vault.top_up"]
+    assert runs - runs / 3 >= SHARE_SLACK > (runs - 1) - (runs - 1) / 3
+    assert within_share(ran, "vault.deposit", 3)
+    ran.update({"vault.deposit": 2, "token.mint": 2})
+    assert within_share(ran, "vault.top_up", 3)  # the others caught up
+
+
+def test_no_action_runs_far_above_its_share_of_a_sequence(tiny_binding_path: Path) -> None:
+    binding, spec = load_implementation(tiny_binding_path)
+    harness = Harness(spec, binding, "pyrevm")
+    stats = RunStats()
+    per_sequence: dict[int, Counter[str]] = {}
+
+    def count(report: Any) -> None:
+        if report.step.kind == "action":
+            per_sequence.setdefault(stats.examples, Counter())[f"{report.step.module}.{report.step.action}"] += 1
+
+    machine = build_machine(harness, stats, count)
+    config = settings(max_examples=30, stateful_step_count=30, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+    run_state_machine_as_test(hypothesis_seed(5)(machine), settings=config)
+    actions = sum(1 for m in spec.modules.values() for a in m.actions.values() if not a.internal)
+    worst = max(n - sum(ran.values()) / actions for ran in per_sequence.values() for n in ran.values())
+    # a rule runs while under its share plus the slack; a pushed step then
+    # runs on both sides of the boundaries it found, a few steps at once
+    assert SHARE_SLACK - 1 < worst < SHARE_SLACK + PUSH_RUNS, per_sequence
