@@ -17,6 +17,7 @@ soft cap of 1 launches a pool only when no share of it goes to the reserve.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import combinations, product
 from typing import Any
 
 from conformance.harness import Difference, Harness, to_checksum
@@ -55,12 +56,10 @@ def deployment_cases(harness: Harness) -> Iterator[tuple[str, Moves]]:
             for v in values:
                 if v != deployed[name]:
                     yield module, ((name, v),)
-        for i, first in enumerate(numeric):
-            for second in numeric[i + 1:]:
-                for a in PAIR_VALUES:
-                    for b in PAIR_VALUES:
-                        if a != deployed[first] and b != deployed[second]:
-                            yield module, ((first, a), (second, b))
+        for first, second in combinations(numeric, 2):
+            for a, b in product(PAIR_VALUES, repeat=2):
+                if a != deployed[first] and b != deployed[second]:
+                    yield module, ((first, a), (second, b))
 
 
 def model_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:

@@ -162,10 +162,11 @@ def build_machine(
 
         def _run(self, step: Step) -> None:
             report = harness.run(step)
+            key = f"{step.module}.{step.action}"
             if step.kind == "action":
-                self.ran[f"{step.module}.{step.action}"] += 1
+                self.ran[key] += 1
             if report.model is not None:
-                self.outcomes_seen[_tag(f"{step.module}.{step.action}", report.model)] += 1
+                self.outcomes_seen[_tag(key, report.model)] += 1
             if step.kind == "time" or (report.model is not None and report.model.ok):
                 self.world += 1
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:

@@ -29,8 +29,10 @@ from conformance.strategies import (
 from reference.model import Outcome
 from spec import ir
 
-# the most steps one pushed step runs (reverting values on both sides of its boundaries, and a success)
-PUSH_RUNS = 4
+# Room above the share for the last rule call of an action: a pushed step
+# runs several steps at once (each reverting value at its boundaries, then a
+# success). Without shares the worst excess in the campaign below is 11.1.
+PUSH_MARGIN = 4
 BINDING = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 
 
@@ -153,7 +155,9 @@ def test_every_starting_state_draws_its_own_sequences() -> None:
 
 def test_an_action_well_above_its_share_of_the_sequence_rests() -> None:
     ran: Counter[str] = Counter()
-    while within_share(ran, "vault.top_up", 3):
+    for _ in range(100):  # (bounded: a rule that never rests fails, not hangs)
+        if not within_share(ran, "vault.top_up", 3):
+            break
         ran["vault.top_up"] += 1
     # alone, it runs until it is SHARE_SLACK steps above its share of them
     runs = ran["vault.top_up"]
@@ -179,6 +183,7 @@ def test_no_action_runs_far_above_its_share_of_a_sequence(tiny_binding_path: Pat
     run_state_machine_as_test(hypothesis_seed(5)(machine), settings=config)
     actions = sum(1 for m in spec.modules.values() for a in m.actions.values() if not a.internal)
     worst = max(n - sum(ran.values()) / actions for ran in per_sequence.values() for n in ran.values())
-    # a rule runs while under its share plus the slack; a pushed step then
-    # runs on both sides of the boundaries it found, a few steps at once
-    assert SHARE_SLACK - 1 < worst < SHARE_SLACK + PUSH_RUNS, per_sequence
+    # a rule runs while under its share plus the slack (PUSH_MARGIN: see
+    # above); and some action does reach the slack, so actions do not rest
+    # for some other reason long before it
+    assert SHARE_SLACK - 1 < worst < SHARE_SLACK + PUSH_MARGIN, per_sequence
