@@ -23,17 +23,11 @@ import z3
 
 from spec import ir
 from verification.analysis import Analysis
+from verification.build import Builder, finalize_facts, goal_clauses, make_env
 from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, disj, negate
-from verification.outcome import Job
-from verification.queries import (
-    Budget,
-    Builder,
-    classify_unknown,
-    finalize_facts,
-    goal_clauses,
-    make_env,
-)
+from verification.outcome import Budget, Job
 from verification.report import concrete, raw_int
+from verification.solve import classify_unknown
 
 
 @dataclass
@@ -197,7 +191,8 @@ def _last_step(enc: Encoder, analysis: Analysis, model: Any, job: Job, sv: StepV
 
 def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: Budget) -> Any:
     """A model of the same trace with small inputs, when one is easy to find."""
-    from verification.queries import bounded_model, uint_terms
+    from verification.build import uint_terms
+    from verification.shrink import bounded_model
 
     terms: list[Any] = [env0.now, env0.block_number, env0.chain_id]
     for (m, n), v in enc.__dict__.get("param_vals", {}).items():

@@ -152,3 +152,20 @@ class Result:
         if self.error:
             out["error"] = self.error
         return out
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per-query limits: wall-clock seconds and Z3 resource units."""
+
+    timeout: float = 10.0
+    rlimit: int = 20_000_000
+
+    def key(self) -> str:
+        return f"t={self.timeout};r={self.rlimit}"
+
+    def share(self, fraction: float) -> Budget:
+        """A fraction of this budget (for one stage of a query)."""
+        if fraction >= 1.0:
+            return self
+        return Budget(self.timeout * fraction, max(1, int(self.rlimit * fraction)))

@@ -17,8 +17,8 @@ from typing import Any
 import z3
 
 from spec import ir
+from verification.build import Built
 from verification.encode import Encoder, MapVal, Rep, StateKey
-from verification.queries import Built
 
 MAX_ENTRIES = 12
 

@@ -28,8 +28,10 @@ from typing import Any
 from spec import ir
 from spec.driver import BUNDLED_PROTOCOL, LoadResult, load_spec
 from verification.analysis import Analysis
-from verification.outcome import Job, Proved, Refuted, Result, Unknown
-from verification.queries import CACHE_DIR, Budget, Builder, Cache, solve_job
+from verification.build import Builder
+from verification.cache import CACHE_DIR, Cache
+from verification.outcome import Budget, Job, Proved, Refuted, Result, Unknown
+from verification.solve import solve_job
 
 DEFAULT_DEPTH = 3
 
@@ -227,7 +229,7 @@ def run_task(task: _Task) -> Result:
 
 def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> dict[str, Any]:
     from verification.bmc import bounded_check
-    from verification.queries import input_key
+    from verification.cache import input_key
 
     h = hashlib.sha256()
     h.update(input_key(spec, analysis, task.job, task.budget, "int", "bmc").encode())

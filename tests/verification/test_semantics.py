@@ -17,9 +17,9 @@ from reference import runtime as rt
 from spec import ir
 from spec.driver import load_spec
 from tests.verification.conftest import SPECS
+from verification.build import InitBase
 from verification.domain import make_domain
 from verification.encode import Encoder, Frame, Mode, SymState
-from verification.queries import InitBase
 
 SPEC = load_spec([str(SPECS / "semantics")]).spec
 assert SPEC is not None

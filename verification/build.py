@@ -1,4 +1,4 @@
-"""Build the proof queries of a spec and solve them under a budget.
+"""Build the proof queries of a spec: the Z3 assertions of each job.
 
 Query shapes (``I`` the rule, ``L`` the lemmas, ``P`` what deployment
 guarantees about parameters, ``R`` the side facts that hold of every state):
@@ -14,26 +14,21 @@ guarantees about parameters, ``R`` the side facts that hold of every state):
            action contradict each other, in every state), ``R and P and not
            I(s)`` (unsat: the rule is true of every state, so trivial).
 
-Every query runs with a timeout and a Z3 ``rlimit``; its verdict is cached on
-disk under a hash of the query text, the Z3 version and the budget.
+Solving them is :mod:`verification.solve`; the cache :mod:`verification.cache`;
+reading a small counterexample :mod:`verification.shrink`.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import z3
 
 from spec import ir
 from verification.analysis import Analysis, walk_stmts
-from verification.domain import ADDRESS_MAX, UINT_MAX, make_domain
+from verification.domain import ADDRESS_MAX, make_domain
 from verification.encode import (
     CHECKED,
     GHOST_BITS,
@@ -55,29 +50,7 @@ from verification.encode import (
     tree_map,
     walk_expr,
 )
-from verification.outcome import Job, Outcome, Proved, Refuted, Unknown, outcome_from_json, outcome_to_json
-
-CACHE_DIR = Path(".imospec-cache") / "proofs"
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Per-query limits: wall-clock seconds and Z3 resource units."""
-
-    timeout: float = 10.0
-    rlimit: int = 20_000_000
-
-    def key(self) -> str:
-        return f"t={self.timeout};r={self.rlimit}"
-
-    def share(self, fraction: float) -> Budget:
-        """A fraction of this budget (for one stage of a query)."""
-        if fraction >= 1.0:
-            return self
-        return Budget(self.timeout * fraction, max(1, int(self.rlimit * fraction)))
-
-
-# ------------------------------------------------------------------ bases
+from verification.outcome import Job
 
 
 class FreeBase(Base):
@@ -247,9 +220,6 @@ def uint_terms(enc: Encoder, t: ir.Type, v: Rep) -> list[Any]:
     return []
 
 
-# ------------------------------------------------------------ rule clauses
-
-
 @dataclass
 class Clause:
     """One conjunct of a goal: where it is written, and when it holds."""
@@ -291,9 +261,6 @@ def _split(enc: Encoder, e: ir.Expr, st: SymState, fr: Frame, mode: Mode) -> lis
         return [Clause(c.expr, conj([okp, implies(p, c.holds)])) for c in inner]
     v, ok = enc.ev(e, st, fr, mode)
     return [Clause(e, conj([ok, v]))]
-
-
-# ---------------------------------------------------------------- building
 
 
 @dataclass
@@ -509,21 +476,6 @@ def _disj(items: list[Any]) -> Any:
     return disj(items)
 
 
-# ----------------------------------------------------------------- solving
-
-
-@dataclass
-class Solved:
-    """The raw answer of Z3 for a built query."""
-
-    status: str  # sat | unsat | unknown
-    model: Any = None
-    core: tuple[str, ...] = ()
-    reason: str = ""
-    seconds: float = 0.0
-    key: str = ""
-
-
 def quantified(built: Built) -> bool:
     """Whether the query assumes quantified formulas (lemmas, the invariant)."""
     from verification.instantiate import has_quantifier
@@ -569,136 +521,6 @@ def _typed_scalars(enc: Encoder, t: ir.Type, v: Rep) -> list[tuple[ir.Type, Any]
     return [(t, v)]
 
 
-def pinned_candidate(built: Built, model: Any) -> list[Any]:
-    """Equations fixing the pre-state, arguments and environment of a query to
-    a candidate model, with every map entry the query did not touch reset to
-    zero (as in a freshly deployed state): asking the quantified query under
-    these equations checks the candidate against the full assumptions."""
-    enc = built.enc
-    out: list[Any] = []
-    if built.pre is None:
-        return out
-    for key, rep in built.pre.base.created.items():
-        t = key_type_of(enc, key)
-        if isinstance(rep, MapVal):
-            assert isinstance(t, ir.MapT)
-            entries = []
-            for keys in enc.touched.get(key, []):
-                entries.append(tuple(model.eval(k, model_completion=True) for k in keys))
-            out.extend(_pin_map(enc, rep, t, entries, model))
-        else:
-            out.extend(x == model.eval(x, model_completion=True) for x in _leaf_list(rep))
-    for v in built.args.values():
-        out.extend(x == model.eval(x, model_completion=True) for x in _leaf_list(v))
-    if built.env is not None:
-        for x in (built.env.caller, built.env.now, built.env.block_number, built.env.chain_id):
-            out.append(x == model.eval(x, model_completion=True))
-    for a in enc.addr.values():
-        out.append(a == model.eval(a, model_completion=True))
-    return out
-
-
-def _leaf_list(v: Rep) -> list[Any]:
-    if isinstance(v, dict):
-        return [x for item in v.values() for x in _leaf_list(item)]
-    if isinstance(v, MapVal):
-        return []
-    return [v]
-
-
-def _pin_map(enc: Encoder, rep: MapVal, t: ir.MapT, entries: list[tuple[Any, ...]], model: Any) -> list[Any]:
-    from verification.encode import tree_leaves, tree_zip
-
-    zero = enc.unwrap(t, enc.zero(t))
-    value = zero
-    for keys in entries:
-        cur: Any = rep
-        for k in keys:
-            if not isinstance(cur, MapVal):
-                break
-            cur = enc.wrap(cur.value, tree_map(select_at(k), cur.arrays))
-        if isinstance(cur, MapVal):
-            continue
-        leaf_vals = tree_map(lambda x: model.eval(x, model_completion=True), enc.unwrap(_value_type(t, len(keys)), cur))
-        value = tree_zip(functools.partial(_store_at, keys), value, leaf_vals)
-    return [a == b for a, b in zip(tree_leaves(rep.arrays), tree_leaves(value), strict=True)]
-
-
-def _value_type(t: ir.Type, depth: int) -> ir.Type:
-    for _ in range(depth):
-        assert isinstance(t, ir.MapT)
-        t = t.value
-    return t
-
-
-def _store_at(keys: tuple[Any, ...], arr: Any, v: Any) -> Any:
-    return _store_path(arr, keys, v)
-
-
-def _store_path(arr: Any, keys: tuple[Any, ...], v: Any) -> Any:
-    if len(keys) == 1:
-        return z3.Store(arr, keys[0], v)
-    return z3.Store(arr, keys[0], _store_path(z3.Select(arr, keys[0]), keys[1:], v))
-
-
-def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any, list[Any]]:
-    """A solver loaded with the query. ``stage="instances"`` replaces every
-    quantified assumption with its ground instances (a weaker query)."""
-    s = z3.Solver()
-    s.set("timeout", max(1, int(budget.timeout * 1000)))
-    s.set("rlimit", int(budget.rlimit))
-    for a in built.assertions:
-        s.add(a)
-    if stage == "instances":
-        from verification.encode import type_tag
-        from verification.instantiate import ground_terms, instantiate
-
-        pools = ground_terms([(type_tag(t), x) for t, x in instance_terms(built)])
-
-        def weaken(f: Any) -> Any:
-            return instantiate(f, pools)
-    else:
-        def weaken(f: Any) -> Any:
-            return f
-    for f in built.assumed:
-        s.add(weaken(f))
-    lits = []
-    for name, f in built.tracked.items():
-        lit = z3.Bool(f"lemma:{name}")
-        s.add(z3.Implies(lit, weaken(f)))
-        lits.append(lit)
-    return s, lits
-
-
-def query_key(solver: Any, lits: list[Any], budget: Budget, domain: str, extra: str = "") -> str:
-    """A hash of the query's SMT-LIB text, the Z3 version and the budget
-    (exact, but slow for large queries; see :func:`input_key`)."""
-    h = hashlib.sha256()
-    h.update(z3.get_full_version().encode())
-    h.update(budget.key().encode())
-    h.update(domain.encode())
-    h.update(extra.encode())
-    h.update(" ".join(str(lit) for lit in lits).encode())
-    h.update(solver.sexpr().encode())
-    return h.hexdigest()
-
-
-_CODE_HASH: list[str] = []
-_SCOPE_HASH: dict[tuple[int, tuple[str, ...]], str] = {}
-
-
-def code_fingerprint() -> str:
-    """A hash of this package's source: a change to the encoder changes every key."""
-    if not _CODE_HASH:
-        h = hashlib.sha256()
-        root = Path(__file__).resolve().parent
-        for p in sorted(root.glob("*.py")):
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-        _CODE_HASH.append(h.hexdigest())
-    return _CODE_HASH[0]
-
-
 def scope_modules(spec: ir.Spec, analysis: Analysis, job: Job) -> tuple[str, ...]:
     """The modules whose text can change a job's query: everything for a query
     that deploys (init), else the modules of the rule and of the action and
@@ -712,277 +534,3 @@ def scope_modules(spec: ir.Spec, analysis: Analysis, job: Job) -> tuple[str, ...
             if x not in out:
                 out.append(x)
     return tuple(m for m in spec.modules if m in out)
-
-
-def input_key(spec: ir.Spec, analysis: Analysis, job: Job, budget: Budget, domain: str, stage: str) -> str:
-    """The cache key of a query, from what determines it: the text of the
-    modules in scope (and of the templates they extend), the job, the budget,
-    the encoding and stage, this package's code and the Z3 version. The
-    encoding is deterministic, so equal inputs give the same query."""
-    mods = scope_modules(spec, analysis, job)
-    skey = (id(spec), mods)
-    if skey not in _SCOPE_HASH:
-        h = hashlib.sha256()
-        files: list[str] = []
-        for m in mods:
-            mod = spec.modules[m]
-            for name in (m, *mod.extends):
-                for f in spec.sources:
-                    if Path(f).stem == name and f not in files:
-                        files.append(f)
-        for f in files:
-            h.update(f.encode())
-            h.update(spec.sources[f].encode())
-        _SCOPE_HASH[skey] = h.hexdigest()
-    h = hashlib.sha256()
-    for part in (z3.get_full_version(), code_fingerprint(), _SCOPE_HASH[skey], repr(job), budget.key(),
-                 domain, stage):
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def run_solver(solver: Any, lits: list[Any]) -> Solved:
-    t0 = time.perf_counter()
-    r = solver.check(*lits)
-    dt = time.perf_counter() - t0
-    if r == z3.unsat:
-        core = tuple(sorted(str(c).removeprefix("lemma:") for c in solver.unsat_core()))
-        return Solved("unsat", core=core, seconds=dt)
-    if r == z3.sat:
-        return Solved("sat", model=solver.model(), seconds=dt)
-    return Solved("unknown", reason=solver.reason_unknown(), seconds=dt)
-
-
-SMALL_BOUNDS = (2**20, 2**100)
-
-
-def small_model_terms(built: Built) -> list[Any]:
-    """The inputs of a counterexample worth keeping small: arguments,
-    environment, parameters and pre-state scalars."""
-    enc = built.enc
-    terms: list[Any] = []
-    for n, v in built.args.items():
-        terms.extend(uint_terms(enc, built.arg_types[n], v))
-    if built.env is not None:
-        terms.extend([built.env.now, built.env.block_number, built.env.chain_id])
-    for (m, n), v in enc.__dict__.get("param_vals", {}).items():
-        terms.extend(uint_terms(enc, enc.spec.modules[m].params[n].type, v))
-    if built.pre is not None:
-        for key in built.pre_keys:
-            if key[0] in ("s", "g"):
-                terms.extend(uint_terms(enc, enc.state_type(key), built.pre.get(key)))
-    for n, c in enc.skolem.items():
-        if enc.skolem_types.get(n) == ir.UINT:
-            terms.append(c)
-    return terms
-
-
-def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> Any:
-    """Look for a counterexample whose inputs are small numbers (easier to
-    read); keep the first model when there is none within a small budget."""
-    terms = small_model_terms(built)
-    if not terms:
-        return model
-    return bounded_model(solver, built.enc.dom, terms, budget) or model
-
-
-def bounded_model(solver: Any, d: Any, terms: list[Any], budget: Budget) -> Any:
-    """A model of ``solver`` with every term at most one of SMALL_BOUNDS (the
-    smallest that works), within a tenth of the budget; None if none is found."""
-    for bound in SMALL_BOUNDS:
-        solver.push()
-        try:
-            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 500)))
-            solver.set("rlimit", max(1, budget.rlimit // 10))
-            for t in terms:
-                solver.add(d.le(t, d.lit(bound)))
-            if solver.check() == z3.sat:
-                return solver.model()
-        finally:
-            solver.pop()
-    return None
-
-
-def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
-    r = reason.lower()
-    if "timeout" in r or seconds >= budget.timeout * 0.98:
-        return Unknown("timeout", reason)
-    if "canceled" in r or "resource" in r or "rlimit" in r or "max. " in r:
-        return Unknown("rlimit", reason)
-    return Unknown("incomplete", reason)
-
-
-class Cache:
-    """Verdicts on disk, one JSON file per query hash."""
-
-    def __init__(self, root: Path | None, enabled: bool = True) -> None:
-        self.root = root if root is not None else CACHE_DIR
-        self.enabled = enabled
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        if not self.enabled:
-            return None
-        path = self.root / key[:2] / f"{key}.json"
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return data
-        except (OSError, ValueError):
-            return None
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        path = self.root / key[:2] / f"{key}.json"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{time.time_ns()}")
-            tmp.write_text(json.dumps(value, sort_keys=True), encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass
-
-
-@dataclass
-class Verdict:
-    """A solved job: the outcome and how long it took (or that it was cached).
-
-    ``candidate`` is set when the query with instantiated assumptions has a
-    model but the quantified query gave no verdict: a possible violation
-    that only a bounded search can confirm.
-    """
-
-    outcome: Outcome
-    seconds: float
-    cached: bool
-    key: str
-    built: Built | None = None
-    model: Any = None
-    candidate: dict[str, Any] | None = None
-
-
-def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
-              cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
-    """Encode and solve one job.
-
-    Stages, for each encoding tried (``auto``: integers first, bit-vectors
-    when Z3 answers "incomplete"):
-
-    1. when the query assumes quantified formulas, the same query with the
-       quantifiers instantiated at its ground terms, on a quarter of the
-       budget: unsat proves the job (the instances are implied);
-    2. when that query has a model (a candidate), the quantified query with
-       the pre-state pinned to the candidate completed with zeros, on an
-       eighth: sat refutes with a genuine counterexample;
-    3. the quantified query itself (an eighth after a candidate, which
-       quantifier instantiation rarely settles, else the whole budget):
-       unsat proves, sat refutes.
-
-    For ``vacuity-action`` jobs the sense is reversed by the caller: unsat
-    means the action can never succeed.
-
-    Raises:
-        nothing: encoding problems come back as ``Unknown("unsupported")``.
-    """
-    t_start = time.perf_counter()
-    b0 = builder_for("int" if encoding == "auto" else encoding)
-    final_key = input_key(b0.spec, b0.analysis, job, budget, encoding, "final")
-    hit0 = cache.get(final_key)
-    if hit0 is not None and "candidate" in hit0:
-        return Verdict(outcome_from_json(hit0["outcome"]), time.perf_counter() - t_start, True,
-                       hit0.get("key", ""), None, None, hit0["candidate"])
-    verdict = _solve_stages(builder_for, job, budget, encoding, cache, explain)
-    cache.put(final_key, {"outcome": outcome_to_json(verdict.outcome), "candidate": verdict.candidate,
-                          "key": verdict.key})
-    return verdict
-
-
-def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
-                  cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
-    order = ["int", "bv"] if encoding == "auto" else [encoding]
-    last: Verdict | None = None
-    total = 0.0
-    all_cached = True
-    candidate: dict[str, Any] | None = None
-    for dom in order:
-        t0 = time.perf_counter()
-        try:
-            built = builder_for(dom).build(job)
-        except EncodingError as exc:
-            return Verdict(Unknown("unsupported", str(exc), dom), time.perf_counter() - t0 + total, False, "")
-        total += time.perf_counter() - t0
-        stages = ["instances", "pinned", "full"] if quantified(built) else ["full"]
-        inst_model: Any = None
-        candidate = None
-        for stage in stages:
-            if stage == "pinned" and inst_model is None:
-                continue
-            stage_budget = budget.share(1 / 4 if stage == "instances" else 1 / 8 if stage == "pinned"
-                                        else 1 / 8 if candidate is not None else 1.0)
-            t1 = time.perf_counter()
-            solver, lits = make_solver(built, stage_budget, "full" if stage == "pinned" else stage)
-            if stage == "pinned":
-                solver.add(*pinned_candidate(built, inst_model))
-            b = builder_for(dom)
-            key = input_key(b.spec, b.analysis, job, stage_budget, dom, stage)
-            hit = cache.get(key) if stage != "pinned" else None
-            if hit is not None:
-                outcome = outcome_from_json(hit)
-                total += time.perf_counter() - t1
-                model = None
-            else:
-                all_cached = False
-                solved = run_solver(solver, lits)
-                if solved.status == "sat":
-                    solved.model = smaller_model(solver, built, stage_budget, solved.model)
-                outcome = _to_outcome(solved, stage_budget, dom, built, explain)
-                cache.put(key, outcome_to_json(outcome))
-                total += time.perf_counter() - t1
-                model = solved.model
-            if stage == "pinned":
-                if isinstance(outcome, Refuted):
-                    # the candidate, completed with zeros, satisfies every assumption
-                    cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"), outcome_to_json(outcome))
-                    return Verdict(outcome, total, False, key, built, model)
-                continue
-            if isinstance(outcome, Proved):
-                if stage == "instances":
-                    outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
-                return Verdict(outcome, total, all_cached, key, built, model)
-            if stage == "instances":
-                if isinstance(outcome, Refuted):
-                    candidate = outcome.counterexample
-                    inst_model = model
-                    if inst_model is None:  # cached: the verdict of the later stages is cached too
-                        vhit = cache.get(input_key(b.spec, b.analysis, job, budget, dom, "verdict"))
-                        if vhit is not None:
-                            return Verdict(outcome_from_json(vhit), total, True, key, built)
-                continue
-            last = Verdict(outcome, total, all_cached, key, built, model, candidate)
-            if isinstance(outcome, Refuted):
-                return last
-        if not (last is not None and isinstance(last.outcome, Unknown) and last.outcome.reason == "incomplete"):
-            break
-    assert last is not None
-    last.seconds = total
-    last.cached = all_cached
-    last.candidate = candidate
-    return last
-
-
-def _to_outcome(solved: Solved, budget: Budget, dom: str, built: Built,
-                explain: Callable[[Built, Any], dict[str, Any]]) -> Outcome:
-    if solved.status == "unsat":
-        lemmas = tuple(c for c in solved.core if c in built.tracked)
-        return Proved(lemmas, "z3", dom)
-    if solved.status == "sat":
-        try:
-            cex = explain(built, solved.model)
-        except (z3.Z3Exception, EncodingError, KeyError, ValueError, AttributeError) as exc:
-            cex = {"error": f"could not read the model: {exc}"}
-        return Refuted(cex, dom)
-    u = classify_unknown(solved.reason, solved.seconds, budget)
-    return Unknown(u.reason, u.detail, dom)
-
-
-UINT256_MAX = UINT_MAX

@@ -1,0 +1,233 @@
+"""Solve one job under a budget, in stages (instances, pinned candidate, the
+quantified query; integers, then bit-vectors), with the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from verification.build import (
+    Builder,
+    Built,
+    instance_terms,
+    quantified,
+)
+from verification.cache import Cache, input_key
+from verification.domain import UINT_MAX
+from verification.encode import (
+    EncodingError,
+)
+from verification.outcome import Budget, Job, Outcome, Proved, Refuted, Unknown, outcome_from_json, outcome_to_json
+from verification.shrink import pinned_candidate, smaller_model
+
+
+@dataclass
+class Solved:
+    """The raw answer of Z3 for a built query."""
+
+    status: str  # sat | unsat | unknown
+    model: Any = None
+    core: tuple[str, ...] = ()
+    reason: str = ""
+    seconds: float = 0.0
+    key: str = ""
+
+
+def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any, list[Any]]:
+    """A solver loaded with the query. ``stage="instances"`` replaces every
+    quantified assumption with its ground instances (a weaker query)."""
+    s = z3.Solver()
+    s.set("timeout", max(1, int(budget.timeout * 1000)))
+    s.set("rlimit", int(budget.rlimit))
+    for a in built.assertions:
+        s.add(a)
+    if stage == "instances":
+        from verification.encode import type_tag
+        from verification.instantiate import ground_terms, instantiate
+
+        pools = ground_terms([(type_tag(t), x) for t, x in instance_terms(built)])
+
+        def weaken(f: Any) -> Any:
+            return instantiate(f, pools)
+    else:
+        def weaken(f: Any) -> Any:
+            return f
+    for f in built.assumed:
+        s.add(weaken(f))
+    lits = []
+    for name, f in built.tracked.items():
+        lit = z3.Bool(f"lemma:{name}")
+        s.add(z3.Implies(lit, weaken(f)))
+        lits.append(lit)
+    return s, lits
+
+
+def run_solver(solver: Any, lits: list[Any]) -> Solved:
+    t0 = time.perf_counter()
+    r = solver.check(*lits)
+    dt = time.perf_counter() - t0
+    if r == z3.unsat:
+        core = tuple(sorted(str(c).removeprefix("lemma:") for c in solver.unsat_core()))
+        return Solved("unsat", core=core, seconds=dt)
+    if r == z3.sat:
+        return Solved("sat", model=solver.model(), seconds=dt)
+    return Solved("unknown", reason=solver.reason_unknown(), seconds=dt)
+
+
+def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
+    r = reason.lower()
+    if "timeout" in r or seconds >= budget.timeout * 0.98:
+        return Unknown("timeout", reason)
+    if "canceled" in r or "resource" in r or "rlimit" in r or "max. " in r:
+        return Unknown("rlimit", reason)
+    return Unknown("incomplete", reason)
+
+
+@dataclass
+class Verdict:
+    """A solved job: the outcome and how long it took (or that it was cached).
+
+    ``candidate`` is set when the query with instantiated assumptions has a
+    model but the quantified query gave no verdict: a possible violation
+    that only a bounded search can confirm.
+    """
+
+    outcome: Outcome
+    seconds: float
+    cached: bool
+    key: str
+    built: Built | None = None
+    model: Any = None
+    candidate: dict[str, Any] | None = None
+
+
+def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
+              cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
+    """Encode and solve one job.
+
+    Stages, for each encoding tried (``auto``: integers first, bit-vectors
+    when Z3 answers "incomplete"):
+
+    1. when the query assumes quantified formulas, the same query with the
+       quantifiers instantiated at its ground terms, on a quarter of the
+       budget: unsat proves the job (the instances are implied);
+    2. when that query has a model (a candidate), the quantified query with
+       the pre-state pinned to the candidate completed with zeros, on an
+       eighth: sat refutes with a genuine counterexample;
+    3. the quantified query itself (an eighth after a candidate, which
+       quantifier instantiation rarely settles, else the whole budget):
+       unsat proves, sat refutes.
+
+    For ``vacuity-action`` jobs the sense is reversed by the caller: unsat
+    means the action can never succeed.
+
+    Raises:
+        nothing: encoding problems come back as ``Unknown("unsupported")``.
+    """
+    t_start = time.perf_counter()
+    b0 = builder_for("int" if encoding == "auto" else encoding)
+    final_key = input_key(b0.spec, b0.analysis, job, budget, encoding, "final")
+    hit0 = cache.get(final_key)
+    if hit0 is not None and "candidate" in hit0:
+        return Verdict(outcome_from_json(hit0["outcome"]), time.perf_counter() - t_start, True,
+                       hit0.get("key", ""), None, None, hit0["candidate"])
+    verdict = _solve_stages(builder_for, job, budget, encoding, cache, explain)
+    cache.put(final_key, {"outcome": outcome_to_json(verdict.outcome), "candidate": verdict.candidate,
+                          "key": verdict.key})
+    return verdict
+
+
+def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
+                  cache: Cache, explain: Callable[[Built, Any], dict[str, Any]]) -> Verdict:
+    order = ["int", "bv"] if encoding == "auto" else [encoding]
+    last: Verdict | None = None
+    total = 0.0
+    all_cached = True
+    candidate: dict[str, Any] | None = None
+    for dom in order:
+        t0 = time.perf_counter()
+        try:
+            built = builder_for(dom).build(job)
+        except EncodingError as exc:
+            return Verdict(Unknown("unsupported", str(exc), dom), time.perf_counter() - t0 + total, False, "")
+        total += time.perf_counter() - t0
+        stages = ["instances", "pinned", "full"] if quantified(built) else ["full"]
+        inst_model: Any = None
+        candidate = None
+        for stage in stages:
+            if stage == "pinned" and inst_model is None:
+                continue
+            stage_budget = budget.share(1 / 4 if stage == "instances" else 1 / 8 if stage == "pinned"
+                                        else 1 / 8 if candidate is not None else 1.0)
+            t1 = time.perf_counter()
+            solver, lits = make_solver(built, stage_budget, "full" if stage == "pinned" else stage)
+            if stage == "pinned":
+                solver.add(*pinned_candidate(built, inst_model))
+            b = builder_for(dom)
+            key = input_key(b.spec, b.analysis, job, stage_budget, dom, stage)
+            hit = cache.get(key) if stage != "pinned" else None
+            if hit is not None:
+                outcome = outcome_from_json(hit)
+                total += time.perf_counter() - t1
+                model = None
+            else:
+                all_cached = False
+                solved = run_solver(solver, lits)
+                if solved.status == "sat":
+                    solved.model = smaller_model(solver, built, stage_budget, solved.model)
+                outcome = _to_outcome(solved, stage_budget, dom, built, explain)
+                cache.put(key, outcome_to_json(outcome))
+                total += time.perf_counter() - t1
+                model = solved.model
+            if stage == "pinned":
+                if isinstance(outcome, Refuted):
+                    # the candidate, completed with zeros, satisfies every assumption
+                    cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"), outcome_to_json(outcome))
+                    return Verdict(outcome, total, False, key, built, model)
+                continue
+            if isinstance(outcome, Proved):
+                if stage == "instances":
+                    outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
+                return Verdict(outcome, total, all_cached, key, built, model)
+            if stage == "instances":
+                if isinstance(outcome, Refuted):
+                    candidate = outcome.counterexample
+                    inst_model = model
+                    if inst_model is None:  # cached: the verdict of the later stages is cached too
+                        vhit = cache.get(input_key(b.spec, b.analysis, job, budget, dom, "verdict"))
+                        if vhit is not None:
+                            return Verdict(outcome_from_json(vhit), total, True, key, built)
+                continue
+            last = Verdict(outcome, total, all_cached, key, built, model, candidate)
+            if isinstance(outcome, Refuted):
+                return last
+        if not (last is not None and isinstance(last.outcome, Unknown) and last.outcome.reason == "incomplete"):
+            break
+    assert last is not None
+    last.seconds = total
+    last.cached = all_cached
+    last.candidate = candidate
+    return last
+
+
+def _to_outcome(solved: Solved, budget: Budget, dom: str, built: Built,
+                explain: Callable[[Built, Any], dict[str, Any]]) -> Outcome:
+    if solved.status == "unsat":
+        lemmas = tuple(c for c in solved.core if c in built.tracked)
+        return Proved(lemmas, "z3", dom)
+    if solved.status == "sat":
+        try:
+            cex = explain(built, solved.model)
+        except (z3.Z3Exception, EncodingError, KeyError, ValueError, AttributeError) as exc:
+            cex = {"error": f"could not read the model: {exc}"}
+        return Refuted(cex, dom)
+    u = classify_unknown(solved.reason, solved.seconds, budget)
+    return Unknown(u.reason, u.detail, dom)
+
+
+UINT256_MAX = UINT_MAX
