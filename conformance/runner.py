@@ -22,7 +22,8 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.binding import Binding, load_implementation
 from conformance.deployment import check_deployments
-from conformance.harness import Harness, Step, StepReport, _show
+from conformance.harness import Harness, Step, StepReport
+from conformance.harness.values import _show
 from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
 

@@ -1,0 +1,222 @@
+"""Deploying the model and the contracts side by side, identically, and moving
+both back and forth together (snapshots, starting states)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from conformance.binding import Binding, BindingError, ModuleBinding
+from conformance.harness.values import (
+    Difference,
+    Step,
+    StepReport,
+    _attr,
+    _Saved,
+    _variables,
+    create_address,
+    to_abi,
+    to_checksum,
+)
+from evm_backend import get_backend
+from evm_backend.compiler import CompiledContract, compile_file
+from evm_backend.interface import Backend
+from reference.model import Deployment, Model
+from reference.runtime import Env, clone
+from spec import ir
+from spec.analysis import restrict
+
+
+class DeployedPair:
+    """Deploying the model and the contracts side by side, identically, and moving"""
+
+    def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
+                 check_rules: bool = False, full_compare: bool = False) -> None:
+        try:
+            # an implementation may cover part of the spec, closed under imports
+            spec = restrict(spec, binding.modules)
+        except ValueError as exc:
+            raise BindingError(f"binding {binding.name}: {exc}") from None
+        self.spec = spec
+        self.binding = binding
+        self.check_rules = check_rules
+        self.full_compare = full_compare
+        self.backend: Backend = get_backend(backend)
+        accounts = self.backend.create_accounts(1 + binding.actors)
+        self.deployer = int(accounts[0].address, 16)
+        self.actors = [int(a.address, 16) for a in accounts[1:]]
+        self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
+        nonce = self.backend.get_nonce(to_checksum(self.deployer))
+        self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
+        self.module_at = {a: m for m, a in self.addresses.items()}
+        self.model = Model.deploy(spec, Deployment(
+            addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
+            now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
+        ))
+        self._deploy_contracts()
+        self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        # the incremental comparison (compare_changes): where each variable
+        # lives, every storage slot the model has an entry for, and whether
+        # the two sides were last compared in full and agreed
+        self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
+                             for module, m in self.spec.modules.items()}
+        self._locations: dict[tuple[str, str], tuple[str, int | None, str]] = {}
+        self._index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]] = {}
+        self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
+                             if self._location(module, name)[1] is None]
+        self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        self._baseline_valid = False
+        self.view_addresses = list(self.actors)
+        self.deployment_differences = self.compare_state(None, params=True)
+        self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
+        self._prelude = self._save()
+        self._base = self._save()
+
+    def _artifact(self, b: ModuleBinding) -> CompiledContract:
+        if b.vyper is not None:
+            return compile_file(b.vyper)
+        assert b.artifact is not None
+        import json
+
+        try:
+            data = json.loads(b.artifact.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BindingError(f"cannot read artifact {b.artifact}: {exc}") from None
+        if "format" in data:
+            return CompiledContract.from_json(data)
+        return CompiledContract(
+            name=b.module, abi=list(data["abi"]), bytecode=bytes.fromhex(str(data["bytecode"]).removeprefix("0x")),
+            bytecode_runtime=b"", layout=dict(data.get("layout", {})), method_identifiers={},
+            vyper_version="", evm_version=str(data.get("evm_version", "")), settings={},
+        )
+
+    def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
+        """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
+        ``@module``, a number) into a model value."""
+        if isinstance(token, str):
+            if token.startswith("actor:"):
+                which = token.split(":", 1)[1]
+                if which == "self":
+                    if self_actor is None:
+                        raise BindingError("`actor:self` is only meaningful in a prelude step for `actor:*`")
+                    return self_actor
+                return self.actors[int(which)]
+            if token == "deployer":
+                return self.deployer
+            if token.startswith("@"):
+                return self.addresses[token[1:]]
+            if token.startswith("0x"):
+                return int(token, 16)
+            return int(float(token)) if "e" in token else int(token)
+        if isinstance(token, float):
+            return int(token)
+        return token
+
+    def _param_overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, m in self.spec.modules.items():
+            for p in m.params.values():
+                key = f"{name}.{p.name}"
+                if key in self.binding.params:
+                    out[key] = self.resolve(self.binding.params[key])
+                elif p.default is None and p.type == ir.ADDRESS:
+                    out[key] = self.actors[0]
+        for key, value in self.binding.params.items():
+            out.setdefault(key, self.resolve(value))
+        return out
+
+    def _constructor_args(self, module: str) -> list[Any]:
+        m = self.spec.modules[module]
+        b = self.binding.modules[module]
+        names = b.constructor if b.constructor is not None else (
+            *m.params, *(f"@{i}" for i in m.imports))
+        st = self.model.state(module)
+        args = []
+        for n in names:
+            if n.startswith("@"):
+                args.append(to_checksum(self.addresses[n[1:]]))
+            elif n in m.params:
+                args.append(to_abi(getattr(st, _attr(n)), m.params[n].type))
+            else:
+                args.append(self.resolve(n))
+        return args
+
+    def _deploy_contracts(self) -> None:
+        deployer = to_checksum(self.deployer)
+        for module in self.spec.modules:
+            art = self.artifacts[module]
+            address = self.backend.deploy(art.bytecode, art.abi, self._constructor_args(module), sender=deployer)
+            if int(address, 16) != self.addresses[module]:
+                raise BindingError(f"{module} deployed at {address}, expected {to_checksum(self.addresses[module])}")
+
+    def _prelude_steps(self) -> Iterator[Step]:
+        return self.binding_steps(self.binding.prelude)
+
+    def binding_steps(self, steps: Sequence[tuple[str, str, str, tuple[Any, ...]]]) -> Iterator[Step]:
+        """Steps of a binding's prelude or scenario, with actors resolved."""
+        for module, action, caller, args in steps:
+            if module == "time":
+                yield Step("time", seconds=int(caller), blocks=int(args[0]))
+                continue
+            callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
+            for c in callers:
+                values = tuple(self.resolve(a, self_actor=c) for a in args)
+                yield Step("action", module, action, c, values)
+
+    def start_from(self, scenario: str | None) -> list[StepReport]:
+        """Make the state after the prelude, then ``scenario``'s steps (if any),
+        the state every later :meth:`reset` returns to. Returns the scenario's
+        step reports (each compared like any step).
+
+        Raises:
+            KeyError: no such scenario in the binding.
+        """
+        self._prelude = self._go_back(self._prelude)
+        reports = []
+        if scenario is not None:
+            reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
+        self.rebase()
+        return reports
+
+    def rebase(self) -> None:
+        """Make the current state of both sides the one :meth:`reset` returns to."""
+        self._base = self._save()
+
+    def reset(self) -> None:
+        """Return both sides to the starting state (after the prelude and the
+        current scenario, see :meth:`start_from`)."""
+        self._base = self._go_back(self._base)
+
+    def _save(self) -> _Saved:
+        return _Saved(self.backend.snapshot(), self.model.world.snapshot(),
+                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid)
+
+    def _go_back(self, saved: _Saved) -> _Saved:
+        """Put both sides back in ``saved``; returns it with a fresh EVM
+        snapshot (reverting to one uses it up)."""
+        self.backend.revert(saved.snapshot)
+        self.model.world.restore(clone(saved.model))
+        self.backend.set_timestamp(saved.clock[0])
+        self.backend.set_block_number(saved.clock[1])
+        self._baseline_valid = saved.compared
+        self._rewatch()
+        return replace(saved, snapshot=self.backend.snapshot())
+
+    def env(self, caller: int) -> Env:
+        return Env(caller, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
+
+    # --- provided by the later layers (storage.py, compare.py, step.py)
+
+    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
+        raise NotImplementedError
+
+    def _rewatch(self) -> None:
+        raise NotImplementedError
+
+    def compare_state(self, modules: set[str] | None = None, *, params: bool = False,
+                      views: bool = True) -> list[Difference]:
+        raise NotImplementedError
+
+    def run(self, step: Step, *, compare_state: bool = True) -> StepReport:
+        raise NotImplementedError

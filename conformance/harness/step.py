@@ -1,0 +1,52 @@
+"""One step on both sides: :class:`Harness`, the model and the contracts run
+together and compared."""
+
+from __future__ import annotations
+
+from conformance.harness.compare import StepComparison
+from conformance.harness.values import (
+    Step,
+    StepReport,
+    to_checksum,
+)
+
+
+class Harness(StepComparison):
+    """The model and the contracts side by side, deployed identically.
+
+Raises (from the constructor):
+    BindingError: the binding names unknown modules or lacks one.
+    CompileError: a Vyper source does not compile.
+    DeploymentFailed: a constructor reverted."""
+
+    def run(self, step: Step, *, compare_state: bool = True) -> StepReport:
+        """Execute one step on both sides and compare.
+
+        Raises:
+            KeyError: the step names an unknown module or action.
+        """
+        if step.kind == "time":
+            self.backend.set_timestamp(self.backend.timestamp + step.seconds)
+            self.backend.set_block_number(self.backend.block_number + step.blocks)
+            report = StepReport(step, None, None)
+            if compare_state:
+                # storage cannot change with the clock, but derived views can
+                report.differences.extend(self.compare_views())
+            return report
+        decl = self.spec.modules[step.module].actions[step.action]
+        b = self.binding.modules[step.module]
+        env = self.env(step.caller)
+        model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
+        outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
+        abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
+        receipt = self.backend.transact(to_checksum(self.addresses[step.module]), b.name(step.action), abi_args,
+                                        sender=to_checksum(step.caller))
+        report = StepReport(step, outcome, receipt)
+        report.differences.extend(self.compare_outcome(decl, outcome, receipt))
+        if not compare_state:
+            self._baseline_valid = False
+        elif self.full_compare or not self._baseline_valid:
+            report.differences.extend(self.compare_state(None))
+        else:
+            report.differences.extend(self.compare_changes(step, outcome, receipt))
+        return report

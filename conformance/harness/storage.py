@@ -1,0 +1,163 @@
+"""The storage index: where each observable of the model lives in the contracts'
+storage, which words a step may have changed, and the model's changes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from conformance.harness.deploy import DeployedPair
+from conformance.harness.values import (
+    PathFn,
+    _attr,
+    _getter_reader,
+    _key_types,
+    _path,
+    _slot_of,
+    _storage_reader,
+    _variables,
+    normal,
+    peek,
+    to_abi,
+    to_checksum,
+)
+from reference.runtime import Map
+from spec import ir
+
+
+class StorageIndex(DeployedPair):
+    """The storage index: where each observable of the model lives in the contracts'"""
+
+    def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[PathFn, Any, Any]]:
+        """(path, model value, thunk reading the EVM value) for every observable."""
+        for module, m in self.spec.modules.items():
+            if modules is not None and module not in modules:
+                continue
+            st = self.model.state(module)
+            for name, t, kind in _variables(m):
+                if kind == "param" and not params:
+                    continue
+                value = getattr(st, _attr(name))
+                yield from self._var(module, name, t, value)
+
+    def _var(self, module: str, name: str, t: ir.Type, value: Any) -> Iterator[tuple[PathFn, Any, Any]]:
+        """(path, model value, EVM reader) for every entry of one variable."""
+        if isinstance(t, ir.MapT):
+            for keys, leaf_t, leaf in self._map_entries(value, t):
+                yield self._entry(module, name, keys, leaf_t, leaf)
+        else:
+            yield self._entry(module, name, (), t, value)
+
+    def _entry(self, module: str, name: str, keys: tuple[int, ...], leaf_t: ir.Type,
+               leaf: Any) -> tuple[PathFn, Any, Any]:
+        """(path, model value, EVM reader) for one entry; an entry kept in
+        storage is also indexed by its slots, for :meth:`compare_changes`."""
+        address, slot, getter = self._location(module, name)
+        path = functools.partial(_path, module, name, keys)
+        if slot is None:
+            key_types = _key_types(self._state_types[module][name]) if keys else []
+            args = [to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True)]
+            return path, normal(leaf), _getter_reader(self.backend, address, getter, args)
+        base = _slot_of(slot, keys) if keys else slot
+        width = len(self.spec.modules[leaf_t.module].records[leaf_t.name].fields) if isinstance(
+            leaf_t, ir.RecordT) else 1
+        for i in range(width):
+            self._index[(address, base + i)] = (module, name, keys)
+        return path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
+
+    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
+        """Where a variable lives: the contract's address, its storage slot
+        (None when the implementation gives no layout for it), its getter."""
+        found = self._locations.get((module, name))
+        if found is None:
+            impl = self.binding.modules[module].name(name)
+            try:
+                slot: int | None = self.artifacts[module].storage_slot(impl)
+            except KeyError:
+                slot = None
+            found = self._locations[(module, name)] = (to_checksum(self.addresses[module]), slot, impl)
+        return found
+
+    def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
+        """The model's value of one entry, and its type."""
+        value = getattr(self.model.state(module), _attr(name))
+        for k in keys:
+            assert isinstance(t, ir.MapT)
+            value, t = peek(value, k), t.value
+        return value, t
+
+    def _model_changes(self, module: str, before: Any) -> Iterator[tuple[str, str, tuple[int, ...]]]:
+        """The entries of ``module`` whose value differs from ``before``, or
+        that are new (a new map key makes every entry under it observable)."""
+        after = self.model.state(module)
+        if before == after:
+            return
+        for name, t in self._state_types[module].items():
+            attr = _attr(name)
+            old, new = getattr(before, attr), getattr(after, attr)
+            if old == new:
+                continue
+            if isinstance(t, ir.MapT):
+                for keys in self._map_changes(old, new, t):
+                    yield module, name, keys
+            else:
+                yield module, name, ()
+
+    def _map_changes(self, old: Map, new: Map, t: ir.MapT) -> Iterator[tuple[int, ...]]:
+        # a successful action only adds keys to the model's maps
+        for k, v in new.items():
+            if k in old:
+                was = old[k]
+                if was == v:
+                    continue
+                if isinstance(t.value, ir.MapT):
+                    yield from ((int(k), *sub) for sub in self._map_changes(was, v, t.value))
+                else:
+                    yield (int(k),)
+            elif isinstance(t.value, ir.MapT):
+                yield from ((int(k), *sub) for sub, _, _ in self._map_entries(v, t.value))
+            else:
+                yield (int(k),)
+
+    def _rebaseline(self) -> None:
+        """Both sides were just compared in full: they are the baseline."""
+        self._baseline_valid = True
+        self._rewatch()
+
+    def _rewatch(self) -> None:
+        """For a backend that does not report the slots it writes, read back
+        every indexed slot of every module: the words later steps are
+        compared against."""
+        if self.backend.records_storage_writes:
+            return
+        by_module: dict[str, tuple[list[str], list[int]]] = {m: ([], []) for m in self.spec.modules}
+        for (address, slot), (module, _, _) in self._index.items():
+            addresses, slots = by_module[module]
+            addresses.append(address)
+            slots.append(slot)
+        self._watch = {m: (a, sl, self.backend.read_storage(a, sl)) for m, (a, sl) in by_module.items()}
+
+    def _changed_watched_words(self, modules: Iterable[str]) -> list[tuple[str, int]]:
+        """The indexed slots of ``modules`` whose word changed since the last step."""
+        changed: list[tuple[str, int]] = []
+        for module in modules:
+            addresses, slots, old = self._watch[module]
+            words = self.backend.read_storage(addresses, slots)
+            if words != old:
+                self._watch[module] = (addresses, slots, words)
+                changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
+                               if a != b)
+        return changed
+
+    def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:
+        keys = set(m.keys())
+        if t.key == ir.ADDRESS:
+            keys.update(self.known_addresses)
+        for k in sorted(keys):
+            leaf = peek(m, k)
+            if isinstance(t.value, ir.MapT):
+                for sub, leaf_t, v in self._map_entries(leaf, t.value):
+                    yield (int(k), *sub), leaf_t, v
+            else:
+                yield (int(k),), t.value, leaf

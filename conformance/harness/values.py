@@ -1,0 +1,258 @@
+"""What the harness passes around: steps, differences, step reports, and the
+conversions between model values, ABI values and EVM words."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Literal
+
+from eth_utils import keccak, to_checksum_address
+
+from evm_backend.errors import CallReverted
+from evm_backend.interface import Backend, Receipt
+from evm_backend.layout import hashmap_slot
+from reference.model import Outcome
+from reference.runtime import Map
+from spec import ir
+
+MAX_TIME_STEP = 400 * 86400
+
+
+# Views that take numbers are evaluated at one actor (in turn, by block
+# number), at the latest VIEW_STATE_BLOCKS block numbers (no older than
+# MAX_VIEW_BLOCK_AGE blocks) and VIEW_STATE_MOMENTS timestamps the state holds,
+# and at most MAX_VIEW_CALLS argument sets per view: every call costs, and
+# py-evm is slow.
+VIEW_STATE_BLOCKS = 3
+
+
+VIEW_STATE_MOMENTS = 1
+
+
+MAX_VIEW_BLOCK_AGE = 256
+
+
+MAX_VIEW_CALLS = 12
+
+
+# An observable's path ("vault.stake[0x...]"), built only when it is shown.
+PathFn = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a trace: an action, or the clock moving forward."""
+
+    kind: Literal["action", "time"]
+    module: str = ""
+    action: str = ""
+    caller: int = 0
+    args: tuple[Any, ...] = ()
+    seconds: int = 0
+    blocks: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "time":
+            return f"advance time by {self.seconds} s and {self.blocks} block(s)"
+        shown = ", ".join(_show(a) for a in self.args)
+        return f"{self.module}.{self.action}({shown}) from {_show_addr(self.caller)}"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One observable that differs: where, and both sides' values."""
+
+    where: str
+    model: Any
+    evm: Any
+
+    def __str__(self) -> str:
+        return f"{self.where}: model {_show(self.model)} != evm {_show(self.evm)}"
+
+
+@dataclass
+class StepReport:
+    """What a step did on both sides, and how they differ."""
+
+    step: Step
+    model: Outcome | None
+    evm: Receipt | None
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def _show_addr(v: int) -> str:
+    return f"0x{v:040x}"[:10] + "…"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        if v >= 2**100:
+            return f"0x{v:x}"
+        return str(v) if v < 10**12 else f"{v} (0x{v:x})"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_show(x) for x in v) + ")"
+    return repr(v)
+
+
+def create_address(sender: int, nonce: int) -> int:
+    """The address of the contract that ``sender`` creates with ``nonce``."""
+    import rlp
+
+    raw = rlp.encode([sender.to_bytes(20, "big"), nonce])
+    return int.from_bytes(keccak(raw)[12:], "big")
+
+
+@functools.lru_cache(maxsize=4096)
+def to_checksum(v: int) -> str:
+    """An address number as a checksummed hex string."""
+    return str(to_checksum_address(v.to_bytes(20, "big")))
+
+
+def to_abi(value: Any, t: ir.Type) -> Any:
+    """A model value as the ABI encoder wants it."""
+    if t == ir.ADDRESS:
+        return to_checksum(int(value))
+    if t == ir.BYTES32:
+        return int(value).to_bytes(32, "big")
+    if t == ir.BOOL:
+        return bool(value)
+    if isinstance(t, ir.RecordT):
+        raise TypeError("records are converted by the harness, which knows their fields")
+    return int(value)
+
+
+def normal(value: Any) -> Any:
+    """A comparable plain value: ints for numbers, addresses and bytes32;
+    tuples for records and ABI structs."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.startswith("0x"):
+        return int(value, 16)
+    if isinstance(value, bytes | bytearray):
+        return int.from_bytes(value, "big")
+    if hasattr(value, "__dataclass_fields__"):
+        return tuple(normal(getattr(value, f)) for f in value.__dataclass_fields__)
+    if isinstance(value, list | tuple):
+        return tuple(normal(v) for v in value)
+    return value
+
+
+def peek(m: Map, key: Any) -> Any:
+    """Read a model map entry without inserting a default."""
+    if key in m:
+        return m[key]
+    return m.default()
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """Both sides at one moment: the EVM snapshot, the model's state, the
+    clock, and whether every change up to then was compared (so that the
+    incremental comparison may start from there)."""
+
+    snapshot: int
+    model: dict[str, Any]
+    clock: tuple[int, int]
+    compared: bool
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _slot_of(base: int, keys: tuple[int, ...]) -> int:
+    return hashmap_slot(base, *keys)
+
+
+def _path(module: str, name: str, keys: tuple[int, ...]) -> str:
+    return f"{module}.{name}" + "".join(f"[{_show_key(k)}]" for k in keys)
+
+
+def _call_path(module: str, name: str, args: tuple[int, ...]) -> str:
+    return f"{module}.{name}(" + ", ".join(_show_key(a) for a in args) + ")"
+
+
+def _show_key(k: int) -> str:
+    return f"0x{k:x}" if k > 10**9 else str(k)
+
+
+def _key_types(t: ir.Type) -> list[ir.Type]:
+    out = []
+    while isinstance(t, ir.MapT):
+        out.append(t.key)
+        t = t.value
+    return out
+
+
+def _variables(m: ir.Module) -> Iterator[tuple[str, ir.Type, str]]:
+    for p in m.params.values():
+        yield p.name, p.type, "param"
+    for g in m.governed.values():
+        yield g.name, g.type, "governed"
+    for v in m.state.values():
+        yield v.name, v.type, "state"
+
+
+def _attr(name: str) -> str:
+    from reference.codegen import attr
+
+    return attr(name)
+
+
+def _storage_reader(backend: Backend, address: str, slot: int, t: ir.Type, spec: ir.Spec) -> Any:
+    def read() -> Any:
+        if isinstance(t, ir.RecordT):
+            fields = spec.modules[t.module].records[t.name].fields
+            return tuple(_scalar(backend.get_storage(address, slot + i), ft) for i, (_, ft) in enumerate(fields))
+        return _scalar(backend.get_storage(address, slot), t)
+
+    return read
+
+
+def _scalar(word: int, t: ir.Type) -> Any:
+    if t == ir.BOOL:
+        return bool(word)
+    return word
+
+
+def _view_reader(backend: Backend, address: str, fn: str, args: Sequence[Any]) -> Any:
+    def read() -> Any:
+        try:
+            return normal(backend.call(address, fn, list(args)))
+        except CallReverted as exc:
+            return ("reverts", exc.receipt.revert_reason)
+
+    return read
+
+
+def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:
+    def read() -> Any:
+        return normal(backend.call(address, getter, list(args)))
+
+    return read
+
+
+def _arg_product(choices: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Every combination of one value per parameter, in order."""
+    out: list[tuple[int, ...]] = [()]
+    for values in choices:
+        out = [(*a, v) for a in out for v in values]
+    return out
+
+
+def _spread(items: list[tuple[int, ...]], limit: int) -> list[tuple[int, ...]]:
+    """At most ``limit`` of ``items``, evenly spaced, always with the first and the last."""
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
