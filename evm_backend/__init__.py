@@ -32,8 +32,9 @@ from evm_backend.errors import (
 )
 from evm_backend.factory import BACKEND_NAMES, BackendName, get_backend
 from evm_backend.fork import EVM_VERSION
-from evm_backend.interface import Backend, Log, Receipt
+from evm_backend.interface import Backend
 from evm_backend.layout import hashmap_slot
+from evm_backend.records import Log, Receipt
 
 __all__ = [
     "BACKEND_NAMES",

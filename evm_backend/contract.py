@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evm_backend.abi import AbiFunction, ContractAbi
-from evm_backend.interface import ZERO_ADDRESS, AccountLike, Backend, Receipt
+from evm_backend.interface import Backend
+from evm_backend.records import ZERO_ADDRESS, AccountLike, Receipt
 
 if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract

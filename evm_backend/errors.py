@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from evm_backend.interface import Receipt
+    from evm_backend.records import Receipt
 
 
 class EvmBackendError(Exception):

@@ -18,17 +18,14 @@ Conventions:
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evm_backend.abi import (
     AbiFunction,
     AbiJson,
     ContractAbi,
-    checksum_address,
     decode_revert_reason,
 )
 from evm_backend.accounts import DEFAULT_SEED, TestAccount, derive_accounts
@@ -46,150 +43,28 @@ from evm_backend.fork import (
     GENESIS_BLOCK_NUMBER,
     GENESIS_TIMESTAMP,
 )
+from evm_backend.primitives import EVM
+from evm_backend.records import (
+    _UINT256_LIMIT,
+    DEFAULT_ACCOUNT_BALANCE,
+    ZERO_ADDRESS,
+    AccountLike,
+    Log,
+    RawExecution,
+    RawLog,
+    Receipt,
+    _check_uint64,
+    _Snapshot,
+    intrinsic_gas,
+    to_address,
+)
 
 if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract
     from evm_backend.contract import Contract
 
-#: The zero address, the default sender of read-only calls.
-ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 
-#: Balance given to accounts made by :meth:`Backend.create_accounts` (10**6 ether).
-DEFAULT_ACCOUNT_BALANCE: Final = 10**24
-
-_UINT256_LIMIT: Final = 2**256
-_UINT64_LIMIT: Final = 2**64
-
-#: Something that names an account: an address string or a test account.
-AccountLike = str | TestAccount
-
-
-def to_address(account: AccountLike) -> str:
-    """Return the checksummed address of ``account``.
-
-    Raises:
-        ValueError: ``account`` is not a 20-byte hex address.
-    """
-    if isinstance(account, TestAccount):
-        return account.address
-    return checksum_address(account)
-
-
-def intrinsic_gas(data: bytes, is_create: bool) -> int:
-    """Gas charged before any code runs (Cancun rules).
-
-    21000 per transaction, 4 per zero and 16 per non-zero calldata byte, plus
-    32000 and 2 per 32-byte word of init code for a contract creation
-    (EIP-2028, EIP-3860).
-    """
-    zeros = data.count(0)
-    gas = 21_000 + 4 * zeros + 16 * (len(data) - zeros)
-    if is_create:
-        gas += 32_000 + initcode_word_gas(data)
-    return gas
-
-
-def initcode_word_gas(init_code: bytes) -> int:
-    """EIP-3860 cost of init code: 2 gas per (started) 32-byte word."""
-    return 2 * ((len(init_code) + 31) // 32)
-
-
-@dataclass(frozen=True)
-class RawLog:
-    """A log as the EVM emitted it."""
-
-    address: str
-    topics: tuple[bytes, ...]
-    data: bytes
-
-
-@dataclass(frozen=True)
-class RawExecution:
-    """What an implementation reports after running one message.
-
-    Attributes:
-        success: the message returned normally.
-        output: return data on success, revert data on revert, else empty.
-        halted: it failed by an exceptional halt (out of gas, invalid opcode,
-            stack error...) rather than by ``REVERT``.
-        gas_used: gas of the whole transaction after refunds.
-        logs: logs of a successful execution, in order.
-        created_address: the new contract of a successful creation.
-        storage_writes: every storage slot the execution wrote, as
-            (checksummed address, slot), including writes that a revert later
-            undid; ``None`` when the implementation cannot tell.
-    """
-
-    success: bool
-    output: bytes
-    halted: bool
-    gas_used: int
-    logs: tuple[RawLog, ...] = ()
-    created_address: str | None = None
-    storage_writes: frozenset[tuple[str, int]] | None = None
-
-
-@dataclass(frozen=True)
-class Log:
-    """A log decoded with the ABI of the contract that emitted it.
-
-    ``event`` is ``None`` (and ``args`` empty) when no registered ABI knows it.
-    """
-
-    address: str
-    event: str | None
-    args: dict[str, Any]
-    topics: tuple[bytes, ...] = field(repr=False)
-    data: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The outcome of one execution.
-
-    Attributes:
-        success: the call returned normally.
-        return_value: decoded return value (``None`` with no outputs, on
-            failure, or when the call was made with raw calldata).
-        return_data: raw return data on success.
-        revert_reason: the string of an ``Error(string)`` revert; ``None``
-            for success, a bare revert, a panic or a halt.
-        revert_data: raw revert data (empty for a bare revert or a halt).
-        halted: failed by exceptional halt (e.g. out of gas), not ``REVERT``.
-        logs: decoded logs; empty on failure.
-        gas_used: gas of the whole transaction after refunds.
-        contract_address: the created contract, for a successful deployment.
-        storage_writes: the storage slots the execution wrote, as
-            (checksummed address, slot): a superset of the slots whose value
-            changed. ``None`` when the backend cannot tell (see
-            :meth:`Backend.read_storage` for the fast way to look instead).
-    """
-
-    success: bool
-    return_value: Any
-    return_data: bytes
-    revert_reason: str | None
-    revert_data: bytes
-    halted: bool
-    logs: tuple[Log, ...]
-    gas_used: int
-    contract_address: str | None = None
-    storage_writes: frozenset[tuple[str, int]] | None = None
-
-    def events(self, name: str) -> list[Log]:
-        """Return the logs whose decoded event is ``name``."""
-        return [log for log in self.logs if log.event == name]
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    snapshot_id: int
-    handle: object
-    timestamp: int
-    block_number: int
-
-
-class Backend(ABC):
+class Backend(EVM):
     """An EVM with deploy, call, transact, snapshot/revert, time and storage access."""
 
     #: The name accepted by :func:`evm_backend.get_backend`.
@@ -222,41 +97,6 @@ class Backend(ABC):
         self._snapshots: list[_Snapshot] = []
         self._next_snapshot_id = 1
 
-    # ------------------------------------------------------------------
-    # Primitives every implementation provides
-    # ------------------------------------------------------------------
-
-    @abstractmethod
-    def _execute(
-        self, sender: str, to: str | None, data: bytes, value: int, gas: int, *, persist: bool
-    ) -> RawExecution:
-        """Run one message as a transaction (``to=None`` creates a contract).
-
-        The caller has already checked the value against the balance and the
-        gas against the intrinsic cost and the block limit.  With
-        ``persist=False`` every state change, the nonce included, is undone.
-        """
-
-    @abstractmethod
-    def _snapshot_state(self) -> object:
-        """Return a handle that :meth:`_revert_state` can roll back to."""
-
-    @abstractmethod
-    def _revert_state(self, handle: object) -> None:
-        """Roll state back to ``handle``; handles are reverted newest first."""
-
-    @abstractmethod
-    def _set_block_env(self, timestamp: int, block_number: int) -> None:
-        """Make later executions see this ``block.timestamp`` and ``block.number``."""
-
-    @abstractmethod
-    def get_storage(self, address: AccountLike, slot: int) -> int:
-        """Return storage word ``slot`` of ``address`` (0 when never written).
-
-        Raises:
-            ValueError: malformed address or slot out of range.
-        """
-
     def read_storage(self, addresses: Sequence[str], slots: Sequence[int]) -> list[int]:
         """Return the storage words at ``(addresses[i], slots[i])``, in order.
 
@@ -269,42 +109,6 @@ class Backend(ABC):
                 sequences differ in length.
         """
         return [self.get_storage(a, s) for a, s in zip(addresses, slots, strict=True)]
-
-    @abstractmethod
-    def get_balance(self, address: AccountLike) -> int:
-        """Return the balance of ``address`` in wei.
-
-        Raises:
-            ValueError: malformed address.
-        """
-
-    @abstractmethod
-    def set_balance(self, address: AccountLike, wei: int) -> None:
-        """Set the balance of ``address`` to ``wei``.
-
-        Raises:
-            ValueError: malformed address, or ``wei`` outside uint256.
-        """
-
-    @abstractmethod
-    def get_nonce(self, address: AccountLike) -> int:
-        """Return the nonce of ``address``.
-
-        Raises:
-            ValueError: malformed address.
-        """
-
-    @abstractmethod
-    def get_code(self, address: AccountLike) -> bytes:
-        """Return the runtime code at ``address`` (empty for an account without code).
-
-        Raises:
-            ValueError: malformed address.
-        """
-
-    # ------------------------------------------------------------------
-    # Block environment
-    # ------------------------------------------------------------------
 
     @property
     def evm_version(self) -> str:
@@ -346,10 +150,6 @@ class Backend(ABC):
         self._set_block_env(self._timestamp, block_number)
         self._block_number = block_number
 
-    # ------------------------------------------------------------------
-    # Snapshots
-    # ------------------------------------------------------------------
-
     def snapshot(self) -> int:
         """Record the current state and block environment; return its id."""
         handle = self._snapshot_state()
@@ -386,10 +186,6 @@ class Backend(ABC):
         finally:
             self.revert(snapshot_id)
 
-    # ------------------------------------------------------------------
-    # Accounts
-    # ------------------------------------------------------------------
-
     def create_accounts(
         self, count: int, balance: int = DEFAULT_ACCOUNT_BALANCE, seed: str = DEFAULT_SEED
     ) -> list[TestAccount]:
@@ -402,10 +198,6 @@ class Backend(ABC):
         for account in accounts:
             self.set_balance(account.address, balance)
         return accounts
-
-    # ------------------------------------------------------------------
-    # ABIs
-    # ------------------------------------------------------------------
 
     def register_abi(self, address: AccountLike, abi: AbiJson | ContractAbi) -> ContractAbi:
         """Use ``abi`` for calls to, and logs from, ``address``; return the index.
@@ -425,10 +217,6 @@ class Backend(ABC):
             ValueError: malformed address.
         """
         return self._abis.get(to_address(address))
-
-    # ------------------------------------------------------------------
-    # Execution
-    # ------------------------------------------------------------------
 
     def execute(
         self,
@@ -577,10 +365,6 @@ class Backend(ABC):
         address = self.deploy(artifact.bytecode, index, ctor_args, sender=sender, value=value, gas=gas)
         return Contract(self, address, index, artifact)
 
-    # ------------------------------------------------------------------
-    # Shared helpers
-    # ------------------------------------------------------------------
-
     def _run(
         self,
         address: AccountLike,
@@ -660,8 +444,3 @@ class Backend(ABC):
             if decoded is not None:
                 return Log(log.address, decoded[0], decoded[1], log.topics, log.data)
         return Log(log.address, None, {}, log.topics, log.data)
-
-
-def _check_uint64(what: str, value: int) -> None:
-    if not 0 <= value < _UINT64_LIMIT:
-        raise ValueError(f"{what} must be in [0, 2**64), got {value}")

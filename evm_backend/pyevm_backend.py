@@ -33,15 +33,8 @@ from eth_utils import keccak, to_canonical_address
 from evm_backend.abi import checksum_address
 from evm_backend.errors import TransactionRejected, UnsupportedForkError
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
-from evm_backend.interface import (
-    AccountLike,
-    Backend,
-    RawExecution,
-    RawLog,
-    initcode_word_gas,
-    intrinsic_gas,
-    to_address,
-)
+from evm_backend.interface import Backend
+from evm_backend.records import AccountLike, RawExecution, RawLog, initcode_word_gas, intrinsic_gas, to_address
 
 _VM_CLASSES: Final[dict[str, Any]] = {"cancun": CancunVM, "prague": PragueVM}
 _ZERO_HASH: Final = Hash32(b"\x00" * 32)

@@ -34,7 +34,8 @@ from evm_backend.errors import (
     UnsupportedForkError,
 )
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
-from evm_backend.interface import AccountLike, Backend, RawExecution, RawLog, to_address
+from evm_backend.interface import Backend
+from evm_backend.records import AccountLike, RawExecution, RawLog, to_address
 
 #: revm spec names for our EVM versions.  revm 8's "Prague" predates the final
 #: Prague rules (see :mod:`evm_backend.fork`), so it is deliberately absent.

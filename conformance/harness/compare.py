@@ -14,14 +14,14 @@ from conformance.harness.values import (
     to_abi,
 )
 from conformance.harness.views import ViewComparison
-from evm_backend.interface import Receipt
+from evm_backend.records import Receipt
 from reference.model import Outcome
 from spec import ir
 from spec.analysis import write_set
 
 
 class StepComparison(ViewComparison):
-    """Comparing one step: success or revert and the reason, the return value, the"""
+    """The comparison layer: outcome, events and state of one step."""
 
     def model_value(self, value: Any, t: ir.Type) -> Any:
         """A step argument as the model takes it (records become dataclasses)."""

@@ -29,7 +29,7 @@ from spec.analysis import restrict
 
 
 class DeployedPair:
-    """Deploying the model and the contracts side by side, identically, and moving"""
+    """The deployment layer: both sides deployed identically, moved back and forth together."""
 
     def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
                  check_rules: bool = False, full_compare: bool = False) -> None:

@@ -27,7 +27,7 @@ from spec import ir
 
 
 class StorageIndex(DeployedPair):
-    """The storage index: where each observable of the model lives in the contracts'"""
+    """The storage-index layer: where each observable lives, and what a step changed."""
 
     def _observables(self, modules: set[str] | None, *, params: bool) -> Iterator[tuple[PathFn, Any, Any]]:
         """(path, model value, thunk reading the EVM value) for every observable."""

@@ -12,8 +12,9 @@ from typing import Any, Literal
 from eth_utils import keccak, to_checksum_address
 
 from evm_backend.errors import CallReverted
-from evm_backend.interface import Backend, Receipt
+from evm_backend.interface import Backend
 from evm_backend.layout import hashmap_slot
+from evm_backend.records import Receipt
 from reference.model import Outcome
 from reference.runtime import Map
 from spec import ir

@@ -29,7 +29,7 @@ from spec import ir
 
 
 class ViewComparison(StorageIndex):
-    """Views: the contracts' view functions called with the arguments worth asking,"""
+    """The view layer: view functions compared with the model's functions."""
 
     def compare_views(self) -> list[Difference]:
         """Differences in the exported views of every module."""

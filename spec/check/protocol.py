@@ -27,7 +27,7 @@ from spec.diagnostics import Diagnostic, Span, did_you_mean
 
 
 class Checker(StatementChecker):
-    """Declarations and the protocol-level checks: modules, parameters, governed values,"""
+    """The checker: declarations and protocol-level checks on top of the other layers."""
 
     # ------------------------------------------------------------- decls
     def check(self) -> ir.Spec:
