@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from spec.driver import BUNDLED_PROTOCOL, load_spec  # noqa: E402
-from verification.outcome import Proved, Refuted, Result  # noqa: E402
+from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT, Proved, Refuted, Result  # noqa: E402
 from verification.runner import Options, Report, prove  # noqa: E402
 
 
@@ -62,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="spec files or directories (default: the bundled protocol)")
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per CPU)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per query (default 10)")
-    parser.add_argument("--rlimit", type=int, default=20_000_000, help="Z3 rlimit per query (default 20000000)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"wall-clock safety net per query (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--rlimit", type=int, default=DEFAULT_RLIMIT,
+                        help=f"Z3 rlimit per query, the budget that decides (default {DEFAULT_RLIMIT})")
     parser.add_argument("--depth", type=int, default=3, help="bounded model checking depth (default 3)")
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args(argv)
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             print("the spec has errors; run `imospec check` for details", file=sys.stderr)
             return 1
         for label in ("cold", "cached"):
-            opts = Options(paths=paths, jobs=args.jobs, timeout=args.timeout, rlimit=args.rlimit,
+            opts = Options(jobs=args.jobs, timeout=args.timeout, rlimit=args.rlimit,
                            depth=args.depth, cache=True, cache_dir=Path(tmp) / "cache")
             t0 = time.perf_counter()
             report = prove(opts, loaded.spec)

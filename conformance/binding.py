@@ -48,20 +48,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spec.driver import SpecHasErrors, load_spec
+
 if TYPE_CHECKING:
     from spec import ir
+
+__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "load_binding",
+           "load_implementation"]
 
 
 class BindingError(Exception):
     """The binding file is missing, malformed, or disagrees with the spec."""
-
-
-class SpecHasErrors(BindingError):
-    """The spec a binding names does not check; ``report`` holds the diagnostics, rendered."""
-
-    def __init__(self, spec_dir: Path, report: str) -> None:
-        super().__init__(f"the spec {spec_dir} has errors; run `imospec check {spec_dir}`")
-        self.report = report
 
 
 # (module, action, caller, args), or ("time", "", seconds, (blocks,))
@@ -170,11 +167,5 @@ def load_implementation(path: str | Path) -> tuple[Binding, ir.Spec]:
         BindingError: the binding file is missing or malformed.
         SpecHasErrors: the spec does not check.
     """
-    from spec.diagnostics import render
-    from spec.driver import load_spec
-
     binding = load_binding(path)
-    loaded = load_spec([binding.spec_dir])
-    if not loaded.ok or loaded.spec is None:
-        raise SpecHasErrors(binding.spec_dir, "\n".join(render(d, loaded.sources) for d in loaded.diagnostics))
-    return binding, loaded.spec
+    return binding, load_spec([binding.spec_dir]).checked_spec(binding.spec_dir)

@@ -55,6 +55,10 @@ INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
 
 
+class MutationInputError(Exception):
+    """An equivalents file or an earlier mutation report cannot be read or has the wrong shape."""
+
+
 @dataclass(frozen=True)
 class Mutant:
     """One mutation of one contract: where, what kind, and the new line."""
@@ -103,7 +107,7 @@ def load_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
     a missing file records none.
 
     Raises:
-        ValueError: the file is not JSON of that shape, or an entry has no reason.
+        MutationInputError: the file is not JSON of that shape, or an entry has no reason.
     """
     if not path.exists():
         return {}
@@ -114,10 +118,10 @@ def load_equivalents(path: Path) -> dict[tuple[str, int, str], str]:
         for e in entries:
             reason = str(e["reason"]).strip()
             if not reason:
-                raise ValueError(f"{path}: {e['file']}:{e['line']}: an equivalent mutant needs a reason")
+                raise MutationInputError(f"{path}: {e['file']}:{e['line']}: an equivalent mutant needs a reason")
             out[(str(e["file"]), int(e["line"]), str(e["mutated"]).strip())] = reason
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not an equivalents file ({type(exc).__name__}: {exc})") from None
+        raise MutationInputError(f"{path}: not an equivalents file ({type(exc).__name__}: {exc})") from None
     return out
 
 
@@ -125,13 +129,13 @@ def survivors_of(report: Path) -> set[tuple[str, int, str]]:
     """The mutants that survived in a report written by ``imospec mutate --json``, by :meth:`Mutant.key`.
 
     Raises:
-        ValueError: the file cannot be read or is not such a report.
+        MutationInputError: the file cannot be read or is not such a report.
     """
     try:
         rows = json.loads(report.read_text(encoding="utf-8"))["mutants"]
         return {(str(r["file"]), int(r["line"]), str(r["mutated"]).strip()) for r in rows if r["fate"] == "survived"}
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{report}: not a mutation report ({type(exc).__name__}: {exc})") from None
+        raise MutationInputError(f"{report}: not a mutation report ({type(exc).__name__}: {exc})") from None
 
 
 def _code_lines(source: str) -> Iterator[tuple[int, str]]:
@@ -229,7 +233,7 @@ SEQUENCES_PER_START = 10
 
 def run_mutants(
     spec: ir.Spec,
-    binding_path: Path,
+    binding: Binding,
     mutants: list[Mutant],
     *,
     backend: str = "pyrevm",
@@ -246,13 +250,15 @@ def run_mutants(
     ``examples`` defaults to :data:`SEQUENCES_PER_START` for each starting
     state of the binding (the state after the prelude and each scenario).
 
+    ``binding`` is the implementation's, whose ``spec`` is the checked IR of
+    the spec it names (:class:`imospec_cli.pipeline.Pipeline` gives both).
+
     Raises:
-        BindingError: the binding cannot be loaded.
+        BindingError: a mutant's binding cannot be written or read back.
     """
     known = equivalents or {}
     from evm_backend.compiler import compile_source
 
-    binding = load_binding(binding_path)
     if examples is None:
         examples = SEQUENCES_PER_START * len(binding.starts)
     report = MutationReport()

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.stateful import run_state_machine_as_test
 
-from conformance.binding import Binding, load_implementation
+from conformance.binding import Binding
 from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport
 from conformance.harness.values import _show
@@ -28,6 +28,17 @@ from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
 
 FIXTURE_FORMAT = "imospec-trace/1"
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """One campaign's settings: the EVM, how many sequences of how many steps, the seed."""
+
+    backend: str = "py-evm"
+    examples: int = 40
+    steps: int = 25
+    seed: int = 0
+    check_rules: bool = False
 
 
 @dataclass
@@ -216,24 +227,70 @@ def run_campaign(
     return result
 
 
-def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepReport], Harness]:
-    """Re-run a fixture on the model and the EVM; return the reports.
+class FixtureError(Exception):
+    """A file given as a trace fixture cannot be read or is not one."""
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A saved divergence: the binding it was found with, the EVM, the
+    starting scenario and the steps after it."""
+
+    path: Path
+    binding: Path
+    backend: str
+    scenario: str | None
+    steps: tuple[Step, ...]
+
+
+@dataclass
+class ReplayResult:
+    """A fixture run again: every step's report (prelude, scenario, then the
+    fixture's steps) and the harness they ran on."""
+
+    reports: list[StepReport]
+    harness: Harness
+
+    @property
+    def first_difference(self) -> int | None:
+        """The 1-based number of the first step where the model and the EVM differ, or None."""
+        return next((i + 1 for i, r in enumerate(self.reports) if not r.ok), None)
+
+    @property
+    def ok(self) -> bool:
+        """Whether both sides agree on every step."""
+        return self.first_difference is None
+
+
+def read_fixture(path: str | Path) -> Fixture:
+    """Read a fixture written by a campaign.
 
     Raises:
-        ValueError: the file is not a fixture.
-        BindingError: its binding cannot be loaded, or its spec has errors.
+        FixtureError: the file cannot be read, or is not a trace fixture.
     """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read fixture {p}: {exc}") from None
-    if data.get("format") != FIXTURE_FORMAT:
-        raise ValueError(f"{p} is not an imospec trace fixture")
-    binding, spec = load_implementation(data["binding"])
-    harness = Harness(spec, binding, backend or data.get("backend", "py-evm"))
+        raise FixtureError(f"cannot read fixture {p}: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FIXTURE_FORMAT:
+        raise FixtureError(f"{p} is not an imospec trace fixture")
+    try:
+        steps = tuple(step_from_json(d) for d in data["steps"])
+        return Fixture(p, Path(data["binding"]), str(data.get("backend", "py-evm")), data.get("scenario"), steps)
+    except (KeyError, TypeError) as exc:
+        raise FixtureError(f"{p}: a malformed fixture ({type(exc).__name__}: {exc})") from None
+
+
+def replay(fixture: Fixture, binding: Binding, spec: ir.Spec, backend: str | None = None) -> ReplayResult:
+    """Re-run a fixture on the model (of ``spec``) and the EVM (of ``binding``).
+
+    Raises:
+        BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
+    """
+    harness = Harness(spec, binding, backend or fixture.backend)
     reports = list(harness.prelude_reports)
-    reports += harness.start_from(data.get("scenario"))
-    for d in data["steps"]:
-        reports.append(harness.run(step_from_json(d)))
-    return reports, harness
+    reports += harness.start_from(fixture.scenario)
+    for step in fixture.steps:
+        reports.append(harness.run(step))
+    return ReplayResult(reports, harness)

@@ -1,12 +1,19 @@
 """The `imospec` command line: one subcommand per pipeline stage.
 
+This package owns argument parsing, exit codes (:mod:`imospec_cli.exits`) and
+output; every command works through one :class:`imospec_cli.pipeline.Pipeline`.
+``check``, ``model`` and ``errors`` live here; ``prove`` in
+:mod:`imospec_cli.prove`; ``conform``, ``mutate`` and ``replay`` in
+:mod:`imospec_cli.conform`; ``verify`` in :mod:`imospec_cli.verify`.
+
 Exit codes are stable so that scripts can trust them:
 
 - 0: success (the spec is clean, every proof holds, no divergence);
 - 1: the input or the implementation is wrong (diagnostics, refuted proofs,
   divergences);
 - 2: inconclusive (a proof came back unknown) or a usage error;
-- 3: an internal error of imospec itself (a bug: please report it).
+- 3: an internal error of imospec itself (a bug: please report it), or a
+  missing dependency (a broken installation).
 """
 
 from __future__ import annotations
@@ -14,12 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_UNKNOWN = 2
-EXIT_INTERNAL = 3
+from imospec_cli import conform, prove, verify
+from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_UNKNOWN, write_crash_log
+from imospec_cli.pipeline import Pipeline
+
+__all__ = ["EXIT_FAIL", "EXIT_INTERNAL", "EXIT_OK", "EXIT_UNKNOWN", "build_parser", "main"]
 
 DESCRIPTION = """\
 imospec: one formal spec of the IMO protocol, and what follows from it.
@@ -76,33 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the catalogue of diagnostic codes (docs/errors.md)",
         description="Print the diagnostic catalogue as Markdown.",
     )
-    verify = sub.add_parser(
-        "verify",
-        help="the main job: check, prove and conform the bundled protocol, then one summary",
-        description="Run `imospec check` on the bundled protocol, then `imospec prove` on it, then "
-        "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, with default budgets, and "
-        "print one summary. Exit 0 when everything holds, 1 when something is wrong (a diagnostic, a "
-        "refuted proof, a divergence), 2 when something is inconclusive (an unknown proof) and nothing wrong.",
-    )
-    verify.add_argument("--seed", type=int, default=0, metavar="S", help="conformance seed (default 0)")
-    verify.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
-    verify.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
-    _register_optional(sub)
+    verify.register(sub)
+    prove.register(sub)
+    conform.register(sub)
     return parser
-
-
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Add the commands of the proof and conformance packages."""
-    import importlib
-
-    for name in ("verification.cli", "conformance.cli"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # a package not written yet
-            continue
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
 
 
 def _console(no_color: bool):  # type: ignore[no-untyped-def]
@@ -112,16 +96,21 @@ def _console(no_color: bool):  # type: ignore[no-untyped-def]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from spec.diagnostics import render
-    from spec.driver import BUNDLED_PROTOCOL, load_spec
+    """``imospec check``: print every diagnostic and a summary; 0 when clean."""
+    return run_check(Pipeline(args.paths or None), quiet=args.quiet)
 
-    result = load_spec(args.paths or [BUNDLED_PROTOCOL])
+
+def run_check(pipeline: Pipeline, *, quiet: bool = False) -> int:
+    """Print the pipeline's diagnostics (and a summary unless ``quiet``); 0 when clean, 1 on errors."""
+    from spec.diagnostics import render
+
+    result = pipeline.checked
     out = sys.stdout
     for d in result.diagnostics:
         print(render(d, result.sources), file=out)
     errors = len(result.errors)
     warnings = len(result.diagnostics) - errors
-    if not args.quiet:
+    if not quiet:
         modules = len(result.spec.modules) if result.spec else 0
         if errors:
             print(f"{errors} error(s), {warnings} warning(s) in {len(result.files)} file(s)", file=out)
@@ -133,10 +122,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
+    """``imospec model``: list the modules, or print a module's generated reference model."""
     from spec.diagnostics import render
-    from spec.driver import BUNDLED_PROTOCOL, load_spec
 
-    result = load_spec(args.paths or [BUNDLED_PROTOCOL])
+    result = Pipeline(args.paths or None).checked
     if not result.ok or result.spec is None:
         for d in result.diagnostics:
             print(render(d, result.sources), file=sys.stderr)
@@ -171,51 +160,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
-    """The names of the subcommands this installation offers."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Chain check, prove and conform; print one summary; return the worst exit code."""
-    from spec.driver import BUNDLED_PROTOCOL
-
-    stages: list[tuple[str, list[str]]] = [("check", ["check", str(BUNDLED_PROTOCOL)])]
-    if not args.skip_prove:
-        stages.append(("prove", ["prove", str(BUNDLED_PROTOCOL)]))
-    if not args.skip_conform:
-        for backend in ("py-evm", "pyrevm"):
-            stages.append((f"conform ({backend})", ["conform", "--backend", backend, "--seed", str(args.seed)]))
-    known = _commands(build_parser())
-    results: list[tuple[str, int]] = []
-    for name, argv in stages:
-        if argv[0] not in known:
-            print(f"== {name}: not available in this installation", flush=True)
-            results.append((name, EXIT_UNKNOWN))
-            continue
-        print(f"== {name}", flush=True)
-        code = main(argv)
-        results.append((name, code))
-        if name == "check" and code != EXIT_OK:
-            break  # nothing else is meaningful on a spec with errors
-    words = {EXIT_OK: "ok", EXIT_FAIL: "FAILED", EXIT_UNKNOWN: "inconclusive", EXIT_INTERNAL: "internal error"}
-    print("\n== summary")
-    for name, code in results:
-        print(f"  {name:<20} {words.get(code, str(code))}")
-    codes = [c for _, c in results]
-    if EXIT_INTERNAL in codes:
-        return EXIT_INTERNAL
-    if EXIT_FAIL in codes:
-        return EXIT_FAIL
-    if EXIT_UNKNOWN in codes:
-        return EXIT_UNKNOWN
-    return EXIT_OK
-
-
-COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors, "verify": cmd_verify}
+COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -236,16 +181,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except ImportError as exc:
+        import traceback
+
+        where = write_crash_log(traceback.format_exc())
+        missing = getattr(exc, "name", None) or str(exc)
+        print(f"imospec: `imospec {args.command}` needs the Python package `{missing}`, which cannot be "
+              f"imported ({exc}); the installation is broken: reinstall with `pip install -e .`{where}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
     except Exception as exc:
         import traceback
 
-        log = Path(".imospec-cache") / "crash.log"
-        try:
-            log.parent.mkdir(exist_ok=True)
-            log.write_text(traceback.format_exc())
-            where = f" (traceback in {log})"
-        except OSError:
-            where = ""
+        where = write_crash_log(traceback.format_exc())
         print(f"imospec: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -28,6 +28,22 @@ BUNDLED_PROTOCOL = Path(__file__).parent / "protocol"
 SPEC_SUFFIX = ".imo"
 
 
+class SpecHasErrors(Exception):
+    """A spec was needed, but it does not check.
+
+    ``checked`` is the load result with every diagnostic; ``report`` holds
+    them rendered (code, place, caret, hint).
+    """
+
+    def __init__(self, checked: LoadResult, where: str | Path | None = None) -> None:
+        from spec.diagnostics import render
+
+        self.checked = checked
+        self.report = "\n".join(render(d, checked.sources) for d in checked.diagnostics)
+        place = f" {where}" if where is not None else ""
+        super().__init__(f"the spec{place} has errors; run `imospec check{place}` for details")
+
+
 @dataclass
 class LoadResult:
     """The outcome of loading a spec: the IR (when clean) and diagnostics."""
@@ -39,11 +55,23 @@ class LoadResult:
 
     @property
     def errors(self) -> list[Diagnostic]:
+        """The diagnostics that are errors."""
         return [d for d in self.diagnostics if d.is_error]
 
     @property
     def ok(self) -> bool:
+        """Whether the spec checked with no error (warnings allowed)."""
         return self.spec is not None and not self.errors
+
+    def checked_spec(self, where: str | Path | None = None) -> ir.Spec:
+        """The IR of a spec that checks.
+
+        Raises:
+            SpecHasErrors: the spec has errors.
+        """
+        if self.spec is None or self.errors:
+            raise SpecHasErrors(self, where)
+        return self.spec
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -161,18 +189,65 @@ def _recursion_limit(limit: int) -> Iterator[None]:
 
 
 def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
+    return check_sources(read_sources(paths, base=base))
+
+
+@dataclass
+class Sources:
+    """The first phase: the spec's files, read as text, and what went wrong reading them.
+
+    ``texts`` maps each file's display name to its text (None when it could
+    not be read); ``stems`` maps it to the file name without ``.imo``.
+    """
+
+    files: list[str]
+    texts: dict[str, str | None]
+    stems: dict[str, str]
+    diagnostics: list[Diagnostic]
+
+    @property
+    def readable(self) -> dict[str, str]:
+        """The text of every file that could be read."""
+        return {k: v for k, v in self.texts.items() if v is not None}
+
+
+def read_sources(paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,), *, base: Path | None = None) -> Sources:
+    """Read the spec files in ``paths`` (files or directories, expanded to their
+    ``.imo`` files). Never raises for bad input: a missing or unreadable file
+    is a diagnostic."""
     files, diags = discover(paths)
     base = base or Path.cwd()
-    sources: dict[str, str] = {}
-    modules: list[ast.Module] = []
+    texts: dict[str, str | None] = {}
+    stems: dict[str, str] = {}
     displays: list[str] = []
     for f in files:
         display = _display(f, base)
         displays.append(display)
         text, problems = read_source(f, display)
         diags.extend(problems)
+        texts[display] = text
+        stems[display] = f.stem
+    return Sources(displays, texts, stems, diags)
+
+
+def check_sources(sources: Sources) -> LoadResult:
+    """Parse and check read sources: the checked IR (when clean) and every diagnostic.
+
+    Never raises for bad input: problems come back as diagnostics.
+    """
+    with _recursion_limit(RECURSION_LIMIT):
+        return _check_sources(sources)
+
+
+def _check_sources(src: Sources) -> LoadResult:
+    diags = list(src.diagnostics)
+    sources: dict[str, str] = {}
+    modules: list[ast.Module] = []
+    for display in src.files:
+        text = src.texts.get(display)
         if text is None:
             continue
+        stem = src.stems[display]
         sources[display] = text
         if _is_blank(text):
             diags.append(
@@ -180,7 +255,7 @@ def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
                     "E006",
                     f"`{display}` holds no module",
                     Span(display, 1, 1, 1, 2),
-                    f"start it with `module {f.stem}`",
+                    f"start it with `module {stem}`",
                 )
             )
             continue
@@ -192,13 +267,13 @@ def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
         except RecursionError:
             diags.append(Diagnostic("E004", "the input nests too deeply", Span(display, 1, 1, 1, 2)))
             continue
-        if mod.name != f.stem:
+        if mod.name != stem:
             diags.append(
                 Diagnostic(
                     "E005",
                     f"`{display}` holds module `{mod.name}`",
                     mod.span,
-                    f"rename the file to `{mod.name}{SPEC_SUFFIX}` or the module to `{f.stem}`",
+                    f"rename the file to `{mod.name}{SPEC_SUFFIX}` or the module to `{stem}`",
                 )
             )
         modules.append(mod)
@@ -209,7 +284,7 @@ def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
                 Diagnostic("E011", f"module `{m.name}` is defined twice", m.span, f"also in {names[m.name].file}")
             )
         names[m.name] = m
-    if not files and not diags:
+    if not src.files and not diags:
         diags.append(Diagnostic("E006", "no spec files given", None))
     spec: ir.Spec | None = None
     if modules:
@@ -220,7 +295,7 @@ def _load_spec(paths: Sequence[str | Path], base: Path | None) -> LoadResult:
                 Diagnostic("E004", "an expression nests too deeply to check", None, "split it with `let` bindings")
             ]
         diags.extend(check_diags)
-    return LoadResult(spec, _sorted(diags), sources, displays)
+    return LoadResult(spec, _sorted(diags), sources, list(src.files))
 
 
 def _display(f: Path, base: Path) -> str:

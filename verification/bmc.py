@@ -147,17 +147,20 @@ def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Bud
         dt = time.perf_counter() - t0
         if r == z3.sat:
             first = solver.model()
-            model = _small(solver, enc, env0, steps[:i], budget) or first
+            small, timed_out = _small(solver, enc, env0, steps[:i], budget)
+            model = small if small is not None else first
             trace = _trace(enc, model, env0, steps[:i])
             trace["counterexample"] = _last_step(enc, analysis, model, job, steps[i - 1], states[-2],
                                                  states[-1] if job.kind != "ensures" else None, clauses)
             solver.pop()
-            return {"status": "reachable", "depth": i, "actions": [f"{m}.{a}" for m, a in actions], **trace}
+            return {"status": "reachable", "depth": i, "actions": [f"{m}.{a}" for m, a in actions], **trace,
+                    **({"wall_clock": True} if timed_out else {})}
         if r == z3.unknown:
             u = classify_unknown(solver.reason_unknown(), dt, budget)
             solver.pop()
             return {"status": "unknown", "depth": i, "detail": f"{u.reason}: {u.detail}",
-                    "actions": [f"{m}.{a}" for m, a in actions]}
+                    "actions": [f"{m}.{a}" for m, a in actions],
+                    **({"wall_clock": True} if u.reason == "timeout" else {})}
         solver.pop()
     return {"status": "unreachable", "depth": depth, "actions": [f"{m}.{a}" for m, a in actions]}
 
@@ -189,8 +192,9 @@ def _last_step(enc: Encoder, analysis: Analysis, model: Any, job: Job, sv: StepV
     return out
 
 
-def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: Budget) -> Any:
-    """A model of the same trace with small inputs, when one is easy to find."""
+def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: Budget) -> tuple[Any, bool]:
+    """A model of the same trace with small inputs, when one is easy to find
+    (or None), and whether the wall-clock safety net cut the search short."""
     from verification.build import uint_terms
     from verification.shrink import bounded_model
 

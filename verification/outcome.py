@@ -124,6 +124,7 @@ class Result:
     warning: str | None = None
     conditional_on: tuple[str, ...] = field(default=())
     error: str | None = None
+    crash: str | None = None  # the traceback, when the query raised (an internal error)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -154,18 +155,34 @@ class Result:
         return out
 
 
+#: The default per-query budget: the Z3 resource limit decides (the same
+#: verdict on any machine, loaded or not); the wall-clock timeout is a safety
+#: net, generous enough that it never binds before the rlimit on a busy machine.
+DEFAULT_RLIMIT = 20_000_000
+DEFAULT_TIMEOUT = 300.0
+
+
 @dataclass(frozen=True)
 class Budget:
-    """Per-query limits: wall-clock seconds and Z3 resource units."""
+    """Per-query limits: Z3 resource units (the budget that decides) and
+    wall-clock seconds (a safety net).
 
-    timeout: float = 10.0
-    rlimit: int = 20_000_000
+    A verdict reached within the rlimit is the same on every machine and is
+    cached; one cut short by the timeout depends on the machine's load and is
+    never cached.
+    """
+
+    timeout: float = DEFAULT_TIMEOUT
+    rlimit: int = DEFAULT_RLIMIT
 
     def key(self) -> str:
-        return f"t={self.timeout};r={self.rlimit}"
+        """What a cached verdict depends on: the rlimit only (a verdict the
+        timeout decided is never cached)."""
+        return f"r={self.rlimit}"
 
     def share(self, fraction: float) -> Budget:
-        """A fraction of this budget (for one stage of a query)."""
+        """A fraction of the rlimit, for one stage of a query; the safety net
+        stays whole."""
         if fraction >= 1.0:
             return self
-        return Budget(self.timeout * fraction, max(1, int(self.rlimit * fraction)))
+        return Budget(self.timeout, max(1, int(self.rlimit * fraction)))

@@ -2,13 +2,15 @@
 
 :func:`prove` is the library entry point::
 
-    report = prove(Options(paths=["spec/protocol"]))
+    report = prove(Options(), spec)      # spec: the checked IR
     for r in report.results: print(r.job.rule_label, r.outcome.kind)
 
-Queries run in worker processes (``Options.jobs``; 1 runs in-process). Each
-worker loads the spec itself, so nothing Z3-related crosses a process
-boundary. A refuted invariant step or ``ensures`` clause is followed, in the
-same worker, by a bounded search from deployment and a replay through the
+It proves the IR it is given, and nothing else: it never reads a spec from
+a path. Queries run in worker processes (``Options.jobs``; 1 runs
+in-process); each worker receives the checked IR once, when it starts, and
+builds its own encoders, so nothing Z3-related crosses a process boundary.
+A refuted invariant step or ``ensures`` clause is followed, in the same
+worker, by a bounded search from deployment and a replay through the
 reference model.
 """
 
@@ -18,7 +20,7 @@ import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -26,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from spec import ir
-from spec.driver import BUNDLED_PROTOCOL, LoadResult, load_spec
 from verification.analysis import Analysis
 from verification.build import Builder
 from verification.cache import CACHE_DIR, Cache
-from verification.outcome import Budget, Job, Proved, Refuted, Result, Unknown
+from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT, Budget, Job, Proved, Refuted, Result, Unknown
 from verification.solve import solve_job
 
 DEFAULT_DEPTH = 3
@@ -44,11 +45,10 @@ class SelectionError(Exception):
 class Options:
     """What to prove and with which budget."""
 
-    paths: Sequence[str | Path] = (BUNDLED_PROTOCOL,)
     module: str | None = None
     invariant: str | None = None
-    timeout: float = 10.0
-    rlimit: int = 20_000_000
+    timeout: float = DEFAULT_TIMEOUT
+    rlimit: int = DEFAULT_RLIMIT
     depth: int = DEFAULT_DEPTH
     encoding: str = "auto"
     cache: bool = True
@@ -82,9 +82,17 @@ class Report:
     def errors(self) -> list[str]:
         return [r.error for r in self.results if r.error]
 
+    @property
+    def crashes(self) -> list[Result]:
+        """The results of queries that raised: internal errors of imospec."""
+        return [r for r in self.results if r.crash is not None]
+
     def exit_code(self) -> int:
-        """0 all proved; 1 something refuted (or prover and model disagree);
-        2 something unknown and nothing refuted."""
+        """3 a query crashed (an internal error of imospec); else 1 something
+        refuted (or prover and model disagree); else 2 something unknown;
+        else 0, everything proved."""
+        if self.crashes:
+            return 3
         if self.errors or any(isinstance(r.outcome, Refuted) for r in self.proofs):
             return 1
         if any(isinstance(r.outcome, Unknown) for r in self.proofs):
@@ -159,24 +167,18 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
 
 # ---------------------------------------------------------------- workers
 
-_LOADED: dict[tuple[str, ...], tuple[LoadResult, Analysis, dict[str, Builder]]] = {}
+# The spec a worker proves, set once per worker process by :func:`_start_worker`
+# (or by :func:`prove` itself when it runs the jobs in-process).
+_WORKER: dict[str, tuple[ir.Spec, Analysis, dict[str, Builder]]] = {}
 
 
-def _load(paths: tuple[str, ...]) -> tuple[ir.Spec, Analysis, dict[str, Builder]]:
-    if paths not in _LOADED:
-        res = load_spec(list(paths))
-        if not res.ok or res.spec is None:
-            raise RuntimeError("the spec does not check")
-        analysis = Analysis(res.spec)
-        _LOADED[paths] = (res, analysis, {})
-    res, analysis, builders = _LOADED[paths]
-    assert res.spec is not None
-    return res.spec, analysis, builders
+def _start_worker(spec: ir.Spec) -> None:
+    """Give this process the spec to prove (a pool initializer)."""
+    _WORKER["spec"] = (spec, Analysis(spec), {})
 
 
 @dataclass(frozen=True)
 class _Task:
-    paths: tuple[str, ...]
     job: Job
     budget: Budget
     encoding: str
@@ -190,7 +192,7 @@ def run_task(task: _Task) -> Result:
     """Solve one job (and search for a trace when it is refuted). Runs in a worker."""
     from verification.report import explain
 
-    spec, analysis, builders = _load(task.paths)
+    spec, analysis, builders = _WORKER["spec"]
 
     def builder_for(dom: str) -> Builder:
         if dom not in builders:
@@ -246,7 +248,8 @@ def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: 
     # the whole search gets a quarter of a query's budget, shared among the depths
     per_depth = task.budget.share(0.25 / max(1, task.depth))
     out = bounded_check(spec, analysis, task.job, task.depth, per_depth, "int", task.replay)
-    cache.put(key, out)
+    if not out.get("wall_clock"):  # a search the timeout cut short depends on the machine's load
+        cache.put(key, out)
     return out
 
 
@@ -276,36 +279,29 @@ def _vacuity(result: Result) -> Result:
 # ------------------------------------------------------------------- run
 
 
-def load(options: Options) -> LoadResult:
-    return load_spec(list(options.paths))
-
-
-def prove(options: Options, spec: ir.Spec | None = None,
+def prove(options: Options, spec: ir.Spec,
           progress: Callable[[int, int, Result], None] | None = None) -> Report:
-    """Run every selected query and return the report.
+    """Run every query of ``spec`` that ``options`` selects and return the report.
+
+    ``spec`` is the checked IR (:attr:`spec.driver.LoadResult.spec`); it is
+    what gets proved, in this process or in the workers.
 
     Raises:
         SelectionError: ``options.module`` / ``options.invariant`` select nothing.
-        ValueError: ``spec`` is None and the spec at ``options.paths`` does not check.
     """
     t0 = time.perf_counter()
-    paths = tuple(str(p) for p in options.paths)
-    if spec is None:
-        res = load_spec(list(paths))
-        if not res.ok or res.spec is None:
-            raise ValueError("the spec has errors; run `imospec check` for details")
-        spec = res.spec
     analysis = Analysis(spec)
     jobs, free = plan(spec, analysis, options)
     report = Report(spec, list(free))
     cache_dir = str(options.cache_dir or CACHE_DIR)
-    tasks = [_Task(paths, j, options.budget, options.encoding, cache_dir, options.cache, options.depth,
+    tasks = [_Task(j, options.budget, options.encoding, cache_dir, options.cache, options.depth,
                    options.replay) for j in jobs]
     total = len(tasks)
     workers = options.jobs or os.cpu_count() or 1
     workers = max(1, min(workers, total))
     done = 0
     if workers == 1 or total <= 2:
+        _start_worker(spec)
         for t in tasks:
             try:
                 r = run_task(t)
@@ -317,7 +313,8 @@ def prove(options: Options, spec: ir.Spec | None = None,
                 progress(done, total, r)
     else:
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+                                 initargs=(spec,)) as pool:
             pending: dict[Future[Result], _Task] = {pool.submit(run_task, t): t for t in tasks}
             while pending:
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -338,10 +335,19 @@ def prove(options: Options, spec: ir.Spec | None = None,
     return report
 
 
-def _crashed(t: _Task, exc: Exception) -> Result:
+def _crashed(t: _Task, exc: BaseException) -> Result:
+    """The result of a job whose query raised: unknown, flagged as an internal
+    error of imospec, with the traceback kept for the crash log."""
+    import traceback
+
     detail = f"internal error: {type(exc).__name__}: {exc}"
+    trace = "".join(traceback.format_exception(exc))
+    cause = exc.__cause__  # a worker's own traceback, as the pool passes it on
+    if cause is not None:
+        trace = f"{cause}\n{trace}"
     return Result(t.job, Unknown("unsupported", detail), 0.0,
-                  error=f"internal error on {t.job.rule_label} x {t.job.action_label}: {type(exc).__name__}: {exc}")
+                  error=f"internal error on {t.job.rule_label} x {t.job.action_label}: {type(exc).__name__}: {exc}",
+                  crash=trace)
 
 
 def mark_conditional(report: Report) -> None:
@@ -355,3 +361,10 @@ def mark_conditional(report: Report) -> None:
         if isinstance(r.outcome, Proved) and r.outcome.lemmas_used:
             missing = tuple(x for x in r.outcome.lemmas_used if not status.get(x, False))
             r.conditional_on = missing
+
+
+def z3_version() -> str:
+    """The full version string of the Z3 that proves (recorded in reports and cache keys)."""
+    import z3
+
+    return str(z3.get_full_version())

@@ -5,6 +5,7 @@ counterexamples with small numbers.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import z3
@@ -121,27 +122,44 @@ def small_model_terms(built: Built) -> list[Any]:
     return terms
 
 
-def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> Any:
+def smaller_model(solver: Any, built: Built, budget: Budget, model: Any) -> tuple[Any, bool]:
     """Look for a counterexample whose inputs are small numbers (easier to
-    read); keep the first model when there is none within a small budget."""
+    read); keep the first model when there is none within a small budget.
+
+    Returns the model and whether the wall-clock safety net cut the search
+    short (then which model comes back depends on the machine's load).
+    """
     terms = small_model_terms(built)
     if not terms:
-        return model
-    return bounded_model(solver, built.enc.dom, terms, budget) or model
+        return model, False
+    small, timed_out = bounded_model(solver, built.enc.dom, terms, budget)
+    return (small if small is not None else model), timed_out
 
 
-def bounded_model(solver: Any, d: Any, terms: list[Any], budget: Budget) -> Any:
+def bounded_model(solver: Any, d: Any, terms: list[Any], budget: Budget) -> tuple[Any, bool]:
     """A model of ``solver`` with every term at most one of SMALL_BOUNDS (the
-    smallest that works), within a tenth of the budget; None if none is found."""
+    smallest that works), within a tenth of the rlimit; None if none is found.
+
+    Returns the model (or None) and whether the wall-clock safety net fired.
+    """
     for bound in SMALL_BOUNDS:
         solver.push()
         try:
-            solver.set("timeout", max(1, int(min(budget.timeout, 5.0) * 500)))
+            solver.set("timeout", max(1, int(budget.timeout * 1000)))
             solver.set("rlimit", max(1, budget.rlimit // 10))
             for t in terms:
                 solver.add(d.le(t, d.lit(bound)))
-            if solver.check() == z3.sat:
-                return solver.model()
+            t0 = time.perf_counter()
+            answer = solver.check()
+            if answer == z3.sat:
+                return solver.model(), False
+            if answer == z3.unknown and wall_clock_bound(solver.reason_unknown(), time.perf_counter() - t0, budget):
+                return None, True
         finally:
             solver.pop()
-    return None
+    return None, False
+
+
+def wall_clock_bound(reason: str, seconds: float, budget: Budget) -> bool:
+    """Whether Z3's "unknown" came from the wall-clock timeout (not the rlimit)."""
+    return "timeout" in reason.lower() or seconds >= budget.timeout * 0.98

@@ -23,7 +23,7 @@ from verification.encode import (
     EncodingError,
 )
 from verification.outcome import Budget, Job, Outcome, Proved, Refuted, Unknown, outcome_from_json, outcome_to_json
-from verification.shrink import pinned_candidate, smaller_model
+from verification.shrink import pinned_candidate, smaller_model, wall_clock_bound
 
 
 @dataclass
@@ -80,8 +80,10 @@ def run_solver(solver: Any, lits: list[Any]) -> Solved:
 
 
 def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
+    """Name why Z3 answered "unknown": the wall-clock ``timeout``, the
+    ``rlimit``, or ``incomplete`` (Z3 gave up)."""
     r = reason.lower()
-    if "timeout" in r or seconds >= budget.timeout * 0.98:
+    if wall_clock_bound(reason, seconds, budget):
         return Unknown("timeout", reason)
     if "canceled" in r or "resource" in r or "rlimit" in r or "max. " in r:
         return Unknown("rlimit", reason)
@@ -104,6 +106,7 @@ class Verdict:
     built: Built | None = None
     model: Any = None
     candidate: dict[str, Any] | None = None
+    wall_clock: bool = False  # the timeout cut some stage short: the verdict depends on the machine's load
 
 
 def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
@@ -126,6 +129,11 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
     For ``vacuity-action`` jobs the sense is reversed by the caller: unsat
     means the action can never succeed.
 
+    Every stage runs within its share of the rlimit, which decides; the
+    wall-clock timeout is a safety net. When it fires in any stage the
+    verdict depends on the machine's load, and nothing of the job is cached
+    (the stages that finished within their rlimit are).
+
     Raises:
         nothing: encoding problems come back as ``Unknown("unsupported")``.
     """
@@ -137,6 +145,8 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
         return Verdict(outcome_from_json(hit0["outcome"]), time.perf_counter() - t_start, True,
                        hit0.get("key", ""), None, None, hit0["candidate"])
     verdict = _solve_stages(builder_for, job, budget, encoding, cache, explain)
+    if verdict.wall_clock:
+        return verdict
     cache.put(final_key, {"outcome": outcome_to_json(verdict.outcome), "candidate": verdict.candidate,
                           "key": verdict.key})
     return verdict
@@ -148,6 +158,7 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
     last: Verdict | None = None
     total = 0.0
     all_cached = True
+    wall_clock = False
     candidate: dict[str, Any] | None = None
     for dom in order:
         t0 = time.perf_counter()
@@ -178,22 +189,28 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
             else:
                 all_cached = False
                 solved = run_solver(solver, lits)
+                timed_out = False
                 if solved.status == "sat":
-                    solved.model = smaller_model(solver, built, stage_budget, solved.model)
+                    solved.model, timed_out = smaller_model(solver, built, stage_budget, solved.model)
                 outcome = _to_outcome(solved, stage_budget, dom, built, explain)
-                cache.put(key, outcome_to_json(outcome))
+                timed_out = timed_out or (isinstance(outcome, Unknown) and outcome.reason == "timeout")
+                wall_clock = wall_clock or timed_out
+                if not timed_out:
+                    cache.put(key, outcome_to_json(outcome))
                 total += time.perf_counter() - t1
                 model = solved.model
             if stage == "pinned":
                 if isinstance(outcome, Refuted):
                     # the candidate, completed with zeros, satisfies every assumption
-                    cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"), outcome_to_json(outcome))
-                    return Verdict(outcome, total, False, key, built, model)
+                    if not wall_clock:
+                        cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"),
+                                  outcome_to_json(outcome))
+                    return Verdict(outcome, total, False, key, built, model, wall_clock=wall_clock)
                 continue
             if isinstance(outcome, Proved):
                 if stage == "instances":
                     outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
-                return Verdict(outcome, total, all_cached, key, built, model)
+                return Verdict(outcome, total, all_cached, key, built, model, wall_clock=wall_clock)
             if stage == "instances":
                 if isinstance(outcome, Refuted):
                     candidate = outcome.counterexample
@@ -203,7 +220,7 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
                         if vhit is not None:
                             return Verdict(outcome_from_json(vhit), total, True, key, built)
                 continue
-            last = Verdict(outcome, total, all_cached, key, built, model, candidate)
+            last = Verdict(outcome, total, all_cached, key, built, model, candidate, wall_clock)
             if isinstance(outcome, Refuted):
                 return last
         if not (last is not None and isinstance(last.outcome, Unknown) and last.outcome.reason == "incomplete"):
@@ -212,6 +229,7 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
     last.seconds = total
     last.cached = all_cached
     last.candidate = candidate
+    last.wall_clock = wall_clock
     return last
 
 

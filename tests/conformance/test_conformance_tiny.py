@@ -13,7 +13,7 @@ import pytest
 
 from conformance.binding import BindingError, SpecHasErrors, load_binding, load_implementation
 from conformance.harness import Harness, Step
-from conformance.runner import replay, run_campaign
+from conformance.runner import read_fixture, replay, run_campaign
 from imospec_cli.main import main
 
 MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
@@ -47,8 +47,10 @@ def test_wrong_implementation_is_caught_and_replays(tiny_mutant: MutantMaker, tm
                           fixture_dir=tmp_path / "fixtures")
     assert not result.ok, f"mutant not caught: {what}"
     assert result.fixture is not None and result.fixture.exists()
-    reports, _ = replay(result.fixture)
-    assert any(not r.ok for r in reports), "the saved fixture must reproduce the divergence"
+    fixture = read_fixture(result.fixture)
+    assert fixture.binding == binding_path.resolve()
+    replayed = replay(fixture, binding, spec)
+    assert not replayed.ok and replayed.first_difference is not None, "the saved fixture must reproduce it"
 
 
 def test_harness_reports_each_observable(tiny_binding_path: Path) -> None:

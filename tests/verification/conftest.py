@@ -16,11 +16,10 @@ SPECS = Path(__file__).parent / "specs"
 def run(name: str, tmp: Path | None = None, **kw: object) -> Report:
     """Prove the spec directory ``specs/<name>`` in-process, without cache
     unless ``tmp`` gives a cache directory."""
-    opts = Options(paths=[str(SPECS / name)], jobs=1, timeout=20.0, rlimit=20_000_000,
-                   cache=tmp is not None, cache_dir=tmp)
+    opts = Options(jobs=1, rlimit=20_000_000, cache=tmp is not None, cache_dir=tmp)
     for k, v in kw.items():
         setattr(opts, k, v)
-    res = load_spec(list(opts.paths))
+    res = load_spec([SPECS / name])
     assert res.ok and res.spec is not None, [d.message for d in res.diagnostics]
     return prove(opts, res.spec)
 

@@ -43,3 +43,26 @@ def test_cache_hit_on_rerun(cache_dir: Path) -> None:
     third = run("timelock_early", cache_dir, vacuity=False, rlimit=19_000_000, invariant="eta_respects_delay")
     assert not any(r.cached for r in third.results if r.job.kind == "step" and r.outcome.kind == "proved"
                    and r.outcome.method != "frame")
+
+
+def test_a_timeout_is_never_cached(cache_dir: Path) -> None:
+    """A verdict the wall clock decided depends on the machine's load: a re-run must solve again."""
+    first = run("hard", cache_dir, timeout=0.5, encoding="int", vacuity=False)
+    r = find(first, "fermat.no_cube_sums", "-")
+    assert isinstance(r.outcome, Unknown) and r.outcome.reason == "timeout"
+    for f in cache_dir.rglob("*.json"):
+        assert '"timeout"' not in f.read_text(), f"a timeout was cached in {f.name}"
+    second = run("hard", cache_dir, timeout=0.5, encoding="int", vacuity=False)
+    again = find(second, "fermat.no_cube_sums", "-")
+    assert isinstance(again.outcome, Unknown) and not again.cached
+
+
+def test_an_rlimit_verdict_is_cached_whatever_the_timeout(cache_dir: Path) -> None:
+    """The rlimit decides, so its verdicts are the same on any machine: cached, and found
+    again under another wall-clock safety net."""
+    first = run("hard", cache_dir, rlimit=100_000, vacuity=False)
+    r1 = find(first, "fermat.no_cube_sums", "-")
+    assert isinstance(r1.outcome, Unknown) and r1.outcome.reason == "rlimit"
+    second = run("hard", cache_dir, rlimit=100_000, vacuity=False, timeout=123.0)
+    r2 = find(second, "fermat.no_cube_sums", "-")
+    assert r2.cached and r2.outcome == r1.outcome

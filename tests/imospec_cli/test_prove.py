@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from imospec_cli.main import main as imospec
+from imospec_cli.prove import register
 from tests.verification.conftest import SPECS
-from verification.cli import main, register
+
+
+def main(argv: list[str]) -> int:
+    """``imospec prove ARGV`` in-process."""
+    return imospec(["prove", *argv])
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -1,4 +1,8 @@
-"""The `imospec conform` and `imospec replay` commands."""
+"""The `imospec conform`, `imospec mutate` and `imospec replay` commands.
+
+Exit codes: ``conform`` 0 agree, 1 divergence or a broken implementation;
+``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 setup error.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.binding import BindingError, SpecHasErrors, load_implementation
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK
+from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
 
 if TYPE_CHECKING:
-    from conformance.runner import CampaignResult
+    from conformance.runner import CampaignResult, CampaignSettings
 
 # The EVM stack (py-evm, pyrevm, vyper) is imported only by the commands that
 # run it, so `imospec check` starts fast and keeps Python's default recursion limit.
 
-DEFAULT_BINDING = Path(__file__).resolve().parent.parent / "evm_backend" / "contracts" / "binding.json"
 BACKENDS = ("py-evm", "pyrevm")
 
 
@@ -79,10 +83,22 @@ def register(sub: Any) -> None:
 def _fail(exc: Exception) -> int:
     """Print a setup error (with the spec's diagnostics, when that is what
     failed) and return the exit code for it."""
+    from spec.driver import SpecHasErrors
+
     if isinstance(exc, SpecHasErrors):
         print(exc.report, file=sys.stderr)
     print(f"error: {exc}", file=sys.stderr)
-    return 1
+    return EXIT_FAIL
+
+
+def setup_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean "this implementation cannot be set up" (exit 1, no traceback)."""
+    from conformance.binding import BindingError
+    from conformance.runner import FixtureError
+    from evm_backend.errors import EvmBackendError
+    from spec.driver import SpecHasErrors
+
+    return (BindingError, SpecHasErrors, EvmBackendError, FixtureError)
 
 
 def summary(result: CampaignResult) -> str:
@@ -99,11 +115,9 @@ def summary(result: CampaignResult) -> str:
     return "\n".join(lines)
 
 
-def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> CampaignResult:
-    """Run a campaign with a live step counter on stderr."""
-    from conformance.runner import run_campaign
-
-    total = max(1, args.examples * args.steps)
+def run_with_progress(pipeline: Pipeline, settings: CampaignSettings) -> CampaignResult:
+    """Run a campaign of the pipeline's implementation with a live step counter on stderr."""
+    total = max(1, settings.examples * settings.steps)
     counter = {"n": 0}
     tty = sys.stderr.isatty()
 
@@ -115,8 +129,7 @@ def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> Camp
         elif not tty and n % 2000 == 0:
             print(f"  {n} steps", file=sys.stderr, flush=True)
 
-    result = run_campaign(spec, binding, backend=args.backend, examples=args.examples, steps=args.steps,
-                          seed=args.seed, on_step=tick, check_rules=getattr(args, "check_rules", False))
+    result = pipeline.campaign(settings, on_step=tick)
     if tty:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
     return result
@@ -124,56 +137,73 @@ def run_with_progress(spec: Any, binding: Any, args: argparse.Namespace) -> Camp
 
 def cmd_conform(args: argparse.Namespace) -> int:
     """Run a campaign; 0 when no divergence, 1 on a divergence or a broken implementation."""
+    from conformance.runner import CampaignSettings
+
+    settings = CampaignSettings(backend=args.backend, examples=args.examples, steps=args.steps, seed=args.seed,
+                                check_rules=args.check_rules)
+    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json)
+
+
+def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None) -> int:
+    """Run one campaign of the pipeline's implementation, print its summary (and
+    the shrunk divergence); return the exit code."""
     from conformance.runner import format_trace
-    from evm_backend.errors import EvmBackendError
 
     try:
-        binding, spec = load_implementation(args.impl)
-        result = run_with_progress(spec, binding, args)
-    except (BindingError, EvmBackendError) as exc:
+        result = run_with_progress(pipeline, settings)
+    except setup_errors() as exc:
         return _fail(exc)
     print(summary(result))
     if result.divergence is not None:
         print("\nDIVERGENCE (shrunk):")
         print(format_trace(result.divergence))
         print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
-    if args.json:
-        args.json.write_text(json.dumps({
+    if json_to:
+        json_to.write_text(json.dumps({
             "binding": result.binding, "backend": result.backend, "seed": result.seed,
             "examples": result.stats.examples, "steps": result.stats.steps, "seconds": result.seconds,
             "outcomes": result.stats.outcomes, "ok": result.ok,
             "fixture": str(result.fixture) if result.fixture else None,
         }, indent=2) + "\n")
-    return 0 if result.ok else 1
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay a fixture; 0 when both sides agree on every step, 1 otherwise."""
-    from conformance.runner import format_trace, replay
-    from evm_backend.errors import EvmBackendError
+    from conformance.runner import format_trace, read_fixture, replay
 
     try:
-        reports, _ = replay(args.fixture, args.backend)
-    except (ValueError, BindingError, EvmBackendError) as exc:
+        fixture = read_fixture(args.fixture)
+        pipeline = Pipeline.for_binding(fixture.binding)
+        result = replay(fixture, pipeline.binding, pipeline.spec, args.backend)
+    except setup_errors() as exc:
         return _fail(exc)
-    print(format_trace(reports))
-    bad = [i + 1 for i, r in enumerate(reports) if not r.ok]
-    if bad:
-        print(f"\nthe model and the EVM differ at step {bad[0]}")
-        return 1
+    print(format_trace(result.reports))
+    if result.first_difference is not None:
+        print(f"\nthe model and the EVM differ at step {result.first_difference}")
+        return EXIT_FAIL
     print("\nthe model and the EVM agree on every step")
-    return 0
+    return EXIT_OK
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
     """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
-    from conformance.mutate import EQUIVALENTS_FILE, load_equivalents, mutations, run_mutants, select, survivors_of
-    from evm_backend.errors import EvmBackendError
+    from conformance.mutate import (
+        EQUIVALENTS_FILE,
+        MutationInputError,
+        load_equivalents,
+        mutations,
+        run_mutants,
+        select,
+        survivors_of,
+    )
 
+    pipeline = Pipeline.for_binding(args.impl)
+    problems: tuple[type[Exception], ...] = (*setup_errors(), MutationInputError)
     try:
-        binding, spec = load_implementation(args.impl)
+        binding, spec = pipeline.binding, pipeline.spec
         equivalents = load_equivalents(args.equivalents or args.impl.parent / EQUIVALENTS_FILE)
-    except (BindingError, EvmBackendError, ValueError) as exc:
+    except problems as exc:
         return _fail(exc)
     candidates: list[Any] = []
     for module, mb in binding.modules.items():
@@ -183,7 +213,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     if args.rerun is not None:
         try:
             wanted = survivors_of(args.rerun)
-        except ValueError as exc:
+        except MutationInputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         candidates = [m for m in candidates if m.key() in wanted]
@@ -195,10 +225,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         print(f"  [{i}/{n}] {fate} {m.describe()}", file=sys.stderr, flush=True)
 
     try:
-        report = run_mutants(spec, args.impl, chosen, backend=args.backend, examples=args.examples,
+        report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
                              steps=args.steps, seed=args.seed, progress=progress,
                              equivalents=equivalents)
-    except (BindingError, EvmBackendError) as exc:
+    except setup_errors() as exc:
         return _fail(exc)
     tried = len(report.killed) + len(report.survived)
     print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "

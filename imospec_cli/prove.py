@@ -1,15 +1,14 @@
 """``imospec prove``: prove every invariant of a spec with Z3.
 
-Wiring: the main command line calls :func:`register` with its subparsers and
-dispatches ``args.func(args)``; the handler returns the exit code:
+Exit codes (see :mod:`imospec_cli.exits`):
 
 - 0: every query proved;
 - 1: something refuted (or the prover and the reference model disagree, or
   the spec does not check);
 - 2: something unknown and nothing refuted, or a usage error (an unknown
-  ``--module`` / ``--invariant``).
-
-``python -m verification`` runs the same command on its own.
+  ``--module`` / ``--invariant``);
+- 3: a query crashed (an internal error of imospec; the traceback goes to
+  ``.imospec-cache/crash.log``).
 """
 
 from __future__ import annotations
@@ -17,31 +16,44 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_UNKNOWN, write_crash_log
 from verification.outcome import Proved, Refuted, Result, Unknown
 
-EXIT_OK = 0
-EXIT_REFUTED = 1
-EXIT_UNKNOWN = 2
+if TYPE_CHECKING:
+    from imospec_cli.pipeline import Pipeline
+    from verification.runner import Options, Report
+
+# kept in step with verification.outcome.DEFAULT_TIMEOUT / DEFAULT_RLIMIT (a test checks),
+# so that building the parser does not import the prover
+DEFAULT_TIMEOUT = 300.0
+DEFAULT_RLIMIT = 20_000_000
+
+
+def add_budget_arguments(p: argparse.ArgumentParser) -> None:
+    """``--timeout``, ``--rlimit``, ``--no-cache`` and ``--cache-dir`` (shared by ``prove`` and ``verify``)."""
+    p.add_argument("--rlimit", metavar="N", type=_positive_int, default=DEFAULT_RLIMIT,
+                   help="Z3 resource limit per query: the deterministic budget that decides, the same on any "
+                        f"machine however loaded (default {DEFAULT_RLIMIT})")
+    p.add_argument("--timeout", metavar="S", type=_positive_float, default=DEFAULT_TIMEOUT,
+                   help="wall-clock seconds per query, a safety net only (default "
+                        f"{DEFAULT_TIMEOUT:g}); a verdict it decides is 'unknown (timeout)' and never cached")
+    p.add_argument("--no-cache", action="store_true", help="ignore and do not write .imospec-cache/proofs")
+    p.add_argument("--cache-dir", metavar="DIR", help="where to cache verdicts (default .imospec-cache/proofs)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``imospec prove``."""
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="spec files or directories (default: the bundled protocol, spec/protocol)")
     p.add_argument("--module", metavar="M", help="only the rules (and ensures) of module M")
     p.add_argument("--invariant", metavar="I", help="only the invariant, lemma or theorem I (or M.I)")
-    p.add_argument("--timeout", metavar="S", type=_positive_float, default=10.0,
-                   help="seconds per query (default 10)")
-    p.add_argument("--rlimit", metavar="N", type=_positive_int, default=20_000_000,
-                   help="Z3 resource limit per query, a deterministic budget (default 20000000)")
+    add_budget_arguments(p)
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
                    help="bounded model checking depth for refuted steps (default 3; 0 disables)")
     p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
-    p.add_argument("--no-cache", action="store_true", help="ignore and do not write .imospec-cache/proofs")
-    p.add_argument("--cache-dir", metavar="DIR", help="where to cache verdicts (default .imospec-cache/proofs)")
     p.add_argument("--encoding", choices=("auto", "int", "bv"), default="auto",
                    help="integer or bit-vector encoding (auto: integers, bit-vectors when Z3 gives up)")
     p.add_argument("--jobs", metavar="N", type=_nonneg_int, default=0,
@@ -58,7 +70,7 @@ def register(subparsers: Any) -> None:
         description="Prove each invariant after init and across every action, each ensures clause and "
         "each theorem, with Z3. Refuted steps are searched for from deployment (bounded model checking) "
         "and replayed through the reference model. Exit 0 all proved, 1 something refuted, "
-        "2 something unknown.",
+        "2 something unknown, 3 internal error.",
     )
     add_arguments(p)
     p.set_defaults(func=handle)
@@ -138,53 +150,68 @@ def _verdict(r: Result) -> str:
     return f"unknown ({o.reason})"
 
 
+def options_from(args: argparse.Namespace) -> Options:
+    """The prover's options from parsed arguments (``prove``'s or ``verify``'s)."""
+    from verification.runner import Options
+
+    return Options(
+        module=getattr(args, "module", None), invariant=getattr(args, "invariant", None), timeout=args.timeout,
+        rlimit=args.rlimit, depth=getattr(args, "depth", 3), encoding=getattr(args, "encoding", "auto"),
+        cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        jobs=getattr(args, "jobs", 0), vacuity=not getattr(args, "no_vacuity", False),
+        replay=not getattr(args, "no_replay", False),
+    )
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run ``imospec prove`` with parsed arguments; return the exit code."""
-    from spec.diagnostics import render
-    from spec.driver import BUNDLED_PROTOCOL, load_spec
-    from verification.runner import Options, SelectionError, prove
+    from imospec_cli.pipeline import Pipeline
 
-    paths = list(args.paths) or [str(BUNDLED_PROTOCOL)]
-    loaded = load_spec(paths)
-    if not loaded.ok or loaded.spec is None:
-        for d in loaded.diagnostics:
-            print(render(d, loaded.sources), file=sys.stderr)
-        print("the spec has errors; run `imospec check` for details", file=sys.stderr)
-        return EXIT_REFUTED
-    options = Options(
-        paths=paths, module=args.module, invariant=args.invariant, timeout=args.timeout, rlimit=args.rlimit,
-        depth=args.depth, encoding=args.encoding, cache=not args.no_cache,
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None, jobs=args.jobs,
-        vacuity=not args.no_vacuity, replay=not args.no_replay,
-    )
+    pipeline = Pipeline(args.paths or None, options=options_from(args))
+    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
+
+
+def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_proved: bool = False) -> int:
+    """Prove the pipeline's spec, print the table and summary; return the exit code."""
+    from spec.driver import SpecHasErrors
+    from verification.runner import SelectionError
+
     try:
         with Progress(sys.stderr) as progress:
-            report = prove(options, loaded.spec, progress.update)
+            report = pipeline.prove(progress.update)
+    except SpecHasErrors as exc:
+        print(exc.report, file=sys.stderr)
+        print("the spec has errors; run `imospec check` for details", file=sys.stderr)
+        return EXIT_FAIL
     except SelectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
-    out = sys.stdout
-    print_report(report, out, show_proved=args.show_proved)
-    if args.json:
-        data = report_json(report)
-        text = json.dumps(data, indent=2, sort_keys=False)
-        if args.json == "-":
+    print_report(report, out, show_proved=show_proved, options=pipeline.options)
+    if json_to:
+        text = json.dumps(report_json(report), indent=2, sort_keys=False)
+        if json_to == "-":
             print(text, file=out)
         else:
             try:
-                Path(args.json).write_text(text + "\n", encoding="utf-8")
+                Path(json_to).write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
-                print(f"error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+                print(f"error: cannot write {json_to}: {exc.strerror}", file=sys.stderr)
                 return EXIT_UNKNOWN
+    if report.crashes:
+        where = write_crash_log("\n".join(r.crash or "" for r in report.crashes))
+        print(f"imospec: internal error in {len(report.crashes)} proof quer{'y' if len(report.crashes) == 1 else 'ies'}"
+              f"{where}", file=sys.stderr)
+        return EXIT_INTERNAL
     return report.exit_code()
 
 
-def report_json(report: Any) -> dict[str, Any]:
-    import z3
+def report_json(report: Report) -> dict[str, Any]:
+    """The whole report as JSON-ready data (``--json``)."""
+    from verification.runner import z3_version
 
     proofs = report.proofs
     return {
-        "z3": z3.get_full_version(),
+        "z3": z3_version(),
         "seconds": round(report.seconds, 3),
         "summary": _summary(proofs),
         "exit_code": report.exit_code(),
@@ -209,9 +236,10 @@ def _summary(proofs: list[Result]) -> dict[str, int]:
     return out
 
 
-def print_report(report: Any, out: TextIO, show_proved: bool = False) -> None:
+def print_report(report: Report, out: TextIO, show_proved: bool = False, options: Options | None = None) -> None:
     """The final table (rule × action, outcome, time), then counterexamples,
-    warnings and a summary."""
+    warnings, each unknown query with the command that retries it with a
+    larger budget, and a summary."""
     from verification.report import render_counterexample, render_trace
 
     rows = [r for r in report.proofs if show_proved or not (isinstance(r.outcome, Proved)
@@ -254,24 +282,38 @@ def print_report(report: Any, out: TextIO, show_proved: bool = False) -> None:
     for r in conditional:
         print(f"\nnote: {r.job.rule_label} × {r.job.action_label} is proved assuming "
               f"{', '.join(r.conditional_on)}, which is not proved", file=out)
+    for line in retry_lines(report, options):
+        print(line, file=out)
     s = _summary(report.proofs)
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
           f"{s['unknown']} unknown; {len(report.warnings)} warning(s); {s['cached']} cached; "
           f"{report.seconds:.1f}s", file=out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m verification``: the ``prove`` command on its own."""
-    parser = argparse.ArgumentParser(prog="imospec prove", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return handle(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+def retry_command(r: Result, options: Options | None) -> str:
+    """The command that retries one unknown query with a larger budget: four
+    times the rlimit (twice the safety net too when the timeout decided)."""
+    from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT
+
+    rlimit = options.rlimit if options else DEFAULT_RLIMIT
+    timeout = options.timeout if options else DEFAULT_TIMEOUT
+    job = r.job
+    # ensures clauses are selected by module; rules by name
+    select = f"--module {job.module}" if job.kind == "ensures" else f"--invariant {job.module}.{job.rule}"
+    cmd = f"imospec prove {select} --rlimit {rlimit * 4}"
+    if isinstance(r.outcome, Unknown) and r.outcome.reason == "timeout":
+        cmd += f" --timeout {timeout * 2:g}"
+    return cmd + " --no-vacuity"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def retry_lines(report: Report, options: Options | None) -> list[str]:
+    """One line per unknown query: what it is, why, and how to retry it."""
+    unknown = [r for r in report.proofs if isinstance(r.outcome, Unknown) and r.crash is None]
+    if not unknown:
+        return []
+    lines = ["", f"{len(unknown)} unknown quer{'y' if len(unknown) == 1 else 'ies'}; retry with a larger budget:"]
+    for r in unknown:
+        assert isinstance(r.outcome, Unknown)
+        lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
+                     f"{retry_command(r, options)}")
+    return lines

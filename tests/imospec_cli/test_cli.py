@@ -19,7 +19,7 @@ import pytest
 from imospec_cli.main import EXIT_FAIL, EXIT_OK, EXIT_UNKNOWN, main
 from spec.diagnostics import CATALOGUE, catalogue_markdown
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MINI = Path("tests", "spec", "fixtures", "mini")
 
 
@@ -243,3 +243,20 @@ def test_check_binary_file_is_E003_not_a_crash(tmp_path: Path) -> None:
 def test_no_color_flag_is_accepted() -> None:
     code, _, _ = run("--no-color", "check", "--quiet", str(MINI))
     assert code == EXIT_OK
+
+
+# ------------------------------------------------------- a broken install
+
+
+def test_a_missing_dependency_is_a_clear_error_not_a_vanished_command(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path) -> None:
+    """Without Z3 the `prove` command is still offered, and running it says what is missing (exit 3)."""
+    for name in [m for m in sys.modules if m == "verification" or m.startswith("verification.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "z3", None)  # `import z3` now raises ImportError
+    code, out, _ = run("--help")
+    assert code == 0 and "prove" in out
+    code, out, err = run("prove", str(REPO / MINI), cwd=tmp_path)
+    assert code == 3
+    assert "`imospec prove` needs the Python package `z3`" in err and "pip install" in err
+    assert "Traceback" not in out + err

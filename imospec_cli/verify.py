@@ -1,0 +1,135 @@
+"""``imospec verify``: the main job, on one pipeline.
+
+Check the bundled protocol, prove it, and run the bundled Vyper contracts
+against the model on py-evm and pyrevm: every stage works on one
+:class:`imospec_cli.pipeline.Pipeline`, so the spec is read, parsed and
+checked once. One summary at the end names each unknown query with the
+command that retries it with a larger budget.
+
+Exit code: the worst of the stages (3 internal error, 1 something wrong,
+2 inconclusive, 0 everything holds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imospec_cli import conform, prove
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK, WORDS, worst
+from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+
+
+def register(sub: Any) -> None:
+    """Add ``verify`` to the command line's subparsers."""
+    p = sub.add_parser(
+        "verify",
+        help="the main job: check, prove and conform the bundled protocol, then one summary",
+        description="Run `imospec check` on the bundled protocol, then `imospec prove` on it, then "
+        "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, and print one summary; "
+        "the spec is read and checked once for all of them. Exit 0 when everything holds, 1 when "
+        "something is wrong (a diagnostic, a refuted proof, a divergence), 2 when something is "
+        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error. The summary names "
+        "each unknown query with the command that retries it with a larger budget.",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="conformance seed (default 0)")
+    p.add_argument("--examples", type=int, default=40, metavar="N",
+                   help="action sequences per conformance run (default 40)")
+    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
+    prove.add_budget_arguments(p)
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
+    p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
+    p.set_defaults(func=cmd_verify)
+
+
+@dataclass
+class Stage:
+    """One stage of ``verify`` and its exit code."""
+
+    name: str
+    code: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Chain check, prove and conform on one pipeline; print one summary; return the worst exit code."""
+    pipeline = Pipeline.for_binding(DEFAULT_BINDING, options=prove.options_from(args))
+    out = sys.stdout if args.json is None or str(args.json) != "-" else sys.stderr
+    stages = run_stages(pipeline, args, out)
+    code = worst(s.code for s in stages)
+    print("\n== summary", file=out)
+    for s in stages:
+        print(f"  {s.name:<20} {WORDS.get(s.code, str(s.code))}", file=out)
+    retry: list[str] = []
+    if "verdicts" in pipeline.__dict__:
+        retry = prove.retry_lines(pipeline.verdicts, pipeline.options)
+        for line in retry:
+            print(line, file=out)
+    if args.json is not None:
+        data = {"exit_code": code, "stages": [{"name": s.name, "exit_code": s.code, "status": WORDS.get(s.code),
+                                               **s.detail} for s in stages]}
+        text = json.dumps(data, indent=2)
+        if str(args.json) == "-":
+            print(text)
+        else:
+            args.json.write_text(text + "\n", encoding="utf-8")
+    return code
+
+
+def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[Stage]:
+    """Run the stages of ``verify`` in order; stop after ``check`` when the spec has errors."""
+    from conformance.binding import BindingError
+    from conformance.runner import CampaignSettings
+    from imospec_cli.main import run_check
+
+    stages: list[Stage] = []
+    print("== check", file=out, flush=True)
+    try:
+        code = _stdout_to(out, lambda: run_check(pipeline))
+    except BindingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = EXIT_FAIL
+    stages.append(Stage("check", code))
+    if code != EXIT_OK:
+        return stages  # nothing else is meaningful on a spec with errors
+    if not args.skip_prove:
+        print("== prove", file=out, flush=True)
+        code = _stdout_to(out, lambda: prove.run(pipeline, out))
+        detail: dict[str, Any] = {}
+        if "verdicts" in pipeline.__dict__:
+            report = pipeline.verdicts
+            detail = {"summary": prove.report_json(report)["summary"],
+                      "unknown": [{"rule": r.job.rule_label, "action": r.job.action_label,
+                                   "reason": getattr(r.outcome, "reason", ""),
+                                   "retry": prove.retry_command(r, pipeline.options)}
+                                  for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
+        stages.append(Stage("prove", code, detail))
+    if not args.skip_conform:
+        for backend in conform.BACKENDS:
+            name = f"conform ({backend})"
+            print(f"== {name}", file=out, flush=True)
+            settings = CampaignSettings(backend=backend, examples=args.examples, steps=args.steps, seed=args.seed)
+            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s))
+            result = next((c for c in pipeline.campaigns if c.backend == backend), None)
+            detail = {}
+            if result is not None:
+                detail = {"steps": result.stats.steps, "sequences": result.stats.examples, "ok": result.ok,
+                          "fixture": str(result.fixture) if result.fixture else None}
+            stages.append(Stage(name, code, detail))
+    return stages
+
+
+def _stdout_to(out: Any, fn: Any) -> int:
+    """Run ``fn`` with its stdout going to ``out`` (stderr when the JSON summary owns stdout)."""
+    if out is sys.stdout:
+        return int(fn())
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        return int(fn())
+

@@ -1,0 +1,88 @@
+"""The main job: `imospec verify` and `imospec prove` on the bundled protocol.
+
+One cold proof of the bundled protocol (its verdicts cached in a directory of
+this test session) serves both tests: `verify` proves it and counts how often
+the spec is parsed and checked; `prove` then runs on the same cache. The
+budget that decides is the rlimit, so the verdicts do not depend on the
+machine's load (the wall-clock timeout is only a safety net).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import spec.driver
+from imospec_cli.main import main
+from imospec_cli.pipeline import Pipeline
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def proof_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("proofs")
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, int]:
+    """What every query of the bundled protocol proved means, from the plan (not hard-coded)."""
+    jobs, free = Pipeline().plan
+    return {"queries": len([j for j in jobs if not j.kind.startswith("vacuity")]) + len(free), "frame": len(free)}
+
+
+def test_verify_runs_every_stage_on_one_pipeline(monkeypatch: pytest.MonkeyPatch, proof_cache: Path,
+                                                  tmp_path: Path, expected: dict[str, int]) -> None:
+    calls: Counter[str] = Counter()
+    parse, check = spec.driver.parse_module, spec.driver.check_modules
+
+    def counting_parse(*args: Any, **kw: Any) -> Any:
+        calls["parse"] += 1
+        return parse(*args, **kw)
+
+    def counting_check(*args: Any, **kw: Any) -> Any:
+        calls["check"] += 1
+        return check(*args, **kw)
+
+    monkeypatch.setattr(spec.driver, "parse_module", counting_parse)
+    monkeypatch.setattr(spec.driver, "check_modules", counting_check)
+    monkeypatch.setattr(spec.driver, "_parse_cache", {})  # every parse counts, none comes from earlier tests
+    summary = tmp_path / "verify.json"
+    code, out, err = _run("verify", "--examples", "4", "--steps", "6", "--seed", "3",
+                          "--cache-dir", str(proof_cache), "--json", str(summary))
+    assert code == 0, out[-3000:] + err[-3000:]
+    files = len(list(spec.driver.BUNDLED_PROTOCOL.glob("*.imo")))
+    assert calls == {"parse": files, "check": 1}, "verify must read, parse and check the spec once for all stages"
+    data = json.loads(summary.read_text())
+    assert data["exit_code"] == 0
+    assert [s["name"] for s in data["stages"]] == ["check", "prove", "conform (py-evm)", "conform (pyrevm)"]
+    assert all(s["exit_code"] == 0 for s in data["stages"])
+    prove = data["stages"][1]
+    assert prove["summary"]["proved"] == expected["queries"] and prove["summary"]["frame"] == expected["frame"]
+    assert prove["summary"]["refuted"] == 0 and prove["summary"]["unknown"] == 0 and prove["unknown"] == []
+    for stage in data["stages"][2:]:
+        assert stage["ok"] and stage["steps"] > 0
+    assert re.search(r"== summary\n  check\s+ok\n  prove\s+ok\n  conform \(py-evm\)\s+ok\n  conform \(pyrevm\)\s+ok",
+                     out), out[-2000:]
+
+
+def test_prove_on_the_bundled_protocol(proof_cache: Path, expected: dict[str, int]) -> None:
+    code, out, _ = _run("prove", "--cache-dir", str(proof_cache))
+    assert code == 0
+    last = out.strip().splitlines()[-1]
+    m = re.match(r"(\d+) proved \((\d+) by the frame rule\), (\d+) refuted, (\d+) unknown", last)
+    assert m, last
+    proved, frame, refuted, unknown = map(int, m.groups())
+    assert (proved, frame, refuted, unknown) == (expected["queries"], expected["frame"], 0, 0)
