@@ -6,14 +6,9 @@ output; every command works through one :class:`imospec_cli.pipeline.Pipeline`.
 :mod:`imospec_cli.prove`; ``conform``, ``mutate`` and ``replay`` in
 :mod:`imospec_cli.conform`; ``verify`` in :mod:`imospec_cli.verify`.
 
-Exit codes are stable so that scripts can trust them:
-
-- 0: success (the spec is clean, every proof holds, no divergence);
-- 1: the input or the implementation is wrong (diagnostics, refuted proofs,
-  divergences);
-- 2: inconclusive (a proof came back unknown) or a usage error;
-- 3: an internal error of imospec itself (a bug: please report it), or a
-  missing dependency (a broken installation).
+Exit codes are stable so that scripts can trust them; they are defined once,
+in :mod:`imospec_cli.exits` (0 ok, 1 problems found, 2 inconclusive or bad
+usage, 3 internal error or a broken installation).
 """
 
 from __future__ import annotations

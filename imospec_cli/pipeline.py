@@ -147,7 +147,7 @@ class Pipeline:
             SpecHasErrors: the spec does not check.
             SelectionError: ``options.module`` / ``options.invariant`` select nothing.
         """
-        from verification.analysis import Analysis
+        from spec.analysis import Analysis
         from verification.runner import plan
 
         return plan(self.spec, Analysis(self.spec), self.options)

@@ -16,7 +16,6 @@ module. The output imports only :mod:`reference.runtime`.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Iterator
 
 from spec import ir
 
@@ -520,18 +519,9 @@ class ModuleWriter:
 
 
 def _calls(body: tuple[ir.Stmt, ...]) -> bool:
-    for s in ir.walk(body):
-        for e in _stmt_exprs(s):
-            if isinstance(e, ir.ActionCall):
-                return True
-    return False
-
-
-def _stmt_exprs(s: ir.Stmt) -> Iterator[ir.Expr]:
-    if isinstance(s, ir.Let | ir.Assign):
-        yield s.value
-    elif isinstance(s, ir.CallStmt):
-        yield s.call
+    """Whether a body calls an action (directly, as a statement or as the value it assigns)."""
+    return any(isinstance(s, ir.Let | ir.Assign | ir.CallStmt) and isinstance(ir.stmt_exprs(s)[-1], ir.ActionCall)
+               for s in ir.walk(body))
 
 
 def _folded_governed(spec: ir.Spec, e: ir.Expr) -> str:

@@ -1,84 +1,230 @@
-"""Facts derived from a checked spec that several consumers need.
+"""Facts derived from a checked spec that several consumers need: the one
+read- and write-set analysis.
 
+- :class:`Analysis`: what each action writes and reads (state named by
+  ``(kind, module, name)``, kind ``s`` for a state variable, ``g`` for a
+  governed parameter; parameters never change after deployment), which
+  actions can affect a rule, which lemmas a query may assume. The prover's
+  frame rule and bounded search use it.
+- :func:`write_set`: which modules' state an action can change, through the
+  actions it calls (the model snapshots only those before running it; the
+  conformance harness compares them after a step).
 - :func:`restrict`: the sub-spec of a set of modules closed under imports
   (an implementation may cover part of the protocol, e.g. sections 1-6).
-- :func:`write_set`: which modules' state an action can change, through the
-  actions it calls (the model snapshots only those before running it).
+
+Every walk goes through the one IR walker (:func:`spec.ir.walk`,
+:func:`spec.ir.stmt_exprs`, :func:`spec.ir.walk_expr`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from spec import ir
+
+Key = tuple[str, str, str]
+
+
+class ModuleSelectionError(ValueError):
+    """A selection of modules names an unknown module, or leaves out one a selected module imports."""
+
 
 
 def restrict(spec: ir.Spec, names: Iterable[str]) -> ir.Spec:
     """The spec with only the named modules, in the original order.
 
     Raises:
-        ValueError: a module is unknown, or imports a module left out.
+        ModuleSelectionError: a module is unknown, or imports a module left out.
     """
     keep = set(names)
     unknown = keep - set(spec.modules)
     if unknown:
-        raise ValueError(f"unknown module(s): {', '.join(sorted(unknown))}")
+        raise ModuleSelectionError(f"unknown module(s): {', '.join(sorted(unknown))}")
     for name in keep:
         missing = [i for i in spec.modules[name].imports if i not in keep]
         if missing:
-            raise ValueError(f"module `{name}` imports {', '.join(missing)}, which the selection leaves out")
+            raise ModuleSelectionError(f"module `{name}` imports {', '.join(missing)}, which the selection leaves out")
     return ir.Spec({n: m for n, m in spec.modules.items() if n in keep}, spec.sources)
 
 
-def _calls(e: ir.Expr) -> Iterator[ir.ActionCall]:
-    if isinstance(e, ir.ActionCall):
-        yield e
-        for a in e.args:
-            yield from _calls(a)
-
-
 def write_set(spec: ir.Spec, module: str, action: str) -> frozenset[str]:
-    """Modules whose state ``module.action`` may change (itself included)."""
+    """Modules whose state ``module.action`` may change (itself included).
+
+    Raises:
+        KeyError: no such action.
+    """
     cached = _CACHE.get(id(spec))
     if cached is None or cached[0] is not spec:
-        cached = (spec, _write_sets(spec))
+        cached = (spec, Analysis(spec))
         _CACHE[id(spec)] = cached
-    return cached[1][(module, action)]
+    if action not in spec.modules[module].actions:
+        raise KeyError((module, action))
+    return cached[1].modules_written(module, action)
 
 
-_CACHE: dict[int, tuple[ir.Spec, dict[tuple[str, str], frozenset[str]]]] = {}
+_CACHE: dict[int, tuple[ir.Spec, Analysis]] = {}
 
 
-def _write_sets(spec: ir.Spec) -> dict[tuple[str, str], frozenset[str]]:
-    direct: dict[tuple[str, str], set[str]] = {}
-    callees: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for mname, m in spec.modules.items():
-        for a in m.actions.values():
-            key = (mname, a.name)
-            direct[key] = {mname}
-            callees[key] = set()
-            for s in ir.walk(a.body):
-                if isinstance(s, ir.Govern):
-                    direct[key].update(c for c, _ in s.candidates)
-                values: list[ir.Expr] = []
-                if isinstance(s, ir.CallStmt):
-                    values.append(s.call)
-                elif isinstance(s, ir.Let | ir.Assign):
-                    values.append(s.value)
-                for v in values:
-                    for c in _calls(v):
-                        callees[key].add((c.module, c.name))
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for key in direct:
+class Analysis:
+    """Read and write sets of a spec's actions, functions and rules (memoised)."""
+
+    def __init__(self, spec: ir.Spec) -> None:
+        self.spec = spec
+        self._writes: dict[tuple[str, str], frozenset[Key]] = {}
+        self._reads: dict[tuple[str, str, str], frozenset[Key]] = {}
+        self._modules: dict[tuple[str, str], frozenset[str]] = {}
+
+    # ------------------------------------------------------------ writes
+    def action_writes(self, module: str, action: str) -> frozenset[Key]:
+        """Every state entry the action (and the actions it calls) may assign."""
+        k = (module, action)
+        if k in self._writes:
+            return self._writes[k]
+        self._writes[k] = frozenset()  # recursion guard
+        out: set[Key] = set()
+        body = self.spec.modules[module].actions[action].body
+        for s in ir.walk(body):
+            if isinstance(s, ir.Assign):
+                root = _root(s.target)
+                if root is not None and root.kind in ("state", "governed"):
+                    out.add(("s" if root.kind == "state" else "g", root.module, root.name))
+            if isinstance(s, ir.Govern):
+                out.update(("g", m, n) for m, n in s.candidates)
+            for e in ir.stmt_exprs(s):
+                for call in ir.action_calls(e):
+                    out |= self.action_writes(call.module, call.name)
+        self._writes[k] = frozenset(out)
+        return self._writes[k]
+
+    def action_callees(self, module: str, action: str) -> frozenset[tuple[str, str]]:
+        """Every action ``module.action`` may call, directly or through other actions (itself excluded
+        unless it is reached again)."""
+        out: set[tuple[str, str]] = set()
+        stack = [(module, action)]
         seen: set[tuple[str, str]] = set()
-        stack = [key]
-        acc: set[str] = set()
         while stack:
             k = stack.pop()
-            if k in seen or k not in direct:
+            if k in seen or k[0] not in self.spec.modules or k[1] not in self.spec.modules[k[0]].actions:
                 continue
             seen.add(k)
-            acc |= direct[k]
-            stack.extend(callees[k])
-        out[key] = frozenset(acc)
-    return out
+            for s in ir.walk(self.spec.modules[k[0]].actions[k[1]].body):
+                for e in ir.stmt_exprs(s):
+                    for call in ir.action_calls(e):
+                        out.add((call.module, call.name))
+                        stack.append((call.module, call.name))
+        return frozenset(out)
+
+    def modules_written(self, module: str, action: str) -> frozenset[str]:
+        """Modules whose state ``module.action`` may change: its own, those of
+        the actions it calls, and those whose parameters it governs."""
+        k = (module, action)
+        if k not in self._modules:
+            acc = {module}
+            for m, a in {k, *self.action_callees(module, action)}:
+                acc.add(m)
+                for s in ir.walk(self.spec.modules[m].actions[a].body):
+                    if isinstance(s, ir.Govern):
+                        acc.update(c for c, _ in s.candidates)
+            self._modules[k] = frozenset(acc)
+        return self._modules[k]
+
+    # ------------------------------------------------------------- reads
+    def expr_reads(self, e: ir.Expr) -> frozenset[Key]:
+        """State read by an expression, through functions and phase thresholds."""
+        out: set[Key] = set()
+        stack = [e]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, ir.Ref) and x.kind in ("state", "governed"):
+                out.add(("s" if x.kind == "state" else "g", x.module, x.name))
+            elif isinstance(x, ir.FnCall):
+                out |= self.body_reads("fn", x.module, x.name)
+            elif isinstance(x, ir.ActionCall):
+                out |= self.body_reads("action", x.module, x.name)
+            elif isinstance(x, ir.PhaseOf):
+                for t in self.spec.modules[x.module].phases[x.phases].thresholds:
+                    stack.append(t)
+            stack.extend(ir.expr_children(x))
+        return frozenset(out)
+
+    def body_reads(self, kind: str, module: str, name: str) -> frozenset[Key]:
+        """State read by the body of a function (``kind="fn"``) or an action, through what it calls."""
+        k = (kind, module, name)
+        if k in self._reads:
+            return self._reads[k]
+        self._reads[k] = frozenset()
+        m = self.spec.modules[module]
+        body = m.fns[name].body if kind == "fn" else m.actions[name].body
+        out: set[Key] = set()
+        for s in ir.walk(body):
+            for e in ir.stmt_exprs(s):
+                out |= self.expr_reads(e)
+            if isinstance(s, ir.Govern):
+                out.update(("g", cm, cn) for cm, cn in s.candidates)
+        self._reads[k] = frozenset(out)
+        return self._reads[k]
+
+    def action_reads(self, module: str, action: str) -> frozenset[Key]:
+        """State an action may read."""
+        return self.body_reads("action", module, action)
+
+    def rule_reads(self, rule: ir.Rule) -> frozenset[Key]:
+        """State a rule reads."""
+        return self.expr_reads(rule.expr)
+
+    # --------------------------------------------------------- relevance
+    def public_actions(self) -> list[tuple[str, str]]:
+        """Every action a transaction may call, in spec order."""
+        return [(m.name, a.name) for m in self.spec.modules.values() for a in m.actions.values()
+                if not a.internal]
+
+    def affects(self, module: str, action: str, reads: frozenset[Key]) -> bool:
+        """Whether the action may write anything in ``reads`` (if not, the frame rule proves it preserves them)."""
+        return bool(self.action_writes(module, action) & reads)
+
+    def cone_of_influence(self, reads: frozenset[Key]) -> list[tuple[str, str]]:
+        """Public actions that can change, directly or through the state that
+        guards them, anything in ``reads``: the only ones a bounded search
+        needs to try."""
+        relevant = set(reads)
+        chosen: list[tuple[str, str]] = []
+        changed = True
+        while changed:
+            changed = False
+            for m, a in self.public_actions():
+                if (m, a) in chosen:
+                    continue
+                if self.action_writes(m, a) & relevant:
+                    chosen.append((m, a))
+                    relevant |= self.action_reads(m, a)
+                    changed = True
+        order = self.public_actions()
+        return [x for x in order if x in chosen]
+
+    def import_closure(self, module: str) -> list[str]:
+        """The module and every module it imports, directly or not, in spec order."""
+        out: list[str] = []
+        stack = [module]
+        while stack:
+            m = stack.pop()
+            if m in out or m not in self.spec.modules:
+                continue
+            out.append(m)
+            stack.extend(self.spec.modules[m].imports)
+        return [m for m in self.spec.modules if m in out]
+
+    def lemmas_for(self, *modules: str) -> list[tuple[str, ir.Rule]]:
+        """The lemmas of the given modules and of everything they import."""
+        mods: list[str] = []
+        for m in modules:
+            for x in self.import_closure(m):
+                if x not in mods:
+                    mods.append(x)
+        return [(m, r) for m in self.spec.modules if m in mods
+                for r in self.spec.modules[m].rules if r.kind == "lemma"]
+
+
+def _root(e: ir.Expr) -> ir.Ref | None:
+    while isinstance(e, ir.Index | ir.Field):
+        e = e.base
+    return e if isinstance(e, ir.Ref) else None

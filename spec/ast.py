@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from spec.diagnostics import Span
+from spec.walk import preorder
 
 # ----------------------------------------------------------------- types
 
@@ -336,3 +337,17 @@ class Module:
     extends_span: Span | None
     decls: list[Decl]
     doc: str = ""
+
+
+def walk(stmts: list[Stmt]) -> list[Stmt]:
+    """Every statement of a parsed body, nested ones included, in source order
+    (the surface twin of :func:`spec.ir.walk`; iterative)."""
+    return preorder(stmts, _nested)
+
+
+def _nested(s: Stmt) -> list[Stmt]:
+    if isinstance(s, If):
+        return [*s.then, *s.orelse]
+    if isinstance(s, For):
+        return s.body
+    return []

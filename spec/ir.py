@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from spec.diagnostics import Span
+from spec.walk import preorder
 
 # ------------------------------------------------------------------ types
 
@@ -312,21 +313,92 @@ class For(Stmt):
     body: tuple[Stmt, ...]
 
 
+# ------------------------------------------------------------ the walker
+#
+# The one IR walker: every consumer (the checker, the analyses, the encoder,
+# the code generator, the conformance generator) walks the IR through these.
+
+
 def walk(stmts: tuple[Stmt, ...]) -> list[Stmt]:
     """Every statement of a body, nested ones included, in source order.
 
     Iterative, so that deeply nested input cannot exhaust the stack.
     """
-    out: list[Stmt] = []
-    stack = list(reversed(stmts))
-    while stack:
-        s = stack.pop()
-        out.append(s)
-        if isinstance(s, If):
-            stack.extend(reversed((*s.then, *s.orelse)))
-        elif isinstance(s, For):
-            stack.extend(reversed(s.body))
-    return out
+    return preorder(stmts, nested_stmts)
+
+
+def nested_stmts(s: Stmt) -> tuple[Stmt, ...]:
+    """The statements directly inside ``s`` (the branches of an ``if``, a loop's body)."""
+    if isinstance(s, If):
+        return (*s.then, *s.orelse)
+    if isinstance(s, For):
+        return s.body
+    return ()
+
+
+def stmt_exprs(s: Stmt) -> list[Expr]:
+    """The expressions a statement evaluates itself (not those of nested statements)."""
+    if isinstance(s, Let):
+        return [s.value]
+    if isinstance(s, Assign):
+        return [s.target, s.value]
+    if isinstance(s, Require):
+        return [s.cond]
+    if isinstance(s, If):
+        return [s.test]
+    if isinstance(s, Emit):
+        return list(s.args)
+    if isinstance(s, Return):
+        return [s.value]
+    if isinstance(s, CallStmt):
+        return [s.call]
+    if isinstance(s, Govern):
+        return [s.target, s.key, s.value]
+    return []
+
+
+def expr_children(e: Expr) -> list[Expr]:
+    """The direct sub-expressions of ``e`` (not through function bodies)."""
+    if isinstance(e, Index):
+        return [e.base, e.key]
+    if isinstance(e, Field):
+        return [e.base]
+    if isinstance(e, Bin):
+        return [e.left, e.right]
+    if isinstance(e, Not):
+        return [e.operand]
+    if isinstance(e, Cond):
+        return [e.test, e.then, e.orelse]
+    if isinstance(e, Builtin | FnCall | ActionCall | RecordNew):
+        return list(e.args)
+    if isinstance(e, PhaseOf):
+        return [e.price]
+    if isinstance(e, DecayLevelOf):
+        return [e.amount]
+    if isinstance(e, DecayAt):
+        return [e.level, e.backed, e.since, e.now]
+    if isinstance(e, SignedBy):
+        return [e.signature, e.owner, e.request]
+    if isinstance(e, Forall):
+        return [e.body]
+    if isinstance(e, Sum):
+        return [e.map]
+    if isinstance(e, Old):
+        return [e.operand]
+    if isinstance(e, ListLit):
+        return list(e.items)
+    return []
+
+
+def walk_expr(e: Expr) -> list[Expr]:
+    """``e`` and every sub-expression, parents before children, left to right
+    (not through function bodies). Iterative, like :func:`walk`."""
+    return preorder([e], expr_children)
+
+
+def action_calls(e: Expr) -> list[ActionCall]:
+    """Every action call inside ``e``, outermost first."""
+    return [x for x in walk_expr(e) if isinstance(x, ActionCall)]
 
 
 # ----------------------------------------------------------- declarations

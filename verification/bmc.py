@@ -22,7 +22,7 @@ from typing import Any
 import z3
 
 from spec import ir
-from verification.analysis import Analysis
+from spec.analysis import Analysis
 from verification.build import Builder, finalize_facts, goal_clauses, make_env
 from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, disj, negate
 from verification.outcome import Budget, Job

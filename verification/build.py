@@ -27,7 +27,7 @@ from typing import Any
 import z3
 
 from spec import ir
-from verification.analysis import Analysis, walk_stmts
+from spec.analysis import Analysis
 from verification.domain import ADDRESS_MAX, make_domain
 from verification.encode import (
     CHECKED,
@@ -48,7 +48,6 @@ from verification.encode import (
     negate,
     select_at,
     tree_map,
-    walk_expr,
 )
 from verification.outcome import Job
 
@@ -298,7 +297,7 @@ def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None 
             if isinstance(s, ir.Require) and _params_only(s.cond, assigned):
                 v, ok = enc.ev(s.cond, st, Frame(m.name, {}, None), CHECKED)
                 out.append(conj([ok, v]))
-            for sub in walk_stmts((s,)):
+            for sub in ir.walk((s,)):
                 if isinstance(sub, ir.Assign):
                     root = sub.target
                     while isinstance(root, ir.Index | ir.Field):
@@ -309,7 +308,7 @@ def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None 
 
 
 def _params_only(e: ir.Expr, assigned: set[tuple[str, str]]) -> bool:
-    for x in walk_expr(e):
+    for x in ir.walk_expr(e):
         if isinstance(x, ir.Ref):
             if x.kind == "param" and (x.module, x.name) in assigned:
                 return False

@@ -14,7 +14,7 @@ from typing import Any
 import z3
 
 from spec import ir
-from verification.analysis import Analysis
+from spec.analysis import Analysis
 from verification.build import scope_modules
 from verification.outcome import Budget, Job
 

@@ -1227,46 +1227,8 @@ def summed_maps(spec: ir.Spec) -> set[tuple[str, str]]:
         for a in m.actions.values():
             exprs.extend(a.ensures)
         for e in exprs:
-            for sub in walk_expr(e):
+            for sub in ir.walk_expr(e):
                 if isinstance(sub, ir.Sum) and isinstance(sub.map, ir.Ref):
                     out.add((sub.map.module, sub.map.name))
     return out
 
-
-def walk_expr(e: ir.Expr) -> Iterator[ir.Expr]:
-    """Every sub-expression of ``e`` (not through function bodies)."""
-    yield e
-    for child in expr_children(e):
-        yield from walk_expr(child)
-
-
-def expr_children(e: ir.Expr) -> list[ir.Expr]:
-    if isinstance(e, ir.Index):
-        return [e.base, e.key]
-    if isinstance(e, ir.Field):
-        return [e.base]
-    if isinstance(e, ir.Bin):
-        return [e.left, e.right]
-    if isinstance(e, ir.Not):
-        return [e.operand]
-    if isinstance(e, ir.Cond):
-        return [e.test, e.then, e.orelse]
-    if isinstance(e, ir.Builtin | ir.FnCall | ir.ActionCall | ir.RecordNew):
-        return list(e.args)
-    if isinstance(e, ir.PhaseOf):
-        return [e.price]
-    if isinstance(e, ir.DecayLevelOf):
-        return [e.amount]
-    if isinstance(e, ir.DecayAt):
-        return [e.level, e.backed, e.since, e.now]
-    if isinstance(e, ir.SignedBy):
-        return [e.signature, e.owner, e.request]
-    if isinstance(e, ir.Forall):
-        return [e.body]
-    if isinstance(e, ir.Sum):
-        return [e.map]
-    if isinstance(e, ir.Old):
-        return [e.operand]
-    if isinstance(e, ir.ListLit):
-        return list(e.items)
-    return []

@@ -168,7 +168,7 @@ def explain(built: Built, model: Any) -> dict[str, Any]:
     if built.post is not None:
         keys += [k for k in built.post.vals if k not in keys]
     if built.pre is None and built.post is not None and built.rule is not None:
-        from verification.analysis import Analysis
+        from spec.analysis import Analysis
 
         keys = [k for k in sorted(Analysis(built.enc.spec).rule_reads(built.rule))]
         keys += [k for k in built.post.vals if k[0] == "sum" and k not in keys]

@@ -191,17 +191,3 @@ def _always_returns(stmts: list[ast.Stmt]) -> bool:
         return _always_returns(last.then) and _always_returns(last.orelse)
     return False
 
-
-def _walk_stmts(stmts: list[ast.Stmt]) -> list[ast.Stmt]:
-    """Every statement, nested ones included, in source order (no recursion)."""
-    out: list[ast.Stmt] = []
-    stack = list(reversed(stmts))
-    while stack:
-        s = stack.pop()
-        out.append(s)
-        if isinstance(s, ast.If):
-            stack.extend(reversed([*s.then, *s.orelse]))
-        elif isinstance(s, ast.For):
-            stack.extend(reversed(s.body))
-    return out
-

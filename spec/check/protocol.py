@@ -19,7 +19,6 @@ from spec.check.base import (
     _Scope,
     _term_key,
     _var_const,
-    _walk_stmts,
 )
 from spec.check.statements import StatementChecker
 from spec.consts import ConstantFault, NotConstant
@@ -40,7 +39,7 @@ class Checker(StatementChecker):
         for md in self.mods.values():
             for d in md.order:
                 if isinstance(d, ast.Action | ast.Fn | ast.Init):
-                    for g in _walk_stmts(d.body):
+                    for g in ast.walk(d.body):
                         if isinstance(g, ast.Govern):
                             self.govern_users.add(md.source.name)
         modules: dict[str, ir.Module] = {}
