@@ -254,9 +254,9 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         if isinstance(r.outcome, Unknown) and r.outcome.reason in ("incomplete", "unsupported") and r.outcome.detail:
             outcome += f": {r.outcome.detail[:60]}"
         if isinstance(r.outcome, Refuted) and r.bmc:
-            st = r.bmc.get("status")
-            outcome += {"reachable": f" (reachable in {r.bmc.get('depth')})",
-                        "unreachable": f" (CTI, unreachable in {r.bmc.get('depth')})"}.get(str(st), f" (search {st})")
+            st = r.bmc.status
+            outcome += {"reachable": f" (reachable in {r.bmc.depth})",
+                        "unreachable": f" (CTI, unreachable in {r.bmc.depth})"}.get(st, f" (search {st})")
         time_s = f"{r.seconds:.2f}s" + ("*" if r.cached else "")
         table.append((r.job.rule_label, r.job.action_label, outcome, time_s, lemmas))
     widths = [max(len(row[i]) for row in table) for i in range(len(headers))]

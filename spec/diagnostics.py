@@ -106,10 +106,12 @@ class Diagnostic:
 
     @property
     def severity(self) -> Severity:
+        """``error`` or ``warning``, from the code's catalogue entry."""
         return CATALOGUE[self.code].severity
 
     @property
     def is_error(self) -> bool:
+        """Whether the diagnostic is an error (a warning is not)."""
         return self.severity is Severity.ERROR
 
 

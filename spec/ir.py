@@ -554,6 +554,11 @@ class Spec:
     sources: dict[str, str]  # file name -> text, for quoting
 
     def module(self, name: str) -> Module:
+        """The module called ``name``.
+
+        Raises:
+            KeyError: no such module.
+        """
         return self.modules[name]
 
     @property

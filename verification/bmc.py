@@ -25,7 +25,7 @@ from spec import ir
 from spec.analysis import Analysis
 from verification.build import Builder, finalize_facts, goal_clauses, make_env
 from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, disj, negate
-from verification.outcome import Budget, Job
+from verification.outcome import BoundedSearch, Budget, Job
 from verification.report import concrete, raw_int
 from verification.solve import classify_unknown
 
@@ -42,24 +42,24 @@ class StepVars:
 
 
 def bounded_check(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Budget,
-                  domain: str = "int", replay_model: bool = True) -> dict[str, Any]:
-    """Search for a reachable violation of ``job``'s rule (or ensures clause).
+                  domain: str = "int", replay_model: bool = True) -> BoundedSearch:
+    """Search for a reachable violation of ``job``'s rule (or ensures clause)
+    within ``depth`` steps of deployment, and replay a violation found through
+    the reference model (unless ``replay_model`` is false).
 
-    Returns a JSON-ready dict: ``status`` is ``reachable`` (with ``depth``,
-    ``deployment``, ``steps`` and ``replay``), ``unreachable`` (no violation
-    within ``depth`` steps), or ``unknown`` (with ``detail``).
+    Raises:
+        nothing: an encoding problem is an ``unknown`` search.
     """
     t0 = time.perf_counter()
     try:
-        result = _search(spec, analysis, job, depth, budget, domain)
+        result = BoundedSearch.from_json(_search(spec, analysis, job, depth, budget, domain))
     except EncodingError as exc:
-        return {"status": "unknown", "detail": f"unsupported: {exc}", "depth": depth,
-                "time": round(time.perf_counter() - t0, 3)}
-    if result.get("status") == "reachable" and replay_model:
+        return BoundedSearch("unknown", depth, detail=f"unsupported: {exc}", seconds=time.perf_counter() - t0)
+    if result.status == "reachable" and replay_model:
         from verification.replay import replay
 
-        result["replay"] = replay(spec, job, result)
-    result["time"] = round(time.perf_counter() - t0, 3)
+        result.replay = replay(spec, job, result)
+    result.seconds = time.perf_counter() - t0
     return result
 
 

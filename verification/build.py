@@ -66,6 +66,7 @@ class FreeBase(Base):
         self.prefix = prefix
 
     def make(self, key: StateKey) -> Rep:
+        """A fresh, unconstrained value for a state entry (with its range facts)."""
         enc = self.enc
         kind, module, name = key
         if kind == "p":
@@ -91,6 +92,7 @@ class InitBase(Base):
         self.enc = enc
 
     def make(self, key: StateKey) -> Rep:
+        """The value of a state entry before deployment: zero, or the parameter it is given."""
         enc = self.enc
         kind, module, name = key
         m = enc.spec.modules[module]
@@ -109,6 +111,7 @@ class InitBase(Base):
 
 
 def param(enc: Encoder, module: str, name: str) -> Rep:
+    """The symbolic value of a module's parameter."""
     cache: dict[tuple[str, str], Rep] = enc.__dict__.setdefault("param_vals", {})
     if (module, name) not in cache:
         cache[(module, name)] = enc.fresh(enc.spec.modules[module].params[name].type, f"param.{module}.{name}")
@@ -116,6 +119,7 @@ def param(enc: Encoder, module: str, name: str) -> Rep:
 
 
 def fresh_ghost(enc: Encoder, name: str) -> Any:
+    """A fresh ghost sum (an exact integer, not a uint256)."""
     if enc.dom.name == "bv":
         g = z3.BitVec(name, GHOST_BITS)
         enc.facts.append(z3.And(g >= 0, g <= GHOST_MAX))
@@ -126,6 +130,7 @@ def fresh_ghost(enc: Encoder, name: str) -> Any:
 
 
 def zero_ghost(enc: Encoder) -> Any:
+    """The ghost sum of an empty map."""
     return z3.BitVecVal(0, GHOST_BITS) if enc.dom.name == "bv" else z3.IntVal(0)
 
 
@@ -328,9 +333,15 @@ class Builder:
         self.domain = domain
 
     def encoder(self) -> Encoder:
+        """A fresh encoder of this builder's spec in its domain."""
         return Encoder(self.spec, make_domain(self.domain))
 
     def rule(self, module: str, name: str) -> ir.Rule:
+        """The rule ``module.name``.
+
+        Raises:
+            KeyError: no such rule.
+        """
         for r in self.spec.modules[module].rules:
             if r.name == name:
                 return r
@@ -382,6 +393,7 @@ class Builder:
         return st, env0
 
     def build_init(self, job: Job) -> Built:
+        """The query of an invariant after deployment."""
         enc = self.encoder()
         rule = self.rule(job.module, job.rule or "")
         st, env0 = self.deploy(enc)
@@ -415,6 +427,7 @@ class Builder:
         return enc, base, SymState(base, pre0.vals), SymState(base, post0.vals), env, dict(args), reverted
 
     def build_step(self, job: Job) -> Built:
+        """The query of an invariant across one action (or of an ``ensures`` clause)."""
         assert job.action is not None
         amod, aname = job.action
         action = self.spec.modules[amod].actions[aname]
@@ -444,6 +457,7 @@ class Builder:
                      dict(action.params), env, rule, reverted, shown)
 
     def build_theorem(self, job: Job) -> Built:
+        """The query of a theorem: its negation under the parameters' assumptions."""
         enc = self.encoder()
         rule = self.rule(job.module, job.rule or "")
         base = FreeBase(enc, "state")
@@ -456,6 +470,7 @@ class Builder:
         return Built(job, enc, assertions, {}, clauses, rule=rule, shown_params=shown)
 
     def build_trivial(self, job: Job) -> Built:
+        """The query of a vacuity check: can the action succeed, or does the rule constrain anything?"""
         enc = self.encoder()
         rule = self.rule(job.module, job.rule or "")
         pre_base = FreeBase(enc, "pre")
@@ -509,6 +524,7 @@ def instance_terms(built: Built) -> list[tuple[ir.Type, Any]]:
 
 
 def key_type_of(enc: Encoder, key: StateKey) -> ir.Type:
+    """The type of a state entry."""
     return ir.UINT if key[0] == "sum" else enc.state_type(key)
 
 

@@ -88,6 +88,7 @@ class Cache:
         self.enabled = enabled
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The cached value under ``key``, or None (also when caching is off or the file is unreadable)."""
         if not self.enabled:
             return None
         path = self.root / key[:2] / f"{key}.json"
@@ -98,6 +99,7 @@ class Cache:
             return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store a JSON-ready value under ``key`` (atomically; an unwritable cache is ignored)."""
         if not self.enabled:
             return
         path = self.root / key[:2] / f"{key}.json"

@@ -48,22 +48,42 @@ class Domain(Protocol):
 
     name: str
 
-    def usort(self) -> z3.SortRef: ...
-    def lit(self, n: int) -> z3.ExprRef: ...
-    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef: ...
-    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef: ...
-    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef: ...
-    def floordiv(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef: ...
-    def mod(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef: ...
-    def lt(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef: ...
-    def le(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef: ...
-    def eq(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef: ...
-    def ite(self, c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef: ...
-    def narrow(self, a: z3.ExprRef) -> z3.ExprRef: ...
-    def in_uint(self, a: z3.ExprRef) -> z3.BoolRef: ...
-    def stored_fact(self, a: z3.ExprRef) -> z3.BoolRef: ...
-    def to_int(self, v: z3.ExprRef) -> int: ...
-    def is_int_value(self, e: z3.ExprRef) -> bool: ...
+    def usort(self) -> z3.SortRef:
+        """The Z3 sort of a uint256 value."""
+    def lit(self, n: int) -> z3.ExprRef:
+        """The literal ``n`` as a value of this domain."""
+    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a + b``, exact (overflow is checked by the encoder, not here)."""
+    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a - b``, exact (underflow is checked by the encoder, not here)."""
+    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a * b``, exact (overflow is checked by the encoder, not here)."""
+    def floordiv(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef:
+        """``a / b`` rounded down; ``nonneg`` says both are known to be non-negative. The divisor is checked non-
+        zero by the encoder.
+        """
+    def mod(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef:
+        """``a % b``; ``nonneg`` says both are known to be non-negative. The divisor is checked non-zero by the
+        encoder.
+        """
+    def lt(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a < b``."""
+    def le(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a <= b``."""
+    def eq(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a == b``."""
+    def ite(self, c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a`` when ``c`` holds, else ``b``."""
+    def narrow(self, a: z3.ExprRef) -> z3.ExprRef:
+        """``a`` brought back to a uint256 value of this domain (after exact arithmetic)."""
+    def in_uint(self, a: z3.ExprRef) -> z3.BoolRef:
+        """The fact that ``a`` lies in [0, 2**256)."""
+    def stored_fact(self, a: z3.ExprRef) -> z3.BoolRef:
+        """What holds of every value stored in state (its range)."""
+    def to_int(self, v: z3.ExprRef) -> int:
+        """The Python integer of a value in a model."""
+    def is_int_value(self, e: z3.ExprRef) -> bool:
+        """Whether ``e`` is a literal of this domain."""
 
 
 class IntDomain:
@@ -72,18 +92,23 @@ class IntDomain:
     name = "int"
 
     def usort(self) -> z3.SortRef:
+        """The Z3 sort of a uint256 value (as a mathematical integer)."""
         return z3.IntSort()
 
     def lit(self, n: int) -> z3.ExprRef:
+        """The literal ``n`` as a value of this domain (as a mathematical integer)."""
         return z3.IntVal(n)
 
     def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a + b``, exact (overflow is checked by the encoder, not here) (as a mathematical integer)."""
         return a + b
 
     def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a - b``, exact (underflow is checked by the encoder, not here) (as a mathematical integer)."""
         return a - b
 
     def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a * b``, exact (overflow is checked by the encoder, not here) (as a mathematical integer)."""
         return a * b
 
     def floordiv(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef:
@@ -99,30 +124,39 @@ class IntDomain:
         return a - b * self.floordiv(a, b, False)
 
     def lt(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a < b`` (as a mathematical integer)."""
         return a < b
 
     def le(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a <= b`` (as a mathematical integer)."""
         return a <= b
 
     def eq(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a == b`` (as a mathematical integer)."""
         return a == b
 
     def ite(self, c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a`` when ``c`` holds, else ``b`` (as a mathematical integer)."""
         return z3.If(c, a, b)
 
     def narrow(self, a: z3.ExprRef) -> z3.ExprRef:
+        """``a`` brought back to a uint256 value of this domain (after exact arithmetic) (as a mathematical integer)."""
         return a
 
     def in_uint(self, a: z3.ExprRef) -> z3.BoolRef:
+        """The fact that ``a`` lies in [0, 2**256) (as a mathematical integer)."""
         return z3.And(a >= 0, a <= UINT_MAX)
 
     def stored_fact(self, a: z3.ExprRef) -> z3.BoolRef:
+        """What holds of every value stored in state (its range) (as a mathematical integer)."""
         return self.in_uint(a)
 
     def to_int(self, v: z3.ExprRef) -> int:
+        """The Python integer of a value in a model (as a mathematical integer)."""
         return int(v.as_long())
 
     def is_int_value(self, e: z3.ExprRef) -> bool:
+        """Whether ``e`` is a literal of this domain (as a mathematical integer)."""
         return z3.is_int_value(e)
 
 
@@ -132,9 +166,11 @@ class BVDomain:
     name = "bv"
 
     def usort(self) -> z3.SortRef:
+        """The Z3 sort of a uint256 value (as a 256-bit vector)."""
         return z3.BitVecSort(BV_WIDTH)
 
     def lit(self, n: int) -> z3.ExprRef:
+        """The literal ``n`` as a value of this domain (as a 256-bit vector)."""
         width = max(BV_WIDTH, abs(n).bit_length() + 1)
         return z3.BitVecVal(n, width)
 
@@ -148,18 +184,24 @@ class BVDomain:
         return self._ext(a, width), self._ext(b, width)
 
     def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a + b``, exact (overflow is checked by the encoder, not here) (as a 256-bit vector)."""
         x, y = self._align(a, b, 1)
         return x + y
 
     def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a - b``, exact (underflow is checked by the encoder, not here) (as a 256-bit vector)."""
         x, y = self._align(a, b, 1)
         return x - y
 
     def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a * b``, exact (overflow is checked by the encoder, not here) (as a 256-bit vector)."""
         width = a.size() + b.size()
         return self._ext(a, width) * self._ext(b, width)
 
     def floordiv(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef:
+        """``a / b`` rounded down; ``nonneg`` says both are known to be non-negative. The divisor is checked non-
+        zero by the encoder (as a 256-bit vector).
+        """
         if nonneg:
             x, y = self._align(a, b)
             return z3.UDiv(x, y)
@@ -170,6 +212,9 @@ class BVDomain:
         return z3.If(adjust, q - 1, q)
 
     def mod(self, a: z3.ExprRef, b: z3.ExprRef, nonneg: bool) -> z3.ExprRef:
+        """``a % b``; ``nonneg`` says both are known to be non-negative. The divisor is checked non-zero by the
+        encoder (as a 256-bit vector).
+        """
         if nonneg:
             x, y = self._align(a, b)
             return z3.URem(x, y)
@@ -179,22 +224,27 @@ class BVDomain:
         return z3.If(adjust, r + y, r)
 
     def lt(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a < b`` (as a 256-bit vector)."""
         x, y = self._align(a, b)
         return x < y
 
     def le(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a <= b`` (as a 256-bit vector)."""
         x, y = self._align(a, b)
         return x <= y
 
     def eq(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        """``a == b`` (as a 256-bit vector)."""
         x, y = self._align(a, b)
         return x == y
 
     def ite(self, c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """``a`` when ``c`` holds, else ``b`` (as a 256-bit vector)."""
         x, y = self._align(a, b)
         return z3.If(c, x, y)
 
     def narrow(self, a: z3.ExprRef) -> z3.ExprRef:
+        """``a`` brought back to a uint256 value of this domain (after exact arithmetic) (as a 256-bit vector)."""
         size = a.size()
         if size == BV_WIDTH:
             return a
@@ -203,15 +253,19 @@ class BVDomain:
         return z3.SignExt(BV_WIDTH - size, a)
 
     def in_uint(self, a: z3.ExprRef) -> z3.BoolRef:
+        """The fact that ``a`` lies in [0, 2**256) (as a 256-bit vector)."""
         return z3.And(self.le(self.lit(0), a), self.le(a, self.lit(UINT_MAX)))
 
     def stored_fact(self, a: z3.ExprRef) -> z3.BoolRef:
+        """What holds of every value stored in state (its range) (as a 256-bit vector)."""
         return self.le(self.lit(0), a)
 
     def to_int(self, v: z3.ExprRef) -> int:
+        """The Python integer of a value in a model (as a 256-bit vector)."""
         return int(v.as_signed_long())
 
     def is_int_value(self, e: z3.ExprRef) -> bool:
+        """Whether ``e`` is a literal of this domain (as a 256-bit vector)."""
         return z3.is_bv_value(e)
 
 

@@ -134,11 +134,17 @@ class Base:
         self.created: dict[StateKey, Rep] = {}
 
     def get(self, key: StateKey) -> Rep:
+        """The value of a state entry, created (by :meth:`make`) the first time it is asked for."""
         if key not in self.created:
             self.created[key] = self.make(key)
         return self.created[key]
 
     def make(self, key: StateKey) -> Rep:  # pragma: no cover - abstract
+        """Create the value of a state entry this base has not created yet.
+
+        Raises:
+            NotImplementedError: in the base class itself.
+        """
         raise NotImplementedError
 
 
@@ -151,17 +157,21 @@ class SymState:
         self.vals: dict[StateKey, Rep] = dict(vals or {})
 
     def get(self, key: StateKey) -> Rep:
+        """The value of a state entry: set in this state, or the base's."""
         if key in self.vals:
             return self.vals[key]
         return self.base.get(key)
 
     def set(self, key: StateKey, value: Rep) -> None:
+        """Set a state entry's value in this state."""
         self.vals[key] = value
 
     def copy(self) -> SymState:
+        """A state with the same values, sharing the base (setting one does not change the other)."""
         return SymState(self.base, self.vals)
 
     def keys(self) -> list[StateKey]:
+        """Every state entry created or set so far, in order."""
         return list(dict.fromkeys([*self.base.created, *self.vals]))
 
 
@@ -169,6 +179,7 @@ class SymState:
 
 
 def tree_map(f: Callable[[Any], Any], t: Any) -> Any:
+    """Apply ``f`` to every leaf of a (record- or list-shaped) value."""
     if isinstance(t, dict):
         return {k: tree_map(f, v) for k, v in t.items()}
     return f(t)
@@ -180,12 +191,14 @@ def select_at(k: Any) -> Callable[[Any], Any]:
 
 
 def tree_zip(f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """Pairs of the corresponding leaves of two values of the same shape."""
     if isinstance(a, dict):
         return {k: tree_zip(f, a[k], b[k]) for k in a}
     return f(a, b)
 
 
 def tree_leaves(t: Any) -> Iterator[Any]:
+    """The leaves of a (record- or list-shaped) value, in order."""
     if isinstance(t, dict):
         for v in t.values():
             yield from tree_leaves(v)
@@ -209,6 +222,7 @@ def same(a: Rep, b: Rep) -> bool:
 
 
 def conj(items: Sequence[Any]) -> Any:
+    """The conjunction of ``items`` (``True`` when empty), simplified for constants."""
     items = [i for i in items if not z3.is_true(i)]
     if not items:
         return z3.BoolVal(True)
@@ -218,6 +232,7 @@ def conj(items: Sequence[Any]) -> Any:
 
 
 def disj(items: Sequence[Any]) -> Any:
+    """The disjunction of ``items`` (``False`` when empty), simplified for constants."""
     items = [i for i in items if not z3.is_false(i)]
     if not items:
         return z3.BoolVal(False)
@@ -227,6 +242,7 @@ def disj(items: Sequence[Any]) -> Any:
 
 
 def implies(a: Any, b: Any) -> Any:
+    """``a ==> b``, simplified for constants."""
     if z3.is_true(a):
         return b
     if z3.is_true(b) or z3.is_false(a):
@@ -235,6 +251,7 @@ def implies(a: Any, b: Any) -> Any:
 
 
 def negate(a: Any) -> Any:
+    """``not a``, simplified for constants."""
     if z3.is_true(a):
         return z3.BoolVal(False)
     if z3.is_false(a):
@@ -243,6 +260,7 @@ def negate(a: Any) -> Any:
 
 
 def has_return(stmts: Sequence[ir.Stmt]) -> bool:
+    """Whether a body returns anywhere (nested statements included)."""
     for s in stmts:
         if isinstance(s, ir.Return):
             return True
@@ -254,6 +272,7 @@ def has_return(stmts: Sequence[ir.Stmt]) -> bool:
 
 
 def always_returns(stmts: Sequence[ir.Stmt]) -> bool:
+    """Whether every path through a body ends in a ``return``."""
     for s in stmts:
         if isinstance(s, ir.Return):
             return True
@@ -363,31 +382,42 @@ class Encoder:
         return sink
 
     def pop_revert_sink(self) -> list[Any]:
+        """Stop collecting revert terms in the innermost sink; return its terms."""
         return self._revert_sinks.pop()
 
     def fresh_name(self, prefix: str) -> str:
+        """A name not used before in this encoder, starting with ``prefix``."""
         self.counter += 1
         return f"{prefix}!{self.counter}"
 
     def fact(self, f: Any) -> None:
+        """Record ``f`` as holding wherever the current path condition holds."""
         if z3.is_true(f):
             return
         self._sinks[-1].append(implies(self.pc, f))
 
     def revert_if_not(self, ok: Any, pc: Any | None = None) -> None:
+        """Record that the action reverts on the current path (or ``pc``) when ``ok`` fails."""
         if z3.is_true(ok):
             return
         self._revert_sinks[-1].append(conj([self.pc if pc is None else pc, negate(ok)]))
 
     def address(self, module: str) -> Any:
+        """The symbolic address of a module's deployed instance."""
         if module not in self.addr:
             self.addr[module] = z3.Int(f"addr.{module}")
         return self.addr[module]
 
     def record_fields(self, t: ir.RecordT) -> tuple[tuple[str, ir.Type], ...]:
+        """The fields of a record type, in order."""
         return self.spec.modules[t.module].records[t.name].fields
 
     def sort(self, t: ir.Type) -> Any:
+        """The Z3 sort of a scalar type.
+
+        Raises:
+            EncodingError: ``t`` is not a scalar.
+        """
         if t == ir.UINT:
             return self.dom.usort()
         if t == ir.BOOL:
@@ -397,6 +427,7 @@ class Encoder:
         raise EncodingError(f"no scalar sort for {t}")
 
     def range_fact(self, t: ir.Type, v: Any) -> Any:
+        """The fact that ``v`` is a valid value of type ``t`` (its range)."""
         if t == ir.UINT:
             return self.dom.stored_fact(v)
         if t == ir.ADDRESS:
@@ -429,6 +460,7 @@ class Encoder:
         return leaves
 
     def unwrap(self, t: ir.Type, v: Rep) -> Any:
+        """The Z3 term of a scalar value of type ``t``."""
         if isinstance(t, ir.MapT):
             assert isinstance(v, MapVal)
             return v.arrays
@@ -438,6 +470,7 @@ class Encoder:
         return v
 
     def zero(self, t: ir.Type) -> Rep:
+        """The zero value of a type (0, false, the zero address, an empty map, zeroed fields)."""
         if isinstance(t, ir.MapT):
             ks = self.sort(t.key)
             inner = self.unwrap(t.value, self.zero(t.value))
@@ -464,11 +497,13 @@ class Encoder:
         return v
 
     def lit_uint(self, n: int) -> Any:
+        """The uint256 literal ``n``."""
         v = self.dom.lit(n)
         return self.dom.narrow(v) if 0 <= n <= UINT_MAX else v
 
     # ------------------------------------------------------ map access
     def select(self, m: MapVal, k: Any) -> Rep:
+        """The value a map holds at key ``k``."""
         leaves = tree_map(lambda arr: z3.Select(arr, k), m.arrays)
         v = self.wrap(m.value, leaves)
         self._leaf_facts(m.value, v)
@@ -483,10 +518,12 @@ class Encoder:
             self.fact(self.range_fact(t, v))
 
     def store(self, m: MapVal, k: Any, v: Rep) -> MapVal:
+        """The map with ``v`` at key ``k``."""
         new = tree_zip(lambda arr, leaf: z3.Store(arr, k, leaf), m.arrays, self.unwrap(m.value, v))
         return MapVal(m.key, m.value, new)
 
     def merge(self, c: Any, a: Rep, b: Rep) -> Rep:
+        """The value that is ``a`` when ``c`` holds and ``b`` otherwise (leaf by leaf)."""
         if same(a, b):
             return a
         if isinstance(a, MapVal):
@@ -503,6 +540,7 @@ class Encoder:
         return z3.If(c, a, b)
 
     def merge_states(self, c: Any, a: SymState, b: SymState) -> SymState:
+        """The state that is ``a`` when ``c`` holds and ``b`` otherwise."""
         out = SymState(a.base)
         for key in dict.fromkeys([*a.vals, *b.vals]):
             out.vals[key] = self.merge(c, a.get(key), b.get(key))
@@ -510,10 +548,12 @@ class Encoder:
 
     # -------------------------------------------------------- symbols
     def key_of(self, ref: ir.Ref) -> StateKey:
+        """The state key a reference to state names."""
         kind = {"state": "s", "governed": "g", "param": "p"}[ref.kind]
         return (kind, ref.module, ref.name)
 
     def state_type(self, key: StateKey) -> ir.Type:
+        """The type of a state entry."""
         kind, module, name = key
         m = self.spec.modules[module]
         if kind == "s":
@@ -538,6 +578,9 @@ class Encoder:
         return method(e, st, fr, mode)
 
     def ev_Lit(self, e: ir.Lit, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Lit` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         if isinstance(e.value, bool):
             return z3.BoolVal(e.value), z3.BoolVal(True)
         if isinstance(e.value, int):
@@ -547,6 +590,7 @@ class Encoder:
         raise EncodingError("a string literal outside a revert reason")
 
     def const_value(self, module: str, name: str, t: ir.Type) -> Rep:
+        """The value of a folded constant of type ``t``."""
         if module == "" and name in BUILTIN_CONSTANTS:
             typ, value = BUILTIN_CONSTANTS[name]
             return self.lit_uint(value) if typ == ir.UINT else z3.IntVal(value)
@@ -559,6 +603,9 @@ class Encoder:
         return self.lit_uint(folded) if t == ir.UINT else z3.IntVal(folded)
 
     def ev_Ref(self, e: ir.Ref, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Ref` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         ok = z3.BoolVal(True)
         k = e.kind
         if k == "const":
@@ -600,6 +647,9 @@ class Encoder:
         return None
 
     def ev_Index(self, e: ir.Index, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Index` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         base, ok1 = self.ev(e.base, st, fr, mode)
         key, ok2 = self.ev(e.key, st, fr, mode)
         ok = conj([ok1, ok2])
@@ -644,16 +694,25 @@ class Encoder:
             lst.append(keys)
 
     def ev_Field(self, e: ir.Field, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Field` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         base, ok = self.ev(e.base, st, fr, mode)
         if not isinstance(base, dict):
             raise EncodingError(f"field `{e.name}` of a value that is not a record")
         return base[e.name], ok
 
     def ev_Not(self, e: ir.Not, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Not` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         v, ok = self.ev(e.operand, st, fr, mode)
         return negate(v), ok
 
     def ev_Cond(self, e: ir.Cond, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Cond` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         c, okc = self.ev(e.test, st, fr, mode)
         a, oka = self.ev(e.then, st, fr, mode)
         b, okb = self.ev(e.orelse, st, fr, mode)
@@ -661,6 +720,9 @@ class Encoder:
         return self.merge(c, a, b), ok
 
     def ev_Bin(self, e: ir.Bin, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Bin` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         op = e.op
         a, oka = self.ev(e.left, st, fr, mode)
         b, okb = self.ev(e.right, st, fr, mode)
@@ -693,6 +755,7 @@ class Encoder:
         raise EncodingError(f"unknown operator {op}")
 
     def exact_arith(self, op: str, a: Any, b: Any, e: ir.Bin) -> Any:
+        """An arithmetic operation on exact integers (rules state mathematical facts: no overflow)."""
         d = self.dom
         nonneg = not (may_be_negative(e.left) or may_be_negative(e.right))
         if op == "+":
@@ -717,12 +780,16 @@ class Encoder:
         raise EncodingError(op)
 
     def constant_int(self, v: Any) -> int | None:
+        """The integer a literal term holds, or None when it is not a literal."""
         s = z3.simplify(v)
         if self.dom.is_int_value(s) or z3.is_int_value(s):
             return self.dom.to_int(s) if not z3.is_int_value(s) else int(s.as_long())
         return None
 
     def checked_arith(self, op: str, a: Any, b: Any, e: ir.Expr | None = None) -> tuple[Any, Any]:
+        """An arithmetic operation with uint256 semantics: the value and the condition under which it does not
+        revert.
+        """
         d = self.dom
         maxv = d.lit(UINT_MAX)
         zero = d.lit(0)
@@ -743,6 +810,11 @@ class Encoder:
         raise EncodingError(op)
 
     def checked_pow(self, a: Any, b: Any) -> tuple[Any, Any]:
+        """``a ** b`` with uint256 semantics: the value and its no-revert condition.
+
+        Raises:
+            EncodingError: the exponent is not a constant the encoder can unfold.
+        """
         d = self.dom
         n = self.constant_int(b)
         if n is not None:
@@ -772,6 +844,9 @@ class Encoder:
         raise EncodingError("`**` with a symbolic base and a symbolic exponent")
 
     def ev_Builtin(self, e: ir.Builtin, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Builtin` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         d = self.dom
         name = e.name
         if name == "len":
@@ -822,6 +897,7 @@ class Encoder:
         raise EncodingError(f"unknown builtin `{name}`")
 
     def hash_value(self, vals: list[Any], types: tuple[ir.Type, ...]) -> Any:
+        """An uninterpreted hash of the given terms (for signatures and request digests)."""
         key = tuple(str(t) for t in types)
         fn = self.hash_fns.get(key)
         if fn is None:
@@ -835,6 +911,9 @@ class Encoder:
         return v
 
     def ev_FnCall(self, e: ir.FnCall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.FnCall` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         fn = self.spec.modules[e.module].fns[e.name]
         args: list[Rep] = []
         oks: list[Any] = []
@@ -862,9 +941,15 @@ class Encoder:
         return ret, conj([*oks, negate(disj(sink))])
 
     def ev_ActionCall(self, e: ir.ActionCall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.ActionCall` expression: its value and the condition under which evaluating
+        it does not revert.
+        """
         raise EncodingError("an action call inside an expression")
 
     def ev_RecordNew(self, e: ir.RecordNew, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.RecordNew` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         fields = self.spec.modules[e.module].records[e.record].fields
         out: dict[str, Any] = {}
         oks = []
@@ -875,6 +960,9 @@ class Encoder:
         return out, conj(oks)
 
     def ev_PhaseOf(self, e: ir.PhaseOf, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.PhaseOf` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         price, ok = self.ev(e.price, st, fr, mode)
         ph = self.spec.modules[e.module].phases[e.phases]
         inner = Frame(e.module, {}, fr.env, fr.depth + 1)
@@ -891,6 +979,9 @@ class Encoder:
         return value, conj(oks)
 
     def ev_DecayLevelOf(self, e: ir.DecayLevelOf, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.DecayLevelOf` expression: its value and the condition under which evaluating
+        it does not revert.
+        """
         amount, ok = self.ev(e.amount, st, fr, mode)
         d = self.dom
         decl = self.spec.modules[e.module].decays[e.decay]
@@ -900,6 +991,9 @@ class Encoder:
         return total, ok
 
     def ev_DecayAt(self, e: ir.DecayAt, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.DecayAt` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         d = self.dom
         level, ok1 = self.ev(e.level, st, fr, mode)
         backed, ok2 = self.ev(e.backed, st, fr, mode)
@@ -926,6 +1020,9 @@ class Encoder:
         return d.narrow(value), conj([ok1, ok2, ok3, ok4])
 
     def ev_SignedBy(self, e: ir.SignedBy, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.SignedBy` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         sig, ok1 = self.ev(e.signature, st, fr, mode)
         owner, ok2 = self.ev(e.owner, st, fr, mode)
         req, ok3 = self.ev(e.request, st, fr, mode)
@@ -951,9 +1048,13 @@ class Encoder:
 
     def bound_var(self, name: str, t: ir.Type) -> Any:
         # the type rides in the name: ground instantiation picks terms by type
+        """The variable a quantifier binds, as a fresh constant of its type."""
         return z3.Const(self.fresh_name(f"{name}!{type_tag(t)}"), self.sort(t))
 
     def ev_Forall(self, e: ir.Forall, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Forall` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         consts = [self.bound_var(n, t) for n, t in e.vars]
         hyps = [self.range_fact(t, c) for (_, t), c in zip(e.vars, consts, strict=True)]
         sink: list[Any] = []
@@ -973,16 +1074,25 @@ class Encoder:
         return value, okq
 
     def ev_Sum(self, e: ir.Sum, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Sum` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         if not isinstance(e.map, ir.Ref) or e.map.kind != "state":
             raise EncodingError("`sum` of something other than a state map")
         return st.get(("sum", e.map.module, e.map.name)), z3.BoolVal(True)
 
     def ev_Old(self, e: ir.Old, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.Old` expression: its value and the condition under which evaluating it does
+        not revert.
+        """
         if mode.old is None:
             raise EncodingError("`old` where there is no previous state")
         return self.ev(e.operand, mode.old, fr, mode)
 
     def ev_ListLit(self, e: ir.ListLit, st: SymState, fr: Frame, mode: Mode) -> tuple[Rep, Any]:
+        """Encode an :class:`spec.ir.ListLit` expression: its value and the condition under which evaluating it
+        does not revert.
+        """
         items = []
         oks = []
         for i in e.items:
@@ -1053,6 +1163,11 @@ class Encoder:
         return merged_state, merged_locals, ret
 
     def exec_stmt(self, s: ir.Stmt, st: SymState, fr: Frame, pc: Any) -> SymState:
+        """Execute one statement symbolically on ``st`` under path condition ``pc``; return the new state.
+
+        Raises:
+            EncodingError: a construct the encoder cannot express.
+        """
         if isinstance(s, _SetLocal):
             fr.locals[s.name] = self.lit_uint(s.value)
             return st
@@ -1135,6 +1250,12 @@ class Encoder:
         raise EncodingError("assignment to something that is not a place")
 
     def call_action(self, call: ir.ActionCall, st: SymState, fr: Frame, pc: Any) -> tuple[SymState, Rep]:
+        """Execute a call to another action (its body inlined, its caller this module); return the state and the
+        returned value.
+
+        Raises:
+            EncodingError: calls nest deeper than MAX_CALL_DEPTH.
+        """
         callee = self.spec.modules[call.module].actions[call.name]
         args = []
         for a in call.args:
@@ -1153,6 +1274,7 @@ class Encoder:
         return st2, ret if ret is not None else z3.BoolVal(True)
 
     def govern(self, s: ir.Govern, st: SymState, fr: Frame) -> SymState:
+        """Execute a ``govern`` statement: the parameter it names, of those it may govern, takes the new value."""
         target, ok1 = self.ev(s.target, st, fr, CHECKED)
         key, ok2 = self.ev(s.key, st, fr, CHECKED)
         value, ok3 = self.ev(s.value, st, fr, CHECKED)

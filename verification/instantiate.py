@@ -53,6 +53,7 @@ def ground_terms(typed: list[tuple[str, Any]]) -> dict[str, list[Any]]:
 
 
 def has_quantifier(f: Any, memo: dict[int, bool] | None = None) -> bool:
+    """Whether a formula contains a quantifier (``memo`` caches by term id)."""
     memo = {} if memo is None else memo
     key = f.get_id()
     if key in memo:

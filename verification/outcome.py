@@ -97,6 +97,7 @@ class Job:
 
     @property
     def rule_label(self) -> str:
+        """How the job's rule is shown: ``module.rule`` or ``module.action.ensures[n]``."""
         if self.kind == "ensures":
             return f"{self.module}.{self.action[1] if self.action else '?'}.ensures[{self.clause + 1}]"
         if self.kind == "vacuity-action":
@@ -105,11 +106,81 @@ class Job:
 
     @property
     def action_label(self) -> str:
+        """How the job's action is shown: ``module.action``, ``init`` or ``-``."""
         if self.kind == "init":
             return "init"
         if self.kind in ("theorem", "vacuity-rule"):
             return "-"
         return f"{self.action[0]}.{self.action[1]}" if self.action else "-"
+
+
+@dataclass(frozen=True)
+class ModelReplay:
+    """A bounded search's trace run through the reference model: ``confirmed``
+    (the model breaks the rule too), ``mismatch`` (the prover and the model
+    disagree: a bug in one of them) or ``unavailable``."""
+
+    status: Literal["confirmed", "mismatch", "unavailable"]
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data (``{"status", "detail"}``)."""
+        return {"status": self.status, "detail": self.detail}
+
+
+@dataclass
+class BoundedSearch:
+    """The search from deployment for a reachable violation of a refuted step.
+
+    ``status`` is ``reachable`` (``depth`` steps lead to it: ``deployment``,
+    ``steps`` and the violating ``counterexample``, replayed through the model
+    in ``replay``), ``unreachable`` (no violation within ``depth`` steps: the
+    refutation is a counterexample to induction) or ``unknown`` (``detail``
+    says why). ``wall_clock`` is set when the timeout, not the rlimit, cut the
+    search short: such a result is never cached.
+    """
+
+    status: Literal["reachable", "unreachable", "unknown"]
+    depth: int
+    actions: tuple[str, ...] = ()
+    detail: str = ""
+    deployment: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    counterexample: dict[str, Any] | None = None
+    replay: ModelReplay | None = None
+    seconds: float = 0.0
+    wall_clock: bool = False
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data, as ``--json`` writes it and the cache keeps it."""
+        out: dict[str, Any] = {"status": self.status, "depth": self.depth, "actions": list(self.actions)}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.status == "reachable":
+            out.update(deployment=self.deployment, steps=self.steps, counterexample=self.counterexample)
+        if self.replay is not None:
+            out["replay"] = self.replay.to_json()
+        out["time"] = round(self.seconds, 3)
+        if self.wall_clock:
+            out["wall_clock"] = True
+        if self.cached:
+            out["cached"] = True
+        return out
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> BoundedSearch:
+        """Rebuild a search from :meth:`to_json`'s data.
+
+        Raises:
+            KeyError: a field is missing.
+        """
+        rp = d.get("replay")
+        return BoundedSearch(
+            d["status"], int(d.get("depth", 0)), tuple(d.get("actions", ())), str(d.get("detail", "")),
+            dict(d.get("deployment") or {}), list(d.get("steps") or []), d.get("counterexample"),
+            ModelReplay(rp["status"], rp.get("detail", "")) if rp else None, float(d.get("time", 0.0)),
+            bool(d.get("wall_clock", False)), bool(d.get("cached", False)))
 
 
 @dataclass
@@ -120,13 +191,14 @@ class Result:
     outcome: Outcome
     seconds: float
     cached: bool = False
-    bmc: dict[str, Any] | None = None
+    bmc: BoundedSearch | None = None
     warning: str | None = None
     conditional_on: tuple[str, ...] = field(default=())
     error: str | None = None
     crash: str | None = None  # the traceback, when the query raised (an internal error)
 
     def to_json(self) -> dict[str, Any]:
+        """One JSON record per query, as ``imospec prove --json`` writes it."""
         out: dict[str, Any] = {
             "kind": self.job.kind,
             "module": self.job.module,
@@ -145,7 +217,7 @@ class Result:
         out.setdefault("counterexample", None)
         out.setdefault("lemmas_used", [])
         if self.bmc is not None:
-            out["bmc"] = self.bmc
+            out["bmc"] = self.bmc.to_json()
         if self.warning:
             out["warning"] = self.warning
         if self.conditional_on:

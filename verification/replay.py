@@ -15,19 +15,22 @@ from __future__ import annotations
 from typing import Any
 
 from spec import ir
-from verification.outcome import Job
+from verification.outcome import BoundedSearch, Job, ModelReplay
 
 
-def replay(spec: ir.Spec, job: Job, trace: dict[str, Any]) -> dict[str, Any]:
-    """Run ``trace`` (from :func:`verification.bmc.bounded_check`) on the model.
+def replay(spec: ir.Spec, job: Job, search: BoundedSearch) -> ModelReplay:
+    """Run a reachable search's trace (from :func:`verification.bmc.bounded_check`)
+    on the reference model: does the model break the rule too?
 
-    Returns ``{"status": "confirmed" | "mismatch" | "unavailable", "detail": ...}``.
+    Raises:
+        nothing: every problem is a ``mismatch`` or ``unavailable`` replay.
     """
+    trace: dict[str, Any] = {"deployment": search.deployment, "steps": search.steps}
     try:
         from reference.model import Deployment, Model
         from reference.runtime import Env, Revert, Signature, World
     except Exception as exc:  # the reference stage may be absent or broken
-        return {"status": "unavailable", "detail": f"reference model not importable: {exc}"}
+        return ModelReplay("unavailable", f"reference model not importable: {exc}")
     dep = trace.get("deployment", {})
     addresses = dict(dep.get("addresses", {}))
     used = set(addresses.values())
@@ -48,9 +51,9 @@ def replay(spec: ir.Spec, job: Job, trace: dict[str, Any]) -> dict[str, Any]:
             addresses=addresses, params=params, deployer=dep.get("deployer", 0xD0), now=dep.get("now", 0),
             block_number=dep.get("block_number", 0), chain_id=dep.get("chain_id", 1)))
     except Revert as exc:
-        return {"status": "mismatch", "detail": f"deployment reverts in the reference model: {exc!r}"}
+        return ModelReplay("mismatch", f"deployment reverts in the reference model: {exc!r}")
     except Exception as exc:
-        return {"status": "mismatch", "detail": f"the reference model fails to deploy: {type(exc).__name__}: {exc}"}
+        return ModelReplay("mismatch", f"the reference model fails to deploy: {type(exc).__name__}: {exc}")
     steps = trace.get("steps", [])
     before: Any = None
     last_args: list[Any] = []
@@ -63,27 +66,26 @@ def replay(spec: ir.Spec, job: Job, trace: dict[str, Any]) -> dict[str, Any]:
         try:
             args = [_arg(model, spec, decl, n, t, step, Signature) for n, t in decl.params]
         except Exception as exc:
-            return {"status": "mismatch", "detail": f"step {i}: cannot build the arguments: {exc}"}
+            return ModelReplay("mismatch", f"step {i}: cannot build the arguments: {exc}")
         before = model.world.snapshot()
         try:
             out = model.execute(module, action, env, *args)
         except Exception as exc:
-            return {"status": "mismatch", "detail": f"step {i} ({step['action']}) raises in the reference "
-                                                    f"model: {type(exc).__name__}: {exc}"}
+            return ModelReplay("mismatch", f"step {i} ({step['action']}) raises in the reference "
+                                           f"model: {type(exc).__name__}: {exc}")
         if not out.ok:
-            return {"status": "mismatch",
-                    "detail": f"step {i} ({step['action']}) reverts in the reference model "
-                              f"({out.reason or out.error}) but succeeds in the prover's trace"}
+            return ModelReplay("mismatch", f"step {i} ({step['action']}) reverts in the reference model "
+                                           f"({out.reason or out.error}) but succeeds in the prover's trace")
         last_args, last_env = args, env
     old = World(before, model.world.address, model.package) if before is not None else None
     try:
         holds = _holds(model, spec, job, old, last_env, last_args, Revert)
     except Exception as exc:
-        return {"status": "mismatch", "detail": f"evaluating the rule fails: {type(exc).__name__}: {exc}"}
+        return ModelReplay("mismatch", f"evaluating the rule fails: {type(exc).__name__}: {exc}")
     if holds:
         what = job.rule_label
-        return {"status": "mismatch", "detail": f"{what} still holds in the reference model after the trace"}
-    return {"status": "confirmed", "detail": f"{job.rule_label} fails after step {len(steps)}"}
+        return ModelReplay("mismatch", f"{what} still holds in the reference model after the trace")
+    return ModelReplay("confirmed", f"{job.rule_label} fails after step {len(steps)}")
 
 
 def _holds(model: Any, spec: ir.Spec, job: Job, old: Any, env: Any, args: list[Any],

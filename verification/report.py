@@ -19,6 +19,7 @@ import z3
 from spec import ir
 from verification.build import Built
 from verification.encode import Encoder, MapVal, Rep, StateKey
+from verification.outcome import BoundedSearch
 
 MAX_ENTRIES = 12
 
@@ -55,6 +56,7 @@ def concrete(model: Any, enc: Encoder, rep: Rep, t: ir.Type) -> Any:
 
 
 def raw_int(model: Any, term: Any) -> int | bool | str:
+    """The integer a term has in a model (None when the model leaves it free)."""
     v = model.eval(term, model_completion=True)
     if z3.is_true(v):
         return True
@@ -68,6 +70,7 @@ def raw_int(model: Any, term: Any) -> int | bool | str:
 
 
 def state_name(key: StateKey) -> str:
+    """How a state entry is shown: ``module.name``."""
     kind, module, name = key
     if kind == "sum":
         return f"sum({module}.{name})"
@@ -133,6 +136,7 @@ def _show_key(v: Any, t: ir.Type, enc: Encoder) -> str:
 
 
 def key_type(enc: Encoder, key: StateKey) -> ir.Type:
+    """The type of a map's keys at each level."""
     if key[0] == "sum":
         return ir.UINT
     return enc.state_type(key)
@@ -271,8 +275,9 @@ def _addr(v: Any) -> str:
     return f"0x{v:040x}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
-def render_trace(bmc: dict[str, Any], indent: str = "    ") -> str:
-    """A bounded-model-checking verdict with its action sequence."""
+def render_trace(search: BoundedSearch, indent: str = "    ") -> str:
+    """A bounded search's verdict with its action sequence, as the prover prints it."""
+    bmc = search.to_json()
     lines = []
     status = bmc.get("status")
     if status == "reachable":

@@ -25,13 +25,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
 from spec import ir
 from spec.analysis import Analysis
 from verification.build import Builder
 from verification.cache import CACHE_DIR, Cache
-from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT, Budget, Job, Proved, Refuted, Result, Unknown
+from verification.outcome import (
+    DEFAULT_RLIMIT,
+    DEFAULT_TIMEOUT,
+    BoundedSearch,
+    Budget,
+    Job,
+    Proved,
+    Refuted,
+    Result,
+    Unknown,
+)
 from verification.solve import solve_job
 
 DEFAULT_DEPTH = 3
@@ -65,6 +74,7 @@ class Options:
 
     @property
     def budget(self) -> Budget:
+        """The budget of one query: the rlimit that decides, the timeout as a safety net."""
         return Budget(self.timeout, self.rlimit)
 
 
@@ -78,14 +88,17 @@ class Report:
 
     @property
     def proofs(self) -> list[Result]:
+        """The results that are verdicts on rules (vacuity checks left out)."""
         return [r for r in self.results if not r.job.kind.startswith("vacuity")]
 
     @property
     def warnings(self) -> list[str]:
+        """The warnings of the vacuity checks."""
         return [r.warning for r in self.results if r.warning]
 
     @property
     def errors(self) -> list[str]:
+        """Disagreements between the prover and the reference model, and internal errors."""
         return [r.error for r in self.results if r.error]
 
     @property
@@ -218,24 +231,24 @@ def run_task(task: _Task) -> Result:
         spec.modules[job.action[0]].actions[job.action[1]].internal
     if searchable and job.kind in ("step", "ensures") and task.depth > 0 and not internal:
         result.bmc = _bmc(spec, analysis, task, verdict.key, cache)
-        if isinstance(verdict.outcome, Unknown) and result.bmc.get("status") == "reachable":
+        if isinstance(verdict.outcome, Unknown) and result.bmc.status == "reachable":
             # no verdict on the step, but a real violation from deployment: refuted
-            cex = dict(result.bmc.get("counterexample") or {})
+            cex = dict(result.bmc.counterexample or {})
             cex["note"] = "found by the bounded search from deployment (the step query gave no verdict)"
             result.outcome = Refuted(cex, verdict.outcome.encoding)
         elif isinstance(verdict.outcome, Unknown):
             result.outcome = Unknown(verdict.outcome.reason, verdict.outcome.detail
                                      + f"; a possible counterexample to induction, no violation within "
                                        f"{task.depth} steps of deployment", verdict.outcome.encoding)
-        rp = (result.bmc or {}).get("replay") or {}
-        if rp.get("status") == "mismatch":
+        rp = result.bmc.replay
+        if rp is not None and rp.status == "mismatch":
             result.error = (f"prover and reference model disagree on {job.rule_label} after "
-                            f"{job.action_label}: {rp.get('detail')}")
+                            f"{job.action_label}: {rp.detail}")
         result.seconds = time.perf_counter() - t0 if not verdict.cached else result.seconds
     return result
 
 
-def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> dict[str, Any]:
+def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> BoundedSearch:
     from verification.bmc import bounded_check
     from verification.cache import input_key
 
@@ -249,13 +262,14 @@ def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: 
     key = "bmc-" + h.hexdigest()
     hit = cache.get(key)
     if hit is not None:
-        hit["cached"] = True
-        return hit
+        found = BoundedSearch.from_json(hit)
+        found.cached = True
+        return found
     # the whole search gets a quarter of a query's budget, shared among the depths
     per_depth = task.budget.share(0.25 / max(1, task.depth))
     out = bounded_check(spec, analysis, task.job, task.depth, per_depth, "int", task.replay)
-    if not out.get("wall_clock"):  # a search the timeout cut short depends on the machine's load
-        cache.put(key, out)
+    if not out.wall_clock:  # a search the timeout cut short depends on the machine's load
+        cache.put(key, out.to_json())
     return out
 
 

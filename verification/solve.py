@@ -68,6 +68,7 @@ def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any,
 
 
 def run_solver(solver: Any, lits: list[Any]) -> Solved:
+    """Check a loaded solver: sat with a model, unsat with the lemmas in the core, or unknown with Z3's reason."""
     t0 = time.perf_counter()
     r = solver.check(*lits)
     dt = time.perf_counter() - t0

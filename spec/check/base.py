@@ -79,9 +79,11 @@ class CheckerBase:
 
     # ------------------------------------------------------------ helpers
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        """Record a diagnostic."""
         self.diags.append(Diagnostic(code, message, span, hint))
 
     def fail(self, code: str, message: str, span: Span | None, hint: str | None = None) -> _Abort:
+        """Record a diagnostic and return the exception that stops checking the current expression or statement."""
         self.error(code, message, span, hint)
         return _Abort()
 

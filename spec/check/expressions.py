@@ -26,6 +26,11 @@ class ExpressionChecker(TemplateChecker):
 
     # ------------------------------------------------------------- types
     def resolve_type(self, t: ast.TypeExpr, module: str) -> ir.Type:
+        """The IR type of a type expression, in ``module``.
+
+        Raises:
+            _Abort: after reporting an unknown or misused type.
+        """
         if isinstance(t, ast.PrimType):
             return PRIMS[t.name]
         if isinstance(t, ast.MapType):
@@ -63,12 +68,18 @@ class ExpressionChecker(TemplateChecker):
         return typ
 
     def record_fields(self, rt: ir.RecordT) -> tuple[tuple[str, ir.Type], ...]:
+        """The fields of a record type, in order."""
         d = self.mods[rt.module].decls[rt.name]
         assert isinstance(d, ast.Record | ast.Request)
         return tuple((f.name, self.safe_type(f.type, rt.module)) for f in d.fields)
 
     # ------------------------------------------------------- constants
     def const_lookup(self, ref: ir.Ref) -> Value:
+        """The value of a constant a reference names (for folding).
+
+        Raises:
+            NotConstant: the reference is not to a constant.
+        """
         if ref.kind == "const":
             key = (ref.module, ref.name)
             if key in self.const_values:
@@ -80,9 +91,15 @@ class ExpressionChecker(TemplateChecker):
         raise NotConstant(ref.name)
 
     def fold(self, e: ir.Expr) -> Value:
+        """The constant value of an expression.
+
+        Raises:
+            NotConstant, ConstantFault: it is not constant, or folding it fails.
+        """
         return fold(e, self.const_lookup)
 
     def try_fold(self, e: ir.Expr) -> Value | None:
+        """The constant value of an expression, or None when it is not constant."""
         try:
             return self.fold(e)
         except (NotConstant, ConstantFault):
@@ -90,6 +107,11 @@ class ExpressionChecker(TemplateChecker):
 
     # ------------------------------------------------------ expressions
     def expr(self, e: ast.Expr, sc: _Scope, want: ir.Type | None = None, allow_action: bool = False) -> ir.Expr:
+        """Check an expression; return its typed IR (coerced to ``want`` when given).
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         out = self._expr(e, sc, allow_action)
         if out.type == ir.ERROR or want == ir.ERROR:
             raise _Abort()  # already reported where the type or the local was defined
@@ -175,6 +197,11 @@ class ExpressionChecker(TemplateChecker):
         return names
 
     def name(self, e: ast.Name, sc: _Scope) -> ir.Expr:
+        """Check a bare name: a local, a state variable, a parameter, a constant or a module.
+
+        Raises:
+            _Abort: after reporting an unknown name (with a suggestion).
+        """
         n = e.id
         t = sc.lookup_local(n)
         if t is not None:
@@ -258,6 +285,11 @@ class ExpressionChecker(TemplateChecker):
         return None
 
     def member(self, e: ast.Member, sc: _Scope) -> ir.Expr:
+        """Check ``base.name``: a record field or a module's member.
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         if (
             isinstance(e.base, ast.Name)
             and sc.lookup_local(e.base.id) is None
@@ -301,6 +333,11 @@ class ExpressionChecker(TemplateChecker):
         return True
 
     def binop(self, e: ast.BinOp, sc: _Scope) -> ir.Expr:
+        """Check a binary operation: arithmetic, comparison, equality or logic.
+
+        Raises:
+            _Abort: after reporting mismatched operand types.
+        """
         op = e.op
         if op in LOGIC_OPS:
             left = self.expr(e.left, sc, ir.BOOL)
@@ -332,6 +369,11 @@ class ExpressionChecker(TemplateChecker):
 
     # ------------------------------------------------------------ calls
     def call(self, e: ast.Call, sc: _Scope, allow_action: bool) -> ir.Expr:
+        """Check a call: a builtin, ``old``, ``sum``, a function, an action, a record or a decay schedule.
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         f = e.func
         if isinstance(f, ast.Name):
             n = f.id
@@ -370,11 +412,21 @@ class ExpressionChecker(TemplateChecker):
         raise self.fail("E022", "this is not something that can be called", f.span)
 
     def args(self, e: ast.Call, sc: _Scope, params: Sequence[tuple[str, ir.Type]], what: str) -> tuple[ir.Expr, ...]:
+        """Check a call's arguments against the parameters.
+
+        Raises:
+            _Abort: after reporting a wrong count or type.
+        """
         if len(e.args) != len(params):
             raise self.fail("E021", f"{what} takes {len(params)} argument(s), {len(e.args)} given", e.span)
         return tuple(self.expr(a, sc, t) for a, (_, t) in zip(e.args, params, strict=True))
 
     def callee(self, module: str, n: str, e: ast.Call, sc: _Scope, allow_action: bool, span: Span) -> ir.Expr:
+        """Check a call to a function or action of ``module``.
+
+        Raises:
+            _Abort: after reporting an unknown callee or one not allowed here.
+        """
         md = self.mods[module]
         d = md.decls.get(n)
         if isinstance(d, ast.Fn):
@@ -414,6 +466,11 @@ class ExpressionChecker(TemplateChecker):
         raise self.fail("E022", f"`{n}` is not a function, action, record or phase set", span)
 
     def builtin(self, e: ast.Call, n: str, sc: _Scope) -> ir.Expr:
+        """Check a call to a builtin (``min``, ``mul_div_down``...).
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         arity = {"min": 2, "max": 2, "mul_div_down": 3, "mul_div_up": 3, "div_up": 2, "isqrt": 1, "len": 1}
         if n == "hash":
             if not e.args:
@@ -434,6 +491,11 @@ class ExpressionChecker(TemplateChecker):
         return ir.Builtin(ir.UINT, e.span, n, args)
 
     def old(self, e: ast.Call, sc: _Scope) -> ir.Expr:
+        """Check ``old(e)`` (only in transition rules and ``ensures``).
+
+        Raises:
+            _Abort: after reporting a misplaced ``old``.
+        """
         if sc.context == "theorem":
             raise self.fail("E046", "a theorem cannot use `old`: it relates no states", e.span,
                             "a property of two states is an invariant")
@@ -446,6 +508,11 @@ class ExpressionChecker(TemplateChecker):
         return ir.Old(inner.type, e.span, inner)
 
     def sum_(self, e: ast.Call, sc: _Scope) -> ir.Expr:
+        """Check ``sum(map)``.
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         if sc.context not in ("rule", "ensures"):
             raise self.fail("E027", "`sum` is allowed only in rules and `ensures`", e.span)
         if len(e.args) != 1:
@@ -462,6 +529,11 @@ class ExpressionChecker(TemplateChecker):
         return ir.Sum(ir.UINT, e.span, m)
 
     def decay_call(self, module: str, d: ast.Decay, member: str, e: ast.Call, sc: _Scope) -> ir.Expr:
+        """Check a call to a decay schedule's member (``level``, ``at``).
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         if member == "level_of":
             args = self.args(e, sc, [("amount", ir.UINT)], f"`{d.name}.level_of`")
             return ir.DecayLevelOf(ir.UINT, e.span, module, d.name, args[0])

@@ -59,6 +59,7 @@ class Checker(StatementChecker):
         return ir.Spec(modules, self.sources)
 
     def module_order(self) -> list[str]:
+        """The modules in deployment order: those imported first, where there are no cycles."""
         order: list[str] = []
         visiting: set[str] = set()
 
@@ -76,6 +77,7 @@ class Checker(StatementChecker):
         return order
 
     def fold_consts(self) -> None:
+        """Fold every module's constants, reporting those that are not constant."""
         for name in self.module_order():
             md = self.mods[name]
             for d in md.order:
@@ -95,6 +97,7 @@ class Checker(StatementChecker):
                     self.error("E047", f"evaluating `{d.name}` fails: {exc}", d.value.span)
 
     def module(self, md: _ModuleDecls) -> ir.Module:
+        """Check one module's declarations; return its IR."""
         name = md.source.name
         consts: dict[str, ir.Const] = {}
         params: dict[str, ir.Param] = {}
@@ -184,6 +187,7 @@ class Checker(StatementChecker):
         )
 
     def check_field_names(self, md: _ModuleDecls) -> None:
+        """Report field names used twice in a module's records, events and requests."""
         for d in md.order:
             fields: list[ast.FieldDecl] = []
             if isinstance(d, ast.Record | ast.Event | ast.Request | ast.Fn | ast.Action):
@@ -199,6 +203,7 @@ class Checker(StatementChecker):
             raise self.fail("E020", f"a parameter cannot have type {typ}", span)
 
     def governed(self, module: str, d: ast.Governed) -> ir.Governed:
+        """Check a governed parameter (its timelock, its governor)."""
         typ = self.resolve_type(d.type, module)
         if typ != ir.UINT:
             raise self.fail("E020", "governed parameters are uint256", d.type.span)
@@ -232,6 +237,7 @@ class Checker(StatementChecker):
         return ir.Governed(d.name, typ, default, low, high, d.via, f"{module}.{d.name}", d.span, d.doc)
 
     def request_shape(self, md: _ModuleDecls, d: ast.Request, fields: dict[str, ir.Type]) -> None:
+        """Check that a signed request type has the fields a signature needs (nonce, deadline...)."""
         for need in ("nonce", "expiry"):
             if fields.get(need) != ir.UINT:
                 self.error("E043", f"request `{d.name}` needs a field `{need}: uint256`", d.span)
@@ -246,6 +252,7 @@ class Checker(StatementChecker):
             )
 
     def phases(self, md: _ModuleDecls, d: ast.Phases) -> ir.PhasesDecl:
+        """Check a phase declaration: its thresholds and their order."""
         name = md.source.name
         sc = _Scope(name, "const")
         seen: set[str] = set()
@@ -261,6 +268,7 @@ class Checker(StatementChecker):
         return ir.PhasesDecl(d.name, tuple(b.name for b in d.bands), tuple(thresholds), d.span, d.doc)
 
     def phase_order(self, md: _ModuleDecls, d: ast.Phases, thresholds: list[ir.Expr]) -> None:
+        """Report phase thresholds that are not increasing under the parameters' defaults and init facts."""
         facts = self.init_order_facts(md)
         defaults = self.param_defaults(md)
         for i in range(len(thresholds) - 1):
@@ -290,6 +298,7 @@ class Checker(StatementChecker):
                 )
 
     def param_defaults(self, md: _ModuleDecls) -> dict[str, int]:
+        """The default value of each parameter that has one."""
         out: dict[str, int] = {}
         for d in md.order:
             if isinstance(d, ast.Param) and d.default is not None:
@@ -328,6 +337,7 @@ class Checker(StatementChecker):
         return facts
 
     def decay(self, module: str, d: ast.Decay) -> ir.DecayDecl:
+        """Check a decay schedule."""
         sc = _Scope(module, "const")
         levels = self.expr(d.levels, sc, ir.ListT(ir.UINT))
         periods = self.expr(d.periods, sc, ir.ListT(ir.UINT))
@@ -346,6 +356,7 @@ class Checker(StatementChecker):
         return ir.DecayDecl(d.name, levels, periods, lv, pv, d.span, d.doc)
 
     def rule(self, module: str, d: ast.Rule) -> ir.Rule:
+        """Check an invariant, lemma or theorem; return its IR."""
         sc = _Scope(module, "theorem" if d.kind == "theorem" else "rule")
         expr = self.expr(d.expr, sc, ir.BOOL)
         reads_state = any(isinstance(self.mods[m].decls.get(n), ast.State | ast.Governed) for m, n in sc.reads)
@@ -361,6 +372,7 @@ class Checker(StatementChecker):
         return ir.Rule(d.name, d.kind, expr, sc.uses_old, frozenset(sc.reads), d.span, d.doc)  # type: ignore[arg-type]
 
     def fn(self, module: str, d: ast.Fn) -> ir.Fn:
+        """Check a function; return its IR."""
         sc = _Scope(module, "fn")
         params = self.params(d.params, module, sc)
         sc.returns = self.resolve_type(d.returns, module)
@@ -370,6 +382,7 @@ class Checker(StatementChecker):
         return ir.Fn(d.name, tuple(params), sc.returns, body, d.span, d.doc)
 
     def params(self, fields: list[ast.FieldDecl], module: str, sc: _Scope) -> list[tuple[str, ir.Type]]:
+        """Check a parameter list; declare each as a local."""
         out = []
         for f in fields:
             t = self.safe_type(f.type, module)
@@ -382,6 +395,9 @@ class Checker(StatementChecker):
         return out
 
     def action(self, md: _ModuleDecls, d: ast.Action) -> ir.Action:
+        """Check an action: its clauses (``when``, ``signed``, ``ensures``), its body, and whether it can ever
+        succeed.
+        """
         module = md.source.name
         sc = _Scope(module, "action")
         params = self.params(d.params, module, sc)
@@ -434,6 +450,7 @@ class Checker(StatementChecker):
         )
 
     def when(self, md: _ModuleDecls, w: ast.WhenClause, sc: _Scope) -> tuple[ir.Require, tuple[str, tuple[str, ...]]]:
+        """Check a ``when`` clause (a phase gate); return the requirement it lowers to and the gate."""
         owner = md.source.name
         pd = md.decls.get(w.phases)
         if not isinstance(pd, ast.Phases):
@@ -465,6 +482,7 @@ class Checker(StatementChecker):
         return ir.Require(w.span, cond, "WRONG_PHASE", "when"), (pd.name, tuple(b for b, _ in w.allowed))
 
     def signed(self, md: _ModuleDecls, sg: ast.SignedClause, sc: _Scope) -> tuple[list[ir.Stmt], str]:
+        """Check a ``signed`` clause; return the statements it lowers to (signature and nonce checks) and the signer."""
         module = md.source.name
         rt = sc.lookup_local(sg.request_arg)
         if not isinstance(rt, ir.RecordT) or not isinstance(self.mods[rt.module].decls.get(rt.name), ast.Request):
@@ -540,6 +558,7 @@ class Checker(StatementChecker):
                         return
 
     def cross_module_checks(self, modules: dict[str, ir.Module]) -> None:
+        """Checks that need every module's IR (none yet: a hook for them)."""
         for _m in modules.values():
             pass
 

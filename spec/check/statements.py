@@ -18,6 +18,7 @@ class StatementChecker(ExpressionChecker):
 
     # ------------------------------------------------------- statements
     def block(self, stmts: list[ast.Stmt], sc: _Scope) -> tuple[ir.Stmt, ...]:
+        """Check a block of statements in a new scope; return their IR."""
         sc.locals.append({})
         out: list[ir.Stmt] = []
         try:
@@ -31,6 +32,7 @@ class StatementChecker(ExpressionChecker):
         return tuple(out)
 
     def declare_local(self, name: str, typ: ir.Type, span: Span, sc: _Scope) -> None:
+        """Declare a local in the innermost scope (reporting a shadowed or reused name)."""
         if sc.lookup_local(name) is not None:
             raise self.fail("E011", f"`{name}` is already defined here", span, "choose another name")
         md = self.mods[sc.module]
@@ -43,6 +45,11 @@ class StatementChecker(ExpressionChecker):
         sc.locals[-1][name] = typ
 
     def stmt(self, s: ast.Stmt, sc: _Scope) -> list[ir.Stmt]:
+        """Check one statement; return its IR (a statement may lower to several).
+
+        Raises:
+            _Abort: after reporting the problem.
+        """
         effects_ok = sc.context in ("action", "init")
         if isinstance(s, ast.Let):
             try:

@@ -35,10 +35,10 @@ def test_broken_spec_is_refuted_and_replayed(spec: str, rule: str, action: str, 
     text = render_counterexample(cex)
     assert "violated at" in text and "state (before -> after)" in text
     # reachable from deployment, with the concrete sequence, confirmed by the model
-    assert r.bmc is not None and r.bmc["status"] == "reachable", r.bmc
-    assert r.bmc["depth"] == steps
-    assert [s["action"] for s in r.bmc["steps"]][-1] == action
-    assert r.bmc["replay"]["status"] == "confirmed", r.bmc["replay"]
+    assert r.bmc is not None and r.bmc.status == "reachable", r.bmc
+    assert r.bmc.depth == steps
+    assert [s["action"] for s in r.bmc.steps][-1] == action
+    assert r.bmc.replay is not None and r.bmc.replay.status == "confirmed", r.bmc.replay
     assert r.error is None
     assert f"reachable from deployment in {steps} step(s)" in render_trace(r.bmc)
     assert report.exit_code() == 1
@@ -47,7 +47,7 @@ def test_broken_spec_is_refuted_and_replayed(spec: str, rule: str, action: str, 
 def test_two_step_violation_needs_the_first_step() -> None:
     report = run("timelock_early", vacuity=False, invariant="executed_after_delay")
     r = find(report, "timelock.executed_after_delay", "timelock.execute")
-    steps = r.bmc["steps"] if r.bmc else []
+    steps = r.bmc.steps if r.bmc else []
     assert [s["action"] for s in steps] == ["timelock.queue", "timelock.execute"]
     queue, execute = steps
     # the same transaction is queued and then executed before its eta
@@ -66,4 +66,4 @@ def test_bounded_search_respects_the_depth() -> None:
     report = run("pool_nofee", vacuity=False, depth=1, invariant="k_never_decreases")
     r = find(report, "pool.k_never_decreases", "pool.swap_a_for_b")
     assert isinstance(r.outcome, Refuted)
-    assert r.bmc is not None and r.bmc["status"] == "unreachable" and r.bmc["depth"] == 1
+    assert r.bmc is not None and r.bmc.status == "unreachable" and r.bmc.depth == 1

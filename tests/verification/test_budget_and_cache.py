@@ -38,7 +38,7 @@ def test_cache_hit_on_rerun(cache_dir: Path) -> None:
     assert [r.outcome.kind for r in first.results] == [r.outcome.kind for r in second.results]
     # the bounded search and its replay are cached too
     bmc = [r.bmc for r in second.results if r.bmc]
-    assert bmc and all(b.get("cached") for b in bmc)
+    assert bmc and all(b.cached for b in bmc)
     # another budget is another query
     third = run("timelock_early", cache_dir, vacuity=False, rlimit=19_000_000, invariant="eta_respects_delay")
     assert not any(r.cached for r in third.results if r.job.kind == "step" and r.outcome.kind == "proved"

@@ -43,7 +43,7 @@ def test_timelock_window_proved_and_cti_is_not_reachable() -> None:
     # true but not inductive on its own: a counterexample to induction only
     r = find(report, "timelock.cancelled_never_executed", "timelock.execute")
     assert isinstance(r.outcome, Refuted)
-    assert r.bmc is not None and r.bmc["status"] == "unreachable" and r.bmc["depth"] == 3
+    assert r.bmc is not None and r.bmc.status == "unreachable" and r.bmc.depth == 3
 
 
 def test_vault_with_records_sums_and_params() -> None:
@@ -70,8 +70,8 @@ def test_theorems_and_ensures() -> None:
     assert isinstance(find(report, "calc.spend.ensures[1]", "calc.spend").outcome, Proved)
     r = find(report, "calc.bump.ensures[1]", "calc.bump")
     assert isinstance(r.outcome, Refuted)
-    assert r.bmc is not None and r.bmc["status"] == "reachable"
-    assert r.bmc["replay"]["status"] == "confirmed"
+    assert r.bmc is not None and r.bmc.status == "reachable"
+    assert r.bmc.replay is not None and r.bmc.replay.status == "confirmed"
     assert report.exit_code() == 1
 
 
@@ -79,7 +79,7 @@ def test_proof_using_an_unproved_lemma_is_conditional() -> None:
     report = run("conditional", vacuity=False)
     lemma = find(report, "counter.b_within_a", "counter.grow_b")
     assert isinstance(lemma.outcome, Refuted)
-    assert lemma.bmc is not None and lemma.bmc["status"] == "reachable"
+    assert lemma.bmc is not None and lemma.bmc.status == "reachable"
     step = find(report, "counter.c_within_a", "counter.copy_b")
     assert isinstance(step.outcome, Proved) and step.outcome.lemmas_used == ("counter.b_within_a",)
     assert step.conditional_on == ("counter.b_within_a",)
