@@ -12,6 +12,8 @@ from typing import Any, Final
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
+from evm_backend.errors import OutOfRange
+
 #: Seed used when the caller does not pick one.
 DEFAULT_SEED: Final = "imospec"
 
@@ -45,7 +47,7 @@ def derive_private_key(seed: str, index: int) -> bytes:
         ValueError: ``index`` is negative.
     """
     if index < 0:
-        raise ValueError(f"account index must be >= 0, got {index}")
+        raise OutOfRange(f"account index must be >= 0, got {index}")
     key = keccak(text=f"{seed}:{index}")
     while not 0 < int.from_bytes(key, "big") < _SECP256K1_N:
         key = keccak(key)
@@ -70,5 +72,5 @@ def derive_accounts(count: int, seed: str = DEFAULT_SEED, start: int = 0) -> lis
         ValueError: ``count`` or ``start`` is negative.
     """
     if count < 0:
-        raise ValueError(f"account count must be >= 0, got {count}")
+        raise OutOfRange(f"account count must be >= 0, got {count}")
     return [derive_account(seed, start + i) for i in range(count)]

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from evm_backend.errors import CompileError, CompilerVersionError
+from evm_backend.errors import CompileError, CompilerVersionError, MalformedArtifact
 from evm_backend.fork import EVM_VERSION
 
 #: The only Vyper release the project compiles with.
@@ -133,7 +133,7 @@ class CompiledContract:
             ValueError: the data has another format or is malformed.
         """
         if data.get("format") != _ARTIFACT_FORMAT:
-            raise ValueError(f"artifact format {data.get('format')!r} != {_ARTIFACT_FORMAT}")
+            raise MalformedArtifact(f"artifact format {data.get('format')!r} != {_ARTIFACT_FORMAT}")
         try:
             return cls(
                 name=str(data["name"]),
@@ -149,7 +149,7 @@ class CompiledContract:
                 cache_key=str(data.get("cache_key", "")),
             )
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed artifact: {exc}") from None
+            raise MalformedArtifact(f"malformed artifact: {exc}") from None
 
 
 def _hex_bytes(text: str) -> bytes:
@@ -343,7 +343,7 @@ def _run_vyper(
     try:
         optimize = OptimizationLevel.from_string(settings.optimize)
     except ValueError as exc:
-        raise ValueError(f"bad CompileSettings.optimize: {exc}") from None
+        raise MalformedArtifact(f"bad CompileSettings.optimize: {exc}") from None
     vyper_settings = Settings(
         optimize=optimize,
         evm_version=EVM_VERSION,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evm_backend.abi import AbiFunction, ContractAbi
+from evm_backend.errors import NoStorageLayout
 from evm_backend.interface import Backend
 from evm_backend.records import ZERO_ADDRESS, AccountLike, Receipt
 
@@ -88,11 +89,11 @@ class Contract:
         """Return the first storage word of variable ``name`` (from the storage layout).
 
         Raises:
-            ValueError: no compiler artifact (hence no layout) is attached.
+            NoStorageLayout: no compiler artifact (hence no layout) is attached.
             KeyError: the layout has no storage variable ``name``.
         """
         if self.artifact is None:
-            raise ValueError(f"{self!r} has no compiler artifact, so no storage layout")
+            raise NoStorageLayout(f"{self!r} has no compiler artifact, so no storage layout")
         return self.get_storage(self.artifact.storage_slot(name))
 
 

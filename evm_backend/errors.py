@@ -120,3 +120,20 @@ class UnsupportedForkError(EvmBackendError):
 
 class UnknownBackendError(EvmBackendError, ValueError):
     """:func:`evm_backend.get_backend` was given a name it does not know."""
+
+
+class OutOfRange(EvmBackendError, ValueError):
+    """A number outside the range its EVM field takes (a uint256 slot, value or
+    balance; a uint64 timestamp, block number or chain id; an account index)."""
+
+
+class MalformedAddress(EvmBackendError, ValueError):
+    """Something given as an address is not a 20-byte address."""
+
+
+class MalformedArtifact(EvmBackendError, ValueError):
+    """A cached compiler artifact, or the compiler settings, cannot be used."""
+
+
+class NoStorageLayout(EvmBackendError, ValueError):
+    """A contract has no compiler artifact attached, hence no storage layout."""

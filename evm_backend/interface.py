@@ -32,6 +32,7 @@ from evm_backend.accounts import DEFAULT_SEED, TestAccount, derive_accounts
 from evm_backend.errors import (
     CallReverted,
     DeploymentFailed,
+    OutOfRange,
     TransactionRejected,
     UnknownAddressAbiError,
     UnknownSnapshotError,
@@ -396,7 +397,7 @@ class Backend(EVM):
 
     def _check_transaction(self, sender: str, to: str | None, data: bytes, value: int, gas: int) -> None:
         if not 0 <= value < _UINT256_LIMIT:
-            raise ValueError(f"value must be a uint256, got {value}")
+            raise OutOfRange(f"value must be a uint256, got {value}")
         if gas > BLOCK_GAS_LIMIT:
             raise TransactionRejected(f"gas {gas} is above the block gas limit {BLOCK_GAS_LIMIT}")
         needed = intrinsic_gas(data, to is None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from eth_utils import is_hex_address, keccak, to_canonical_address
 
+from evm_backend.errors import MalformedAddress, OutOfRange
+
 _UINT256_LIMIT = 2**256
 
 
@@ -27,11 +29,11 @@ def key_word(key: int | str | bytes) -> bytes:
         return int(key).to_bytes(32, "big")
     if isinstance(key, int):
         if not -(2**255) <= key < _UINT256_LIMIT:
-            raise ValueError(f"HashMap key {key} does not fit in 256 bits")
+            raise OutOfRange(f"HashMap key {key} does not fit in 256 bits")
         return (key % _UINT256_LIMIT).to_bytes(32, "big")
     if isinstance(key, str):
         if not is_hex_address(key):
-            raise ValueError(f"HashMap key {key!r} is not an address")
+            raise MalformedAddress(f"HashMap key {key!r} is not an address")
         return bytes(12) + bytes(to_canonical_address(key))
     if len(key) == 32:
         return bytes(key)
@@ -46,7 +48,7 @@ def hashmap_slot(base_slot: int, *keys: int | str | bytes) -> int:
             (see :func:`key_word`).
     """
     if not 0 <= base_slot < _UINT256_LIMIT:
-        raise ValueError(f"slot {base_slot} is not a uint256")
+        raise OutOfRange(f"slot {base_slot} is not a uint256")
     slot = base_slot
     for key in keys:
         slot = int.from_bytes(keccak(slot.to_bytes(32, "big") + key_word(key)), "big")

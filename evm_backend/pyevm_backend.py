@@ -31,7 +31,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import keccak, to_canonical_address
 
 from evm_backend.abi import checksum_address
-from evm_backend.errors import TransactionRejected, UnsupportedForkError
+from evm_backend.errors import OutOfRange, TransactionRejected, UnsupportedForkError
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
 from evm_backend.interface import Backend
 from evm_backend.records import AccountLike, RawExecution, RawLog, initcode_word_gas, intrinsic_gas, to_address
@@ -255,7 +255,7 @@ class PyEvmBackend(Backend):
             ValueError: malformed address or slot out of range.
         """
         if not 0 <= slot < 2**256:
-            raise ValueError(f"storage slot must be a uint256, got {slot}")
+            raise OutOfRange(f"storage slot must be a uint256, got {slot}")
         return int(self._state.get_storage(self._raw_address(address), slot))
 
     def get_balance(self, address: AccountLike) -> int:
@@ -273,7 +273,7 @@ class PyEvmBackend(Backend):
             ValueError: malformed address, or ``wei`` outside uint256.
         """
         if not 0 <= wei < 2**256:
-            raise ValueError(f"balance must be a uint256, got {wei}")
+            raise OutOfRange(f"balance must be a uint256, got {wei}")
         raw = self._raw_address(address)
         if self._state.get_balance(raw) == wei:
             return

@@ -30,6 +30,7 @@ from eth_utils import keccak
 from evm_backend.abi import checksum_address
 from evm_backend.errors import (
     EvmBackendError,
+    OutOfRange,
     TransactionRejected,
     UnsupportedForkError,
 )
@@ -191,7 +192,7 @@ class PyRevmBackend(Backend):
             ValueError: malformed address or slot out of range.
         """
         if not 0 <= slot < 2**256:
-            raise ValueError(f"storage slot must be a uint256, got {slot}")
+            raise OutOfRange(f"storage slot must be a uint256, got {slot}")
         checksummed = to_address(address)
         return int(self._peek(lambda: self._evm.storage(checksummed, slot)))
 
@@ -204,9 +205,9 @@ class PyRevmBackend(Backend):
                 sequences differ in length.
         """
         if len(addresses) != len(slots):
-            raise ValueError(f"{len(addresses)} addresses for {len(slots)} slots")
+            raise OutOfRange(f"{len(addresses)} addresses for {len(slots)} slots")
         if slots and not (min(slots) >= 0 and max(slots) < 2**256):
-            raise ValueError("storage slots must be uint256 values")
+            raise OutOfRange("storage slots must be uint256 values")
         storage = self._evm.storage
         return self._peek(lambda: list(map(storage, addresses, slots)))
 
@@ -229,7 +230,7 @@ class PyRevmBackend(Backend):
                 internal faucet ran dry.
         """
         if not 0 <= wei < 2**256:
-            raise ValueError(f"balance must be a uint256, got {wei}")
+            raise OutOfRange(f"balance must be a uint256, got {wei}")
         target = to_address(address)
         current = self.get_balance(target)
         evm = self._evm

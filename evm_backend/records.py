@@ -10,6 +10,7 @@ from evm_backend.abi import (
     checksum_address,
 )
 from evm_backend.accounts import TestAccount
+from evm_backend.errors import OutOfRange
 
 #: The zero address, the default sender of read-only calls.
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
@@ -156,4 +157,4 @@ class _Snapshot:
 
 def _check_uint64(what: str, value: int) -> None:
     if not 0 <= value < _UINT64_LIMIT:
-        raise ValueError(f"{what} must be in [0, 2**64), got {value}")
+        raise OutOfRange(f"{what} must be in [0, 2**64), got {value}")

@@ -525,7 +525,7 @@ def _calls(body: tuple[ir.Stmt, ...]) -> bool:
 
 
 def _folded_governed(spec: ir.Spec, e: ir.Expr) -> str:
-    from spec.consts import fold
+    from spec.consts import NotConstant, fold
 
     def lookup(ref: ir.Ref) -> int | bool | tuple[int, ...]:
         if ref.kind == "const":
@@ -534,7 +534,7 @@ def _folded_governed(spec: ir.Spec, e: ir.Expr) -> str:
 
                 return BUILTIN_CONSTANTS[ref.name][1]
             return spec.modules[ref.module].consts[ref.name].folded
-        raise ValueError(ref.name)
+        raise NotConstant(ref.name)
 
     return str(fold(e, lookup))
 

@@ -86,6 +86,10 @@ class Domain(Protocol):
         """Whether ``e`` is a literal of this domain."""
 
 
+class UnknownEncoding(ValueError):
+    """An encoding name other than ``int`` and ``bv``."""
+
+
 class IntDomain:
     """uint256 as mathematical integers with explicit range facts."""
 
@@ -273,10 +277,10 @@ def make_domain(name: str) -> Domain:
     """The domain called ``name`` ("int" or "bv").
 
     Raises:
-        ValueError: for any other name.
+        UnknownEncoding: for any other name.
     """
     if name == "int":
         return IntDomain()
     if name == "bv":
         return BVDomain()
-    raise ValueError(f"unknown encoding {name!r}: use 'int' or 'bv'")
+    raise UnknownEncoding(f"unknown encoding {name!r}: use 'int' or 'bv'")

@@ -18,6 +18,10 @@ from typing import Any, Literal
 UnknownReason = Literal["timeout", "rlimit", "incomplete", "unsupported"]
 
 
+class NotAnOutcome(ValueError):
+    """Data read back (from the cache) that is not an outcome."""
+
+
 @dataclass(frozen=True)
 class Proved:
     """The property holds. ``lemmas_used`` names the lemmas in the unsat core."""
@@ -67,7 +71,7 @@ def outcome_from_json(d: dict[str, Any]) -> Outcome:
     """Rebuild an outcome from :func:`outcome_to_json`'s dict.
 
     Raises:
-        ValueError: when the dict is no outcome.
+        NotAnOutcome: when the dict is no outcome.
     """
     kind = d.get("outcome")
     if kind == "proved":
@@ -76,7 +80,7 @@ def outcome_from_json(d: dict[str, Any]) -> Outcome:
         return Refuted(dict(d["counterexample"]), d.get("encoding", "int"))
     if kind == "unknown":
         return Unknown(d["reason"], d.get("detail", ""), d.get("encoding", "int"))
-    raise ValueError(f"not an outcome: {kind!r}")
+    raise NotAnOutcome(f"not an outcome: {kind!r}")
 
 
 @dataclass(frozen=True)
