@@ -30,6 +30,14 @@ Semantics follow docs/language.md and the reference model:
 Side facts (value ranges, definitions of ``isqrt``) are true of every real
 state and are collected next to the terms; inside a ``forall`` they become
 hypotheses of the quantifier, inside a branch they are guarded by the path.
+
+Why one module of about 1,300 lines: it is one job, symbolic execution, and
+its two halves are mutually recursive (an expression calls a function or an
+action, whose body is statements; a statement evaluates expressions), sharing
+the encoder's state (path condition, revert sinks, ghost sums, the keys each
+map is read at). Split across files, every half would need the other's
+methods declared as stubs; the sections below (values, states, helpers,
+basics, value shapes, map access, expressions, statements) are its rooms.
 """
 
 from __future__ import annotations
