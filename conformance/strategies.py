@@ -83,29 +83,6 @@ def _neighbours(base: set[int]) -> list[int]:
     return sorted(out)
 
 
-def state_numbers(model: Model) -> list[int]:
-    """Every uint value the model's state holds right now (balances,
-    reserves...), to aim arguments at exact boundaries."""
-    found: set[int] = set()
-
-    def visit(v: Any) -> None:
-        if isinstance(v, bool):
-            return
-        if isinstance(v, int):
-            if v > 0:
-                found.add(v)
-        elif isinstance(v, Map):
-            for x in v.values():
-                visit(x)
-        elif hasattr(v, "__dataclass_fields__"):
-            for f in v.__dataclass_fields__:
-                visit(getattr(v, f))
-
-    for st_ in model.world.state.values():
-        visit(st_)
-    return sorted(found)
-
-
 def uint_strategy(edges: list[int]) -> st.SearchStrategy[int]:
     """Mostly edges, sometimes small or arbitrary numbers."""
     return st.one_of(
@@ -235,7 +212,7 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         elif kind == 2:
             pool = focused_numbers(model, module, caller)
         else:
-            pool = state_numbers(model)
+            pool = model.numbers_held()
         pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
@@ -379,7 +356,7 @@ def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon
     """Seconds to move the clock for a drawn value (an int or a TimeTarget)."""
     if not isinstance(value, TimeTarget):
         return int(value)
-    stamps = [v for v in state_numbers(model) if now - horizon <= v <= now + horizon]
+    stamps = [v for v in model.numbers_held() if now - horizon <= v <= now + horizon]
     if value.pick % 2 == 0:
         # most often the latest moment recorded: the action that just ran
         stamps = sorted(stamps)[-1:]

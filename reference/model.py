@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, state_class
-from reference.runtime import Env, Event, Revert, SpecViolation, World, clone
+from reference.runtime import Env, Event, Map, Revert, SpecViolation, World, clone
 from spec import ir
 from spec.analysis import write_set
 
@@ -191,6 +191,28 @@ class Model:
         return out
 
     # ------------------------------------------------------------- access
+    def numbers_held(self) -> list[int]:
+        """Every positive uint the state holds right now (balances, reserves...),
+        sorted: where arguments aimed at exact boundaries come from."""
+        found: set[int] = set()
+
+        def visit(v: Any) -> None:
+            if isinstance(v, bool):
+                return
+            if isinstance(v, int):
+                if v > 0:
+                    found.add(v)
+            elif isinstance(v, Map):
+                for x in v.values():
+                    visit(x)
+            elif hasattr(v, "__dataclass_fields__"):
+                for f in v.__dataclass_fields__:
+                    visit(getattr(v, f))
+
+        for st_ in self.world.state.values():
+            visit(st_)
+        return sorted(found)
+
     def state(self, module: str) -> Any:
         """The state dataclass of ``module``."""
         return self.world.state[module]

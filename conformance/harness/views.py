@@ -23,7 +23,6 @@ from conformance.harness.values import (
     normal,
     to_checksum,
 )
-from conformance.strategies import state_numbers
 from reference.runtime import Env, Revert
 from spec import ir
 
@@ -84,7 +83,7 @@ class ViewComparison(StorageIndex):
         ahead (MAX_TIME_STEP on), where schedules that run on from a moment
         of the state (a tier's decay) have run their course."""
         now, block = self.backend.timestamp, self.backend.block_number
-        held = state_numbers(self.model)
+        held = self.model.numbers_held()
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
         out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}

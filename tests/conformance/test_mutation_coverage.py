@@ -34,7 +34,6 @@ from conformance.strategies import (
     outcome_numbers,
     resolve,
     resolve_quotes,
-    state_numbers,
     value_strategy,
 )
 from reference.model import Outcome
@@ -188,7 +187,7 @@ def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness
     numbers = h._view_numbers()
     assert {block - 1, block, now} <= set(numbers)
     # the latest block the state records (a checkpoint's) and the one before it
-    recorded = max(v for v in state_numbers(h.model) if v < block - 1)
+    recorded = max(v for v in h.model.numbers_held() if v < block - 1)
     assert {recorded - 1, recorded} <= set(numbers)
     paths = [p() for module, m in h.spec.modules.items() for p, _, _ in h._views(module, m)]
     who = f"0x{h.actors[block % len(h.actors)]:x}"  # one actor at a time, in turn
