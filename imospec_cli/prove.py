@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -186,7 +188,7 @@ def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_pro
     except SelectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
-    print_report(report, out, show_proved=show_proved, options=pipeline.options)
+    print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline))
     if json_to:
         text = json.dumps(report_json(report), indent=2, sort_keys=False)
         if json_to == "-":
@@ -203,6 +205,14 @@ def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_pro
               f"{where}", file=sys.stderr)
         return EXIT_INTERNAL
     return report.exit_code()
+
+
+def given_paths(pipeline: Pipeline) -> list[str]:
+    """The spec paths to repeat in a retry command: none for the bundled protocol."""
+    from spec.driver import BUNDLED_PROTOCOL
+
+    paths = [str(p) for p in pipeline.paths]
+    return [] if [Path(p).resolve() for p in paths] == [BUNDLED_PROTOCOL.resolve()] else paths
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -236,7 +246,8 @@ def _summary(proofs: list[Result]) -> dict[str, int]:
     return out
 
 
-def print_report(report: Report, out: TextIO, show_proved: bool = False, options: Options | None = None) -> None:
+def print_report(report: Report, out: TextIO, show_proved: bool = False, options: Options | None = None,
+                 paths: Sequence[str] = ()) -> None:
     """The final table (rule × action, outcome, time), then counterexamples,
     warnings, each unknown query with the command that retries it with a
     larger budget, and a summary."""
@@ -282,7 +293,7 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
     for r in conditional:
         print(f"\nnote: {r.job.rule_label} × {r.job.action_label} is proved assuming "
               f"{', '.join(r.conditional_on)}, which is not proved", file=out)
-    for line in retry_lines(report, options):
+    for line in retry_lines(report, options, paths):
         print(line, file=out)
     s = _summary(report.proofs)
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
@@ -290,7 +301,7 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
           f"{report.seconds:.1f}s", file=out)
 
 
-def retry_command(r: Result, options: Options | None) -> str:
+def retry_command(r: Result, options: Options | None, paths: Sequence[str] = ()) -> str:
     """The command that retries one unknown query with a larger budget: four
     times the rlimit (twice the safety net too when the timeout decided)."""
     from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT
@@ -300,13 +311,14 @@ def retry_command(r: Result, options: Options | None) -> str:
     job = r.job
     # ensures clauses are selected by module; rules by name
     select = f"--module {job.module}" if job.kind == "ensures" else f"--invariant {job.module}.{job.rule}"
-    cmd = f"imospec prove {select} --rlimit {rlimit * 4}"
+    where = "".join(f"{shlex.quote(p)} " for p in paths)
+    cmd = f"imospec prove {where}{select} --rlimit {rlimit * 4}"
     if isinstance(r.outcome, Unknown) and r.outcome.reason == "timeout":
         cmd += f" --timeout {timeout * 2:g}"
     return cmd + " --no-vacuity"
 
 
-def retry_lines(report: Report, options: Options | None) -> list[str]:
+def retry_lines(report: Report, options: Options | None, paths: Sequence[str] = ()) -> list[str]:
     """One line per unknown query: what it is, why, and how to retry it."""
     unknown = [r for r in report.proofs if isinstance(r.outcome, Unknown) and r.crash is None]
     if not unknown:
@@ -315,5 +327,5 @@ def retry_lines(report: Report, options: Options | None) -> list[str]:
     for r in unknown:
         assert isinstance(r.outcome, Unknown)
         lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
-                     f"{retry_command(r, options)}")
+                     f"{retry_command(r, options, paths)}")
     return lines

@@ -67,7 +67,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"  {s.name:<20} {WORDS.get(s.code, str(s.code))}", file=out)
     retry: list[str] = []
     if "verdicts" in pipeline.__dict__:
-        retry = prove.retry_lines(pipeline.verdicts, pipeline.options)
+        retry = prove.retry_lines(pipeline.verdicts, pipeline.options, prove.given_paths(pipeline))
         for line in retry:
             print(line, file=out)
     if args.json is not None:
@@ -106,7 +106,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
             detail = {"summary": prove.report_json(report)["summary"],
                       "unknown": [{"rule": r.job.rule_label, "action": r.job.action_label,
                                    "reason": getattr(r.outcome, "reason", ""),
-                                   "retry": prove.retry_command(r, pipeline.options)}
+                                   "retry": prove.retry_command(r, pipeline.options, prove.given_paths(pipeline))}
                                   for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
         stages.append(Stage("prove", code, detail))
     if not args.skip_conform:

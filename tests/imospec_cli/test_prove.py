@@ -45,6 +45,10 @@ def test_unknown_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
                         "--no-vacuity")
     assert code == 2
     assert "unknown (rlimit)" in out
+    # each unknown query is named with the command that retries it with a larger budget
+    retry = f"imospec prove {SPECS / 'pool_ok'} --invariant pool.k_never_decreases --rlimit 4 --no-vacuity"
+    assert "2 unknown queries; retry with a larger budget:" in out
+    assert f"pool.k_never_decreases × pool.swap_a_for_b (rlimit): {retry}" in out
 
 
 def test_json_has_one_record_per_query(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
