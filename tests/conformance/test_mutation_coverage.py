@@ -20,6 +20,7 @@ from conformance.machine import RunStats, build_machine
 from conformance.mutate import (
     EQUIVALENTS_FILE,
     Mutant,
+    MutationInputError,
     _apply,
     _mutant_binding,
     load_equivalents,
@@ -65,7 +66,7 @@ def test_equivalents_file_is_read_by_file_line_and_mutated_text(tmp_path: Path) 
 def test_equivalents_without_reason_or_shape_are_refused(tmp_path: Path, entries: Any) -> None:
     path = tmp_path / "eq.json"
     path.write_text(json.dumps({"equivalent": entries}), encoding="utf-8")
-    with pytest.raises(ValueError):
+    with pytest.raises(MutationInputError):
         load_equivalents(path)
 
 
@@ -97,7 +98,7 @@ def test_a_rerun_takes_the_survivors_of_an_earlier_report(tmp_path: Path) -> Non
     report.write_text(json.dumps({"kill_rate": 0.5, "mutants": rows}), encoding="utf-8")
     assert survivors_of(report) == {("a.vy", 3, "y")}
     report.write_text(json.dumps({"equivalent": []}), encoding="utf-8")
-    with pytest.raises(ValueError, match="not a mutation report"):
+    with pytest.raises(MutationInputError, match="not a mutation report"):
         survivors_of(report)
 
 

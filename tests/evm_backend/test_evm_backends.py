@@ -19,6 +19,7 @@ from evm_backend import (
     get_backend,
     hashmap_slot,
 )
+from evm_backend.errors import OutOfRange
 from evm_backend.fork import DEFAULT_CHAIN_ID, GENESIS_BLOCK_NUMBER, GENESIS_TIMESTAMP
 
 COUNTER_START = 5
@@ -187,7 +188,7 @@ def test_timestamp_and_block_number(backend: Backend, counter: Contract) -> None
     number, chain_id, sender = counter.call("env")
     assert (number, chain_id) == (42, DEFAULT_CHAIN_ID)
     assert sender == "0x0000000000000000000000000000000000000000"
-    with pytest.raises(ValueError):
+    with pytest.raises(OutOfRange):
         backend.set_timestamp(-1)
 
 
