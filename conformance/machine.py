@@ -17,7 +17,7 @@ exercised.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,20 +78,35 @@ class Divergence(AssertionError):
 
 
 @dataclass
+class ActionOutcomes:
+    """How often one action succeeded and reverted on the model in a run."""
+
+    ok: int = 0
+    reverted: int = 0
+
+    def __iter__(self) -> Iterator[int]:
+        """``ok, reverted = outcomes`` unpacks the two counts."""
+        return iter((self.ok, self.reverted))
+
+
+@dataclass
 class RunStats:
     """Counts for the summary of a run."""
 
     examples: int = 0
     steps: int = 0
-    outcomes: dict[str, list[int]] = field(default_factory=dict)  # action -> [ok, reverted]
+    outcomes: dict[str, ActionOutcomes] = field(default_factory=dict)  # by `module.action`
 
     def record(self, report: StepReport) -> None:
         self.steps += 1
         if report.step.kind != "action" or report.model is None:
             return
         key = f"{report.step.module}.{report.step.action}"
-        counts = self.outcomes.setdefault(key, [0, 0])
-        counts[0 if report.model.ok else 1] += 1
+        counts = self.outcomes.setdefault(key, ActionOutcomes())
+        if report.model.ok:
+            counts.ok += 1
+        else:
+            counts.reverted += 1
 
 
 def within_share(ran: Counter[str], key: str, actions: int) -> bool:

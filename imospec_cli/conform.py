@@ -162,7 +162,7 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
         json_to.write_text(json.dumps({
             "binding": result.binding, "backend": result.backend, "seed": result.seed,
             "examples": result.stats.examples, "steps": result.stats.steps, "seconds": result.seconds,
-            "outcomes": result.stats.outcomes, "ok": result.ok,
+            "outcomes": {a: list(c) for a, c in result.stats.outcomes.items()}, "ok": result.ok,
             "fixture": str(result.fixture) if result.fixture else None,
         }, indent=2) + "\n")
     return EXIT_OK if result.ok else EXIT_FAIL
