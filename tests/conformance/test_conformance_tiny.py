@@ -51,6 +51,16 @@ def test_wrong_implementation_is_caught_and_replays(tiny_mutant: MutantMaker, tm
     assert fixture.binding == binding_path.resolve()
     replayed = replay(fixture, binding, spec)
     assert not replayed.ok and replayed.first_difference is not None, "the saved fixture must reproduce it"
+    assert main(["replay", str(result.fixture)]) == 1  # the command line, through a pipeline of the fixture's binding
+
+
+def test_replay_of_a_file_that_is_no_fixture_is_a_clear_error(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "trace.json"
+    bad.write_text('{"format": "something else"}')
+    assert main(["replay", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "is not an imospec trace fixture" in err and "Traceback" not in err
 
 
 def test_harness_reports_each_observable(tiny_binding_path: Path) -> None:
