@@ -233,7 +233,7 @@ SEQUENCES_PER_START = 10
 
 def run_mutants(
     spec: ir.Spec,
-    binding: Binding,
+    binding: Binding | Path,
     mutants: list[Mutant],
     *,
     backend: str = "pyrevm",
@@ -250,14 +250,18 @@ def run_mutants(
     ``examples`` defaults to :data:`SEQUENCES_PER_START` for each starting
     state of the binding (the state after the prelude and each scenario).
 
-    ``binding`` is the implementation's, whose ``spec`` is the checked IR of
-    the spec it names (:class:`imospec_cli.pipeline.Pipeline` gives both).
+    ``binding`` is the implementation's (or the path of its file), and
+    ``spec`` the checked IR of the spec it names
+    (:class:`imospec_cli.pipeline.Pipeline` gives both).
 
     Raises:
         BindingError: a mutant's binding cannot be written or read back.
     """
     known = equivalents or {}
     from evm_backend.compiler import compile_source
+
+    if not isinstance(binding, Binding):
+        binding = load_binding(binding)  # the binding file only: the spec is the one given
 
     if examples is None:
         examples = SEQUENCES_PER_START * len(binding.starts)

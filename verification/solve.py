@@ -142,7 +142,7 @@ def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, e
     b0 = builder_for("int" if encoding == "auto" else encoding)
     final_key = input_key(b0.spec, b0.analysis, job, budget, encoding, "final")
     hit0 = cache.get(final_key)
-    if hit0 is not None and "candidate" in hit0:
+    if hit0 is not None and "candidate" in hit0 and not _timed_out(hit0["outcome"]):
         return Verdict(outcome_from_json(hit0["outcome"]), time.perf_counter() - t_start, True,
                        hit0.get("key", ""), None, None, hit0["candidate"])
     verdict = _solve_stages(builder_for, job, budget, encoding, cache, explain)
@@ -183,6 +183,8 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
             b = builder_for(dom)
             key = input_key(b.spec, b.analysis, job, stage_budget, dom, stage)
             hit = cache.get(key) if stage != "pinned" else None
+            if hit is not None and _timed_out(hit):
+                hit = None  # a timeout a cache from elsewhere holds: solve again
             if hit is not None:
                 outcome = outcome_from_json(hit)
                 total += time.perf_counter() - t1
@@ -232,6 +234,12 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
     last.candidate = candidate
     last.wall_clock = wall_clock
     return last
+
+
+def _timed_out(data: dict[str, Any]) -> bool:
+    """Whether cached outcome data is a timeout (this version never writes one;
+    a cache filled by another may hold one, and it must not be believed)."""
+    return data.get("outcome") == "unknown" and data.get("reason") == "timeout"
 
 
 def _to_outcome(solved: Solved, budget: Budget, dom: str, built: Built,

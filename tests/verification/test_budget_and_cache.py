@@ -66,3 +66,21 @@ def test_an_rlimit_verdict_is_cached_whatever_the_timeout(cache_dir: Path) -> No
     second = run("hard", cache_dir, rlimit=100_000, vacuity=False, timeout=123.0)
     r2 = find(second, "fermat.no_cube_sums", "-")
     assert r2.cached and r2.outcome == r1.outcome
+
+
+def test_a_timeout_found_in_the_cache_is_solved_again(cache_dir: Path) -> None:
+    """A cache filled elsewhere (another version, another machine) may hold a timeout: it is not believed."""
+    import json
+
+    run("hard", cache_dir, rlimit=100_000, vacuity=False)
+    rewritten = 0
+    for path in cache_dir.rglob("*.json"):
+        data = json.loads(path.read_text())
+        verdict = data["outcome"] if isinstance(data.get("outcome"), dict) else data
+        if verdict.get("outcome") == "unknown":
+            verdict["reason"] = "timeout"
+            path.write_text(json.dumps(data))
+            rewritten += 1
+    assert rewritten
+    again = find(run("hard", cache_dir, rlimit=100_000, vacuity=False), "fermat.no_cube_sums", "-")
+    assert isinstance(again.outcome, Unknown) and again.outcome.reason == "rlimit" and not again.cached
