@@ -107,7 +107,7 @@ def evm_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:
             setattr(st, attr(param), value)
     art = harness.artifacts[module]
     try:
-        harness.backend.deploy(art.bytecode, art.abi, args, sender=to_checksum(harness.deployer))
+        harness.backend.deploy(art.bytecode, harness.abis[module], args, sender=to_checksum(harness.deployer))
         return (False, None)
     except DeploymentFailed as exc:
         return (True, exc.reason)

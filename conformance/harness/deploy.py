@@ -20,6 +20,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from evm_backend import get_backend
+from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract, compile_file
 from evm_backend.interface import Backend
 from reference.model import Deployment, Model
@@ -47,6 +48,7 @@ class DeployedPair:
         self.deployer = int(accounts[0].address, 16)
         self.actors = [int(a.address, 16) for a in accounts[1:]]
         self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
+        self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
@@ -68,6 +70,14 @@ class DeployedPair:
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
+        # the views (views.py): how many times each side's state changed, when
+        # the views last agreed, and the encoded calls and decoded answers
+        self.state_version = 0
+        self.views_called = 0
+        self._views_agreed_at: tuple[Any, ...] | None = None
+        self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
+        self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        self._decoded: dict[tuple[int, bytes], Any] = {}
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude = self._save()
@@ -196,6 +206,7 @@ class DeployedPair:
         """Put both sides back in ``saved``; returns it with a fresh EVM
         snapshot (reverting to one uses it up)."""
         self.backend.revert(saved.snapshot)
+        self.state_version += 1
         self.model.world.restore(clone(saved.model))
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])

@@ -41,6 +41,10 @@ Raises (from the constructor):
         abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
         receipt = self.backend.transact(to_checksum(self.addresses[step.module]), b.name(step.action), abi_args,
                                         sender=to_checksum(step.caller))
+        if outcome.ok or receipt.success or receipt.halted:
+            # a side's state may have changed (a step that reverted on both
+            # sides changed nothing a view reads): the views are asked again
+            self.state_version += 1
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
         if not compare_state:

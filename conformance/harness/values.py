@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from eth_utils import keccak, to_checksum_address
 
-from evm_backend.errors import CallReverted
 from evm_backend.interface import Backend
 from evm_backend.layout import hashmap_slot
 from evm_backend.records import Receipt
@@ -224,16 +223,6 @@ def _scalar(word: int, t: ir.Type) -> Any:
     if t == ir.BOOL:
         return bool(word)
     return word
-
-
-def _view_reader(backend: Backend, address: str, fn: str, args: Sequence[Any]) -> Any:
-    def read() -> Any:
-        try:
-            return normal(backend.call(address, fn, list(args)))
-        except CallReverted as exc:
-            return ("reverts", exc.receipt.revert_reason)
-
-    return read
 
 
 def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:

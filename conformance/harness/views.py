@@ -19,28 +19,77 @@ from conformance.harness.values import (
     _arg_product,
     _call_path,
     _spread,
-    _view_reader,
     normal,
     to_checksum,
 )
+from evm_backend.abi import AbiFunction
+from evm_backend.errors import CallReverted
 from reference.runtime import Env, Revert
 from spec import ir
 
+# One view call: where it is shown, the model's answer, and the EVM call that
+# gives the contract's (its address, its calldata, the function that decodes it).
+ViewCall = tuple[PathFn, Any, str, bytes, AbiFunction]
+
 
 class ViewComparison(StorageIndex):
-    """The view layer: view functions compared with the model's functions."""
+    """The view layer: view functions compared with the model's functions.
+
+    A view's answer on either side is a function of that side's state and of
+    the clock (the timestamp and the block number) alone: the model's
+    functions are pure, and an EVM call runs the contracts' code on their
+    storage and the block it is given. So once the views agreed, they agree
+    until one of those changes. The harness counts the changes
+    (:attr:`state_version`: every step that changed a side's state, every
+    move back to a saved state) and :meth:`compare_views` calls the views
+    again only when the state or the clock moved since they last agreed.
+    A step that reverted on both sides changed nothing that a view can read
+    (a revert undoes every write, and gas costs nothing on these chains).
+
+    Each view call's calldata is encoded once, and each answer decoded once
+    per distinct return data: the ABI codec, not the EVM, was most of the
+    cost of a view call.
+    """
 
     def compare_views(self) -> list[Difference]:
-        """Differences in the exported views of every module."""
+        """Differences in the exported views of every module (none, without a
+        call, when the state and the clock are as they were when the views
+        last agreed)."""
+        key = (self.state_version, self.backend.timestamp, self.backend.block_number, tuple(self.view_addresses))
+        if key == self._views_agreed_at:
+            return []
         diffs = []
         for module, m in self.spec.modules.items():
-            for path, model_value, reader in self._views(module, m):
-                evm_value = reader()
+            for path, model_value, address, calldata, fn in self._view_calls(module, m):
+                evm_value = self._evm_view(address, calldata, fn)
                 if model_value != evm_value:
                     diffs.append(Difference(path(), model_value, evm_value))
+        self.views_called += 1
+        self._views_agreed_at = None if diffs else key
         return diffs
 
+    def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
+        """The contract's answer to one view call: its decoded return value, or
+        ``("reverts", reason)``."""
+        try:
+            output = self.backend.call(address, calldata)
+        except CallReverted as exc:
+            return ("reverts", exc.receipt.revert_reason)
+        key = (id(fn), output)
+        value = self._decoded.get(key, _MISSING)
+        if value is _MISSING:
+            if len(self._decoded) > _DECODED_LIMIT:
+                self._decoded.clear()
+            value = self._decoded[key] = normal(fn.decode_output(output))
+        return value
+
     def _views(self, module: str, m: ir.Module) -> Iterator[tuple[PathFn, Any, Any]]:
+        """(path, model value, thunk reading the EVM value) for every view call
+        of :meth:`_view_calls`."""
+        for path, value, address, calldata, fn in self._view_calls(module, m):
+            yield path, value, functools.partial(self._evm_view, address, calldata, fn)
+
+    def _view_calls(self, module: str, m: ir.Module) -> Iterator[ViewCall]:
         """Spec functions the implementation exports as views, evaluated at
         every known address: derived state (a decayed tier, a TWAP) is
         observable too, and catches bugs before any action writes them.
@@ -50,15 +99,10 @@ class ViewComparison(StorageIndex):
         turn as blocks pass, and the numbers of :meth:`_view_numbers`; every
         other parameter type leaves a function out.
         """
-        b = self.binding.modules[module]
-        art = self.artifacts[module]
-        exported = {f.get("name") for f in art.abi if f.get("type") == "function"}
         address = to_checksum(self.addresses[module])
         env = Env(0, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
         numbers: list[int] | None = None
-        for fn in m.fns.values():
-            if b.name(fn.name) not in exported or any(t not in (ir.ADDRESS, ir.UINT) for _, t in fn.params):
-                continue
+        for fn, abi_fn in self._exported_views(module, m):
             if numbers is None and any(t == ir.UINT for _, t in fn.params):
                 numbers = self._view_numbers()
             people = self.view_addresses
@@ -71,8 +115,31 @@ class ViewComparison(StorageIndex):
                     value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
                 except Revert as exc:
                     value = ("reverts", exc.reason)
-                abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
-                yield path, value, _view_reader(self.backend, address, b.name(fn.name), abi_args)
+                yield path, value, address, self._calldata(abi_fn, fn, args), abi_fn
+
+    def _exported_views(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction]]:
+        """The spec functions of ``module`` that the implementation exports
+        under the same name and that take only addresses and numbers, with the
+        ABI function that encodes a call to each."""
+        found = self._view_fns.get(module)
+        if found is None:
+            b = self.binding.modules[module]
+            index = self.abis[module]
+            exported = {f.get("name") for f in self.artifacts[module].abi if f.get("type") == "function"}
+            found = self._view_fns[module] = [
+                (fn, index.function(b.name(fn.name), len(fn.params))) for fn in m.fns.values()
+                if b.name(fn.name) in exported and all(t in (ir.ADDRESS, ir.UINT) for _, t in fn.params)]
+        return found
+
+    def _calldata(self, abi_fn: AbiFunction, fn: ir.Fn, args: tuple[int, ...]) -> bytes:
+        key = (abi_fn.signature, args)
+        data = self._encoded.get(key)
+        if data is None:
+            if len(self._encoded) > _ENCODED_LIMIT:
+                self._encoded.clear()
+            abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
+            data = self._encoded[key] = abi_fn.encode_call(abi_args)
+        return data
 
     def _view_numbers(self) -> list[int]:
         """The numbers views that take numbers are evaluated at: the current
@@ -90,3 +157,10 @@ class ViewComparison(StorageIndex):
         for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
         return sorted(v for v in out if v >= 0)
+
+
+_MISSING = object()
+# the caches of encoded calls and decoded answers are bounded (a long
+# campaign asks at ever new blocks and moments)
+_ENCODED_LIMIT = 1 << 16
+_DECODED_LIMIT = 1 << 16
