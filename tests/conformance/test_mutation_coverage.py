@@ -218,6 +218,31 @@ def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path) -> No
     assert moment > h.backend.timestamp + MAX_TIME_STEP - 86400, f"caught at {moment}, not at the far moment"
 
 
+def test_views_are_asked_again_after_a_step_changes_the_state(tmp_path: Path) -> None:
+    # The views are called again only when a side's state or the clock moved
+    # since they last agreed. A tier that never decays shows only once the
+    # withdrawal has started the decay: an action, after which the clock has
+    # not moved. Had the harness kept the views' last agreement across it,
+    # this view mutant would pass.
+    binding, spec = load_implementation(BINDING)
+    frozen = next(m for m in mutations("farm", binding.modules["farm"].vyper) if m.mutated.strip() == "current -= 0")
+    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), "pyrevm")
+    steps = list(h.binding_steps(binding.scenarios["members"]))
+    withdraw = next(i for i, s in enumerate(steps) if s.action == "withdraw")
+    for s in steps[:withdraw]:
+        assert h.run(s).ok, s.describe()
+    assert h.compare_views() == []
+    called = h.views_called
+    assert h.compare_views() == [] and h.views_called == called  # nothing moved: no call at all
+    reverted = h.run(Step("action", "farm", "withdraw", h.actors[3], (10**30,)))
+    assert reverted.ok and not reverted.model.ok  # type: ignore[union-attr]
+    assert h.compare_views() == [] and h.views_called == called  # a step that reverted changed nothing
+    assert h.run(steps[withdraw]).ok  # the views are not compared after an action
+    diffs = h.compare_views()
+    assert h.views_called == called + 1
+    assert any(d.where.startswith("farm.staking_tier_at(") for d in diffs), diffs
+
+
 def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
     binding, spec = load_implementation(BINDING)
     mt = binding.modules["mt"].vyper
