@@ -97,6 +97,15 @@ class RunStats:
     steps: int = 0
     outcomes: dict[str, ActionOutcomes] = field(default_factory=dict)  # by `module.action`
 
+    def merge(self, other: RunStats) -> None:
+        """Add ``other``'s counts (a shard's) to these."""
+        self.examples += other.examples
+        self.steps += other.steps
+        for action, (ok, reverted) in other.outcomes.items():
+            counts = self.outcomes.setdefault(action, [0, 0])
+            counts[0] += ok
+            counts[1] += reverted
+
     def record(self, report: StepReport) -> None:
         self.steps += 1
         if report.step.kind != "action" or report.model is None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +230,26 @@ def _mutant_binding(binding: Binding, m: Mutant, workdir: Path) -> Path:
 SEQUENCES_PER_START = 10
 
 
+def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, examples: int, steps: int,
+                   seed: int, workdir: Path) -> str:
+    """Compile mutant ``m`` of ``binding``'s implementation and run its
+    campaign (unshrunk, to the first divergence): ``"stillborn"`` when it does
+    not compile, else ``"killed"`` or ``"survived"``."""
+    from evm_backend.compiler import compile_source
+
+    try:
+        compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+    except EvmBackendError:
+        return "stillborn"
+    mb = load_binding(_mutant_binding(binding, m, workdir))
+    try:
+        result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
+                              fixture_dir=workdir / "fixtures", shrink=False, stop_early=True)
+    except EvmBackendError:
+        return "killed"  # the mutant breaks deployment: observable at once
+    return "survived" if result.ok else "killed"
+
+
 def run_mutants(
     spec: ir.Spec,
     binding: Binding | Path,
@@ -242,6 +261,9 @@ def run_mutants(
     seed: int = 0,
     progress: object = None,
     equivalents: dict[tuple[str, int, str], str] | None = None,
+    workers: int = 1,
+    engine: str = "local",
+    address: str | None = None,
 ) -> MutationReport:
     """Run the conformance campaign on each mutant; classify it.
 
@@ -249,6 +271,9 @@ def run_mutants(
     equivalent: a survivor among them is reported as equivalent, not survived.
     ``examples`` defaults to :data:`SEQUENCES_PER_START` for each starting
     state of the binding (the state after the prelude and each scenario).
+    The mutants run on ``workers`` processes (or on a Ray cluster, see
+    :mod:`conformance.parallel`), each mutant's campaign in one of them as it
+    would run alone: the report is the same for any number of workers.
 
     ``binding`` is the implementation's (or the path of its file), and
     ``spec`` the checked IR of the spec it names
@@ -256,42 +281,36 @@ def run_mutants(
 
     Raises:
         BindingError: a mutant's binding cannot be written or read back.
+        EngineUnavailable: ``engine="ray"`` without Ray installed.
     """
-    known = equivalents or {}
-    from evm_backend.compiler import compile_source
+    from conformance.parallel import _IMPLEMENTATIONS, MutantTask, run_mutant_task, run_tasks
 
+    known = equivalents or {}
     if not isinstance(binding, Binding):
         binding = load_binding(binding)  # the binding file only: the spec is the one given
-
     if examples is None:
         examples = SEQUENCES_PER_START * len(binding.starts)
+    path = str(binding.path.resolve())
+    _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
+    tasks = [MutantTask(path, m, backend, examples, steps, seed) for m in mutants]
     report = MutationReport()
-    with tempfile.TemporaryDirectory(prefix="imospec-mutants-") as tmp:
-        work = Path(tmp)
-        for i, m in enumerate(mutants):
-            try:
-                compile_source(_apply(m), name=m.file.stem, path=str(m.file))
-            except EvmBackendError:
-                report.stillborn.append(m)
-                continue
-            mb = load_binding(_mutant_binding(binding, m, work))
-            try:
-                result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
-                                      fixture_dir=work / "fixtures", shrink=False)
-                killed = not result.ok
-            except EvmBackendError:
-                killed = True  # the mutant breaks deployment: observable at once
-            reason = known.get(m.key())
-            if killed:
-                report.killed.append(m)
-                if reason is not None:
-                    report.misjudged.append(m)
-            elif reason is not None:
-                report.equivalent.append((m, reason))
-            else:
-                report.survived.append(m)
-            if callable(progress):
-                progress(i + 1, len(mutants), m, killed)
+    fates = run_tasks(run_mutant_task, tasks, workers=workers, engine=engine, address=address)
+    for i, (m, fate) in enumerate(zip(mutants, fates, strict=True)):
+        if fate == "stillborn":
+            report.stillborn.append(m)
+            continue
+        killed = fate == "killed"
+        reason = known.get(m.key())
+        if killed:
+            report.killed.append(m)
+            if reason is not None:
+                report.misjudged.append(m)
+        elif reason is not None:
+            report.equivalent.append((m, reason))
+        else:
+            report.survived.append(m)
+        if callable(progress):
+            progress(i + 1, len(mutants), m, killed)
     return report
 
 

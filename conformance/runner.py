@@ -9,10 +9,11 @@ printed step by step and saved as a JSON fixture that :func:`replay` re-runs
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.binding import Binding
 from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport
-from conformance.harness.values import _show
+from conformance.harness.values import _show, normal
 from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
 
@@ -39,11 +40,45 @@ class CampaignSettings:
     steps: int = 25
     seed: int = 0
     check_rules: bool = False
+    workers: int = 1  # (they change how long it takes, never what it finds)
+    engine: str = "local"
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A unit of a campaign's work: ``examples`` sequences from the
+    ``start``-th starting state, drawn with ``seed``. A campaign's shards
+    depend on its seed and budget alone, never on how many workers run them:
+    each finds the same divergences wherever and whenever it runs."""
+
+    number: int  # its place in the campaign's list of shards
+    start: int  # the index of its starting state in the binding's starts
+    chunk: int  # its place among the shards of that starting state
+    examples: int
+    seed: int
+
+
+@dataclass
+class ShardResult:
+    """What one shard found: its counts, and its divergence (shrunk, unless
+    the campaign does not shrink) with the scenario it started from."""
+
+    shard: Shard
+    stats: RunStats
+    seconds: float
+    divergence: list[StepReport] | None = None
+    scenario: str | None = None
 
 
 @dataclass
 class CampaignResult:
-    """The outcome of a campaign."""
+    """The outcome of a campaign.
+
+    ``divergence`` is the first divergence (of the deployment, else of the
+    first shard that diverged, in shard order) and ``fixture`` its fixture;
+    ``divergences`` and ``fixtures`` hold every distinct one. They are the
+    same whatever the number of workers."""
 
     backend: str
     binding: str
@@ -53,6 +88,10 @@ class CampaignResult:
     divergence: list[StepReport] | None = None
     scenario: str | None = None  # the starting state of the divergent sequence
     fixture: Path | None = None
+    divergences: list[ShardResult] = field(default_factory=list)
+    fixtures: list[Path] = field(default_factory=list)
+    workers: int = 1
+    shards: int = 0
 
     @property
     def ok(self) -> bool:
@@ -150,8 +189,110 @@ def pin_constant_pool() -> None:
 
 def start_seed(seed: int, index: int) -> int:
     """The hypothesis seed of the sequences that start from the ``index``-th
-    starting state of a campaign run with ``seed``."""
+    starting state of a campaign run with ``seed`` (of its first shard)."""
     return seed * 1009 + index
+
+
+# A starting state's sequences run in shards of at most SHARD_EXAMPLES
+# sequences, each with its own seed: the unit of work that `--workers` and
+# Ray hand out. (A campaign of at most this many sequences a starting state,
+# such as every default one, has one shard per starting state, seeded as
+# campaigns always were.)
+SHARD_EXAMPLES = 25
+
+
+def shard_seed(seed: int, index: int, chunk: int) -> int:
+    """The hypothesis seed of the ``chunk``-th shard of the ``index``-th
+    starting state of a campaign run with ``seed``."""
+    if chunk == 0:
+        return start_seed(seed, index)
+    digest = hashlib.sha256(f"imospec-shard:{seed}:{index}:{chunk}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def plan_shards(starts: int, examples: int, seed: int) -> list[Shard]:
+    """The shards of a campaign of ``examples`` sequences shared between
+    ``starts`` starting states (the first ones taking one more each until
+    all are given out; at least one each)."""
+    shards: list[Shard] = []
+    for index in range(starts):
+        total = max(1, examples // starts + (index < examples % starts))
+        for chunk, first in enumerate(range(0, total, SHARD_EXAMPLES)):
+            shards.append(Shard(len(shards), index, chunk, min(SHARD_EXAMPLES, total - first),
+                                shard_seed(seed, index, chunk)))
+    return shards
+
+
+class ShardRunner:
+    """One process's harness and state machine for one implementation: runs
+    a campaign's deployment checks and its shards, in any order."""
+
+    def __init__(self, spec: ir.Spec, binding: Binding, backend: str, *, steps: int, check_rules: bool = False,
+                 on_step: Callable[[StepReport], None] | None = None) -> None:
+        self.binding = binding
+        self.steps = steps
+        self.harness = Harness(spec, binding, backend, check_rules=check_rules)
+        self.stats = RunStats()
+        self._failing: dict[str, list[StepReport]] = {}
+        self.machine = build_machine(self.harness, self.stats, on_step, self._keep)
+
+    def _keep(self, trace: list[StepReport]) -> None:
+        self._failing["trace"] = list(trace)  # the last one kept is the shrunk one
+
+    def deployment(self) -> list[StepReport] | None:
+        """The deployment's divergence, if any: the state after it and after
+        the prelude, and the constructors at edge parameters
+        (:func:`conformance.deployment.check_deployments`)."""
+        harness = self.harness
+        bad = [rep for rep in harness.prelude_reports if not rep.ok]
+        deployment = harness.deployment_differences or check_deployments(harness)
+        if deployment or bad:
+            return bad[:1] or [StepReport(Step("time"), None, None, deployment)]
+        return None
+
+    def run(self, shard: Shard, *, shrink: bool = True) -> ShardResult:
+        """Run one shard: its sequences from its starting state."""
+        started = time.perf_counter()
+        stats = self.stats
+        stats.examples, stats.steps, stats.outcomes = 0, 0, {}
+        start = self.binding.starts[shard.start]
+        result = ShardResult(shard, stats, 0.0)
+        reports = self.harness.start_from(start)
+        if any(not r.ok for r in reports):
+            # the scenario's own steps are the trace: replay runs them after the prelude
+            result.divergence, result.scenario = reports, None
+        else:
+            config = settings(
+                max_examples=shard.examples, stateful_step_count=self.steps, deadline=None, database=None,
+                derandomize=False, suppress_health_check=list(HealthCheck),
+                phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+                report_multiple_bugs=False, print_blob=False,
+            )
+            # hypothesis copies the seed from the machine class to the test it
+            # builds; each shard has its own, or they would all run the same
+            # draws (the same actions, in the same order, with the same arguments)
+            seeded = hypothesis_seed(shard.seed)(self.machine)
+            self._failing.clear()
+            try:
+                run_state_machine_as_test(seeded, settings=config)
+            except Divergence:
+                result.divergence, result.scenario = self._failing.get("trace"), start
+        result.stats = RunStats(stats.examples, stats.steps, {k: list(v) for k, v in stats.outcomes.items()})
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def portable(reports: list[StepReport] | None) -> list[StepReport] | None:
+    """Reports that can cross to another process: the model's side keeps its
+    result, reason, value (as a plain value) and events, not its states."""
+    if reports is None:
+        return None
+    out = []
+    for r in reports:
+        model = None if r.model is None else replace(r.model, value=normal(r.model.value), before={})
+        step = step_from_json(json.loads(json.dumps(step_to_json(r.step))))
+        out.append(StepReport(step, model, r.evm, list(r.differences)))
+    return out
 
 
 def run_campaign(
@@ -166,64 +307,74 @@ def run_campaign(
     on_step: Callable[[StepReport], None] | None = None,
     check_rules: bool = False,
     shrink: bool = True,
+    workers: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    stop_early: bool = False,
+    on_shard: Callable[[ShardResult], None] | None = None,
 ) -> CampaignResult:
     """Run ``examples`` generated action sequences of up to ``steps`` steps.
 
     First the deployment: the state after it and after the prelude, and the
     constructors at edge parameters (:func:`conformance.deployment.check_deployments`).
-    Deterministic for a given seed. Stops at the first divergence, shrinks it
-    (unless ``shrink`` is false: mutation testing only asks whether there is
-    one), saves it as a fixture and returns it in the result.
+    Then every shard of the campaign (:func:`plan_shards`), on ``workers``
+    processes of this machine, or on a Ray cluster with ``engine="ray"``
+    (``address``: the cluster's; None starts a local Ray instance). Every
+    shard runs to its end, so that the divergences found are the same
+    whatever the number of workers; ``stop_early`` stops at the first
+    divergence instead (mutation testing only asks whether there is one).
+    Deterministic for a given seed. A divergence is shrunk (unless
+    ``shrink`` is false), saved as a fixture and returned in the result.
+    ``on_step`` sees every step, in this process only (one worker);
+    ``on_shard`` sees every shard's result as it is merged.
 
     Raises:
         BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
+        EngineUnavailable: ``engine="ray"`` without Ray installed.
     """
     pin_constant_pool()
-    harness = Harness(spec, binding, backend, check_rules=check_rules)
-    stats = RunStats()
-    failing: dict[str, list[StepReport]] = {}
-
-    def keep(trace: list[StepReport]) -> None:
-        failing["trace"] = list(trace)  # the last one kept is the shrunk one
-
     started = time.perf_counter()
-    result = CampaignResult(backend, binding.name, seed, stats, 0.0)
-    bad = [rep for rep in harness.prelude_reports if not rep.ok]
-    # constructors at edge parameters, against the spec's init rules
-    deployment = harness.deployment_differences or check_deployments(harness)
-    if deployment or bad:
-        result.divergence = bad[:1] or [StepReport(Step("time"), None, None, deployment)]
-    # the sequences are shared between the state after the prelude and each
-    # scenario, the first ones taking one more each until all are given out
-    starts = binding.starts
-    machine = build_machine(harness, stats, on_step, keep)  # one for every starting state
-    for index, start in enumerate(starts if result.divergence is None else []):
-        reports = harness.start_from(start)
-        if any(not r.ok for r in reports):
-            # the scenario's own steps are the trace: replay runs them after the prelude
-            result.divergence, result.scenario = reports, None
-            break
-        config = settings(
-            max_examples=max(1, examples // len(starts) + (index < examples % len(starts))),
-            stateful_step_count=steps, deadline=None, database=None,
-            derandomize=False, suppress_health_check=list(HealthCheck),
-            phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
-            report_multiple_bugs=False, print_blob=False,
-        )
-        # hypothesis copies the seed from the machine class to the test it builds;
-        # each starting state gets its own, or they would all run the same
-        # draws (the same actions, in the same order, with the same arguments)
-        seeded = hypothesis_seed(start_seed(seed, index))(machine)
-        try:
-            run_state_machine_as_test(seeded, settings=config)
-        except Divergence:
-            result.divergence, result.scenario = failing.get("trace"), start
-            break
+    shards = plan_shards(len(binding.starts), examples, seed)
+    result = CampaignResult(backend, binding.name, seed, RunStats(), 0.0, workers=workers, shards=len(shards))
+    results: list[ShardResult] = []
+    if workers <= 1 and engine == "local":
+        runner = ShardRunner(spec, binding, backend, steps=steps, check_rules=check_rules, on_step=on_step)
+        setup = runner.deployment()
+        for shard in shards if setup is None else []:
+            results.append(runner.run(shard, shrink=shrink))
+            if on_shard is not None:
+                on_shard(results[-1])
+            if stop_early and results[-1].divergence is not None:
+                break
+    else:
+        from conformance.parallel import run_shards
+
+        setup, results = run_shards(spec, binding, backend=backend, steps=steps, check_rules=check_rules,
+                                    shards=shards, shrink=shrink, workers=workers, engine=engine,
+                                    address=address, on_shard=on_shard)
+    if setup is not None:
+        result.divergence = setup
+        result.divergences = [ShardResult(Shard(-1, 0, 0, 0, seed), RunStats(), 0.0, setup, None)]
+    else:
+        seen: set[str] = set()
+        for r in results:
+            result.stats.merge(r.stats)
+            if r.divergence is None:
+                continue
+            key = json.dumps([r.scenario, [step_to_json(x.step) for x in r.divergence]])
+            if key not in seen:  # every shard of a scenario whose own steps diverge finds it
+                seen.add(key)
+                result.divergences.append(r)
+        if result.divergences:
+            result.divergence, result.scenario = result.divergences[0].divergence, result.divergences[0].scenario
     result.seconds = time.perf_counter() - started
-    if result.divergence is not None:
-        name = f"{binding.name}-{backend}-seed{seed}.json"
-        result.fixture = fixture_dir / name
-        save_fixture(result.fixture, binding, backend, seed, result.divergence, result.scenario)
+    for i, r in enumerate(result.divergences):
+        suffix = "" if i == 0 else f"-shard{r.shard.number}"
+        path = fixture_dir / f"{binding.name}-{backend}-seed{seed}{suffix}.json"
+        assert r.divergence is not None
+        save_fixture(path, binding, backend, seed, r.divergence, r.scenario)
+        result.fixtures.append(path)
+    result.fixture = result.fixtures[0] if result.fixtures else None
     return result
 
 

@@ -200,7 +200,7 @@ class DeployedPair:
 
     def _save(self) -> _Saved:
         return _Saved(self.backend.snapshot(), self.model.world.snapshot(),
-                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid)
+                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid, dict(self._index))
 
     def _go_back(self, saved: _Saved) -> _Saved:
         """Put both sides back in ``saved``; returns it with a fresh EVM
@@ -211,6 +211,7 @@ class DeployedPair:
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])
         self._baseline_valid = saved.compared
+        self._index = dict(saved.index)
         self._rewatch()
         return replace(saved, snapshot=self.backend.snapshot())
 

@@ -160,13 +160,17 @@ def peek(m: Map, key: Any) -> Any:
 @dataclass(frozen=True)
 class _Saved:
     """Both sides at one moment: the EVM snapshot, the model's state, the
-    clock, and whether every change up to then was compared (so that the
-    incremental comparison may start from there)."""
+    clock, whether every change up to then was compared (so that the
+    incremental comparison may start from there), and the storage index of
+    the entries observable then (so that what a sequence compares depends on
+    that sequence alone, never on the sequences that ran before it: the same
+    sequence finds the same differences in any process, in any order)."""
 
     snapshot: int
     model: dict[str, Any]
     clock: tuple[int, int]
     compared: bool
+    index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]]
 
 
 @functools.lru_cache(maxsize=1 << 16)

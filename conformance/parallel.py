@@ -1,0 +1,202 @@
+"""Running a campaign's shards, or a mutation run's mutants, on every core of
+this machine or on a Ray cluster.
+
+The work is cut into tasks that do not depend on one another (a campaign's
+deployment checks and its shards, see :func:`conformance.runner.plan_shards`;
+one campaign a mutant) and the results come back in the order of the tasks,
+whatever the order they finished in: the merged result is the same for any
+number of workers. Each worker process keeps one harness and state machine
+per implementation and runs every task it is given on them.
+
+Engines:
+
+- ``local``: a pool of ``workers`` processes of this machine (forked, so that
+  they start with the spec and the binding already loaded);
+- ``ray``: the same tasks as Ray tasks, on the cluster at ``address`` (or a
+  local Ray instance when there is none). Every node needs imospec installed,
+  and the binding and its contracts at the same path.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from conformance.binding import Binding, load_implementation
+from conformance.runner import Shard, ShardResult, ShardRunner, StepReport, pin_constant_pool, portable
+from spec import ir
+
+ENGINES = ("local", "ray")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class EngineUnavailable(Exception):
+    """The engine asked for cannot run here (Ray is not installed)."""
+
+
+def default_workers() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------- the tasks
+
+
+@dataclass(frozen=True)
+class CampaignTask:
+    """One task of a campaign: its deployment checks (``shard`` None) or a shard."""
+
+    binding: str
+    backend: str
+    steps: int
+    check_rules: bool
+    shrink: bool
+    shard: Shard | None
+
+
+# this process's implementations and runners, loaded once
+_IMPLEMENTATIONS: dict[str, tuple[Binding, ir.Spec]] = {}
+_RUNNERS: dict[tuple[str, str, int, bool], ShardRunner] = {}
+
+
+def _implementation(path: str) -> tuple[Binding, ir.Spec]:
+    found = _IMPLEMENTATIONS.get(path)
+    if found is None:
+        found = _IMPLEMENTATIONS[path] = load_implementation(path)
+    return found
+
+
+def run_campaign_task(task: CampaignTask) -> list[StepReport] | ShardResult | None:
+    """Run one task in this process: the deployment's divergence (or None),
+    or a shard's result, made portable."""
+    pin_constant_pool()
+    key = (task.binding, task.backend, task.steps, task.check_rules)
+    runner = _RUNNERS.get(key)
+    if runner is None:
+        binding, spec = _implementation(task.binding)
+        runner = _RUNNERS[key] = ShardRunner(spec, binding, task.backend, steps=task.steps,
+                                             check_rules=task.check_rules)
+    if task.shard is None:
+        return portable(runner.deployment())
+    result = runner.run(task.shard, shrink=task.shrink)
+    result.divergence = portable(result.divergence)
+    return result
+
+
+def run_shards(
+    spec: ir.Spec, binding: Binding, *, backend: str, steps: int, check_rules: bool, shards: Sequence[Shard],
+    shrink: bool, workers: int, engine: str, address: str | None,
+    on_shard: Callable[[ShardResult], None] | None = None,
+) -> tuple[list[StepReport] | None, list[ShardResult]]:
+    """The deployment's divergence (or None) and every shard's result, in
+    shard order.
+
+    Raises:
+        EngineUnavailable: ``engine="ray"`` without Ray installed.
+    """
+    path = str(binding.path.resolve())
+    _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
+    tasks = [CampaignTask(path, backend, steps, check_rules, shrink, s) for s in (None, *shards)]
+    results = run_tasks(run_campaign_task, tasks, workers=workers, engine=engine, address=address)
+    setup = next(results)
+    assert not isinstance(setup, ShardResult)
+    out: list[ShardResult] = []
+    for r in results:
+        assert isinstance(r, ShardResult)
+        out.append(r)
+        if on_shard is not None:
+            on_shard(r)
+    return setup, out
+
+
+@dataclass(frozen=True)
+class MutantTask:
+    """One mutant's campaign."""
+
+    binding: str
+    mutant: Any  # conformance.mutate.Mutant
+    backend: str
+    examples: int
+    steps: int
+    seed: int
+
+
+def run_mutant_task(task: MutantTask) -> str:
+    """Compile one mutant and run its campaign: ``"stillborn"`` (it does not
+    compile), ``"killed"`` or ``"survived"``."""
+    from conformance.mutate import campaign_kills
+
+    pin_constant_pool()
+    binding, spec = _implementation(task.binding)
+    return campaign_kills(spec, binding, task.mutant, backend=task.backend, examples=task.examples,
+                          steps=task.steps, seed=task.seed, workdir=_workdir())
+
+
+_WORKDIR: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _workdir() -> Path:
+    """This process's scratch directory for mutant copies of the implementation."""
+    if not _WORKDIR:
+        _WORKDIR.append(tempfile.TemporaryDirectory(prefix="imospec-mutants-"))
+    return Path(_WORKDIR[0].name)
+
+
+# ------------------------------------------------------------- the engines
+
+
+def run_tasks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engine: str = "local",
+              address: str | None = None) -> Iterator[R]:
+    """``fn`` of every task, in the order of the tasks, run by ``workers``
+    processes (or by a Ray cluster).
+
+    Raises:
+        EngineUnavailable: ``engine="ray"`` without Ray installed.
+        ValueError: an unknown engine.
+    """
+    if engine == "ray":
+        return _ray_map(fn, tasks, workers=workers, address=address)
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if workers <= 1:
+        return (fn(t) for t in tasks)
+    return _pool_map(fn, tasks, workers)
+
+
+def _pool_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Iterator[R]:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with context.Pool(min(workers, max(1, len(tasks)))) as pool:
+        yield from pool.imap(fn, tasks, chunksize=1)
+
+
+def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, address: str | None) -> Iterator[R]:
+    try:
+        import ray
+    except ImportError:
+        raise EngineUnavailable(
+            "--engine ray needs Ray, an optional dependency: pip install 'imospec[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address is None:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    try:
+        remote = ray.remote(fn)
+        refs = [remote.remote(t) for t in tasks]
+        for ref in refs:
+            yield ray.get(ref)
+    finally:
+        if started_here:
+            ray.shutdown()
