@@ -142,14 +142,16 @@ def run_mutant_task(task: MutantTask) -> str:
                           steps=task.steps, seed=task.seed, workdir=_workdir())
 
 
-_WORKDIR: list[tempfile.TemporaryDirectory[str]] = []
+# by process id: a forked worker inherits its parent's, and must not share it
+_WORKDIRS: dict[int, tempfile.TemporaryDirectory[str]] = {}
 
 
 def _workdir() -> Path:
     """This process's scratch directory for mutant copies of the implementation."""
-    if not _WORKDIR:
-        _WORKDIR.append(tempfile.TemporaryDirectory(prefix="imospec-mutants-"))
-    return Path(_WORKDIR[0].name)
+    pid = os.getpid()
+    if pid not in _WORKDIRS:
+        _WORKDIRS[pid] = tempfile.TemporaryDirectory(prefix="imospec-mutants-")
+    return Path(_WORKDIRS[pid].name)
 
 
 # ------------------------------------------------------------- the engines

@@ -42,6 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary to FILE")
     p.add_argument("--check-rules", action="store_true",
                    help="also check every invariant on the model after each step")
+    _add_engine_options(p, "the campaign's shards (the sequences of each starting state, 25 at most a shard)")
     p.set_defaults(func=cmd_conform)
 
     mu = sub.add_parser(
@@ -68,6 +69,7 @@ def register(sub: Any) -> None:
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
                     "next to the binding)")
+    _add_engine_options(mu, "the mutants (one campaign each)")
     mu.set_defaults(func=cmd_mutate)
 
     r = sub.add_parser(
@@ -78,6 +80,25 @@ def register(sub: Any) -> None:
     r.add_argument("fixture", type=Path, metavar="FIXTURE")
     r.add_argument("--backend", choices=BACKENDS, help="override the fixture's backend")
     r.set_defaults(func=cmd_replay)
+
+
+def _add_engine_options(p: Any, what: str) -> None:
+    p.add_argument("--workers", type=int, metavar="N",
+                   help=f"processes that run {what} (default: every core; 1 runs them in this process). "
+                   "The result is the same for any N")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the workers run: processes of this machine (default), or a Ray cluster "
+                   "(needs the optional dependency: pip install 'imospec[ray]')")
+    p.add_argument("--address", metavar="ADDR",
+                   help="with --engine ray: the cluster to join, e.g. ray://head:10001 or auto "
+                   "(default: a local Ray instance, started and stopped for the run)")
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from conformance.parallel import default_workers
+
+    workers = getattr(args, "workers", None)
+    return workers if workers is not None else default_workers()
 
 
 def _fail(exc: Exception) -> int:
@@ -94,11 +115,12 @@ def _fail(exc: Exception) -> int:
 def setup_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean "this implementation cannot be set up" (exit 1, no traceback)."""
     from conformance.binding import BindingError
+    from conformance.parallel import EngineUnavailable
     from conformance.runner import FixtureError
     from evm_backend.errors import EvmBackendError
     from spec.driver import SpecHasErrors
 
-    return (BindingError, SpecHasErrors, EvmBackendError, FixtureError)
+    return (BindingError, SpecHasErrors, EvmBackendError, FixtureError, EngineUnavailable)
 
 
 def summary(result: CampaignResult) -> str:
@@ -129,7 +151,18 @@ def run_with_progress(pipeline: Pipeline, settings: CampaignSettings) -> Campaig
         elif not tty and n % 2000 == 0:
             print(f"  {n} steps", file=sys.stderr, flush=True)
 
-    result = pipeline.campaign(settings, on_step=tick)
+    def shard_done(r: Any) -> None:
+        before = counter["n"]
+        counter["n"] += r.stats.steps
+        if tty:
+            print(f"\r  {counter['n']} steps (budget about {total})", end="", file=sys.stderr, flush=True)
+        elif counter["n"] // 10000 != before // 10000:
+            print(f"  {counter['n']} steps", file=sys.stderr, flush=True)
+
+    if settings.workers <= 1 and settings.engine == "local":
+        result = pipeline.campaign(settings, on_step=tick)
+    else:
+        result = pipeline.campaign(settings, on_shard=shard_done)
     if tty:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
     return result
@@ -140,7 +173,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
     from conformance.runner import CampaignSettings
 
     settings = CampaignSettings(backend=args.backend, examples=args.examples, steps=args.steps, seed=args.seed,
-                                check_rules=args.check_rules)
+                                check_rules=args.check_rules, workers=_workers(args), engine=args.engine,
+                                address=args.address)
     return run(Pipeline.for_binding(args.impl), settings, json_to=args.json)
 
 
@@ -158,12 +192,18 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
         print("\nDIVERGENCE (shrunk):")
         print(format_trace(result.divergence))
         print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
+        for other, path in zip(result.divergences[1:], result.fixtures[1:], strict=True):
+            assert other.divergence is not None
+            first = other.divergence[-1].differences[:1]
+            print(f"another divergence, from {other.scenario or 'the prelude'} (shard {other.shard.number}): "
+                  f"{first[0] if first else 'see the fixture'}; replay with: imospec replay {path}")
     if json_to:
         json_to.write_text(json.dumps({
             "binding": result.binding, "backend": result.backend, "seed": result.seed,
             "examples": result.stats.examples, "steps": result.stats.steps, "seconds": result.seconds,
             "outcomes": {a: list(c) for a, c in result.stats.outcomes.items()}, "ok": result.ok,
             "fixture": str(result.fixture) if result.fixture else None,
+            "fixtures": [str(f) for f in result.fixtures], "workers": result.workers, "shards": result.shards,
         }, indent=2) + "\n")
     return EXIT_OK if result.ok else EXIT_FAIL
 
@@ -218,7 +258,9 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             return 1
         candidates = [m for m in candidates if m.key() in wanted]
     chosen = select(candidates, args.max_mutants, args.seed)
-    print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend}", file=sys.stderr)
+    workers = _workers(args)
+    print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend} "
+          f"({workers} worker(s), {args.engine})", file=sys.stderr)
 
     def progress(i: int, n: int, m: Any, killed: bool) -> None:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
@@ -227,7 +269,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     try:
         report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
                              steps=args.steps, seed=args.seed, progress=progress,
-                             equivalents=equivalents)
+                             equivalents=equivalents, workers=workers, engine=args.engine, address=args.address)
     except setup_errors() as exc:
         return _fail(exc)
     tried = len(report.killed) + len(report.survived)

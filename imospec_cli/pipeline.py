@@ -172,8 +172,8 @@ class Pipeline:
         """Phase 4b: every selected query proved, refuted or unknown (see :meth:`prove`)."""
         return self.prove()
 
-    def campaign(self, settings: CampaignSettings | str, on_step: Callable[[Any], None] | None = None
-                 ) -> CampaignResult:
+    def campaign(self, settings: CampaignSettings | str, on_step: Callable[[Any], None] | None = None,
+                 on_shard: Callable[[Any], None] | None = None) -> CampaignResult:
         """Phase 5: one conformance campaign of the implementation against :attr:`spec`
         (run once per settings; a backend name means the default settings on it).
 
@@ -181,6 +181,7 @@ class Pipeline:
             BindingError: no binding, or it cannot be read.
             SpecHasErrors: the spec does not check.
             EvmBackendError: the implementation cannot be compiled or deployed.
+            EngineUnavailable: ``settings.engine`` is ``"ray"`` and Ray is not installed.
         """
         from conformance.runner import CampaignSettings, run_campaign
 
@@ -190,7 +191,8 @@ class Pipeline:
         if key not in self._campaigns:
             self._campaigns[key] = run_campaign(
                 self.spec, self.binding, backend=settings.backend, examples=settings.examples,
-                steps=settings.steps, seed=settings.seed, check_rules=settings.check_rules, on_step=on_step)
+                steps=settings.steps, seed=settings.seed, check_rules=settings.check_rules, on_step=on_step,
+                on_shard=on_shard, workers=settings.workers, engine=settings.engine, address=settings.address)
         return self._campaigns[key]
 
     @property

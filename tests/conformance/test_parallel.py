@@ -1,0 +1,83 @@
+"""Campaigns and mutation runs on several workers: the work is cut into
+shards that do not depend on one another, so the result for a seed is the
+same whatever the number of workers (the divergences found, the mutants
+killed); and the same shards run on a Ray cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.binding import load_implementation
+from conformance.mutate import mutations, run_mutants
+from conformance.runner import SHARD_EXAMPLES, CampaignResult, plan_shards, run_campaign, step_to_json
+
+MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
+
+
+def _found(result: CampaignResult) -> list[Any]:
+    """Every divergence of a result: its starting state, its steps, its differences."""
+    return [(r.shard.number, r.scenario, [step_to_json(s.step) for s in r.divergence or []],
+             [str(d) for s in r.divergence or [] for d in s.differences]) for r in result.divergences]
+
+
+def test_shards_depend_on_the_seed_and_the_budget_alone() -> None:
+    shards = plan_shards(3, 100, seed=5)
+    assert [s.examples for s in shards if s.start == 0] == [SHARD_EXAMPLES, 9]  # 34 = 25 + 9
+    assert sum(s.examples for s in shards) == 100
+    assert [s.number for s in shards] == list(range(len(shards)))
+    assert len({s.seed for s in shards}) == len(shards)  # no two shards draw the same sequences
+    assert plan_shards(3, 100, seed=5) == shards
+    # up to SHARD_EXAMPLES sequences a starting state: one shard each, seeded as campaigns always were
+    assert [(s.start, s.seed) for s in plan_shards(10, 100, seed=1)] == [(i, 1009 + i) for i in range(10)]
+
+
+def test_the_divergences_found_are_the_same_whatever_the_number_of_workers(
+        tiny_mutant: MutantMaker, tmp_path: Path) -> None:
+    # a mutant that some sequences show and others do not: several shards, some diverge
+    binding, spec = load_implementation(tiny_mutant("vault.vy", "amount * WAD // floor_price",
+                                                    "amount * WAD // floor_price + 1"))
+    results = {}
+    for workers in (1, 2, 3):
+        results[workers] = run_campaign(spec, binding, backend="pyrevm", examples=3 * SHARD_EXAMPLES, steps=12,
+                                        seed=4, shrink=False, workers=workers, fixture_dir=tmp_path / f"w{workers}")
+    one = results[1]
+    assert one.shards == 3 and not one.ok
+    assert len(one.divergences) >= 2, "the test needs several diverging shards"
+    for workers in (2, 3):
+        other = results[workers]
+        assert _found(other) == _found(one)
+        assert (other.stats.examples, other.stats.steps, other.stats.outcomes) == (
+            one.stats.examples, one.stats.steps, one.stats.outcomes)
+        assert [f.name for f in other.fixtures] == [f.name for f in one.fixtures]
+        assert [json.loads(f.read_text())["steps"] for f in other.fixtures] == [
+            json.loads(f.read_text())["steps"] for f in one.fixtures]
+
+
+def test_the_mutants_killed_are_the_same_whatever_the_number_of_workers(tiny_binding_path: Path) -> None:
+    binding, spec = load_implementation(tiny_binding_path)
+    chosen = list(mutations("vault", binding.modules["vault"].vyper))[:5]
+    one = run_mutants(spec, tiny_binding_path, chosen, examples=2, steps=8, seed=2, workers=1)
+    two = run_mutants(spec, tiny_binding_path, chosen, examples=2, steps=8, seed=2, workers=2)
+    assert one.killed and (one.survived or one.stillborn), "the sample should hold kills and others"
+    for fate in ("killed", "survived", "stillborn"):
+        assert [m.key() for m in getattr(two, fate)] == [m.key() for m in getattr(one, fate)]
+
+
+@pytest.mark.slow
+def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    binding, spec = load_implementation(tiny_mutant("vault.vy", "amount * WAD // floor_price",
+                                                    "amount * WAD // floor_price + 1"))
+    args: dict[str, Any] = {"backend": "pyrevm", "examples": 2 * SHARD_EXAMPLES, "steps": 12, "seed": 4,
+                            "shrink": False}
+    local = run_campaign(spec, binding, workers=1, fixture_dir=tmp_path / "local", **args)
+    # engine="ray" with no address starts a local Ray instance and stops it after the run
+    on_ray = run_campaign(spec, binding, workers=2, engine="ray", fixture_dir=tmp_path / "ray", **args)
+    assert not local.ok
+    assert _found(on_ray) == _found(local)
+    assert on_ray.stats.steps == local.stats.steps
