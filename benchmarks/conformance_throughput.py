@@ -1,35 +1,49 @@
 """Conformance throughput against the raw EVM call rate, measured in one run.
 
-One seeded campaign records its action steps; then, for each backend, the
-same steps are timed on fresh deployments:
+For each backend (py-evm, pyrevm) it prints, from the same run:
 
-- conformance: model + EVM + the comparison of outcome, events and the whole
-  storage state (``Harness.run``, what every step of ``imospec conform`` does);
-- raw: the same contract calls on the same backend, no model, no comparison.
+- raw: the contract calls of a recorded campaign, no model, no comparison
+  (the best of three, alternating with the next figure);
+- one step: the same steps through ``Harness.run`` (model + EVM + the
+  comparison of outcome, events and the whole storage state);
+- whole campaign: one seeded ``run_campaign`` (hypothesis drawing the steps,
+  the views, the sweeps, the resets between sequences; start-up apart) in
+  this process, and its ratio to the raw rate (the targets: 1,500 steps/s
+  on pyrevm; half the raw rate on py-evm);
+- where a campaign step's time goes: generation (hypothesis and the
+  machine's draws, with their dry runs on the model), model, EVM,
+  comparison, views, and the rest of the harness;
+- start-up: loading the spec, deploying both sides and the prelude, the
+  edge deployments.
 
-It prints steps/s for both (the best of three alternating runs), their ratio (target: conformance keeps at least
-half of the raw py-evm rate), and the pyrevm / py-evm ratio (target: 5x).
-Last, it times one whole seeded campaign on each backend (hypothesis drawing
-the steps, periodic sweeps of the views, resets between sequences) and prints
-that ratio too. Usage:
+``--linear 1000,10000,100000`` times campaigns of that many steps on pyrevm
+(one worker): the steps/s must not fall as a campaign grows.
+``--scaling N`` times one campaign of N steps on one worker and on every
+core, and prints the speed-up. Usage:
 
     python benchmarks/conformance_throughput.py [--impl BINDING] [--examples N] [--steps N]
+        [--linear 1000,10000] [--scaling 5000] [--backends pyrevm,py-evm]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, StepReport, to_checksum
-from conformance.runner import run_campaign
+from conformance.parallel import default_workers
+from conformance.runner import ShardRunner, pin_constant_pool, plan_shards, run_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
 TINY = ROOT / "tests" / "conformance" / "fixtures" / "tiny" / "impl" / "binding.json"
 REPEATS = 3
+SEED = 7
 
 
 def record(spec, binding, backend: str, examples: int, steps: int) -> list[Step]:  # type: ignore[no-untyped-def]
@@ -39,7 +53,7 @@ def record(spec, binding, backend: str, examples: int, steps: int) -> list[Step]
         if report.step.kind == "action":
             trace.append(report.step)
 
-    run_campaign(spec, binding, backend=backend, examples=examples, steps=steps, seed=7, on_step=keep)
+    run_campaign(spec, binding, backend=backend, examples=examples, steps=steps, seed=SEED, on_step=keep)
     return trace
 
 
@@ -65,12 +79,72 @@ def raw_rate(spec, binding, backend: str, trace: list[Step]) -> float:  # type: 
     return len(calls) / (time.perf_counter() - start)
 
 
-def campaign_rate(spec, binding, backend: str, examples: int, steps: int) -> float:  # type: ignore[no-untyped-def]
+class Clock:
+    """Time spent in each part of a campaign, each part's own (exclusive)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self.stack: list[str] = ["generation"]
+        self.mark = time.perf_counter()
+
+    def _switch(self, to: str | None) -> None:
+        now = time.perf_counter()
+        self.spent[self.stack[-1]] += now - self.mark
+        self.mark = now
+        if to is None:
+            self.stack.pop()
+        else:
+            self.stack.append(to)
+
+    def wrap(self, obj: Any, name: str, part: str | Callable[[], str]) -> None:
+        inner = getattr(obj, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._switch(part() if callable(part) else part)
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self._switch(None)
+
+        setattr(obj, name, timed)
+
+
+def campaign_breakdown(spec, binding, backend: str, examples: int, steps: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """One whole campaign in this process, timed part by part."""
+    pin_constant_pool()
+    t0 = time.perf_counter()
+    runner = ShardRunner(spec, binding, backend, steps=steps)
+    t1 = time.perf_counter()
+    assert runner.deployment() is None, "the deployment diverged"  # with the edge deployments
+    t2 = time.perf_counter()
+    h = runner.harness
+    clock = Clock()
+    clock.wrap(h, "run", "harness")
+    clock.wrap(h.model, "execute", lambda: "model" if clock.stack[-1] == "harness" else "generation")
+    clock.wrap(h.backend, "transact", "EVM")
+    for name in ("compare_outcome", "compare_changes", "compare_state", "sweep", "start_from", "reset"):
+        clock.wrap(h, name, "comparison" if name.startswith(("compare", "sweep")) else "harness")
+    clock.wrap(h, "compare_views", "views")
+    clock.mark = time.perf_counter()
+    done = 0
+    for shard in plan_shards(len(binding.starts), examples, SEED):
+        result = runner.run(shard)
+        assert result.divergence is None, f"the campaign diverged on {backend}"
+        done += result.stats.steps
+    clock._switch("generation")
+    elapsed = time.perf_counter() - t2
+    return {"steps": done, "seconds": elapsed, "rate": done / elapsed, "parts": dict(clock.spent),
+            "harness": t1 - t0, "edges": t2 - t1}
+
+
+def whole_rate(spec, binding, backend: str, examples: int, steps: int, workers: int = 1) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Steps and steps/s of one campaign, start-up included."""
     start = time.perf_counter()
-    result = run_campaign(spec, binding, backend=backend, examples=examples, steps=steps, seed=7)
+    result = run_campaign(spec, binding, backend=backend, examples=examples, steps=steps, seed=SEED,
+                          workers=workers)
     elapsed = time.perf_counter() - start
     assert result.ok, f"the campaign diverged on {backend}: {result.divergence}"
-    return result.stats.steps / elapsed
+    return result.stats.steps, result.stats.steps / elapsed
 
 
 def main() -> None:
@@ -78,27 +152,43 @@ def main() -> None:
     ap.add_argument("--impl", type=Path, default=DEFAULT if DEFAULT.exists() else TINY)
     ap.add_argument("--examples", type=int, default=30)
     ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--backends", default="py-evm,pyrevm")
+    ap.add_argument("--linear", default="", metavar="N,N,...", help="campaign sizes in steps (pyrevm)")
+    ap.add_argument("--scaling", type=int, default=0, metavar="N", help="steps of the scaling campaign")
     args = ap.parse_args()
+    t = time.perf_counter()
     binding, spec = load_implementation(args.impl)
+    load = time.perf_counter() - t
+    backends = args.backends.split(",")
     trace = record(spec, binding, "pyrevm", args.examples, args.steps)
-    print(f"implementation {binding.name}: {len(trace)} recorded action steps")
-    rates = {}
-    for backend in ("py-evm", "pyrevm"):
-        # the two measurements alternate, REPEATS times each, and the best of
-        # each counts: what runs first or second on a noisy machine does not
+    print(f"implementation {binding.name}: {len(trace)} recorded action steps; spec loaded in {load:.2f} s")
+    for backend in backends:
+        # the measurements alternate, REPEATS times each, and the best of each
+        # counts: what runs first or second on a noisy machine does not
         raws, confs = [], []
         for _ in range(REPEATS):
             raws.append(raw_rate(spec, binding, backend, trace))
             confs.append(conformance_rate(spec, binding, backend, trace))
         raw, conf = max(raws), max(confs)
-        rates[backend] = conf
-        print(f"{backend:>7}: raw {raw:8.0f} calls/s   conformance {conf:8.0f} steps/s   "
-              f"conformance/raw = {conf / raw:.2f}")
-    print(f"pyrevm / py-evm, conformance steps: {rates['pyrevm'] / rates['py-evm']:.1f}x")
-    whole = {backend: campaign_rate(spec, binding, backend, args.examples, args.steps)
-             for backend in ("py-evm", "pyrevm")}
-    print(f"whole campaigns ({args.examples} x {args.steps}, seed 7): py-evm {whole['py-evm']:.0f} steps/s, "
-          f"pyrevm {whole['pyrevm']:.0f} steps/s, pyrevm / py-evm = {whole['pyrevm'] / whole['py-evm']:.1f}x")
+        b = campaign_breakdown(spec, binding, backend, args.examples, args.steps)
+        print(f"{backend:>7}: raw {raw:8.0f} calls/s   one step {conf:8.0f} steps/s ({conf / raw:.2f} of raw)   "
+              f"whole campaign {b['rate']:6.0f} steps/s ({b['rate'] / raw:.3f} of raw)")
+        total = sum(b["parts"].values())
+        parts = "  ".join(f"{k} {v / total:.0%}" for k, v in sorted(b["parts"].items(), key=lambda kv: -kv[1]))
+        print(f"         a campaign step ({b['steps']} steps, {1000 * b['seconds'] / b['steps']:.2f} ms each): {parts}")
+        print(f"         start-up: deploy both sides and the prelude {b['harness']:.2f} s, "
+              f"edge deployments {b['edges']:.2f} s")
+    for size in [int(n) for n in args.linear.split(",") if n]:
+        examples = max(1, size // args.steps)
+        steps, rate = whole_rate(spec, binding, "pyrevm", examples, args.steps)
+        print(f"linear cost: {examples} x {args.steps} ({steps} steps) on pyrevm, one worker: {rate:.0f} steps/s")
+    if args.scaling:
+        examples = max(1, args.scaling // args.steps)
+        cores = default_workers()
+        _, one = whole_rate(spec, binding, "pyrevm", examples, args.steps, workers=1)
+        _, many = whole_rate(spec, binding, "pyrevm", examples, args.steps, workers=cores)
+        print(f"scaling: {examples} x {args.steps} on pyrevm: 1 worker {one:.0f} steps/s, {cores} workers "
+              f"{many:.0f} steps/s: {many / one:.2f}x")
 
 
 if __name__ == "__main__":
