@@ -6,6 +6,7 @@ killed); and the same shards run on a Ray cluster."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from conformance.binding import load_implementation
 from conformance.mutate import mutations, run_mutants
 from conformance.runner import SHARD_EXAMPLES, CampaignResult, plan_shards, run_campaign, step_to_json
+from imospec_cli.main import main
 
 MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
 
@@ -81,3 +83,23 @@ def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, t
     assert not local.ok
     assert _found(on_ray) == _found(local)
     assert on_ray.stats.steps == local.stats.steps
+
+
+def test_conform_takes_workers_and_says_so(tiny_binding_path: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "summary.json"
+    code = main(["conform", "--impl", str(tiny_binding_path), "--backend", "pyrevm", "--examples", "4",
+                 "--steps", "5", "--workers", "2", "--json", str(out)])
+    assert code == 0, capsys.readouterr()
+    summary = json.loads(out.read_text())
+    assert summary["workers"] == 2 and summary["shards"] == 1 and summary["ok"]
+
+
+def test_ray_missing_is_a_clear_error(tiny_binding_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when it is not installed
+    code = main(["conform", "--impl", str(tiny_binding_path), "--examples", "2", "--steps", "3",
+                 "--engine", "ray"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "pip install 'imospec[ray]'" in err and "Traceback" not in err
