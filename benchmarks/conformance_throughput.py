@@ -159,8 +159,8 @@ def main() -> None:
     t = time.perf_counter()
     binding, spec = load_implementation(args.impl)
     load = time.perf_counter() - t
-    backends = args.backends.split(",")
-    trace = record(spec, binding, "pyrevm", args.examples, args.steps)
+    backends = [b for b in args.backends.split(",") if b]
+    trace = record(spec, binding, "pyrevm", args.examples, args.steps) if backends else []
     print(f"implementation {binding.name}: {len(trace)} recorded action steps; spec loaded in {load:.2f} s")
     for backend in backends:
         # the measurements alternate, REPEATS times each, and the best of each

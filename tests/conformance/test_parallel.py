@@ -63,8 +63,8 @@ def test_the_divergences_found_are_the_same_whatever_the_number_of_workers(
 def test_the_mutants_killed_are_the_same_whatever_the_number_of_workers(tiny_binding_path: Path) -> None:
     binding, spec = load_implementation(tiny_binding_path)
     chosen = list(mutations("vault", binding.modules["vault"].vyper))[:5]
-    one = run_mutants(spec, tiny_binding_path, chosen, examples=2, steps=8, seed=2, workers=1)
-    two = run_mutants(spec, tiny_binding_path, chosen, examples=2, steps=8, seed=2, workers=2)
+    one = run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=1)
+    two = run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=2)
     assert one.killed and (one.survived or one.stillborn), "the sample should hold kills and others"
     for fate in ("killed", "survived", "stillborn"):
         assert [m.key() for m in getattr(two, fate)] == [m.key() for m in getattr(one, fate)]
