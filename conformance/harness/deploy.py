@@ -75,6 +75,7 @@ class DeployedPair:
         self.state_version = 0
         self.views_called = 0
         self._views_agreed_at: tuple[Any, ...] | None = None
+        self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[int, bytes], Any] = {}

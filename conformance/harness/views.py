@@ -150,7 +150,9 @@ class ViewComparison(StorageIndex):
         ahead (MAX_TIME_STEP on), where schedules that run on from a moment
         of the state (a tier's decay) have run their course."""
         now, block = self.backend.timestamp, self.backend.block_number
-        held = self.model.numbers_held()
+        if self._held[0] != self.state_version:  # (the numbers the state holds change only with it)
+            self._held = (self.state_version, self.model.numbers_held())
+        held = self._held[1]
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
         out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}
