@@ -179,9 +179,11 @@ def main() -> None:
         print(f"         start-up: deploy both sides and the prelude {b['harness']:.2f} s, "
               f"edge deployments {b['edges']:.2f} s")
     for size in [int(n) for n in args.linear.split(",") if n]:
-        examples = max(1, size // args.steps)
-        steps, rate = whole_rate(spec, binding, "pyrevm", examples, args.steps)
-        print(f"linear cost: {examples} x {args.steps} ({steps} steps) on pyrevm, one worker: {rate:.0f} steps/s")
+        # about `size` steps (a sequence runs about 0.7 of its steps on the bundled binding)
+        examples = max(1, round(size / (0.7 * args.steps)))
+        b = campaign_breakdown(spec, binding, "pyrevm", examples, args.steps)
+        print(f"linear cost: {examples} x {args.steps} ({b['steps']} steps) on pyrevm, one worker, "
+              f"start-up apart: {b['rate']:.0f} steps/s")
     if args.scaling:
         examples = max(1, args.scaling // args.steps)
         cores = default_workers()
