@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from conformance.binding import Binding, load_implementation
+from conformance.binding import Binding, BindingError, load_implementation
 from conformance.runner import Shard, ShardResult, ShardRunner, StepReport, pin_constant_pool, portable
+from evm_backend.errors import EvmBackendError
 from spec import ir
+from spec.driver import SpecHasErrors
 
 ENGINES = ("local", "ray")
 
@@ -76,16 +78,27 @@ def _implementation(path: str) -> tuple[Binding, ir.Spec]:
     return found
 
 
-def run_campaign_task(task: CampaignTask) -> list[StepReport] | ShardResult | None:
+@dataclass(frozen=True)
+class SetupFailed:
+    """A worker could not set the implementation up: the error, as text (an
+    exception carrying a receipt does not cross processes)."""
+
+    error: str
+
+
+def run_campaign_task(task: CampaignTask) -> list[StepReport] | ShardResult | SetupFailed | None:
     """Run one task in this process: the deployment's divergence (or None),
     or a shard's result, made portable."""
     pin_constant_pool()
     key = (task.binding, task.backend, task.steps, task.check_rules)
     runner = _RUNNERS.get(key)
     if runner is None:
-        binding, spec = _implementation(task.binding)
-        runner = _RUNNERS[key] = ShardRunner(spec, binding, task.backend, steps=task.steps,
-                                             check_rules=task.check_rules)
+        try:
+            binding, spec = _implementation(task.binding)
+            runner = _RUNNERS[key] = ShardRunner(spec, binding, task.backend, steps=task.steps,
+                                                 check_rules=task.check_rules)
+        except (BindingError, SpecHasErrors, EvmBackendError) as exc:
+            return SetupFailed(f"{type(exc).__name__}: {exc}")
     if task.shard is None:
         return portable(runner.deployment())
     result = runner.run(task.shard, shrink=task.shrink)
@@ -102,6 +115,8 @@ def run_shards(
     shard order.
 
     Raises:
+        BindingError: a worker could not set the implementation up (the
+            error it met is in the message).
         EngineUnavailable: ``engine="ray"`` without Ray installed.
     """
     path = str(binding.path.resolve())
@@ -109,9 +124,13 @@ def run_shards(
     tasks = [CampaignTask(path, backend, steps, check_rules, shrink, s) for s in (None, *shards)]
     results = run_tasks(run_campaign_task, tasks, workers=workers, engine=engine, address=address)
     setup = next(results)
+    if isinstance(setup, SetupFailed):
+        raise BindingError(f"{binding.path}: {setup.error}")
     assert not isinstance(setup, ShardResult)
     out: list[ShardResult] = []
     for r in results:
+        if isinstance(r, SetupFailed):
+            raise BindingError(f"{binding.path}: {r.error}")
         assert isinstance(r, ShardResult)
         out.append(r)
         if on_shard is not None:

@@ -103,3 +103,13 @@ def test_ray_missing_is_a_clear_error(tiny_binding_path: Path, monkeypatch: pyte
     err = capsys.readouterr().err
     assert code == 1
     assert "pip install 'imospec[ray]'" in err and "Traceback" not in err
+
+
+def test_a_worker_that_cannot_set_up_is_a_clear_error(tiny_mutant: MutantMaker,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tiny_mutant("vault.vy", "amount * WAD // floor_price", "amount * WAD // // floor_price")
+    code = main(["conform", "--impl", str(broken), "--backend", "pyrevm", "--examples", "2", "--steps", "3",
+                 "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error:" in err and "vault" in err and "Traceback" not in err
