@@ -244,7 +244,7 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
     mb = load_binding(_mutant_binding(binding, m, workdir))
     try:
         result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
-                              fixture_dir=workdir / "fixtures", shrink=False, stop_early=True)
+                              fixture_dir=workdir / "fixtures", shrink=False)
     except EvmBackendError:
         return "killed"  # the mutant breaks deployment: observable at once
     return "survived" if result.ok else "killed"

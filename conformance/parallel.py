@@ -22,7 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,8 +111,8 @@ def run_shards(
     shrink: bool, workers: int, engine: str, address: str | None,
     on_shard: Callable[[ShardResult], None] | None = None,
 ) -> tuple[list[StepReport] | None, list[ShardResult]]:
-    """The deployment's divergence (or None) and every shard's result, in
-    shard order.
+    """The deployment's divergence (or None) and the shards' results in
+    shard order, up to the first that diverged (the workers stop there).
 
     Raises:
         BindingError: a worker could not set the implementation up (the
@@ -123,18 +123,23 @@ def run_shards(
     _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
     tasks = [CampaignTask(path, backend, steps, check_rules, shrink, s) for s in (None, *shards)]
     results = run_tasks(run_campaign_task, tasks, workers=workers, engine=engine, address=address)
-    setup = next(results)
-    if isinstance(setup, SetupFailed):
-        raise BindingError(f"{binding.path}: {setup.error}")
-    assert not isinstance(setup, ShardResult)
     out: list[ShardResult] = []
-    for r in results:
-        if isinstance(r, SetupFailed):
-            raise BindingError(f"{binding.path}: {r.error}")
-        assert isinstance(r, ShardResult)
-        out.append(r)
-        if on_shard is not None:
-            on_shard(r)
+    try:
+        setup = next(results)
+        if isinstance(setup, SetupFailed):
+            raise BindingError(f"{binding.path}: {setup.error}")
+        assert not isinstance(setup, ShardResult)
+        for r in results if setup is None else []:
+            if isinstance(r, SetupFailed):
+                raise BindingError(f"{binding.path}: {r.error}")
+            assert isinstance(r, ShardResult)
+            out.append(r)
+            if on_shard is not None:
+                on_shard(r)
+            if r.divergence is not None:
+                break
+    finally:
+        results.close()  # the shards still running are stopped
     return setup, out
 
 
@@ -177,9 +182,10 @@ def _workdir() -> Path:
 
 
 def run_tasks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engine: str = "local",
-              address: str | None = None) -> Iterator[R]:
+              address: str | None = None) -> Generator[R, None, None]:
     """``fn`` of every task, in the order of the tasks, run by ``workers``
-    processes (or by a Ray cluster).
+    processes (or by a Ray cluster). Closing the generator stops the tasks
+    still running.
 
     Raises:
         EngineUnavailable: ``engine="ray"`` without Ray installed.
@@ -194,14 +200,15 @@ def run_tasks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engine:
     return _pool_map(fn, tasks, workers)
 
 
-def _pool_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Iterator[R]:
+def _pool_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Generator[R, None, None]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with context.Pool(min(workers, max(1, len(tasks)))) as pool:
         yield from pool.imap(fn, tasks, chunksize=1)
 
 
-def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, address: str | None) -> Iterator[R]:
+def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
+             address: str | None) -> Generator[R, None, None]:
     try:
         import ray
     except ImportError:
@@ -216,8 +223,13 @@ def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, address:
     try:
         remote = ray.remote(fn)
         refs = [remote.remote(t) for t in tasks]
-        for ref in refs:
-            yield ray.get(ref)
+        for i, ref in enumerate(refs):
+            try:
+                yield ray.get(ref)
+            except GeneratorExit:
+                for rest in refs[i + 1:]:
+                    ray.cancel(rest)
+                raise
     finally:
         if started_here:
             ray.shutdown()

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,9 @@ class ShardResult:
 class CampaignResult:
     """The outcome of a campaign.
 
-    ``divergence`` is the first divergence (of the deployment, else of the
-    first shard that diverged, in shard order) and ``fixture`` its fixture;
-    ``divergences`` and ``fixtures`` hold every distinct one. They are the
-    same whatever the number of workers."""
+    ``divergence`` is the first divergence: of the deployment, else of the
+    first shard that diverged, in shard order; ``shard`` is that shard. It is
+    the same whatever the number of workers."""
 
     backend: str
     binding: str
@@ -88,8 +87,7 @@ class CampaignResult:
     divergence: list[StepReport] | None = None
     scenario: str | None = None  # the starting state of the divergent sequence
     fixture: Path | None = None
-    divergences: list[ShardResult] = field(default_factory=list)
-    fixtures: list[Path] = field(default_factory=list)
+    shard: Shard | None = None
     workers: int = 1
     shards: int = 0
 
@@ -310,7 +308,6 @@ def run_campaign(
     workers: int = 1,
     engine: str = "local",
     address: str | None = None,
-    stop_early: bool = False,
     on_shard: Callable[[ShardResult], None] | None = None,
 ) -> CampaignResult:
     """Run ``examples`` generated action sequences of up to ``steps`` steps.
@@ -319,12 +316,13 @@ def run_campaign(
     constructors at edge parameters (:func:`conformance.deployment.check_deployments`).
     Then every shard of the campaign (:func:`plan_shards`), on ``workers``
     processes of this machine, or on a Ray cluster with ``engine="ray"``
-    (``address``: the cluster's; None starts a local Ray instance). Every
-    shard runs to its end, so that the divergences found are the same
-    whatever the number of workers; ``stop_early`` stops at the first
-    divergence instead (mutation testing only asks whether there is one).
-    Deterministic for a given seed. A divergence is shrunk (unless
-    ``shrink`` is false), saved as a fixture and returned in the result.
+    (``address``: the cluster's; None starts a local Ray instance). The
+    results are taken in shard order and the campaign stops at the first
+    shard that diverges (later shards that already ran are dropped), so the
+    divergence found, and the counts, are the same whatever the number of
+    workers. Deterministic for a given seed. A divergence is shrunk (unless
+    ``shrink`` is false: mutation testing only asks whether there is one),
+    saved as a fixture and returned in the result.
     ``on_step`` sees every step, in this process only (one worker);
     ``on_shard`` sees every shard's result as it is merged.
 
@@ -344,7 +342,7 @@ def run_campaign(
             results.append(runner.run(shard, shrink=shrink))
             if on_shard is not None:
                 on_shard(results[-1])
-            if stop_early and results[-1].divergence is not None:
+            if results[-1].divergence is not None:
                 break
     else:
         from conformance.parallel import run_shards
@@ -354,27 +352,15 @@ def run_campaign(
                                     address=address, on_shard=on_shard)
     if setup is not None:
         result.divergence = setup
-        result.divergences = [ShardResult(Shard(-1, 0, 0, 0, seed), RunStats(), 0.0, setup, None)]
-    else:
-        seen: set[str] = set()
-        for r in results:
-            result.stats.merge(r.stats)
-            if r.divergence is None:
-                continue
-            key = json.dumps([r.scenario, [step_to_json(x.step) for x in r.divergence]])
-            if key not in seen:  # every shard of a scenario whose own steps diverge finds it
-                seen.add(key)
-                result.divergences.append(r)
-        if result.divergences:
-            result.divergence, result.scenario = result.divergences[0].divergence, result.divergences[0].scenario
+    for r in results if setup is None else []:
+        result.stats.merge(r.stats)
+        if r.divergence is not None:
+            result.divergence, result.scenario, result.shard = r.divergence, r.scenario, r.shard
+            break
     result.seconds = time.perf_counter() - started
-    for i, r in enumerate(result.divergences):
-        suffix = "" if i == 0 else f"-shard{r.shard.number}"
-        path = fixture_dir / f"{binding.name}-{backend}-seed{seed}{suffix}.json"
-        assert r.divergence is not None
-        save_fixture(path, binding, backend, seed, r.divergence, r.scenario)
-        result.fixtures.append(path)
-    result.fixture = result.fixtures[0] if result.fixtures else None
+    if result.divergence is not None:
+        result.fixture = fixture_dir / f"{binding.name}-{backend}-seed{seed}.json"
+        save_fixture(result.fixture, binding, backend, seed, result.divergence, result.scenario)
     return result
 
 

@@ -192,18 +192,14 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
         print("\nDIVERGENCE (shrunk):")
         print(format_trace(result.divergence))
         print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
-        for other, path in zip(result.divergences[1:], result.fixtures[1:], strict=True):
-            assert other.divergence is not None
-            first = other.divergence[-1].differences[:1]
-            print(f"another divergence, from {other.scenario or 'the prelude'} (shard {other.shard.number}): "
-                  f"{first[0] if first else 'see the fixture'}; replay with: imospec replay {path}")
     if json_to:
         json_to.write_text(json.dumps({
             "binding": result.binding, "backend": result.backend, "seed": result.seed,
             "examples": result.stats.examples, "steps": result.stats.steps, "seconds": result.seconds,
             "outcomes": {a: list(c) for a, c in result.stats.outcomes.items()}, "ok": result.ok,
             "fixture": str(result.fixture) if result.fixture else None,
-            "fixtures": [str(f) for f in result.fixtures], "workers": result.workers, "shards": result.shards,
+            "workers": result.workers, "shards": result.shards,
+            "shard": result.shard.number if result.shard is not None else None,
         }, indent=2) + "\n")
     return EXIT_OK if result.ok else EXIT_FAIL
 
