@@ -101,10 +101,10 @@ class RunStats:
         """Add ``other``'s counts (a shard's) to these."""
         self.examples += other.examples
         self.steps += other.steps
-        for action, (ok, reverted) in other.outcomes.items():
-            counts = self.outcomes.setdefault(action, [0, 0])
-            counts[0] += ok
-            counts[1] += reverted
+        for action, theirs in other.outcomes.items():
+            counts = self.outcomes.setdefault(action, ActionOutcomes())
+            counts.ok += theirs.ok
+            counts.reverted += theirs.reverted
 
     def record(self, report: StepReport) -> None:
         self.steps += 1
