@@ -15,7 +15,6 @@ interface Interest:
     def grow(er_base: uint256, rate: uint256, elapsed: uint256) -> uint256: view
 
 WAD: constant(uint256) = 10**18
-HOUR: constant(uint256) = 3600
 DAY: constant(uint256) = 86400
 SECONDS_PER_YEAR: constant(uint256) = 31536000
 

@@ -2,7 +2,7 @@
 # @title interest: the money market's interest-rate model (static)
 # @notice Written from spec/protocol/interest.imo (PROTOCOL.md section 7).
 #   - The rate is a yearly rate in WAD, 6.25e16 (6.25% APY) by default,
-#     governed within [0, MAX_RATE]. The timelock is not part of this build:
+#     governed within [0, 25%]. The timelock is not part of this build:
 #     nothing here changes `annual_rate` (the spec changes it only through
 #     `govern` in its timelock, a module this build does not deploy).
 #   - `grow` and `grown` are the one accrual rule: simple interest from a
@@ -11,7 +11,6 @@
 #     is a bare revert exactly where the spec's checked arithmetic has one).
 
 WAD: constant(uint256) = 10**18
-MAX_RATE: constant(uint256) = 25 * 10**16
 SECONDS_PER_YEAR: constant(uint256) = 31536000
 
 # The yearly rate paid to holders, WAD (governed).

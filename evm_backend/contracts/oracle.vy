@@ -10,7 +10,6 @@
 #   - `value` cannot name a Vyper argument: the argument is `_value` (calls
 #     are positional).
 
-HOUR: constant(uint256) = 3600
 DAY: constant(uint256) = 86400
 
 event CollateralReported:
