@@ -5,10 +5,12 @@ that real bugs take:
 
 - ``op``: an operator swapped (``+``/``-``, ``*``/``//``, ``<``/``<=``,
   ``>``/``>=``, ``==``/``!=``, ``and``/``or``);
-- ``const``: an integer literal off by one;
+- ``const``: an integer literal off by one, in a function body or in a
+  module-level ``constant`` (a period a day too long, a tier of 0);
 - ``assert``: an ``assert`` dropped;
 - ``round``: a rounding flipped (``+ 1``/``+ convert(...)`` of a round-up dropped);
-- ``args``: the first two arguments of a call swapped.
+- ``args``: the first two arguments of a call swapped;
+- ``event``: the values of two fields of a ``log`` swapped.
 
 Each mutant that compiles runs through a conformance campaign. It is *killed*
 when the campaign finds a divergence (or its deployment breaks); otherwise it
@@ -52,6 +54,8 @@ OPERATOR_SWAPS = [
 EQUIVALENTS_FILE = "equivalent-mutants.json"
 INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
+CONSTANT_DECL = re.compile(r"^\w+\s*:\s*constant\(.*\)\s*=")
+LOG_CALL = re.compile(r"^(\s*log\s+\w+\()(.*)(\)\s*)$")
 
 
 class MutationInputError(Exception):
@@ -198,6 +202,65 @@ def mutations(module: str, path: Path) -> Iterator[Mutant]:
                 continue
             new = code[: m.start(2)] + b.strip() + ", " + a.strip() + code[m.end(3):]
             yield Mutant(module, path, no, "args", line, new + comment)
+        if stripped.startswith("log "):
+            yield from _log_swaps(module, path, no, line, code, comment)
+    yield from _constant_mutations(module, path, source)
+
+
+def _constant_mutations(module: str, path: Path, source: str) -> Iterator[Mutant]:
+    """Each integer literal of a module-level ``constant``'s value off by one."""
+    for no, line in enumerate(source.splitlines(), start=1):
+        code, comment = _strip_comment(line)
+        decl = CONSTANT_DECL.match(code)
+        if decl is None:
+            continue
+        start = decl.end()
+        masked = re.sub(r'"[^"]*"', lambda m: "\0" * len(m.group(0)), code)
+        for m in INT_LITERAL.finditer(masked, start):
+            value = int(m.group(1))
+            for delta in (1, -1):
+                if value + delta >= 0:
+                    new = code[: m.start()] + str(value + delta) + code[m.end():]
+                    yield Mutant(module, path, no, "const", line, new + comment)
+
+
+def _split_top_level(text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of the comma-separated items of ``text`` at
+    bracket depth 0."""
+    spans, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(text)))
+    return spans
+
+
+def _log_swaps(module: str, path: Path, no: int, line: str, code: str, comment: str) -> Iterator[Mutant]:
+    """The ``log`` of ``code`` with the values of two of its fields swapped
+    (every pair; a swap of values of different types does not compile)."""
+    m = LOG_CALL.match(code)
+    if m is None:
+        return
+    head, body, tail = m.groups()
+    fields = []
+    for a, b in _split_top_level(body):
+        name, eq, value = body[a:b].partition("=")
+        if not eq:
+            return  # positional fields: not a form these contracts use
+        fields.append((name.strip(), value.strip()))
+    for i in range(len(fields)):
+        for j in range(i + 1, len(fields)):
+            if fields[i][1] == fields[j][1]:
+                continue
+            values = [v for _, v in fields]
+            values[i], values[j] = values[j], values[i]
+            new = head + ", ".join(f"{n}={v}" for (n, _), v in zip(fields, values, strict=True)) + tail
+            yield Mutant(module, path, no, "event", line, new + comment)
 
 
 def _apply(m: Mutant) -> str:

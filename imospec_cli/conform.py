@@ -48,12 +48,13 @@ def register(sub: Any) -> None:
     mu = sub.add_parser(
         "mutate", help="mutation testing: how many wrong contracts does the conformance suite catch?",
         description="Make mutants of the implementation's Vyper contracts (operator swaps, off-by-one "
-        "constants, dropped asserts, flipped rounding, swapped arguments), run a conformance campaign on "
+        "constants, module-level constants too, dropped asserts, flipped rounding, swapped arguments, "
+        "swapped event fields), run a conformance campaign on "
         "each, and report the kill rate and every surviving mutant.",
     )
     mu.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING, help="binding file")
     mu.add_argument("--module", action="append", metavar="M", help="only mutate these modules (repeatable)")
-    mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args"],
+    mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args", "event"],
                     help="only these kinds of mutation (repeatable)")
     mu.add_argument("--max-mutants", type=int, metavar="N", help="a deterministic sample of N mutants")
     mu.add_argument("--rerun", type=Path, metavar="REPORT",
