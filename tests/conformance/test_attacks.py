@@ -346,16 +346,25 @@ def test_reserve_top_up_then_exit_never_profits() -> None:
     not divide WAD (1/3 DCEP per MT, rounded down): a top-up adds
     floor(amount*WAD/floor) capacity, and exiting that amount burns
     ceil(amount*WAD/floor) MT. A top-up-then-exit round trip returns exactly
-    the DCEP put in and always costs at least the MT the capacity was worth."""
+    the DCEP put in and always costs at least the MT the capacity was worth.
+    Exits are open in Iron only."""
     floor = WAD // 3  # 333333333333333333
     spec, binding = _spec_and_binding({"phases.floor": str(floor)})
     h = Harness(spec, binding, "pyrevm", full_compare=True)
     assert all(r.ok for r in h.prelude_reports)
     p = Protocol(h)
-    p.launch({p.attacker: 10**24})
+    p.launch({p.attacker: 4 * 10**24})
     user = p.victim
     p.act("pool", "swap_dcep_for_mt", user, 10**23, 0, user, MAX)
     assert p.balance("mt", user) > 0
+    # exit is open in Iron only ("储备金池正常无法取出"): a dump held for whole windows takes the TWAP there
+    p.twap_ready()
+    p.act("reserve", "top_up", user, 10)
+    p.reverts("WRONG_PHASE", "reserve", "exit", user, 10)
+    p.dump(p.attacker)
+    p.hold_price()
+    assert p.phase() == IRON
+    p.act("reserve", "exit", user, 10)
     for amount in (1, 2, 3, 7, 10**18 + 1, 123456789123456789123):
         dcep0, mt0 = p.balance("dcep", user), p.balance("mt", user)
         res0 = p.state("reserve")
@@ -483,7 +492,7 @@ def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
 @pytest.mark.parametrize(
     ("thresholds", "expected"),
     [
-        ((10**18 + 1, 2 * 10**18, 10 * 10**18), IRON),  # one wei under the floor: Iron
+        ((10**18, 2 * 10**18, 10 * 10**18), IRON),  # a sale takes the price just under the floor: Iron
         ((10**18, 2 * 10**18, 10 * 10**18), BRONZE),  # exactly the floor: not Iron
         (None, SILVER),  # the bundled thresholds: exactly bronze_price is Silver
         ((2 * 10**17, 5 * 10**17, 10**18), GOLD),  # exactly the issue price: Gold
@@ -494,7 +503,9 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
     switch exactly at their thresholds (PROTOCOL section 4), on the TWAP. The
     offering launches the pool at exactly 1 DCEP per MT (a raise of 1,000,000
     DCEP: 300,000 DCEP against 300,000 MT), and the thresholds are placed
-    around that price."""
+    around that price. The pool cannot open below the floor
+    (OPENS_BELOW_FLOOR), so the Iron case opens at the floor exactly and a
+    small MT sale, held for whole TWAP windows, takes the TWAP just under it."""
     overrides = {}
     if thresholds is not None:
         overrides = dict(
@@ -513,11 +524,17 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
     assert p.state("offering").raised == 10**24 and p.spot() == WAD
     p.twap_ready()
     assert p.view("pool", "twap") == WAD
-    assert p.phase() == expected
     merchant, holder = p.merchant, p.victim
+    if expected == IRON:
+        assert p.phase() == BRONZE
+        p.act("offering", "merchant_sell", merchant, WAD, 0, MAX)
+        p.hold_price()
+        assert p.view("pool", "twap") == p.spot() < WAD
+    assert p.phase() == expected
     # MT for the holder without moving the price: LP out at the pool's ratio
+    spot = p.spot()
     p.act("pool", "remove_liquidity", holder, 10**21, 0, 0, holder, MAX)
-    assert p.spot() == WAD
+    assert p.spot() == spot
     q = 1000 * WAD
     if expected == IRON:
         assert p.act("reserve", "redeem", holder, q, MAX) == q * ph.floor // WAD
