@@ -7,7 +7,10 @@
 #     through the pool and burns all of it.
 #   - Sandwich protection: each swap's minimum output comes from the pool's
 #     TWAP, less `max_slippage_bps` (both steps rounded up), never from the
-#     spot price; the pool refuses a worse fill. A deadline bounds the delay.
+#     spot price; the merchant may pass a minimum of its own (`min_mt_out`)
+#     and the larger of the two applies, so a spot price below the TWAP
+#     cannot be sandwiched. The pool refuses a worse fill. A deadline bounds
+#     the delay.
 #   Approvals: `book_revenue` pulls DCEP from the merchant (approve the buyback
 #   on dcep). This contract approves the pool for the exact DCEP of each swap.
 
@@ -63,7 +66,7 @@ allocated: public(uint256)
 spent: public(uint256)
 # The MT bought back and burned, in total.
 burned: public(uint256)
-# The minimum outputs of all buybacks, from the TWAP at the time, in total.
+# The minimum outputs of all buybacks (the larger of the TWAP's and the merchant's), in total.
 guaranteed: public(uint256)
 
 
@@ -141,11 +144,12 @@ def book_revenue(amount: uint256) -> uint256:
 
 
 @external
-def execute(dcep_amount: uint256, deadline: uint256) -> uint256:
+def execute(dcep_amount: uint256, min_mt_out: uint256, deadline: uint256) -> uint256:
     """
     @notice Spends `dcep_amount` of the set-aside DCEP on MT through the pool
         and burns it all; returns the MT burned. Merchant only, in Gold and
-        Silver, never after `deadline`, never below min_out_for(dcep_amount).
+        Silver, never after `deadline`, never below the larger of
+        min_out_for(dcep_amount) and the merchant's `min_mt_out`.
     """
     assert msg.sender == staticcall Offering(offering).merchant(), "UNAUTHORIZED"
     phase: uint256 = self._phase(staticcall Pool(pool).twap())
@@ -153,7 +157,7 @@ def execute(dcep_amount: uint256, deadline: uint256) -> uint256:
     assert block.timestamp <= deadline, "EXPIRED"
     assert dcep_amount > 0, "ZERO_AMOUNT"
     assert dcep_amount <= self.allocated - self.spent, "EXCEEDS_ALLOCATION"
-    min_out: uint256 = self._min_out_for(dcep_amount)
+    min_out: uint256 = max(self._min_out_for(dcep_amount), min_mt_out)
     self.spent += dcep_amount
     self.guaranteed += min_out
     extcall Dcep(dcep).approve(pool, dcep_amount)

@@ -65,6 +65,8 @@ N_TIERS: constant(uint256) = 3
 TIER_THRESHOLDS: constant(uint256[N_TIERS]) = [100 * WAD, 1000 * WAD, 10000 * WAD]
 # The decay period of each tier: 7, 14 and 30 days.
 DECAY_PERIODS: constant(uint256[N_TIERS]) = [7 * DAY, 14 * DAY, 30 * DAY]
+# Stake backs a tier only once it has been held this long: one day.
+TIER_HOLD: constant(uint256) = DAY
 
 GOLD: constant(uint256) = 3
 
@@ -82,6 +84,11 @@ pool: public(immutable(address))
 # The LP each staker has in the farm, and in total.
 staked: public(HashMap[address, uint256])
 total_staked: public(uint256)
+# Fresh stake: deposits not yet held TIER_HOLD (each less than TIER_HOLD after
+# the one before), less withdrawals, which take fresh stake first; and the
+# time of the latest deposit. It backs no tier until TIER_HOLD after that.
+fresh_stake: public(HashMap[address, uint256])
+fresh_since: public(HashMap[address, uint256])
 # The MT reward per staked LP unit, ACC_PRECISION-scaled.
 acc_per_share: public(uint256)
 # staked * acc_per_share at the staker's last settlement (ACC_PRECISION-scaled).
@@ -174,8 +181,18 @@ def _emission(start: uint256, stop: uint256) -> uint256:
 
 @internal
 @view
+def _held_stake_at(user: address, t: uint256) -> uint256:
+    # the stake held at least TIER_HOLD at `t`
+    if t >= self.fresh_since[user] + TIER_HOLD:
+        return self.staked[user]
+    return self.staked[user] - self.fresh_stake[user]
+
+
+@internal
+@view
 def _staking_tier_at(user: address, t: uint256) -> uint256:
-    return self._decay_at(self.tier_level[user], self._level_of(self.staked[user]), self.tier_since[user], t)
+    return self._decay_at(self.tier_level[user], self._level_of(self._held_stake_at(user, t)),
+                          self.tier_since[user], t)
 
 
 @external
@@ -198,6 +215,15 @@ def pending_reward(user: address) -> uint256:
         reward: uint256 = min(self._emission(self.last_reward_time, block.timestamp), self.funded - self.emitted)
         acc += reward * ACC_PRECISION // self.total_staked
     return (self.staked[user] * acc - self.reward_debt[user]) // ACC_PRECISION
+
+
+@external
+@view
+def held_stake_at(user: address, t: uint256) -> uint256:
+    """
+    @notice The part of `user`'s stake held at least TIER_HOLD at time `t`.
+    """
+    return self._held_stake_at(user, t)
 
 
 @external
@@ -245,12 +271,13 @@ def _pay_pending(user: address) -> uint256:
 
 @internal
 def _retier(user: address, old_stake: uint256):
-    # - the new stake backs at least the current tier: that tier, at once;
+    # `old_stake` is the stake held TIER_HOLD before the change.
+    # - the held stake backs at least the current tier: that tier, at once;
     # - the stake backed the tier before and backs less now: decay starts now;
     # - the tier was already decaying: the decay goes on from where it was.
     old_backed: uint256 = self._level_of(old_stake)
     current: uint256 = self._decay_at(self.tier_level[user], old_backed, self.tier_since[user], block.timestamp)
-    backed: uint256 = self._level_of(self.staked[user])
+    backed: uint256 = self._level_of(self._held_stake_at(user, block.timestamp))
     if backed >= current:
         self.tier_level[user] = backed
         self.tier_since[user] = block.timestamp
@@ -264,7 +291,8 @@ def _retier(user: address, old_stake: uint256):
 @external
 def fund(amount: uint256):
     """
-    @notice Adds `amount` MT to the reward budget. Anyone may fund.
+    @notice Adds `amount` MT to the reward budget. Anyone may fund; the
+        merchant does so through `offering.fund_farm`, under its 30% bound.
     """
     assert amount > 0, "ZERO_AMOUNT"
     self._update_pool()
@@ -276,20 +304,26 @@ def fund(amount: uint256):
 @external
 def deposit(amount: uint256):
     """
-    @notice Stakes `amount` LP after paying the caller's pending reward. New
-        stake raises the tier at once. The merchant never stakes: it funds the
+    @notice Stakes `amount` LP after paying the caller's pending reward. The
+        new stake backs a tier only once held TIER_HOLD; the deposit restarts
+        that wait for the fresh stake. The merchant never stakes: it funds the
         rewards, and staking would let it earn that MT back and sell it outside
         `offering.merchant_sell`, the only sale the cash-out cap counts.
     """
     assert msg.sender != staticcall Offering(offering).merchant(), "MERCHANT_CANNOT_STAKE"
     self._update_pool()
     self._pay_pending(msg.sender)
-    before: uint256 = self.staked[msg.sender]
+    held_before: uint256 = self._held_stake_at(msg.sender, block.timestamp)
     extcall Pool(pool).transfer_from(msg.sender, self, amount)
-    self.staked[msg.sender] = before + amount
+    if block.timestamp >= self.fresh_since[msg.sender] + TIER_HOLD:
+        self.fresh_stake[msg.sender] = amount
+    else:
+        self.fresh_stake[msg.sender] += amount
+    self.fresh_since[msg.sender] = block.timestamp
+    self.staked[msg.sender] += amount
     self.total_staked += amount
     self.reward_debt[msg.sender] = self.staked[msg.sender] * self.acc_per_share
-    self._retier(msg.sender, before)
+    self._retier(msg.sender, held_before)
     log Deposit(staker=msg.sender, amount=amount)
 
 
@@ -297,15 +331,17 @@ def deposit(amount: uint256):
 def withdraw(amount: uint256):
     """
     @notice Takes back `amount` LP after paying the caller's pending reward.
+        Fresh stake goes first.
     """
     assert amount <= self.staked[msg.sender], "INSUFFICIENT_STAKE"
     self._update_pool()
     self._pay_pending(msg.sender)
-    before: uint256 = self.staked[msg.sender]
-    self.staked[msg.sender] = before - amount
+    held_before: uint256 = self._held_stake_at(msg.sender, block.timestamp)
+    self.fresh_stake[msg.sender] -= min(self.fresh_stake[msg.sender], amount)
+    self.staked[msg.sender] -= amount
     self.total_staked -= amount
     self.reward_debt[msg.sender] = self.staked[msg.sender] * self.acc_per_share
-    self._retier(msg.sender, before)
+    self._retier(msg.sender, held_before)
     extcall Pool(pool).transfer(msg.sender, amount)
     log Withdraw(staker=msg.sender, amount=amount)
 
@@ -328,10 +364,12 @@ def emergency_withdraw():
         Reads no oracle and pays no reward.
     """
     amount: uint256 = self.staked[msg.sender]
+    held_before: uint256 = self._held_stake_at(msg.sender, block.timestamp)
     self.staked[msg.sender] = 0
+    self.fresh_stake[msg.sender] = 0
     self.total_staked -= amount
     self.reward_debt[msg.sender] = 0
-    self._retier(msg.sender, amount)
+    self._retier(msg.sender, held_before)
     extcall Pool(pool).transfer(msg.sender, amount)
     log EmergencyWithdraw(staker=msg.sender, amount=amount)
 

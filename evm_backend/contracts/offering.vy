@@ -11,7 +11,10 @@
 #   - The merchant's MT (mt_total less the pool seed) stays here, in
 #     `merchant_mt`, and leaves only through `merchant_sell` (under the
 #     lifetime cash-out cap: cashed_out*BPS <= cashout_cap_bps*raised) and
-#     `fund_farm`. Custody is what makes the cap enforceable.
+#     `fund_farm` (in total at most FARM_FUNDING_BPS, 30%, of the MT kept).
+#     Custody is what makes the cap enforceable.
+#   - The pool never opens below the floor: the constructor checks the
+#     opening price at a raise of exactly the soft cap (the lowest).
 #   - The offering approves the exact amounts that the reserve, the pool and
 #     the farm pull in the same action, so no allowance of its own outlives an
 #     action.
@@ -31,6 +34,9 @@ interface Pool:
     def transfer(receiver: address, amount: uint256) -> bool: nonpayable
     def swap_mt_for_dcep(mt_in: uint256, min_dcep_out: uint256, receiver: address,
                          deadline: uint256) -> uint256: nonpayable
+
+interface Phases:
+    def floor_price() -> uint256: view
 
 interface Reserve:
     def top_up(amount: uint256) -> uint256: nonpayable
@@ -67,6 +73,8 @@ event FarmFunded:
 BPS: constant(uint256) = 10000
 WAD: constant(uint256) = 10 ** 18
 DAY: constant(uint256) = 86400
+# The share of the merchant's kept MT that may fund the farm, in total.
+FARM_FUNDING_BPS: constant(uint256) = 3000
 MAX_UINT112: constant(uint256) = 2 ** 112 - 1
 # pool.MINIMUM_LIQUIDITY (a constant of the pool module)
 POOL_MINIMUM_LIQUIDITY: constant(uint256) = 1000
@@ -94,6 +102,7 @@ cashout_cap_bps: public(immutable(uint256))
 dcep: public(immutable(address))
 farm: public(immutable(address))
 mt: public(immutable(address))
+phases: public(immutable(address))
 pool: public(immutable(address))
 reserve: public(immutable(address))
 
@@ -115,13 +124,16 @@ lp_claimed: public(uint256)
 merchant_mt: public(uint256)
 # The DCEP the merchant has received from selling MT into the pool, in total.
 cashed_out: public(uint256)
+# The merchant's MT sold into the pool, and moved into the farm, in total.
+mt_sold: public(uint256)
+farm_funded: public(uint256)
 
 
 @deploy
 def __init__(_merchant: address, _mt_total: uint256, _pool_mt_bps: uint256, _start: uint256,
              _duration: uint256, _soft_cap: uint256, _hard_cap: uint256, _reserve_bps: uint256,
-             _cashout_cap_bps: uint256, _dcep: address, _farm: address, _mt: address, _pool: address,
-             _reserve: address):
+             _cashout_cap_bps: uint256, _dcep: address, _farm: address, _mt: address, _phases: address,
+             _pool: address, _reserve: address):
     merchant = _merchant
     mt_total = _mt_total
     pool_mt_bps = _pool_mt_bps
@@ -134,6 +146,7 @@ def __init__(_merchant: address, _mt_total: uint256, _pool_mt_bps: uint256, _sta
     dcep = _dcep
     farm = _farm
     mt = _mt
+    phases = _phases
     pool = _pool
     reserve = _reserve
     assert _pool_mt_bps > 0 and _pool_mt_bps <= BPS, "INVALID_PARAMETERS"
@@ -144,6 +157,10 @@ def __init__(_merchant: address, _mt_total: uint256, _pool_mt_bps: uint256, _sta
     # A raise of at least the soft cap must be able to launch the pool.
     assert isqrt(self._pool_seed_mt() * self._pool_seed_dcep(_soft_cap)) > POOL_MINIMUM_LIQUIDITY, \
         "INVALID_PARAMETERS"
+    # The pool never opens below the floor: the opening price is lowest at a
+    # raise of exactly the soft cap.
+    assert self._pool_seed_dcep(_soft_cap) * WAD >= staticcall Phases(_phases).floor_price() * self._pool_seed_mt(), \
+        "OPENS_BELOW_FLOOR"
 
 
 # ---------------------------------------------------------------- formulas
@@ -177,6 +194,20 @@ def _reserve_share(amount: uint256) -> uint256:
 def _pool_seed_dcep(amount: uint256) -> uint256:
     """The DCEP that seeds the pool: the rest of the raise."""
     return amount - self._reserve_share(amount)
+
+
+@internal
+@view
+def _merchant_kept() -> uint256:
+    """The MT the merchant keeps after the launch: mt_total less the pool seed."""
+    return mt_total - self._pool_seed_mt()
+
+
+@external
+@view
+def merchant_kept() -> uint256:
+    """The MT the merchant keeps after the launch (spec `merchant_kept`)."""
+    return self._merchant_kept()
 
 
 # ---------------------------------------------------------------- actions
@@ -260,6 +291,7 @@ def merchant_sell(mt_amount: uint256, min_dcep_out: uint256, deadline: uint256) 
     extcall Mt(mt).approve(pool, mt_amount)
     dcep_amount: uint256 = extcall Pool(pool).swap_mt_for_dcep(mt_amount, min_dcep_out, merchant, deadline)
     self.cashed_out += dcep_amount
+    self.mt_sold += mt_amount
     assert self.cashed_out * BPS <= cashout_cap_bps * self.raised, "CASHOUT_CAP"
     log MerchantSale(mt_amount=mt_amount, dcep_amount=dcep_amount, cashed_out=self.cashed_out)
     return dcep_amount
@@ -267,10 +299,13 @@ def merchant_sell(mt_amount: uint256, min_dcep_out: uint256, deadline: uint256) 
 
 @external
 def fund_farm(amount: uint256):
-    """The merchant moves `amount` of their MT into the farm's reward budget."""
+    """The merchant moves `amount` of their MT into the farm's reward budget;
+    in total at most FARM_FUNDING_BPS of the MT it kept."""
     assert msg.sender == merchant, "UNAUTHORIZED"
     assert self.succeeded, "NOT_SUCCEEDED"
     assert amount <= self.merchant_mt, "EXCEEDS_MERCHANT_MT"
+    self.farm_funded += amount
+    assert self.farm_funded * BPS <= FARM_FUNDING_BPS * self._merchant_kept(), "FARM_FUNDING_CAP"
     self.merchant_mt -= amount
     extcall Mt(mt).approve(farm, amount)
     extcall Farm(farm).fund(amount)

@@ -148,11 +148,12 @@ def redeem(mt_amount: uint256, deadline: uint256) -> uint256:
 @external
 def exit(amount: uint256) -> uint256:
     """
-    @notice A contributor takes back `amount` of the DCEP they added, in any
-        phase, burning amount*WAD/floor MT rounded up; capacity falls by the
-        same MT (subordination: capacity must still cover it). Returns the MT
-        burned.
+    @notice A contributor takes back `amount` of the DCEP they added, only in
+        Iron (the seed: the reserve cannot normally be taken out), burning
+        amount*WAD/floor MT rounded up; capacity falls by the same MT
+        (subordination: capacity must still cover it). Returns the MT burned.
     """
+    assert self._phase(staticcall Pool(pool).twap()) == IRON, "WRONG_PHASE"
     assert amount > 0, "ZERO_AMOUNT"
     assert amount <= self.contributed[msg.sender], "EXCEEDS_CONTRIBUTION"
     mt_amount: uint256 = self._mul_div_up(amount, WAD, self._floor())

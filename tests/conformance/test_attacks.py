@@ -346,16 +346,25 @@ def test_reserve_top_up_then_exit_never_profits() -> None:
     not divide WAD (1/3 DCEP per MT, rounded down): a top-up adds
     floor(amount*WAD/floor) capacity, and exiting that amount burns
     ceil(amount*WAD/floor) MT. A top-up-then-exit round trip returns exactly
-    the DCEP put in and always costs at least the MT the capacity was worth."""
+    the DCEP put in and always costs at least the MT the capacity was worth.
+    Exits are open in Iron only."""
     floor = WAD // 3  # 333333333333333333
     spec, binding = _spec_and_binding({"phases.floor": str(floor)})
     h = Harness(spec, binding, "pyrevm", full_compare=True)
     assert all(r.ok for r in h.prelude_reports)
     p = Protocol(h)
-    p.launch({p.attacker: 10**24})
+    p.launch({p.attacker: 4 * 10**24})
     user = p.victim
     p.act("pool", "swap_dcep_for_mt", user, 10**23, 0, user, MAX)
     assert p.balance("mt", user) > 0
+    # exit is open in Iron only ("储备金池正常无法取出"): a dump held for whole windows takes the TWAP there
+    p.twap_ready()
+    p.act("reserve", "top_up", user, 10)
+    p.reverts("WRONG_PHASE", "reserve", "exit", user, 10)
+    p.dump(p.attacker)
+    p.hold_price()
+    assert p.phase() == IRON
+    p.act("reserve", "exit", user, 10)
     for amount in (1, 2, 3, 7, 10**18 + 1, 123456789123456789123):
         dcep0, mt0 = p.balance("dcep", user), p.balance("mt", user)
         res0 = p.state("reserve")
@@ -483,7 +492,7 @@ def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
 @pytest.mark.parametrize(
     ("thresholds", "expected"),
     [
-        ((10**18 + 1, 2 * 10**18, 10 * 10**18), IRON),  # one wei under the floor: Iron
+        ((10**18, 2 * 10**18, 10 * 10**18), IRON),  # a sale takes the price just under the floor: Iron
         ((10**18, 2 * 10**18, 10 * 10**18), BRONZE),  # exactly the floor: not Iron
         (None, SILVER),  # the bundled thresholds: exactly bronze_price is Silver
         ((2 * 10**17, 5 * 10**17, 10**18), GOLD),  # exactly the issue price: Gold
@@ -494,7 +503,9 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
     switch exactly at their thresholds (PROTOCOL section 4), on the TWAP. The
     offering launches the pool at exactly 1 DCEP per MT (a raise of 1,000,000
     DCEP: 300,000 DCEP against 300,000 MT), and the thresholds are placed
-    around that price."""
+    around that price. The pool cannot open below the floor
+    (OPENS_BELOW_FLOOR), so the Iron case opens at the floor exactly and a
+    small MT sale, held for whole TWAP windows, takes the TWAP just under it."""
     overrides = {}
     if thresholds is not None:
         overrides = dict(
@@ -513,11 +524,17 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
     assert p.state("offering").raised == 10**24 and p.spot() == WAD
     p.twap_ready()
     assert p.view("pool", "twap") == WAD
-    assert p.phase() == expected
     merchant, holder = p.merchant, p.victim
+    if expected == IRON:
+        assert p.phase() == BRONZE
+        p.act("offering", "merchant_sell", merchant, WAD, 0, MAX)
+        p.hold_price()
+        assert p.view("pool", "twap") == p.spot() < WAD
+    assert p.phase() == expected
     # MT for the holder without moving the price: LP out at the pool's ratio
+    spot = p.spot()
     p.act("pool", "remove_liquidity", holder, 10**21, 0, 0, holder, MAX)
-    assert p.spot() == WAD
+    assert p.spot() == spot
     q = 1000 * WAD
     if expected == IRON:
         assert p.act("reserve", "redeem", holder, q, MAX) == q * ph.floor // WAD
@@ -525,9 +542,9 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
         p.reverts("WRONG_PHASE", "reserve", "redeem", holder, q, MAX)
     p.act("buyback", "book_revenue", merchant, 10**21)
     if expected in (SILVER, GOLD):
-        assert p.act("buyback", "execute", merchant, 10**20, MAX) > 0
+        assert p.act("buyback", "execute", merchant, 10**20, 0, MAX) > 0
     else:
-        p.reverts("WRONG_PHASE", "buyback", "execute", merchant, 10**20, MAX)
+        p.reverts("WRONG_PHASE", "buyback", "execute", merchant, 10**20, 0, MAX)
     if expected == GOLD:
         p.act("farm", "boost", merchant, 3600)
         assert p.state("farm").boost_until == p.now + 3600
@@ -562,11 +579,11 @@ def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
     fair = amount_out(spend, pool.reserve_dcep, pool.reserve_mt)
     assert fair >= min_out
     supply = p.state("mt").total_supply
-    assert p.act("buyback", "execute", merchant, spend, MAX) == fair
+    assert p.act("buyback", "execute", merchant, spend, 0, MAX) == fair
     bb = p.state("buyback")
     assert (bb.spent, bb.burned, bb.guaranteed) == (spend, fair, min_out)
     assert p.state("mt").total_supply == supply - fair  # all of it burned
-    p.reverts("EXCEEDS_ALLOCATION", "buyback", "execute", merchant, 1, MAX)  # the allocation is spent
+    p.reverts("EXCEEDS_ALLOCATION", "buyback", "execute", merchant, 1, 0, MAX)  # the allocation is spent
     p.restore(snap)
 
     # the sandwich: a front-run buy in the same block
@@ -577,7 +594,7 @@ def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
     pool = p.state("pool")
     assert amount_out(spend, pool.reserve_dcep, pool.reserve_mt) < min_out
     bb_before = dataclasses.astuple(p.state("buyback"))
-    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", merchant, spend, MAX)
+    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", merchant, spend, 0, MAX)
     assert dataclasses.astuple(p.state("buyback")) == bb_before
     assert p.state("dcep").allowance[p.address("buyback")][p.address("pool")] == 0
     p.restore(snap)
@@ -587,11 +604,11 @@ def test_sandwiched_buyback_reverts_on_its_twap_minimum(p: Protocol) -> None:
     pool = p.state("pool")
     expected = amount_out(spend, pool.reserve_dcep, pool.reserve_mt)
     assert min_out <= expected < fair
-    assert p.act("buyback", "execute", merchant, spend, MAX) == expected
+    assert p.act("buyback", "execute", merchant, spend, 0, MAX) == expected
     # and a stale transaction never runs
-    p.reverts("EXPIRED", "buyback", "execute", merchant, spend, p.now - 1)
+    p.reverts("EXPIRED", "buyback", "execute", merchant, spend, 0, p.now - 1)
     # nobody but the merchant spends the allocation
-    p.reverts("UNAUTHORIZED", "buyback", "execute", attacker, spend, MAX)
+    p.reverts("UNAUTHORIZED", "buyback", "execute", attacker, spend, 0, MAX)
 
 
 # ------------------------------------------------------------ cash-out cap
@@ -655,3 +672,186 @@ def test_many_small_sales_cannot_exceed_the_cashout_cap(p: Protocol) -> None:
     p.act("offering", "fund_farm", merchant, 10**21)
     p.act("pool", "transfer", p.victim, merchant, 10**18)
     p.reverts("MERCHANT_CANNOT_STAKE", "farm", "deposit", merchant, 10**18)
+
+
+# ------------------------------------------------------ issue 11: the four holes
+
+
+def test_cashout_cap_cannot_be_bypassed_through_the_farm_by_a_second_address(p: Protocol) -> None:
+    """Cash-out cap bypass through the farm: a second address the merchant
+    controls contributes and stakes its LP; the merchant moves its MT into the
+    farm with `fund_farm`, and the second address harvests it and sells it
+    into the pool, out of the cap's sight. `fund_farm` is bounded, in total,
+    by 30% of the MT the merchant kept (FARM_FUNDING_CAP), so the MT that can
+    reach the second address that way is at most that share; the rest leaves
+    custody only through `merchant_sell`, under the cap."""
+    merchant, accomplice = p.merchant, p.attacker
+    p.launch({accomplice: 10**24})
+    off = p.state("offering")
+    kept = off.mt_total - off.mt_total * off.pool_mt_bps // BPS
+    assert off.merchant_mt == kept
+    bound = 3000 * kept // BPS  # the most the farm may get from the offering, in total
+
+    # the exploit moved all of the merchant's MT into the farm: refused
+    p.reverts("FARM_FUNDING_CAP", "offering", "fund_farm", merchant, off.merchant_mt)
+    p.reverts("FARM_FUNDING_CAP", "offering", "fund_farm", merchant, bound + 1)
+    assert p.view("offering", "merchant_kept") == kept
+    # splitting the funding changes nothing: the bound is on the running total
+    p.act("offering", "fund_farm", merchant, bound // 2)
+    p.reverts("FARM_FUNDING_CAP", "offering", "fund_farm", merchant, bound - bound // 2 + 1)
+    p.act("offering", "fund_farm", merchant, bound - bound // 2)
+    p.reverts("FARM_FUNDING_CAP", "offering", "fund_farm", merchant, 1)
+    off = p.state("offering")
+    assert off.farm_funded == bound and off.merchant_mt == kept - bound
+    assert p.state("farm").funded == bound
+
+    # the second address stakes all its LP and harvests the whole budget
+    stake = p.balance("pool", accomplice)
+    p.act("farm", "deposit", accomplice, stake)
+    farm = p.state("farm")
+    p.wait(ceil_div(bound, farm.reward_per_second) + 1)
+    mt0 = p.balance("mt", accomplice)
+    harvested = p.act("farm", "harvest", accomplice)
+    assert p.state("farm").emitted == bound
+    assert bound - stake // ACC_PRECISION - 1 <= harvested <= bound  # all of it, less the rounding of acc
+    assert p.balance("mt", accomplice) == mt0 + harvested
+    # ...and sells it into the pool: out of the cap's sight, but bounded
+    p.act("pool", "swap_mt_for_dcep", accomplice, harvested, 0, accomplice, MAX)
+
+    # the merchant sells up to its cap as well
+    limit = off.cashout_cap_bps * off.raised // BPS
+    pool = p.state("pool")
+    lo, hi = 0, off.merchant_mt
+    while hi - lo > 1:  # the largest sale that stays under the cap
+        mid = (lo + hi) // 2
+        if amount_out(mid, pool.reserve_mt, pool.reserve_dcep) <= limit:
+            lo = mid
+        else:
+            hi = mid
+    p.act("offering", "merchant_sell", merchant, lo, 0, MAX)
+    off = p.state("offering")
+    # custody: the kept MT is still held, or was sold under the cap, or went to the farm (at most 30%)
+    assert off.merchant_mt + off.mt_sold + off.farm_funded == kept
+    assert off.mt_sold == lo and off.cashed_out * BPS <= off.cashout_cap_bps * off.raised
+    assert off.farm_funded * BPS <= 3000 * kept
+    assert p.balance("mt", "offering") >= off.merchant_mt
+
+
+def test_buyback_with_the_spot_price_below_the_twap_cannot_be_sandwiched(p: Protocol) -> None:
+    """Sandwiching a buyback when a genuine sale has taken the spot price well
+    below the TWAP. The TWAP-derived minimum alone then lets a front-runner
+    buy first, push the spot price up towards the TWAP, and keep the
+    difference: the buyback still fills above that minimum. The merchant's own
+    `min_mt_out`, quoted from the spot price it sees, is the stricter bound and
+    applies: the sandwiched buyback reverts, and without the front-run it
+    fills."""
+    attacker, merchant = p.attacker, p.merchant
+    p.launch({attacker: 4 * 10**24})
+    spend = p.act("buyback", "book_revenue", merchant, 5 * 10**23)
+    assert spend == 10**23  # 100,000 DCEP to buy back
+    p.twap_ready()
+    twap = p.view("pool", "twap")
+    # a genuine sale (the merchant's own, under its cap) drops the spot price
+    p.act("offering", "merchant_sell", merchant, 40_000 * WAD, 0, MAX)
+    assert p.view("pool", "twap") == twap and p.spot() * 100 < twap * 90  # spot more than 10% below TWAP
+    assert p.phase() == SILVER
+    twap_min = p.view("buyback", "min_out_for", spend)
+    pool = p.state("pool")
+    honest = amount_out(spend, pool.reserve_dcep, pool.reserve_mt)  # what the buyback buys now
+    merchant_min = honest * 99 // 100  # the merchant's bound: 1% below its spot quote
+    assert twap_min < merchant_min
+
+    # the largest front-run purchase after which the TWAP bound alone still lets the buyback fill
+    def after(x: int) -> tuple[int, int, int]:
+        got = amount_out(x, pool.reserve_dcep, pool.reserve_mt)
+        r_mt, r_dcep = pool.reserve_mt - got, pool.reserve_dcep + x
+        return got, amount_out(spend, r_dcep, r_mt), r_mt
+
+    lo, hi = 0, 10**24
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if after(mid)[1] >= twap_min:
+            lo = mid
+        else:
+            hi = mid
+    front = lo
+    bought, victim_out, _ = after(front)
+    assert twap_min <= victim_out < merchant_min
+
+    snap = p.snapshot()
+    # the sandwich, with only the TWAP bound (min_mt_out = 0): it fills, below the merchant's bound
+    dcep0 = p.balance("dcep", attacker)
+    assert p.act("pool", "swap_dcep_for_mt", attacker, front, 0, attacker, MAX) == bought
+    assert p.act("buyback", "execute", merchant, spend, 0, MAX) == victim_out
+    p.act("pool", "swap_mt_for_dcep", attacker, bought, 0, attacker, MAX)
+    assert p.balance("dcep", attacker) > dcep0  # the front-runner kept DCEP
+    p.restore(snap)
+
+    # the same sandwich against the merchant's bound: the buyback reverts, nothing is spent
+    snap = p.snapshot()
+    p.act("pool", "swap_dcep_for_mt", attacker, front, 0, attacker, MAX)
+    bb_before = dataclasses.astuple(p.state("buyback"))
+    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", merchant, spend, merchant_min, MAX)
+    assert dataclasses.astuple(p.state("buyback")) == bb_before
+    p.restore(snap)
+
+    # no sandwich: the buyback fills at the spot quote, and the stricter bound is what it records
+    assert p.act("buyback", "execute", merchant, spend, merchant_min, MAX) == honest
+    bb = p.state("buyback")
+    assert (bb.spent, bb.burned, bb.guaranteed) == (spend, honest, max(twap_min, merchant_min))
+
+
+def test_flash_staking_earns_no_tier_and_no_card(p: Protocol) -> None:
+    """Flash staking: within one block, deposit 10,000 LP, withdraw it and pass
+    the LP on. Stake backs a tier only once it has been held the farm's
+    TIER_HOLD (one day), so the flash earns no tier, nothing to decay from,
+    and no MEMBER card; nor does the same LP passed to a second address. A
+    stake held the whole period earns its tier."""
+    attacker, other = p.attacker, p.victim
+    p.launch({attacker: 10**24})
+    stake = 10_000 * WAD  # tier 3
+    assert p.balance("pool", attacker) >= stake
+    for who in (attacker, other):
+        p.act("farm", "deposit", who, stake)
+        assert p.view("farm", "staking_tier", who) == 0
+        p.reverts("NO_TIER", "member", "mint", who)
+        p.act("farm", "withdraw", who, stake)
+        assert p.view("farm", "staking_tier", who) == 0
+        p.reverts("NO_TIER", "member", "mint", who)
+        assert p.state("farm").tier_level[who] == 0
+        p.act("pool", "transfer", who, other if who == attacker else attacker, stake)
+    p.wait(1)
+    for who in (attacker, other):
+        assert p.view("farm", "staking_tier", who) == 0
+    # a stake held one second short of the period backs nothing yet; held the period, tier 3
+    day = 86400
+    p.act("farm", "deposit", attacker, stake)
+    p.wait(day - 1)
+    assert p.view("farm", "staking_tier", attacker) == 0
+    p.reverts("NO_TIER", "member", "mint", attacker)
+    p.wait(1)
+    assert p.view("farm", "staking_tier", attacker) == 3
+    card = p.act("member", "mint", attacker)
+    assert p.state("member").tier_of[card] == 3
+    # topping the stake up keeps the tier earned while the new stake waits
+    p.act("farm", "deposit", attacker, WAD)
+    assert p.view("farm", "staking_tier", attacker) == 3
+
+
+def test_pool_cannot_open_below_the_floor(harness: Harness) -> None:
+    """Opening the pool in Iron: the offering's constructor refuses parameters
+    with which a soft-cap raise would open the pool below the floor. With the
+    bundled floor of 0.5 DCEP, a soft cap of 1,000,000 DCEP and 70% of it to
+    the reserve, the pool gets 300,000 DCEP; it opens at the floor exactly
+    with 600,000 MT (pool_mt_bps = 6000), below it with one bps more, and at
+    0.3 DCEP with all the MT (pool_mt_bps = 10000). Model and EVM agree."""
+    from conformance.deployment import evm_deploys, model_deploys
+
+    harness.reset()
+    off, ph = harness.model.state("offering"), harness.model.state("phases")
+    assert (ph.floor, off.soft_cap, off.reserve_bps, off.mt_total) == (WAD // 2, 10**24, 7000, 10**24)
+    for bps, verdict in ((6000, (False, None)), (6001, (True, "OPENS_BELOW_FLOOR")),
+                         (10_000, (True, "OPENS_BELOW_FLOOR"))):
+        moves = (("pool_mt_bps", bps),)
+        assert model_deploys(harness, "offering", moves) == verdict, bps
+        assert evm_deploys(harness, "offering", moves) == verdict, bps

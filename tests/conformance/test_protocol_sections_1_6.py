@@ -156,9 +156,9 @@ def test_life_cycle_through_every_phase_conforms(protocol: tuple[Any, Any], back
     s.act("pool", "observe", a2)
     assert s.phase() == 2  # Silver: the launch price is 2 DCEP per MT
     # Silver: buybacks run, boosts and floor redemption do not
-    s.act("buyback", "execute", m0, 1000 * W, BIG, expect="EXCEEDS_ALLOCATION")
+    s.act("buyback", "execute", m0, 1000 * W, 0, BIG, expect="EXCEEDS_ALLOCATION")
     s.act("buyback", "book_revenue", m0, 100000 * W)
-    s.act("buyback", "execute", m0, 1000 * W, BIG)
+    s.act("buyback", "execute", m0, 1000 * W, 0, BIG)
     s.act("farm", "boost", m0, 3600, expect="WRONG_PHASE")
     s.act("reserve", "redeem", a3, 10 * W, BIG, expect="WRONG_PHASE")
     # Gold: a large buy, then the TWAP catches up
@@ -173,6 +173,8 @@ def test_life_cycle_through_every_phase_conforms(protocol: tuple[Any, Any], back
     s.act("offering", "fund_farm", m0, 10000 * W)
     s.act("farm", "deposit", a1, 20000 * W)
     s.tick(600)
+    s.act("member", "mint", a1, expect="NO_TIER")  # stake backs a tier once held a day
+    s.tick(86400 - 600)
     s.act("farm", "harvest", a1)
     s.act("member", "mint", a1)
     s.act("member", "transfer_from", a1, a1, a2, 1)
@@ -203,7 +205,7 @@ def test_life_cycle_through_every_phase_conforms(protocol: tuple[Any, Any], back
     s.act("pool", "observe", a2)
     s.tick(86400)
     assert s.phase() == 0
-    s.act("buyback", "execute", m0, 1000 * W, BIG, expect="WRONG_PHASE")
+    s.act("buyback", "execute", m0, 1000 * W, 0, BIG, expect="WRONG_PHASE")
     s.act("reserve", "redeem", a3, 1000 * W, BIG)
     s.act("reserve", "top_up", a3, 1000 * W)
     s.act("reserve", "exit", a3, 100 * W)

@@ -97,6 +97,12 @@ def test_tier_decays_one_level_per_period_and_the_card_keeps_it(d: Driver) -> No
     member, other, stranger = h.actors[1], h.actors[2], h.actors[3]
     d.act("member", "mint", member, expect="NO_TIER")
     d.act("farm", "deposit", member, 10_000 * WAD)
+    # stake backs a tier once held TIER_HOLD (a day), not before
+    assert d.view("farm", "staking_tier", member) == 0
+    d.act("member", "mint", member, expect="NO_TIER")
+    d.wait(DAY - 1)
+    assert d.view("farm", "staking_tier", member) == 0
+    d.wait(1)
     assert d.view("farm", "staking_tier", member) == 3
     # the card carries the staking tier, for its price, paid to the merchant
     paid_before = h.model.state("dcep").balance_of[merchant]
@@ -124,11 +130,15 @@ def test_tier_decays_one_level_per_period_and_the_card_keeps_it(d: Driver) -> No
     d.act("farm", "deposit", member, 1 * WAD)
     farm = h.model.state("farm")
     assert (farm.tier_level[member], farm.tier_since[member]) == (3, since)
-    # new stake that backs the current tier sets it at once
+    # new stake that backs the current tier backs it once held a day
     d.act("farm", "deposit", member, 2_000 * WAD)
     farm = h.model.state("farm")
-    assert (farm.tier_level[member], farm.tier_since[member]) == (2, d.now)
+    assert (farm.tier_level[member], farm.tier_since[member]) == (3, since)
+    d.wait(DAY)
+    assert d.view("farm", "staking_tier", member) == 2
     d.act("farm", "emergency_withdraw", member)
+    farm = h.model.state("farm")
+    assert (farm.tier_level[member], farm.tier_since[member]) == (2, d.now)
     assert d.view("farm", "staking_tier", member) == 2
     d.wait(PERIODS[1] + PERIODS[0])
     assert d.view("farm", "staking_tier", member) == 0
@@ -151,6 +161,7 @@ def test_tier_decays_one_level_per_period_and_the_card_keeps_it(d: Driver) -> No
     assert d.view("member", "effective_tier", member) == 0
     # one card each: the member stakes again, mints a tier-1 card, and cannot take the other back
     d.act("farm", "deposit", member, 100 * WAD)
+    d.wait(DAY)
     assert d.act("member", "mint", member) == 2
     assert h.model.state("member").tier_of[2] == 1
     d.act("member", "transfer_from", other, other, member, 1, expect="ALREADY_MEMBER")

@@ -70,7 +70,8 @@ def test_top_up_and_exit_round_against_the_caller(protocol_spec: ir.Spec) -> Non
     the same. With floor = 0.3: top_up(1) adds 3, top_up(10) adds 33, exit(1)
     burns 4, exit(10) burns 34. A top-up followed by an exit never returns more
     DCEP than it put in, and capacity ends 2 lower. The floor guarantee
-    reserve_dcep*WAD >= floor*capacity holds after every step."""
+    reserve_dcep*WAD >= floor*capacity holds after every step. Exit is open
+    in Iron only."""
     floor = 3 * 10**17
     p, launch = launched(protocol_spec, {"phases.floor": floor})
     r = p.st("reserve")
@@ -78,7 +79,10 @@ def test_top_up_and_exit_round_against_the_caller(protocol_spec: ir.Spec) -> Non
     capacity0 = 700_000 * E18 * WAD // floor
     assert r.capacity == capacity0 == 2333333333333333333333333
     assert p.floor_holds()
-    p.at(launch + 60)
+    # exit is open in Iron only: the merchant's sale at the launch takes the TWAP there
+    p.ok("offering", "merchant_sell", MERCHANT, 600_000 * E18, 0, p.now)
+    p.at(launch + 1800)
+    assert phase_of(p) == "Iron"
     p.give_dcep(BOB, 100, "reserve")
     p.reverts("ZERO_AMOUNT", "reserve", "top_up", BOB, 0)
     assert p.ok("reserve", "top_up", BOB, 1) == 3
@@ -111,20 +115,27 @@ def test_redeem_only_in_iron_pays_the_floor_and_contributors_stand_behind(protoc
     """reserve.redeem: only in Iron (TWAP below the floor), q <= capacity MT
     burned for floor(q*floor/WAD) DCEP, capacity down by q. A contributor's exit
     comes after the holders (劣后): once redemptions used the capacity, an exit
-    whose MT (rounded up) exceeds what is left is refused."""
+    whose MT (rounded up) exceeds what is left is refused. The pool cannot open
+    below the floor (OPENS_BELOW_FLOOR): it opens at the floor exactly, and the
+    merchant's sale at the launch takes the price into Iron."""
     floor = 3 * 10**17
     p, launch = launched(protocol_spec, {
-        "phases.floor": floor, "offering.soft_cap": 1000 * E18, "offering.pool_mt_bps": 1000}, raised=1000 * E18)
-    # reserve 700 DCEP; pool 100,000 MT against 300 DCEP: price 0.003 (Iron)
-    assert (p.st("pool").reserve_mt, p.st("pool").reserve_dcep) == (100_000 * E18, 300 * E18)
+        "phases.floor": floor, "offering.soft_cap": 1000 * E18, "offering.pool_mt_bps": 10,
+        "offering.cashout_cap_bps": BPS}, raised=1000 * E18)
+    # reserve 700 DCEP; pool 1,000 MT against 300 DCEP: price 0.3, the floor
+    assert (p.st("pool").reserve_mt, p.st("pool").reserve_dcep) == (1000 * E18, 300 * E18)
+    sold = amount_out(99_000 * E18, 1000 * E18, 300 * E18)
+    assert p.ok("offering", "merchant_sell", MERCHANT, 99_000 * E18, 0, p.now) == sold
+    r_mt, r_dcep = 100_000 * E18, 300 * E18 - sold
+    assert (p.st("pool").reserve_mt, p.st("pool").reserve_dcep) == (r_mt, r_dcep)
     capacity0 = 700 * E18 * WAD // floor
     assert p.st("reserve").capacity == capacity0 == 2333333333333333333333
     p.reverts("TWAP_NOT_READY", "reserve", "redeem", CAROL, 1, p.now)
     p.at(launch + 1800)
-    assert p.fn("pool", "twap") == 300 * E18 * WAD // (100_000 * E18)
+    assert p.fn("pool", "twap") == r_dcep * WAD // r_mt
     assert phase_of(p) == "Iron"
     carol_mt = p.swap_dcep_for_mt(CAROL, 10 * E18)
-    assert carol_mt == amount_out(10 * E18, 300 * E18, 100_000 * E18)
+    assert carol_mt == amount_out(10 * E18, r_dcep, r_mt)
     p.approve("mt", CAROL, "reserve")
     p.give_dcep(BOB, 300 * E18, "reserve")
     assert p.ok("reserve", "top_up", BOB, 300 * E18) == 1000 * E18
@@ -160,13 +171,19 @@ def test_redeem_only_in_iron_pays_the_floor_and_contributors_stand_behind(protoc
 
 # ================================================================ 4. phases
 
-# pool_mt_bps chosen so that 300,000 DCEP against the MT seed opens at this price
+# pool_mt_bps chosen so that 300,000 DCEP against the MT seed opens at this
+# price. The pool cannot open in Iron (OPENS_BELOW_FLOOR): the Iron case opens
+# at the floor and the merchant sells 100,000 MT at the launch, for
+# amount_out(100,000, 600,000, 300,000) DCEP: the price is then
+# (300,000 - that) / 700,000, about 0.3676.
+IRON_SALE = 100_000 * E18
+IRON_PRICE = (300_000 * E18 - amount_out(IRON_SALE, 600_000 * E18, 300_000 * E18)) * WAD // (700_000 * E18)
 PHASE_CASES = [
     ("Gold", 300, 10 * E18),        # 30,000 MT: exactly the issue price -> Gold
     ("Silver", 3000, E18),          # 300,000 MT: exactly the bronze price -> Silver
     ("Bronze", 5000, 6 * 10**17),   # 500,000 MT: 0.6
     ("Bronze", 6000, 5 * 10**17),   # 600,000 MT: exactly the floor -> Bronze
-    ("Iron", 8000, 375 * 10**15),   # 800,000 MT: 0.375
+    ("Iron", 6000, IRON_PRICE),     # 600,000 MT, then the merchant's sale
 ]
 
 
@@ -178,9 +195,11 @@ def test_phase_gates(protocol_spec: ir.Spec, phase: str, bps: int, price: int) -
     own next check). Before the TWAP has a full window, the gate cannot be read
     (TWAP_NOT_READY)."""
     p, launch = launched(protocol_spec, {"offering.pool_mt_bps": bps})
+    if phase == "Iron":
+        p.ok("offering", "merchant_sell", MERCHANT, IRON_SALE, 0, p.now)
     gated = {
         "redeem": (("reserve", "redeem", ALICE, 0, T0 + 100 * DAY), "Iron", "ZERO_AMOUNT"),
-        "buyback": (("buyback", "execute", MERCHANT, 0, T0 + 100 * DAY), "Gold Silver", "ZERO_AMOUNT"),
+        "buyback": (("buyback", "execute", MERCHANT, 0, 0, T0 + 100 * DAY), "Gold Silver", "ZERO_AMOUNT"),
         "boost": (("farm", "boost", MERCHANT, 7 * DAY + 1), "Gold", "BOOST_TOO_LONG"),
     }
     for call, _, _ in gated.values():
@@ -254,40 +273,63 @@ def _tiers(p: Protocol, who: int, times: list[int]) -> list[int]:
 
 
 def test_tier_decays_one_level_per_period_of_the_current_tier(protocol_spec: ir.Spec) -> None:
-    """After a withdrawal the tier falls one level every decay_period[tier]
-    seconds (30 days at tier 3, 14 at tier 2, 7 at tier 1), never below the tier
-    the remaining stake backs; new stake raises it at once; touching the stake
-    during a decay does not restart the clock."""
+    """Stake backs a tier once held TIER_HOLD (a day). After a withdrawal the
+    tier falls one level every decay_period[tier] seconds (30 days at tier 3,
+    14 at tier 2, 7 at tier 1), never below the tier the remaining stake
+    backs; new stake raises it once held a day; touching the stake during a
+    decay does not restart the clock."""
     p, t1 = _members(protocol_spec)
-    p.ok("farm", "deposit", ALICE, 20_000 * E18)
-    assert _tiers(p, ALICE, [t1]) == [3]
+    for who in (ALICE, BOB, CAROL):
+        p.ok("farm", "deposit", who, 20_000 * E18)
+    assert _tiers(p, ALICE, [t1, t1 + DAY - 1, t1 + DAY]) == [0, 0, 3]
+    t = t1 + DAY
+    p.at(t)
     p.ok("farm", "withdraw", ALICE, 19_950 * E18)  # 50 LP left: backs no tier
-    times = [t1, t1 + 30 * DAY - 1, t1 + 30 * DAY, t1 + 44 * DAY - 1, t1 + 44 * DAY, t1 + 51 * DAY - 1,
-             t1 + 51 * DAY, t1 + 400 * DAY]
+    times = [t, t + 30 * DAY - 1, t + 30 * DAY, t + 44 * DAY - 1, t + 44 * DAY, t + 51 * DAY - 1,
+             t + 51 * DAY, t + 400 * DAY]
     assert _tiers(p, ALICE, times) == [3, 3, 2, 2, 1, 1, 0, 0]
     # Bob keeps 150 LP: tier 1 is backed, so the decay stops there.
-    p.ok("farm", "deposit", BOB, 20_000 * E18)
     p.ok("farm", "withdraw", BOB, 19_850 * E18)
-    assert _tiers(p, BOB, [t1 + 30 * DAY - 1, t1 + 30 * DAY, t1 + 44 * DAY, t1 + 400 * DAY]) == [3, 2, 1, 1]
+    assert _tiers(p, BOB, [t + 30 * DAY - 1, t + 30 * DAY, t + 44 * DAY, t + 400 * DAY]) == [3, 2, 1, 1]
     # Carol withdraws only down to 15,000 LP: tier 3 stays backed, no decay.
-    p.ok("farm", "deposit", CAROL, 20_000 * E18)
     p.ok("farm", "withdraw", CAROL, 5_000 * E18)
-    assert _tiers(p, CAROL, [t1 + 400 * DAY]) == [3]
+    assert _tiers(p, CAROL, [t + 400 * DAY]) == [3]
     # Bob tops up 10 LP during the decay (still backing tier 1): the clock runs on.
-    p.at(t1 + 20 * DAY)
+    p.at(t + 20 * DAY)
     p.ok("farm", "deposit", BOB, 10 * E18)
-    assert _tiers(p, BOB, [t1 + 30 * DAY - 1, t1 + 30 * DAY, t1 + 44 * DAY]) == [3, 2, 1]
-    # Alice, down to tier 1 at day 45, stakes 1000 LP: tier 2 at once, then 10,000: tier 3.
-    p.at(t1 + 45 * DAY)
+    assert _tiers(p, BOB, [t + 30 * DAY - 1, t + 30 * DAY, t + 44 * DAY]) == [3, 2, 1]
+    # Alice, down to tier 1 at day 45, stakes 1000 LP: tier 2 a day later, then
+    # 9,000 more: tier 3 a day after that. The decay runs on meanwhile.
+    p.at(t + 45 * DAY)
     assert p.fn("farm", "staking_tier", ALICE) == 1
     p.ok("farm", "deposit", ALICE, 1000 * E18)
+    assert p.fn("farm", "staking_tier", ALICE) == 1
+    p.at(t + 46 * DAY)
     assert p.fn("farm", "staking_tier", ALICE) == 2
     p.ok("farm", "deposit", ALICE, 9000 * E18)
+    assert p.fn("farm", "staking_tier", ALICE) == 2
+    p.at(t + 47 * DAY)
     assert p.fn("farm", "staking_tier", ALICE) == 3
     # and a new decay starts from the new level when she leaves again
     t2 = p.now
     p.ok("farm", "emergency_withdraw", ALICE)
     assert _tiers(p, ALICE, [t2 + 30 * DAY - 1, t2 + 30 * DAY, t2 + 44 * DAY, t2 + 51 * DAY]) == [3, 2, 1, 0]
+
+
+def test_flash_stake_earns_no_tier(protocol_spec: ir.Spec) -> None:
+    """Stake deposited and withdrawn within one block (or within TIER_HOLD)
+    earns no tier and no card."""
+    p, t1 = _members(protocol_spec)
+    p.give_dcep(ALICE, 5_000 * E18, "member")
+    p.ok("farm", "deposit", ALICE, 20_000 * E18)
+    p.ok("farm", "withdraw", ALICE, 20_000 * E18)
+    assert _tiers(p, ALICE, [t1, t1 + DAY, t1 + 400 * DAY]) == [0, 0, 0]
+    p.reverts("NO_TIER", "member", "mint", ALICE)
+    p.ok("farm", "deposit", ALICE, 20_000 * E18)
+    p.at(t1 + DAY - 1)
+    p.ok("farm", "withdraw", ALICE, 20_000 * E18)
+    assert _tiers(p, ALICE, [t1 + DAY - 1, t1 + DAY, t1 + 400 * DAY]) == [0, 0, 0]
+    p.reverts("NO_TIER", "member", "mint", ALICE)
 
 
 def test_member_nft_is_a_floor_that_never_changes_and_transfers(protocol_spec: ir.Spec) -> None:
@@ -297,6 +339,8 @@ def test_member_nft_is_a_floor_that_never_changes_and_transfers(protocol_spec: i
     p, t1 = _members(protocol_spec)
     p.ok("farm", "deposit", ALICE, 20_000 * E18)
     p.ok("farm", "deposit", BOB, 150 * E18)
+    t1 += DAY  # the stakes back their tiers once held a day
+    p.at(t1)
     for who in (ALICE, BOB, CAROL):
         p.give_dcep(who, 5_000 * E18, "member")
     p.reverts("NO_TIER", "member", "mint", CAROL)
@@ -480,7 +524,7 @@ def test_buyback_min_out_from_twap(protocol_spec: ir.Spec) -> None:
     p.swap_dcep_for_mt(ATTACKER, 3000 * E18)
     assert p.fn("buyback", "min_out_for", d) == min_out
     before = p.st("buyback").spent
-    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", MERCHANT, d, p.now)
+    p.reverts("INSUFFICIENT_OUTPUT_AMOUNT", "buyback", "execute", MERCHANT, d, 0, p.now)
     assert p.st("buyback").spent == before == 0
     # without the front-run the buyback fills and burns what it buys
     p.approve("mt", ATTACKER, "pool")
@@ -489,7 +533,7 @@ def test_buyback_min_out_from_twap(protocol_spec: ir.Spec) -> None:
     expected = amount_out(d, pool.reserve_dcep, pool.reserve_mt)
     assert expected >= min_out
     supply = p.st("mt").total_supply
-    out = p.run("buyback", "execute", MERCHANT, d, p.now)
+    out = p.run("buyback", "execute", MERCHANT, d, 0, p.now)
     assert out.ok and out.value == expected
     assert [dict(e.args) for e in out.events if e.name == "Buyback"] == [
         {"dcep_amount": d, "mt_amount": expected, "min_out": min_out}]
@@ -497,9 +541,9 @@ def test_buyback_min_out_from_twap(protocol_spec: ir.Spec) -> None:
     assert p.balance("mt", p.addr("buyback")) == 0
     b = p.st("buyback")
     assert (b.spent, b.burned, b.allocated, b.guaranteed) == (d, expected, 20_000 * E18 + 1, min_out)
-    p.reverts("EXCEEDS_ALLOCATION", "buyback", "execute", MERCHANT, 19_500 * E18 + 2, p.now)
-    p.reverts("EXPIRED", "buyback", "execute", MERCHANT, d, p.now - 1)
-    p.reverts("UNAUTHORIZED", "buyback", "execute", ALICE, d, p.now)
+    p.reverts("EXCEEDS_ALLOCATION", "buyback", "execute", MERCHANT, 19_500 * E18 + 2, 0, p.now)
+    p.reverts("EXPIRED", "buyback", "execute", MERCHANT, d, 0, p.now - 1)
+    p.reverts("UNAUTHORIZED", "buyback", "execute", ALICE, d, 0, p.now)
 
 
 # ========================================================= 7. gasless mDCEP
