@@ -24,13 +24,14 @@ from typing import Any, Literal
 
 from eth_utils import keccak, to_checksum_address
 
-from conformance.binding import Binding, BindingError, ModuleBinding
+from conformance.binding import Binding, BindingError, ModuleBinding, module_artifact
+from conformance.calls import call_arguments, run_calls
 from conformance.strategies import state_numbers
 from evm_backend import get_backend
-from evm_backend.compiler import CompiledContract, compile_file
+from evm_backend.compiler import CompiledContract
 from evm_backend.errors import CallReverted
 from evm_backend.interface import Backend, Receipt
-from evm_backend.layout import hashmap_slot
+from evm_backend.storage import LayoutError, Slice, StorageLayout, placed, rules_for
 from reference.model import Deployment, Model, Outcome
 from reference.runtime import Env, Map, Revert, clone
 from spec import ir
@@ -173,6 +174,19 @@ def peek(m: Map, key: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class _Where:
+    """Where the EVM keeps one spec variable: a contract, and either the
+    layout that places ``name`` or the getter ``name`` (called with ``args``
+    before the map keys; ``index`` picks one of several outputs)."""
+
+    address: str
+    layout: StorageLayout | None
+    name: str
+    args: tuple[Any, ...] = ()
+    index: int | None = None
+
+
+@dataclass(frozen=True)
 class _Saved:
     """Both sides at one moment: the EVM snapshot, the model's state, the
     clock, and whether every change up to then was compared (so that the
@@ -223,10 +237,11 @@ class Harness:
         # the two sides were last compared in full and agreed
         self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
                              for module, m in self.spec.modules.items()}
-        self._locations: dict[tuple[str, str], tuple[str, int | None, str]] = {}
-        self._index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]] = {}
+        self._locations: dict[tuple[str, str], _Where] = {}
+        # a slot holds one entry, or several packed together
+        self._index: dict[tuple[str, int], set[tuple[str, str, tuple[int, ...]]]] = {}
         self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
-                             if self._location(module, name)[1] is None]
+                             if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
@@ -237,22 +252,7 @@ class Harness:
 
     # ------------------------------------------------------------- setup
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
-        if b.vyper is not None:
-            return compile_file(b.vyper)
-        assert b.artifact is not None
-        import json
-
-        try:
-            data = json.loads(b.artifact.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise BindingError(f"cannot read artifact {b.artifact}: {exc}") from None
-        if "format" in data:
-            return CompiledContract.from_json(data)
-        return CompiledContract(
-            name=b.module, abi=list(data["abi"]), bytecode=bytes.fromhex(str(data["bytecode"]).removeprefix("0x")),
-            bytecode_runtime=b"", layout=dict(data.get("layout", {})), method_identifiers={},
-            vyper_version="", evm_version=str(data.get("evm_version", "")), settings={},
-        )
+        return module_artifact(self.binding, b)
 
     def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
         """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
@@ -390,8 +390,14 @@ class Harness:
         model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
         outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
         abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
-        receipt = self.backend.transact(to_checksum(self.addresses[step.module]), b.name(step.action), abi_args,
-                                        sender=to_checksum(step.caller))
+        address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)
+        bound = b.actions.get(step.action)
+        if bound is None:
+            receipt = self.backend.transact(address, b.name(step.action), abi_args, sender=sender)
+        else:
+            named = {n: v for (n, _), v in zip(decl.params, abi_args, strict=True)}
+            receipt = run_calls(self.backend, bound, sender=sender, self_address=address, args=named,
+                                resolve=self.resolve)
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
         if not compare_state:
@@ -540,9 +546,7 @@ class Harness:
         and every variable of ``getter_scope`` that has no slot."""
         index = self._index
         for location in written:
-            entry = index.get(location)
-            if entry is not None:
-                entries.add(entry)
+            entries.update(index.get(location, ()))
         grew = len(index)
         diffs = []
         for module, name, keys in sorted(entries):
@@ -598,30 +602,51 @@ class Harness:
                leaf: Any) -> tuple[PathFn, Any, Any]:
         """(path, model value, EVM reader) for one entry; an entry kept in
         storage is also indexed by its slots, for :meth:`compare_changes`."""
-        address, slot, getter = self._location(module, name)
+        where = self._location(module, name)
         path = functools.partial(_path, module, name, keys)
-        if slot is None:
+        if where.layout is None:
             key_types = _key_types(self._state_types[module][name]) if keys else []
-            args = [to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True)]
-            return path, normal(leaf), _getter_reader(self.backend, address, getter, args)
-        base = _slot_of(slot, keys) if keys else slot
+            args = [*where.args, *(to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True))]
+            return path, normal(leaf), _getter_reader(self.backend, where.address, where.name, args, where.index)
         width = len(self.spec.modules[leaf_t.module].records[leaf_t.name].fields) if isinstance(
             leaf_t, ir.RecordT) else 1
-        for i in range(width):
-            self._index[(address, base + i)] = (module, name, keys)
-        return path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
+        slices = _locate(where.layout, where.name, keys, width)
+        for s in slices:
+            self._index.setdefault((where.address, s.slot), set()).add((module, name, keys))
+        return path, normal(leaf), _storage_reader(self.backend, where.address, slices, leaf_t, self.spec)
 
-    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
-        """Where a variable lives: the contract's address, its storage slot
-        (None when the implementation gives no layout for it), its getter."""
+    def _location(self, module: str, name: str) -> _Where:
+        """Where a variable lives: the binding's ``state`` entry for it, else
+        the contract's layout when it places the variable, else its getter."""
         found = self._locations.get((module, name))
-        if found is None:
-            impl = self.binding.modules[module].name(name)
-            try:
-                slot: int | None = self.artifacts[module].storage_slot(impl)
-            except KeyError:
-                slot = None
-            found = self._locations[(module, name)] = (to_checksum(self.addresses[module]), slot, impl)
+        if found is not None:
+            return found
+        b = self.binding.modules[module]
+        address = to_checksum(self.addresses[module])
+        layout = self.artifacts[module].storage
+        over = b.state.get(name)
+        if over is None:
+            impl = b.name(name)
+            found = _Where(address, layout if layout is not None and impl in layout else None, impl)
+        else:
+            if over.at is not None:
+                address = to_checksum(int(self.resolve(over.at)))
+            if over.slot is not None:
+                try:
+                    rules = rules_for(over.rules) if over.rules else (
+                        layout.rules if layout is not None else rules_for("solidity"))
+                    placed_at = placed(name, over.slot, offset=over.offset, size=over.size,
+                                       depth=len(_key_types(self._state_types[module][name])), rules=rules)
+                except LayoutError as exc:
+                    raise BindingError(f"binding {self.binding.name}: state {module}.{name}: {exc}") from None
+                found = _Where(address, placed_at, name)
+            else:
+                assert over.getter is not None
+                depth = len(_key_types(self._state_types[module][name]))
+                args = call_arguments(self.backend, address, over.getter, (*over.args, *([0] * depth)),
+                                      self.resolve)[:len(over.args)]
+                found = _Where(address, None, over.getter, tuple(args), over.index)
+        self._locations[(module, name)] = found
         return found
 
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
@@ -677,7 +702,8 @@ class Harness:
         if self.backend.records_storage_writes:
             return
         by_module: dict[str, tuple[list[str], list[int]]] = {m: ([], []) for m in self.spec.modules}
-        for (address, slot), (module, _, _) in self._index.items():
+        for (address, slot), entries in self._index.items():
+            module = min(entries)[0]  # one contract's slots belong to one module
             addresses, slots = by_module[module]
             addresses.append(address)
             slots.append(slot)
@@ -760,8 +786,8 @@ class Harness:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _slot_of(base: int, keys: tuple[int, ...]) -> int:
-    return hashmap_slot(base, *keys)
+def _locate(layout: StorageLayout, name: str, keys: tuple[int, ...], width: int) -> tuple[Slice, ...]:
+    return layout.locate(name, keys, width=width)
 
 
 def _path(module: str, name: str, keys: tuple[int, ...]) -> str:
@@ -799,12 +825,13 @@ def _attr(name: str) -> str:
     return attr(name)
 
 
-def _storage_reader(backend: Backend, address: str, slot: int, t: ir.Type, spec: ir.Spec) -> Any:
+def _storage_reader(backend: Backend, address: str, slices: tuple[Slice, ...], t: ir.Type, spec: ir.Spec) -> Any:
     def read() -> Any:
         if isinstance(t, ir.RecordT):
             fields = spec.modules[t.module].records[t.name].fields
-            return tuple(_scalar(backend.get_storage(address, slot + i), ft) for i, (_, ft) in enumerate(fields))
-        return _scalar(backend.get_storage(address, slot), t)
+            return tuple(_scalar(s.extract(backend.get_storage(address, s.slot)), ft)
+                         for s, (_, ft) in zip(slices, fields, strict=True))
+        return _scalar(slices[0].extract(backend.get_storage(address, slices[0].slot)), t)
 
     return read
 
@@ -825,9 +852,10 @@ def _view_reader(backend: Backend, address: str, fn: str, args: Sequence[Any]) -
     return read
 
 
-def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:
+def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any], index: int | None) -> Any:
     def read() -> Any:
-        return normal(backend.call(address, getter, list(args)))
+        value = backend.call(address, getter, list(args))
+        return normal(value if index is None else value[index])
 
     return read
 
