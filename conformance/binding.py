@@ -151,7 +151,7 @@ class ModuleBinding:
     vyper: Path | None = None
     artifact: Path | None = None
     names: Mapping[str, str] = field(default_factory=dict)
-    constructor: tuple[str, ...] | None = None
+    constructor: tuple[Any, ...] | None = None
     solidity: Path | None = None
     contract: str | None = None
     actions: Mapping[str, ActionBinding] = field(default_factory=dict)

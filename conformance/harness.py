@@ -295,15 +295,17 @@ class Harness:
         names = b.constructor if b.constructor is not None else (
             *m.params, *(f"@{i}" for i in m.imports))
         st = self.model.state(module)
-        args = []
-        for n in names:
-            if n.startswith("@"):
-                args.append(to_checksum(self.addresses[n[1:]]))
-            elif n in m.params:
-                args.append(to_abi(getattr(st, _attr(n)), m.params[n].type))
-            else:
-                args.append(self.resolve(n))
-        return args
+
+        def value(n: Any) -> Any:
+            if isinstance(n, list | tuple):  # a struct argument: its fields in order
+                return tuple(value(x) for x in n)
+            if isinstance(n, str) and n.startswith("@"):
+                return to_checksum(self.addresses[n[1:]])
+            if isinstance(n, str) and n in m.params:
+                return to_abi(getattr(st, _attr(n)), m.params[n].type)
+            return self.resolve(n)
+
+        return [value(n) for n in names]
 
     def _deploy_contracts(self) -> None:
         deployer = to_checksum(self.deployer)
