@@ -73,6 +73,8 @@ def register(sub: Any) -> None:
     )
     r.add_argument("fixture", type=Path, metavar="FIXTURE")
     r.add_argument("--backend", choices=BACKENDS, help="override the fixture's backend")
+    r.add_argument("--impl", type=Path, metavar="BINDING",
+                   help="replay on another implementation of the same spec (default: the fixture's own)")
     r.set_defaults(func=cmd_replay)
 
 
@@ -153,7 +155,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from evm_backend.errors import EvmBackendError
 
     try:
-        reports, _ = replay(args.fixture, args.backend)
+        reports, _ = replay(args.fixture, args.backend, args.impl)
     except (ValueError, BindingError, EvmBackendError) as exc:
         return _fail(exc)
     print(format_trace(reports))

@@ -215,8 +215,11 @@ def run_campaign(
     return result
 
 
-def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepReport], Harness]:
-    """Re-run a fixture on the model and the EVM; return the reports.
+def replay(path: str | Path, backend: str | None = None,
+           impl: str | Path | None = None) -> tuple[list[StepReport], Harness]:
+    """Re-run a fixture on the model and the EVM; return the reports. With
+    ``impl``, on another implementation of the same spec (a sequence found on
+    the Vyper build, replayed on the Solidity one).
 
     Raises:
         ValueError: the file is not a fixture.
@@ -229,7 +232,7 @@ def replay(path: str | Path, backend: str | None = None) -> tuple[list[StepRepor
         raise ValueError(f"cannot read fixture {p}: {exc}") from None
     if data.get("format") != FIXTURE_FORMAT:
         raise ValueError(f"{p} is not an imospec trace fixture")
-    binding, spec = load_implementation(data["binding"])
+    binding, spec = load_implementation(impl if impl is not None else data["binding"])
     harness = Harness(spec, binding, backend or data.get("backend", "py-evm"))
     reports = list(harness.prelude_reports)
     reports += harness.start_from(data.get("scenario"))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conformance.binding import load_implementation
-from conformance.harness import Harness
-from conformance.runner import run_campaign
+from conformance.harness import Harness, Step
+from conformance.runner import replay, run_campaign, save_fixture
 from evm_backend.solc import compile_standard
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +120,36 @@ def test_foundry_build_of_the_solidity_contracts_is_checked(tmp_path: Path) -> N
 def test_solidity_implementation_conforms_at_the_default_budget(backend: str, tmp_path: Path) -> None:
     result = _campaign(BINDING, backend, tmp_path, examples=40, seed=0)
     assert result.ok, result.divergence
+
+
+def test_a_sequence_saved_from_the_vyper_build_replays_on_the_solidity_build(tmp_path: Path) -> None:
+    vyper_binding, spec = load_implementation(CONTRACTS / "binding.json")
+    h = Harness(spec, vyper_binding, "pyrevm")
+    h.start_from("iron")
+    alice, bob = h.actors[1], h.actors[2]
+    far = h.backend.timestamp + 10**6
+    steps = [
+        Step("action", "reserve", "top_up", bob, (10**21,)),
+        Step("action", "reserve", "redeem", alice, (3 * 10**20, far)),
+        Step("action", "reserve", "exit", bob, (10**20,)),
+        Step("action", "pool", "swap_mt_for_dcep", alice, (10**20, 0, alice, far)),
+        Step("action", "farm", "withdraw", alice, (10**21,)),
+        Step("time", seconds=8 * 86400, blocks=3),
+        Step("action", "member", "mint", alice, ()),
+    ]
+    reports = [h.run(s) for s in steps]
+    assert all(r.ok for r in reports)
+    assert sum(1 for r in reports if r.evm is not None and r.evm.success) >= 4
+    fixture = tmp_path / "vyper-trace.json"
+    save_fixture(fixture, vyper_binding, "pyrevm", 0, reports, scenario="iron")
+
+    replayed, harness = replay(fixture, impl=BINDING)
+    assert harness.binding.name == "imo-solidity"
+    assert all(r.ok for r in replayed), [r.differences for r in replayed if not r.ok]
+    # a wrong Solidity build fails the same replay
+    wrong = _copy(tmp_path)
+    source = wrong.parent / "Reserve.sol"
+    source.write_text(source.read_text().replace("emit Redeem(msg.sender, mtAmount, paid);",
+                                                 "emit Redeem(msg.sender, paid, mtAmount);"))
+    replayed, _ = replay(fixture, impl=wrong)
+    assert any(not r.ok for r in replayed)
