@@ -56,7 +56,7 @@ def test_solidity_modules_are_solidity() -> None:
 def test_solidity_implementation_conforms_on_pyrevm(tmp_path: Path) -> None:
     result = _campaign(BINDING, "pyrevm", tmp_path, examples=30)
     assert result.ok, result.divergence
-    succeeded = {action.split(".")[0] for action, counts in result.stats.outcomes.items() if counts[0] > 0}
+    succeeded = {action.split(".")[0] for action, counts in result.stats.outcomes.items() if counts.ok > 0}
     assert len(succeeded) >= 6, succeeded
 
 
