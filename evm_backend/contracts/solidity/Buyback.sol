@@ -25,8 +25,10 @@ interface IPool {
 /// (spec/protocol/buyback.imo).
 /// @notice The merchant books revenue; 20% of it (rounded up) is set aside in
 /// DCEP. In Gold and Silver the merchant spends set-aside DCEP on MT through
-/// the pool, never below what the TWAP buys less `maxSlippageBps` (both steps
-/// rounded up), and burns what it bought.
+/// the pool, never below the larger of what the TWAP buys less
+/// `maxSlippageBps` (both steps rounded up) and the merchant's own minimum
+/// `minMtOut` (quoted from the spot price it sees, so that a spot price below
+/// the TWAP cannot be sandwiched), and burns what it bought.
 contract Buyback {
     event RevenueBooked(uint256 amount, uint256 allocated);
     event Buyback(uint256 dcepAmount, uint256 mtAmount, uint256 minOut);
@@ -78,12 +80,15 @@ contract Buyback {
         emit RevenueBooked(amount, share);
     }
 
-    function execute(uint256 dcepAmount, uint256 deadline) external onlyMerchant returns (uint256 bought) {
+    function execute(uint256 dcepAmount, uint256 minMtOut, uint256 deadline)
+        external onlyMerchant returns (uint256 bought)
+    {
         require(pool.twap() >= phases.bronze_price(), "WRONG_PHASE");
         require(block.timestamp <= deadline, "EXPIRED");
         require(dcepAmount > 0, "ZERO_AMOUNT");
         require(dcepAmount <= allocated - spent, "EXCEEDS_ALLOCATION");
         uint256 minOut = min_out_for(dcepAmount);
+        if (minMtOut > minOut) minOut = minMtOut;
         spent += dcepAmount;
         guaranteed += minOut;
         dcep.approve(address(pool), dcepAmount);

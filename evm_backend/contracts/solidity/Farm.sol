@@ -23,9 +23,12 @@ interface IPool is IToken {
 /// @notice Rewards accrue per second from a funded budget, never beyond it:
 /// accPerShare grows by reward * 1e12 / totalStaked (rounded down) and a
 /// staker is owed staked * accPerShare / 1e12 - debt. The stake gives a tier
-/// (100, 1,000, 10,000 LP); when the stake stops backing it, the tier falls
-/// one level per 7, 14 or 30 days (tiers 1, 2, 3), never below what the stake
-/// still backs. A member's tier record packs its level and start in one slot.
+/// (100, 1,000, 10,000 LP), but only the stake held TIER_HOLD (one day): a
+/// deposit is fresh until then, and the next deposit within that day restarts
+/// the wait for all the fresh stake; withdrawals take fresh stake first. When
+/// the held stake stops backing the tier, the tier falls one level per 7, 14
+/// or 30 days (tiers 1, 2, 3), never below what the held stake still backs.
+/// A member's tier record packs its level and start in one slot.
 contract Farm {
     struct Tier {
         uint64 since;
@@ -41,6 +44,7 @@ contract Farm {
 
     uint256 private constant BPS = 10_000;
     uint256 private constant ACC_PRECISION = 1e12;
+    uint256 private constant TIER_HOLD = 1 days;
 
     uint256 public immutable rewardPerSecond;
     uint256 public immutable boostExtraBps;
@@ -60,6 +64,8 @@ contract Farm {
     uint256 public paid;
     uint256 public boostUntil;
     mapping(address => Tier) public tiers;
+    mapping(address => uint256) public freshStake;
+    mapping(address => uint256) public freshSince;
 
     constructor(uint256 rewardPerSecond_, uint256 boostExtraBps_, uint256 maxBoostDuration_, IOffering offering_,
                 IPhases phases_, IPool pool_, IToken mt_) {
@@ -93,23 +99,29 @@ contract Farm {
         return current;
     }
 
+    /// The part of `user`'s stake held at least TIER_HOLD at `at`.
+    function held_stake_at(address user, uint256 at) public view returns (uint256) {
+        uint256 stake = staked[user];
+        return at >= freshSince[user] + TIER_HOLD ? stake : stake - freshStake[user];
+    }
+
     function staking_tier_at(address user, uint256 at) public view returns (uint256) {
         Tier memory t = tiers[user];
-        return _decayed(t.level, _levelOf(staked[user]), t.since, at);
+        return _decayed(t.level, _levelOf(held_stake_at(user, at)), t.since, at);
     }
 
     function staking_tier(address user) external view returns (uint256) {
         return staking_tier_at(user, block.timestamp);
     }
 
-    /// After `user`'s stake changed from `oldStake`: a stake that backs the
-    /// current tier sets it at once; a tier the stake stops backing starts to
-    /// decay now; a decaying tier keeps its clock.
-    function _retier(address user, uint256 oldStake) private {
+    /// After `user`'s stake changed, from a held stake of `oldHeld`: a held
+    /// stake that backs the current tier sets it at once; a tier the held
+    /// stake stops backing starts to decay now; a decaying tier keeps its clock.
+    function _retier(address user, uint256 oldHeld) private {
         Tier memory t = tiers[user];
-        uint256 oldBacked = _levelOf(oldStake);
+        uint256 oldBacked = _levelOf(oldHeld);
         uint256 current = _decayed(t.level, oldBacked, t.since, block.timestamp);
-        uint256 backed = _levelOf(staked[user]);
+        uint256 backed = _levelOf(held_stake_at(user, block.timestamp));
         if (backed >= current) {
             tiers[user] = Tier(uint64(block.timestamp), uint8(backed));
         } else if (oldBacked >= current) {
@@ -172,12 +184,16 @@ contract Farm {
         require(msg.sender != offering.merchant(), "MERCHANT_CANNOT_STAKE");
         _updatePool();
         _payPending(msg.sender);
-        uint256 before = staked[msg.sender];
+        uint256 heldBefore = held_stake_at(msg.sender, block.timestamp);
         pool.transfer_from(msg.sender, address(this), amount);
-        staked[msg.sender] = before + amount;
+        if (block.timestamp >= freshSince[msg.sender] + TIER_HOLD) freshStake[msg.sender] = amount;
+        else freshStake[msg.sender] += amount;
+        freshSince[msg.sender] = block.timestamp;
+        uint256 stake = staked[msg.sender] + amount;
+        staked[msg.sender] = stake;
         totalStaked += amount;
-        rewardDebt[msg.sender] = staked[msg.sender] * accPerShare;
-        _retier(msg.sender, before);
+        rewardDebt[msg.sender] = stake * accPerShare;
+        _retier(msg.sender, heldBefore);
         emit Deposit(msg.sender, amount);
     }
 
@@ -186,10 +202,13 @@ contract Farm {
         require(amount <= before, "INSUFFICIENT_STAKE");
         _updatePool();
         _payPending(msg.sender);
+        uint256 heldBefore = held_stake_at(msg.sender, block.timestamp);
+        uint256 fresh = freshStake[msg.sender];
+        freshStake[msg.sender] = fresh - (fresh < amount ? fresh : amount);
         staked[msg.sender] = before - amount;
         totalStaked -= amount;
         rewardDebt[msg.sender] = (before - amount) * accPerShare;
-        _retier(msg.sender, before);
+        _retier(msg.sender, heldBefore);
         pool.transfer(msg.sender, amount);
         emit Withdraw(msg.sender, amount);
     }
@@ -202,10 +221,12 @@ contract Farm {
 
     function emergency_withdraw() external {
         uint256 amount = staked[msg.sender];
+        uint256 heldBefore = held_stake_at(msg.sender, block.timestamp);
         staked[msg.sender] = 0;
+        freshStake[msg.sender] = 0;
         totalStaked -= amount;
         rewardDebt[msg.sender] = 0;
-        _retier(msg.sender, amount);
+        _retier(msg.sender, heldBefore);
         pool.transfer(msg.sender, amount);
         emit EmergencyWithdraw(msg.sender, amount);
     }

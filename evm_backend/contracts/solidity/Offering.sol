@@ -14,6 +14,10 @@ interface IPool is IToken {
         external returns (uint256);
 }
 
+interface IPhases {
+    function floor() external view returns (uint256);
+}
+
 interface IReserve {
     function top_up(uint256 amount) external returns (uint256);
 }
@@ -29,7 +33,10 @@ interface IFarm {
 /// contributors then claim LP pro rata (rounded down, the dust stays here).
 /// Below it, contributors take their DCEP back. The merchant sells its MT
 /// into the pool only through here, and never cashes out more DCEP, in all,
-/// than `cashout_cap_bps` of the raise.
+/// than `cashout_cap_bps` of the raise; it moves into the farm, in all, at
+/// most 30% (FARM_FUNDING_BPS) of the MT it kept. The terms are refused if
+/// the pool could open below the floor: the opening price is lowest at a
+/// raise of exactly the soft cap, so that is where the constructor checks it.
 contract Offering {
     event Contribute(address contributor, uint256 amount);
     event Finalize(bool success, uint256 raised, uint256 lpMinted);
@@ -39,7 +46,9 @@ contract Offering {
     event FarmFunded(uint256 mtAmount);
 
     uint256 private constant BPS = 10_000;
+    uint256 private constant WAD = 1e18;
     uint256 private constant MINIMUM_LIQUIDITY = 1_000;
+    uint256 private constant FARM_FUNDING_BPS = 3_000;
 
     address public immutable merchant;
     uint256 public immutable mt_total;
@@ -52,6 +61,7 @@ contract Offering {
     uint256 public immutable cashoutCapBps;
     IToken public immutable mt;
     IToken public immutable dcep;
+    IPhases public immutable phases;
     IPool public immutable pool;
     IReserve public immutable reserve;
     IFarm public immutable farm;
@@ -66,6 +76,8 @@ contract Offering {
     uint256 public lpClaimed;
     uint256 public merchantMt;
     uint256 public cashedOut;
+    uint256 public mtSold;
+    uint256 public farmFunded;
 
     struct Terms {
         address merchant;
@@ -79,7 +91,8 @@ contract Offering {
         uint256 cashoutCapBps;
     }
 
-    constructor(Terms memory t, IToken mt_, IToken dcep_, IPool pool_, IReserve reserve_, IFarm farm_) {
+    constructor(Terms memory t, IToken mt_, IToken dcep_, IPhases phases_, IPool pool_, IReserve reserve_,
+                IFarm farm_) {
         require(t.poolMtBps > 0 && t.poolMtBps <= BPS, "INVALID_PARAMETERS");
         require(t.reserveBps < BPS && t.cashoutCapBps <= BPS, "INVALID_PARAMETERS");
         require(t.duration > 0, "INVALID_PARAMETERS");
@@ -88,9 +101,10 @@ contract Offering {
         uint256 seedMt = t.mtTotal * t.poolMtBps / BPS;
         uint256 seedDcep = t.softCap - _divUp(t.softCap * t.reserveBps, BPS);
         require(_sqrt(seedMt * seedDcep) > MINIMUM_LIQUIDITY, "INVALID_PARAMETERS");
+        require(seedDcep * WAD >= phases_.floor() * seedMt, "OPENS_BELOW_FLOOR");
         (merchant, mt_total, poolMtBps, start, duration) = (t.merchant, t.mtTotal, t.poolMtBps, t.start, t.duration);
         (softCap, hardCap, reserveBps, cashoutCapBps) = (t.softCap, t.hardCap, t.reserveBps, t.cashoutCapBps);
-        (mt, dcep, pool, reserve, farm) = (mt_, dcep_, pool_, reserve_, farm_);
+        (mt, dcep, phases, pool, reserve, farm) = (mt_, dcep_, phases_, pool_, reserve_, farm_);
     }
 
     function _divUp(uint256 a, uint256 b) private pure returns (uint256) {
@@ -119,6 +133,11 @@ contract Offering {
 
     function pool_seed_mt() public view returns (uint256) {
         return mt_total * poolMtBps / BPS;
+    }
+
+    /// The MT the merchant keeps after the launch: mt_total less the pool seed.
+    function merchant_kept() public view returns (uint256) {
+        return mt_total - pool_seed_mt();
     }
 
     function reserve_share(uint256 amount) public view returns (uint256) {
@@ -195,6 +214,7 @@ contract Offering {
         dcepAmount = pool.swap_mt_for_dcep(mtAmount, minDcepOut, merchant, deadline);
         uint256 total = cashedOut + dcepAmount;
         cashedOut = total;
+        mtSold += mtAmount;
         require(total * BPS <= cashoutCapBps * raised, "CASHOUT_CAP");
         emit MerchantSale(mtAmount, dcepAmount, total);
     }
@@ -202,6 +222,9 @@ contract Offering {
     function fund_farm(uint256 amount) external onlyMerchant {
         require(succeeded, "NOT_SUCCEEDED");
         require(amount <= merchantMt, "EXCEEDS_MERCHANT_MT");
+        uint256 total = farmFunded + amount;
+        farmFunded = total;
+        require(total * BPS <= FARM_FUNDING_BPS * merchant_kept(), "FARM_FUNDING_CAP");
         merchantMt -= amount;
         mt.approve(address(farm), amount);
         farm.fund(amount);

@@ -21,7 +21,7 @@ interface IPool {
 /// @notice Invariant: reserveDcep * 1e18 >= floor * capacity. A top-up adds
 /// capacity at the floor (rounded down); in Iron a holder burns MT for DCEP at
 /// the floor (rounded down); a contributor takes DCEP back by burning the MT it
-/// covers (rounded up), only while capacity covers that MT. Every rounding
+/// covers (rounded up), only in Iron and only while capacity covers that MT. Every rounding
 /// goes against the caller. The reserve counts its DCEP itself: a donation is
 /// not backing.
 contract Reserve {
@@ -71,6 +71,7 @@ contract Reserve {
     }
 
     function exit(uint256 amount) external returns (uint256 burned) {
+        require(pool.twap() < phases.floor(), "WRONG_PHASE");
         require(amount > 0, "ZERO_AMOUNT");
         require(amount <= contributed[msg.sender], "EXCEEDS_CONTRIBUTION");
         uint256 floor = phases.floor();
