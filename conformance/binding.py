@@ -35,9 +35,35 @@ Defaults, so that a binding stays short:
 - state is read from storage through the compiler's layout when the artifact
   has one and the variable is in it, else through the public getter.
 
-An artifact module (``{"artifact": "x.json"}``) holds ``abi`` and
-``bytecode`` (and optionally ``layout``), so a Solidity or other build is
-checked with no change to the suite.
+A module's contract comes from exactly one of:
+
+- ``{"vyper": "x.vy"}``: compiled with the pinned Vyper;
+- ``{"solidity": "X.sol", "contract": "X"}``: compiled with the pinned solc-js
+  (``contract`` defaults to the file's stem);
+- ``{"artifact": "x.json"}``: a build from any compiler, in Foundry's,
+  Hardhat's or a plain shape (``abi``, ``bytecode``, optionally ``layout``);
+- ``{"contract": "X"}`` with a top-level ``"build": "out"``: the artifact of
+  contract ``X`` found in a Foundry ``out/`` or Hardhat ``artifacts/``
+  directory, so that the user's own build is checked as it is.
+
+For an ABI that differs from the spec beyond names:
+
+- ``"actions": {"swap": [["@cash", "transfer", ["@pool", "$amount_in"]],
+  ["self", "swap", [0, "$amount_out", "caller", "bytes:"]]]}`` runs a spec
+  action as a short sequence of calls from the step's caller (reordered
+  arguments are the one-call case). ``$name`` is the spec action's argument,
+  ``caller`` the caller, ``self`` this module's contract, ``bytes:HEX`` a
+  ``bytes`` value. The calls are atomic, as inside one transaction through a
+  router: when one reverts, all are undone and its reason is the step's. The
+  return value is the last call's (``{"calls": [...], "returns": i}`` picks
+  another);
+- ``"state": {"reserve_a": {"slot": 8, "offset": 0, "size": 14}}`` reads a
+  spec variable from a slot (and byte offset and size: a packed value) of
+  this contract, or of another (``"at": "@cash"``), with the compiler's rules
+  for maps (``"rules": "solidity"`` or ``"vyper"``; default: those of the
+  contract's own layout, else Solidity's); ``{"getter": "getReserves",
+  "index": 0}`` reads it through a function (``"args"`` before the map keys,
+  ``"index"`` picks one output of several).
 """
 
 from __future__ import annotations
@@ -51,6 +77,7 @@ from typing import TYPE_CHECKING, Any
 from spec.driver import SpecHasErrors, load_spec
 
 if TYPE_CHECKING:
+    from evm_backend.compiler import CompiledContract
     from spec import ir
 
 __all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "load_binding",
@@ -81,6 +108,38 @@ def _steps(raw: Any, where: str, p: Path) -> tuple[BindingStep, ...]:
     return tuple(out)
 
 
+# (target, function, argument tokens): one call of an action's sequence
+BoundCall = tuple[str, str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ActionBinding:
+    """A spec action run as a sequence of calls; ``returns`` is the call whose result is the action's."""
+
+    calls: tuple[BoundCall, ...]
+    returns: int = -1
+
+
+@dataclass(frozen=True)
+class StateBinding:
+    """Where a spec variable is read when not where the layout or getter of its name says.
+
+    Either a ``slot`` (with ``offset`` and ``size`` in bytes, and the map
+    ``rules`` of a compiler) or a ``getter`` (called with ``args`` then the
+    map keys; ``index`` picks one output), at the module's contract or at
+    ``at``.
+    """
+
+    at: str | None = None
+    slot: int | None = None
+    offset: int = 0
+    size: int = 32
+    rules: str | None = None
+    getter: str | None = None
+    args: tuple[Any, ...] = ()
+    index: int | None = None
+
+
 @dataclass(frozen=True)
 class ModuleBinding:
     """How one spec module is implemented."""
@@ -89,7 +148,11 @@ class ModuleBinding:
     vyper: Path | None = None
     artifact: Path | None = None
     names: Mapping[str, str] = field(default_factory=dict)
-    constructor: tuple[str, ...] | None = None
+    constructor: tuple[Any, ...] | None = None
+    solidity: Path | None = None
+    contract: str | None = None
+    actions: Mapping[str, ActionBinding] = field(default_factory=dict)
+    state: Mapping[str, StateBinding] = field(default_factory=dict)
 
     def name(self, spec_name: str) -> str:
         """The implementation's name for a spec name."""
@@ -108,6 +171,7 @@ class Binding:
     prelude: tuple[BindingStep, ...] = ()
     scenarios: Mapping[str, tuple[BindingStep, ...]] = field(default_factory=dict)
     actors: int = 4
+    build: Path | None = None
 
     @property
     def starts(self) -> list[str | None]:
@@ -132,9 +196,14 @@ def load_binding(path: str | Path) -> Binding:
         raise BindingError(f"{p}: a binding is an object with a `modules` object")
     base = p.parent
     modules: dict[str, ModuleBinding] = {}
+    build = base / data["build"] if "build" in data else None
     for name, m in data["modules"].items():
-        if not isinstance(m, dict) or ("vyper" in m) == ("artifact" in m):
-            raise BindingError(f"{p}: module `{name}` needs exactly one of `vyper` or `artifact`")
+        sources = [k for k in ("vyper", "solidity", "artifact") if isinstance(m, dict) and k in m]
+        if isinstance(m, dict) and not sources and build is not None and "contract" in m:
+            sources = ["build"]
+        if len(sources) != 1:
+            raise BindingError(f"{p}: module `{name}` needs exactly one of `vyper`, `solidity`, `artifact`, "
+                               "or `contract` with a top-level `build` directory")
         ctor = m.get("constructor")
         modules[name] = ModuleBinding(
             module=name,
@@ -142,6 +211,10 @@ def load_binding(path: str | Path) -> Binding:
             artifact=base / m["artifact"] if "artifact" in m else None,
             names=dict(m.get("names", {})),
             constructor=tuple(ctor) if ctor is not None else None,
+            solidity=base / m["solidity"] if "solidity" in m else None,
+            contract=str(m["contract"]) if "contract" in m else None,
+            actions={a: _action(a, raw, f"{p}: module `{name}`") for a, raw in m.get("actions", {}).items()},
+            state={v: _state(v, raw, f"{p}: module `{name}`") for v, raw in m.get("state", {}).items()},
         )
     prelude = _steps(data.get("prelude", []), "prelude", p)
     scenarios_raw = data.get("scenarios", {})
@@ -157,7 +230,65 @@ def load_binding(path: str | Path) -> Binding:
         prelude=prelude,
         scenarios=scenarios,
         actors=int(data.get("actors", 4)),
+        build=build,
     )
+
+
+def _action(action: str, raw: Any, where: str) -> ActionBinding:
+    returns = -1
+    if isinstance(raw, dict):
+        returns = raw.get("returns", -1)
+        raw = raw.get("calls")
+    ok = isinstance(raw, list) and raw and isinstance(returns, int) and all(
+        isinstance(c, list) and len(c) == 3 and isinstance(c[0], str) and isinstance(c[1], str)
+        and isinstance(c[2], list) for c in raw)
+    if not ok or not -len(raw) <= returns < len(raw):
+        raise BindingError(f"{where}: action `{action}` is a list of calls [target, function, [args...]] "
+                           "(or {\"calls\": [...], \"returns\": i})")
+    return ActionBinding(tuple((c[0], c[1], tuple(c[2])) for c in raw), returns)
+
+
+def _state(var: str, raw: Any, where: str) -> StateBinding:
+    if not isinstance(raw, dict) or ("slot" in raw) == ("getter" in raw):
+        raise BindingError(f"{where}: state `{var}` needs exactly one of `slot` or `getter`")
+    unknown = set(raw) - {"at", "slot", "offset", "size", "rules", "getter", "args", "index"}
+    if unknown or raw.get("rules", "solidity") not in ("solidity", "vyper"):
+        raise BindingError(f"{where}: state `{var}` has unknown fields {sorted(unknown)} or rules")
+    return StateBinding(
+        at=raw.get("at"), slot=raw.get("slot"), offset=int(raw.get("offset", 0)), size=int(raw.get("size", 32)),
+        rules=raw.get("rules"), getter=raw.get("getter"), args=tuple(raw.get("args", ())), index=raw.get("index"),
+    )
+
+
+def module_artifact(binding: Binding, b: ModuleBinding) -> CompiledContract:
+    """The contract that implements module ``b``: compiled (Vyper, Solidity) or read from a build.
+
+    Raises:
+        BindingError: the artifact cannot be read or found, or the Solidity
+            file defines no such contract.
+        CompileError: a source does not compile.
+        CompilerVersionError: a pinned compiler is missing.
+    """
+    from evm_backend.artifacts import ArtifactError, find_artifact, load_artifact
+    from evm_backend.compiler import compile_file
+    from evm_backend.solc import compile_solidity
+
+    if b.vyper is not None:
+        return compile_file(b.vyper)
+    if b.solidity is not None:
+        contracts = compile_solidity(b.solidity)
+        name = b.contract or b.solidity.stem
+        if name not in contracts:
+            raise BindingError(f"{b.solidity} defines no deployable contract {name!r} "
+                               f"(it has {', '.join(sorted(contracts)) or 'none'})")
+        return contracts[name]
+    try:
+        if b.artifact is not None:
+            return load_artifact(b.artifact, name=b.contract)
+        assert binding.build is not None and b.contract is not None
+        return load_artifact(find_artifact(binding.build, b.contract), name=b.contract)
+    except ArtifactError as exc:
+        raise BindingError(f"module `{b.module}`: {exc}") from None
 
 
 def load_implementation(path: str | Path) -> tuple[Binding, ir.Spec]:

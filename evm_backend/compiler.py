@@ -12,6 +12,7 @@ file, line, column and the compiler's message; no Vyper traceback escapes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,10 +20,13 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from evm_backend.errors import CompileError, CompilerVersionError, MalformedArtifact
 from evm_backend.fork import EVM_VERSION
+
+if TYPE_CHECKING:
+    from evm_backend.storage import StorageLayout
 
 #: The only Vyper release the project compiles with.
 PINNED_VYPER_VERSION: Final = "0.4.3"
@@ -91,6 +95,23 @@ class CompiledContract:
     def storage_layout(self) -> dict[str, Any]:
         """The storage part of :attr:`layout` (empty if the contract has no storage)."""
         return dict(self.layout.get("storage_layout", {}))
+
+    @functools.cached_property
+    def storage(self) -> StorageLayout | None:
+        """Where each storage variable lives, read from whichever compiler's
+        layout this artifact carries (None when it carries none).
+
+        Raises:
+            LayoutError: the layout is malformed.
+        """
+        from evm_backend.layout import vyper_layout
+        from evm_backend.solidity_layout import is_solidity_layout, solidity_layout
+
+        if is_solidity_layout(self.layout):
+            return solidity_layout(self.layout)
+        if "storage_layout" in self.layout:
+            return vyper_layout(self.layout)
+        return None
 
     def storage_entry(self, name: str) -> dict[str, Any]:
         """Return the layout entry of storage variable ``name``.

@@ -80,6 +80,8 @@ def register(sub: Any) -> None:
     )
     r.add_argument("fixture", type=Path, metavar="FIXTURE")
     r.add_argument("--backend", choices=BACKENDS, help="override the fixture's backend")
+    r.add_argument("--impl", type=Path, metavar="BINDING",
+                   help="replay on another implementation of the same spec (default: the fixture's own)")
     r.set_defaults(func=cmd_replay)
 
 
@@ -211,7 +213,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         fixture = read_fixture(args.fixture)
-        pipeline = Pipeline.for_binding(fixture.binding)
+        pipeline = Pipeline.for_binding(args.impl if args.impl is not None else fixture.binding)
         result = replay(fixture, pipeline.binding, pipeline.spec, args.backend)
     except setup_errors() as exc:
         return _fail(exc)

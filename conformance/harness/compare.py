@@ -160,9 +160,7 @@ class StepComparison(ViewComparison):
         and every variable of ``getter_scope`` that has no slot."""
         index = self._index
         for location in written:
-            entry = index.get(location)
-            if entry is not None:
-                entries.add(entry)
+            entries.update(index.get(location, ()))
         grew = len(index)
         diffs = []
         for module, name, keys in sorted(entries):

@@ -7,11 +7,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from conformance.binding import Binding, BindingError, ModuleBinding
+from conformance.binding import Binding, BindingError, ModuleBinding, module_artifact
 from conformance.harness.values import (
     Difference,
     Step,
     StepReport,
+    Where,
     _attr,
     _Saved,
     _variables,
@@ -21,7 +22,7 @@ from conformance.harness.values import (
 )
 from evm_backend import get_backend
 from evm_backend.abi import AbiFunction, ContractAbi
-from evm_backend.compiler import CompiledContract, compile_file
+from evm_backend.compiler import CompiledContract
 from evm_backend.interface import Backend
 from reference.model import Deployment, Model
 from reference.runtime import Env, clone
@@ -63,10 +64,12 @@ class DeployedPair:
         # the two sides were last compared in full and agreed
         self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
                              for module, m in self.spec.modules.items()}
-        self._locations: dict[tuple[str, str], tuple[str, int | None, str]] = {}
-        self._index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]] = {}
+        self._locations: dict[tuple[str, str], Where] = {}
+        # a slot holds one entry, or several packed together
+        # (values are frozen, so that a saved copy of the index is never changed by a later step)
+        self._index: dict[tuple[str, int], frozenset[tuple[str, str, tuple[int, ...]]]] = {}
         self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
-                             if self._location(module, name)[1] is None]
+                             if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
@@ -85,22 +88,7 @@ class DeployedPair:
         self._base = self._save()
 
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
-        if b.vyper is not None:
-            return compile_file(b.vyper)
-        assert b.artifact is not None
-        import json
-
-        try:
-            data = json.loads(b.artifact.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise BindingError(f"cannot read artifact {b.artifact}: {exc}") from None
-        if "format" in data:
-            return CompiledContract.from_json(data)
-        return CompiledContract(
-            name=b.module, abi=list(data["abi"]), bytecode=bytes.fromhex(str(data["bytecode"]).removeprefix("0x")),
-            bytecode_runtime=b"", layout=dict(data.get("layout", {})), method_identifiers={},
-            vyper_version="", evm_version=str(data.get("evm_version", "")), settings={},
-        )
+        return module_artifact(self.binding, b)
 
     def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
         """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
@@ -143,15 +131,17 @@ class DeployedPair:
         names = b.constructor if b.constructor is not None else (
             *m.params, *(f"@{i}" for i in m.imports))
         st = self.model.state(module)
-        args = []
-        for n in names:
-            if n.startswith("@"):
-                args.append(to_checksum(self.addresses[n[1:]]))
-            elif n in m.params:
-                args.append(to_abi(getattr(st, _attr(n)), m.params[n].type))
-            else:
-                args.append(self.resolve(n))
-        return args
+
+        def value(n: Any) -> Any:
+            if isinstance(n, list | tuple):  # a struct argument: its fields in order
+                return tuple(value(x) for x in n)
+            if isinstance(n, str) and n.startswith("@"):
+                return to_checksum(self.addresses[n[1:]])
+            if isinstance(n, str) and n in m.params:
+                return to_abi(getattr(st, _attr(n)), m.params[n].type)
+            return self.resolve(n)
+
+        return [value(n) for n in names]
 
     def _deploy_contracts(self) -> None:
         deployer = to_checksum(self.deployer)
@@ -221,7 +211,7 @@ class DeployedPair:
 
     # --- provided by the later layers (storage.py, compare.py, step.py)
 
-    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
+    def _location(self, module: str, name: str) -> Where:
         raise NotImplementedError
 
     def _rewatch(self) -> None:

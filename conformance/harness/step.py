@@ -3,6 +3,7 @@ together and compared."""
 
 from __future__ import annotations
 
+from conformance.calls import run_calls
 from conformance.harness.compare import StepComparison
 from conformance.harness.values import (
     Step,
@@ -39,8 +40,14 @@ Raises (from the constructor):
         model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
         outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
         abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
-        receipt = self.backend.transact(to_checksum(self.addresses[step.module]), b.name(step.action), abi_args,
-                                        sender=to_checksum(step.caller))
+        address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)
+        bound = b.actions.get(step.action)
+        if bound is None:
+            receipt = self.backend.transact(address, b.name(step.action), abi_args, sender=sender)
+        else:
+            named = {n: v for (n, _), v in zip(decl.params, abi_args, strict=True)}
+            receipt = run_calls(self.backend, bound, sender=sender, self_address=address, args=named,
+                                resolve=self.resolve)
         if outcome.ok or receipt.success or receipt.halted:
             # a side's state may have changed (a step that reverted on both
             # sides changed nothing a view reads): the views are asked again

@@ -7,14 +7,17 @@ import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from conformance.binding import BindingError
+from conformance.calls import call_arguments
 from conformance.harness.deploy import DeployedPair
 from conformance.harness.values import (
     PathFn,
+    Where,
     _attr,
     _getter_reader,
     _key_types,
+    _locate,
     _path,
-    _slot_of,
     _storage_reader,
     _variables,
     normal,
@@ -22,6 +25,7 @@ from conformance.harness.values import (
     to_abi,
     to_checksum,
 )
+from evm_backend.storage import LayoutError, placed, rules_for
 from reference.runtime import Map
 from spec import ir
 
@@ -53,30 +57,52 @@ class StorageIndex(DeployedPair):
                leaf: Any) -> tuple[PathFn, Any, Any]:
         """(path, model value, EVM reader) for one entry; an entry kept in
         storage is also indexed by its slots, for :meth:`compare_changes`."""
-        address, slot, getter = self._location(module, name)
+        where = self._location(module, name)
         path = functools.partial(_path, module, name, keys)
-        if slot is None:
+        if where.layout is None:
             key_types = _key_types(self._state_types[module][name]) if keys else []
-            args = [to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True)]
-            return path, normal(leaf), _getter_reader(self.backend, address, getter, args)
-        base = _slot_of(slot, keys) if keys else slot
+            args = [*where.args, *(to_abi(k, kt) for k, kt in zip(keys, key_types, strict=True))]
+            return path, normal(leaf), _getter_reader(self.backend, where.address, where.name, args, where.index)
         width = len(self.spec.modules[leaf_t.module].records[leaf_t.name].fields) if isinstance(
             leaf_t, ir.RecordT) else 1
-        for i in range(width):
-            self._index[(address, base + i)] = (module, name, keys)
-        return path, normal(leaf), _storage_reader(self.backend, address, base, leaf_t, self.spec)
+        slices = _locate(where.layout, where.name, keys, width)
+        for s in slices:
+            at = (where.address, s.slot)
+            self._index[at] = self._index.get(at, frozenset()) | {(module, name, keys)}
+        return path, normal(leaf), _storage_reader(self.backend, where.address, slices, leaf_t, self.spec)
 
-    def _location(self, module: str, name: str) -> tuple[str, int | None, str]:
-        """Where a variable lives: the contract's address, its storage slot
-        (None when the implementation gives no layout for it), its getter."""
+    def _location(self, module: str, name: str) -> Where:
+        """Where a variable lives: the binding's ``state`` entry for it, else
+        the contract's layout when it places the variable, else its getter."""
         found = self._locations.get((module, name))
-        if found is None:
-            impl = self.binding.modules[module].name(name)
-            try:
-                slot: int | None = self.artifacts[module].storage_slot(impl)
-            except KeyError:
-                slot = None
-            found = self._locations[(module, name)] = (to_checksum(self.addresses[module]), slot, impl)
+        if found is not None:
+            return found
+        b = self.binding.modules[module]
+        address = to_checksum(self.addresses[module])
+        layout = self.artifacts[module].storage
+        over = b.state.get(name)
+        if over is None:
+            impl = b.name(name)
+            found = Where(address, layout if layout is not None and impl in layout else None, impl)
+        else:
+            if over.at is not None:
+                address = to_checksum(int(self.resolve(over.at)))
+            if over.slot is not None:
+                try:
+                    rules = rules_for(over.rules) if over.rules else (
+                        layout.rules if layout is not None else rules_for("solidity"))
+                    placed_at = placed(name, over.slot, offset=over.offset, size=over.size,
+                                       depth=len(_key_types(self._state_types[module][name])), rules=rules)
+                except LayoutError as exc:
+                    raise BindingError(f"binding {self.binding.name}: state {module}.{name}: {exc}") from None
+                found = Where(address, placed_at, name)
+            else:
+                assert over.getter is not None
+                depth = len(_key_types(self._state_types[module][name]))
+                args = call_arguments(self.backend, address, over.getter, (*over.args, *([0] * depth)),
+                                      self.resolve)[:len(over.args)]
+                found = Where(address, None, over.getter, tuple(args), over.index)
+        self._locations[(module, name)] = found
         return found
 
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
@@ -132,7 +158,8 @@ class StorageIndex(DeployedPair):
         if self.backend.records_storage_writes:
             return
         by_module: dict[str, tuple[list[str], list[int]]] = {m: ([], []) for m in self.spec.modules}
-        for (address, slot), (module, _, _) in self._index.items():
+        for (address, slot), entries in self._index.items():
+            module = min(entries)[0]  # one contract's slots belong to one module
             addresses, slots = by_module[module]
             addresses.append(address)
             slots.append(slot)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from eth_utils import keccak, to_checksum_address
 
 from evm_backend.interface import Backend
-from evm_backend.layout import hashmap_slot
 from evm_backend.records import Receipt
+from evm_backend.storage import Slice, StorageLayout
 from reference.model import Outcome
 from reference.runtime import Map
 from spec import ir
@@ -170,12 +170,25 @@ class _Saved:
     model: dict[str, Any]
     clock: tuple[int, int]
     compared: bool
-    index: dict[tuple[str, int], tuple[str, str, tuple[int, ...]]]
+    index: dict[tuple[str, int], frozenset[tuple[str, str, tuple[int, ...]]]]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the EVM keeps one spec variable: a contract, and either the
+    layout that places ``name`` or the getter ``name`` (called with ``args``
+    before the map keys; ``index`` picks one of several outputs)."""
+
+    address: str
+    layout: StorageLayout | None
+    name: str
+    args: tuple[Any, ...] = ()
+    index: int | None = None
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _slot_of(base: int, keys: tuple[int, ...]) -> int:
-    return hashmap_slot(base, *keys)
+def _locate(layout: StorageLayout, name: str, keys: tuple[int, ...], width: int) -> tuple[Slice, ...]:
+    return layout.locate(name, keys, width=width)
 
 
 def _path(module: str, name: str, keys: tuple[int, ...]) -> str:
@@ -213,12 +226,13 @@ def _attr(name: str) -> str:
     return attr(name)
 
 
-def _storage_reader(backend: Backend, address: str, slot: int, t: ir.Type, spec: ir.Spec) -> Any:
+def _storage_reader(backend: Backend, address: str, slices: tuple[Slice, ...], t: ir.Type, spec: ir.Spec) -> Any:
     def read() -> Any:
         if isinstance(t, ir.RecordT):
             fields = spec.modules[t.module].records[t.name].fields
-            return tuple(_scalar(backend.get_storage(address, slot + i), ft) for i, (_, ft) in enumerate(fields))
-        return _scalar(backend.get_storage(address, slot), t)
+            return tuple(_scalar(s.extract(backend.get_storage(address, s.slot)), ft)
+                         for s, (_, ft) in zip(slices, fields, strict=True))
+        return _scalar(slices[0].extract(backend.get_storage(address, slices[0].slot)), t)
 
     return read
 
@@ -229,9 +243,10 @@ def _scalar(word: int, t: ir.Type) -> Any:
     return word
 
 
-def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any]) -> Any:
+def _getter_reader(backend: Backend, address: str, getter: str, args: Sequence[Any], index: int | None) -> Any:
     def read() -> Any:
-        return normal(backend.call(address, getter, list(args)))
+        value = backend.call(address, getter, list(args))
+        return normal(value if index is None else value[index])
 
     return read
 

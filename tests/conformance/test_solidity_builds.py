@@ -1,0 +1,146 @@
+"""Solidity builds, compiled by imospec with solc-js or imported from a
+Foundry ``out/`` or a Hardhat ``artifacts/`` directory, checked against the
+tiny spec. The artifact directories are made here from solc-js's standard
+JSON output, in each tool's file shapes (no network, no forge, no hardhat)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import BindingError, load_implementation
+from conformance.harness import Harness
+from conformance.runner import run_campaign
+from evm_backend.solc import PINNED_SOLC_VERSION, compile_standard, standard_input
+
+TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"
+SOL = TINY / "sol"
+SOURCES = ("Cash.sol", "Vault.sol")
+
+
+def _output(cache: Path, sources: dict[str, str] | None = None) -> dict:
+    units = sources or {f"src/{name}": (SOL / name).read_text() for name in SOURCES}
+    return compile_standard(units, SOL, cache_dir=cache / "vyper")
+
+
+def _foundry(out: Path, output: dict, *, layout: bool = True) -> None:
+    """``forge build`` 's files: out/<Source>.sol/<Contract>.json."""
+    for unit, contracts in output["contracts"].items():
+        for name, c in contracts.items():
+            art = {
+                "abi": c["abi"],
+                "bytecode": {"object": "0x" + c["evm"]["bytecode"]["object"], "sourceMap": "", "linkReferences": {}},
+                "deployedBytecode": {"object": "0x" + c["evm"]["deployedBytecode"]["object"], "sourceMap": "",
+                                     "linkReferences": {}},
+                "methodIdentifiers": c["evm"]["methodIdentifiers"],
+                "rawMetadata": "{}",
+                "id": 0,
+            }
+            if layout:
+                art["storageLayout"] = c["storageLayout"]
+            target = out / Path(unit).name / f"{name}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(art))
+
+
+def _hardhat(artifacts: Path, output: dict) -> None:
+    """``npx hardhat compile`` 's files: the artifact, its .dbg.json, and the build info holding the layout."""
+    build_info = artifacts / "build-info" / "0123abcd.json"
+    build_info.parent.mkdir(parents=True)
+    sources = {unit: (SOL / Path(unit).name).read_text() for unit in output["contracts"]}
+    build_info.write_text(json.dumps({"_format": "hh-sol-build-info-1", "solcVersion": PINNED_SOLC_VERSION,
+                                      "input": standard_input(sources), "output": output}))
+    for unit, contracts in output["contracts"].items():
+        for name, c in contracts.items():
+            folder = artifacts / unit
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.json").write_text(json.dumps({
+                "_format": "hh-sol-artifact-1", "contractName": name, "sourceName": unit, "abi": c["abi"],
+                "bytecode": "0x" + c["evm"]["bytecode"]["object"],
+                "deployedBytecode": "0x" + c["evm"]["deployedBytecode"]["object"],
+                "linkReferences": {}, "deployedLinkReferences": {},
+            }))
+            (folder / f"{name}.dbg.json").write_text(json.dumps(
+                {"_format": "hh-sol-dbg-1", "buildInfo": "../../build-info/0123abcd.json"}))
+
+
+def _build_binding(tmp_path: Path, build: str) -> Path:
+    data = json.loads((SOL / "binding.json").read_text())
+    data["spec"] = str((TINY / "spec").resolve())
+    data["build"] = build
+    for module, contract in (("cash", "Cash"), ("vault", "Vault")):
+        del data["modules"][module]["solidity"]
+        data["modules"][module]["contract"] = contract
+    path = tmp_path / "binding.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _campaign(binding_path: Path, backend: str, tmp_path: Path, examples: int = 20):
+    binding, spec = load_implementation(binding_path)
+    return run_campaign(spec, binding, backend=backend, examples=examples, steps=20, seed=3,
+                        fixture_dir=tmp_path / "fixtures")
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_solidity_compiled_by_imospec_conforms(backend: str, tmp_path: Path) -> None:
+    result = _campaign(SOL / "binding.json", backend, tmp_path)
+    assert result.ok, result.divergence
+    assert result.stats.outcomes["vault.top_up"].ok > 0 and result.stats.outcomes["vault.deposit"].ok > 0
+
+
+def test_solidity_state_is_read_from_solc_layout() -> None:
+    binding, spec = load_implementation(SOL / "binding.json")
+    h = Harness(spec, binding, "py-evm")
+    assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
+    assert h._getter_vars == []  # every variable, maps included, from storage
+    # the packed tier: two entries share one slot, and both are indexed under it
+    packed = [entries for entries in h._index.values() if len(entries) > 1]
+    assert packed and all({name for _, name, _ in e} == {"tier_since", "tier_top"} for e in packed)
+
+
+def test_foundry_out_directory_is_checked_without_compiling(tmp_path: Path) -> None:
+    _foundry(tmp_path / "out", _output(tmp_path))
+    binding_path = _build_binding(tmp_path, "out")
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert h._getter_vars == []
+    assert _campaign(binding_path, "pyrevm", tmp_path).ok
+
+
+def test_a_wrong_foundry_build_is_caught(tmp_path: Path) -> None:
+    sources = {f"src/{name}": (SOL / name).read_text() for name in SOURCES}
+    sources["src/Vault.sol"] = sources["src/Vault.sol"].replace("q * floorPrice / WAD", "q * floorPrice / WAD + 1")
+    _foundry(tmp_path / "out", _output(tmp_path, sources))
+    result = _campaign(_build_binding(tmp_path, "out"), "pyrevm", tmp_path, examples=200)
+    assert not result.ok
+
+
+def test_foundry_build_without_layout_falls_back_to_getters(tmp_path: Path) -> None:
+    _foundry(tmp_path / "out", _output(tmp_path), layout=False)
+    binding_path = _build_binding(tmp_path, "out")
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert {name for _, name in h._getter_vars} == {"balance_of", "allowance", "total_supply", "reserve",
+                                                    "capacity", "price", "stake"}
+    assert _campaign(binding_path, "pyrevm", tmp_path).ok
+
+
+def test_hardhat_artifacts_with_layout_from_build_info(tmp_path: Path) -> None:
+    _hardhat(tmp_path / "artifacts", _output(tmp_path))
+    binding_path = _build_binding(tmp_path, "artifacts")
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert h._getter_vars == []
+    assert _campaign(binding_path, "pyrevm", tmp_path).ok
+
+
+def test_missing_contract_in_build_is_a_binding_error(tmp_path: Path) -> None:
+    _foundry(tmp_path / "out", _output(tmp_path))
+    shutil.rmtree(tmp_path / "out" / "Vault.sol")
+    binding, spec = load_implementation(_build_binding(tmp_path, "out"))
+    with pytest.raises(BindingError, match="no artifact for contract 'Vault'"):
+        Harness(spec, binding, "pyrevm")
