@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title buyback: a share of the merchant's revenue buys MT back and burns it
-# @notice Written from spec/protocol/buyback.imo (PROTOCOL.md section 6).
+# @notice Written from spec/protocol/buyback.imo (docs/protocol.md section 6).
 #   - The merchant books revenue; BUYBACK_BPS of it (rounded up) is paid into
 #     this contract in DCEP at once, and can then only buy MT.
 #   - The merchant executes buybacks in Gold or Silver: each swaps DCEP for MT
@@ -44,7 +44,7 @@ event Buyback:
 
 BPS: constant(uint256) = 10000
 WAD: constant(uint256) = 10 ** 18
-# The share of revenue that buys MT back (PROTOCOL: 20%).
+# The share of revenue that buys MT back (docs/protocol.md: 20%).
 BUYBACK_BPS: constant(uint256) = 2000
 
 SILVER: constant(uint256) = 2

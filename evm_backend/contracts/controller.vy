@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title controller: the money market's policy (parameters, pause, solvency tests)
-# @notice Written from spec/protocol/controller.imo (PROTOCOL.md section 7).
+# @notice Written from spec/protocol/controller.imo (docs/protocol.md section 7).
 #   - The guardian pauses and unpauses ("UNAUTHORIZED" for anyone else).
 #   - The governed parameters (collateralisation, reserve ratio, allocation
 #     cap and interval, the market switch) start at the spec's defaults. The

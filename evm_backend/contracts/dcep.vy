@@ -1,7 +1,7 @@
 # pragma version 0.4.3
 # @title dcep: the stable cash token (a mintable ERC-20 for the tests)
 # @notice Written from spec/protocol/dcep.imo and its template erc20.imo
-#   (PROTOCOL.md "Actors and assets").
+#   (docs/protocol.md "Actors and assets").
 #   - In production DCEP is any 18-decimal ERC-20; this is the one the tests
 #     deploy. Anyone may mint (a test faucet).
 #   - erc20 conventions: an allowance of max_value(uint256) is infinite and

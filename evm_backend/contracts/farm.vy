@@ -1,7 +1,7 @@
 # pragma version 0.4.3
 # @title farm: LP staking that pays MT rewards, and the membership tiers
-# @notice Written from spec/protocol/farm.imo (PROTOCOL.md section 5).
-#   Rewards (MasterChef accounting, PROTOCOL's formulas):
+# @notice Written from spec/protocol/farm.imo (docs/protocol.md section 5).
+#   Rewards (MasterChef accounting, docs/protocol.md's formulas):
 #   - acc_per_share += reward * 1e12 / total_staked (rounded down);
 #   - the debt is kept in the same 1e12-scaled units as staked * acc, so the
 #     pending reward is (staked * acc - debt) / 1e12, one rounding, down;
@@ -57,7 +57,7 @@ event Boost:
 BPS: constant(uint256) = 10000
 WAD: constant(uint256) = 10 ** 18
 DAY: constant(uint256) = 86400
-# PROTOCOL's scale for acc_per_share.
+# docs/protocol.md's scale for acc_per_share.
 ACC_PRECISION: constant(uint256) = 10 ** 12
 
 # Tiers 1, 2 and 3 at 100, 1,000 and 10,000 LP staked (0 = no tier).

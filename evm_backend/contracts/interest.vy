@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title interest: the money market's interest-rate model (static)
-# @notice Written from spec/protocol/interest.imo (PROTOCOL.md section 7).
+# @notice Written from spec/protocol/interest.imo (docs/protocol.md section 7).
 #   - The rate is a yearly rate in WAD, 6.25e16 (6.25% APY) by default,
 #     governed within [0, 25%]. The timelock is not part of this build:
 #     nothing here changes `annual_rate` (the spec changes it only through

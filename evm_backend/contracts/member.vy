@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title member: MEMBER, the permanent membership card (ERC-721)
-# @notice Written from spec/protocol/member.imo (PROTOCOL.md section 5).
+# @notice Written from spec/protocol/member.imo (docs/protocol.md section 5).
 #   - A member pays NFT_PRICES[tier - 1] DCEP, to the merchant, to mint a card
 #     carrying the tier their stake gives now after decay
 #     (`farm.staking_tier`).

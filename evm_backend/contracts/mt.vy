@@ -1,7 +1,7 @@
 # pragma version 0.4.3
 # @title mt: the merchant token, an ERC-20 with vote checkpoints
 # @notice Written from spec/protocol/mt.imo, its template votes.imo and that
-#   template's own template erc20.imo (PROTOCOL.md section 1 and section 8
+#   template's own template erc20.imo (docs/protocol.md section 1 and section 8
 #   "Votes tokens").
 #   - The whole supply, `offering.mt_total`, is minted to the offering at
 #     deployment (the offering is deployed before mt, so its getter answers).

@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title offering: the Initial Merchant Offering (IMO)
-# @notice Written from spec/protocol/offering.imo (PROTOCOL.md section 1).
+# @notice Written from spec/protocol/offering.imo (docs/protocol.md section 1).
 #   - A raise in DCEP, open in the window [start, start + duration), never
 #     above `hard_cap`.
 #   - `finalize`, after the window: if the raise reached `soft_cap`,

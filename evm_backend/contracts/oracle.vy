@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title oracle: the reported value of the money market's off-chain collateral
-# @notice Written from spec/protocol/oracle.imo (PROTOCOL.md section 7).
+# @notice Written from spec/protocol/oracle.imo (docs/protocol.md section 7).
 #   - Only `reporter` reports ("UNAUTHORIZED"); a report may not come from
 #     the future ("FUTURE_TIMESTAMP") nor be older than the one it replaces
 #     ("OUTDATED_REPORT").

@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title phases: the four bands of the MT price (Iron, Bronze, Silver, Gold)
-# @notice Written from spec/protocol/phases.imo (PROTOCOL.md section 4).
+# @notice Written from spec/protocol/phases.imo (docs/protocol.md section 4).
 #   - Holds the three thresholds, fixed at creation for every module:
 #     floor < bronze_price < issue_price ("BAD_PHASE_ORDER"), floor > 0
 #     ("ZERO_FLOOR": the reserve divides by it).

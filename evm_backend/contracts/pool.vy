@@ -1,7 +1,7 @@
 # pragma version 0.4.3
 # @title pool: the MT/DCEP constant-product pool, its own LP token, and the TWAP oracle
 # @notice Written from spec/protocol/pool.imo and its template erc20.imo
-#   (PROTOCOL.md section 2; Uniswap v2's pair, library and router in one).
+#   (docs/protocol.md section 2; Uniswap v2's pair, library and router in one).
 #   - The reserves are accounting variables moved only by this contract's
 #     actions; tokens are pulled with `transfer_from` for exact amounts. There
 #     is no balanceOf, skim or sync: a donation changes no price, share or

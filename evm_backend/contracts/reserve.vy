@@ -1,6 +1,6 @@
 # pragma version 0.4.3
 # @title reserve: the DCEP pool that guarantees MT's floor price
-# @notice Written from spec/protocol/reserve.imo (PROTOCOL.md section 3).
+# @notice Written from spec/protocol/reserve.imo (docs/protocol.md section 3).
 #   - `capacity` is the MT that may still be redeemed at the floor
 #     (`phases.floor`, DCEP per MT, WAD).
 #   - The floor guarantee: reserve_dcep * WAD >= floor * capacity, always.

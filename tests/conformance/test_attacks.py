@@ -1,4 +1,4 @@
-"""Attack tests on the bundled Vyper contracts (PROTOCOL.md, "Attacks the spec
+"""Attack tests on the bundled Vyper contracts (docs/protocol.md, "Attacks the spec
 and contracts must withstand"), merchant-offering side.
 
 Every test drives the deployed contracts through :class:`Harness` with the
@@ -6,7 +6,7 @@ bundled binding (``evm_backend/contracts/binding.json``), so each step is also
 run on the reference model and compared in full (success or revert and
 reason, return value, events, the whole state of every module). On top of
 that, each test asserts the exact values the attack is about, computed here
-from PROTOCOL.md's formulas: a contract that priced from ``balanceOf``, read
+from docs/protocol.md's formulas: a contract that priced from ``balanceOf``, read
 the spot price, rounded the wrong way or checked the cap per sale would fail
 them.
 
@@ -48,7 +48,7 @@ IRON, BRONZE, SILVER, GOLD = 0, 1, 2, 3
 
 
 def amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
-    """PROTOCOL section 2: in*997*R_out / (R_in*1000 + in*997), rounded down."""
+    """docs/protocol.md section 2: in*997*R_out / (R_in*1000 + in*997), rounded down."""
     return amount_in * 997 * reserve_out // (reserve_in * 1000 + amount_in * 997)
 
 
@@ -500,7 +500,7 @@ def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
 )
 def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int] | None, expected: int) -> None:
     """The floor opens strictly below the floor price, and the other gates
-    switch exactly at their thresholds (PROTOCOL section 4), on the TWAP. The
+    switch exactly at their thresholds (docs/protocol.md section 4), on the TWAP. The
     offering launches the pool at exactly 1 DCEP per MT (a raise of 1,000,000
     DCEP: 300,000 DCEP against 300,000 MT), and the thresholds are placed
     around that price. The pool cannot open below the floor

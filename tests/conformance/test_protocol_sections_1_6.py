@@ -1,4 +1,4 @@
-"""The bundled Vyper contracts of PROTOCOL sections 1-6 (dcep, mt, pool,
+"""The bundled Vyper contracts of docs/protocol.md sections 1-6 (dcep, mt, pool,
 phases, reserve, offering, farm, member, buyback; evm_backend/contracts/
 binding.json) against the reference model, on both EVMs.
 

@@ -1,4 +1,4 @@
-"""Tiers, their decay schedule, and the MEMBER card (PROTOCOL.md section 5), on
+"""Tiers, their decay schedule, and the MEMBER card (docs/protocol.md section 5), on
 the bundled contracts against the model, every step compared in full.
 
 The generated campaigns rarely hold a stake for weeks or move a card; this
@@ -31,7 +31,7 @@ def level_of(stake: int) -> int:
 
 
 def decayed(level: int, backed: int, since: int, at: int) -> int:
-    """PROTOCOL section 5: one level less every PERIODS[level - 1] seconds,
+    """docs/protocol.md section 5: one level less every PERIODS[level - 1] seconds,
     never below the level the stake backs."""
     if level <= backed:
         return backed

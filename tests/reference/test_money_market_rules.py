@@ -4,7 +4,7 @@ Each test drives the model with every rule checked (imo_protocol.Protocol) and
 pins one hole the review found: interest that compounded on every touch, an
 allocation cap per fixed window, allocation while paused or disabled, dust
 that could not leave, and a report that counted returned funds twice. The
-expected numbers come from PROTOCOL.md §7's formulas, computed here.
+expected numbers come from docs/protocol.md §7's formulas, computed here.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Scenario tests of the bundled protocol's own rules (PROTOCOL.md), on the
+"""Scenario tests of the bundled protocol's own rules (docs/protocol.md), on the
 reference model generated from spec/protocol.
 
 Every action runs with check_rules=True (see imo_protocol.Protocol): each
 invariant and `ensures` of the spec is also checked after every successful
-step. The expected numbers are computed here from PROTOCOL.md's formulas,
+step. The expected numbers are computed here from docs/protocol.md's formulas,
 independently of the model.
 """
 
@@ -41,7 +41,7 @@ MILLION = 1_000_000 * E18
 
 
 def amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
-    """PROTOCOL.md section 2: in*997*R_out / (R_in*1000 + in*997), rounded down."""
+    """docs/protocol.md section 2: in*997*R_out / (R_in*1000 + in*997), rounded down."""
     return amount_in * 997 * reserve_out // (reserve_in * 1000 + amount_in * 997)
 
 
@@ -838,7 +838,7 @@ def test_govern_applies_parameters_only_within_bounds(protocol_spec: ir.Spec) ->
 
 def test_governor_to_timelock_end_to_end(protocol_spec: ir.Spec) -> None:
     """DMG holders propose, vote with the votes they had at the start block, and
-    enact a parameter change through the timelock (PROTOCOL.md section 8).
+    enact a parameter change through the timelock (docs/protocol.md section 8).
     Tokens that arrive after the start block carry no weight."""
     governor = default_address(list(protocol_spec.modules).index("governor"))
     p = Protocol(protocol_spec, {"timelock.admin": governor})
@@ -893,7 +893,7 @@ def test_governor_to_timelock_end_to_end(protocol_spec: ir.Spec) -> None:
 ])
 def test_phase_thresholds_must_ascend(protocol_spec: ir.Spec, params: dict[str, int], reason: str) -> None:
     """floor < bronze_price < issue_price; the spec rejects any other ordering at
-    creation (PROTOCOL.md section 4)."""
+    creation (docs/protocol.md section 4)."""
     from reference.runtime import Revert
 
     with pytest.raises(Revert) as err:
@@ -986,7 +986,7 @@ def test_donations_move_no_price_share_or_capacity(protocol_spec: ir.Spec) -> No
 def test_vesting_cliff_then_linear(protocol_spec: ir.Spec) -> None:
     """Nothing vests before the cliff; then vesting is linear from the start;
     everything has vested at the end; released never exceeds vested
-    (PROTOCOL.md section 8). Locked DMG does not vote."""
+    (docs/protocol.md section 8). Locked DMG does not vote."""
     from imo_protocol import FUNDER
 
     p = Protocol(protocol_spec)
@@ -1014,7 +1014,7 @@ def test_vesting_cliff_then_linear(protocol_spec: ir.Spec) -> None:
 
 
 def test_merchant_cannot_earn_back_its_mt_through_the_farm(protocol_spec: ir.Spec) -> None:
-    """PROTOCOL.md section 1: "the DCEP the merchant receives from selling MT into
+    """docs/protocol.md section 1: "the DCEP the merchant receives from selling MT into
     the pool, summed over time, never exceeds cashout_cap_bps of the raise".
 
     Attack (found by this suite): the merchant contributes 10% of the raise,
@@ -1037,7 +1037,7 @@ def test_merchant_cannot_earn_back_its_mt_through_the_farm(protocol_spec: ir.Spe
 
 def test_reserves_fit_in_112_bits(protocol_spec: ir.Spec) -> None:
     """Reserves fit in 112 bits: a swap that would push a reserve above
-    MAX_UINT112 reverts OVERFLOW (PROTOCOL.md section 2)."""
+    MAX_UINT112 reverts OVERFLOW (docs/protocol.md section 2)."""
     p, _ = launched(protocol_spec)
     big = (2**112 - 1) - 300_000 * E18
     p.give_dcep(ATTACKER, big + 1, "pool")

@@ -656,7 +656,7 @@ def test_dmm_mint_refusals(protocol_spec: ir.Spec) -> None:
     redeem if market is disabled'.
 
     Documented difference: DMM also refuses redeem while paused
-    ('should not redeem if ecosystem is paused'); PROTOCOL.md section 7 says the
+    ('should not redeem if ecosystem is paused'); docs/protocol.md section 7 says the
     guardian's pause stops mint only, so here redeem succeeds while paused.
     """
     p = _market(protocol_spec)
@@ -694,7 +694,7 @@ def test_dmm_gasless_mint(protocol_spec: ir.Spec) -> None:
     '... consecutively' (nonces 0 then 1: nonce 2).
 
     Documented difference: DMM signs these with expiry 0 meaning "never";
-    PROTOCOL.md section 7 requires an expiry and says 0 is not "never", so the
+    docs/protocol.md section 7 requires an expiry and says 0 is not "never", so the
     requests here carry a future expiry, and expiry 0 is refused.
     """
     p = _market(protocol_spec)
