@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # kept in step with verification.outcome.DEFAULT_TIMEOUT / DEFAULT_RLIMIT (a test checks),
 # so that building the parser does not import the prover
 DEFAULT_TIMEOUT = 300.0
-DEFAULT_RLIMIT = 20_000_000
+DEFAULT_RLIMIT = 40_000_000
 
 
 def add_budget_arguments(p: argparse.ArgumentParser) -> None:

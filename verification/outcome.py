@@ -234,7 +234,7 @@ class Result:
 #: The default per-query budget: the Z3 resource limit decides (the same
 #: verdict on any machine, loaded or not); the wall-clock timeout is a safety
 #: net, generous enough that it never binds before the rlimit on a busy machine.
-DEFAULT_RLIMIT = 20_000_000
+DEFAULT_RLIMIT = 40_000_000
 DEFAULT_TIMEOUT = 300.0
 
 

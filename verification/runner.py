@@ -45,11 +45,13 @@ from verification.solve import solve_job
 
 DEFAULT_DEPTH = 3
 
-# A vacuity check is a warning, never a verdict: it gets a fifth of a query's
-# rlimit. Some of them (an action's requirements that are hard to satisfy
-# together) spend minutes in Z3 phases that count few resource units; at a
-# fifth they end `unknown (rlimit)` at once, the same on every machine.
-VACUITY_SHARE = 1 / 5
+# A vacuity check is a warning, never a verdict: it gets a tenth of a query's
+# rlimit (4,000,000 units at the default). Some of them (an action's
+# requirements that are hard to satisfy together) spend minutes in Z3 phases
+# that count few resource units; at 4,000,000 units they end
+# `unknown (rlimit)` at once, the same on every machine, and at 8,000,000 the
+# vacuity of `governor.propose` runs for minutes.
+VACUITY_SHARE = 1 / 10
 
 
 class SelectionError(Exception):
@@ -300,7 +302,7 @@ def _vacuity(result: Result) -> Result:
 
 
 def budget_for(job: Job, options: Options) -> Budget:
-    """A job's budget: the options' own, a fifth of the rlimit for a vacuity check."""
+    """A job's budget: the options' own, a tenth of the rlimit for a vacuity check."""
     return options.budget.share(VACUITY_SHARE) if job.kind.startswith("vacuity") else options.budget
 
 
