@@ -198,6 +198,22 @@ def _start_worker(spec: ir.Spec) -> None:
     _WORKER["spec"] = (spec, Analysis(spec), {})
 
 
+def _fresh_solver_context(builders: dict[str, Builder]) -> None:
+    """Give the next job a Z3 context of its own, and builders made in it.
+
+    Z3 numbers terms in the order a context creates them, and its heuristics
+    follow that order: a query built in a context that earlier queries filled
+    spends a different amount of its rlimit than the same query built in a
+    fresh one. Which earlier queries a worker ran depends on scheduling, so
+    without this the rlimit, the budget that decides, did not give the same
+    verdict from one run to the next.
+    """
+    import z3
+
+    z3.z3._main_ctx = None
+    builders.clear()
+
+
 @dataclass(frozen=True)
 class _Task:
     job: Job
@@ -214,6 +230,7 @@ def run_task(task: _Task) -> Result:
     from verification.report import explain
 
     spec, analysis, builders = _WORKER["spec"]
+    _fresh_solver_context(builders)
 
     def builder_for(dom: str) -> Builder:
         if dom not in builders:
