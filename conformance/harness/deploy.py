@@ -3,7 +3,7 @@ both back and forth together (snapshots, starting states)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +20,7 @@ from conformance.harness.values import (
     to_abi,
     to_checksum,
 )
+from conformance.names import BindingNames
 from evm_backend import get_backend
 from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract
@@ -30,7 +31,7 @@ from spec import ir
 from spec.analysis import restrict
 
 
-class DeployedPair:
+class DeployedPair(BindingNames):
     """The deployment layer: both sides deployed identically, moved back and forth together."""
 
     def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
@@ -90,41 +91,6 @@ class DeployedPair:
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
         return module_artifact(self.binding, b)
 
-    def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
-        """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
-        ``@module``, a number) into a model value."""
-        if isinstance(token, str):
-            if token.startswith("actor:"):
-                which = token.split(":", 1)[1]
-                if which == "self":
-                    if self_actor is None:
-                        raise BindingError("`actor:self` is only meaningful in a prelude step for `actor:*`")
-                    return self_actor
-                return self.actors[int(which)]
-            if token == "deployer":
-                return self.deployer
-            if token.startswith("@"):
-                return self.addresses[token[1:]]
-            if token.startswith("0x"):
-                return int(token, 16)
-            return int(float(token)) if "e" in token else int(token)
-        if isinstance(token, float):
-            return int(token)
-        return token
-
-    def _param_overrides(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, m in self.spec.modules.items():
-            for p in m.params.values():
-                key = f"{name}.{p.name}"
-                if key in self.binding.params:
-                    out[key] = self.resolve(self.binding.params[key])
-                elif p.default is None and p.type == ir.ADDRESS:
-                    out[key] = self.actors[0]
-        for key, value in self.binding.params.items():
-            out.setdefault(key, self.resolve(value))
-        return out
-
     def _constructor_args(self, module: str) -> list[Any]:
         m = self.spec.modules[module]
         b = self.binding.modules[module]
@@ -153,17 +119,6 @@ class DeployedPair:
 
     def _prelude_steps(self) -> Iterator[Step]:
         return self.binding_steps(self.binding.prelude)
-
-    def binding_steps(self, steps: Sequence[tuple[str, str, str, tuple[Any, ...]]]) -> Iterator[Step]:
-        """Steps of a binding's prelude or scenario, with actors resolved."""
-        for module, action, caller, args in steps:
-            if module == "time":
-                yield Step("time", seconds=int(caller), blocks=int(args[0]))
-                continue
-            callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
-            for c in callers:
-                values = tuple(self.resolve(a, self_actor=c) for a in args)
-                yield Step("action", module, action, c, values)
 
     def start_from(self, scenario: str | None) -> list[StepReport]:
         """Make the state after the prelude, then ``scenario``'s steps (if any),

@@ -1,0 +1,72 @@
+"""Binding values and steps as model values: shared by the EVM harness and
+the model-only run (:mod:`conformance.simulate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from conformance.binding import Binding, BindingError, BindingStep
+from spec import ir
+
+if TYPE_CHECKING:
+    from conformance.harness.values import Step
+
+
+class BindingNames:
+    """How a binding's values (``actor:N``, ``@module``, ``deployer``...) and
+    steps turn into model values, given the deployment's accounts."""
+
+    spec: ir.Spec
+    binding: Binding
+    deployer: int
+    actors: list[int]
+    addresses: dict[str, int]
+
+    def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
+        """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
+        ``@module``, a number) into a model value."""
+        if isinstance(token, str):
+            if token.startswith("actor:"):
+                which = token.split(":", 1)[1]
+                if which == "self":
+                    if self_actor is None:
+                        raise BindingError("`actor:self` is only meaningful in a prelude step for `actor:*`")
+                    return self_actor
+                return self.actors[int(which)]
+            if token == "deployer":
+                return self.deployer
+            if token.startswith("@"):
+                return self.addresses[token[1:]]
+            if token.startswith("0x"):
+                return int(token, 16)
+            return int(float(token)) if "e" in token else int(token)
+        if isinstance(token, float):
+            return int(token)
+        return token
+
+    def _param_overrides(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, m in self.spec.modules.items():
+            for p in m.params.values():
+                key = f"{name}.{p.name}"
+                if key in self.binding.params:
+                    out[key] = self.resolve(self.binding.params[key])
+                elif p.default is None and p.type == ir.ADDRESS:
+                    out[key] = self.actors[0]
+        for key, value in self.binding.params.items():
+            out.setdefault(key, self.resolve(value))
+        return out
+
+    def binding_steps(self, steps: Sequence[BindingStep]) -> Iterator[Step]:
+        """Steps of a binding's prelude or scenario, with actors resolved."""
+        from conformance.harness.values import Step
+
+        for module, action, caller, args in steps:
+            if module == "time":
+                yield Step("time", seconds=int(caller), blocks=int(args[0]))
+                continue
+            callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
+            for c in callers:
+                values = tuple(self.resolve(a, self_actor=c) for a in args)
+                yield Step("action", module, action, c, values)
