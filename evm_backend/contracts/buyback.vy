@@ -11,8 +11,12 @@
 #     and the larger of the two applies, so a spot price below the TWAP
 #     cannot be sandwiched. The pool refuses a worse fill. A deadline bounds
 #     the delay.
+#   - The reserve's yield: each booking also pays `reserve_yield_bps` of the
+#     revenue (rounded up) to the reserve's contributors through
+#     `reserve.fund_yield`, while someone has a yield share there.
 #   Approvals: `book_revenue` pulls DCEP from the merchant (approve the buyback
-#   on dcep). This contract approves the pool for the exact DCEP of each swap.
+#   on dcep). This contract approves the pool for the exact DCEP of each swap,
+#   and the reserve for the exact yield of each booking.
 
 interface Dcep:
     def approve(spender: address, amount: uint256) -> bool: nonpayable
@@ -33,6 +37,10 @@ interface Pool:
     def twap() -> uint256: view
     def swap_dcep_for_mt(dcep_in: uint256, min_mt_out: uint256, receiver: address, deadline: uint256) -> uint256: nonpayable
 
+interface Reserve:
+    def total_yield_shares() -> uint256: view
+    def fund_yield(amount: uint256): nonpayable
+
 event RevenueBooked:
     amount: uint256
     allocated: uint256
@@ -52,6 +60,8 @@ GOLD: constant(uint256) = 3
 
 # parameter (immutable): the worst price a buyback accepts, below the TWAP
 max_slippage_bps: public(immutable(uint256))
+# parameter (immutable): the share of revenue paid to the reserve's contributors
+reserve_yield_bps: public(immutable(uint256))
 
 # imported modules (constructor order: the IR's imports, alphabetical)
 dcep: public(immutable(address))
@@ -59,6 +69,7 @@ mt: public(immutable(address))
 offering: public(immutable(address))
 phases: public(immutable(address))
 pool: public(immutable(address))
+reserve: public(immutable(address))
 
 # Revenue booked in total; the DCEP set aside for buybacks; the part spent.
 revenue: public(uint256)
@@ -71,15 +82,18 @@ guaranteed: public(uint256)
 
 
 @deploy
-def __init__(_max_slippage_bps: uint256, _dcep: address, _mt: address, _offering: address, _phases: address,
-             _pool: address):
+def __init__(_max_slippage_bps: uint256, _reserve_yield_bps: uint256, _dcep: address, _mt: address,
+             _offering: address, _phases: address, _pool: address, _reserve: address):
     max_slippage_bps = _max_slippage_bps
+    reserve_yield_bps = _reserve_yield_bps
     dcep = _dcep
     mt = _mt
     offering = _offering
     phases = _phases
     pool = _pool
+    reserve = _reserve
     assert _max_slippage_bps < BPS, "INVALID_PARAMETERS"
+    assert _reserve_yield_bps <= BPS - BUYBACK_BPS, "INVALID_PARAMETERS"
 
 
 # ------------------------------------------------------------------ helpers
@@ -125,20 +139,44 @@ def min_out_for(dcep_amount: uint256) -> uint256:
     return self._min_out_for(dcep_amount)
 
 
+@internal
+@view
+def _reserve_yield_for(amount: uint256) -> uint256:
+    if staticcall Reserve(reserve).total_yield_shares() == 0:
+        return 0
+    return self._mul_div_up(amount, reserve_yield_bps, BPS)
+
+
+@external
+@view
+def reserve_yield_for(amount: uint256) -> uint256:
+    """
+    @notice The reserve's yield from a booking of `amount`: reserve_yield_bps
+        of it, rounded up, or nothing while no contributor has a yield share.
+    """
+    return self._reserve_yield_for(amount)
+
+
 # ----------------------------------------------------------------- actions
 
 @external
 def book_revenue(amount: uint256) -> uint256:
     """
     @notice The merchant books `amount` of revenue; BUYBACK_BPS of it, rounded
-        up, is paid in DCEP into this contract. Returns that share.
+        up, is paid in DCEP into this contract, and reserve_yield_for(amount)
+        more to the reserve's contributors as yield. Returns the buyback share.
     """
     assert msg.sender == staticcall Offering(offering).merchant(), "UNAUTHORIZED"
     assert amount > 0, "ZERO_AMOUNT"
     share: uint256 = self._mul_div_up(amount, BUYBACK_BPS, BPS)
+    to_reserve: uint256 = self._reserve_yield_for(amount)
     self.revenue += amount
     self.allocated += share
     extcall Dcep(dcep).transfer_from(msg.sender, self, share)
+    if to_reserve > 0:
+        extcall Dcep(dcep).transfer_from(msg.sender, self, to_reserve)
+        extcall Dcep(dcep).approve(reserve, to_reserve)
+        extcall Reserve(reserve).fund_yield(to_reserve)
     log RevenueBooked(amount=amount, allocated=share)
     return share
 

@@ -15,6 +15,11 @@ interface IPhases {
     function bronze_price() external view returns (uint256);
 }
 
+interface IReserve {
+    function totalYieldShares() external view returns (uint256);
+    function fund_yield(uint256 amount) external;
+}
+
 interface IPool {
     function twap() external view returns (uint256);
     function swap_dcep_for_mt(uint256 dcepIn, uint256 minMtOut, address receiver, uint256 deadline)
@@ -28,7 +33,9 @@ interface IPool {
 /// the pool, never below the larger of what the TWAP buys less
 /// `maxSlippageBps` (both steps rounded up) and the merchant's own minimum
 /// `minMtOut` (quoted from the spot price it sees, so that a spot price below
-/// the TWAP cannot be sandwiched), and burns what it bought.
+/// the TWAP cannot be sandwiched), and burns what it bought. Each booking also
+/// pays `reserve_yield_bps` of the revenue (rounded up) to the reserve's
+/// contributors as yield, while the reserve has any.
 contract Buyback {
     event RevenueBooked(uint256 amount, uint256 allocated);
     event Buyback(uint256 dcepAmount, uint256 mtAmount, uint256 minOut);
@@ -38,6 +45,8 @@ contract Buyback {
     uint256 private constant BUYBACK_BPS = 2_000;
 
     uint256 public immutable max_slippage_bps;
+    uint256 public immutable reserve_yield_bps;
+    IReserve public immutable reserve;
     IOffering public immutable offering;
     IPhases public immutable phases;
     IPool public immutable pool;
@@ -50,10 +59,22 @@ contract Buyback {
     uint256 public burned;
     uint256 public guaranteed;
 
-    constructor(uint256 maxSlippageBps, IOffering offering_, IPhases phases_, IPool pool_, IToken mt_, IToken dcep_) {
+    constructor(
+        uint256 maxSlippageBps, uint256 reserveYieldBps, IOffering offering_, IPhases phases_, IPool pool_,
+        IToken mt_, IToken dcep_, IReserve reserve_
+    ) {
         require(maxSlippageBps < BPS, "INVALID_PARAMETERS");
+        require(reserveYieldBps <= BPS - BUYBACK_BPS, "INVALID_PARAMETERS");
         max_slippage_bps = maxSlippageBps;
-        (offering, phases, pool, mt, dcep) = (offering_, phases_, pool_, mt_, dcep_);
+        reserve_yield_bps = reserveYieldBps;
+        (offering, phases, pool, mt, dcep, reserve) = (offering_, phases_, pool_, mt_, dcep_, reserve_);
+    }
+
+    /// The reserve's yield from a booking of `amount`: nothing while the
+    /// reserve has no yield shares.
+    function reserve_yield_for(uint256 amount) public view returns (uint256) {
+        if (reserve.totalYieldShares() == 0) return 0;
+        return _divUp(amount * reserve_yield_bps, BPS);
     }
 
     modifier onlyMerchant() {
@@ -74,9 +95,15 @@ contract Buyback {
     function book_revenue(uint256 amount) external onlyMerchant returns (uint256 share) {
         require(amount > 0, "ZERO_AMOUNT");
         share = _divUp(amount * BUYBACK_BPS, BPS);
+        uint256 toReserve = reserve_yield_for(amount);
         revenue += amount;
         allocated += share;
         dcep.transfer_from(msg.sender, address(this), share);
+        if (toReserve > 0) {
+            dcep.transfer_from(msg.sender, address(this), toReserve);
+            dcep.approve(address(reserve), toReserve);
+            reserve.fund_yield(toReserve);
+        }
         emit RevenueBooked(amount, share);
     }
 

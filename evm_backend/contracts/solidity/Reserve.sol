@@ -23,26 +23,56 @@ interface IPool {
 /// the floor (rounded down); a contributor takes DCEP back by burning the MT it
 /// covers (rounded up), only in Iron and only while capacity covers that MT. Every rounding
 /// goes against the caller. The reserve counts its DCEP itself: a donation is
-/// not backing.
+/// not backing. Contributors other than the offering earn yield (funded by the
+/// buyback's share of revenue through `fund_yield`) pro rata to what they put
+/// in, counted apart from the backing and never paid out of it.
 contract Reserve {
     event TopUp(address contributor, uint256 amount, uint256 capacityAdded);
     event Redeem(address holder, uint256 mtAmount, uint256 dcepAmount);
     event Exit(address contributor, uint256 amount, uint256 mtBurned);
+    event YieldFunded(address funder, uint256 amount);
+    event YieldClaimed(address contributor, uint256 amount);
 
     uint256 private constant WAD = 1e18;
+    uint256 private constant ACC_PRECISION = 1e12;
 
     IPhases public immutable phases;
     IPool public immutable pool;
     IToken public immutable mt;
     IToken public immutable dcep;
+    address public immutable offering;
 
     uint256 public reserveDcep;
     uint256 public capacity;
     mapping(address => uint256) public contributed;
     uint256 public totalContributed;
+    mapping(address => uint256) public yieldShares;
+    uint256 public totalYieldShares;
+    uint256 public yieldPerShare;
+    mapping(address => uint256) public yieldDebt;
+    uint256 public yieldFunded;
+    uint256 public yieldPaid;
 
-    constructor(IPhases phases_, IPool pool_, IToken mt_, IToken dcep_) {
-        (phases, pool, mt, dcep) = (phases_, pool_, mt_, dcep_);
+    constructor(IPhases phases_, IPool pool_, IToken mt_, IToken dcep_, address offering_) {
+        (phases, pool, mt, dcep, offering) = (phases_, pool_, mt_, dcep_, offering_);
+    }
+
+    /// The yield `user` could claim now.
+    function pending_yield(address user) public view returns (uint256) {
+        return (yieldShares[user] * yieldPerShare - yieldDebt[user]) / ACC_PRECISION;
+    }
+
+    function _payYield(address user) private returns (uint256 owed) {
+        owed = pending_yield(user);
+        if (owed > 0) {
+            yieldPaid += owed;
+            dcep.transfer(user, owed);
+            emit YieldClaimed(user, owed);
+        }
+    }
+
+    function _resetDebt(address user) private {
+        yieldDebt[user] = yieldShares[user] * yieldPerShare;
     }
 
     function top_up(uint256 amount) external returns (uint256 added) {
@@ -52,6 +82,12 @@ contract Reserve {
         capacity += added;
         contributed[msg.sender] += amount;
         totalContributed += amount;
+        if (msg.sender != offering) {
+            _payYield(msg.sender);
+            yieldShares[msg.sender] += amount;
+            totalYieldShares += amount;
+            _resetDebt(msg.sender);
+        }
         dcep.transfer_from(msg.sender, address(this), amount);
         emit TopUp(msg.sender, amount, added);
     }
@@ -80,10 +116,30 @@ contract Reserve {
         require(burned <= capacity, "INSUFFICIENT_CAPACITY");
         contributed[msg.sender] -= amount;
         totalContributed -= amount;
+        if (msg.sender != offering) {
+            _payYield(msg.sender);
+            yieldShares[msg.sender] -= amount;
+            totalYieldShares -= amount;
+            _resetDebt(msg.sender);
+        }
         capacity -= burned;
         reserveDcep -= amount;
         mt.burn_from(msg.sender, burned);
         dcep.transfer(msg.sender, amount);
         emit Exit(msg.sender, amount, burned);
+    }
+
+    function fund_yield(uint256 amount) external {
+        require(amount > 0, "ZERO_AMOUNT");
+        require(totalYieldShares > 0, "NO_CONTRIBUTORS");
+        yieldFunded += amount;
+        yieldPerShare += amount * ACC_PRECISION / totalYieldShares;
+        dcep.transfer_from(msg.sender, address(this), amount);
+        emit YieldFunded(msg.sender, amount);
+    }
+
+    function claim_yield() external returns (uint256 amount) {
+        amount = _payYield(msg.sender);
+        _resetDebt(msg.sender);
     }
 }
