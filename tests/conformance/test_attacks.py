@@ -12,6 +12,7 @@ them.
 
 The attacks:
 - first-depositor and donation inflation, on the pool and on the farm;
+- taking the reserve's yield without contributing, or out of the backing;
 - rounding in the caller's favour: top-up-then-exit (and -redeem) on the
   reserve, contribute-then-claim on the offering, add-then-remove on the pool;
 - opening the floor with a one-block price move (a big swap, then
@@ -384,6 +385,77 @@ def test_reserve_top_up_then_exit_never_profits() -> None:
     assert (1 * WAD // floor, ceil_div(WAD, floor)) == (3, 4)
     # a contributor cannot take back more than they added
     p.reverts("EXCEEDS_CONTRIBUTION", "reserve", "exit", user, 1)
+
+
+def test_reserve_yield_cannot_be_taken_without_contributing_or_from_the_backing(p: Protocol) -> None:
+    """The reserve's yield (docs/protocol.md section 3): the attacker tries to
+    take yield it did not earn, and to take it out of the floor's backing.
+    - With no contributor but the offering, nothing is charged and
+      `fund_yield` reverts NO_CONTRIBUTORS: the offering's 70% earns nothing.
+    - An address that never contributed claims 0.
+    - Topping up right after a funding (back-running the booking) earns
+      nothing of that funding, and the contribution cannot be taken back
+      outside Iron (WRONG_PHASE) to be recycled.
+    - The next funding is shared pro rata, one rounding down each.
+    - Every claim leaves reserve_dcep and capacity as they were; the claims
+      sum to at most what was funded; a second claim pays nothing."""
+    attacker, victim, merchant = p.attacker, p.victim, p.merchant
+    p.launch({attacker: 4 * 10**24})
+    offering = p.address("offering")
+    res = p.state("reserve")
+    assert res.contributed[offering] > 0
+    assert res.yield_shares[offering] == 0 and res.total_yield_shares == 0
+    bps = p.state("buyback").reserve_yield_bps
+    assert bps > 0
+    p.reverts("NO_CONTRIBUTORS", "reserve", "fund_yield", attacker, WAD)
+    assert p.view("buyback", "reserve_yield_for", 10**22) == 0
+    p.act("buyback", "book_revenue", merchant, 10**22)
+    assert p.state("reserve").yield_funded == 0
+
+    c = 10**22 + 7
+    p.act("reserve", "top_up", victim, c)
+    revenue = 10**23 + 1
+    y = ceil_div(revenue * bps, BPS)
+    assert p.view("buyback", "reserve_yield_for", revenue) == y
+    p.act("buyback", "book_revenue", merchant, revenue)
+    acc = y * ACC_PRECISION // c
+    assert p.state("reserve").yield_per_share == acc
+    assert p.view("reserve", "pending_yield", victim) == c * acc // ACC_PRECISION
+
+    # no contribution, no yield
+    dcep0 = p.balance("dcep", attacker)
+    assert p.act("reserve", "claim_yield", attacker) == 0
+    assert p.balance("dcep", attacker) == dcep0
+    # back-running the booking earns nothing of it
+    stake = 10**24
+    p.act("reserve", "top_up", attacker, stake)
+    assert p.view("reserve", "pending_yield", attacker) == 0
+    assert p.act("reserve", "claim_yield", attacker) == 0
+    p.twap_ready()
+    assert p.phase() != IRON
+    p.reverts("WRONG_PHASE", "reserve", "exit", attacker, stake)
+    # the next funding is shared pro rata
+    p.act("buyback", "book_revenue", merchant, revenue)
+    acc2 = acc + y * ACC_PRECISION // (c + stake)
+    assert p.state("reserve").yield_per_share == acc2
+    assert p.view("reserve", "pending_yield", attacker) == (stake * acc2 - stake * acc) // ACC_PRECISION
+    assert p.view("reserve", "pending_yield", victim) == c * acc2 // ACC_PRECISION
+
+    # the claims never touch the backing, and never exceed the funding
+    res = p.state("reserve")
+    backing = (res.reserve_dcep, res.capacity)
+    got_v = p.act("reserve", "claim_yield", victim)
+    got_a = p.act("reserve", "claim_yield", attacker)
+    assert (got_v, got_a) == (c * acc2 // ACC_PRECISION, (stake * acc2 - stake * acc) // ACC_PRECISION)
+    assert got_v + got_a <= 2 * y
+    assert p.act("reserve", "claim_yield", attacker) == 0
+    assert p.act("reserve", "claim_yield", victim) == 0
+    res = p.state("reserve")
+    assert (res.reserve_dcep, res.capacity) == backing
+    assert (res.yield_funded, res.yield_paid) == (2 * y, got_v + got_a)
+    assert p.balance("dcep", "reserve") == res.reserve_dcep + res.yield_funded - res.yield_paid
+    floor = p.state("phases").floor
+    assert res.reserve_dcep * WAD >= floor * res.capacity
 
 
 def test_offering_contribute_then_claim_rounds_down_and_splitting_gains_nothing(p: Protocol) -> None:
