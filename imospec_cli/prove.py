@@ -62,6 +62,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="worker processes (default: one per CPU)")
     p.add_argument("--no-vacuity", action="store_true", help="skip the vacuity checks")
     p.add_argument("--no-replay", action="store_true", help="do not replay traces through the reference model")
+    p.add_argument("--binding", metavar="FILE",
+                   help="a binding whose deployment and scenarios give the search before 'unknown' concrete "
+                        "starting states (default: the bundled binding, when it fits the spec; 'none' to skip)")
+    p.add_argument("--evm", choices=("py-evm", "pyrevm", "none"), default="py-evm",
+                   help="the EVM a trace found from the binding's states is replayed on, as a conformance "
+                        "fixture (default py-evm)")
+    p.add_argument("--seed", metavar="N", type=_nonneg_int, default=0,
+                   help="seed of the guided simulation on the model (default 0)")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
 
 
@@ -161,8 +169,19 @@ def options_from(args: argparse.Namespace) -> Options:
         rlimit=args.rlimit, depth=getattr(args, "depth", 3), encoding=getattr(args, "encoding", "auto"),
         cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         jobs=getattr(args, "jobs", 0), vacuity=not getattr(args, "no_vacuity", False),
-        replay=not getattr(args, "no_replay", False),
+        replay=not getattr(args, "no_replay", False), binding=_search_binding(getattr(args, "binding", None)),
+        evm=None if getattr(args, "evm", "py-evm") == "none" else getattr(args, "evm", "py-evm"),
+        seed=getattr(args, "seed", 0),
     )
+
+
+def _search_binding(given: str | None) -> Path | None:
+    """The binding the search starts from: the one given, none for 'none', else the bundled one."""
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    if given == "none":
+        return None
+    return Path(given) if given else DEFAULT_BINDING
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -282,8 +301,12 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         after = "" if r.job.kind == "theorem" else f" after {r.job.action_label}"
         print(f"refuted: {r.job.rule_label}{after}", file=out)
         print(render_counterexample(r.outcome.counterexample), file=out)
-        if r.bmc:
+        if r.bmc and (r.search is None or r.search.found_by is None or r.bmc.status == "reachable"):
             print(render_trace(r.bmc), file=out)
+        if r.search is not None and r.search.found_by is not None and r.outcome.method != "z3":
+            print(f"found by {r.search.found_by.value}: {r.search.summary()}", file=out)
+            for line in _search_lines(r):
+                print(line, file=out)
     for r in report.results:
         if r.error:
             print(f"\nerror: {r.error}", file=out)
@@ -299,6 +322,22 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
           f"{s['unknown']} unknown; {len(report.warnings)} warning(s); {s['cached']} cached; "
           f"{report.seconds:.1f}s", file=out)
+
+
+def _search_lines(r: Result) -> list[str]:
+    """The trace a model-based search found, and its replays (model, EVM)."""
+    rep = r.search
+    if rep is None or rep.trace is None:
+        return []
+    lines = [f"  from {'scenario ' + repr(rep.trace.scenario) if rep.trace.scenario else 'the binding prelude'}:"]
+    lines += [f"  step {i}: {s.describe()}" for i, s in enumerate(rep.trace.steps, 1)]
+    if rep.replay is not None:
+        lines.append(f"  model replay: {rep.replay.status} ({rep.replay.detail})")
+    if rep.evm is not None:
+        diff = f", first difference at step {rep.evm.first_difference}: {rep.evm.detail}" \
+            if rep.evm.first_difference else ", no difference"
+        lines.append(f"  EVM replay ({rep.evm.backend}): {rep.evm.status}{diff}; fixture {rep.evm.fixture}")
+    return lines
 
 
 def retry_command(r: Result, options: Options | None, paths: Sequence[str] = ()) -> str:
@@ -328,4 +367,6 @@ def retry_lines(report: Report, options: Options | None, paths: Sequence[str] = 
         assert isinstance(r.outcome, Unknown)
         lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
                      f"{retry_command(r, options, paths)}")
+        if r.search is not None:
+            lines.append(f"    searched: {r.search.summary()}")
     return lines
