@@ -138,7 +138,6 @@ def simulate(spec: ir.Spec, binding: Binding, goal: Goal, *, aim: Sequence[tuple
     actions = [(m.name, a.name) for m in run.spec.modules.values() for a in m.actions.values()
                if not a.internal and all(_supported(t) for _, t in a.params)]
     aimed = [a for a in aim if a in actions]
-    weighted = actions + aimed * 3 * max(1, len(actions) // max(1, len(aimed)) // 3) if aimed else actions
     steps_run = 0
     starts = 0
     for scenario in binding.starts:
@@ -160,7 +159,7 @@ def simulate(spec: ir.Spec, binding: Binding, goal: Goal, *, aim: Sequence[tuple
             run.restore(base)
             walk: list[Step] = []
             for _ in range(length):
-                step = _random_step(run, rng, weighted)
+                step = _random_step(run, rng, actions, aimed)
                 if step is None:
                     continue
                 steps_run += 1
@@ -193,13 +192,18 @@ def _supported(t: ir.Type) -> bool:
     return t in (ir.UINT, ir.BOOL, ir.ADDRESS)
 
 
-def _random_step(run: ModelRun, rng: random.Random, actions: Sequence[tuple[str, str]]) -> Step | None:
+def _random_step(run: ModelRun, rng: random.Random, actions: Sequence[tuple[str, str]],
+                 aimed: Sequence[tuple[str, str]]) -> Step | None:
     if rng.random() < 0.15:
         return Step("time", seconds=rng.choice((1, 60, 3600, 86400, 3 * 86400, 30 * 86400)),
                     blocks=rng.choice((1, 4, 100)))
-    module, action = rng.choice(list(actions))
+    # a third of the actions are the first aimed one (the CTI's), a quarter the other aimed ones
+    r = rng.random()
+    module, action = aimed[0] if aimed and r < 0.35 else rng.choice(
+        list(aimed) if aimed and r < 0.6 else list(actions))
     decl = run.spec.modules[module].actions[action]
-    caller = rng.choice(run.actors)
+    # actor 0 holds the roles a binding hands out (merchant, reporter...) more often than not
+    caller = run.actors[0] if rng.random() < 0.4 else rng.choice(run.actors)
     held = run.model.numbers_held()
     args = tuple(_value(run, rng, name, t, held, caller) for name, t in decl.params)
     return Step("action", module, action, caller, args)
