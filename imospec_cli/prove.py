@@ -153,7 +153,8 @@ def _verdict(r: Result) -> str:
     if r.job.kind.startswith("vacuity"):
         return "warning" if r.warning else "ok"
     if isinstance(o, Proved):
-        return "proved" + (" (conditional)" if r.conditional_on else "")
+        return "proved" + (" (k-induction)" if o.method == "k-induction" else "") + (
+            " (conditional)" if r.conditional_on else "")
     if isinstance(o, Refuted):
         return "refuted"
     assert isinstance(o, Unknown)

@@ -293,7 +293,10 @@ def _search(spec: ir.Spec, analysis: Analysis, task: _Task, verdict: Verdict, ct
     result.bmc = bmc
     result.search = rep
     outcome = verdict.outcome
-    if rep.found_by is not None and isinstance(outcome, Unknown):
+    if rep.proved_by is not None and rep.found_by is None:
+        # true but not 1-inductive: proved by k-induction (the base case is the bounded search)
+        result.outcome = Proved((), rep.proved_by.value, outcome.encoding)
+    elif rep.found_by is not None and isinstance(outcome, Unknown):
         # no verdict on the step, but a real violation: refuted
         if rep.found_by is SearchMethod.BMC_DEPLOYMENT and bmc is not None:
             cex = dict(bmc.counterexample or {})

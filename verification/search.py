@@ -48,6 +48,7 @@ class SearchMethod(Enum):
     """How a trace (or a verdict) was found."""
 
     BMC_DEPLOYMENT = "bmc-deployment"
+    K_INDUCTION = "k-induction"
     SIMULATION = "simulation"
 
 
@@ -66,12 +67,13 @@ class Goal:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One method tried: ``found`` a trace, ``none`` within its bound
+    """One method tried: ``found`` a trace (``proved``: k-induction proved
+    the step), ``none`` within its bound
     (``depth`` transactions, or ``steps`` simulated), ``unknown`` (the budget
     ran out: ``detail`` says how) or ``skipped`` (``detail`` says why)."""
 
     method: SearchMethod
-    status: Literal["found", "none", "unknown", "skipped"]
+    status: Literal["found", "proved", "none", "unknown", "skipped"]
     depth: int = 0
     steps: int = 0
     seconds: float = 0.0
@@ -106,12 +108,14 @@ class EvmReplay:
 class SearchReport:
     """Everything the search did for one query: whether a CTI was found,
     every method tried, the method that decided (``found_by``, None when no
-    method found a trace), the trace and its replays."""
+    method found a trace; ``proved_by``, when k-induction proved the step),
+    the trace and its replays."""
 
     goal: Goal
     cti: bool
     attempts: list[Attempt] = field(default_factory=list)
     found_by: SearchMethod | None = None
+    proved_by: SearchMethod | None = None
     bmc: BoundedSearch | None = None
     trace: Trace | None = None
     replay: ModelReplay | None = None
@@ -140,6 +144,7 @@ class SearchReport:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "goal": self.goal.label, "cti": self.cti, "found_by": self.found_by.value if self.found_by else None,
+            "proved_by": self.proved_by.value if self.proved_by else None,
             "depth_reached": self.depth_reached, "attempts": [a.to_json() for a in self.attempts],
             "time": round(self.seconds, 3), "rlimit": self.rlimit_spent,
         }
@@ -156,7 +161,8 @@ class SearchReport:
         tried = ", ".join(f"{a.method.value} {a.status}" + (f" (depth {a.depth})" if a.depth else "")
                           + (f" ({a.steps} steps)" if a.steps else "") for a in self.attempts)
         head = "counterexample to induction found" if self.cti else "no counterexample to induction"
-        found = f"; found by {self.found_by.value}" if self.found_by else ""
+        found = f"; found by {self.found_by.value}" if self.found_by else \
+            f"; proved by {self.proved_by.value}" if self.proved_by else ""
         return (f"{head}; search depth {self.depth_reached}; tried: {tried or 'nothing'}; "
                 f"{self.seconds:.1f}s, rlimit {self.rlimit_spent}{found}")
 
@@ -196,7 +202,9 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
         if bmc.status == "reachable":
             rep.found_by = SearchMethod.BMC_DEPLOYMENT
             rep.replay = bmc.replay
-    if rep.found_by is None:
+    if bmc is not None and bmc.status == "unreachable" and job.kind == "step" and not goal.reach:
+        _k_induction(spec, analysis, job, bmc.depth, budget, rep)
+    if rep.found_by is None and rep.proved_by is None:
         if binding is None:
             rep.attempts.append(Attempt(SearchMethod.SIMULATION, "skipped",
                                         detail="no binding: no concrete starting states"))
@@ -209,6 +217,31 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
                              goal)
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def _k_induction(spec: ir.Spec, analysis: Analysis, job: Job, base_depth: int, budget: Budget,
+                 rep: SearchReport, k_max: int = 3) -> None:
+    """k-induction for k = 2 .. min(k_max, base_depth + 1): the base case is
+    the bounded search's ``unreachable`` at ``base_depth``."""
+    from verification.kinduction import k_induction_step
+
+    t0 = time.perf_counter()
+    last = None
+    for k in range(2, min(k_max, base_depth + 1) + 1):
+        last = k_induction_step(spec, analysis, job, k, budget)
+        rep.rlimit_spent += budget.rlimit
+        rep.wall_clock = rep.wall_clock or last.wall_clock
+        if last.status == "proved":
+            rep.proved_by = SearchMethod.K_INDUCTION
+            rep.attempts.append(Attempt(SearchMethod.K_INDUCTION, "proved", k, 0, time.perf_counter() - t0,
+                                        f"the step case holds at k = {k}; base case: no violation within "
+                                        f"{base_depth} step(s) of deployment"))
+            return
+        if last.status == "unknown":
+            break
+    if last is not None:
+        rep.attempts.append(Attempt(SearchMethod.K_INDUCTION, "none" if last.status == "cti" else "unknown",
+                                    last.k, 0, time.perf_counter() - t0, last.detail))
 
 
 def _simulate(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding, seed: int, walks: int,

@@ -30,7 +30,8 @@ from conformance.binding import Binding, load_binding
 from spec import ir
 from spec.analysis import Analysis
 from spec.driver import BUNDLED_PROTOCOL, load_spec
-from verification.outcome import Budget, Job, Refuted, Unknown
+from tests.verification.conftest import SPECS, find, run
+from verification.outcome import Budget, Job, Proved, Refuted, Unknown
 from verification.runner import Options, prove
 from verification.search import Goal, SearchMethod, SearchReport, search
 
@@ -188,3 +189,34 @@ def test_an_unknown_carries_the_search_evidence(tmp_path: Path) -> None:
     assert SearchMethod.SIMULATION in r.search.methods_tried
     assert isinstance(r.outcome, Unknown) and "tried:" in r.outcome.detail and "simulation none" in r.outcome.detail
     assert r.to_json()["search"]["attempts"]
+
+
+def test_k_induction_proves_a_true_rule_that_is_not_1_inductive() -> None:
+    report = run("shift_ok", vacuity=False)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Proved) and r.outcome.method == "k-induction", r.outcome
+    assert r.search is not None and r.search.proved_by is SearchMethod.K_INDUCTION
+    assert r.search.bmc is not None and r.search.bmc.status == "unreachable"
+    assert report.exit_code() == 0
+
+
+def test_k_induction_needs_its_base_case() -> None:
+    # without the bounded search from deployment there is no base case: the CTI stays a refutation
+    report = run("shift_ok", vacuity=False, depth=0)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Refuted) and r.outcome.method == "z3"
+
+
+def test_k_induction_does_not_prove_a_false_rule() -> None:
+    # with `poke` setting `a`, the 2-step path poke, tick keeps the rule and then breaks it
+    from verification.kinduction import k_induction_step
+
+    res = load_spec([SPECS / "shift_poke"])
+    assert res.spec is not None
+    k2 = k_induction_step(res.spec, Analysis(res.spec), Job("step", "shift", "b_zero", ("shift", "tick")), 2,
+                          Budget())
+    assert k2.status == "cti"
+    report = run("shift_poke", vacuity=False)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Refuted) and r.outcome.method == "bmc-deployment"
+    assert r.search is not None and r.search.found_by is SearchMethod.BMC_DEPLOYMENT
