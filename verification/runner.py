@@ -284,7 +284,7 @@ def _search(spec: ir.Spec, analysis: Analysis, task: _Task, verdict: Verdict, ct
             binding = None
     rep = search(spec, analysis, Goal(job), cti=cti, depth=task.depth if bmc is not None else 0,
                  budget=task.budget, binding=binding, seed=task.seed, replay_model=task.replay,
-                 evm_backend=task.evm if task.replay else None, bmc=bmc)
+                 evm_backend=task.evm if task.replay else None, bmc=bmc, state_depth=min(2, task.depth))
     if bmc is not None:
         rep.rlimit_spent += task.budget.share(0.25).rlimit
     elif task.depth > 0:

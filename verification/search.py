@@ -50,6 +50,7 @@ class SearchMethod(Enum):
     BMC_DEPLOYMENT = "bmc-deployment"
     K_INDUCTION = "k-induction"
     SIMULATION = "simulation"
+    BMC_STATE = "bmc-state"
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,14 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
            binding: Binding | None = None, seed: int = 0, replay_model: bool = True,
            evm_backend: str | None = None, fixture_dir: Path | None = None,
            bmc: BoundedSearch | None = None, walks: int = 8, length: int = 6,
-           wall_clock: float = 120.0) -> SearchReport:
+           wall_clock: float = 120.0, state_depth: int = 2) -> SearchReport:
     """Look for a trace to ``goal``: the bounded search from deployment
     (``depth`` transactions, ``budget`` shared among the depths; ``bmc``,
     when given, is its result already known), then, with a ``binding``, the
     guided simulation from its concrete states (``walks`` walks of
-    ``length`` steps from each, seeded). A trace found on the model is
+    ``length`` steps from each, seeded), then the bounded search of
+    ``state_depth`` symbolic transactions from each of those states
+    (``budget``'s rlimit shared among them). A trace found on the model is
     replayed on a fresh model and, with ``evm_backend``, on the EVM.
     ``wall_clock`` seconds is the safety net of the simulation: a search it
     cuts short is ``wall_clock`` (never cached).
@@ -210,6 +213,8 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
                                         detail="no binding: no concrete starting states"))
         else:
             _simulate(spec, analysis, goal, binding, seed, walks, length, wall_clock, rep)
+            if rep.trace is None and state_depth > 0:
+                _from_states(spec, analysis, goal, binding, state_depth, budget, rep)
             if rep.trace is not None and replay_model:
                 rep.replay = model_replay(spec, binding, goal, rep.trace)
     if rep.trace is not None and binding is not None and evm_backend is not None:
@@ -242,6 +247,44 @@ def _k_induction(spec: ir.Spec, analysis: Analysis, job: Job, base_depth: int, b
     if last is not None:
         rep.attempts.append(Attempt(SearchMethod.K_INDUCTION, "none" if last.status == "cti" else "unknown",
                                     last.k, 0, time.perf_counter() - t0, last.detail))
+
+
+def _from_states(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding, depth: int, budget: Budget,
+                 rep: SearchReport) -> None:
+    """The bounded search from each concrete state of the binding (after the
+    prelude, after each scenario): ``depth`` symbolic transactions."""
+    from conformance.simulate import ModelRun
+    from verification.fromstate import search_from_state
+
+    t0 = time.perf_counter()
+    try:
+        run = ModelRun(spec, binding)
+    except Exception as exc:  # the binding does not deploy on this spec's model
+        rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "skipped", seconds=time.perf_counter() - t0,
+                                    detail=f"{type(exc).__name__}: {exc}"))
+        return
+    starts = binding.starts
+    each = budget.share(1 / max(1, len(starts) * depth))
+    reached = depth
+    unknown = ""
+    for scenario in starts:
+        for s in run.start_from(scenario):
+            run.run(s)
+        res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, scenario, depth, each, goal.reach)
+        rep.rlimit_spent += each.rlimit * max(1, res.depth)
+        rep.wall_clock = rep.wall_clock or res.wall_clock
+        if res.status == "found" and res.trace is not None:
+            rep.trace = res.trace
+            rep.found_by = SearchMethod.BMC_STATE
+            rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "found", res.depth, 0, time.perf_counter() - t0,
+                                        f"from {scenario or 'the prelude'}"))
+            return
+        if res.status == "unknown":
+            reached = min(reached, res.depth)
+            unknown = res.detail
+    rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "unknown" if unknown else "none", reached, 0,
+                                time.perf_counter() - t0,
+                                f"{len(starts)} starting state(s)" + (f"; {unknown}" if unknown else "")))
 
 
 def _simulate(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding, seed: int, walks: int,

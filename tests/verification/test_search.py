@@ -76,9 +76,10 @@ def bundled() -> ir.Spec:
     return res.spec
 
 
-def run_search(spec: ir.Spec, job: Job, binding: Binding, tmp: Path, evm: str | None = None) -> SearchReport:
+def run_search(spec: ir.Spec, job: Job, binding: Binding, tmp: Path, evm: str | None = None,
+               state_depth: int = 1) -> SearchReport:
     return search(spec, Analysis(spec), Goal(job), cti=True, depth=0, budget=Budget(), binding=binding,
-                  evm_backend=evm, fixture_dir=tmp / "fixtures")
+                  evm_backend=evm, fixture_dir=tmp / "fixtures", state_depth=state_depth)
 
 
 def assert_found_on_model(rep: SearchReport, rule: str) -> None:
@@ -125,8 +126,30 @@ def test_the_search_finds_nothing_on_the_unmutated_pool(tmp_path: Path, rule: st
     rep = run_search(bundled(), Job("step", "pool", rule, ("pool", "swap_mt_for_dcep")), load_binding(BINDING),
                      tmp_path)
     assert rep.found_by is None and rep.trace is None
-    (attempt,) = rep.attempts
-    assert attempt.status == "none" and attempt.steps > 100
+    sim, from_states = rep.attempts
+    assert sim.method is SearchMethod.SIMULATION and sim.status == "none" and sim.steps > 100
+    assert from_states.method is SearchMethod.BMC_STATE and from_states.status == "none"
+    assert from_states.depth == 1
+
+
+def test_the_search_from_a_launched_state_reaches_the_wrong_pool_in_one_symbolic_step(tmp_path: Path) -> None:
+    from conformance.simulate import ModelRun
+    from verification.fromstate import search_from_state
+    from verification.search import model_replay
+
+    binding = load_binding(BINDING)
+    job = Job("step", "pool", "lock_released", ("pool", "swap_mt_for_dcep"))
+    for spec, found in ((patched(tmp_path, POOL_NO_UNLOCK), True), (bundled(), False)):
+        run = ModelRun(spec, binding)
+        for s in run.start_from("launched"):
+            run.run(s)
+        res = search_from_state(run.spec, Analysis(run.spec), job, run, "launched", 1, Budget())
+        assert res.status == ("found" if found else "none"), res
+        if found:
+            assert res.trace is not None and res.trace.scenario == "launched"
+            last = res.trace.steps[-1]
+            assert last.kind == "action" and last.caller in run.actors
+            assert model_replay(spec, binding, Goal(job), res.trace).status == "confirmed"
 
 
 HOLES = [
