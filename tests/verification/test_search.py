@@ -212,6 +212,16 @@ def test_an_unknown_carries_the_search_evidence(tmp_path: Path) -> None:
     assert SearchMethod.SIMULATION in r.search.methods_tried
     assert isinstance(r.outcome, Unknown) and "tried:" in r.outcome.detail and "simulation none" in r.outcome.detail
     assert r.to_json()["search"]["attempts"]
+    # the command line shows the evidence under the unknown's retry line
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    text = out.getvalue()
+    assert "    searched: " in text and "tried: " in text and "simulation none" in text
+    assert ("counterexample to induction found" in text) == r.search.cti
 
 
 def test_k_induction_proves_a_true_rule_that_is_not_1_inductive() -> None:
