@@ -54,7 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--invariant", metavar="I", help="only the invariant, lemma or theorem I (or M.I)")
     add_budget_arguments(p)
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
-                   help="bounded model checking depth for refuted steps (default 3; 0 disables)")
+                   help="depth of the bounded search from deployment for steps not proved (default 3; 0 "
+                        "disables it, k-induction and the symbolic search from the binding's states, which goes "
+                        "min(2, K) deep)")
     p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
     p.add_argument("--encoding", choices=("auto", "int", "bv"), default="auto",
                    help="integer or bit-vector encoding (auto: integers, bit-vectors when Z3 gives up)")
@@ -78,8 +80,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "prove", help="prove every invariant with Z3: proved / refuted (with a trace) / unknown",
         description="Prove each invariant after init and across every action, each ensures clause and "
-        "each theorem, with Z3. Refuted steps are searched for from deployment (bounded model checking) "
-        "and replayed through the reference model. Exit 0 all proved, 1 something refuted, "
+        "each theorem, with Z3. A step not proved is searched: from deployment (bounded model checking), "
+        "by k-induction, by a guided simulation on the model from the binding's scenarios, and symbolically "
+        "from those states; a trace found is replayed through the reference model and the EVM. "
+        "Exit 0 all proved, 1 something refuted, "
         "2 something unknown, 3 internal error.",
     )
     add_arguments(p)
