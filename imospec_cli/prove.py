@@ -288,7 +288,9 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         outcome = _verdict(r)
         if isinstance(r.outcome, Unknown) and r.outcome.reason in ("incomplete", "unsupported") and r.outcome.detail:
             outcome += f": {r.outcome.detail[:60]}"
-        if isinstance(r.outcome, Refuted) and r.bmc:
+        if isinstance(r.outcome, Refuted) and r.outcome.method not in ("z3", "bmc-deployment"):
+            outcome += f" (found by {r.outcome.method})"
+        elif isinstance(r.outcome, Refuted) and r.bmc:
             st = r.bmc.status
             outcome += {"reachable": f" (reachable in {r.bmc.depth})",
                         "unreachable": f" (CTI, unreachable in {r.bmc.depth})"}.get(st, f" (search {st})")

@@ -198,6 +198,14 @@ def test_prove_refutes_the_wrong_pool_spec_by_simulation(tmp_path: Path) -> None
     assert step.search.trace is not None and step.search.evm is not None
     assert step.search.evm.first_difference == len(step.search.trace.steps)
     assert report.exit_code() == 1
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    assert "refuted (found by simulation)" in out.getvalue()
+    assert "EVM replay (py-evm): ran, first difference at step" in out.getvalue()
 
 
 def test_an_unknown_carries_the_search_evidence(tmp_path: Path) -> None:
