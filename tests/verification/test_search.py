@@ -208,6 +208,26 @@ def test_prove_refutes_the_wrong_pool_spec_by_simulation(tmp_path: Path) -> None
     assert "EVM replay (py-evm): ran, first difference at step" in out.getvalue()
 
 
+def test_an_unknown_lists_what_was_searched() -> None:
+    # a query starved of its rlimit has no verdict and no CTI: the unknown says
+    # so, and which methods were tried or skipped and why
+    report = run("shift_ok", vacuity=False, rlimit=50)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Unknown) and r.search is not None and not r.search.cti
+    assert [(a.method, a.status) for a in r.search.attempts] == [
+        (SearchMethod.BMC_DEPLOYMENT, "skipped"), (SearchMethod.SIMULATION, "skipped")]
+    assert "no counterexample to induction; search depth 0" in r.outcome.detail
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    assert "    searched: no counterexample to induction; search depth 0; tried: bmc-deployment skipped" \
+        in out.getvalue()
+
+
+@pytest.mark.slow
 def test_an_unknown_carries_the_search_evidence(tmp_path: Path) -> None:
     # a query starved of its rlimit is unknown: the search ran, found no
     # trace on the unmutated spec, and the unknown says what was tried
