@@ -54,7 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--invariant", metavar="I", help="only the invariant, lemma or theorem I (or M.I)")
     add_budget_arguments(p)
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
-                   help="bounded model checking depth for refuted steps (default 3; 0 disables)")
+                   help="depth of the bounded search from deployment for steps not proved (default 3; 0 "
+                        "disables it, k-induction and the symbolic search from the binding's states, which goes "
+                        "min(2, K) deep)")
     p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
     p.add_argument("--encoding", choices=("auto", "int", "bv"), default="auto",
                    help="integer or bit-vector encoding (auto: integers, bit-vectors when Z3 gives up)")
@@ -62,6 +64,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="worker processes (default: one per CPU)")
     p.add_argument("--no-vacuity", action="store_true", help="skip the vacuity checks")
     p.add_argument("--no-replay", action="store_true", help="do not replay traces through the reference model")
+    p.add_argument("--binding", metavar="FILE",
+                   help="a binding whose deployment and scenarios give the search before 'unknown' concrete "
+                        "starting states (default: the bundled binding, when it fits the spec; 'none' to skip)")
+    p.add_argument("--evm", choices=("py-evm", "pyrevm", "none"), default="py-evm",
+                   help="the EVM a trace found from the binding's states is replayed on, as a conformance "
+                        "fixture (default py-evm)")
+    p.add_argument("--seed", metavar="N", type=_nonneg_int, default=0,
+                   help="seed of the guided simulation on the model (default 0)")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
 
 
@@ -70,8 +80,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "prove", help="prove every invariant with Z3: proved / refuted (with a trace) / unknown",
         description="Prove each invariant after init and across every action, each ensures clause and "
-        "each theorem, with Z3. Refuted steps are searched for from deployment (bounded model checking) "
-        "and replayed through the reference model. Exit 0 all proved, 1 something refuted, "
+        "each theorem, with Z3. A step not proved is searched: from deployment (bounded model checking), "
+        "by k-induction, by a guided simulation on the model from the binding's scenarios, and symbolically "
+        "from those states; a trace found is replayed through the reference model and the EVM. "
+        "Exit 0 all proved, 1 something refuted, "
         "2 something unknown, 3 internal error.",
     )
     add_arguments(p)
@@ -145,7 +157,8 @@ def _verdict(r: Result) -> str:
     if r.job.kind.startswith("vacuity"):
         return "warning" if r.warning else "ok"
     if isinstance(o, Proved):
-        return "proved" + (" (conditional)" if r.conditional_on else "")
+        return "proved" + (" (k-induction)" if o.method == "k-induction" else "") + (
+            " (conditional)" if r.conditional_on else "")
     if isinstance(o, Refuted):
         return "refuted"
     assert isinstance(o, Unknown)
@@ -161,8 +174,19 @@ def options_from(args: argparse.Namespace) -> Options:
         rlimit=args.rlimit, depth=getattr(args, "depth", 3), encoding=getattr(args, "encoding", "auto"),
         cache=not args.no_cache, cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         jobs=getattr(args, "jobs", 0), vacuity=not getattr(args, "no_vacuity", False),
-        replay=not getattr(args, "no_replay", False),
+        replay=not getattr(args, "no_replay", False), binding=_search_binding(getattr(args, "binding", None)),
+        evm=None if getattr(args, "evm", "py-evm") == "none" else getattr(args, "evm", "py-evm"),
+        seed=getattr(args, "seed", 0),
     )
+
+
+def _search_binding(given: str | None) -> Path | None:
+    """The binding the search starts from: the one given, none for 'none', else the bundled one."""
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    if given == "none":
+        return None
+    return Path(given) if given else DEFAULT_BINDING
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -264,7 +288,9 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         outcome = _verdict(r)
         if isinstance(r.outcome, Unknown) and r.outcome.reason in ("incomplete", "unsupported") and r.outcome.detail:
             outcome += f": {r.outcome.detail[:60]}"
-        if isinstance(r.outcome, Refuted) and r.bmc:
+        if isinstance(r.outcome, Refuted) and r.outcome.method not in ("z3", "bmc-deployment"):
+            outcome += f" (found by {r.outcome.method})"
+        elif isinstance(r.outcome, Refuted) and r.bmc:
             st = r.bmc.status
             outcome += {"reachable": f" (reachable in {r.bmc.depth})",
                         "unreachable": f" (CTI, unreachable in {r.bmc.depth})"}.get(st, f" (search {st})")
@@ -282,8 +308,12 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         after = "" if r.job.kind == "theorem" else f" after {r.job.action_label}"
         print(f"refuted: {r.job.rule_label}{after}", file=out)
         print(render_counterexample(r.outcome.counterexample), file=out)
-        if r.bmc:
+        if r.bmc and (r.search is None or r.search.found_by is None or r.bmc.status == "reachable"):
             print(render_trace(r.bmc), file=out)
+        if r.search is not None and r.search.found_by is not None and r.outcome.method != "z3":
+            print(f"found by {r.search.found_by.value}: {r.search.summary()}", file=out)
+            for line in _search_lines(r):
+                print(line, file=out)
     for r in report.results:
         if r.error:
             print(f"\nerror: {r.error}", file=out)
@@ -299,6 +329,22 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
           f"{s['unknown']} unknown; {len(report.warnings)} warning(s); {s['cached']} cached; "
           f"{report.seconds:.1f}s", file=out)
+
+
+def _search_lines(r: Result) -> list[str]:
+    """The trace a model-based search found, and its replays (model, EVM)."""
+    rep = r.search
+    if rep is None or rep.trace is None:
+        return []
+    lines = [f"  from {'scenario ' + repr(rep.trace.scenario) if rep.trace.scenario else 'the binding prelude'}:"]
+    lines += [f"  step {i}: {s.describe()}" for i, s in enumerate(rep.trace.steps, 1)]
+    if rep.replay is not None:
+        lines.append(f"  model replay: {rep.replay.status} ({rep.replay.detail})")
+    if rep.evm is not None:
+        diff = f", first difference at step {rep.evm.first_difference}: {rep.evm.detail}" \
+            if rep.evm.first_difference else ", no difference"
+        lines.append(f"  EVM replay ({rep.evm.backend}): {rep.evm.status}{diff}; fixture {rep.evm.fixture}")
+    return lines
 
 
 def retry_command(r: Result, options: Options | None, paths: Sequence[str] = ()) -> str:
@@ -328,4 +374,6 @@ def retry_lines(report: Report, options: Options | None, paths: Sequence[str] = 
         assert isinstance(r.outcome, Unknown)
         lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
                      f"{retry_command(r, options, paths)}")
+        if r.search is not None:
+            lines.append(f"    searched: {r.search.summary()}")
     return lines

@@ -95,31 +95,9 @@ def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Bud
         return {"status": "unreachable", "depth": depth, "actions": [],
                 "detail": "no public action can change what the rule reads"}
     for i in range(1, depth + 1):
-        env = make_env(enc, f"s{i}")
-        d = enc.dom
-        solver.add(d.le(prev_env.now, env.now), d.le(prev_env.block_number, env.block_number),
-                   d.eq(env.chain_id, env0.chain_id))
-        sel = z3.Int(f"s{i}.action")
-        solver.add(sel >= 0, sel < len(actions))
-        posts: list[SymState] = []
-        all_args: list[dict[str, Rep]] = []
-        for j, (m, a) in enumerate(actions):
-            act = spec.modules[m].actions[a]
-            args = {n: enc.fresh(t, f"s{i}.{m}.{a}.{n}") for n, t in act.params}
-            enc.tag = f"s{i}:{j}"
-            sink = enc.push_revert_sink()
-            try:
-                post, _, _ = enc.exec_seq(act.body, states[-1].copy(), dict(args), Frame(m, dict(args), env),
-                                          sel == j)
-            finally:
-                enc.pop_revert_sink()
-            solver.add(negate(disj(sink)))
-            posts.append(post)
-            all_args.append(args)
-        merged = posts[-1]
-        for j in range(len(posts) - 2, -1, -1):
-            merged = enc.merge_states(sel == j, posts[j], merged)
-        steps.append(StepVars(env, sel, actions, all_args, posts))
+        sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
+        posts, all_args, env, sel = sv.posts, sv.args, sv.env, sv.selector
+        steps.append(sv)
         states.append(merged)
         prev_env = env
         # the goal at this depth
@@ -163,6 +141,38 @@ def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Bud
                     **({"wall_clock": True} if u.reason == "timeout" else {})}
         solver.pop()
     return {"status": "unreachable", "depth": depth, "actions": [f"{m}.{a}" for m, a in actions]}
+
+
+def unroll_step(spec: ir.Spec, enc: Encoder, solver: Any, actions: list[tuple[str, str]], pre: SymState,
+                prev_env: Env, env0: Env, i: int) -> tuple[StepVars, SymState]:
+    """Transaction ``i``: a free choice among ``actions`` from ``pre``, with
+    free arguments and environment (time and block numbers never go
+    backwards, the chain id stays ``env0``'s); only a non-reverting one is
+    taken. Returns its symbols and the merged post-state."""
+    env = make_env(enc, f"s{i}")
+    d = enc.dom
+    solver.add(d.le(prev_env.now, env.now), d.le(prev_env.block_number, env.block_number),
+               d.eq(env.chain_id, env0.chain_id))
+    sel = z3.Int(f"s{i}.action")
+    solver.add(sel >= 0, sel < len(actions))
+    posts: list[SymState] = []
+    all_args: list[dict[str, Rep]] = []
+    for j, (m, a) in enumerate(actions):
+        act = spec.modules[m].actions[a]
+        args = {n: enc.fresh(t, f"s{i}.{m}.{a}.{n}") for n, t in act.params}
+        enc.tag = f"s{i}:{j}"
+        sink = enc.push_revert_sink()
+        try:
+            post, _, _ = enc.exec_seq(act.body, pre.copy(), dict(args), Frame(m, dict(args), env), sel == j)
+        finally:
+            enc.pop_revert_sink()
+        solver.add(negate(disj(sink)))
+        posts.append(post)
+        all_args.append(args)
+    merged = posts[-1]
+    for j in range(len(posts) - 2, -1, -1):
+        merged = enc.merge_states(sel == j, posts[j], merged)
+    return StepVars(env, sel, actions, all_args, posts), merged
 
 
 def _last_step(enc: Encoder, analysis: Analysis, model: Any, job: Job, sv: StepVars, pre: SymState,

@@ -13,7 +13,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from verification.search import SearchReport
 
 UnknownReason = Literal["timeout", "rlimit", "incomplete", "unsupported"]
 
@@ -39,6 +42,10 @@ class Refuted:
 
     counterexample: dict[str, Any]
     encoding: str = "int"
+    # what found it: "z3" (the query itself: a counterexample to induction
+    # unless a search reached it), or the search method that found a trace
+    # ("bmc-deployment", "simulation"; see verification.search.SearchMethod)
+    method: str = "z3"
 
     kind: Literal["refuted"] = "refuted"
 
@@ -63,7 +70,8 @@ def outcome_to_json(o: Outcome) -> dict[str, Any]:
         return {"outcome": "proved", "lemmas_used": list(o.lemmas_used), "method": o.method,
                 "encoding": o.encoding}
     if isinstance(o, Refuted):
-        return {"outcome": "refuted", "counterexample": o.counterexample, "encoding": o.encoding}
+        return {"outcome": "refuted", "counterexample": o.counterexample, "encoding": o.encoding,
+                "method": o.method}
     return {"outcome": "unknown", "reason": o.reason, "detail": o.detail, "encoding": o.encoding}
 
 
@@ -77,7 +85,7 @@ def outcome_from_json(d: dict[str, Any]) -> Outcome:
     if kind == "proved":
         return Proved(tuple(d.get("lemmas_used", ())), d.get("method", "z3"), d.get("encoding", "int"))
     if kind == "refuted":
-        return Refuted(dict(d["counterexample"]), d.get("encoding", "int"))
+        return Refuted(dict(d["counterexample"]), d.get("encoding", "int"), d.get("method", "z3"))
     if kind == "unknown":
         return Unknown(d["reason"], d.get("detail", ""), d.get("encoding", "int"))
     raise NotAnOutcome(f"not an outcome: {kind!r}")
@@ -196,6 +204,7 @@ class Result:
     seconds: float
     cached: bool = False
     bmc: BoundedSearch | None = None
+    search: SearchReport | None = None  # the search before "unknown" (verification.search)
     warning: str | None = None
     conditional_on: tuple[str, ...] = field(default=())
     error: str | None = None
@@ -222,6 +231,8 @@ class Result:
         out.setdefault("lemmas_used", [])
         if self.bmc is not None:
             out["bmc"] = self.bmc.to_json()
+        if self.search is not None:
+            out["search"] = self.search.to_json()
         if self.warning:
             out["warning"] = self.warning
         if self.conditional_on:

@@ -41,7 +41,7 @@ from verification.outcome import (
     Result,
     Unknown,
 )
-from verification.solve import solve_job
+from verification.solve import Verdict, solve_job
 
 DEFAULT_DEPTH = 3
 
@@ -73,6 +73,13 @@ class Options:
     jobs: int = 0  # 0: one worker per CPU
     vacuity: bool = True
     replay: bool = True
+    # the search before "unknown" (verification.search): the binding whose
+    # scenarios give concrete starting states (None: the symbolic search
+    # from deployment only), the EVM a trace found is replayed on (None: the
+    # model only), and the seed of the guided simulation
+    binding: Path | None = None
+    evm: str | None = None
+    seed: int = 0
 
     @property
     def budget(self) -> Budget:
@@ -223,6 +230,9 @@ class _Task:
     cache: bool
     depth: int
     replay: bool
+    binding: str | None = None
+    evm: str | None = None
+    seed: int = 0
 
 
 def run_task(task: _Task) -> Result:
@@ -244,27 +254,65 @@ def run_task(task: _Task) -> Result:
     result = Result(job, verdict.outcome, verdict.seconds, verdict.cached)
     if job.kind.startswith("vacuity"):
         return _vacuity(result)
-    searchable = isinstance(verdict.outcome, Refuted) or (isinstance(verdict.outcome, Unknown)
-                                                          and verdict.candidate is not None)
+    cti = isinstance(verdict.outcome, Refuted) or (isinstance(verdict.outcome, Unknown)
+                                                   and verdict.candidate is not None)
     internal = job.kind == "ensures" and job.action is not None and \
         spec.modules[job.action[0]].actions[job.action[1]].internal
-    if searchable and job.kind in ("step", "ensures") and task.depth > 0 and not internal:
-        result.bmc = _bmc(spec, analysis, task, verdict.key, cache)
-        if isinstance(verdict.outcome, Unknown) and result.bmc.status == "reachable":
-            # no verdict on the step, but a real violation from deployment: refuted
-            cex = dict(result.bmc.counterexample or {})
+    # the search runs only for a query that is not proved: a proved one costs nothing more
+    searchable = isinstance(verdict.outcome, Refuted | Unknown)
+    if searchable and job.kind in ("step", "ensures") and not internal and (task.depth > 0 or task.binding):
+        _search(spec, analysis, task, verdict, cti, cache, result)
+        result.seconds = time.perf_counter() - t0 if not verdict.cached else result.seconds
+    return result
+
+
+def _search(spec: ir.Spec, analysis: Analysis, task: _Task, verdict: Verdict, cti: bool, cache: Cache,
+            result: Result) -> None:
+    """Search for a trace to the violation (verification.search) and fold
+    what it found into ``result``: a trace makes an unknown query refuted."""
+    from verification.search import Attempt, Goal, SearchMethod, search
+
+    job = task.job
+    bmc = _bmc(spec, analysis, task, verdict.key, cache) if cti and task.depth > 0 else None
+    binding = None
+    if task.binding:
+        from conformance.binding import BindingError, load_binding
+
+        try:
+            binding = load_binding(task.binding)
+        except BindingError:
+            binding = None
+    rep = search(spec, analysis, Goal(job), cti=cti, depth=task.depth if bmc is not None else 0,
+                 budget=task.budget, binding=binding, seed=task.seed, replay_model=task.replay,
+                 evm_backend=task.evm if task.replay else None, bmc=bmc, state_depth=min(2, task.depth))
+    if bmc is not None:
+        rep.rlimit_spent += task.budget.share(0.25).rlimit
+    elif task.depth > 0:
+        rep.attempts.insert(0, Attempt(SearchMethod.BMC_DEPLOYMENT, "skipped",
+                                       detail="no counterexample to induction to aim at"))
+    result.bmc = bmc
+    result.search = rep
+    outcome = verdict.outcome
+    if rep.proved_by is not None and rep.found_by is None:
+        # true but not 1-inductive: proved by k-induction (the base case is the bounded search)
+        result.outcome = Proved((), rep.proved_by.value, outcome.encoding)
+    elif rep.found_by is not None and isinstance(outcome, Unknown):
+        # no verdict on the step, but a real violation: refuted
+        if rep.found_by is SearchMethod.BMC_DEPLOYMENT and bmc is not None:
+            cex = dict(bmc.counterexample or {})
             cex["note"] = "found by the bounded search from deployment (the step query gave no verdict)"
-            result.outcome = Refuted(cex, verdict.outcome.encoding)
-        elif isinstance(verdict.outcome, Unknown):
-            result.outcome = Unknown(verdict.outcome.reason, verdict.outcome.detail
-                                     + f"; a possible counterexample to induction, no violation within "
-                                       f"{task.depth} steps of deployment", verdict.outcome.encoding)
-        rp = result.bmc.replay
+        else:
+            cex = {"note": f"found by {rep.found_by.value} (the step query gave no verdict)",
+                   "trace": rep.trace_json()}
+        result.outcome = Refuted(cex, outcome.encoding, rep.found_by.value)
+    elif isinstance(outcome, Refuted) and rep.found_by is not None:
+        result.outcome = Refuted(outcome.counterexample, outcome.encoding, rep.found_by.value)
+    elif isinstance(outcome, Unknown):
+        result.outcome = Unknown(outcome.reason, outcome.detail + "; " + rep.summary(), outcome.encoding)
+    for rp in (bmc.replay if bmc else None, rep.replay):
         if rp is not None and rp.status == "mismatch":
             result.error = (f"prover and reference model disagree on {job.rule_label} after "
                             f"{job.action_label}: {rp.detail}")
-        result.seconds = time.perf_counter() - t0 if not verdict.cached else result.seconds
-    return result
 
 
 def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: Cache) -> BoundedSearch:
@@ -338,8 +386,9 @@ def prove(options: Options, spec: ir.Spec,
     jobs, free = plan(spec, analysis, options)
     report = Report(spec, list(free))
     cache_dir = str(options.cache_dir or CACHE_DIR)
+    binding = str(options.binding) if options.binding is not None else None
     tasks = [_Task(j, budget_for(j, options), options.encoding, cache_dir, options.cache, options.depth,
-                   options.replay) for j in jobs]
+                   options.replay, binding, options.evm, options.seed) for j in jobs]
     total = len(tasks)
     workers = options.jobs or os.cpu_count() or 1
     workers = max(1, min(workers, total))

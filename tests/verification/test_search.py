@@ -1,0 +1,283 @@
+"""The search before "unknown" (verification/search.py): wrong specs made by
+patching the bundled spec's text, whose violations need a launched pool (more
+transactions from deployment than the symbolic search reaches), are found
+from the binding's concrete states, replayed on a fresh model and, as a
+conformance fixture, on the EVM.
+
+- the two plainly wrong pool mutants of issue 17;
+- the four merchant holes of issue 11, each spec patched back to the old
+  behaviour, against the rule that closes it: `offering.farm_funding_cap`,
+  the first `ensures` of `buyback.execute` (the merchant's `min_mt_out`),
+  `farm.tier_rises_only_from_held_stake`, `offering.opens_at_or_above_floor`.
+  (`offering.custody_outflow` and `buyback.buybacks_never_worse` are
+  accounting identities that the old behaviour keeps too: the outflow is
+  bounded through `farm_funding_cap`, and `guaranteed` counts the minimum
+  the old code used.)
+
+Each search is also run on the unpatched spec, where it must find nothing:
+the trace comes from the mutation, not from the search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import Binding, load_binding
+from spec import ir
+from spec.analysis import Analysis
+from spec.driver import BUNDLED_PROTOCOL, load_spec
+from tests.verification.conftest import SPECS, find, run
+from verification.outcome import Budget, Job, Proved, Refuted, Unknown
+from verification.runner import Options, prove
+from verification.search import Goal, SearchMethod, SearchReport, search
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BINDING = ROOT / "evm_backend" / "contracts" / "binding.json"
+
+# (file, text of the bundled spec, replacement): each a single-point change
+POOL_NO_UNLOCK = ("pool.imo", "    emit Swap(caller, mt_in, 0, 0, dcep_out, receiver)\n    locked = false\n",
+                  "    emit Swap(caller, mt_in, 0, 0, dcep_out, receiver)\n")
+POOL_SWAPPED_UPDATE = ("pool.imo",
+                       "    _update(new_mt, new_dcep)\n    emit Swap(caller, mt_in, 0, 0, dcep_out, receiver)\n",
+                       "    _update(new_dcep, new_mt)\n    emit Swap(caller, mt_in, 0, 0, dcep_out, receiver)\n")
+# issue 11's holes, the old behaviour patched back
+HOLE_FARM_FUNDING = ("offering.imo",
+                     '    require farm_funded * BPS <= FARM_FUNDING_BPS * merchant_kept(), "FARM_FUNDING_CAP"\n', "")
+HOLE_BUYBACK_MIN = ("buyback.imo", "    let min_out = max(min_out_for(dcep_amount), min_mt_out)\n",
+                    "    let min_out = min_out_for(dcep_amount)\n")
+HOLE_FLASH_STAKE = ("farm.imo", "    let backed = tiers.level_of(held_stake_at(user, now))\n",
+                    "    let backed = tiers.level_of(staked[user])\n")
+HOLE_OPENS_BELOW_FLOOR = ("offering.imo",
+                          "    require (soft_cap - mul_div_up(soft_cap, reserve_bps, BPS)) * WAD\n"
+                          '        >= phases.floor * mul_div_down(mt_total, pool_mt_bps, BPS), "OPENS_BELOW_FLOOR"\n',
+                          "")
+
+
+def patched(tmp: Path, *patches: tuple[str, str, str]) -> ir.Spec:
+    """The bundled spec with each (file, old text, new text) applied once."""
+    out = tmp / "spec"
+    shutil.copytree(BUNDLED_PROTOCOL, out)
+    for name, old, new in patches:
+        text = (out / name).read_text(encoding="utf-8")
+        assert text.count(old) == 1, f"{name}: the text to patch is not in the bundled spec exactly once"
+        (out / name).write_text(text.replace(old, new), encoding="utf-8")
+    res = load_spec([out])
+    assert res.ok and res.spec is not None, [d.message for d in res.diagnostics]
+    return res.spec
+
+
+def bundled() -> ir.Spec:
+    res = load_spec([BUNDLED_PROTOCOL])
+    assert res.spec is not None
+    return res.spec
+
+
+def run_search(spec: ir.Spec, job: Job, binding: Binding, tmp: Path, evm: str | None = None,
+               state_depth: int = 1) -> SearchReport:
+    return search(spec, Analysis(spec), Goal(job), cti=True, depth=0, budget=Budget(), binding=binding,
+                  evm_backend=evm, fixture_dir=tmp / "fixtures", state_depth=state_depth)
+
+
+def assert_found_on_model(rep: SearchReport, rule: str) -> None:
+    assert rep.found_by is SearchMethod.SIMULATION, rep.summary()
+    assert rep.trace is not None and rep.trace.steps
+    assert rep.replay is not None and rep.replay.status == "confirmed", rep.replay
+    assert rule in rep.replay.detail
+    assert [a.method for a in rep.attempts] == [SearchMethod.SIMULATION]
+
+
+POOL_CASES = [
+    ("lock_released", POOL_NO_UNLOCK, "pool.locked"),
+    ("reserves_held", POOL_SWAPPED_UPDATE, "pool.reserve_"),
+]
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+@pytest.mark.parametrize(("rule", "patch", "differs"), POOL_CASES, ids=[c[0] for c in POOL_CASES])
+def test_wrong_pool_spec_is_found_and_replays_on_the_model_and_the_evm(
+        tmp_path: Path, backend: str, rule: str, patch: tuple[str, str, str], differs: str) -> None:
+    binding = load_binding(BINDING)
+    job = Job("step", "pool", rule, ("pool", "swap_mt_for_dcep"))
+    rep = run_search(patched(tmp_path, patch), job, binding, tmp_path, evm=backend)
+    assert_found_on_model(rep, f"pool.{rule}")
+    # the same steps run on the contracts, which implement the unmutated
+    # protocol: every step succeeds there too, and the one that breaks the
+    # rule on the wrong spec is the first where model and EVM differ
+    assert rep.evm is not None and rep.evm.status == "ran", rep.evm
+    assert rep.trace is not None
+    actions = [s for s in rep.trace.steps if s.kind == "action"]
+    assert rep.evm.evm_succeeded == (True,) * len(actions)
+    assert rep.evm.first_difference == len(rep.trace.steps)
+    assert differs in rep.evm.detail
+    assert Path(rep.evm.fixture).is_file()
+    # the fixture is a conformance fixture: on the unmutated spec it replays without a difference
+    from conformance.runner import read_fixture, replay
+
+    again = replay(read_fixture(rep.evm.fixture), binding, bundled(), backend)
+    assert again.ok, again.first_difference
+
+
+@pytest.mark.parametrize(("rule", "patch"), [(c[0], c[1]) for c in POOL_CASES], ids=[c[0] for c in POOL_CASES])
+def test_the_search_finds_nothing_on_the_unmutated_pool(tmp_path: Path, rule: str, patch: object) -> None:
+    rep = run_search(bundled(), Job("step", "pool", rule, ("pool", "swap_mt_for_dcep")), load_binding(BINDING),
+                     tmp_path)
+    assert rep.found_by is None and rep.trace is None
+    sim, from_states = rep.attempts
+    assert sim.method is SearchMethod.SIMULATION and sim.status == "none" and sim.steps > 100
+    assert from_states.method is SearchMethod.BMC_STATE and from_states.status == "none"
+    assert from_states.depth == 1
+
+
+def test_the_search_from_a_launched_state_reaches_the_wrong_pool_in_one_symbolic_step(tmp_path: Path) -> None:
+    from conformance.simulate import ModelRun
+    from verification.fromstate import search_from_state
+    from verification.search import model_replay
+
+    binding = load_binding(BINDING)
+    job = Job("step", "pool", "lock_released", ("pool", "swap_mt_for_dcep"))
+    for spec, found in ((patched(tmp_path, POOL_NO_UNLOCK), True), (bundled(), False)):
+        run = ModelRun(spec, binding)
+        for s in run.start_from("launched"):
+            run.run(s)
+        res = search_from_state(run.spec, Analysis(run.spec), job, run, "launched", 1, Budget())
+        assert res.status == ("found" if found else "none"), res
+        if found:
+            assert res.trace is not None and res.trace.scenario == "launched"
+            last = res.trace.steps[-1]
+            assert last.kind == "action" and last.caller in run.actors
+            assert model_replay(spec, binding, Goal(job), res.trace).status == "confirmed"
+
+
+HOLES = [
+    ("farm_funding_cap", HOLE_FARM_FUNDING, Job("step", "offering", "farm_funding_cap", ("offering", "fund_farm"))),
+    ("execute_min_mt_out", HOLE_BUYBACK_MIN, Job("ensures", "buyback", None, ("buyback", "execute"), 0)),
+    ("tier_rises_only_from_held_stake", HOLE_FLASH_STAKE,
+     Job("step", "farm", "tier_rises_only_from_held_stake", ("farm", "deposit"))),
+]
+
+
+@pytest.mark.parametrize(("name", "patch", "job"), HOLES, ids=[h[0] for h in HOLES])
+def test_issue11_hole_is_found_on_the_old_spec_from_the_binding_states(
+        tmp_path: Path, name: str, patch: tuple[str, str, str], job: Job) -> None:
+    binding = load_binding(BINDING)
+    rep = run_search(patched(tmp_path, patch), job, binding, tmp_path)
+    assert_found_on_model(rep, job.rule_label)
+    fixed = run_search(bundled(), job, binding, tmp_path)
+    assert fixed.found_by is None, fixed.summary()
+
+
+def test_issue11_pool_opening_below_the_floor_is_found_with_such_a_deployment(tmp_path: Path) -> None:
+    # the bundled deployment opens above the floor: the old constructor
+    # accepted pool_mt_bps = 10000, which opens it in Iron (0.3 DCEP an MT)
+    base = load_binding(BINDING)
+    binding = dataclasses.replace(base, params={**base.params, "offering.pool_mt_bps": "10000"})
+    job = Job("step", "offering", "opens_at_or_above_floor", ("offering", "contribute"))
+    rep = run_search(patched(tmp_path, HOLE_OPENS_BELOW_FLOOR), job, binding, tmp_path)
+    assert_found_on_model(rep, "offering.opens_at_or_above_floor")
+    assert rep.trace is not None and rep.trace.steps[-1].action == "contribute"
+    # the fixed constructor refuses that deployment: nothing to search from
+    fixed = run_search(bundled(), job, binding, tmp_path)
+    assert fixed.found_by is None
+    assert fixed.attempts[0].status == "skipped" and "OPENS_BELOW_FLOOR" in fixed.attempts[0].detail
+
+
+@pytest.mark.slow
+def test_prove_refutes_the_wrong_pool_spec_by_simulation(tmp_path: Path) -> None:
+    spec = patched(tmp_path, POOL_SWAPPED_UPDATE)
+    report = prove(Options(invariant="pool.reserves_held", jobs=1, vacuity=False, cache=False,
+                           binding=BINDING, evm="py-evm", depth=1), spec)
+    step = next(r for r in report.proofs if r.job.action == ("pool", "swap_mt_for_dcep"))
+    assert isinstance(step.outcome, Refuted), step.outcome
+    assert step.outcome.method == "simulation"
+    assert step.search is not None and step.search.found_by is SearchMethod.SIMULATION
+    assert step.search.replay is not None and step.search.replay.status == "confirmed"
+    assert step.search.trace is not None and step.search.evm is not None
+    assert step.search.evm.first_difference == len(step.search.trace.steps)
+    assert report.exit_code() == 1
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    assert "refuted (found by simulation)" in out.getvalue()
+    assert "EVM replay (py-evm): ran, first difference at step" in out.getvalue()
+
+
+def test_an_unknown_lists_what_was_searched() -> None:
+    # a query starved of its rlimit has no verdict and no CTI: the unknown says
+    # so, and which methods were tried or skipped and why
+    report = run("shift_ok", vacuity=False, rlimit=50)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Unknown) and r.search is not None and not r.search.cti
+    assert [(a.method, a.status) for a in r.search.attempts] == [
+        (SearchMethod.BMC_DEPLOYMENT, "skipped"), (SearchMethod.SIMULATION, "skipped")]
+    assert "no counterexample to induction; search depth 0" in r.outcome.detail
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    assert "    searched: no counterexample to induction; search depth 0; tried: bmc-deployment skipped" \
+        in out.getvalue()
+
+
+@pytest.mark.slow
+def test_an_unknown_carries_the_search_evidence(tmp_path: Path) -> None:
+    # a query starved of its rlimit is unknown: the search ran, found no
+    # trace on the unmutated spec, and the unknown says what was tried
+    report = prove(Options(invariant="pool.reserves_held", module="pool", jobs=1, vacuity=False, cache=False,
+                           binding=BINDING, evm=None, depth=1, rlimit=2_000), bundled())
+    unknown = [r for r in report.proofs if isinstance(r.outcome, Unknown)]
+    assert unknown
+    r = unknown[0]
+    assert r.search is not None and r.search.found_by is None
+    assert SearchMethod.SIMULATION in r.search.methods_tried
+    assert isinstance(r.outcome, Unknown) and "tried:" in r.outcome.detail and "simulation none" in r.outcome.detail
+    assert r.to_json()["search"]["attempts"]
+    # the command line shows the evidence under the unknown's retry line
+    import io
+
+    from imospec_cli.prove import print_report
+
+    out = io.StringIO()
+    print_report(report, out)
+    text = out.getvalue()
+    assert "    searched: " in text and "tried: " in text and "simulation none" in text
+    assert ("counterexample to induction found" in text) == r.search.cti
+
+
+def test_k_induction_proves_a_true_rule_that_is_not_1_inductive() -> None:
+    report = run("shift_ok", vacuity=False)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Proved) and r.outcome.method == "k-induction", r.outcome
+    assert r.search is not None and r.search.proved_by is SearchMethod.K_INDUCTION
+    assert r.search.bmc is not None and r.search.bmc.status == "unreachable"
+    assert report.exit_code() == 0
+
+
+def test_k_induction_needs_its_base_case() -> None:
+    # without the bounded search from deployment there is no base case: the CTI stays a refutation
+    report = run("shift_ok", vacuity=False, depth=0)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Refuted) and r.outcome.method == "z3"
+
+
+def test_k_induction_does_not_prove_a_false_rule() -> None:
+    # with `poke` setting `a`, the 2-step path poke, tick keeps the rule and then breaks it
+    from verification.kinduction import k_induction_step
+
+    res = load_spec([SPECS / "shift_poke"])
+    assert res.spec is not None
+    k2 = k_induction_step(res.spec, Analysis(res.spec), Job("step", "shift", "b_zero", ("shift", "tick")), 2,
+                          Budget())
+    assert k2.status == "cti"
+    report = run("shift_poke", vacuity=False)
+    r = find(report, "shift.b_zero", "shift.tick")
+    assert isinstance(r.outcome, Refuted) and r.outcome.method == "bmc-deployment"
+    assert r.search is not None and r.search.found_by is SearchMethod.BMC_DEPLOYMENT

@@ -1,0 +1,218 @@
+"""The bounded search from a concrete state (``bmc-state``).
+
+The binding's prelude and scenarios, run on the reference model, give
+concrete states where the protocol has been launched. From each, this search
+unrolls up to ``depth`` symbolic transactions (the cone of influence's
+actions, free arguments, callers among the binding's actors, time moving
+forward), the same way as the search from deployment
+(:func:`verification.bmc.unroll_step`), so that "launch, then break" is one
+or two symbolic steps, not ten. Every state entry, parameter and address is
+the model's value; only the transactions are symbolic.
+
+A model is turned back into conformance steps (a clock step, then the
+action), so the trace replays on the model and, as a fixture, on the EVM.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import z3
+
+from spec import ir
+from spec.analysis import Analysis
+from verification.bmc import StepVars, _target, unroll_step
+from verification.build import Builder, finalize_facts, goal_clauses
+from verification.encode import (
+    Base,
+    Encoder,
+    EncodingError,
+    Env,
+    Frame,
+    MapVal,
+    Rep,
+    StateKey,
+    SymState,
+    conj,
+    disj,
+    negate,
+)
+from verification.outcome import Budget, Job
+from verification.report import raw_int
+from verification.solve import classify_unknown
+
+if TYPE_CHECKING:
+    from conformance.simulate import ModelRun, Trace
+
+
+class ConcreteBase(Base):
+    """A state entry's value is the reference model's, as a Z3 constant."""
+
+    def __init__(self, enc: Encoder, run: ModelRun) -> None:
+        super().__init__()
+        self.enc = enc
+        self.run = run
+
+    def make(self, key: StateKey) -> Rep:
+        kind, module, name = key
+        st = self.run.model.world.state[module]
+        if kind == "sum":
+            m = _field(st, name)
+            total = sum(int(v) for v in m.values())
+            return z3.BitVecVal(total, 512) if self.enc.dom.name == "bv" else z3.IntVal(total)
+        t = self.enc.state_type(key)
+        return lit(self.enc, t, _field(st, name))
+
+
+def _field(obj: Any, name: str) -> Any:
+    from reference.codegen import attr, py
+
+    for n in (name, py(name), attr(name)):
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    raise EncodingError(f"the model has no field {name}")
+
+
+def lit(enc: Encoder, t: ir.Type, v: Any) -> Rep:
+    """A model value of type ``t`` as a Z3 value."""
+    if isinstance(t, ir.MapT):
+        zero = enc.zero(t)
+        arrays = zero.arrays
+        for k, x in v.items():
+            kk = lit(enc, t.key, k)
+            leaves = enc.unwrap(t.value, lit(enc, t.value, x))
+            arrays = _store(arrays, kk, leaves)
+        return MapVal(t.key, t.value, arrays)
+    if isinstance(t, ir.RecordT):
+        return {n: lit(enc, ft, _field(v, n)) for n, ft in enc.record_fields(t)}
+    if t == ir.UINT:
+        return enc.lit_uint(int(v))
+    if t == ir.BOOL:
+        return z3.BoolVal(bool(v))
+    if isinstance(t, ir.Prim | ir.EnumT) and t not in (ir.SIGNATURE, ir.STRING, ir.NONE):
+        return z3.IntVal(int(v))
+    raise EncodingError(f"no concrete value of type {t}")
+
+
+def _store(arrays: Any, k: Any, leaves: Any) -> Any:
+    if isinstance(arrays, dict):
+        return {n: _store(arrays[n], k, leaves[n]) for n in arrays}
+    return z3.Store(arrays, k, leaves)
+
+
+@dataclass
+class FromState:
+    """The search from one concrete state: ``found`` (``trace``), ``none``
+    within ``depth`` steps, or ``unknown`` (``detail``)."""
+
+    status: Literal["found", "none", "unknown"]
+    depth: int
+    trace: Trace | None = None
+    detail: str = ""
+    wall_clock: bool = False
+
+
+def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
+                      depth: int, budget: Budget, reach: bool = False) -> FromState:
+    """Search up to ``depth`` symbolic transactions from ``run``'s current
+    (concrete) state, which ``scenario`` names, for a violation of ``job``'s
+    rule (or, with ``reach``, a state where it holds).
+
+    Raises:
+        nothing: an encoding problem is an ``unknown`` search.
+    """
+    from conformance.harness.values import Step
+    from conformance.simulate import Trace
+
+    expr, transition, reads = _target(spec, analysis, job)
+    actions = [a for a in analysis.cone_of_influence(reads)
+               if all(t in (ir.UINT, ir.BOOL, ir.ADDRESS) for _, t in spec.modules[a[0]].actions[a[1]].params)]
+    if job.kind == "ensures" and job.action is not None and job.action not in actions:
+        actions.append(job.action)
+    if not actions:
+        return FromState("none", depth, detail="no action to unroll")
+    try:
+        builder = Builder(spec, analysis, "int")
+        enc = Encoder(spec, builder.encoder().dom)
+        st = SymState(ConcreteBase(enc, run))
+        solver = z3.Solver()
+        solver.set("timeout", max(1, int(budget.timeout * 1000)))
+        solver.set("rlimit", int(budget.rlimit))
+        for module, address in run.addresses.items():
+            solver.add(enc.address(module) == address)
+        env0 = Env(z3.IntVal(run.actors[0]), enc.lit_uint(run.now), enc.lit_uint(run.block),
+                   enc.lit_uint(run.chain_id))
+        prev_env = env0
+        states = [st]
+        steps: list[StepVars] = []
+        added = 0
+        for i in range(1, depth + 1):
+            sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
+            solver.add(z3.Or([sv.env.caller == actor for actor in run.actors]))
+            steps.append(sv)
+            states.append(merged)
+            prev_env = sv.env
+            enc.skolem = {}
+            if job.kind == "ensures":
+                assert job.action is not None
+                j = actions.index(job.action)
+                clauses = goal_clauses(enc, expr, sv.posts[j], Frame(job.action[0], dict(sv.args[j]), sv.env),
+                                       states[-2], f"w{i}")
+                holds = conj([c.holds for c in clauses])
+                goal = z3.And(sv.selector == j, holds if reach else negate(holds))
+            else:
+                clauses = goal_clauses(enc, expr, merged, Frame(job.module, {}, None),
+                                       states[-2] if transition else None, f"w{i}")
+                holds = conj([c.holds for c in clauses])
+                goal = holds if reach else negate(holds)
+            for f in enc.facts[added:]:
+                solver.add(f)
+            added = len(enc.facts)
+            solver.push()
+            for f in [*enc.axioms, *finalize_facts(enc)]:
+                solver.add(f)
+            solver.add(negate(disj(enc.reverts)))
+            solver.add(goal)
+            t0 = time.perf_counter()
+            r = solver.check()
+            dt = time.perf_counter() - t0
+            if r == z3.sat:
+                model = solver.model()
+                out: list[Step] = []
+                now: int = run.now
+                block: int = run.block
+                for s in steps:
+                    chosen = raw_int(model, s.selector)
+                    assert isinstance(chosen, int)
+                    m, a = s.actions[chosen]
+                    t_now, t_block = raw_int(model, s.env.now), raw_int(model, s.env.block_number)
+                    assert isinstance(t_now, int) and isinstance(t_block, int)
+                    if (t_now, t_block) != (now, block):
+                        out.append(Step("time", seconds=t_now - now, blocks=t_block - block))
+                        now, block = t_now, t_block
+                    decl = spec.modules[m].actions[a]
+                    args = tuple(_arg(model, s.args[chosen][n], t) for n, t in decl.params)
+                    caller = raw_int(model, s.env.caller)
+                    assert isinstance(caller, int)
+                    out.append(Step("action", m, a, caller, args))
+                solver.pop()
+                return FromState("found", i, Trace(scenario, tuple(out)))
+            if r == z3.unknown:
+                u = classify_unknown(solver.reason_unknown(), dt, budget)
+                solver.pop()
+                return FromState("unknown", i - 1, detail=f"{u.reason}: {u.detail}", wall_clock=u.reason == "timeout")
+            solver.pop()
+    except EncodingError as exc:
+        return FromState("unknown", 0, detail=f"unsupported: {exc}")
+    return FromState("none", depth)
+
+
+def _arg(model: Any, rep: Rep, t: ir.Type) -> Any:
+    v = raw_int(model, rep)
+    if t == ir.BOOL:
+        return bool(v)
+    return int(v) if isinstance(v, int) else 0
+
+
