@@ -21,6 +21,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from conformance.names import BindingNames
+from conformance.signatures import Domain, SigningContext
 from evm_backend import get_backend
 from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract
@@ -49,11 +50,20 @@ class DeployedPair(BindingNames):
         accounts = self.backend.create_accounts(1 + binding.actors)
         self.deployer = int(accounts[0].address, 16)
         self.actors = [int(a.address, 16) for a in accounts[1:]]
+        # the actors' keys sign requests (conformance.signatures)
+        self.signing = SigningContext(
+            keys={int(a.address, 16): a.private_key for a in accounts[1:]},
+            chain_id=self.backend.chain_id,
+            addresses={},
+            domains={m: Domain(b.eip712.get("name", m), b.eip712.get("version", "1"), b.names)
+                     for m, b in binding.modules.items()},
+        )
         self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
         self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
+        self.signing = replace(self.signing, addresses=dict(self.addresses))
         self.model = Model.deploy(spec, Deployment(
             addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
             now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
