@@ -258,7 +258,7 @@ def _action_rule(
         if action.signed_request is not None:
             rec = spec.modules[module].records[action.signed_request]
             nonces = getattr(harness.model.state(module), _attr(rec.nonce_map)) if rec.nonce_map else None
-            args = sign_requests(args, module, action, spec, harness.signing, nonces, clock[0])
+            args = sign_requests(args, module, action, spec, harness.signing, nonces, clock[0], caller)
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
     def push(caller: int, args: tuple[Any, ...], pick: int) -> list[tuple[Any, ...]]:

@@ -190,12 +190,14 @@ def _numbers_to_int(v: Any) -> int:
 
 
 def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: ir.Spec, ctx: SigningContext,
-                  nonces: Map | None, now: int) -> tuple[Any, ...]:
+                  nonces: Map | None, now: int, caller: int | None = None) -> tuple[Any, ...]:
     """Replace the :class:`SigDraw` of a signed action by a :class:`SignedValue`,
     adjusting the request (its owner, nonce and expiry) as the kind says.
 
-    A request's numbers left as placeholders (a ``Quoted`` inside a record)
-    become 0."""
+    Half of the picks sign as the ``caller`` when it is an actor: a holder
+    submitting its own signed request, whose amounts were drawn near its own
+    balances. A request's numbers left as placeholders (a ``Quoted`` inside
+    a record) become 0."""
     if action.signed_request is None or not any(isinstance(a, SigDraw) for a in args):
         return args
     rtype = action.signed_request
@@ -209,7 +211,7 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
     owner_field = _owner_field(action)
     actors = sorted(ctx.keys)
     pick = draw.pick
-    signer = actors[pick % len(actors)]
+    signer = caller if caller in ctx.keys and pick % 2 == 0 else actors[pick % len(actors)]
     kind = draw.kind
     if kind != "as_drawn":
         req[owner_field] = signer
