@@ -211,7 +211,7 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
     owner_field = _owner_field(action)
     actors = sorted(ctx.keys)
     pick = draw.pick
-    signer = caller if caller in ctx.keys and pick % 2 == 0 else actors[pick % len(actors)]
+    signer = caller if caller is not None and caller in ctx.keys and pick % 2 == 0 else actors[pick % len(actors)]
     kind = draw.kind
     if kind != "as_drawn":
         req[owner_field] = signer

@@ -169,3 +169,16 @@ def test_wrong_money_market_contract_is_caught(file: str, old: str, new: str, tm
     result = run_campaign(spec, binding, backend="pyrevm", examples=30, steps=20, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert not result.ok, f"mutant not caught: {file}: {new}"
+
+
+@pytest.mark.slow
+def test_money_market_campaign_of_20000_steps(tmp_path: Path) -> None:
+    """The money market alone (interest, oracle, controller, mdcep with real
+    signatures, DCEP): 800 sequences of 25 steps on pyrevm, clean."""
+    binding, spec = load_implementation(money_market_binding(tmp_path / "impl"))
+    result = run_campaign(spec, binding, backend="pyrevm", examples=800, steps=25, seed=20000,
+                          fixture_dir=tmp_path)
+    assert result.ok, result.divergence
+    assert result.stats.steps >= 20_000 - 800  # hypothesis may end a sequence early
+    never = [a for a, (ok, _) in result.stats.outcomes.items() if a.startswith("mdcep.") and ok == 0]
+    assert never == [], never
