@@ -31,6 +31,7 @@ from conformance.strategies import (
     TimeTarget,
     boundaries,
     clock_params,
+    focused_numbers,
     interesting_numbers,
     resolve,
     resolve_aliases,
@@ -258,7 +259,8 @@ def _action_rule(
         if action.signed_request is not None:
             rec = spec.modules[module].records[action.signed_request]
             nonces = getattr(harness.model.state(module), _attr(rec.nonce_map)) if rec.nonce_map else None
-            args = sign_requests(args, module, action, spec, harness.signing, nonces, clock[0], caller)
+            args = sign_requests(args, module, action, spec, harness.signing, nonces, clock[0], caller,
+                                 lambda who: focused_numbers(harness.model, module, who, narrow=True))
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
     def push(caller: int, args: tuple[Any, ...], pick: int) -> list[tuple[Any, ...]]:

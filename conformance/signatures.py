@@ -29,7 +29,7 @@ string uses the binding's names for the request's fields, in spec order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,14 +190,19 @@ def _numbers_to_int(v: Any) -> int:
 
 
 def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: ir.Spec, ctx: SigningContext,
-                  nonces: Map | None, now: int, caller: int | None = None) -> tuple[Any, ...]:
+                  nonces: Map | None, now: int, caller: int | None = None,
+                  numbers_of: Callable[[int], list[int]] | None = None) -> tuple[Any, ...]:
     """Replace the :class:`SigDraw` of a signed action by a :class:`SignedValue`,
     adjusting the request (its owner, nonce and expiry) as the kind says.
 
     Half of the picks sign as the ``caller`` when it is an actor: a holder
     submitting its own signed request, whose amounts were drawn near its own
-    balances. A request's numbers left as placeholders (a ``Quoted`` inside
-    a record) become 0."""
+    balances. A quarter of the valid requests take their amounts (every
+    number but the nonce and the expiry) from ``numbers_of(owner)``, the
+    numbers the module's state holds for the owner, exactly or one off, or 0
+    (a whole balance; a fee of nothing: every amount after the first is 0
+    half of the time). A request's numbers left as
+    placeholders (a ``Quoted`` inside a record) become 0."""
     if action.signed_request is None or not any(isinstance(a, SigDraw) for a in args):
         return args
     rtype = action.signed_request
@@ -224,6 +229,13 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
             req["expiry"] = (0, max(now - 1, 0), max(now - 86400, 0))[pick // 7 % 3]
         else:
             req["expiry"] = now + LIVE_EXPIRY[pick // 7 % len(LIVE_EXPIRY)]
+        if kind == "valid" and numbers_of is not None and pick // 2 % 4 == 0:
+            own = sorted({0, *(x + d for x in numbers_of(signer) for d in (-1, 0, 1) if x + d >= 0)})
+            amounts = [n for n, t in rec.fields if t == ir.UINT and n not in ("nonce", "expiry")]
+            for j, n in enumerate(amounts):
+                # the first amount near the owner's own; the others (a fee) half the time nothing
+                nothing = j > 0 and pick // 16 % 2 == 0
+                req[n] = 0 if nothing else own[(pick // 8 + 5 * j) % len(own)]
     key = ctx.keys.get(signer) if kind != "as_drawn" else ctx.keys.get(req[owner_field])
     if key is None:  # the drawn owner is no actor: an actor signs in its name
         key = ctx.keys[signer]
