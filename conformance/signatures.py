@@ -197,11 +197,11 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
 
     Half of the picks sign as the ``caller`` when it is an actor: a holder
     submitting its own signed request, whose amounts were drawn near its own
-    balances. A quarter of the valid requests take their amounts (every
+    balances. Half of the valid requests take their amounts (every
     number but the nonce and the expiry) from ``numbers_of(owner)``, the
     numbers the module's state holds for the owner, exactly or one off, or 0
     (a whole balance; a fee of nothing: every amount after the first is 0
-    half of the time). A request's numbers left as
+    three times in four). A request's numbers left as
     placeholders (a ``Quoted`` inside a record) become 0."""
     if action.signed_request is None or not any(isinstance(a, SigDraw) for a in args):
         return args
@@ -229,12 +229,12 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
             req["expiry"] = (0, max(now - 1, 0), max(now - 86400, 0))[pick // 7 % 3]
         else:
             req["expiry"] = now + LIVE_EXPIRY[pick // 7 % len(LIVE_EXPIRY)]
-        if kind == "valid" and numbers_of is not None and pick // 2 % 4 == 0:
+        if kind == "valid" and numbers_of is not None and pick // 2 % 2 == 0:
             own = sorted({0, *(x + d for x in numbers_of(signer) for d in (-1, 0, 1) if x + d >= 0)})
             amounts = [n for n, t in rec.fields if t == ir.UINT and n not in ("nonce", "expiry")]
             for j, n in enumerate(amounts):
-                # the first amount near the owner's own; the others (a fee) half the time nothing
-                nothing = j > 0 and pick // 16 % 2 == 0
+                # the first amount near the owner's own; the others (a fee) 3 times in 4 nothing
+                nothing = j > 0 and pick // 16 % 4 != 0
                 req[n] = 0 if nothing else own[(pick // 8 + 5 * j) % len(own)]
     key = ctx.keys.get(signer) if kind != "as_drawn" else ctx.keys.get(req[owner_field])
     if key is None:  # the drawn owner is no actor: an actor signs in its name
