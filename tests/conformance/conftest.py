@@ -60,12 +60,13 @@ MAX_UINT = "0x" + "f" * 64
 
 
 def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
-                         modules: tuple[str, ...] = MONEY_MARKET) -> Path:
+                         modules: tuple[str, ...] = MONEY_MARKET, collateral: int = 10**23) -> Path:
     """A binding of the money-market contracts alone (the bundled ones, with
     their names and EIP-712 domain) in ``dst``, with a prelude: every actor
-    holds 1e26 DCEP and approves mdcep, actor:0 reports 1e26 DCEP of
-    off-chain collateral observed at the genesis time, and every actor mints
-    1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract."""
+    holds 1e26 DCEP and approves mdcep, actor:0 reports ``collateral`` DCEP
+    wei of off-chain collateral observed at the genesis time (by default
+    100,000 DCEP: large mints are then undercollateralised), and every actor
+    mints 1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract."""
     dst.mkdir(parents=True, exist_ok=True)
     bundled = json.loads((CONTRACTS / "binding.json").read_text())["modules"]
     for m in modules:
@@ -79,7 +80,7 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
         prelude = [
             ["dcep", "mint", "actor:*", ["actor:self", "100000000000000000000000000"]],
             ["dcep", "approve", "actor:*", ["@mdcep", MAX_UINT]],
-            ["oracle", "report", "actor:0", ["100000000000000000000000000", "1700000000"]],
+            ["oracle", "report", "actor:0", [str(collateral), "1700000000"]],
             ["mdcep", "mint", "actor:*", ["1000000000000000000000"]],
         ]
     data = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),

@@ -123,7 +123,7 @@ class Market:
 
 
 def _market(backend: str, tmp: Path, replace: tuple[str, str, str] | None = None) -> Market:
-    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace))
+    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace, collateral=10**26))
     h = Harness(spec, binding, backend, full_compare=True)
     assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
     return Market(h)
