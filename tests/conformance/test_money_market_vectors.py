@@ -94,3 +94,25 @@ def test_dmm_gasless_mint(m: Market) -> None:
     # 'actual mint amount is too small': accepted here (the minimum is on the underlying)
     out = gasless(2, 25 * E18, 24_990_000_000_000_000_000, dave)
     assert out.ok and out.value == 10**16  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mutant", [None, ("if fee > 0:\n        self._mint(fee_recipient, fee)",
+                                           "if fee > 1:\n        self._mint(fee_recipient, fee)")])
+def test_a_fee_of_one_wei_is_minted_to_the_fee_recipient(mutant: tuple[str, str] | None, tmp_path: Path) -> None:
+    """The smallest fee of a signed mint (a mutant that skips a fee of 1 wei
+    survived the campaigns' sample: docs/money-market.md)."""
+    replace = None if mutant is None else ("mdcep.vy", *mutant)
+    m = _market("pyrevm", tmp_path, replace)  # type: ignore[arg-type]
+    req = (m.holder, m.holder, 0, m.now + DAY, 5 * E18, 1, m.relayer)
+    before = m.state("mdcep").balance_of[m.relayer]
+
+    def run() -> None:
+        assert m.act("mdcep", "mint_from_gasless_request", m.relayer, req,
+                     m.signed("mint_from_gasless_request", req)) == 5 * E18 - 1
+        assert m.state("mdcep").balance_of[m.relayer] == before + 1
+
+    if mutant is None:
+        run()
+    else:
+        with pytest.raises(AssertionError):
+            run()
