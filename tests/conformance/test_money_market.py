@@ -119,6 +119,7 @@ def test_every_kind_of_signature_has_the_same_outcome_on_both_sides(backend: str
                     assert fresh.ok and fresh.model is not None and fresh.model.ok, (action, fresh.differences)
 
 
+@pytest.mark.slow  # ten campaigns of 40 sequences: minutes
 @pytest.mark.parametrize(
     ("old", "new"),
     [
