@@ -32,6 +32,9 @@ Defaults, so that a binding stays short:
 - the constructor takes the module's parameters in spec order, then the
   address of each imported module in the order the IR lists imports
   (``@name`` in an explicit list);
+- a module's signed requests are EIP-712 typed data under the domain
+  ``"eip712": {"name": ..., "version": ...}`` (the module's name and ``"1"``
+  by default), with the chain id and the module's address;
 - state is read from storage through the compiler's layout when the artifact
   has one and the variable is in it, else through the public getter.
 
@@ -153,6 +156,8 @@ class ModuleBinding:
     contract: str | None = None
     actions: Mapping[str, ActionBinding] = field(default_factory=dict)
     state: Mapping[str, StateBinding] = field(default_factory=dict)
+    # the EIP-712 domain of the module's signed requests: name and version
+    eip712: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, spec_name: str) -> str:
         """The implementation's name for a spec name."""
@@ -215,6 +220,7 @@ def load_binding(path: str | Path) -> Binding:
             contract=str(m["contract"]) if "contract" in m else None,
             actions={a: _action(a, raw, f"{p}: module `{name}`") for a, raw in m.get("actions", {}).items()},
             state={v: _state(v, raw, f"{p}: module `{name}`") for v, raw in m.get("state", {}).items()},
+            eip712=_eip712(m.get("eip712", {}), f"{p}: module `{name}`"),
         )
     prelude = _steps(data.get("prelude", []), "prelude", p)
     scenarios_raw = data.get("scenarios", {})
@@ -246,6 +252,13 @@ def _action(action: str, raw: Any, where: str) -> ActionBinding:
         raise BindingError(f"{where}: action `{action}` is a list of calls [target, function, [args...]] "
                            "(or {\"calls\": [...], \"returns\": i})")
     return ActionBinding(tuple((c[0], c[1], tuple(c[2])) for c in raw), returns)
+
+
+def _eip712(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict) or set(raw) - {"name", "version"} or not all(
+            isinstance(v, str) for v in raw.values()):
+        raise BindingError(f"{where}: `eip712` is {{\"name\": ..., \"version\": ...}} with string values")
+    return dict(raw)
 
 
 def _state(var: str, raw: Any, where: str) -> StateBinding:

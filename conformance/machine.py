@@ -25,10 +25,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
+from conformance.harness.values import _attr
+from conformance.signatures import sign_requests
 from conformance.strategies import (
     TimeTarget,
     boundaries,
     clock_params,
+    focused_numbers,
     interesting_numbers,
     resolve,
     resolve_aliases,
@@ -253,6 +256,11 @@ def _action_rule(
         clock = (harness.backend.timestamp, harness.backend.block_number)
         args = tuple(resolve(v, harness.model, module, caller, clock) for v in raw)
         args = resolve_aliases(args, caller, types)
+        if action.signed_request is not None:
+            rec = spec.modules[module].records[action.signed_request]
+            nonces = getattr(harness.model.state(module), _attr(rec.nonce_map)) if rec.nonce_map else None
+            args = sign_requests(args, module, action, spec, harness.signing, nonces, clock[0], caller,
+                                 lambda who: focused_numbers(harness.model, module, who, narrow=True))
         return resolve_quotes(args, lambda probe: dry_run(caller, probe))
 
     def push(caller: int, args: tuple[Any, ...], pick: int) -> list[tuple[Any, ...]]:

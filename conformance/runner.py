@@ -26,6 +26,7 @@ from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport
 from conformance.harness.values import _show, normal
 from conformance.machine import Divergence, RunStats, build_machine
+from conformance.signatures import SignedValue
 from spec import ir
 
 FIXTURE_FORMAT = "imospec-trace/1"
@@ -130,6 +131,8 @@ def step_from_json(d: dict[str, Any]) -> Step:
 
 
 def _jsonable(v: Any) -> Any:
+    if isinstance(v, SignedValue):
+        return {"signed": v.to_json()}
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
     if hasattr(v, "__dataclass_fields__"):
@@ -138,6 +141,8 @@ def _jsonable(v: Any) -> Any:
 
 
 def _from_json(v: Any) -> Any:
+    if isinstance(v, dict) and "signed" in v:
+        return SignedValue.from_json(v["signed"])
     if isinstance(v, list):
         return tuple(_from_json(x) for x in v)
     return v

@@ -31,6 +31,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.signatures import KINDS, SigDraw
 from reference.model import Model, Outcome
 from reference.runtime import Map
 from spec import ir
@@ -144,6 +145,8 @@ def value_strategy(
     if isinstance(t, ir.EnumT):
         bands = spec.modules[t.module].phases[t.name].bands
         return st.integers(0, len(bands) - 1)
+    if t == ir.SIGNATURE:
+        return st.builds(SigDraw, st.sampled_from(KINDS), st.integers(0, 2**16))
     if isinstance(t, ir.RecordT):
         rec = spec.modules[t.module].records[t.name]
         parts = [value_strategy(ft, spec, addresses, edges, actors) for _, ft in rec.fields]

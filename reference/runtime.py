@@ -322,7 +322,15 @@ class Event:
 class Signature:
     """The abstract signature: who signed which request, for which chain and
     verifying contract. ``canonical`` is false for a malleated (high-s)
-    signature, which the contracts reject."""
+    signature, which the contracts reject.
+
+    What it covers, field by field, is what an EIP-712 signature covers: the
+    domain's chain id and verifying contract (``chain_id``,
+    ``verifying_contract``; the domain's name and version are fixed per
+    contract), the request's type (``request_type``: each type has its own
+    type hash) and every field of the request, nonce and expiry included
+    (``request``). ``signer`` is the address the bytes recover to, 0 when
+    they recover to nobody (a malformed ``v`` or ``r``)."""
 
     signer: int
     request_type: str
@@ -334,9 +342,12 @@ class Signature:
 
 def signed_by(sig: Signature, owner: int, request: Any, request_type: str, env: Env, contract: int) -> bool:
     """Whether ``sig`` is ``owner``'s canonical signature over ``request``
-    for this chain and this verifying contract."""
+    for this chain and this verifying contract. The zero address signs
+    nothing: a signature that recovers to nobody is no one's (the contracts
+    recover the zero address from malformed bytes)."""
     return (
-        sig.canonical
+        owner != 0
+        and sig.canonical
         and sig.signer == owner
         and sig.request_type == request_type
         and sig.request == request

@@ -1052,7 +1052,9 @@ class Encoder:
         if isinstance(e.signature, ir.Ref):
             self.signed_uses.append(SignedUse(self.tag, e.signature.name, owner, dict(req), e.request_type,
                                               e.module, chain, contract))
-        return fn(sig, owner, *field_vals, chain, contract), conj([ok1, ok2, ok3])
+        # the zero address signs nothing (reference.runtime.signed_by)
+        signed = z3.And(owner != 0, fn(sig, owner, *field_vals, chain, contract))
+        return signed, conj([ok1, ok2, ok3])
 
     def bound_var(self, name: str, t: ir.Type) -> Any:
         # the type rides in the name: ground instantiation picks terms by type

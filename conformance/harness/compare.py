@@ -14,8 +14,10 @@ from conformance.harness.values import (
     to_abi,
 )
 from conformance.harness.views import ViewComparison
+from conformance.signatures import SignedValue
 from evm_backend.records import Receipt
 from reference.model import Outcome
+from reference.runtime import Signature
 from spec import ir
 from spec.analysis import write_set
 
@@ -29,12 +31,18 @@ class StepComparison(ViewComparison):
             rec = self.spec.modules[t.module].records[t.name]
             return self.model.record(t.module, t.name, *(
                 self.model_value(v, ft) for v, (_, ft) in zip(value, rec.fields, strict=True)))
+        if t == ir.SIGNATURE and isinstance(value, SignedValue):
+            rt = ir.RecordT(value.module, value.request_type)
+            return Signature(value.signer, value.request_type, self.model_value(value.request, rt),
+                             value.chain_id, value.contract, value.canonical)
         return value
 
     def abi_value(self, value: Any, t: ir.Type) -> Any:
         if isinstance(t, ir.RecordT):
             rec = self.spec.modules[t.module].records[t.name]
             return tuple(self.abi_value(getattr(value, _attr(n)), ft) for n, ft in rec.fields)
+        if t == ir.SIGNATURE:
+            return value.evm if isinstance(value, SignedValue) else bytes(65)
         return to_abi(value, t)
 
     def compare_outcome(self, decl: ir.Action, outcome: Outcome, receipt: Receipt) -> list[Difference]:

@@ -21,6 +21,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from conformance.names import BindingNames
+from conformance.signatures import Domain, SigningContext
 from evm_backend import get_backend
 from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract
@@ -47,13 +48,27 @@ class DeployedPair(BindingNames):
         self.full_compare = full_compare
         self.backend: Backend = get_backend(backend)
         accounts = self.backend.create_accounts(1 + binding.actors)
+        # the precompiles hold a wei, as on mainnet: a call to an empty one
+        # (ecrecover, for a signed request) touches it and EIP-161 deletes it
+        # again, which py-evm's snapshots cannot revert across
+        for precompile in range(1, 11):
+            self.backend.set_balance(f"0x{precompile:040x}", 1)
         self.deployer = int(accounts[0].address, 16)
         self.actors = [int(a.address, 16) for a in accounts[1:]]
+        # the actors' keys sign requests (conformance.signatures)
+        self.signing = SigningContext(
+            keys={int(a.address, 16): a.private_key for a in accounts[1:]},
+            chain_id=self.backend.chain_id,
+            addresses={},
+            domains={m: Domain(b.eip712.get("name", m), b.eip712.get("version", "1"), b.names)
+                     for m, b in binding.modules.items()},
+        )
         self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
         self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
+        self.signing = replace(self.signing, addresses=dict(self.addresses))
         self.model = Model.deploy(spec, Deployment(
             addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
             now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,

@@ -10,6 +10,7 @@ from conformance.harness.values import (
     StepReport,
     to_checksum,
 )
+from spec import ir
 
 
 class Harness(StepComparison):
@@ -39,7 +40,9 @@ Raises (from the constructor):
         env = self.env(step.caller)
         model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
         outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
-        abi_args = [self.abi_value(a, t) for a, (_, t) in zip(model_args, decl.params, strict=True)]
+        # (a signature's bytes are the drawn value's: the model's is abstract)
+        abi_args = [self.abi_value(raw if t == ir.SIGNATURE else a, t)
+                    for raw, a, (_, t) in zip(step.args, model_args, decl.params, strict=True)]
         address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)
         bound = b.actions.get(step.action)
         if bound is None:

@@ -51,3 +51,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "evm_backend" / "contracts"
+MONEY_MARKET = ("dcep", "interest", "oracle", "controller", "mdcep")
+MAX_UINT = "0x" + "f" * 64
+
+
+def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
+                         modules: tuple[str, ...] = MONEY_MARKET, collateral: int = 10**23) -> Path:
+    """A binding of the money-market contracts alone (the bundled ones, with
+    their names and EIP-712 domain) in ``dst``, with a prelude: every actor
+    holds 1e26 DCEP and approves mdcep, actor:0 reports ``collateral`` DCEP
+    wei of off-chain collateral observed at the genesis time (by default
+    100,000 DCEP: large mints are then undercollateralised), and every actor
+    mints 1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract."""
+    dst.mkdir(parents=True, exist_ok=True)
+    bundled = json.loads((CONTRACTS / "binding.json").read_text())["modules"]
+    for m in modules:
+        source = (CONTRACTS / f"{m}.vy").read_text()
+        if replace is not None and replace[0] == f"{m}.vy":
+            assert replace[1] in source, f"{replace[1]!r} is not in {m}.vy"
+            source = source.replace(replace[1], replace[2], 1)
+        (dst / f"{m}.vy").write_text(source)
+    prelude: list[list[object]] = []
+    if "mdcep" in modules:
+        prelude = [
+            ["dcep", "mint", "actor:*", ["actor:self", "100000000000000000000000000"]],
+            ["dcep", "approve", "actor:*", ["@mdcep", MAX_UINT]],
+            ["oracle", "report", "actor:0", [str(collateral), "1700000000"]],
+            ["mdcep", "mint", "actor:*", ["1000000000000000000000"]],
+        ]
+    data = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
+            "modules": {m: bundled[m] for m in modules}, "prelude": prelude}
+    (dst / "binding.json").write_text(json.dumps(data))
+    return dst / "binding.json"
