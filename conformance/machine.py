@@ -83,6 +83,7 @@ class ActionOutcomes:
 
     ok: int = 0
     reverted: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # reverts by reason ("" for a bare revert)
 
     def __iter__(self) -> Iterator[int]:
         """``ok, reverted = outcomes`` unpacks the two counts."""
@@ -105,6 +106,8 @@ class RunStats:
             counts = self.outcomes.setdefault(action, ActionOutcomes())
             counts.ok += theirs.ok
             counts.reverted += theirs.reverted
+            for reason, n in theirs.reasons.items():
+                counts.reasons[reason] = counts.reasons.get(reason, 0) + n
 
     def record(self, report: StepReport) -> None:
         self.steps += 1
@@ -116,6 +119,8 @@ class RunStats:
             counts.ok += 1
         else:
             counts.reverted += 1
+            reason = report.model.reason or ""
+            counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
 
 
 def within_share(ran: Counter[str], key: str, actions: int) -> bool:

@@ -275,7 +275,7 @@ class ShardRunner:
                 run_state_machine_as_test(seeded, settings=config)
             except Divergence:
                 result.divergence, result.scenario = self._failing.get("trace"), start
-        result.stats = RunStats(stats.examples, stats.steps, {k: replace(v) for k, v in stats.outcomes.items()})
+        result.stats = RunStats(stats.examples, stats.steps, {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()})
         result.seconds = time.perf_counter() - started
         return result
 
