@@ -97,11 +97,13 @@ class RunStats:
     examples: int = 0
     steps: int = 0
     outcomes: dict[str, ActionOutcomes] = field(default_factory=dict)  # by `module.action`
+    clauses: set[tuple[str, bool]] = field(default_factory=set)  # clause sides covered (spec.clauses)
 
     def merge(self, other: RunStats) -> None:
         """Add ``other``'s counts (a shard's) to these."""
         self.examples += other.examples
         self.steps += other.steps
+        self.clauses |= other.clauses
         for action, theirs in other.outcomes.items():
             counts = self.outcomes.setdefault(action, ActionOutcomes())
             counts.ok += theirs.ok
@@ -114,6 +116,7 @@ class RunStats:
         if report.step.kind != "action" or report.model is None:
             return
         key = f"{report.step.module}.{report.step.action}"
+        self.clauses |= report.model.clauses
         counts = self.outcomes.setdefault(key, ActionOutcomes())
         if report.model.ok:
             counts.ok += 1

@@ -252,7 +252,7 @@ class ShardRunner:
         """Run one shard: its sequences from its starting state."""
         started = time.perf_counter()
         stats = self.stats
-        stats.examples, stats.steps, stats.outcomes = 0, 0, {}
+        stats.examples, stats.steps, stats.outcomes, stats.clauses = 0, 0, {}, set()
         start = self.binding.starts[shard.start]
         result = ShardResult(shard, stats, 0.0)
         reports = self.harness.start_from(start)
@@ -275,7 +275,9 @@ class ShardRunner:
                 run_state_machine_as_test(seeded, settings=config)
             except Divergence:
                 result.divergence, result.scenario = self._failing.get("trace"), start
-        result.stats = RunStats(stats.examples, stats.steps, {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()})
+        result.stats = RunStats(stats.examples, stats.steps,
+                                {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()},
+                                set(stats.clauses))
         result.seconds = time.perf_counter() - started
         return result
 

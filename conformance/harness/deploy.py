@@ -57,7 +57,7 @@ class DeployedPair(BindingNames):
         self.model = Model.deploy(spec, Deployment(
             addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
             now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
-        ))
+        ), probes=True)
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
         # the incremental comparison (compare_changes): where each variable

@@ -236,7 +236,7 @@ def to_html(report: AssuranceReport) -> str:
         if a.mutants:
             mut = f"{len(a.mutants.killed)} killed, {len(a.mutants.survived)} survived" + "".join(
                 f"<br><small>survived: {_e(x)}</small>" for x in a.mutants.survived)
-        out.append(f'<tr id="{_e(a.anchor)}"><td>{_e(a.id)}</td>'
+        out.append(f'<tr id="{_e(a.anchor)}"><td>{_e(a.id)}{" (internal)" if a.internal else ""}</td>'
                    f"<td>{'' if a.successes is None else a.successes}</td><td>{reverts}</td>"
                    f'<td>{cov}</td><td>{mut}</td><td class="warn">{_e(a.vacuity or "")}</td></tr>')
     out.append("</table>")

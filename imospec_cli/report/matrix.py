@@ -133,6 +133,7 @@ class ActionRow:
     vacuity: str | None = None
     coverage: Coverage | None = None
     mutants: Mutants | None = None
+    internal: bool = False  # called by other actions only (its clauses count when they run)
 
     @property
     def anchor(self) -> str:
@@ -209,7 +210,14 @@ def build(pipeline: Pipeline, *, mutation_report: dict[str, Any] | None = None) 
     traces: list[Trace] = []
     rules = _rule_rows(spec, results, successes, traces, pipeline)
     mutants = _mutants_by_action(pipeline, mutation_report) if mutation_report is not None else None
-    actions = _action_rows(spec, results, campaigns, mutants)
+    covered = None
+    if campaigns:
+        from imospec_cli.coverage import campaign_coverage
+
+        covered = {c.action: Coverage(c.covered, c.total, [
+            UncoveredClause(u.clause.action, f"{u.clause.text}: never {u.side}", Location.of(u.clause.span))
+            for u in c.uncovered]) for c in campaign_coverage(pipeline, campaigns)}
+    actions = _action_rows(spec, results, campaigns, mutants, covered)
     camp_rows = []
     for c in campaigns:
         anchor = None
@@ -267,7 +275,8 @@ def _rule_rows(spec: ir.Spec, results: list[Result], successes: dict[str, int] |
                 cell = Cell(action=r.job.action_label, kind=r.job.kind, verdict=_verdict(r),
                             method=o.method if isinstance(o, Proved) else "z3",
                             lemmas=list(o.lemmas_used) if isinstance(o, Proved) else [],
-                            seconds=round(r.seconds, 4), rlimit=int(budget.rlimit), timeout=float(budget.timeout), cached=r.cached,
+                            seconds=round(r.seconds, 4), rlimit=int(budget.rlimit),
+                            timeout=float(budget.timeout), cached=r.cached,
                             conditional_on=list(r.conditional_on))
                 if isinstance(o, Unknown):
                     cell.reason, cell.detail = o.reason, o.detail or None
@@ -298,17 +307,15 @@ def _rule_rows(spec: ir.Spec, results: list[Result], successes: dict[str, int] |
 
 
 def _action_rows(spec: ir.Spec, results: list[Result], campaigns: list[CampaignResult],
-                 mutants: dict[str, Mutants] | None) -> list[ActionRow]:
+                 mutants: dict[str, Mutants] | None, covered: dict[str, Coverage] | None) -> list[ActionRow]:
     vacuous = {r.job.action_label: r.warning for r in results if r.job.kind == "vacuity-action" and r.warning}
     rows = []
     for m in spec.modules.values():
         for a in m.actions.values():
-            if a.internal:
-                continue
             aid = f"{m.name}.{a.name}"
             ok: int | None = None
             reverts: dict[str, int] | None = None
-            if campaigns:
+            if campaigns and not a.internal:
                 ok, reverts = 0, {}
                 for c in campaigns:
                     counts = c.stats.outcomes.get(aid)
@@ -319,7 +326,9 @@ def _action_rows(spec: ir.Spec, results: list[Result], campaigns: list[CampaignR
                         reverts[reason] = reverts.get(reason, 0) + n
                 reverts = dict(sorted(reverts.items()))
             rows.append(ActionRow(aid, Location.of(a.span), ok, reverts, vacuous.get(aid),
-                                  mutants=mutants.get(aid, Mutants()) if mutants is not None else None))
+                                  coverage=covered.get(aid) if covered is not None else None,
+                                  mutants=mutants.get(aid, Mutants()) if mutants is not None else None,
+                                  internal=a.internal))
     return rows
 
 

@@ -51,7 +51,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssuranceReport, d
 
 
 def test_json_is_versioned_and_valid(broken: tuple[AssuranceReport, dict[str, Path]]) -> None:
-    report, paths = broken
+    _, paths = broken
     data = json.loads(paths["json"].read_text())
     assert data["format"] == "imospec-assurance/1"
     validate_report(data)
@@ -175,3 +175,29 @@ def test_mutants_are_filed_under_the_action_whose_function_they_change(tmp_path:
     others = [a for a in report.actions if a.id != "pool.swap_mt_for_dcep" and a.mutants and
               (a.mutants.killed or a.mutants.survived)]
     assert others == []
+
+
+def test_a_campaign_puts_counts_and_coverage_in_the_report(tmp_path: Path) -> None:
+    from conformance.runner import CampaignSettings
+
+    tiny = Path(__file__).parent.parent / "conformance" / "fixtures" / "tiny" / "impl" / "binding.json"
+    p = Pipeline.for_binding(tiny)
+    result = p.campaign(CampaignSettings(backend="pyrevm", examples=12, steps=10, seed=1))
+    report = build(p)
+    paths = write_all(report, tmp_path)
+    data = json.loads(paths["json"].read_text())
+    validate_report(data)
+    rows = {a["id"]: a for a in data["actions"]}
+    for action, counts in result.stats.outcomes.items():
+        assert rows[action]["successes"] == counts.ok
+        assert sum(rows[action]["reverts"].values()) == counts.reverted
+    uncovered = [u for a in data["actions"] if a["coverage"] for u in a["coverage"]["uncovered"]]
+    assert uncovered and data["summary"]["uncovered_clauses"] == len(uncovered)
+    sarif = json.loads(paths["sarif"].read_text())
+    validate_sarif(sarif)
+    located = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "uncovered"]
+    assert len(located) == len(uncovered)
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(".imo") for r in located)
+    assert 'class="hit-uncovered"' in paths["html"].read_text()
+    junit = ET.parse(paths["junit"]).getroot()
+    assert len(junit.findall("./testsuite[@name='conformance']/testcase")) == 1

@@ -100,8 +100,9 @@ def _check_report(directory: Path, proofs: dict[str, int]) -> None:
     cells = [c for r in data["rules"] for c in r["cells"]]
     assert len(cells) == proofs["proved"] and all(c["verdict"] == "proved" for c in cells)
     assert [c["backend"] for c in data["campaigns"]] == ["py-evm", "pyrevm"]
-    steps = sum(a["successes"] + sum(a["reverts"].values()) for a in data["actions"])
-    assert 0 < steps <= sum(c["steps"] for c in data["campaigns"])
+    public = [a for a in data["actions"] if not a["internal"]]
+    steps = sum(a["successes"] + sum(a["reverts"].values()) for a in public)
+    assert steps <= sum(c["steps"] for c in data["campaigns"])  # (the rest move the clock)
     assert all(r["exercised"] is not None for r in data["rules"])
     junit = ET.parse(directory / "junit.xml").getroot()
     assert len(junit.findall("./testsuite[@name='proofs']/testcase")) == len(cells)
