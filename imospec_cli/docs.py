@@ -249,7 +249,7 @@ def _module_page(spec: ir.Spec, m: ir.Module, fmt: str, ext: str, status: dict[s
 
 def _action(d: _Doc, spec: ir.Spec, m: ir.Module, a: ir.Action, ext: str) -> None:
     sig = f"{a.name}({', '.join(f'{n}: {t}' for n, t in a.params)})"
-    if a.returns != ir.Prim("unit") and str(a.returns) not in ("unit", "none", ""):
+    if a.returns != ir.NONE:
         sig += f" -> {a.returns}"
     d.heading(3, f"{'internal ' if a.internal else ''}action {sig}", f"action-{a.name}")
     d.para(a.doc.strip())
