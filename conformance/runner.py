@@ -28,7 +28,10 @@ from conformance.harness.values import _show, normal
 from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
 
-FIXTURE_FORMAT = "imospec-trace/1"
+FIXTURE_FORMAT = "imospec-trace/2"
+#: Earlier versions of the format that are still read (version 2 added the
+#: optional expectations of filled fixtures, see conformance.fixtures).
+READABLE_FORMATS = ("imospec-trace/1", FIXTURE_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -412,7 +415,7 @@ def read_fixture(path: str | Path) -> Fixture:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise FixtureError(f"cannot read fixture {p}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != FIXTURE_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
         raise FixtureError(f"{p} is not an imospec trace fixture")
     try:
         steps = tuple(step_from_json(d) for d in data["steps"])
