@@ -132,11 +132,45 @@ def fill_sequence(harness: Harness, backend: str, name: str, source: str, steps:
     }
 
 
+def sample_sequences(harness: Harness, count: int, steps: int, seed: int) -> list[list[Step]]:
+    """Up to ``count`` generated action sequences (from the state after the
+    prelude), as a campaign draws them; sequences that only move the clock are left out.
+
+    Raises:
+        FillError: the implementation and the model diverge on one.
+    """
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from conformance.machine import Divergence, RunStats, build_machine
+    from conformance.runner import pin_constant_pool
+
+    pin_constant_pool()
+    harness.start_from(None)
+    stats = RunStats()
+    drawn: dict[int, list[Step]] = {}
+
+    def keep(report: StepReport) -> None:
+        drawn.setdefault(stats.examples, []).append(report.step)
+
+    machine = build_machine(harness, stats, keep, lambda trace: None)
+    config = settings(max_examples=count, stateful_step_count=steps, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck), phases=[Phase.generate], print_blob=False)
+    try:
+        run_state_machine_as_test(hypothesis_seed(seed)(machine), settings=config)
+    except Divergence as exc:
+        raise FillError(f"a generated sequence diverges: {exc}; run `imospec conform` to shrink it") from None
+    return [s for s in drawn.values() if any(x.kind == "action" for x in s)][:count]
+
+
 def fill(spec: ir.Spec, binding: Binding, backend: str,
-         traces: Iterable[tuple[str, Path]] = ()) -> list[dict[str, Any]]:
+         traces: Iterable[tuple[str, Path]] = (), *, sample: int = 0, steps: int = 25,
+         seed: int = 0) -> list[dict[str, Any]]:
     """Fixtures from ``binding``'s scenarios (each scenario's steps as the
-    transactions, from the state after the prelude) and from trace fixtures
-    (``(name, path)``: a divergence saved by a campaign, or any trace).
+    transactions, from the state after the prelude), from trace fixtures
+    (``(name, path)``: a divergence saved by a campaign, or any trace), and
+    from a sample of ``sample`` generated sequences of up to ``steps`` steps.
 
     Raises:
         FillError: the reference implementation and the model disagree.
@@ -153,6 +187,9 @@ def fill(spec: ir.Spec, binding: Binding, backend: str,
     for name, path in traces:
         trace = read_fixture(path)
         out.append(fill_sequence(harness, backend, name, f"trace {path.name}", list(trace.steps), trace.scenario))
+    for i, drawn in enumerate(sample_sequences(harness, sample, steps, seed) if sample else [], 1):
+        out.append(fill_sequence(harness, backend, f"campaign-{seed}-{i}",
+                                 f"generated sequence {i} of a campaign with seed {seed}", drawn))
     return out
 
 

@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
     fill = sub.add_parser(
         "fill",
         help="write the conformance cases as portable JSON fixtures with the model's expectations",
-        description="Run the binding's scenarios (and any trace fixture given with --trace) on the model beside "
+        description="Run the binding's scenarios (any trace fixture given with --trace, and --sample N generated "
+        "sequences) on the model beside "
         "the implementation and write one JSON fixture each into OUT: the deployment and its parameters, the "
         "state before, every transaction with its arguments and clock, its expected success or revert reason, "
         "return value and events, and the state after. Fails (exit 1) if the implementation and the model "
@@ -36,6 +37,10 @@ def register(sub: Any) -> None:
     fill.add_argument("--backend", choices=BACKENDS, default="pyrevm", help="EVM to fill on (default pyrevm)")
     fill.add_argument("--trace", type=Path, action="append", default=[], metavar="FIXTURE",
                       help="also fill a trace fixture (as `imospec conform` saves them); repeatable")
+    fill.add_argument("--sample", type=int, default=0, metavar="N",
+                      help="also fill N generated sequences, as a campaign draws them (default 0)")
+    fill.add_argument("--steps", type=int, default=25, metavar="N", help="steps per generated sequence (25)")
+    fill.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the generated sequences (0)")
     fill.set_defaults(func=cmd_fill)
     consume = sub.add_parser(
         "consume",
@@ -57,8 +62,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline.for_binding(args.impl)
     try:
-        fixtures = fill(pipeline.spec, pipeline.binding, args.backend,
-                        [(p.stem, p) for p in args.trace])
+        fixtures = fill(pipeline.spec, pipeline.binding, args.backend, [(p.stem, p) for p in args.trace],
+                        sample=args.sample, steps=args.steps, seed=args.seed)
     except FillError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -103,3 +103,15 @@ def test_the_bundled_scenarios_round_trip_across_the_two_evms(tmp_path: Path) ->
     assert len(files) == len(load_binding(DEFAULT_BINDING).scenarios)
     code, out, err = _run("consume", str(tmp_path), "--impl", str(DEFAULT_BINDING), "--backend", "py-evm")
     assert code == 0 and f"{len(files)} of {len(files)} fixture(s) passed on py-evm" in out, out + err
+
+
+def test_a_sample_of_generated_sequences_fills_and_consumes(tiny_binding_path: Path, tmp_path: Path) -> None:
+    code, out, err = _run("fill", str(tmp_path), "--impl", str(tiny_binding_path), "--backend", "py-evm",
+                          "--sample", "3", "--steps", "8", "--seed", "2")
+    assert code == 0, out + err
+    files = sorted(tmp_path.glob("campaign-2-*.json"))
+    assert files and len(files) <= 3
+    for f in files:
+        assert any(s["kind"] == "action" for s in json.loads(f.read_text())["steps"])
+    code, out, err = _run("consume", str(tmp_path), "--impl", str(tiny_binding_path), "--backend", "pyrevm")
+    assert code == 0 and f"{len(files)} of {len(files)} fixture(s) passed" in out, out + err
