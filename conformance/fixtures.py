@@ -181,9 +181,9 @@ def fill(spec: ir.Spec, binding: Binding, backend: str,
 
     harness = Harness(spec, binding, backend)
     out = []
-    for name, steps in binding.scenarios.items():
+    for name, scenario_steps in binding.scenarios.items():
         out.append(fill_sequence(harness, backend, f"scenario-{name}", f"binding scenario `{name}`",
-                                 list(harness.binding_steps(steps))))
+                                 list(harness.binding_steps(scenario_steps))))
     for name, path in traces:
         trace = read_fixture(path)
         out.append(fill_sequence(harness, backend, name, f"trace {path.name}", list(trace.steps), trace.scenario))
