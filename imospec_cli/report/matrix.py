@@ -224,7 +224,7 @@ def build(pipeline: Pipeline, *, mutation_report: dict[str, Any] | None = None) 
         if c.divergence is not None:
             from conformance.runner import format_trace
 
-            anchor = f"trace-campaign-{_slug(c.backend)}"
+            anchor = f"trace-campaign-{_slug(c.backend)}-seed{c.seed}"
             traces.append(Trace(anchor, f"divergence on {c.backend} (seed {c.seed})", format_trace(c.divergence)))
         camp_rows.append(Campaign(c.backend, c.binding, c.seed, c.stats.examples, c.stats.steps,
                                   round(c.seconds, 3), c.ok, anchor))
