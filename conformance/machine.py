@@ -86,6 +86,7 @@ class ActionOutcomes:
 
     ok: int = 0
     reverted: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)  # reverts by reason ("" for a bare revert)
 
     def __iter__(self) -> Iterator[int]:
         """``ok, reverted = outcomes`` unpacks the two counts."""
@@ -99,26 +100,33 @@ class RunStats:
     examples: int = 0
     steps: int = 0
     outcomes: dict[str, ActionOutcomes] = field(default_factory=dict)  # by `module.action`
+    clauses: set[tuple[str, bool]] = field(default_factory=set)  # clause sides covered (spec.clauses)
 
     def merge(self, other: RunStats) -> None:
         """Add ``other``'s counts (a shard's) to these."""
         self.examples += other.examples
         self.steps += other.steps
+        self.clauses |= other.clauses
         for action, theirs in other.outcomes.items():
             counts = self.outcomes.setdefault(action, ActionOutcomes())
             counts.ok += theirs.ok
             counts.reverted += theirs.reverted
+            for reason, n in theirs.reasons.items():
+                counts.reasons[reason] = counts.reasons.get(reason, 0) + n
 
     def record(self, report: StepReport) -> None:
         self.steps += 1
         if report.step.kind != "action" or report.model is None:
             return
         key = f"{report.step.module}.{report.step.action}"
+        self.clauses |= report.model.clauses
         counts = self.outcomes.setdefault(key, ActionOutcomes())
         if report.model.ok:
             counts.ok += 1
         else:
             counts.reverted += 1
+            reason = report.model.reason or ""
+            counts.reasons[reason] = counts.reasons.get(reason, 0) + 1
 
 
 def within_share(ran: Counter[str], key: str, actions: int) -> bool:

@@ -29,7 +29,10 @@ from conformance.machine import Divergence, RunStats, build_machine
 from conformance.signatures import SignedValue
 from spec import ir
 
-FIXTURE_FORMAT = "imospec-trace/1"
+FIXTURE_FORMAT = "imospec-trace/2"
+#: Earlier versions of the format that are still read (version 2 added the
+#: optional expectations of filled fixtures, see conformance.fixtures).
+READABLE_FORMATS = ("imospec-trace/1", FIXTURE_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -257,7 +260,7 @@ class ShardRunner:
         """Run one shard: its sequences from its starting state."""
         started = time.perf_counter()
         stats = self.stats
-        stats.examples, stats.steps, stats.outcomes = 0, 0, {}
+        stats.examples, stats.steps, stats.outcomes, stats.clauses = 0, 0, {}, set()
         start = self.binding.starts[shard.start]
         result = ShardResult(shard, stats, 0.0)
         reports = self.harness.start_from(start)
@@ -280,7 +283,9 @@ class ShardRunner:
                 run_state_machine_as_test(seeded, settings=config)
             except Divergence:
                 result.divergence, result.scenario = self._failing.get("trace"), start
-        result.stats = RunStats(stats.examples, stats.steps, {k: replace(v) for k, v in stats.outcomes.items()})
+        result.stats = RunStats(stats.examples, stats.steps,
+                                {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()},
+                                set(stats.clauses))
         result.seconds = time.perf_counter() - started
         return result
 
@@ -415,7 +420,7 @@ def read_fixture(path: str | Path) -> Fixture:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise FixtureError(f"cannot read fixture {p}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != FIXTURE_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
         raise FixtureError(f"{p} is not an imospec trace fixture")
     try:
         steps = tuple(step_from_json(d) for d in data["steps"])

@@ -191,6 +191,9 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
     except setup_errors() as exc:
         return _fail(exc)
     print(summary(result))
+    from imospec_cli.coverage import coverage_text
+
+    print(coverage_text(pipeline, [result]))
     if result.divergence is not None:
         print("\nDIVERGENCE (shrunk):")
         print(format_trace(result.divergence))

@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from imospec_cli import conform, prove, verify
+from imospec_cli import conform, docs, fixtures, prove, verify
 from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_UNKNOWN, write_crash_log
 from imospec_cli.pipeline import Pipeline
 
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.register(sub)
     prove.register(sub)
     conform.register(sub)
+    docs.register(sub)
+    fixtures.register(sub)
     return parser
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli import conform, prove
-from imospec_cli.exits import EXIT_FAIL, EXIT_OK, WORDS, worst
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK, EXIT_UNKNOWN, WORDS, worst
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
 
 
@@ -42,6 +42,12 @@ def register(sub: Any) -> None:
     p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
     prove.add_budget_arguments(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write the assurance report into DIR: assurance.json (schema: "
+                   "imospec_cli/report/assurance-report.schema.json), junit.xml, assurance.sarif (SARIF 2.1.0) "
+                   "and assurance.html")
+    p.add_argument("--mutation-report", type=Path, metavar="FILE",
+                   help="with --report: file each mutant of `imospec mutate --json FILE` under its action")
     p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
     p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     p.set_defaults(func=cmd_verify)
@@ -58,6 +64,9 @@ class Stage:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Chain check, prove and conform on one pipeline; print one summary; return the worst exit code."""
+    if args.mutation_report is not None and args.report is None:
+        print("error: --mutation-report needs --report DIR (the report it goes into)", file=sys.stderr)
+        return EXIT_UNKNOWN
     pipeline = Pipeline.for_binding(DEFAULT_BINDING, options=prove.options_from(args))
     out = sys.stdout if args.json is None or str(args.json) != "-" else sys.stderr
     stages = run_stages(pipeline, args, out)
@@ -70,6 +79,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         retry = prove.retry_lines(pipeline.verdicts, pipeline.options, prove.given_paths(pipeline))
         for line in retry:
             print(line, file=out)
+    if args.report is not None:
+        code = worst([code, write_report(pipeline, args.report, args.mutation_report, out)])
     if args.json is not None:
         data = {"exit_code": code, "stages": [{"name": s.name, "exit_code": s.code, "status": WORDS.get(s.code),
                                                **s.detail} for s in stages]}
@@ -79,6 +90,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else:
             args.json.write_text(text + "\n", encoding="utf-8")
     return code
+
+
+def write_report(pipeline: Pipeline, directory: Path, mutation_report: Path | None, out: Any) -> int:
+    """Write the assurance report of what ``pipeline`` did into ``directory``; the exit code of doing so."""
+    from imospec_cli.report import MutationReportError, build, write_all
+    from imospec_cli.report.matrix import read_mutation_report
+
+    if "spec" not in pipeline.__dict__ and not pipeline.ok:
+        print("no assurance report: the spec has errors", file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        mutants = read_mutation_report(mutation_report) if mutation_report is not None else None
+        paths = write_all(build(pipeline, mutation_report=mutants), directory)
+    except (MutationReportError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"assurance report: {', '.join(str(p) for p in paths.values())}", file=out)
+    return EXIT_OK
 
 
 def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[Stage]:

@@ -89,12 +89,16 @@ class ModuleWriter:
     """Writes one module's model. ``world`` is the Python name of the world
     variable in the expression being written (``w``, or ``w0`` under ``old``)."""
 
-    def __init__(self, spec: ir.Spec, module: ir.Module) -> None:
+    def __init__(self, spec: ir.Spec, module: ir.Module, *, probes: bool = False) -> None:
         self.spec = spec
         self.m = module
         self.world = "w"
         self.in_rule = False
         self.in_ensures = False
+        # with probes, each require, if and emit of an action's body reports
+        # itself to the world (spec coverage; see spec.clauses for the ids)
+        self.probes = probes
+        self.probe_ids: dict[ir.Stmt, str] = {}
 
     # ------------------------------------------------------------ values
     def default(self, t: ir.Type) -> str:
@@ -260,13 +264,13 @@ class ModuleWriter:
                 value = f"replace({value})"
             return [f"{ind}{self.expr(s.target)} = {value}"]
         if isinstance(s, ir.Require):
-            return [f"{ind}require({self.expr(s.cond)}, {exception_name(s.reason)})"]
+            return [f"{ind}require({self.probed(s, self.expr(s.cond))}, {exception_name(s.reason)})"]
         if isinstance(s, ir.If):
-            out = [f"{ind}if {_strip_parens(self.expr(s.test))}:", *self.stmts(s.then, ind + "    ")]
+            out = [f"{ind}if {self.probed(s, _strip_parens(self.expr(s.test)))}:", *self.stmts(s.then, ind + "    ")]
             orelse = s.orelse
             while len(orelse) == 1 and isinstance(orelse[0], ir.If):
                 nested = orelse[0]
-                out.append(f"{ind}elif {_strip_parens(self.expr(nested.test))}:")
+                out.append(f"{ind}elif {self.probed(nested, _strip_parens(self.expr(nested.test)))}:")
                 out.extend(self.stmts(nested.then, ind + "    "))
                 orelse = nested.orelse
             if orelse:
@@ -276,7 +280,10 @@ class ModuleWriter:
         if isinstance(s, ir.Emit):
             fields = self.m.events[s.event].fields
             args = ", ".join(f"{attr(n)}={self.expr(a)}" for (n, _), a in zip(fields, s.args, strict=True))
-            return [f'{ind}w.emit("{s.module}", "{s.event}"{", " if args else ""}{args})']
+            emit = [f'{ind}w.emit("{s.module}", "{s.event}"{", " if args else ""}{args})']
+            if s in self.probe_ids:
+                emit.append(f'{ind}w.probe_emit("{self.probe_ids[s]}")')
+            return emit
         if isinstance(s, ir.Return):
             return [f"{ind}return {self.expr(s.value)}"]
         if isinstance(s, ir.CallStmt):
@@ -286,6 +293,12 @@ class ModuleWriter:
         if isinstance(s, ir.Govern):
             return self.govern(s, ind)
         raise AssertionError(type(s))  # pragma: no cover
+
+    def probed(self, s: ir.Stmt, test: str) -> str:
+        """``test``, reporting its value to the world's probe when ``s`` is probed."""
+        if s not in self.probe_ids:
+            return test
+        return f'w.probe("{self.probe_ids[s]}", {test})'
 
     def govern(self, s: ir.Govern, ind: str) -> list[str]:
         target, key, value = self.expr(s.target), self.expr(s.key), self.expr(s.value)
@@ -469,7 +482,14 @@ class ModuleWriter:
             doc += "\n\n" + "\n".join(lines)
         out.extend(_doc(doc, "    ", raises))
         out.append(f"    s = w.{self.m.name}")
-        out.extend(self.stmts(a.body, "    "))
+        if self.probes:
+            from spec.clauses import node_ids
+
+            self.probe_ids = node_ids(self.m.name, a)
+        try:
+            out.extend(self.stmts(a.body, "    "))
+        finally:
+            self.probe_ids = {}
         return out
 
     def rules(self) -> list[str]:
@@ -575,9 +595,10 @@ def _comment(doc: str, indent: str = "") -> list[str]:
     return [f"{indent}# {ln}".rstrip() for ln in doc.splitlines()] if doc else []
 
 
-def generate_module(spec: ir.Spec, name: str) -> str:
-    """The Python source of module ``name``'s reference model."""
-    return ModuleWriter(spec, spec.modules[name]).write()
+def generate_module(spec: ir.Spec, name: str, *, probes: bool = False) -> str:
+    """The Python source of module ``name``'s reference model (``probes``: with
+    the probes of spec coverage, see :meth:`reference.runtime.World.probe`)."""
+    return ModuleWriter(spec, spec.modules[name], probes=probes).write()
 
 
 def generate_reasons(spec: ir.Spec) -> str:

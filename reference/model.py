@@ -56,6 +56,8 @@ class Outcome:
     error: str | None = None  # the exception class name on a revert
     events: tuple[Event, ...] = ()
     before: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the clause sides it covered (spec.clauses ids), when the model has probes
+    clauses: frozenset[tuple[str, bool]] = field(default=frozenset(), compare=False, repr=False)
 
 
 def default_address(index: int) -> int:
@@ -73,15 +75,17 @@ class Model:
 
     # --------------------------------------------------------------- load
     @staticmethod
-    def load_code(spec: ir.Spec) -> types.ModuleType:
-        """Generate and import the model's Python modules as one package.
+    def load_code(spec: ir.Spec, *, probes: bool = False) -> types.ModuleType:
+        """Generate and import the model's Python modules as one package
+        (``probes``: with the probes that record spec coverage, see
+        :attr:`Outcome.clauses`).
 
         The package is named after a hash of the generated source, so loading
         the same spec twice reuses it.
         """
         sources = {REASONS_MODULE: generate_reasons(spec)}
         for name in spec.modules:
-            sources[name] = generate_module(spec, name)
+            sources[name] = generate_module(spec, name, probes=probes)
         digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sources.items()).encode()).hexdigest()[:16]
         pkg_name = f"imospec_model_{digest}"
         if pkg_name in sys.modules:
@@ -100,15 +104,16 @@ class Model:
         return pkg
 
     @classmethod
-    def deploy(cls, spec: ir.Spec, deployment: Deployment | None = None) -> Model:
-        """Create every module's state, set parameters, and run each ``init``.
+    def deploy(cls, spec: ir.Spec, deployment: Deployment | None = None, *, probes: bool = False) -> Model:
+        """Create every module's state, set parameters, and run each ``init``
+        (``probes``: a model whose outcomes say which clauses they covered).
 
         Raises:
             Revert: when an ``init`` reverts (e.g. a parameter breaks its rule).
             KeyError: when ``deployment.params`` names an unknown parameter.
         """
         deployment = deployment or Deployment()
-        pkg = cls.load_code(spec)
+        pkg = cls.load_code(spec, probes=probes)
         addresses = {name: deployment.addresses.get(name, default_address(i)) for i, name in enumerate(spec.modules)}
         state: dict[str, Any] = {}
         for name in spec.modules:
@@ -147,18 +152,21 @@ class Model:
         touched = write_set(self.spec, module, action)
         saved = {name: clone(self.world.state[name]) for name in touched}
         self.world.events = []
+        self.world.seen, self.world.emitted = set(), set()
         try:
             value = fn(self.world, env, *args, **kwargs)
         except Revert as exc:
             self.world.state.update(saved)
             self.world.events = []
-            return Outcome(False, reason=exc.reason, error=type(exc).__name__)
+            # a reverted action emitted nothing
+            return Outcome(False, reason=exc.reason, error=type(exc).__name__, clauses=frozenset(self.world.seen))
         events = tuple(self.world.events)
         self.world.events = []
+        clauses = frozenset(self.world.seen | {(e, True) for e in self.world.emitted})
         if check_rules:
             before = {**self.world.state, **saved}
             self.check_rules(before, module, action, env, args, kwargs)
-        return Outcome(True, value=value, events=events, before=saved)
+        return Outcome(True, value=value, events=events, before=saved, clauses=clauses)
 
     def check_rules(
         self, before: dict[str, Any], module: str, action: str, env: Env, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -368,6 +368,10 @@ class World:
     address: dict[str, int]
     code: Any
     events: list[Event] = field(default_factory=list)
+    # spec coverage (a model generated with probes): the clause sides seen in
+    # the current action, and the emits it reached (see spec.clauses)
+    seen: set[tuple[str, bool]] = field(default_factory=set)
+    emitted: set[str] = field(default_factory=set)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -378,6 +382,15 @@ class World:
     def emit(self, module: str, name: str, **args: int | bool) -> None:
         """Record an event of ``module``."""
         self.events.append(Event(module, name, tuple(args.items())))
+
+    def probe(self, clause: str, value: bool) -> bool:
+        """Record that ``clause`` (a require's condition, an if's test) was ``value``; return it."""
+        self.__dict__["seen"].add((clause, bool(value)))
+        return value
+
+    def probe_emit(self, clause: str) -> None:
+        """Record that the emit ``clause`` ran (it counts if the action does not revert)."""
+        self.__dict__["emitted"].add(clause)
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of every module's state."""

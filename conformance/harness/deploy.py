@@ -69,10 +69,11 @@ class DeployedPair(BindingNames):
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
         self.signing = replace(self.signing, addresses=dict(self.addresses))
+        self.deployed_at = (self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
         self.model = Model.deploy(spec, Deployment(
             addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
             now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
-        ))
+        ), probes=True)
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
         # the incremental comparison (compare_changes): where each variable
@@ -111,7 +112,6 @@ class DeployedPair(BindingNames):
         b = self.binding.modules[module]
         names = b.constructor if b.constructor is not None else (
             *m.params, *(f"@{i}" for i in m.imports))
-        st = self.model.state(module)
 
         def value(n: Any) -> Any:
             if isinstance(n, list | tuple):  # a struct argument: its fields in order
@@ -119,10 +119,14 @@ class DeployedPair(BindingNames):
             if isinstance(n, str) and n.startswith("@"):
                 return to_checksum(self.addresses[n[1:]])
             if isinstance(n, str) and n in m.params:
-                return to_abi(getattr(st, _attr(n)), m.params[n].type)
+                return to_abi(self.param_value(module, n), m.params[n].type)
             return self.resolve(n)
 
         return [value(n) for n in names]
+
+    def param_value(self, module: str, name: str) -> Any:
+        """The value a parameter was deployed with (the model's)."""
+        return getattr(self.model.state(module), _attr(name))
 
     def _deploy_contracts(self) -> None:
         deployer = to_checksum(self.deployer)

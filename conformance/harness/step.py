@@ -3,6 +3,8 @@ together and compared."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.calls import run_calls
 from conformance.harness.compare import StepComparison
 from conformance.harness.values import (
@@ -10,6 +12,7 @@ from conformance.harness.values import (
     StepReport,
     to_checksum,
 )
+from evm_backend.records import Receipt
 from spec import ir
 
 
@@ -35,22 +38,15 @@ Raises (from the constructor):
                 # storage cannot change with the clock, but derived views can
                 report.differences.extend(self.compare_views())
             return report
+
         decl = self.spec.modules[step.module].actions[step.action]
-        b = self.binding.modules[step.module]
         env = self.env(step.caller)
         model_args = tuple(self.model_value(a, t) for a, (_, t) in zip(step.args, decl.params, strict=True))
         outcome = self.model.execute(step.module, step.action, env, *model_args, check_rules=self.check_rules)
         # (a signature's bytes are the drawn value's: the model's is abstract)
         abi_args = [self.abi_value(raw if t == ir.SIGNATURE else a, t)
                     for raw, a, (_, t) in zip(step.args, model_args, decl.params, strict=True)]
-        address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)
-        bound = b.actions.get(step.action)
-        if bound is None:
-            receipt = self.backend.transact(address, b.name(step.action), abi_args, sender=sender)
-        else:
-            named = {n: v for (n, _), v in zip(decl.params, abi_args, strict=True)}
-            receipt = run_calls(self.backend, bound, sender=sender, self_address=address, args=named,
-                                resolve=self.resolve)
+        receipt = self.transact(step, abi_args)
         if outcome.ok or receipt.success or receipt.halted:
             # a side's state may have changed (a step that reverted on both
             # sides changed nothing a view reads): the views are asked again
@@ -64,3 +60,14 @@ Raises (from the constructor):
         else:
             report.differences.extend(self.compare_changes(step, outcome, receipt))
         return report
+
+    def transact(self, step: Step, abi_args: list[Any]) -> Receipt:
+        """Run an action step on the EVM alone (its arguments already in ABI form)."""
+        decl = self.spec.modules[step.module].actions[step.action]
+        b = self.binding.modules[step.module]
+        address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)
+        bound = b.actions.get(step.action)
+        if bound is None:
+            return self.backend.transact(address, b.name(step.action), abi_args, sender=sender)
+        named = {n: v for (n, _), v in zip(decl.params, abi_args, strict=True)}
+        return run_calls(self.backend, bound, sender=sender, self_address=address, args=named, resolve=self.resolve)

@@ -61,7 +61,7 @@ def test_verify_runs_every_stage_on_one_pipeline(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(spec.driver, "_parse_cache", {})  # every parse counts, none comes from earlier tests
     summary = tmp_path / "verify.json"
     code, out, err = _run("verify", "--examples", "4", "--steps", "6", "--seed", "3",
-                          "--cache-dir", str(proof_cache), "--json", str(summary))
+                          "--cache-dir", str(proof_cache), "--json", str(summary), "--report", str(tmp_path / "report"))
     assert code == 0, out[-3000:] + err[-3000:]
     files = len(list(spec.driver.BUNDLED_PROTOCOL.glob("*.imo")))
     assert calls == {"parse": files, "check": 1}, "verify must read, parse and check the spec once for all stages"
@@ -74,6 +74,7 @@ def test_verify_runs_every_stage_on_one_pipeline(monkeypatch: pytest.MonkeyPatch
     assert prove["summary"]["refuted"] == 0 and prove["summary"]["unknown"] == 0 and prove["unknown"] == []
     for stage in data["stages"][2:]:
         assert stage["ok"] and stage["steps"] > 0
+    _check_report(tmp_path / "report", prove["summary"])
     assert re.search(r"== summary\n  check\s+ok\n  prove\s+ok\n  conform \(py-evm\)\s+ok\n  conform \(pyrevm\)\s+ok",
                      out), out[-2000:]
 
@@ -86,3 +87,26 @@ def test_prove_on_the_bundled_protocol(proof_cache: Path, expected: dict[str, in
     assert m, last
     proved, frame, refuted, unknown = map(int, m.groups())
     assert (proved, frame, refuted, unknown) == (expected["queries"], expected["frame"], 0, 0)
+
+
+def _check_report(directory: Path, proofs: dict[str, int]) -> None:
+    """The assurance report of the run: each form valid, and agreeing with the summary."""
+    import xml.etree.ElementTree as ET
+
+    from tests.imospec_cli.test_report import validate_report, validate_sarif
+
+    data = json.loads((directory / "assurance.json").read_text())
+    validate_report(data)
+    cells = [c for r in data["rules"] for c in r["cells"]]
+    assert len(cells) == proofs["proved"] and all(c["verdict"] == "proved" for c in cells)
+    assert [c["backend"] for c in data["campaigns"]] == ["py-evm", "pyrevm"]
+    public = [a for a in data["actions"] if not a["internal"]]
+    steps = sum(a["successes"] + sum(a["reverts"].values()) for a in public)
+    assert steps <= sum(c["steps"] for c in data["campaigns"])  # (the rest move the clock)
+    assert all(r["exercised"] is not None for r in data["rules"])
+    junit = ET.parse(directory / "junit.xml").getroot()
+    assert len(junit.findall("./testsuite[@name='proofs']/testcase")) == len(cells)
+    assert len(junit.findall("./testsuite[@name='conformance']/testcase")) == 2
+    assert not junit.findall(".//failure") and not junit.findall(".//error")
+    validate_sarif(json.loads((directory / "assurance.sarif").read_text()))
+    assert "rule-matrix" in (directory / "assurance.html").read_text()
