@@ -140,6 +140,19 @@ def compile_standard(sources: Mapping[str, str], base: Path, *, cache_dir: str |
     return output
 
 
+def local_imports(path: str | os.PathLike[str]) -> list[Path]:
+    """The files that the Solidity file at ``path`` imports, transitively,
+    that exist relative to its directory (not ``path`` itself), in a fixed order.
+
+    Raises:
+        OSError: ``path`` cannot be read.
+    """
+    file = Path(path)
+    sources = {file.name: file.read_text(encoding="utf-8")}
+    _add_imports(sources, file.parent)
+    return [file.parent / unit for unit in sorted(sources) if unit != file.name]
+
+
 def _add_imports(sources: dict[str, str], base: Path) -> None:
     """Read every file the sources import (relative to ``base``), transitively."""
     pending = list(sources)
