@@ -183,11 +183,16 @@ def _run_solcjs(request: Mapping[str, Any], base: Path) -> dict[str, Any]:
 def _compile_error(error: Mapping[str, Any], sources: Mapping[str, str], base: Path) -> CompileError:
     where = error.get("sourceLocation") or {}
     unit = str(where.get("file", ""))
-    line = column = None
+    line = column = end_column = None
     if unit in sources and isinstance(where.get("start"), int) and where["start"] >= 0:
-        before = sources[unit].encode("utf-8")[: where["start"]].decode("utf-8", "replace")
+        data = sources[unit].encode("utf-8")
+        before = data[: where["start"]].decode("utf-8", "replace")
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
+        end = where.get("end")
+        if isinstance(end, int) and end > where["start"]:
+            extent = data[where["start"]: end].decode("utf-8", "replace").split("\n")[0]
+            end_column = column + len(extent)
     return CompileError(
         file=str(base / unit) if unit else str(base),
         line=line,
@@ -195,6 +200,8 @@ def _compile_error(error: Mapping[str, Any], sources: Mapping[str, str], base: P
         message=str(error.get("message", "")),
         kind=str(error.get("type", "Error")),
         annotated=str(error.get("formattedMessage", "")),
+        end_column=end_column,
+        source=sources.get(unit),
     )
 
 

@@ -144,3 +144,28 @@ def test_missing_contract_in_build_is_a_binding_error(tmp_path: Path) -> None:
     binding, spec = load_implementation(_build_binding(tmp_path, "out"))
     with pytest.raises(BindingError, match="no artifact for contract 'Vault'"):
         Harness(spec, binding, "pyrevm")
+
+
+def test_a_solidity_compile_error_is_shown_with_file_line_and_caret(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from imospec_cli.exits import EXIT_FAIL
+    from imospec_cli.main import main
+
+    impl = tmp_path / "sol"
+    shutil.copytree(SOL, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY / "spec").resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    vault = impl / "Vault.sol"
+    lines = vault.read_text().splitlines()
+    no = next(i for i, line in enumerate(lines) if "q * floorPrice / WAD" in line)
+    lines[no] = lines[no].replace("q * floorPrice / WAD", "q * floorPrize / WAD")
+    vault.write_text("\n".join(lines) + "\n")
+    assert main(["conform", "--impl", str(impl / "binding.json"), "--examples", "1", "--workers", "1"]) == EXIT_FAIL
+    err = capsys.readouterr().err.splitlines()
+    column = lines[no].index("floorPrize") + 1
+    assert err[0] == f"error: {vault}:{no + 1}:{column}: DeclarationError: Undeclared identifier. " \
+                     'Did you mean "floorPrice"?'
+    assert err[1] == f"{no + 1:>5} | {lines[no]}"
+    assert err[2] == " " * (8 + column - 1) + "^" * len("floorPrize")
+    assert "Traceback" not in "\n".join(err)
