@@ -169,3 +169,79 @@ def test_a_solidity_compile_error_is_shown_with_file_line_and_caret(tmp_path: Pa
     assert err[1] == f"{no + 1:>5} | {lines[no]}"
     assert err[2] == " " * (8 + column - 1) + "^" * len("floorPrize")
     assert "Traceback" not in "\n".join(err)
+
+
+def _with_custom_errors(tmp_path: Path, errors: dict[str, str] | None) -> Path:
+    """The tiny Solidity fixture whose vault reverts with custom errors
+    (``ZeroAmount()``, ``NotOwner(address)``) where it had two reasons,
+    bound with ``errors`` (none when ``None``)."""
+    impl = tmp_path / "sol"
+    shutil.copytree(SOL, impl)
+    vault = impl / "Vault.sol"
+    text = vault.read_text()
+    for old, new in (('require(amount > 0, "ZERO_AMOUNT");', "if (amount == 0) revert ZeroAmount();"),
+                     ('require(msg.sender == owner, "UNAUTHORIZED");',
+                      "if (msg.sender != owner) revert NotOwner(msg.sender);")):
+        assert old in text
+        text = text.replace(old, new)
+    declared = "contract Vault {\n    error ZeroAmount();\n    error NotOwner(address who);"
+    text = text.replace("contract Vault {", declared, 1)
+    assert "error ZeroAmount" in text
+    vault.write_text(text)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY / "spec").resolve())
+    if errors is not None:
+        data["errors"] = errors
+    (impl / "binding.json").write_text(json.dumps(data))
+    return impl / "binding.json"
+
+
+def _revert_reports(binding_path: Path) -> list:
+    from conformance.harness import Step
+
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
+    intruder = h.actors[2]
+    reports = [h.run(Step("action", "vault", "top_up", h.actors[1], (0,))),
+               h.run(Step("action", "vault", "set_price", intruder, (1,)))]
+    assert all(r.evm is not None and not r.evm.success and r.evm.revert_reason is None for r in reports)
+    return reports
+
+
+def test_custom_errors_mapped_by_the_binding_compare_as_spec_reasons(tmp_path: Path) -> None:
+    # by name, and by signature (the selector of NotOwner(address) is keccak's first 4 bytes)
+    path = _with_custom_errors(tmp_path, {"ZeroAmount": "ZERO_AMOUNT", "NotOwner(address)": "UNAUTHORIZED"})
+    assert all(r.ok for r in _revert_reports(path))
+    assert _campaign(path, "pyrevm", tmp_path).ok
+
+
+def test_a_custom_error_by_selector(tmp_path: Path) -> None:
+    from eth_utils import keccak
+
+    selector = "0x" + keccak(text="NotOwner(address)")[:4].hex()
+    path = _with_custom_errors(tmp_path, {"ZeroAmount()": "ZERO_AMOUNT", selector: "UNAUTHORIZED"})
+    assert all(r.ok for r in _revert_reports(path))
+
+
+def test_an_unmapped_or_wrongly_mapped_custom_error_is_a_divergence(tmp_path: Path) -> None:
+    zero, owner = _revert_reports(_with_custom_errors(tmp_path / "none", None))
+    assert [(d.where, d.model, d.evm) for d in zero.differences] == [
+        ("revert reason", "ZERO_AMOUNT", "ZeroAmount() (a custom error the binding's `errors` maps to no spec reason)")]
+    assert not owner.ok
+    # mapped, but to the wrong reason: the two errors swapped
+    zero, owner = _revert_reports(_with_custom_errors(
+        tmp_path / "swapped", {"ZeroAmount": "UNAUTHORIZED", "NotOwner": "ZERO_AMOUNT"}))
+    assert [(d.model, d.evm) for d in zero.differences] == [("ZERO_AMOUNT", "UNAUTHORIZED")]
+    assert [(d.model, d.evm) for d in owner.differences] == [("UNAUTHORIZED", "ZERO_AMOUNT")]
+
+
+@pytest.mark.parametrize(("errors", "message"), [
+    ({"ZeroAmount": "NOT_A_REASON"}, "'NOT_A_REASON', which is no revert reason of the spec"),
+    ({"Missing": "ZERO_AMOUNT"}, "maps Missing, which no contract of the implementation declares"),
+    ({"0x1234": "ZERO_AMOUNT"}, "0x1234 is not a 4-byte selector"),
+])
+def test_a_wrong_errors_mapping_is_a_binding_error(tmp_path: Path, errors: dict[str, str], message: str) -> None:
+    binding, spec = load_implementation(_with_custom_errors(tmp_path, errors))
+    with pytest.raises(BindingError, match=message):
+        Harness(spec, binding, "pyrevm")
