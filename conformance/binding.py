@@ -89,8 +89,8 @@ if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract
     from spec import ir
 
-__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "load_binding",
-           "load_implementation"]
+__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "binding_from_data",
+           "load_binding", "load_implementation"]
 
 
 class BindingError(Exception):
@@ -202,6 +202,15 @@ def load_binding(path: str | Path) -> Binding:
         raise BindingError(f"cannot read binding {p}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise BindingError(f"{p}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    return binding_from_data(data, p)
+
+
+def binding_from_data(data: Any, p: Path) -> Binding:
+    """The binding that ``data`` (a binding file's JSON) describes, its paths relative to ``p``'s directory.
+
+    Raises:
+        BindingError: the data has the wrong shape.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("modules"), dict):
         raise BindingError(f"{p}: a binding is an object with a `modules` object")
     base = p.parent
