@@ -93,7 +93,7 @@ def code_lines(source: str) -> Iterator[tuple[int, str, str]]:
         code, comment, in_block = split_comment(line, in_block)
         masked = _mask(code)
         in_body = body_depth is not None and depth >= body_depth
-        if in_body and code.strip():
+        if in_body and code.strip() not in ("", "}"):
             yield no, code, comment
         if not in_body and FUNCTION_HEAD.match(masked):
             pending = True
@@ -153,7 +153,9 @@ def mutations(module: str, path: Path) -> Iterator[Mutant]:
         stripped = code.strip()
         indent = code[: len(code) - len(code.lstrip())]
         if stripped.startswith(("require(", "assert(")) or REVERT_IF.match(stripped):
-            yield mutant("assert", indent + "{}" if stripped.endswith(";") else indent + "if (false) " + stripped)
+            gap = code[len(code.rstrip()):] if comment else ""  # the spaces before a trailing comment
+            dropped = indent + "{}" if stripped.endswith(";") else indent + "if (false) " + stripped
+            yield mutant("assert", dropped + gap)
         for pattern, repl in OPERATOR_SWAPS:
             for m in re.finditer(pattern, masked):
                 if repl in ("-", "+") and masked[: m.start()].rstrip().endswith(("(", ",", "=", "[", "?", ":",
