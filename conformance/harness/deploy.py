@@ -33,11 +33,12 @@ from spec.analysis import restrict
 
 
 def _all_reasons(spec: ir.Spec) -> set[str]:
-    """Every reason a step or a view can revert with: the actions' own, and those of the spec's functions."""
+    """Every reason a step, a view or a deployment can revert with: the
+    actions' own, and those of the spec's functions and ``init`` rules."""
     out = set(spec.reasons)
     for m in spec.modules.values():
-        for fn in m.fns.values():
-            out.update(s.reason for s in ir.walk(fn.body) if isinstance(s, ir.Require))
+        for body in (m.init, *(fn.body for fn in m.fns.values())):
+            out.update(s.reason for s in ir.walk(body) if isinstance(s, ir.Require))
     return out
 
 

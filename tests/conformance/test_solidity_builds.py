@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.binding import BindingError, load_implementation
+from conformance.deployment import check_deployments
 from conformance.harness import Harness
 from conformance.runner import run_campaign
 from evm_backend.solc import PINNED_SOLC_VERSION, compile_standard, standard_input
@@ -180,11 +181,14 @@ def _with_custom_errors(tmp_path: Path, errors: dict[str, str] | None) -> Path:
     vault = impl / "Vault.sol"
     text = vault.read_text()
     for old, new in (('require(amount > 0, "ZERO_AMOUNT");', "if (amount == 0) revert ZeroAmount();"),
+                     ('require(floor_ < bronze_ && bronze_ < issue_, "BAD_PHASE_ORDER");',
+                      "if (floor_ >= bronze_ || bronze_ >= issue_) revert BadPhaseOrder(floor_, bronze_, issue_);"),
                      ('require(msg.sender == owner, "UNAUTHORIZED");',
                       "if (msg.sender != owner) revert NotOwner(msg.sender);")):
         assert old in text
         text = text.replace(old, new)
-    declared = "contract Vault {\n    error ZeroAmount();\n    error NotOwner(address who);"
+    declared = ("contract Vault {\n    error ZeroAmount();\n    error NotOwner(address who);\n"
+                "    error BadPhaseOrder(uint256 floor, uint256 bronze, uint256 issue);")
     text = text.replace("contract Vault {", declared, 1)
     assert "error ZeroAmount" in text
     vault.write_text(text)
@@ -211,8 +215,12 @@ def _revert_reports(binding_path: Path) -> list:
 
 def test_custom_errors_mapped_by_the_binding_compare_as_spec_reasons(tmp_path: Path) -> None:
     # by name, and by signature (the selector of NotOwner(address) is keccak's first 4 bytes)
-    path = _with_custom_errors(tmp_path, {"ZeroAmount": "ZERO_AMOUNT", "NotOwner(address)": "UNAUTHORIZED"})
+    path = _with_custom_errors(tmp_path, {"ZeroAmount": "ZERO_AMOUNT", "NotOwner(address)": "UNAUTHORIZED",
+                                          "BadPhaseOrder": "BAD_PHASE_ORDER"})
     assert all(r.ok for r in _revert_reports(path))
+    # the constructor's custom error too, at the edge deployments (a floor moved above the bronze price)
+    binding, spec = load_implementation(path)
+    assert check_deployments(Harness(spec, binding, "pyrevm")) == []
     assert _campaign(path, "pyrevm", tmp_path).ok
 
 
@@ -225,10 +233,14 @@ def test_a_custom_error_by_selector(tmp_path: Path) -> None:
 
 
 def test_an_unmapped_or_wrongly_mapped_custom_error_is_a_divergence(tmp_path: Path) -> None:
-    zero, owner = _revert_reports(_with_custom_errors(tmp_path / "none", None))
+    path = _with_custom_errors(tmp_path / "none", None)
+    zero, owner = _revert_reports(path)
     assert [(d.where, d.model, d.evm) for d in zero.differences] == [
         ("revert reason", "ZERO_AMOUNT", "ZeroAmount() (a custom error the binding's `errors` maps to no spec reason)")]
     assert not owner.ok
+    binding, spec = load_implementation(path)
+    unmapped = "BadPhaseOrder(uint256,uint256,uint256) (a custom error the binding's `errors` maps to no spec reason)"
+    assert {d.evm for d in check_deployments(Harness(spec, binding, "pyrevm"))} == {f"reverted {unmapped!r}"}
     # mapped, but to the wrong reason: the two errors swapped
     zero, owner = _revert_reports(_with_custom_errors(
         tmp_path / "swapped", {"ZeroAmount": "UNAUTHORIZED", "NotOwner": "ZERO_AMOUNT"}))
