@@ -70,11 +70,15 @@ class CompileError(EvmBackendError):
                 parts.append(str(self.column))
         return ":".join(parts)
 
+    def __str__(self) -> str:
+        """The error as :meth:`render` shows it: wherever it is printed, the caret comes with it."""
+        return self.render()
+
     def render(self) -> str:
         """``file:line:col: Kind: message``, then the source line with a caret
         under the error (as wide as its extent on that line, when known) and
         the compiler's hint. Without a location or a readable file, the first line only."""
-        out = [str(self)]
+        out = [self.location_text() + f": {self.kind}: {self.message}"]
         text = self.source
         if text is None and self.line is not None:
             try:

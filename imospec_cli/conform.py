@@ -108,15 +108,11 @@ def _workers(args: argparse.Namespace) -> int:
 def _fail(exc: Exception) -> int:
     """Print a setup error (with the spec's diagnostics, when that is what
     failed) and return the exit code for it."""
-    from evm_backend.errors import CompileError
     from spec.driver import SpecHasErrors
 
     if isinstance(exc, SpecHasErrors):
         print(exc.report, file=sys.stderr)
-    if isinstance(exc, CompileError):  # the source line and a caret under the error, as for a spec's
-        print(f"error: {exc.render()}", file=sys.stderr)
-    else:
-        print(f"error: {exc}", file=sys.stderr)
+    print(f"error: {exc}", file=sys.stderr)
     return EXIT_FAIL
 
 

@@ -149,8 +149,10 @@ def test_missing_contract_in_build_is_a_binding_error(tmp_path: Path) -> None:
 
 def test_a_solidity_compile_error_is_shown_with_file_line_and_caret(tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from imospec_cli.exits import EXIT_FAIL
+    from imospec_cli import exits
     from imospec_cli.main import main
+
+    setup_error = getattr(exits, "EXIT_USAGE", exits.EXIT_FAIL)  # issue 18 gives setup errors their own code
 
     impl = tmp_path / "sol"
     shutil.copytree(SOL, impl)
@@ -162,7 +164,7 @@ def test_a_solidity_compile_error_is_shown_with_file_line_and_caret(tmp_path: Pa
     no = next(i for i, line in enumerate(lines) if "q * floorPrice / WAD" in line)
     lines[no] = lines[no].replace("q * floorPrice / WAD", "q * floorPrize / WAD")
     vault.write_text("\n".join(lines) + "\n")
-    assert main(["conform", "--impl", str(impl / "binding.json"), "--examples", "1", "--workers", "1"]) == EXIT_FAIL
+    assert main(["conform", "--impl", str(impl / "binding.json"), "--examples", "1", "--workers", "1"]) == setup_error
     err = capsys.readouterr().err.splitlines()
     column = lines[no].index("floorPrize") + 1
     assert err[0] == f"error: {vault}:{no + 1}:{column}: DeclarationError: Undeclared identifier. " \

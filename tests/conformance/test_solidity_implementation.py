@@ -194,7 +194,10 @@ def test_imospec_bind_drafts_a_binding_for_a_foundry_build(tmp_path: Path, found
 
 
 def test_imospec_bind_without_a_build_is_a_setup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bind", str(tmp_path / "out")]) == 1
+    from imospec_cli import exits
+
+    setup_error = getattr(exits, "EXIT_USAGE", exits.EXIT_FAIL)  # issue 18 gives setup errors their own code
+    assert main(["bind", str(tmp_path / "out")]) == setup_error
     assert "does not exist (run `forge build` or `npx hardhat compile`)" in capsys.readouterr().err
 
 
