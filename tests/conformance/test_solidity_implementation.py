@@ -242,3 +242,25 @@ def test_a_sequence_saved_from_the_vyper_build_replays_on_the_solidity_build(tmp
                                                  "emit Redeem(msg.sender, paid, mtAmount);"))
     wrong_binding, wrong_spec = load_implementation(wrong)
     assert not replay(saved, wrong_binding, wrong_spec).ok
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("if (amount >= 10_000e18) level++;", "if (amount >= 10001e18) level++;"),  # tier 3 a little higher
+    pytest.param("return level == 1 ? 7 days :", "return level == 0 ? 7 days :",  # tier 1 decays in 30 days
+                 marks=pytest.mark.slow),
+    pytest.param("if (block.timestamp >= freshSince[msg.sender] + TIER_HOLD) freshStake",  # held a second later
+                 "if (block.timestamp > freshSince[msg.sender] + TIER_HOLD) freshStake", marks=pytest.mark.slow),
+])
+def test_the_tiers_scenario_catches_wrong_tier_edges(tmp_path: Path, old: str, new: str) -> None:
+    """Mutants that campaigns let through (stakes of exactly a threshold,
+    decay from tier 1, a top-up exactly TIER_HOLD on): the 'tiers' scenario
+    puts each edge in its own steps, so the scenario alone tells them apart."""
+    binding_path = _copy(tmp_path)
+    farm = binding_path.parent / "Farm.sol"
+    text = farm.read_text()
+    assert old in text
+    farm.write_text(text.replace(old, new, 1))
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert all(r.ok for r in h.prelude_reports)
+    assert not all(r.ok for r in h.start_from("tiers"))
