@@ -264,3 +264,20 @@ def test_the_tiers_scenario_catches_wrong_tier_edges(tmp_path: Path, old: str, n
     h = Harness(spec, binding, "pyrevm")
     assert all(r.ok for r in h.prelude_reports)
     assert not all(r.ok for r in h.start_from("tiers"))
+
+
+def test_the_solidity_build_at_the_second_parameter_set() -> None:
+    """binding-odd.json: the Solidity contracts at the non-round parameters of
+    ../binding-odd.json; every scenario conforms, and 'iron' ends with an exit
+    whose MT the floor of 1/3 DCEP rounds up (a round-up by 2 diverges there)."""
+    binding, spec = load_implementation(SOLIDITY / "binding-odd.json")
+    h = Harness(spec, binding, "pyrevm")
+    assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
+    for scenario in binding.scenarios:
+        reports = h.start_from(scenario)
+        assert reports and all(r.ok for r in reports), (scenario, [r.differences for r in reports if not r.ok])
+    exit_step = h.start_from("iron")[-1]
+    assert exit_step.step.action == "exit" and exit_step.evm is not None and exit_step.evm.success
+    floor = 333333333333333333
+    amount = 10**18 + 1
+    assert exit_step.evm.return_value == -(-amount * 10**18 // floor) != amount * 10**18 // floor
