@@ -67,6 +67,15 @@ For an ABI that differs from the spec beyond names:
   contract's own layout, else Solidity's); ``{"getter": "getReserves",
   "index": 0}`` reads it through a function (``"args"`` before the map keys,
   ``"index"`` picks one output of several).
+
+Custom errors (Solidity's ``error Name(...)``) are allowed only where the
+binding says which of the spec's revert reasons each one is:
+``"errors": {"InsufficientBalance": "INSUFFICIENT_BALANCE",
+"Expired()": "EXPIRED", "0x8baa579f": "UNAUTHORIZED"}`` maps an error of any
+contract of the implementation, named by its name (as the ABIs declare it),
+its signature, or its 4-byte selector, to a spec reason. A revert with a
+mapped error compares as that reason; one with an unmapped custom error
+never equals a spec reason.
 """
 
 from __future__ import annotations
@@ -83,8 +92,8 @@ if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract
     from spec import ir
 
-__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "load_binding",
-           "load_implementation"]
+__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "binding_from_data",
+           "load_binding", "load_implementation"]
 
 
 class BindingError(Exception):
@@ -177,6 +186,7 @@ class Binding:
     scenarios: Mapping[str, tuple[BindingStep, ...]] = field(default_factory=dict)
     actors: int = 4
     build: Path | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def starts(self) -> list[str | None]:
@@ -197,6 +207,15 @@ def load_binding(path: str | Path) -> Binding:
         raise BindingError(f"cannot read binding {p}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise BindingError(f"{p}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    return binding_from_data(data, p)
+
+
+def binding_from_data(data: Any, p: Path) -> Binding:
+    """The binding that ``data`` (a binding file's JSON) describes, its paths relative to ``p``'s directory.
+
+    Raises:
+        BindingError: the data has the wrong shape.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("modules"), dict):
         raise BindingError(f"{p}: a binding is an object with a `modules` object")
     base = p.parent
@@ -227,6 +246,9 @@ def load_binding(path: str | Path) -> Binding:
     if not isinstance(scenarios_raw, dict):
         raise BindingError(f"{p}: `scenarios` maps names to lists of steps")
     scenarios = {name: _steps(steps, f"scenarios.{name}", p) for name, steps in scenarios_raw.items()}
+    errors = data.get("errors", {})
+    if not isinstance(errors, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items()):
+        raise BindingError(f"{p}: `errors` maps custom errors (name, signature or 0x selector) to spec reasons")
     return Binding(
         name=str(data.get("name", p.stem)),
         path=p,
@@ -237,6 +259,7 @@ def load_binding(path: str | Path) -> Binding:
         scenarios=scenarios,
         actors=int(data.get("actors", 4)),
         build=build,
+        errors=dict(errors),
     )
 
 

@@ -110,7 +110,7 @@ def evm_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:
         harness.backend.deploy(art.bytecode, harness.abis[module], args, sender=to_checksum(harness.deployer))
         return (False, None)
     except DeploymentFailed as exc:
-        return (True, exc.reason)
+        return (True, harness.evm_reason(exc.receipt))  # a custom error as the binding maps it
     finally:
         harness.backend.revert(snapshot)
 

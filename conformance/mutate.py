@@ -170,7 +170,13 @@ def _strip_comment(line: str) -> tuple[str, str]:
 
 
 def mutations(module: str, path: Path) -> Iterator[Mutant]:
-    """Every mutant of one contract, in a fixed order."""
+    """Every mutant of one contract (Vyper, or Solidity by its ``.sol``
+    suffix: :mod:`conformance.solidity_mutants`), in a fixed order."""
+    if path.suffix == ".sol":
+        from conformance.solidity_mutants import mutations as solidity_mutations
+
+        yield from solidity_mutations(module, path)
+        return
     source = path.read_text(encoding="utf-8")
     for no, line in _code_lines(source):
         code, comment = _strip_comment(line)
@@ -299,12 +305,17 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
     campaign (unshrunk, to the first divergence): ``"stillborn"`` when it does
     not compile, else ``"killed"`` or ``"survived"``."""
     from evm_backend.compiler import compile_source
+    from evm_backend.solc import compile_solidity
 
+    mutant_path = _mutant_binding(binding, m, workdir)
     try:
-        compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+        if m.file.suffix == ".sol":  # with its imports, from the mutant's copy of the implementation
+            compile_solidity(mutant_path.parent / m.file.relative_to(binding.path.parent))
+        else:
+            compile_source(_apply(m), name=m.file.stem, path=str(m.file))
     except EvmBackendError:
         return "stillborn"
-    mb = load_binding(_mutant_binding(binding, m, workdir))
+    mb = load_binding(mutant_path)
     try:
         result = run_campaign(spec, mb, backend=backend, examples=examples, steps=steps, seed=seed,
                               fixture_dir=workdir / "fixtures", shrink=False)
@@ -375,6 +386,30 @@ def run_mutants(
         if callable(progress):
             progress(i + 1, len(mutants), m, killed)
     return report
+
+
+def targets(binding: Binding) -> list[tuple[str, Path]]:
+    """The (module, source file) pairs to mutate: each module's Vyper or
+    Solidity source and, for Solidity, the files of the implementation it
+    imports (a base contract several modules share, once, under the first
+    module that imports it). Modules bound to built artifacts have none."""
+    from evm_backend.solc import local_imports
+
+    out: list[tuple[str, Path]] = []
+    seen: set[Path] = set()
+    impl = binding.path.parent.resolve()
+    for module, mb in binding.modules.items():
+        source = mb.vyper or mb.solidity
+        if source is None:
+            continue
+        files = [source]
+        if mb.solidity is not None:
+            files += [f for f in local_imports(mb.solidity) if f.resolve().is_relative_to(impl)]
+        for f in files:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                out.append((module, f))
+    return out
 
 
 def select(all_mutants: list[Mutant], limit: int | None, seed: int) -> list[Mutant]:

@@ -278,6 +278,21 @@ class AbiFunction:
 
 
 @dataclass(frozen=True)
+class AbiCustomError:
+    """A custom error a contract declares (``error Name(args)``), and the selector its revert data starts with."""
+
+    name: str
+    inputs: tuple[AbiParam, ...]
+    signature: str = field(init=False)
+    selector: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        signature = f"{self.name}({','.join(p.type for p in self.inputs)})"
+        object.__setattr__(self, "signature", signature)
+        object.__setattr__(self, "selector", keccak(text=signature)[:4])
+
+
+@dataclass(frozen=True)
 class AbiEvent:
     """An event a contract can emit."""
 
@@ -337,6 +352,8 @@ class ContractAbi:
         self._events_by_topic: dict[bytes, AbiEvent] = {}
         self._events_by_name: dict[str, AbiEvent] = {}
         self._anonymous_events: list[AbiEvent] = []
+        #: The custom errors the contract declares, in ABI order.
+        self.custom_errors: tuple[AbiCustomError, ...] = ()
         self.constructor_inputs: tuple[AbiParam, ...] = ()
         for entry in self.json:
             kind = entry.get("type", "function")
@@ -362,6 +379,8 @@ class ContractAbi:
                     self._events_by_topic[ev.topic0] = ev
             elif kind == "constructor":
                 self.constructor_inputs = _params(entry.get("inputs", ()))
+            elif kind == "error":
+                self.custom_errors += (AbiCustomError(str(entry["name"]), _params(entry.get("inputs", ()))),)
 
     @property
     def function_names(self) -> tuple[str, ...]:

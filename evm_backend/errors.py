@@ -21,7 +21,7 @@ class CompilerVersionError(EvmBackendError):
 
 
 class CompileError(EvmBackendError):
-    """Vyper rejected a contract.
+    """A compiler (Vyper, or solc for Solidity) rejected a contract.
 
     Attributes:
         file: the file the error points into (the contract or one it imports).
@@ -31,6 +31,10 @@ class CompileError(EvmBackendError):
         kind: the Vyper exception class name, e.g. ``"TypeMismatch"``.
         hint: the compiler's hint, if any.
         annotated: the compiler's own rendering with a source excerpt.
+        end_column: 1-based column just past the error on its line, when the
+            compiler gives the error's extent (solc does).
+        source: the text of ``file``, when the compiler had it in memory
+            (else :meth:`render` reads the file).
     """
 
     def __init__(
@@ -43,8 +47,12 @@ class CompileError(EvmBackendError):
         kind: str,
         hint: str | None = None,
         annotated: str = "",
+        end_column: int | None = None,
+        source: str | None = None,
     ) -> None:
         self.file = file
+        self.end_column = end_column
+        self.source = source
         self.line = line
         self.column = column
         self.message = message
@@ -61,6 +69,37 @@ class CompileError(EvmBackendError):
             if self.column is not None:
                 parts.append(str(self.column))
         return ":".join(parts)
+
+    def __str__(self) -> str:
+        """The error as :meth:`render` shows it: wherever it is printed, the caret comes with it."""
+        return self.render()
+
+    def render(self) -> str:
+        """``file:line:col: Kind: message``, then the source line with a caret
+        under the error (as wide as its extent on that line, when known) and
+        the compiler's hint. Without a location or a readable file, the first line only."""
+        out = [self.location_text() + f": {self.kind}: {self.message}"]
+        text = self.source
+        if text is None and self.line is not None:
+            try:
+                with open(self.file, encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError):
+                text = None
+        lines = text.split("\n") if text is not None else []
+        if self.line is not None and 1 <= self.line <= len(lines):
+            raw = lines[self.line - 1].rstrip("\r").expandtabs(4)
+            shown = raw if len(raw) <= 160 else raw[:160] + " ..."
+            gutter = f"{self.line:>5} | "
+            out.append(gutter + shown)
+            column = min(max(self.column or 1, 1), len(raw) + 1)
+            width = 1
+            if self.end_column is not None and self.end_column > column:
+                width = min(self.end_column, len(raw) + 1) - column
+            out.append(" " * (len(gutter) + column - 1) + "^" * max(width, 1))
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
 
 
 class AbiError(EvmBackendError):

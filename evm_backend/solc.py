@@ -140,6 +140,19 @@ def compile_standard(sources: Mapping[str, str], base: Path, *, cache_dir: str |
     return output
 
 
+def local_imports(path: str | os.PathLike[str]) -> list[Path]:
+    """The files that the Solidity file at ``path`` imports, transitively,
+    that exist relative to its directory (not ``path`` itself), in a fixed order.
+
+    Raises:
+        OSError: ``path`` cannot be read.
+    """
+    file = Path(path)
+    sources = {file.name: file.read_text(encoding="utf-8")}
+    _add_imports(sources, file.parent)
+    return [file.parent / unit for unit in sorted(sources) if unit != file.name]
+
+
 def _add_imports(sources: dict[str, str], base: Path) -> None:
     """Read every file the sources import (relative to ``base``), transitively."""
     pending = list(sources)
@@ -170,11 +183,16 @@ def _run_solcjs(request: Mapping[str, Any], base: Path) -> dict[str, Any]:
 def _compile_error(error: Mapping[str, Any], sources: Mapping[str, str], base: Path) -> CompileError:
     where = error.get("sourceLocation") or {}
     unit = str(where.get("file", ""))
-    line = column = None
+    line = column = end_column = None
     if unit in sources and isinstance(where.get("start"), int) and where["start"] >= 0:
-        before = sources[unit].encode("utf-8")[: where["start"]].decode("utf-8", "replace")
+        data = sources[unit].encode("utf-8")
+        before = data[: where["start"]].decode("utf-8", "replace")
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
+        end = where.get("end")
+        if isinstance(end, int) and end > where["start"]:
+            extent = data[where["start"]: end].decode("utf-8", "replace").split("\n")[0]
+            end_column = column + len(extent)
     return CompileError(
         file=str(base / unit) if unit else str(base),
         line=line,
@@ -182,6 +200,8 @@ def _compile_error(error: Mapping[str, Any], sources: Mapping[str, str], base: P
         message=str(error.get("message", "")),
         kind=str(error.get("type", "Error")),
         annotated=str(error.get("formattedMessage", "")),
+        end_column=end_column,
+        source=sources.get(unit),
     )
 
 

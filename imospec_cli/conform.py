@@ -47,9 +47,10 @@ def register(sub: Any) -> None:
 
     mu = sub.add_parser(
         "mutate", help="mutation testing: how many wrong contracts does the conformance suite catch?",
-        description="Make mutants of the implementation's Vyper contracts (operator swaps, off-by-one "
+        description="Make mutants of the implementation's Vyper or Solidity sources (operator swaps, off-by-one "
         "constants, module-level constants too, dropped asserts, flipped rounding, swapped arguments, "
-        "swapped event fields), run a conformance campaign on "
+        "swapped event fields; a Solidity file's imported base contracts count under the first module that "
+        "imports them), run a conformance campaign on "
         "each, and report the kill rate and every surviving mutant.",
     )
     mu.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING, help="binding file")
@@ -238,6 +239,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         run_mutants,
         select,
         survivors_of,
+        targets,
     )
 
     pipeline = Pipeline.for_binding(args.impl)
@@ -248,10 +250,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     except problems as exc:
         return _fail(exc)
     candidates: list[Any] = []
-    for module, mb in binding.modules.items():
-        if mb.vyper is None or (args.module and module not in args.module):
+    for module, source in targets(binding):
+        if args.module and module not in args.module:
             continue
-        candidates.extend(m for m in mutations(module, mb.vyper) if not args.kind or m.kind in args.kind)
+        candidates.extend(m for m in mutations(module, source) if not args.kind or m.kind in args.kind)
     if args.rerun is not None:
         try:
             wanted = survivors_of(args.rerun)

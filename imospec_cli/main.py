@@ -4,7 +4,8 @@ This package owns argument parsing, exit codes (:mod:`imospec_cli.exits`) and
 output; every command works through one :class:`imospec_cli.pipeline.Pipeline`.
 ``check``, ``model`` and ``errors`` live here; ``prove`` in
 :mod:`imospec_cli.prove`; ``conform``, ``mutate`` and ``replay`` in
-:mod:`imospec_cli.conform`; ``verify`` in :mod:`imospec_cli.verify`.
+:mod:`imospec_cli.conform`; ``bind`` in :mod:`imospec_cli.bind`; ``verify`` in
+:mod:`imospec_cli.verify`.
 
 Exit codes are stable so that scripts can trust them; they are defined once,
 in :mod:`imospec_cli.exits` (0 ok, 1 problems found, 2 inconclusive or bad
@@ -17,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from imospec_cli import conform, docs, fixtures, prove, verify
+from imospec_cli import bind, conform, docs, fixtures, prove, verify
 from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_UNKNOWN, write_crash_log
 from imospec_cli.pipeline import Pipeline
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     conform.register(sub)
     docs.register(sub)
     fixtures.register(sub)
+    bind.register(sub)
     return parser
 
 

@@ -55,11 +55,12 @@ class StepComparison(ViewComparison):
             if not outcome.ok:
                 diffs.append(Difference("model revert reason", outcome.reason, None))
             else:
-                diffs.append(Difference("evm revert reason", None, receipt.revert_reason))
+                diffs.append(Difference("evm revert reason", None, self.evm_reason(receipt)))
             return diffs
         if not outcome.ok:
-            if outcome.reason != receipt.revert_reason:
-                diffs.append(Difference("revert reason", outcome.reason, receipt.revert_reason))
+            reason = self.evm_reason(receipt)
+            if outcome.reason != reason:
+                diffs.append(Difference("revert reason", outcome.reason, reason))
             return diffs
         if decl.returns != ir.NONE and normal(outcome.value) != normal(receipt.return_value):
             diffs.append(Difference("return value", normal(outcome.value), normal(receipt.return_value)))

@@ -3,7 +3,7 @@ both back and forth together (snapshots, starting states)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +26,56 @@ from evm_backend import get_backend
 from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract
 from evm_backend.interface import Backend
+from evm_backend.records import Receipt
 from reference.model import Deployment, Model
 from reference.runtime import Env, clone
 from spec import ir
 from spec.analysis import restrict
+
+
+def _all_reasons(spec: ir.Spec) -> set[str]:
+    """Every reason a step, a view or a deployment can revert with: the
+    actions' own, and those of the spec's functions and ``init`` rules."""
+    out = set(spec.reasons)
+    for m in spec.modules.values():
+        for body in (m.init, *(fn.body for fn in m.fns.values())):
+            out.update(s.reason for s in ir.walk(body) if isinstance(s, ir.Require))
+    return out
+
+
+def custom_errors(binding: Binding, abis: Iterable[ContractAbi],
+                  reasons: Iterable[str]) -> tuple[dict[bytes, str], dict[bytes, str]]:
+    """(selector to spec reason, by the binding's ``errors``; selector to
+    signature, of every custom error the contracts declare).
+
+    Raises:
+        BindingError: an entry names an error no contract declares (or a
+            selector that is not 4 bytes), or a reason the spec does not have.
+    """
+    declared = {e.selector: e for abi in abis for e in abi.custom_errors}
+    names = {s: e.signature for s, e in declared.items()}
+    known = set(reasons)
+    out: dict[bytes, str] = {}
+    for key, reason in binding.errors.items():
+        if reason not in known:
+            raise BindingError(f"binding {binding.name}: `errors` maps {key} to {reason!r}, which is no revert "
+                               f"reason of the spec ({', '.join(sorted(known))})")
+        if key.startswith("0x"):
+            try:
+                selectors = [bytes.fromhex(key[2:])]
+            except ValueError:
+                selectors = []
+            if len(selectors) != 1 or len(selectors[0]) != 4:
+                raise BindingError(f"binding {binding.name}: `errors`: {key} is not a 4-byte selector")
+        else:
+            selectors = [s for s, e in declared.items() if key in (e.name, e.signature)]
+            if not selectors:
+                shown = ", ".join(sorted(names.values())) or "none"
+                raise BindingError(f"binding {binding.name}: `errors` maps {key}, which no contract of the "
+                                   f"implementation declares (declared: {shown})")
+        for selector in selectors:
+            out[selector] = reason
+    return out, names
 
 
 class DeployedPair(BindingNames):
@@ -65,6 +111,7 @@ class DeployedPair(BindingNames):
         )
         self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
         self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
+        self.error_reasons, self.error_names = custom_errors(binding, self.abis.values(), _all_reasons(spec))
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
@@ -103,6 +150,22 @@ class DeployedPair(BindingNames):
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude = self._save()
         self._base = self._save()
+
+    def evm_reason(self, receipt: Receipt) -> str | None:
+        """The reason of a reverted execution, as the spec names it: its
+        ``Error(string)``, or the spec reason the binding maps its custom
+        error to. An unmapped custom error gives a text that names it and is
+        no spec reason; a bare revert, a panic or a halt gives ``None``."""
+        if receipt.revert_reason is not None:
+            return receipt.revert_reason
+        selector = bytes(receipt.revert_data[:4])
+        if len(selector) < 4:
+            return None
+        mapped = self.error_reasons.get(selector)
+        if mapped is not None:
+            return mapped
+        name = self.error_names.get(selector)
+        return None if name is None else f"{name} (a custom error the binding's `errors` maps to no spec reason)"
 
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
         return module_artifact(self.binding, b)

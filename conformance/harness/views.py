@@ -74,7 +74,7 @@ class ViewComparison(StorageIndex):
         try:
             output = self.backend.call(address, calldata)
         except CallReverted as exc:
-            return ("reverts", exc.receipt.revert_reason)
+            return ("reverts", self.evm_reason(exc.receipt))
         key = (id(fn), output)
         value = self._decoded.get(key, _MISSING)
         if value is _MISSING:

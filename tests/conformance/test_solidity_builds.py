@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance.binding import BindingError, load_implementation
+from conformance.deployment import check_deployments
 from conformance.harness import Harness
 from conformance.runner import run_campaign
 from evm_backend.solc import PINNED_SOLC_VERSION, compile_standard, standard_input
@@ -143,4 +144,118 @@ def test_missing_contract_in_build_is_a_binding_error(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "out" / "Vault.sol")
     binding, spec = load_implementation(_build_binding(tmp_path, "out"))
     with pytest.raises(BindingError, match="no artifact for contract 'Vault'"):
+        Harness(spec, binding, "pyrevm")
+
+
+def test_a_solidity_compile_error_is_shown_with_file_line_and_caret(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from imospec_cli import exits
+    from imospec_cli.main import main
+
+    setup_error = getattr(exits, "EXIT_USAGE", exits.EXIT_FAIL)  # issue 18 gives setup errors their own code
+
+    impl = tmp_path / "sol"
+    shutil.copytree(SOL, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY / "spec").resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    vault = impl / "Vault.sol"
+    lines = vault.read_text().splitlines()
+    no = next(i for i, line in enumerate(lines) if "q * floorPrice / WAD" in line)
+    lines[no] = lines[no].replace("q * floorPrice / WAD", "q * floorPrize / WAD")
+    vault.write_text("\n".join(lines) + "\n")
+    assert main(["conform", "--impl", str(impl / "binding.json"), "--examples", "1", "--workers", "1"]) == setup_error
+    err = capsys.readouterr().err.splitlines()
+    column = lines[no].index("floorPrize") + 1
+    assert err[0] == f"error: {vault}:{no + 1}:{column}: DeclarationError: Undeclared identifier. " \
+                     'Did you mean "floorPrice"?'
+    assert err[1] == f"{no + 1:>5} | {lines[no]}"
+    assert err[2] == " " * (8 + column - 1) + "^" * len("floorPrize")
+    assert "Traceback" not in "\n".join(err)
+
+
+def _with_custom_errors(tmp_path: Path, errors: dict[str, str] | None) -> Path:
+    """The tiny Solidity fixture whose vault reverts with custom errors
+    (``ZeroAmount()``, ``NotOwner(address)``) where it had two reasons,
+    bound with ``errors`` (none when ``None``)."""
+    impl = tmp_path / "sol"
+    shutil.copytree(SOL, impl)
+    vault = impl / "Vault.sol"
+    text = vault.read_text()
+    for old, new in (('require(amount > 0, "ZERO_AMOUNT");', "if (amount == 0) revert ZeroAmount();"),
+                     ('require(floor_ < bronze_ && bronze_ < issue_, "BAD_PHASE_ORDER");',
+                      "if (floor_ >= bronze_ || bronze_ >= issue_) revert BadPhaseOrder(floor_, bronze_, issue_);"),
+                     ('require(msg.sender == owner, "UNAUTHORIZED");',
+                      "if (msg.sender != owner) revert NotOwner(msg.sender);")):
+        assert old in text
+        text = text.replace(old, new)
+    declared = ("contract Vault {\n    error ZeroAmount();\n    error NotOwner(address who);\n"
+                "    error BadPhaseOrder(uint256 floor, uint256 bronze, uint256 issue);")
+    text = text.replace("contract Vault {", declared, 1)
+    assert "error ZeroAmount" in text
+    vault.write_text(text)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY / "spec").resolve())
+    if errors is not None:
+        data["errors"] = errors
+    (impl / "binding.json").write_text(json.dumps(data))
+    return impl / "binding.json"
+
+
+def _revert_reports(binding_path: Path) -> list:
+    from conformance.harness import Step
+
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
+    intruder = h.actors[2]
+    reports = [h.run(Step("action", "vault", "top_up", h.actors[1], (0,))),
+               h.run(Step("action", "vault", "set_price", intruder, (1,)))]
+    assert all(r.evm is not None and not r.evm.success and r.evm.revert_reason is None for r in reports)
+    return reports
+
+
+def test_custom_errors_mapped_by_the_binding_compare_as_spec_reasons(tmp_path: Path) -> None:
+    # by name, and by signature (the selector of NotOwner(address) is keccak's first 4 bytes)
+    path = _with_custom_errors(tmp_path, {"ZeroAmount": "ZERO_AMOUNT", "NotOwner(address)": "UNAUTHORIZED",
+                                          "BadPhaseOrder": "BAD_PHASE_ORDER"})
+    assert all(r.ok for r in _revert_reports(path))
+    # the constructor's custom error too, at the edge deployments (a floor moved above the bronze price)
+    binding, spec = load_implementation(path)
+    assert check_deployments(Harness(spec, binding, "pyrevm")) == []
+    assert _campaign(path, "pyrevm", tmp_path).ok
+
+
+def test_a_custom_error_by_selector(tmp_path: Path) -> None:
+    from eth_utils import keccak
+
+    selector = "0x" + keccak(text="NotOwner(address)")[:4].hex()
+    path = _with_custom_errors(tmp_path, {"ZeroAmount()": "ZERO_AMOUNT", selector: "UNAUTHORIZED"})
+    assert all(r.ok for r in _revert_reports(path))
+
+
+def test_an_unmapped_or_wrongly_mapped_custom_error_is_a_divergence(tmp_path: Path) -> None:
+    path = _with_custom_errors(tmp_path / "none", None)
+    zero, owner = _revert_reports(path)
+    assert [(d.where, d.model, d.evm) for d in zero.differences] == [
+        ("revert reason", "ZERO_AMOUNT", "ZeroAmount() (a custom error the binding's `errors` maps to no spec reason)")]
+    assert not owner.ok
+    binding, spec = load_implementation(path)
+    unmapped = "BadPhaseOrder(uint256,uint256,uint256) (a custom error the binding's `errors` maps to no spec reason)"
+    assert {d.evm for d in check_deployments(Harness(spec, binding, "pyrevm"))} == {f"reverted {unmapped!r}"}
+    # mapped, but to the wrong reason: the two errors swapped
+    zero, owner = _revert_reports(_with_custom_errors(
+        tmp_path / "swapped", {"ZeroAmount": "UNAUTHORIZED", "NotOwner": "ZERO_AMOUNT"}))
+    assert [(d.model, d.evm) for d in zero.differences] == [("ZERO_AMOUNT", "UNAUTHORIZED")]
+    assert [(d.model, d.evm) for d in owner.differences] == [("UNAUTHORIZED", "ZERO_AMOUNT")]
+
+
+@pytest.mark.parametrize(("errors", "message"), [
+    ({"ZeroAmount": "NOT_A_REASON"}, "'NOT_A_REASON', which is no revert reason of the spec"),
+    ({"Missing": "ZERO_AMOUNT"}, "maps Missing, which no contract of the implementation declares"),
+    ({"0x1234": "ZERO_AMOUNT"}, "0x1234 is not a 4-byte selector"),
+])
+def test_a_wrong_errors_mapping_is_a_binding_error(tmp_path: Path, errors: dict[str, str], message: str) -> None:
+    binding, spec = load_implementation(_with_custom_errors(tmp_path, errors))
+    with pytest.raises(BindingError, match=message):
         Harness(spec, binding, "pyrevm")

@@ -90,30 +90,115 @@ def test_a_wrong_solidity_contract_is_caught(tmp_path: Path, file: str, old: str
     assert not _campaign(binding_path, "pyrevm", tmp_path, examples=100, seed=1).ok
 
 
-def test_foundry_build_of_the_solidity_contracts_is_checked(tmp_path: Path) -> None:
-    """The bind path: the contracts built into a Foundry-shaped out/ by solc-js
-    standard JSON (not forge), then checked from it, nothing compiled by imospec."""
+@pytest.fixture(scope="module")
+def foundry_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The contracts built into a Foundry-shaped out/ by solc-js standard JSON (not forge)."""
+    root = tmp_path_factory.mktemp("foundry")
     units = {f"src/{p.name}": p.read_text() for p in sorted(SOLIDITY.glob("*.sol"))}
-    output = compile_standard(units, SOLIDITY, cache_dir=tmp_path / "cache" / "vyper")
+    output = compile_standard(units, SOLIDITY, cache_dir=root / "cache" / "vyper")
     for unit, contracts in output["contracts"].items():
         for name, c in contracts.items():
-            target = tmp_path / "out" / Path(unit).name / f"{name}.json"
+            target = root / "out" / Path(unit).name / f"{name}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps({
                 "abi": c["abi"], "bytecode": {"object": "0x" + c["evm"]["bytecode"]["object"]},
                 "deployedBytecode": {"object": "0x" + c["evm"]["deployedBytecode"]["object"]},
                 "methodIdentifiers": c["evm"]["methodIdentifiers"], "storageLayout": c["storageLayout"],
             }))
+    return root / "out"
+
+
+def _foundry_binding(tmp_path: Path, out: Path) -> Path:
+    """The Solidity binding with each module's contract taken from the build ``out``."""
     data = json.loads(_copy(tmp_path).read_text())
-    data["build"] = str(tmp_path / "out")
+    data["build"] = str(out)
     for b in data["modules"].values():
         if "solidity" in b:
             b["contract"] = Path(b.pop("solidity")).stem
     binding_path = tmp_path / "foundry-binding.json"
     binding_path.write_text(json.dumps(data))
+    return binding_path
+
+
+def test_foundry_build_of_the_solidity_contracts_is_checked(tmp_path: Path, foundry_out: Path) -> None:
+    """The bind path: the Foundry-shaped build checked from its artifacts, nothing compiled by imospec."""
+    binding_path = _foundry_binding(tmp_path, foundry_out)
     binding, _ = load_implementation(binding_path)
     assert all(b.solidity is None for b in binding.modules.values())
     assert _campaign(binding_path, "pyrevm", tmp_path, examples=20).ok
+
+
+def test_imospec_bind_checks_the_binding_against_the_foundry_build(
+        tmp_path: Path, foundry_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    binding_path = _foundry_binding(tmp_path, foundry_out)
+    assert main(["bind", str(foundry_out), "--binding", str(binding_path), "--write", str(tmp_path / "w.json")]) == 0
+    out = capsys.readouterr().out
+    assert "UNMAPPED" not in out and "every action, variable, event and field of the bound modules is mapped" in out
+    lines, module = {}, ""
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            module = line.split()[0]
+        else:
+            lines[(module, *line.split()[:2])] = line
+    # where solc's layout put each variable: the pool's reserves packed in one slot
+    assert lines[("pool", "variable", "reserve_mt")].endswith("storage `reserveMt`: slot 3")
+    assert lines[("pool", "variable", "reserve_dcep")].endswith("storage `reserveDcep`: slot 3, offset 14")
+    assert lines[("reserve", "variable", "reserve_dcep")].endswith("storage `reserveDcep`: slot 0")
+    assert lines[("farm", "variable", "tier_level")].endswith("slot 9, bytes 8..9 (binding)")
+    assert lines[("pool", "action", "swap_dcep_for_mt")].endswith("swap_dcep_for_mt(uint256,uint256,address,uint256)")
+    assert lines[("pool", "event", "Swap")].endswith("Swap(address,uint256,uint256,uint256,uint256,address)")
+    # the written binding (paths relative to it) runs as it is
+    assert _campaign(tmp_path / "w.json", "pyrevm", tmp_path, examples=10).ok
+
+    # a build that lacks a function: the action is reported unmapped, exit 1
+    broken = tmp_path / "broken-out"
+    shutil.copytree(foundry_out, broken)
+    artifact = broken / "Reserve.sol" / "Reserve.json"
+    art = json.loads(artifact.read_text())
+    art["abi"] = [e for e in art["abi"] if e.get("name") != "redeem"]
+    artifact.write_text(json.dumps(art))
+    assert main(["bind", str(broken), "--binding", str(binding_path)]) == 1
+    out = capsys.readouterr().out
+    assert [line.split() for line in out.splitlines() if "UNMAPPED" in line] == [["action", "redeem", "UNMAPPED"]]
+    assert "reserve -> Reserve   (INCOMPLETE)" in out
+
+
+def test_imospec_bind_drafts_a_binding_for_a_foundry_build(tmp_path: Path, foundry_out: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    draft = tmp_path / "draft.json"
+    code = main(["bind", str(foundry_out), "--write", str(draft)])
+    out = capsys.readouterr().out
+    data = json.loads(draft.read_text())
+    assert (tmp_path / data["build"]).resolve() == foundry_out.resolve()
+    assert (tmp_path / data["spec"]).resolve() == (ROOT / "spec" / "protocol").resolve()
+    # each merchant module found by its name; ERC20 (abstract, no bytecode) is not a contract of the build
+    assert {m: b["contract"] for m, b in data["modules"].items()} == {
+        "dcep": "DCEP", "mt": "MT", "pool": "Pool", "phases": "Phases", "reserve": "Reserve",
+        "offering": "Offering", "farm": "Farm", "member": "Member", "buyback": "Buyback"}
+    # every camelCase rename the draft found is the hand-written binding's, or
+    # one it reads from storage instead (a card's holder, packed with its tier)
+    written = json.loads(BINDING.read_text())["modules"]
+    drafted = {(m, k): v for m, b in data["modules"].items() for k, v in b.get("names", {}).items()}
+    assert all(written[m].get("names", {}).get(k) == v or k in written[m].get("state", {})
+               for (m, k), v in drafted.items())
+    assert sum(1 for m, k in drafted if k in written[m].get("names", {})) >= 60
+    assert ("pool", "reserve_dcep") in drafted and ("farm", "acc_per_share") in drafted
+    # what a name cannot give: the packed tier (a struct the binding reads by offsets), renamed votes
+    unmapped = {tuple(line.split()[:2]) for line in out.splitlines() if line.endswith("UNMAPPED")}
+    assert ("variable", "tier_level") in unmapped and ("variable", "tier_since") in unmapped
+    assert code == 1
+    # the draft is a binding: `bind --binding` reads it back and reports the same
+    assert main(["bind", str(foundry_out), "--binding", str(draft)]) == 1
+    assert {tuple(line.split()[:2]) for line in capsys.readouterr().out.splitlines()
+            if line.endswith("UNMAPPED")} == unmapped
+
+
+def test_imospec_bind_without_a_build_is_a_setup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from imospec_cli import exits
+
+    setup_error = getattr(exits, "EXIT_USAGE", exits.EXIT_FAIL)  # issue 18 gives setup errors their own code
+    assert main(["bind", str(tmp_path / "out")]) == setup_error
+    assert "does not exist (run `forge build` or `npx hardhat compile`)" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -157,3 +242,42 @@ def test_a_sequence_saved_from_the_vyper_build_replays_on_the_solidity_build(tmp
                                                  "emit Redeem(msg.sender, paid, mtAmount);"))
     wrong_binding, wrong_spec = load_implementation(wrong)
     assert not replay(saved, wrong_binding, wrong_spec).ok
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("if (amount >= 10_000e18) level++;", "if (amount >= 10001e18) level++;"),  # tier 3 a little higher
+    pytest.param("return level == 1 ? 7 days :", "return level == 0 ? 7 days :",  # tier 1 decays in 30 days
+                 marks=pytest.mark.slow),
+    pytest.param("if (block.timestamp >= freshSince[msg.sender] + TIER_HOLD) freshStake",  # held a second later
+                 "if (block.timestamp > freshSince[msg.sender] + TIER_HOLD) freshStake", marks=pytest.mark.slow),
+])
+def test_the_tiers_scenario_catches_wrong_tier_edges(tmp_path: Path, old: str, new: str) -> None:
+    """Mutants that campaigns let through (stakes of exactly a threshold,
+    decay from tier 1, a top-up exactly TIER_HOLD on): the 'tiers' scenario
+    puts each edge in its own steps, so the scenario alone tells them apart."""
+    binding_path = _copy(tmp_path)
+    farm = binding_path.parent / "Farm.sol"
+    text = farm.read_text()
+    assert old in text
+    farm.write_text(text.replace(old, new, 1))
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, "pyrevm")
+    assert all(r.ok for r in h.prelude_reports)
+    assert not all(r.ok for r in h.start_from("tiers"))
+
+
+def test_the_solidity_build_at_the_second_parameter_set() -> None:
+    """binding-odd.json: the Solidity contracts at the non-round parameters of
+    ../binding-odd.json; every scenario conforms, and 'iron' ends with an exit
+    whose MT the floor of 1/3 DCEP rounds up (a round-up by 2 diverges there)."""
+    binding, spec = load_implementation(SOLIDITY / "binding-odd.json")
+    h = Harness(spec, binding, "pyrevm")
+    assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
+    for scenario in binding.scenarios:
+        reports = h.start_from(scenario)
+        assert reports and all(r.ok for r in reports), (scenario, [r.differences for r in reports if not r.ok])
+    exit_step = h.start_from("iron")[-1]
+    assert exit_step.step.action == "exit" and exit_step.evm is not None and exit_step.evm.success
+    floor = 333333333333333333
+    amount = 10**18 + 1
+    assert exit_step.evm.return_value == -(-amount * 10**18 // floor) != amount * 10**18 // floor

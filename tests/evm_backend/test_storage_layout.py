@@ -125,3 +125,16 @@ def test_solidity_compile_error_has_file_line_column(vyper_cache: Path) -> None:
     assert (Path(err.file).name, err.line, err.column) == ("Broken.sol", 8, 13)
     assert "Undeclared identifier" in err.message and err.kind == "DeclarationError"
     assert str(err).startswith(f"{err.file}:8:13: DeclarationError")
+    # rendered as for Vyper: the line, and a caret under the undeclared name (solc's extent: one character)
+    assert err.render().splitlines()[1:] == ["    8 |         x = y + 1;", "                    ^"]
+
+
+def test_solidity_compile_error_caret_spans_the_offending_expression(tmp_path: Path, vyper_cache: Path) -> None:
+    source = tmp_path / "Typed.sol"
+    source.write_text('pragma solidity 0.8.28;\ncontract Typed {\n    function f() external pure returns (uint256) {\n'
+                      '        return "text";\n    }\n}\n')
+    with pytest.raises(CompileError) as caught:
+        compile_solidity(source, cache_dir=vyper_cache)
+    err = caught.value
+    assert (err.line, err.column, err.kind) == (4, 16, "TypeError")
+    assert err.render().splitlines()[1:] == ['    4 |         return "text";', "                       ^^^^^^"]
