@@ -1,7 +1,9 @@
 """The `imospec conform`, `imospec mutate` and `imospec replay` commands.
 
-Exit codes: ``conform`` 0 agree, 1 divergence or a broken implementation;
-``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 setup error.
+Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence;
+``replay`` 0 agree, 1 differ; ``mutate`` 0 ran; each 64 when the
+implementation cannot be set up (a missing or malformed binding, a contract
+that does not compile or deploy) or an argument is bad.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from imospec_cli.exits import EXIT_FAIL, EXIT_OK
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
+from imospec_cli.usage import setup_errors as setup_errors
 
 if TYPE_CHECKING:
     from conformance.runner import CampaignResult, CampaignSettings
@@ -36,10 +40,11 @@ def register(sub: Any) -> None:
     p.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING,
                    help="binding file of the implementation to check (default: the bundled Vyper contracts)")
     p.add_argument("--backend", choices=BACKENDS, default="py-evm", help="EVM to run the contracts on")
-    p.add_argument("--examples", type=int, default=40, metavar="N", help="action sequences to try (default 40)")
-    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary to FILE")
+    p.add_argument("--examples", type=positive_int, default=40, metavar="N",
+                   help="action sequences to try (default 40)")
+    p.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--json", type=output_file, metavar="FILE", help="write a JSON summary to FILE")
     p.add_argument("--check-rules", action="store_true",
                    help="also check every invariant on the model after each step")
     _add_engine_options(p, "the campaign's shards (the sequences of each starting state, 25 at most a shard)")
@@ -56,17 +61,17 @@ def register(sub: Any) -> None:
     mu.add_argument("--module", action="append", metavar="M", help="only mutate these modules (repeatable)")
     mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args", "event"],
                     help="only these kinds of mutation (repeatable)")
-    mu.add_argument("--max-mutants", type=int, metavar="N", help="a deterministic sample of N mutants")
+    mu.add_argument("--max-mutants", type=positive_int, metavar="N", help="a deterministic sample of N mutants")
     mu.add_argument("--rerun", type=Path, metavar="REPORT",
                     help="only the mutants that survived in REPORT, a file an earlier run wrote with --json")
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
-    mu.add_argument("--examples", type=int, metavar="N",
+    mu.add_argument("--examples", type=positive_int, metavar="N",
                     help="sequences per mutant (default: 10 for each starting state of the binding, "
                          "the state after the prelude and each scenario)")
-    mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
-    mu.add_argument("--seed", type=int, default=0, metavar="S",
+    mu.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
+    mu.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")
-    mu.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.add_argument("--json", type=output_file, metavar="FILE", help="write every mutant and its fate to FILE")
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
                     "next to the binding)")
@@ -86,7 +91,7 @@ def register(sub: Any) -> None:
 
 
 def _add_engine_options(p: Any, what: str) -> None:
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=positive_int, metavar="N",
                    help=f"processes that run {what} (default: every core; 1 runs them in this process). "
                    "The result is the same for any N")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -106,24 +111,8 @@ def _workers(args: argparse.Namespace) -> int:
 
 def _fail(exc: Exception) -> int:
     """Print a setup error (with the spec's diagnostics, when that is what
-    failed) and return the exit code for it."""
-    from spec.driver import SpecHasErrors
-
-    if isinstance(exc, SpecHasErrors):
-        print(exc.report, file=sys.stderr)
-    print(f"error: {exc}", file=sys.stderr)
-    return EXIT_FAIL
-
-
-def setup_errors() -> tuple[type[Exception], ...]:
-    """The exceptions that mean "this implementation cannot be set up" (exit 1, no traceback)."""
-    from conformance.binding import BindingError
-    from conformance.parallel import EngineUnavailable
-    from conformance.runner import FixtureError
-    from evm_backend.errors import EvmBackendError
-    from spec.driver import SpecHasErrors
-
-    return (BindingError, SpecHasErrors, EvmBackendError, FixtureError, EngineUnavailable)
+    failed) and return the exit code for it (:func:`imospec_cli.usage.exit_code_for`)."""
+    return report_setup_error(exc)
 
 
 def summary(result: CampaignResult) -> str:
@@ -253,8 +242,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         try:
             wanted = survivors_of(args.rerun)
         except MutationInputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return _fail(exc)
         candidates = [m for m in candidates if m.key() in wanted]
     chosen = select(candidates, args.max_mutants, args.seed)
     workers = _workers(args)

@@ -5,10 +5,11 @@ Exit codes (see :mod:`imospec_cli.exits`):
 - 0: every query proved;
 - 1: something refuted (or the prover and the reference model disagree, or
   the spec does not check);
-- 2: something unknown and nothing refuted, or a usage error (an unknown
-  ``--module`` / ``--invariant``);
+- 2: something unknown and nothing refuted;
 - 3: a query crashed (an internal error of imospec; the traceback goes to
-  ``.imospec-cache/crash.log``).
+  ``.imospec-cache/crash.log``);
+- 64: a usage or setup error (a missing path, no ``.imo`` file, an unknown
+  ``--module`` / ``--invariant``, a bad argument).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_UNKNOWN, write_crash_log
+from imospec_cli.exits import EXIT_INTERNAL, EXIT_USAGE, write_crash_log
+from imospec_cli.usage import nonneg_int as _nonneg_int
+from imospec_cli.usage import output_file, report_setup_error
+from imospec_cli.usage import positive_float as _positive_float
+from imospec_cli.usage import positive_int as _positive_int
 from verification.outcome import Proved, Refuted, Result, Unknown
 
 if TYPE_CHECKING:
@@ -38,10 +43,16 @@ def add_budget_arguments(p: argparse.ArgumentParser) -> None:
     """``--timeout``, ``--rlimit``, ``--no-cache`` and ``--cache-dir`` (shared by ``prove`` and ``verify``)."""
     p.add_argument("--rlimit", metavar="N", type=_positive_int, default=DEFAULT_RLIMIT,
                    help="Z3 resource limit per query: the deterministic budget that decides, the same on any "
-                        f"machine however loaded (default {DEFAULT_RLIMIT})")
+                        f"machine however loaded (default {DEFAULT_RLIMIT}). It is split across a query's "
+                        "stages: a quarter for the query with its quantifiers instantiated, an eighth for the "
+                        "pre-state pinned to a candidate, then the full query (an eighth after a candidate, "
+                        "else all of it); a vacuity check gets a tenth; the bounded search after a refutation "
+                        "a quarter, divided between its depths")
     p.add_argument("--timeout", metavar="S", type=_positive_float, default=DEFAULT_TIMEOUT,
-                   help="wall-clock seconds per query, a safety net only (default "
-                        f"{DEFAULT_TIMEOUT:g}); a verdict it decides is 'unknown (timeout)' and never cached")
+                   help="wall-clock seconds, a safety net only (default "
+                        f"{DEFAULT_TIMEOUT:g}): every solver call of a query (each stage above, each encoding, "
+                        "each depth of the bounded search) gets the whole S, so a query may run several times "
+                        "S. A verdict it decides is 'unknown (timeout)' and never cached")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write .imospec-cache/proofs")
     p.add_argument("--cache-dir", metavar="DIR", help="where to cache verdicts (default .imospec-cache/proofs)")
 
@@ -55,7 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_budget_arguments(p)
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
                    help="bounded model checking depth for refuted steps (default 3; 0 disables)")
-    p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
+    p.add_argument("--json", metavar="FILE", type=output_file,
+                   help="write the report to FILE ('-' for stdout) as one JSON document: the z3 version, the "
+                        "summary, the exit code, and one record per query under \"records\"")
     p.add_argument("--encoding", choices=("auto", "int", "bv"), default="auto",
                    help="integer or bit-vector encoding (auto: integers, bit-vectors when Z3 gives up)")
     p.add_argument("--jobs", metavar="N", type=_nonneg_int, default=0,
@@ -72,37 +85,10 @@ def register(subparsers: Any) -> None:
         description="Prove each invariant after init and across every action, each ensures clause and "
         "each theorem, with Z3. Refuted steps are searched for from deployment (bounded model checking) "
         "and replayed through the reference model. Exit 0 all proved, 1 something refuted, "
-        "2 something unknown, 3 internal error.",
+        "2 something unknown, 3 internal error, 64 a usage or setup error.",
     )
     add_arguments(p)
     p.set_defaults(func=handle)
-
-
-def _positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return v
-
-
-def _positive_int(s: str) -> int:
-    v = _nonneg_int(s)
-    if v == 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return v
-
-
-def _nonneg_int(s: str) -> int:
-    try:
-        v = int(s.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return v
 
 
 class Progress:
@@ -173,7 +159,7 @@ def handle(args: argparse.Namespace) -> int:
     return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
 
 
-def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_proved: bool = False) -> int:
+def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False) -> int:
     """Prove the pipeline's spec, print the table and summary; return the exit code."""
     from spec.driver import SpecHasErrors
     from verification.runner import SelectionError
@@ -181,24 +167,19 @@ def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_pro
     try:
         with Progress(sys.stderr) as progress:
             report = pipeline.prove(progress.update)
-    except SpecHasErrors as exc:
-        print(exc.report, file=sys.stderr)
-        print("the spec has errors; run `imospec check` for details", file=sys.stderr)
-        return EXIT_FAIL
-    except SelectionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNKNOWN
+    except (SpecHasErrors, SelectionError) as exc:
+        return report_setup_error(exc)
     print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline))
     if json_to:
         text = json.dumps(report_json(report), indent=2, sort_keys=False)
-        if json_to == "-":
+        if str(json_to) == "-":
             print(text, file=out)
         else:
             try:
                 Path(json_to).write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
                 print(f"error: cannot write {json_to}: {exc.strerror}", file=sys.stderr)
-                return EXIT_UNKNOWN
+                return EXIT_USAGE
     if report.crashes:
         where = write_crash_log("\n".join(r.crash or "" for r in report.crashes))
         print(f"imospec: internal error in {len(report.crashes)} proof quer{'y' if len(report.crashes) == 1 else 'ies'}"

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli import conform, prove
-from imospec_cli.exits import EXIT_FAIL, EXIT_OK, WORDS, worst
+from imospec_cli.exits import EXIT_OK, WORDS, worst
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
 
 
 def register(sub: Any) -> None:
@@ -33,15 +34,22 @@ def register(sub: Any) -> None:
         "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, and print one summary; "
         "the spec is read and checked once for all of them. Exit 0 when everything holds, 1 when "
         "something is wrong (a diagnostic, a refuted proof, a divergence), 2 when something is "
-        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error. The summary names "
+        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error, 64 on a usage or setup "
+        "error (a bad argument, a broken binding or config file). The summary names "
         "each unknown query with the command that retries it with a larger budget.",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="conformance seed (default 0)")
-    p.add_argument("--examples", type=int, default=40, metavar="N",
+    p.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING,
+                   help="binding of the implementation to conform, and through its \"spec\" the spec to check "
+                   "and prove (default: the bundled Vyper contracts and protocol)")
+    p.add_argument("--backend", dest="backends", action="append", choices=conform.BACKENDS, metavar="EVM",
+                   help="an EVM to conform on, py-evm or pyrevm (repeatable; default: both)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S", help="conformance seed (default 0)")
+    p.add_argument("--examples", type=positive_int, default=40, metavar="N",
                    help="action sequences per conformance run (default 40)")
-    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
+    p.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
     prove.add_budget_arguments(p)
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument("--json", type=output_file, metavar="FILE",
+                   help="write the summary as JSON to FILE ('-' for stdout)")
     p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
     p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     p.set_defaults(func=cmd_verify)
@@ -58,7 +66,7 @@ class Stage:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Chain check, prove and conform on one pipeline; print one summary; return the worst exit code."""
-    pipeline = Pipeline.for_binding(DEFAULT_BINDING, options=prove.options_from(args))
+    pipeline = Pipeline.for_binding(args.impl, options=prove.options_from(args))
     out = sys.stdout if args.json is None or str(args.json) != "-" else sys.stderr
     stages = run_stages(pipeline, args, out)
     code = worst(s.code for s in stages)
@@ -92,8 +100,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
     try:
         code = _stdout_to(out, lambda: run_check(pipeline))
     except BindingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = EXIT_FAIL
+        code = report_setup_error(exc)
     stages.append(Stage("check", code))
     if code != EXIT_OK:
         return stages  # nothing else is meaningful on a spec with errors
@@ -110,7 +117,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
                                   for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
         stages.append(Stage("prove", code, detail))
     if not args.skip_conform:
-        for backend in conform.BACKENDS:
+        for backend in args.backends or conform.BACKENDS:
             name = f"conform ({backend})"
             print(f"== {name}", file=out, flush=True)
             settings = CampaignSettings(backend=backend, examples=args.examples, steps=args.steps, seed=args.seed)

@@ -71,9 +71,9 @@ def test_json_has_one_record_per_query(capsys: pytest.CaptureFixture[str], tmp_p
     (["--module", "nope"], "no module `nope`"),
     (["--invariant", "floor_guarante"], "did you mean `floor_guarantee`"),
 ])
-def test_selection_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+def test_selection_errors_are_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     code, _, err = _run(capsys, str(SPECS / "reserve_ok"), *argv)
-    assert code == 2
+    assert code == 64
     assert message in err
 
 
@@ -85,16 +85,16 @@ def test_spec_with_errors_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "E010" in err and "imospec check" in err
 
 
-def test_missing_path_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_missing_path_is_a_setup_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = _run(capsys, str(tmp_path / "nowhere"))
-    assert code == 1
+    assert code == 64
     assert "E003" in err
 
 
 def test_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([str(SPECS / "reserve_ok"), "--timeout", "-3"])
-    assert exc.value.code == 2
+    assert exc.value.code == 64
     assert "Traceback" not in capsys.readouterr().err
 
 
