@@ -150,7 +150,7 @@ def apply(config: Config, parser: argparse.ArgumentParser) -> None:
             if action is None:
                 raise ConfigError(f"{config.where(key, name)}: `imospec {name}` has no option `{key}`",
                                   _known(commands[name]))
-            commands[name].set_defaults(**{dest: _value(config, key, value, action, name)})
+            commands[name].set_defaults(**{action.dest: _value(config, key, value, action, name)})
     for key, value in config.common.items():
         dest = ALIASES.get(key, key).replace("-", "_")
         users = [(n, a) for n, p in commands.items() if (a := _actions(p).get(dest)) is not None]
@@ -159,9 +159,9 @@ def apply(config: Config, parser: argparse.ArgumentParser) -> None:
                               "keys are long option names (rlimit, timeout, examples, steps, seed, backend, "
                               "workers...) and `binding`")
         for name, action in users:
-            if dest in config.commands.get(name, {}) or key in config.commands.get(name, {}):
+            if key in config.commands.get(name, {}):
                 continue  # the command's own table wins
-            commands[name].set_defaults(**{dest: _value(config, key, value, action, None)})
+            commands[name].set_defaults(**{action.dest: _value(config, key, value, action, None)})
 
 
 def _table_place(config: Config, name: str) -> str:
@@ -180,7 +180,12 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
+    out: dict[str, argparse.Action] = {}
+    for a in parser._actions:
+        if a.option_strings and a.dest != "help":
+            out[a.dest] = a
+            out.update((o.lstrip("-").replace("-", "_"), a) for o in a.option_strings if o.startswith("--"))
+    return out
 
 
 def _known(parser: argparse.ArgumentParser) -> str:

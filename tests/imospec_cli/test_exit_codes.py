@@ -144,7 +144,7 @@ def test_row_64_missing_binding(tmp_path: Path) -> None:
 
 def test_row_64_malformed_binding(tmp_path: Path) -> None:
     (tmp_path / "binding.json").write_text('{"modules": {"vault": {"vyper": "v.vy"},}}')
-    code, out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
+    code, _out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
     assert code == EXIT_USAGE
     assert f"{tmp_path / 'binding.json'}:1:" in err and "not JSON" in err
 
@@ -175,7 +175,7 @@ def test_row_64_vyper_syntax_error_in_a_bindings_contract(tmp_path: Path) -> Non
 
 
 def test_row_64_replay_of_a_missing_fixture(tmp_path: Path) -> None:
-    code, out, err = run("replay", str(tmp_path / "trace.json"))
+    code, _out, err = run("replay", str(tmp_path / "trace.json"))
     assert code == EXIT_USAGE and "trace.json" in err and "Traceback" not in err
 
 
