@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from imospec_cli.exits import EXIT_FAIL, EXIT_OK
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.progress import Progress, add_quiet_argument
 from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
 from imospec_cli.usage import setup_errors as setup_errors
 
@@ -47,6 +48,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", type=output_file, metavar="FILE", help="write a JSON summary to FILE")
     p.add_argument("--check-rules", action="store_true",
                    help="also check every invariant on the model after each step")
+    add_quiet_argument(p)
     _add_engine_options(p, "the campaign's shards (the sequences of each starting state, 25 at most a shard)")
     p.set_defaults(func=cmd_conform)
 
@@ -75,6 +77,7 @@ def register(sub: Any) -> None:
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
                     "next to the binding)")
+    add_quiet_argument(mu)
     _add_engine_options(mu, "the mutants (one campaign each)")
     mu.set_defaults(func=cmd_mutate)
 
@@ -129,35 +132,21 @@ def summary(result: CampaignResult) -> str:
     return "\n".join(lines)
 
 
-def run_with_progress(pipeline: Pipeline, settings: CampaignSettings) -> CampaignResult:
-    """Run a campaign of the pipeline's implementation with a live step counter on stderr."""
+def run_with_progress(pipeline: Pipeline, settings: CampaignSettings, *, quiet: bool = False) -> CampaignResult:
+    """Run a campaign of the pipeline's implementation with a progress bar (steps, rate, time left) on a
+    terminal (:class:`imospec_cli.progress.Progress`)."""
     total = max(1, settings.examples * settings.steps)
-    counter = {"n": 0}
-    tty = sys.stderr.isatty()
+    label = f"conform ({settings.backend})"
+    with Progress(label, "steps", total, quiet=quiet) as progress:
+        def tick(_: Any) -> None:
+            progress.advance(1)
 
-    def tick(_: Any) -> None:
-        counter["n"] += 1
-        n = counter["n"]
-        if tty and n % 25 == 0:
-            print(f"\r  {n} steps (budget about {total})", end="", file=sys.stderr, flush=True)
-        elif not tty and n % 2000 == 0:
-            print(f"  {n} steps", file=sys.stderr, flush=True)
+        def shard_done(r: Any) -> None:
+            progress.advance(r.stats.steps)
 
-    def shard_done(r: Any) -> None:
-        before = counter["n"]
-        counter["n"] += r.stats.steps
-        if tty:
-            print(f"\r  {counter['n']} steps (budget about {total})", end="", file=sys.stderr, flush=True)
-        elif counter["n"] // 10000 != before // 10000:
-            print(f"  {counter['n']} steps", file=sys.stderr, flush=True)
-
-    if settings.workers <= 1 and settings.engine == "local":
-        result = pipeline.campaign(settings, on_step=tick)
-    else:
-        result = pipeline.campaign(settings, on_shard=shard_done)
-    if tty:
-        print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
-    return result
+        if settings.workers <= 1 and settings.engine == "local":
+            return pipeline.campaign(settings, on_step=tick)
+        return pipeline.campaign(settings, on_shard=shard_done)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -167,16 +156,16 @@ def cmd_conform(args: argparse.Namespace) -> int:
     settings = CampaignSettings(backend=args.backend, examples=args.examples, steps=args.steps, seed=args.seed,
                                 check_rules=args.check_rules, workers=_workers(args), engine=args.engine,
                                 address=args.address)
-    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json)
+    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json, quiet=args.quiet)
 
 
-def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None) -> int:
+def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None, quiet: bool = False) -> int:
     """Run one campaign of the pipeline's implementation, print its summary (and
     the shrunk divergence); return the exit code."""
     from conformance.runner import format_trace
 
     try:
-        result = run_with_progress(pipeline, settings)
+        result = run_with_progress(pipeline, settings, quiet=quiet)
     except setup_errors() as exc:
         return _fail(exc)
     print(summary(result))
@@ -249,14 +238,17 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend} "
           f"({workers} worker(s), {args.engine})", file=sys.stderr)
 
+    bar = Progress("mutants", "mutants", len(chosen), quiet=args.quiet)
+
     def progress(i: int, n: int, m: Any, killed: bool) -> None:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
-        print(f"  [{i}/{n}] {fate} {m.describe()}", file=sys.stderr, flush=True)
+        bar.update(i, n, f"{fate.strip()} {m.describe()}")
 
     try:
-        report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
-                             steps=args.steps, seed=args.seed, progress=progress,
-                             equivalents=equivalents, workers=workers, engine=args.engine, address=args.address)
+        with bar:
+            report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
+                                 steps=args.steps, seed=args.seed, progress=progress, equivalents=equivalents,
+                                 workers=workers, engine=args.engine, address=args.address)
     except setup_errors() as exc:
         return _fail(exc)
     tried = len(report.killed) + len(report.survived)

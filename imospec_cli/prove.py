@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from imospec_cli.exits import EXIT_INTERNAL, EXIT_USAGE, write_crash_log
+from imospec_cli.progress import Progress, add_quiet_argument
 from imospec_cli.usage import nonneg_int as _nonneg_int
 from imospec_cli.usage import output_file, report_setup_error
 from imospec_cli.usage import positive_float as _positive_float
@@ -76,6 +77,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-vacuity", action="store_true", help="skip the vacuity checks")
     p.add_argument("--no-replay", action="store_true", help="do not replay traces through the reference model")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
+    add_quiet_argument(p)
 
 
 def register(subparsers: Any) -> None:
@@ -91,45 +93,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handle)
 
 
-class Progress:
-    """Live progress on stderr: a rich bar on a terminal, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, total_hint: int = 0) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Progress:
-        if self.tty:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("proving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), console=Console(file=self.stream),
-                                 transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def update(self, done: int, total: int, r: Result) -> None:
-        label = f"{_verdict(r)} {r.job.rule_label} × {r.job.action_label}"
-        if self._bar is not None:
-            if self._task is None:
-                self._task = self._bar.add_task(label, total=total)
-            self._bar.update(self._task, completed=done, total=total, description=label)
-        else:
-            print(f"[{done}/{total}] {label} ({r.seconds:.2f}s{', cached' if r.cached else ''})",
-                  file=self.stream, flush=True)
-
-
 def _verdict(r: Result) -> str:
     o = r.outcome
     if r.job.kind.startswith("vacuity"):
-        return "warning" if r.warning else "ok"
+        if isinstance(o, Unknown):  # a vacuity check that ran out says so: it did not pass
+            return f"unknown ({o.reason}) (vacuity)"
+        return "warning (vacuity)" if r.warning else "ok (vacuity)"
     if isinstance(o, Proved):
         return "proved" + (" (conditional)" if r.conditional_on else "")
     if isinstance(o, Refuted):
@@ -156,17 +125,19 @@ def handle(args: argparse.Namespace) -> int:
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
-    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
+    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet)
 
 
-def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False) -> int:
+def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False,
+        quiet: bool = False) -> int:
     """Prove the pipeline's spec, print the table and summary; return the exit code."""
     from spec.driver import SpecHasErrors
     from verification.runner import SelectionError
 
     try:
-        with Progress(sys.stderr) as progress:
-            report = pipeline.prove(progress.update)
+        with Progress("proving", "queries", quiet=quiet) as progress:
+            report = pipeline.prove(lambda done, total, r: progress.update(
+                done, total, f"{_verdict(r)} {r.job.rule_label} × {r.job.action_label}"))
     except (SpecHasErrors, SelectionError) as exc:
         return report_setup_error(exc)
     print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline))
@@ -245,6 +216,8 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         outcome = _verdict(r)
         if isinstance(r.outcome, Unknown) and r.outcome.reason in ("incomplete", "unsupported") and r.outcome.detail:
             outcome += f": {r.outcome.detail[:60]}"
+        elif isinstance(r.outcome, Unknown):
+            outcome += f" ({_search_evidence(r)})"
         if isinstance(r.outcome, Refuted) and r.bmc:
             st = r.bmc.status
             outcome += {"reachable": f" (reachable in {r.bmc.depth})",
@@ -276,6 +249,13 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
               f"{', '.join(r.conditional_on)}, which is not proved", file=out)
     for line in retry_lines(report, options, paths):
         print(line, file=out)
+    vacuity_unknown = [r for r in report.results
+                       if r.job.kind.startswith("vacuity") and isinstance(r.outcome, Unknown)]
+    if vacuity_unknown:
+        print(f"\n{len(vacuity_unknown)} vacuity check(s) unknown (not passed): "
+              + ", ".join(f"{r.job.rule_label if r.job.kind == 'vacuity-rule' else r.job.action_label}"
+                          for r in vacuity_unknown[:10]) + (" ..." if len(vacuity_unknown) > 10 else ""),
+              file=out)
     s = _summary(report.proofs)
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
           f"{s['unknown']} unknown; {len(report.warnings)} warning(s); {s['cached']} cached; "
@@ -309,4 +289,38 @@ def retry_lines(report: Report, options: Options | None, paths: Sequence[str] = 
         assert isinstance(r.outcome, Unknown)
         lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
                      f"{retry_command(r, options, paths)}")
+        lines.append(f"      evidence: {unknown_evidence(r, options)}")
     return lines
+
+
+def _search_evidence(r: Result) -> str:
+    """What the search found behind an unknown step, in a few words (the table's column)."""
+    if r.bmc is None:
+        return "no CTI" if r.job.kind in ("step", "ensures") else "no search"
+    if r.bmc.status == "unreachable":
+        return f"CTI, unreachable in {r.bmc.depth}"
+    return f"CTI, search unknown at {r.bmc.depth}"
+
+
+def unknown_evidence(r: Result, options: Options | None) -> str:
+    """The evidence behind one unknown: counterexample to induction found or
+    not, how deep the search from deployment went, and the budget spent."""
+    from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT
+
+    assert isinstance(r.outcome, Unknown)
+    parts: list[str] = []
+    if r.bmc is None:
+        if r.job.kind in ("step", "ensures"):
+            parts.append("no counterexample to induction (CTI) found, so no search from deployment was run")
+    elif r.bmc.status == "unreachable":
+        parts.append(f"a possible counterexample to induction (CTI) found; no violation within {r.bmc.depth} "
+                     f"step(s) of deployment (searched {', '.join(r.bmc.actions) or 'no action'})")
+    else:
+        parts.append(f"a possible counterexample to induction (CTI) found; the search from deployment gave no "
+                     f"answer up to depth {r.bmc.depth}" + (f" ({r.bmc.detail})" if r.bmc.detail else ""))
+    rlimit = options.rlimit if options else DEFAULT_RLIMIT
+    timeout = options.timeout if options else DEFAULT_TIMEOUT
+    spent = {"rlimit": f"the rlimit of {rlimit:,} spent", "timeout": f"the {timeout:g} s safety net ran out",
+             "incomplete": "Z3 gave up (incomplete)", "unsupported": "not encodable"}[r.outcome.reason]
+    parts.append(f"{spent} in {r.seconds:.1f} s")
+    return "; ".join(parts)

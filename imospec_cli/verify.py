@@ -22,6 +22,7 @@ from typing import Any
 from imospec_cli import conform, prove
 from imospec_cli.exits import EXIT_OK, WORDS, worst
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.progress import add_quiet_argument
 from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
 
 
@@ -51,6 +52,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", type=output_file, metavar="FILE",
                    help="write the summary as JSON to FILE ('-' for stdout)")
     p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
+    add_quiet_argument(p)
     p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     p.set_defaults(func=cmd_verify)
 
@@ -106,7 +108,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
         return stages  # nothing else is meaningful on a spec with errors
     if not args.skip_prove:
         print("== prove", file=out, flush=True)
-        code = _stdout_to(out, lambda: prove.run(pipeline, out))
+        code = _stdout_to(out, lambda: prove.run(pipeline, out, quiet=args.quiet))
         detail: dict[str, Any] = {}
         if "verdicts" in pipeline.__dict__:
             report = pipeline.verdicts
@@ -121,7 +123,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
             name = f"conform ({backend})"
             print(f"== {name}", file=out, flush=True)
             settings = CampaignSettings(backend=backend, examples=args.examples, steps=args.steps, seed=args.seed)
-            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s))
+            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s, quiet=args.quiet))
             result = next((c for c in pipeline.campaigns if c.backend == backend), None)
             detail = {}
             if result is not None:

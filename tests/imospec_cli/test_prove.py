@@ -106,3 +106,34 @@ def test_register_wires_the_subcommand(capsys: pytest.CaptureFixture[str]) -> No
     assert args.depth == 2
     assert args.func(args) == 0
     assert "member.tier_backed" in capsys.readouterr().out
+
+
+def test_an_unknown_shows_its_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table and the retry lines say whether a CTI was found, how far the search went, what budget ran out."""
+    code, out, _ = _run(capsys, str(SPECS / "pool_ok"), "--invariant", "k_never_decreases", "--rlimit", "1000")
+    assert code == 2
+    assert "unknown (rlimit) (no CTI)" in out
+    assert ("evidence: no counterexample to induction (CTI) found, so no search from deployment was run; "
+            "the rlimit of 1,000 spent in") in out
+
+
+def test_a_vacuity_check_that_ran_out_is_unknown_not_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, str(SPECS / "pool_ok"), "--rlimit", "1000")
+    assert code == 2
+    assert "vacuity check(s) unknown (not passed): pool.reserves_fit" in out
+    assert "ok (vacuity)" not in out + err
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, str(SPECS / "reserve_ok"))
+    assert code == 0
+    assert err == ""  # no [n/N] lines in a pipe or a CI log
+
+
+def test_json_help_says_what_is_written() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["prove"]
+    text = " ".join(sub.format_help().split())
+    assert "one JSON document" in text and "one record per query under \"records\"" in text
+    assert "gets the whole S, so a query may run several times S" in text  # how --timeout is spent
