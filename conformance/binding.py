@@ -15,7 +15,8 @@ and to storage. A binding is a JSON file::
       },
       "params": {"vault.owner": "actor:0"},       // deployment values, overriding spec defaults
       "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]],
-      "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]}
+      "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]},
+      "labels": {"actor:1": "alice"}              // names in traces (default: actor:N, module names, roles)
     }
 
 A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
@@ -197,6 +198,7 @@ class Binding:
     scenarios: Mapping[str, tuple[BindingStep, ...]] = field(default_factory=dict)
     actors: int = 4
     build: Path | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)  # address token ("actor:2", "@pool") -> trace name
 
     @property
     def starts(self) -> list[str | None]:
@@ -263,7 +265,15 @@ def load_binding(path: str | Path) -> Binding:
         scenarios=scenarios,
         actors=int(data.get("actors", 4)),
         build=build,
+        labels=_labels(data.get("labels", {}), p),
     )
+
+
+def _labels(raw: Any, p: Path) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise BindingError(f"{p}: `labels` maps address tokens (\"actor:2\", \"@pool\") to names",
+                           'e.g. "labels": {"actor:0": "merchant", "actor:1": "alice"}')
+    return dict(raw)
 
 
 def _action(action: str, raw: Any, where: str) -> ActionBinding:

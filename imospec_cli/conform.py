@@ -171,7 +171,7 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
     print(summary(result))
     if result.divergence is not None:
         print("\nDIVERGENCE (shrunk):")
-        print(format_trace(result.divergence))
+        print(format_trace(result.divergence, result.scenario))
         print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
     if json_to:
         json_to.write_text(json.dumps({
@@ -195,9 +195,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result = replay(fixture, pipeline.binding, pipeline.spec, args.backend)
     except setup_errors() as exc:
         return _fail(exc)
-    print(format_trace(result.reports))
+    print(format_trace(result.reports[result.setup:], fixture.scenario, setup=result.reports[:result.setup]))
     if result.first_difference is not None:
-        print(f"\nthe model and the EVM differ at step {result.first_difference}")
+        where = f"step {result.first_difference}" if result.first_difference else "a setup step"
+        print(f"\nthe model and the EVM differ at {where}")
         return EXIT_FAIL
     print("\nthe model and the EVM agree on every step")
     return EXIT_OK

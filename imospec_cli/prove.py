@@ -77,6 +77,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-vacuity", action="store_true", help="skip the vacuity checks")
     p.add_argument("--no-replay", action="store_true", help="do not replay traces through the reference model")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
+    p.add_argument("--full", action="store_true",
+                   help="show every state variable of a counterexample, not only those that changed or that "
+                        "the violated clause reads")
     add_quiet_argument(p)
 
 
@@ -125,11 +128,12 @@ def handle(args: argparse.Namespace) -> int:
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
-    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet)
+    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
+               full=args.full)
 
 
 def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False,
-        quiet: bool = False) -> int:
+        quiet: bool = False, full: bool = False) -> int:
     """Prove the pipeline's spec, print the table and summary; return the exit code."""
     from spec.driver import SpecHasErrors
     from verification.runner import SelectionError
@@ -140,7 +144,8 @@ def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, s
                 done, total, f"{_verdict(r)} {r.job.rule_label} × {r.job.action_label}"))
     except (SpecHasErrors, SelectionError) as exc:
         return report_setup_error(exc)
-    print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline))
+    print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline),
+                 full=full)
     if json_to:
         text = json.dumps(report_json(report), indent=2, sort_keys=False)
         if str(json_to) == "-":
@@ -199,7 +204,7 @@ def _summary(proofs: list[Result]) -> dict[str, int]:
 
 
 def print_report(report: Report, out: TextIO, show_proved: bool = False, options: Options | None = None,
-                 paths: Sequence[str] = ()) -> None:
+                 paths: Sequence[str] = (), full: bool = False) -> None:
     """The final table (rule × action, outcome, time), then counterexamples,
     warnings, each unknown query with the command that retries it with a
     larger budget, and a summary."""
@@ -234,8 +239,11 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         assert isinstance(r.outcome, Refuted)
         print(file=out)
         after = "" if r.job.kind == "theorem" else f" after {r.job.action_label}"
+        runs = [s.get("action", "") for s in (r.bmc.steps if r.bmc and r.bmc.status == "reachable" else [])]
+        if runs and runs[-1] != r.job.action_label:
+            after += f" (the trace below runs {', '.join(dict.fromkeys(runs))})"
         print(f"refuted: {r.job.rule_label}{after}", file=out)
-        print(render_counterexample(r.outcome.counterexample), file=out)
+        print(render_counterexample(r.outcome.counterexample, full=full), file=out)
         if r.bmc:
             print(render_trace(r.bmc), file=out)
     for r in report.results:

@@ -1,0 +1,100 @@
+"""Traces and counterexamples that read like Foundry's -vvvv: labelled
+addresses, only what changed, numbers by name, the starting state, one step
+numbering in conform and replay, no filler clock moves, and the budget's
+sequences in the header (not the shrinking runs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import load_implementation
+from conformance.harness import Step
+from conformance.runner import ShardRunner, format_trace, run_campaign
+from spec.numbers import show_number
+from tests.imospec_cli.test_cli import REPO, run
+from tests.verification.conftest import find
+from tests.verification.conftest import run as prove
+from verification.outcome import Refuted
+from verification.report import render_counterexample
+
+TINY_IMPL = REPO / "tests" / "conformance" / "fixtures" / "tiny" / "impl"
+
+
+@pytest.fixture
+def rounding_mutant(tmp_path: Path) -> Path:
+    """The tiny vault with a top-up that rounds capacity up: a divergence at any top-up."""
+    impl = tmp_path / "impl"
+    shutil.copytree(TINY_IMPL, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY_IMPL / data["spec"]).resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    vault = impl / "vault.vy"
+    vault.write_text(vault.read_text().replace("amount * WAD // floor_price", "amount * WAD // floor_price + 1", 1))
+    return impl / "binding.json"
+
+
+def test_numbers_by_name() -> None:
+    assert show_number(2**256 - 1) == "2**256-1"
+    assert show_number(2**112 - 1) == "MAX_UINT112"
+    assert show_number(2**256 - 3) == "2**256-1-2"
+    assert show_number(5 * 10**18) == "5e18"
+    assert show_number(1234567890123456789) == "1_234_567_890_123_456_789"
+    assert show_number(38) == "38"
+
+
+def test_conform_and_replay_number_the_steps_alike_from_a_named_start(rounding_mutant: Path, tmp_path: Path) -> None:
+    code, out, err = run("conform", "--impl", str(rounding_mutant), "--backend", "pyrevm", "--examples", "300",
+                         "--seed", "1", "--workers", "1", cwd=tmp_path)
+    assert code == 1, out + err
+    trace = out.split("DIVERGENCE (shrunk):\n", 1)[1].split("\n\nsaved as", 1)[0]
+    assert trace.startswith("starting state: the state after the binding's prelude")
+    # the caller by its label (an actor that the binding makes the vault's owner), no raw hex address
+    assert "from actor:0/owner" in trace and "0x" not in trace
+    fixture = out.split("replay with: imospec replay ", 1)[1].strip()
+    code, replayed, _ = run("replay", fixture, cwd=tmp_path)
+    assert code == 1
+    last = [ln for ln in trace.splitlines() if ln.startswith("step ")][-1].split(":")[0]
+    assert replayed.startswith(trace.split("\n", 1)[0])
+    assert f"the model and the EVM differ at {last}" in replayed  # the same number, not prelude steps + n
+
+
+def test_the_header_counts_the_budgets_sequences_not_the_shrinking(rounding_mutant: Path, tmp_path: Path) -> None:
+    binding, spec = load_implementation(rounding_mutant)
+    shrunk = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1, fixture_dir=tmp_path)
+    found = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1, fixture_dir=tmp_path,
+                         shrink=False)
+    assert not shrunk.ok and not found.ok
+    assert shrunk.stats.examples == found.stats.examples  # the sequences run until the divergence, no more
+
+
+def test_shrinking_drops_filler_clock_moves(rounding_mutant: Path) -> None:
+    binding, spec = load_implementation(rounding_mutant)
+    runner = ShardRunner(spec, binding, "pyrevm", steps=25)
+    runner.harness.start_from(None)
+    owner = runner.harness.actors[0]
+    steps = [Step("time", seconds=1, blocks=1), Step("action", "vault", "top_up", owner, (19,)),
+             Step("time", seconds=1, blocks=1), Step("action", "vault", "top_up", owner, (19,))]
+    runner.harness.reset()
+    trace = [runner.harness.run(s) for s in steps[:2]]
+    assert not trace[-1].ok
+    kept = runner.drop_filler_time(trace)
+    assert [r.step.kind for r in kept] == ["action"]
+    assert not kept[-1].ok and "vault.capacity" in format_trace(kept)
+
+
+def test_a_counterexample_shows_what_changed_and_names_addresses() -> None:
+    report = prove("timelock_early", vacuity=False, invariant="cancelled_never_executed")
+    r = find(report, "timelock.cancelled_never_executed", "timelock.execute")
+    assert isinstance(r.outcome, Refuted)
+    cex = r.outcome.counterexample
+    short, full = render_counterexample(cex), render_counterexample(cex, full=True)
+    rows = len(cex["state"])
+    shown = [ln for ln in short.splitlines() if ln.startswith("      timelock.")]
+    assert len(shown) < rows and "unchanged not shown (--full shows them)" in short
+    assert len([ln for ln in full.splitlines() if ln.startswith("      timelock.")]) == rows
+    assert all(ln.endswith("*") or "cancelled[" in ln for ln in shown)  # changed, or read by the clause
+    assert "caller=admin" in short  # the parameter's name, not 0x…01
