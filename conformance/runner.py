@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.binding import Binding
@@ -307,6 +308,7 @@ class ShardRunner:
             config = settings(
                 max_examples=shard.examples, stateful_step_count=self.steps, deadline=None, database=None,
                 derandomize=False, suppress_health_check=list(HealthCheck),
+                verbosity=Verbosity.quiet,
                 phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                 report_multiple_bugs=False, print_blob=False,
             )
@@ -317,7 +319,10 @@ class ShardRunner:
             self._failing.clear()
             self._stats_at_failure = None
             try:
-                run_state_machine_as_test(seeded, settings=config)
+                # hypothesis's own notes (its warning after five minutes of shrinking on a slow EVM)
+                # are not the user's business: the shrunk trace is
+                with with_reporter(_silent):
+                    run_state_machine_as_test(seeded, settings=config)
             except Divergence:
                 trace = self._failing.get("trace")
                 if trace and shrink:
@@ -327,6 +332,10 @@ class ShardRunner:
             stats.examples, stats.steps, {k: replace(v) for k, v in stats.outcomes.items()})
         result.seconds = time.perf_counter() - started
         return result
+
+
+def _silent(_text: str) -> None:
+    """A hypothesis reporter that prints nothing."""
 
 
 def portable(reports: list[StepReport] | None) -> list[StepReport] | None:

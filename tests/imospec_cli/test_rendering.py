@@ -98,3 +98,16 @@ def test_a_counterexample_shows_what_changed_and_names_addresses() -> None:
     assert len([ln for ln in full.splitlines() if ln.startswith("      timelock.")]) == rows
     assert all(ln.endswith("*") or "cancelled[" in ln for ln in shown)  # changed, or read by the clause
     assert "caller=admin" in short  # the parameter's name, not 0x…01
+
+
+def test_hypothesis_shrink_warning_is_silenced(rounding_mutant: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Hypothesis warns after five minutes of shrinking (a slow EVM meets it); here the limit is 0 s."""
+    from hypothesis.internal.conjecture import engine
+
+    monkeypatch.setattr(engine, "MAX_SHRINKING_SECONDS", 0)
+    binding, spec = load_implementation(rounding_mutant)
+    result = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1, fixture_dir=tmp_path)
+    assert not result.ok
+    out, err = capsys.readouterr()
+    assert "Hypothesis" not in out + err
