@@ -334,7 +334,7 @@ class ShardRunner:
         return result
 
 
-def _silent(_text: str) -> None:
+def _silent(_text: object) -> None:
     """A hypothesis reporter that prints nothing."""
 
 
