@@ -126,10 +126,17 @@ def summary(result: CampaignResult) -> str:
              f"in {result.seconds:.1f} s ({rate:.0f} steps/s), seed {result.seed}"]
     for action, (ok, reverted) in sorted(s.outcomes.items()):
         lines.append(f"  {action:<40} {ok:>6} ok {reverted:>6} reverted")
-    never = sorted(a for a, (ok, _) in s.outcomes.items() if ok == 0)
+    never = never_succeeded(result)
     if never:
-        lines.append(f"  never succeeded: {', '.join(never)}")
+        lines.append(f"warning: {len(never)} action(s) never succeeded in this campaign, so their success paths "
+                     f"were not compared: {', '.join(never)} (a larger --examples or another --seed may reach "
+                     "them; docs/glossary.md, \"never succeeded\")")
     return "\n".join(lines)
+
+
+def never_succeeded(result: CampaignResult) -> list[str]:
+    """The actions the campaign tried that never succeeded."""
+    return sorted(a for a, (ok, _) in result.stats.outcomes.items() if ok == 0)
 
 
 def run_with_progress(pipeline: Pipeline, settings: CampaignSettings, *, quiet: bool = False) -> CampaignResult:

@@ -111,3 +111,16 @@ def test_hypothesis_shrink_warning_is_silenced(rounding_mutant: Path, tmp_path: 
     assert not result.ok
     out, err = capsys.readouterr()
     assert "Hypothesis" not in out + err
+
+
+def test_a_campaign_that_leaves_an_action_never_succeeding_warns(tmp_path: Path) -> None:
+    from imospec_cli.conform import never_succeeded, summary
+
+    binding, spec = load_implementation(TINY_IMPL / "binding.json")
+    result = run_campaign(spec, binding, backend="pyrevm", examples=4, steps=5, seed=0, fixture_dir=tmp_path)
+    never = never_succeeded(result)
+    assert result.ok and never, "this small budget leaves an action never succeeding"
+    assert [a for a, (ok, _) in result.stats.outcomes.items() if ok == 0] == never
+    text = summary(result)
+    warning = next(ln for ln in text.splitlines() if ln.startswith("warning: "))
+    assert f"{len(never)} action(s) never succeeded" in warning and all(a in warning for a in never)
