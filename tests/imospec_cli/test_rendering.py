@@ -124,3 +124,25 @@ def test_a_campaign_that_leaves_an_action_never_succeeding_warns(tmp_path: Path)
     text = summary(result)
     warning = next(ln for ln in text.splitlines() if ln.startswith("warning: "))
     assert f"{len(never)} action(s) never succeeded" in warning and all(a in warning for a in never)
+
+
+def test_a_refutation_header_names_the_actions_its_trace_runs() -> None:
+    """When the search reaches the violation through other actions than the
+    step's (a governor whose execute runs through the timelock), the header says which."""
+    import dataclasses
+    import io
+
+    from imospec_cli.prove import print_report
+    from verification.runner import Report
+
+    report = prove("timelock_early", vacuity=False, invariant="executed_after_delay")
+    r = find(report, "timelock.executed_after_delay", "timelock.execute")
+    assert r.bmc is not None and [s["action"] for s in r.bmc.steps] == ["timelock.queue", "timelock.execute"]
+    out = io.StringIO()
+    print_report(Report(report.spec, [r]), out)
+    assert "refuted: timelock.executed_after_delay after timelock.execute\n" in out.getvalue()
+    other = dataclasses.replace(r, job=dataclasses.replace(r.job, action=("timelock", "queue")))
+    out = io.StringIO()
+    print_report(Report(report.spec, [other]), out)
+    assert ("refuted: timelock.executed_after_delay after timelock.queue "
+            "(the trace below runs timelock.queue, timelock.execute)") in out.getvalue()
