@@ -216,7 +216,8 @@ def _value(config: Config, key: str, value: Any, action: argparse.Action, comman
         except (argparse.ArgumentTypeError, ValueError) as exc:
             raise ConfigError(f"{where}: `{key}` = {v!r}: {exc}") from None
         if action.choices is not None and parsed not in action.choices:
-            raise ConfigError(f"{where}: `{key}` = {v!r} is not one of {', '.join(map(str, action.choices))}")
+            raise ConfigError(f"{where}: `{key}` = {v!r} is not one of {', '.join(map(str, action.choices))}",
+                              f"write one of them, e.g. {key} = {next(iter(action.choices))!r}")
         if action.dest in PATH_KEYS:
             resolved = (config.path.parent / text).resolve()
             parsed = str(resolved) if action.type in (None, str) else resolved

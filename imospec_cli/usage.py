@@ -191,6 +191,8 @@ def report_setup_error(exc: BaseException, file: Any = None) -> int:
         return EXIT_FAIL
     print(f"error: {exc}", file=out)
     hint = getattr(exc, "hint", None) or DEFAULT_HINTS.get(type(exc).__name__)
+    if type(exc).__name__ == "BindingError" and "CompileError:" in str(exc):  # a worker could not compile
+        hint = DEFAULT_HINTS["CompileError"]
     if hint:
         print(f"hint: {hint}", file=out)
     return exit_code_for(exc)
