@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from conformance.binding import Binding
 from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport
-from conformance.harness.values import _show, normal
+from conformance.harness.values import ADDRESS_LABELS, _show, normal
 from conformance.machine import Divergence, RunStats, build_machine
 from spec import ir
 
@@ -70,6 +70,7 @@ class ShardResult:
     seconds: float
     divergence: list[StepReport] | None = None
     scenario: str | None = None
+    labels: dict[int, str] = field(default_factory=dict)  # the worker's address names, for the trace
 
 
 @dataclass
@@ -302,8 +303,10 @@ class ShardRunner:
         result = ShardResult(shard, stats, 0.0)
         reports = self.harness.start_from(start)
         if any(not r.ok for r in reports):
-            # the scenario's own steps are the trace: replay runs them after the prelude
-            result.divergence, result.scenario = reports, None
+            # the scenario's own steps, up to the first that differs, are the trace: replay runs
+            # them after the prelude
+            first = next(i for i, r in enumerate(reports) if not r.ok)
+            result.divergence, result.scenario = reports[:first + 1], None
         else:
             config = settings(
                 max_examples=shard.examples, stateful_step_count=self.steps, deadline=None, database=None,
@@ -331,6 +334,7 @@ class ShardRunner:
         result.stats = self._stats_at_failure or RunStats(
             stats.examples, stats.steps, {k: replace(v) for k, v in stats.outcomes.items()})
         result.seconds = time.perf_counter() - started
+        result.labels = dict(ADDRESS_LABELS)
         return result
 
 
@@ -410,6 +414,8 @@ def run_campaign(
                                     address=address, on_shard=on_shard)
     if setup is not None:
         result.divergence = setup
+    if results and results[0].labels:  # a worker's names of the addresses, for this process's trace
+        ADDRESS_LABELS.update(results[0].labels)
     for r in results if setup is None else []:
         result.stats.merge(r.stats)
         if r.divergence is not None:

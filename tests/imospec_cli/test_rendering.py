@@ -146,3 +146,16 @@ def test_a_refutation_header_names_the_actions_its_trace_runs() -> None:
     print_report(Report(report.spec, [other]), out)
     assert ("refuted: timelock.executed_after_delay after timelock.queue "
             "(the trace below runs timelock.queue, timelock.execute)") in out.getvalue()
+
+
+def test_a_campaign_on_several_workers_labels_its_trace_too(rounding_mutant: Path, tmp_path: Path) -> None:
+    """The workers name the addresses; the process that prints the trace gets their names."""
+    from conformance.harness.values import ADDRESS_LABELS
+
+    binding, spec = load_implementation(rounding_mutant)
+    ADDRESS_LABELS.clear()
+    result = run_campaign(spec, binding, backend="pyrevm", examples=300, steps=25, seed=1, fixture_dir=tmp_path,
+                          workers=2)
+    assert not result.ok and result.divergence
+    text = format_trace(result.divergence)
+    assert "from actor:" in text and "0x" not in text
