@@ -15,7 +15,8 @@ and to storage. A binding is a JSON file::
       },
       "params": {"vault.owner": "actor:0"},       // deployment values, overriding spec defaults
       "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]],
-      "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]}
+      "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]},
+      "labels": {"actor:1": "alice"}              // names in traces (default: actor:N, module names, roles)
     }
 
 A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
@@ -97,7 +98,32 @@ __all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasEr
 
 
 class BindingError(Exception):
-    """The binding file is missing, malformed, or disagrees with the spec."""
+    """The binding file is missing, malformed, or disagrees with the spec.
+
+    ``hint`` (optional) says what to do about it.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _relative(p: Path, base: Path, raw: Any, what: str, *, directory: bool = False) -> Path:
+    """A path the binding names, relative to the binding's own directory.
+
+    Raises:
+        BindingError: it is not a string, or nothing is there (naming the file looked for).
+    """
+    if not isinstance(raw, str) or not raw:
+        raise BindingError(f"{p}: {what} is a path (a string), not {raw!r}")
+    found = base / raw
+    if not (found.exists() if directory else found.is_file()):
+        kind = "directory or file" if directory else "file"
+        raise BindingError(
+            f"{p}: {what} names {raw!r}, but there is no {kind} {found.resolve()}",
+            f"paths in a binding are relative to the binding's own directory ({base.resolve()}); "
+            "when you copy a binding, copy what it names too or change the path")
+    return found
 
 
 # (module, action, caller, args), or ("time", "", seconds, (blocks,))
@@ -187,6 +213,7 @@ class Binding:
     actors: int = 4
     build: Path | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # address token ("actor:2", "@pool") -> trace name
 
     @property
     def starts(self) -> list[str | None]:
@@ -204,7 +231,9 @@ def load_binding(path: str | Path) -> Binding:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BindingError(f"cannot read binding {p}: {exc.strerror}") from None
+        raise BindingError(f"cannot read binding {p}: {exc.strerror} (looked for {p.resolve()})",
+                           "--impl takes a binding file (JSON), e.g. evm_backend/contracts/binding.json; "
+                           "docs/conformance.md describes the format") from None
     except json.JSONDecodeError as exc:
         raise BindingError(f"{p}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
     return binding_from_data(data, p)
@@ -221,6 +250,7 @@ def binding_from_data(data: Any, p: Path) -> Binding:
     base = p.parent
     modules: dict[str, ModuleBinding] = {}
     build = base / data["build"] if "build" in data else None
+    paths: list[tuple[Any, str, bool]] = [(data.get("spec", "."), "`spec`", True)]  # checked once the shape is
     for name, m in data["modules"].items():
         sources = [k for k in ("vyper", "solidity", "artifact") if isinstance(m, dict) and k in m]
         if isinstance(m, dict) and not sources and build is not None and "contract" in m:
@@ -229,13 +259,14 @@ def binding_from_data(data: Any, p: Path) -> Binding:
             raise BindingError(f"{p}: module `{name}` needs exactly one of `vyper`, `solidity`, `artifact`, "
                                "or `contract` with a top-level `build` directory")
         ctor = m.get("constructor")
+        paths.extend((m[k], f"module `{name}`: `{k}`", False) for k in ("vyper", "solidity", "artifact") if k in m)
         modules[name] = ModuleBinding(
             module=name,
-            vyper=base / m["vyper"] if "vyper" in m else None,
-            artifact=base / m["artifact"] if "artifact" in m else None,
+            vyper=base / str(m["vyper"]) if "vyper" in m else None,
+            artifact=base / str(m["artifact"]) if "artifact" in m else None,
             names=dict(m.get("names", {})),
             constructor=tuple(ctor) if ctor is not None else None,
-            solidity=base / m["solidity"] if "solidity" in m else None,
+            solidity=base / str(m["solidity"]) if "solidity" in m else None,
             contract=str(m["contract"]) if "contract" in m else None,
             actions={a: _action(a, raw, f"{p}: module `{name}`") for a, raw in m.get("actions", {}).items()},
             state={v: _state(v, raw, f"{p}: module `{name}`") for v, raw in m.get("state", {}).items()},
@@ -249,10 +280,13 @@ def binding_from_data(data: Any, p: Path) -> Binding:
     errors = data.get("errors", {})
     if not isinstance(errors, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items()):
         raise BindingError(f"{p}: `errors` maps custom errors (name, signature or 0x selector) to spec reasons")
+    for raw, what, directory in paths:
+        _relative(p, base, raw, what, directory=directory)
+    spec_dir = base / str(data.get("spec", "."))
     return Binding(
         name=str(data.get("name", p.stem)),
         path=p,
-        spec_dir=(base / data.get("spec", ".")).resolve(),
+        spec_dir=spec_dir.resolve(),
         modules=modules,
         params=dict(data.get("params", {})),
         prelude=prelude,
@@ -260,7 +294,15 @@ def binding_from_data(data: Any, p: Path) -> Binding:
         actors=int(data.get("actors", 4)),
         build=build,
         errors=dict(errors),
+        labels=_labels(data.get("labels", {}), p),
     )
+
+
+def _labels(raw: Any, p: Path) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise BindingError(f"{p}: `labels` maps address tokens (\"actor:2\", \"@pool\") to names",
+                           'e.g. "labels": {"actor:0": "merchant", "actor:1": "alice"}')
+    return dict(raw)
 
 
 def _action(action: str, raw: Any, where: str) -> ActionBinding:

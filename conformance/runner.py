@@ -13,18 +13,19 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
 from conformance.binding import Binding
 from conformance.deployment import check_deployments
 from conformance.harness import Harness, Step, StepReport
-from conformance.harness.values import _show, normal
+from conformance.harness.values import ADDRESS_LABELS, _show, normal
 from conformance.machine import Divergence, RunStats, build_machine
 from conformance.signatures import SignedValue
 from spec import ir
@@ -73,6 +74,7 @@ class ShardResult:
     seconds: float
     divergence: list[StepReport] | None = None
     scenario: str | None = None
+    labels: dict[int, str] = field(default_factory=dict)  # the worker's address names, for the trace
 
 
 @dataclass
@@ -116,8 +118,18 @@ def describe_report(i: int, r: StepReport) -> str:
     return line
 
 
-def format_trace(trace: list[StepReport]) -> str:
-    return "\n".join(describe_report(i + 1, r) for i, r in enumerate(trace))
+def format_trace(trace: list[StepReport], scenario: str | None = None, *, setup: list[StepReport] | None = None) -> str:
+    """A trace, its steps numbered from 1 after the starting state, which is
+    named first (the state after the binding's prelude, then ``scenario``'s
+    steps, if any). ``setup`` are the reports of the prelude and scenario
+    steps (``replay`` runs them): printed only when one of them differs."""
+    start = "the state after the binding's prelude" + (f", then scenario `{scenario}`" if scenario else "")
+    lines = [f"starting state: {start}"]
+    for i, r in enumerate(setup or []):
+        if not r.ok:
+            lines.append(describe_report(i + 1, r).replace("step ", "setup step ", 1))
+    lines.extend(describe_report(i + 1, r) for i, r in enumerate(trace))
+    return "\n".join(lines)
 
 
 def step_to_json(s: Step) -> dict[str, Any]:
@@ -240,10 +252,46 @@ class ShardRunner:
         self.harness = Harness(spec, binding, backend, check_rules=check_rules)
         self.stats = RunStats()
         self._failing: dict[str, list[StepReport]] = {}
+        self._stats_at_failure: RunStats | None = None
         self.machine = build_machine(self.harness, self.stats, on_step, self._keep)
 
     def _keep(self, trace: list[StepReport]) -> None:
         self._failing["trace"] = list(trace)  # the last one kept is the shrunk one
+        if self._stats_at_failure is None:  # the budget's sequences, before shrinking runs any more
+            st = self.stats
+            self._stats_at_failure = RunStats(st.examples, st.steps,
+                                              {k: replace(v, reasons=dict(v.reasons)) for k, v in st.outcomes.items()},
+                                              set(st.clauses))
+
+    def drop_filler_time(self, trace: list[StepReport]) -> list[StepReport]:
+        """The shrunk trace without the clock moves it does not need: each is
+        dropped (last first) when the steps without it still run as before up
+        to the last, which still diverges. Hypothesis shrinks a clock move's
+        length, but keeps the move itself when the next draws depend on it."""
+        steps = [r.step for r in trace]
+        best = trace
+        for i in reversed(range(len(steps) - 1)):
+            if steps[i].kind != "time":
+                continue
+            candidate = steps[:i] + steps[i + 1:]
+            reports = self._rerun(candidate)
+            if reports is not None:
+                steps, best = candidate, reports
+        return best
+
+    def _rerun(self, steps: list[Step]) -> list[StepReport] | None:
+        """The reports of ``steps`` from the shard's starting state, when only the last one diverges."""
+        harness = self.harness
+        harness.reset()
+        reports = []
+        for n, step in enumerate(steps, start=1):
+            report = harness.run(step)
+            reports.append(report)
+            if not report.ok and n < len(steps):
+                return None
+        if not harness.full_compare:
+            reports[-1].differences.extend(d for d in harness.sweep() if d not in reports[-1].differences)
+        return reports if not reports[-1].ok else None
 
     def deployment(self) -> list[StepReport] | None:
         """The deployment's divergence, if any: the state after it and after
@@ -265,12 +313,15 @@ class ShardRunner:
         result = ShardResult(shard, stats, 0.0)
         reports = self.harness.start_from(start)
         if any(not r.ok for r in reports):
-            # the scenario's own steps are the trace: replay runs them after the prelude
-            result.divergence, result.scenario = reports, None
+            # the scenario's own steps, up to the first that differs, are the trace: replay runs
+            # them after the prelude
+            first = next(i for i, r in enumerate(reports) if not r.ok)
+            result.divergence, result.scenario = reports[:first + 1], None
         else:
             config = settings(
                 max_examples=shard.examples, stateful_step_count=self.steps, deadline=None, database=None,
                 derandomize=False, suppress_health_check=list(HealthCheck),
+                verbosity=Verbosity.quiet,
                 phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
                 report_multiple_bugs=False, print_blob=False,
             )
@@ -279,15 +330,27 @@ class ShardRunner:
             # draws (the same actions, in the same order, with the same arguments)
             seeded = hypothesis_seed(shard.seed)(self.machine)
             self._failing.clear()
+            self._stats_at_failure = None
             try:
-                run_state_machine_as_test(seeded, settings=config)
+                # hypothesis's own notes (its warning after five minutes of shrinking on a slow EVM)
+                # are not the user's business: the shrunk trace is
+                with with_reporter(_silent):
+                    run_state_machine_as_test(seeded, settings=config)
             except Divergence:
-                result.divergence, result.scenario = self._failing.get("trace"), start
-        result.stats = RunStats(stats.examples, stats.steps,
-                                {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()},
-                                set(stats.clauses))
+                trace = self._failing.get("trace")
+                if trace and shrink:
+                    trace = self.drop_filler_time(trace)
+                result.divergence, result.scenario = trace, start
+        result.stats = self._stats_at_failure or RunStats(
+            stats.examples, stats.steps,
+            {k: replace(v, reasons=dict(v.reasons)) for k, v in stats.outcomes.items()}, set(stats.clauses))
         result.seconds = time.perf_counter() - started
+        result.labels = dict(ADDRESS_LABELS)
         return result
+
+
+def _silent(_text: object) -> None:
+    """A hypothesis reporter that prints nothing."""
 
 
 def portable(reports: list[StepReport] | None) -> list[StepReport] | None:
@@ -362,6 +425,8 @@ def run_campaign(
                                     address=address, on_shard=on_shard)
     if setup is not None:
         result.divergence = setup
+    if results and results[0].labels:  # a worker's names of the addresses, for this process's trace
+        ADDRESS_LABELS.update(results[0].labels)
     for r in results if setup is None else []:
         result.stats.merge(r.stats)
         if r.divergence is not None:
@@ -392,16 +457,21 @@ class Fixture:
 
 @dataclass
 class ReplayResult:
-    """A fixture run again: every step's report (prelude, scenario, then the
-    fixture's steps) and the harness they ran on."""
+    """A fixture run again: every step's report (the first ``setup`` of them
+    the prelude's and the scenario's, then the fixture's steps) and the
+    harness they ran on."""
 
     reports: list[StepReport]
     harness: Harness
+    setup: int = 0
 
     @property
     def first_difference(self) -> int | None:
-        """The 1-based number of the first step where the model and the EVM differ, or None."""
-        return next((i + 1 for i, r in enumerate(self.reports) if not r.ok), None)
+        """The number of the first fixture step where the model and the EVM
+        differ (1-based, as ``conform`` numbers them; 0 when a prelude or
+        scenario step differs already), or None."""
+        i = next((i for i, r in enumerate(self.reports) if not r.ok), None)
+        return None if i is None else max(0, i + 1 - self.setup)
 
     @property
     def ok(self) -> bool:
@@ -438,6 +508,7 @@ def replay(fixture: Fixture, binding: Binding, spec: ir.Spec, backend: str | Non
     harness = Harness(spec, binding, backend or fixture.backend)
     reports = list(harness.prelude_reports)
     reports += harness.start_from(fixture.scenario)
+    setup = len(reports)
     for step in fixture.steps:
         reports.append(harness.run(step))
-    return ReplayResult(reports, harness)
+    return ReplayResult(reports, harness, setup)

@@ -1,7 +1,9 @@
 """The `imospec conform`, `imospec mutate` and `imospec replay` commands.
 
-Exit codes: ``conform`` 0 agree, 1 divergence or a broken implementation;
-``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 setup error.
+Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence;
+``replay`` 0 agree, 1 differ; ``mutate`` 0 ran; each 64 when the
+implementation cannot be set up (a missing or malformed binding, a contract
+that does not compile or deploy) or an argument is bad.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from imospec_cli.exits import EXIT_FAIL, EXIT_OK
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.progress import Progress, add_quiet_argument
+from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
+from imospec_cli.usage import setup_errors as setup_errors
 
 if TYPE_CHECKING:
     from conformance.runner import CampaignResult, CampaignSettings
@@ -36,12 +41,14 @@ def register(sub: Any) -> None:
     p.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING,
                    help="binding file of the implementation to check (default: the bundled Vyper contracts)")
     p.add_argument("--backend", choices=BACKENDS, default="py-evm", help="EVM to run the contracts on")
-    p.add_argument("--examples", type=int, default=40, metavar="N", help="action sequences to try (default 40)")
-    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write a JSON summary to FILE")
+    p.add_argument("--examples", type=positive_int, default=40, metavar="N",
+                   help="action sequences to try (default 40)")
+    p.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--json", type=output_file, metavar="FILE", help="write a JSON summary to FILE")
     p.add_argument("--check-rules", action="store_true",
                    help="also check every invariant on the model after each step")
+    add_quiet_argument(p)
     _add_engine_options(p, "the campaign's shards (the sequences of each starting state, 25 at most a shard)")
     p.set_defaults(func=cmd_conform)
 
@@ -57,20 +64,21 @@ def register(sub: Any) -> None:
     mu.add_argument("--module", action="append", metavar="M", help="only mutate these modules (repeatable)")
     mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args", "event"],
                     help="only these kinds of mutation (repeatable)")
-    mu.add_argument("--max-mutants", type=int, metavar="N", help="a deterministic sample of N mutants")
+    mu.add_argument("--max-mutants", type=positive_int, metavar="N", help="a deterministic sample of N mutants")
     mu.add_argument("--rerun", type=Path, metavar="REPORT",
                     help="only the mutants that survived in REPORT, a file an earlier run wrote with --json")
     mu.add_argument("--backend", choices=BACKENDS, default="pyrevm")
-    mu.add_argument("--examples", type=int, metavar="N",
+    mu.add_argument("--examples", type=positive_int, metavar="N",
                     help="sequences per mutant (default: 10 for each starting state of the binding, "
                          "the state after the prelude and each scenario)")
-    mu.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
-    mu.add_argument("--seed", type=int, default=0, metavar="S",
+    mu.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
+    mu.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")
-    mu.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.add_argument("--json", type=output_file, metavar="FILE", help="write every mutant and its fate to FILE")
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
                     "next to the binding)")
+    add_quiet_argument(mu)
     _add_engine_options(mu, "the mutants (one campaign each)")
     mu.set_defaults(func=cmd_mutate)
 
@@ -87,7 +95,7 @@ def register(sub: Any) -> None:
 
 
 def _add_engine_options(p: Any, what: str) -> None:
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=positive_int, metavar="N",
                    help=f"processes that run {what} (default: every core; 1 runs them in this process). "
                    "The result is the same for any N")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -107,24 +115,8 @@ def _workers(args: argparse.Namespace) -> int:
 
 def _fail(exc: Exception) -> int:
     """Print a setup error (with the spec's diagnostics, when that is what
-    failed) and return the exit code for it."""
-    from spec.driver import SpecHasErrors
-
-    if isinstance(exc, SpecHasErrors):
-        print(exc.report, file=sys.stderr)
-    print(f"error: {exc}", file=sys.stderr)
-    return EXIT_FAIL
-
-
-def setup_errors() -> tuple[type[Exception], ...]:
-    """The exceptions that mean "this implementation cannot be set up" (exit 1, no traceback)."""
-    from conformance.binding import BindingError
-    from conformance.parallel import EngineUnavailable
-    from conformance.runner import FixtureError
-    from evm_backend.errors import EvmBackendError
-    from spec.driver import SpecHasErrors
-
-    return (BindingError, SpecHasErrors, EvmBackendError, FixtureError, EngineUnavailable)
+    failed) and return the exit code for it (:func:`imospec_cli.usage.exit_code_for`)."""
+    return report_setup_error(exc)
 
 
 def summary(result: CampaignResult) -> str:
@@ -135,41 +127,34 @@ def summary(result: CampaignResult) -> str:
              f"in {result.seconds:.1f} s ({rate:.0f} steps/s), seed {result.seed}"]
     for action, (ok, reverted) in sorted(s.outcomes.items()):
         lines.append(f"  {action:<40} {ok:>6} ok {reverted:>6} reverted")
-    never = sorted(a for a, (ok, _) in s.outcomes.items() if ok == 0)
+    never = never_succeeded(result)
     if never:
-        lines.append(f"  never succeeded: {', '.join(never)}")
+        lines.append(f"warning: {len(never)} action(s) never succeeded in this campaign, so their success paths "
+                     f"were not compared: {', '.join(never)} (a larger --examples or another --seed may reach "
+                     "them; docs/glossary.md, \"never succeeded\")")
     return "\n".join(lines)
 
 
-def run_with_progress(pipeline: Pipeline, settings: CampaignSettings) -> CampaignResult:
-    """Run a campaign of the pipeline's implementation with a live step counter on stderr."""
+def never_succeeded(result: CampaignResult) -> list[str]:
+    """The actions the campaign tried that never succeeded."""
+    return sorted(a for a, (ok, _) in result.stats.outcomes.items() if ok == 0)
+
+
+def run_with_progress(pipeline: Pipeline, settings: CampaignSettings, *, quiet: bool = False) -> CampaignResult:
+    """Run a campaign of the pipeline's implementation with a progress bar (steps, rate, time left) on a
+    terminal (:class:`imospec_cli.progress.Progress`)."""
     total = max(1, settings.examples * settings.steps)
-    counter = {"n": 0}
-    tty = sys.stderr.isatty()
+    label = f"conform ({settings.backend})"
+    with Progress(label, "steps", total, quiet=quiet) as progress:
+        def tick(_: Any) -> None:
+            progress.advance(1)
 
-    def tick(_: Any) -> None:
-        counter["n"] += 1
-        n = counter["n"]
-        if tty and n % 25 == 0:
-            print(f"\r  {n} steps (budget about {total})", end="", file=sys.stderr, flush=True)
-        elif not tty and n % 2000 == 0:
-            print(f"  {n} steps", file=sys.stderr, flush=True)
+        def shard_done(r: Any) -> None:
+            progress.advance(r.stats.steps)
 
-    def shard_done(r: Any) -> None:
-        before = counter["n"]
-        counter["n"] += r.stats.steps
-        if tty:
-            print(f"\r  {counter['n']} steps (budget about {total})", end="", file=sys.stderr, flush=True)
-        elif counter["n"] // 10000 != before // 10000:
-            print(f"  {counter['n']} steps", file=sys.stderr, flush=True)
-
-    if settings.workers <= 1 and settings.engine == "local":
-        result = pipeline.campaign(settings, on_step=tick)
-    else:
-        result = pipeline.campaign(settings, on_shard=shard_done)
-    if tty:
-        print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
-    return result
+        if settings.workers <= 1 and settings.engine == "local":
+            return pipeline.campaign(settings, on_step=tick)
+        return pipeline.campaign(settings, on_shard=shard_done)
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
@@ -179,16 +164,16 @@ def cmd_conform(args: argparse.Namespace) -> int:
     settings = CampaignSettings(backend=args.backend, examples=args.examples, steps=args.steps, seed=args.seed,
                                 check_rules=args.check_rules, workers=_workers(args), engine=args.engine,
                                 address=args.address)
-    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json)
+    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json, quiet=args.quiet)
 
 
-def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None) -> int:
+def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None, quiet: bool = False) -> int:
     """Run one campaign of the pipeline's implementation, print its summary (and
     the shrunk divergence); return the exit code."""
     from conformance.runner import format_trace
 
     try:
-        result = run_with_progress(pipeline, settings)
+        result = run_with_progress(pipeline, settings, quiet=quiet)
     except setup_errors() as exc:
         return _fail(exc)
     print(summary(result))
@@ -197,7 +182,7 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
     print(coverage_text(pipeline, [result]))
     if result.divergence is not None:
         print("\nDIVERGENCE (shrunk):")
-        print(format_trace(result.divergence))
+        print(format_trace(result.divergence, result.scenario))
         print(f"\nsaved as {result.fixture}; replay with: imospec replay {result.fixture}")
     if json_to:
         json_to.write_text(json.dumps({
@@ -221,9 +206,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result = replay(fixture, pipeline.binding, pipeline.spec, args.backend)
     except setup_errors() as exc:
         return _fail(exc)
-    print(format_trace(result.reports))
+    print(format_trace(result.reports[result.setup:], fixture.scenario, setup=result.reports[:result.setup]))
     if result.first_difference is not None:
-        print(f"\nthe model and the EVM differ at step {result.first_difference}")
+        where = f"step {result.first_difference}" if result.first_difference else "a setup step"
+        print(f"\nthe model and the EVM differ at {where}")
         return EXIT_FAIL
     print("\nthe model and the EVM agree on every step")
     return EXIT_OK
@@ -258,22 +244,24 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         try:
             wanted = survivors_of(args.rerun)
         except MutationInputError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return _fail(exc)
         candidates = [m for m in candidates if m.key() in wanted]
     chosen = select(candidates, args.max_mutants, args.seed)
     workers = _workers(args)
     print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend} "
           f"({workers} worker(s), {args.engine})", file=sys.stderr)
 
+    bar = Progress("mutants", "mutants", len(chosen), quiet=args.quiet)
+
     def progress(i: int, n: int, m: Any, killed: bool) -> None:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
-        print(f"  [{i}/{n}] {fate} {m.describe()}", file=sys.stderr, flush=True)
+        bar.update(i, n, f"{fate.strip()} {m.describe()}")
 
     try:
-        report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
-                             steps=args.steps, seed=args.seed, progress=progress,
-                             equivalents=equivalents, workers=workers, engine=args.engine, address=args.address)
+        with bar:
+            report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
+                                 steps=args.steps, seed=args.seed, progress=progress, equivalents=equivalents,
+                                 workers=workers, engine=args.engine, address=args.address)
     except setup_errors() as exc:
         return _fail(exc)
     tried = len(report.killed) + len(report.survived)

@@ -8,8 +8,10 @@ output; every command works through one :class:`imospec_cli.pipeline.Pipeline`.
 :mod:`imospec_cli.verify`.
 
 Exit codes are stable so that scripts can trust them; they are defined once,
-in :mod:`imospec_cli.exits` (0 ok, 1 problems found, 2 inconclusive or bad
-usage, 3 internal error or a broken installation).
+in :mod:`imospec_cli.exits` (0 holds, 1 wrong, 2 inconclusive, 3 internal
+error or a broken installation, 64 a usage or setup error). Usage errors and
+argument types are shared in :mod:`imospec_cli.usage`, the config file is read
+by :mod:`imospec_cli.config`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from imospec_cli import bind, conform, docs, fixtures, prove, verify
-from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_UNKNOWN, write_crash_log
+from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE, write_crash_log
 from imospec_cli.pipeline import Pipeline
+from imospec_cli.usage import Parser, UsageError
 
-__all__ = ["EXIT_FAIL", "EXIT_INTERNAL", "EXIT_OK", "EXIT_UNKNOWN", "build_parser", "main"]
+__all__ = ["EXIT_FAIL", "EXIT_INTERNAL", "EXIT_OK", "EXIT_UNKNOWN", "EXIT_USAGE", "build_parser", "main"]
 
 DESCRIPTION = """\
 imospec: one formal spec of the IMO protocol, and what follows from it.
@@ -44,13 +48,15 @@ def _add_paths(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one subparser per command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="imospec",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit codes: 0 ok, 1 problems found, 2 inconclusive or bad usage, 3 internal error.",
     )
     parser.add_argument("--no-color", action="store_true", help="plain output without colours")
+    parser.add_argument("--config", metavar="FILE", type=Path,
+                        help="settings file (default: imospec.toml, or [tool.imospec] in pyproject.toml, in this "
+                        "directory or a parent); flags on the command line override it")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser(
@@ -101,6 +107,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def run_check(pipeline: Pipeline, *, quiet: bool = False) -> int:
     """Print the pipeline's diagnostics (and a summary unless ``quiet``); 0 when clean, 1 on errors."""
+    from imospec_cli.usage import spec_setup_only
     from spec.diagnostics import render
 
     result = pipeline.checked
@@ -113,10 +120,14 @@ def run_check(pipeline: Pipeline, *, quiet: bool = False) -> int:
         modules = len(result.spec.modules) if result.spec else 0
         if errors:
             print(f"{errors} error(s), {warnings} warning(s) in {len(result.files)} file(s)", file=out)
+            if spec_setup_only(result.diagnostics):
+                print("hint: give the spec's directory (it holds the `.imo` files) or its files", file=out)
         else:
             rules = sum(len(m.rules) for m in result.spec.modules.values()) if result.spec else 0
             actions = sum(len(m.actions) for m in result.spec.modules.values()) if result.spec else 0
             print(f"ok: {modules} module(s), {actions} action(s), {rules} rule(s), {warnings} warning(s)", file=out)
+    if errors and spec_setup_only(result.diagnostics):
+        return EXIT_USAGE
     return EXIT_FAIL if errors else EXIT_OK
 
 
@@ -126,10 +137,12 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     result = Pipeline(args.paths or None).checked
     if not result.ok or result.spec is None:
+        from imospec_cli.usage import spec_setup_only
+
         for d in result.diagnostics:
             print(render(d, result.sources), file=sys.stderr)
         print("the spec has errors; run `imospec check` for details", file=sys.stderr)
-        return EXIT_FAIL
+        return EXIT_USAGE if spec_setup_only(result.diagnostics) else EXIT_FAIL
     from reference.codegen import RUNTIME_NAME, generate_module, runtime_source
 
     names = list(result.spec.modules)
@@ -146,8 +159,7 @@ def cmd_model(args: argparse.Namespace) -> int:
             from spec.diagnostics import did_you_mean
 
             hint = did_you_mean(t, names)
-            print(f"error: no module `{t}` in the spec" + (f"; {hint}" if hint else ""), file=sys.stderr)
-            return EXIT_UNKNOWN
+            raise UsageError(f"no module `{t}` in the spec", hint or f"the modules: {', '.join(names)}")
         print(generate_module(result.spec, t), end="")
     return EXIT_OK
 
@@ -162,19 +174,55 @@ def cmd_errors(args: argparse.Namespace) -> int:
 COMMANDS = {"check": cmd_check, "model": cmd_model, "errors": cmd_errors}
 
 
+def configure(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> None:
+    """Make the config file's settings (``--config FILE``, else the one found
+    from the working directory up) the defaults of ``parser``'s commands.
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or sets what no option accepts.
+    """
+    from imospec_cli.config import ConfigError, apply, find_config, load_config
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    given: Path | None = None
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a == "--config" and i + 1 < len(args):
+            given = Path(args[i + 1])
+        elif a.startswith("--config="):
+            given = Path(a.split("=", 1)[1])
+    if given is not None and not given.is_file():
+        raise ConfigError(f"{given}: no such config file (looked for {given.resolve()})",
+                          "give an existing file to --config, or leave it out to use imospec.toml")
+    path = given or find_config()
+    if path is not None:
+        apply(load_config(path), parser)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (see the module docstring)."""
+    from imospec_cli.usage import report_setup_error, setup_errors
+
     parser = build_parser()
+    try:
+        configure(parser, argv)
+    except setup_errors() as exc:
+        return report_setup_error(exc)
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_UNKNOWN
+        parser.print_usage(sys.stderr)
+        print("imospec: error: no command given\nhint: `imospec verify` runs the main job; `imospec --help` "
+              "lists the commands", file=sys.stderr)
+        return EXIT_USAGE
     handler = COMMANDS.get(args.command) or getattr(args, "func", None)
     if handler is None:
         parser.print_help()
-        return EXIT_UNKNOWN
+        return EXIT_USAGE
     try:
         return int(handler(args))
+    except setup_errors() as exc:
+        return report_setup_error(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

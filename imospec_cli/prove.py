@@ -5,10 +5,11 @@ Exit codes (see :mod:`imospec_cli.exits`):
 - 0: every query proved;
 - 1: something refuted (or the prover and the reference model disagree, or
   the spec does not check);
-- 2: something unknown and nothing refuted, or a usage error (an unknown
-  ``--module`` / ``--invariant``);
+- 2: something unknown and nothing refuted;
 - 3: a query crashed (an internal error of imospec; the traceback goes to
-  ``.imospec-cache/crash.log``).
+  ``.imospec-cache/crash.log``);
+- 64: a usage or setup error (a missing path, no ``.imo`` file, an unknown
+  ``--module`` / ``--invariant``, a bad argument).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_UNKNOWN, write_crash_log
+from imospec_cli.exits import EXIT_INTERNAL, EXIT_USAGE, write_crash_log
+from imospec_cli.progress import Progress, add_quiet_argument
+from imospec_cli.usage import nonneg_int as _nonneg_int
+from imospec_cli.usage import output_file, report_setup_error
+from imospec_cli.usage import positive_float as _positive_float
+from imospec_cli.usage import positive_int as _positive_int
 from verification.outcome import Proved, Refuted, Result, Unknown
 
 if TYPE_CHECKING:
@@ -38,10 +44,16 @@ def add_budget_arguments(p: argparse.ArgumentParser) -> None:
     """``--timeout``, ``--rlimit``, ``--no-cache`` and ``--cache-dir`` (shared by ``prove`` and ``verify``)."""
     p.add_argument("--rlimit", metavar="N", type=_positive_int, default=DEFAULT_RLIMIT,
                    help="Z3 resource limit per query: the deterministic budget that decides, the same on any "
-                        f"machine however loaded (default {DEFAULT_RLIMIT})")
+                        f"machine however loaded (default {DEFAULT_RLIMIT}). It is split across a query's "
+                        "stages: a quarter for the query with its quantifiers instantiated, an eighth for the "
+                        "pre-state pinned to a candidate, then the full query (an eighth after a candidate, "
+                        "else all of it); a vacuity check gets a tenth; the bounded search after a refutation "
+                        "a quarter, divided between its depths")
     p.add_argument("--timeout", metavar="S", type=_positive_float, default=DEFAULT_TIMEOUT,
-                   help="wall-clock seconds per query, a safety net only (default "
-                        f"{DEFAULT_TIMEOUT:g}); a verdict it decides is 'unknown (timeout)' and never cached")
+                   help="wall-clock seconds, a safety net only (default "
+                        f"{DEFAULT_TIMEOUT:g}): every solver call of a query (each stage above, each encoding, "
+                        "each depth of the bounded search) gets the whole S, so a query may run several times "
+                        "S. A verdict it decides is 'unknown (timeout)' and never cached")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write .imospec-cache/proofs")
     p.add_argument("--cache-dir", metavar="DIR", help="where to cache verdicts (default .imospec-cache/proofs)")
 
@@ -57,7 +69,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="depth of the bounded search from deployment for steps not proved (default 3; 0 "
                         "disables it, k-induction and the symbolic search from the binding's states, which goes "
                         "min(2, K) deep)")
-    p.add_argument("--json", metavar="FILE", help="write one JSON record per query to FILE ('-' for stdout)")
+    p.add_argument("--json", metavar="FILE", type=output_file,
+                   help="write the report to FILE ('-' for stdout) as one JSON document: the z3 version, the "
+                        "summary, the exit code, and one record per query under \"records\"")
     p.add_argument("--encoding", choices=("auto", "int", "bv"), default="auto",
                    help="integer or bit-vector encoding (auto: integers, bit-vectors when Z3 gives up)")
     p.add_argument("--jobs", metavar="N", type=_nonneg_int, default=0,
@@ -73,6 +87,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", metavar="N", type=_nonneg_int, default=0,
                    help="seed of the guided simulation on the model (default 0)")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
+    p.add_argument("--full", action="store_true",
+                   help="show every state variable of a counterexample, not only those that changed or that "
+                        "the violated clause reads")
+    add_quiet_argument(p)
 
 
 def register(subparsers: Any) -> None:
@@ -84,78 +102,18 @@ def register(subparsers: Any) -> None:
         "by k-induction, by a guided simulation on the model from the binding's scenarios, and symbolically "
         "from those states; a trace found is replayed through the reference model and the EVM. "
         "Exit 0 all proved, 1 something refuted, "
-        "2 something unknown, 3 internal error.",
+        "2 something unknown, 3 internal error, 64 a usage or setup error.",
     )
     add_arguments(p)
     p.set_defaults(func=handle)
 
 
-def _positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return v
-
-
-def _positive_int(s: str) -> int:
-    v = _nonneg_int(s)
-    if v == 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return v
-
-
-def _nonneg_int(s: str) -> int:
-    try:
-        v = int(s.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return v
-
-
-class Progress:
-    """Live progress on stderr: a rich bar on a terminal, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, total_hint: int = 0) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Progress:
-        if self.tty:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("proving"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.description}"), console=Console(file=self.stream),
-                                 transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def update(self, done: int, total: int, r: Result) -> None:
-        label = f"{_verdict(r)} {r.job.rule_label} × {r.job.action_label}"
-        if self._bar is not None:
-            if self._task is None:
-                self._task = self._bar.add_task(label, total=total)
-            self._bar.update(self._task, completed=done, total=total, description=label)
-        else:
-            print(f"[{done}/{total}] {label} ({r.seconds:.2f}s{', cached' if r.cached else ''})",
-                  file=self.stream, flush=True)
-
-
 def _verdict(r: Result) -> str:
     o = r.outcome
     if r.job.kind.startswith("vacuity"):
-        return "warning" if r.warning else "ok"
+        if isinstance(o, Unknown):  # a vacuity check that ran out says so: it did not pass
+            return f"unknown ({o.reason}) (vacuity)"
+        return "warning (vacuity)" if r.warning else "ok (vacuity)"
     if isinstance(o, Proved):
         return "proved" + (" (k-induction)" if o.method == "k-induction" else "") + (
             " (conditional)" if r.conditional_on else "")
@@ -194,35 +152,34 @@ def handle(args: argparse.Namespace) -> int:
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
-    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
+    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
+               full=args.full)
 
 
-def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_proved: bool = False) -> int:
+def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False,
+        quiet: bool = False, full: bool = False) -> int:
     """Prove the pipeline's spec, print the table and summary; return the exit code."""
     from spec.driver import SpecHasErrors
     from verification.runner import SelectionError
 
     try:
-        with Progress(sys.stderr) as progress:
-            report = pipeline.prove(progress.update)
-    except SpecHasErrors as exc:
-        print(exc.report, file=sys.stderr)
-        print("the spec has errors; run `imospec check` for details", file=sys.stderr)
-        return EXIT_FAIL
-    except SelectionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNKNOWN
-    print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline))
+        with Progress("proving", "queries", quiet=quiet) as progress:
+            report = pipeline.prove(lambda done, total, r: progress.update(
+                done, total, f"{_verdict(r)} {r.job.rule_label} × {r.job.action_label}"))
+    except (SpecHasErrors, SelectionError) as exc:
+        return report_setup_error(exc)
+    print_report(report, out, show_proved=show_proved, options=pipeline.options, paths=given_paths(pipeline),
+                 full=full)
     if json_to:
         text = json.dumps(report_json(report), indent=2, sort_keys=False)
-        if json_to == "-":
+        if str(json_to) == "-":
             print(text, file=out)
         else:
             try:
                 Path(json_to).write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
                 print(f"error: cannot write {json_to}: {exc.strerror}", file=sys.stderr)
-                return EXIT_UNKNOWN
+                return EXIT_USAGE
     if report.crashes:
         where = write_crash_log("\n".join(r.crash or "" for r in report.crashes))
         print(f"imospec: internal error in {len(report.crashes)} proof quer{'y' if len(report.crashes) == 1 else 'ies'}"
@@ -271,7 +228,7 @@ def _summary(proofs: list[Result]) -> dict[str, int]:
 
 
 def print_report(report: Report, out: TextIO, show_proved: bool = False, options: Options | None = None,
-                 paths: Sequence[str] = ()) -> None:
+                 paths: Sequence[str] = (), full: bool = False) -> None:
     """The final table (rule × action, outcome, time), then counterexamples,
     warnings, each unknown query with the command that retries it with a
     larger budget, and a summary."""
@@ -290,6 +247,8 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
             outcome += f": {r.outcome.detail[:60]}"
         if isinstance(r.outcome, Refuted) and r.outcome.method not in ("z3", "bmc-deployment"):
             outcome += f" (found by {r.outcome.method})"
+        elif isinstance(r.outcome, Unknown):
+            outcome += f" ({_search_evidence(r)})"
         elif isinstance(r.outcome, Refuted) and r.bmc:
             st = r.bmc.status
             outcome += {"reachable": f" (reachable in {r.bmc.depth})",
@@ -306,8 +265,11 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
         assert isinstance(r.outcome, Refuted)
         print(file=out)
         after = "" if r.job.kind == "theorem" else f" after {r.job.action_label}"
+        runs = [s.get("action", "") for s in (r.bmc.steps if r.bmc and r.bmc.status == "reachable" else [])]
+        if runs and runs[-1] != r.job.action_label:
+            after += f" (the trace below runs {', '.join(dict.fromkeys(runs))})"
         print(f"refuted: {r.job.rule_label}{after}", file=out)
-        print(render_counterexample(r.outcome.counterexample), file=out)
+        print(render_counterexample(r.outcome.counterexample, full=full), file=out)
         if r.bmc and (r.search is None or r.search.found_by is None or r.bmc.status == "reachable"):
             print(render_trace(r.bmc), file=out)
         if r.search is not None and r.search.found_by is not None and r.outcome.method != "z3":
@@ -325,6 +287,13 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
               f"{', '.join(r.conditional_on)}, which is not proved", file=out)
     for line in retry_lines(report, options, paths):
         print(line, file=out)
+    vacuity_unknown = [r for r in report.results
+                       if r.job.kind.startswith("vacuity") and isinstance(r.outcome, Unknown)]
+    if vacuity_unknown:
+        print(f"\n{len(vacuity_unknown)} vacuity check(s) unknown (not passed): "
+              + ", ".join(f"{r.job.rule_label if r.job.kind == 'vacuity-rule' else r.job.action_label}"
+                          for r in vacuity_unknown[:10]) + (" ..." if len(vacuity_unknown) > 10 else ""),
+              file=out)
     s = _summary(report.proofs)
     print(f"\n{s['proved']} proved ({s['frame']} by the frame rule), {s['refuted']} refuted, "
           f"{s['unknown']} unknown; {len(report.warnings)} warning(s); {s['cached']} cached; "
@@ -374,6 +343,40 @@ def retry_lines(report: Report, options: Options | None, paths: Sequence[str] = 
         assert isinstance(r.outcome, Unknown)
         lines.append(f"  {r.job.rule_label} × {r.job.action_label} ({r.outcome.reason}): "
                      f"{retry_command(r, options, paths)}")
+        lines.append(f"      evidence: {unknown_evidence(r, options)}")
         if r.search is not None:
             lines.append(f"    searched: {r.search.summary()}")
     return lines
+
+
+def _search_evidence(r: Result) -> str:
+    """What the search found behind an unknown step, in a few words (the table's column)."""
+    if r.bmc is None:
+        return "no CTI" if r.job.kind in ("step", "ensures") else "no search"
+    if r.bmc.status == "unreachable":
+        return f"CTI, unreachable in {r.bmc.depth}"
+    return f"CTI, search unknown at {r.bmc.depth}"
+
+
+def unknown_evidence(r: Result, options: Options | None) -> str:
+    """The evidence behind one unknown: counterexample to induction found or
+    not, how deep the search from deployment went, and the budget spent."""
+    from verification.outcome import DEFAULT_RLIMIT, DEFAULT_TIMEOUT
+
+    assert isinstance(r.outcome, Unknown)
+    parts: list[str] = []
+    if r.bmc is None:
+        if r.job.kind in ("step", "ensures"):
+            parts.append("no counterexample to induction (CTI) found, so no search from deployment was run")
+    elif r.bmc.status == "unreachable":
+        parts.append(f"a possible counterexample to induction (CTI) found; no violation within {r.bmc.depth} "
+                     f"step(s) of deployment (searched {', '.join(r.bmc.actions) or 'no action'})")
+    else:
+        parts.append(f"a possible counterexample to induction (CTI) found; the search from deployment gave no "
+                     f"answer up to depth {r.bmc.depth}" + (f" ({r.bmc.detail})" if r.bmc.detail else ""))
+    rlimit = options.rlimit if options else DEFAULT_RLIMIT
+    timeout = options.timeout if options else DEFAULT_TIMEOUT
+    spent = {"rlimit": f"the rlimit of {rlimit:,} spent", "timeout": f"the {timeout:g} s safety net ran out",
+             "incomplete": "Z3 gave up (incomplete)", "unsupported": "not encodable"}[r.outcome.reason]
+    parts.append(f"{spent} in {r.seconds:.1f} s")
+    return "; ".join(parts)

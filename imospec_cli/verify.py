@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli import conform, prove
-from imospec_cli.exits import EXIT_FAIL, EXIT_OK, EXIT_UNKNOWN, WORDS, worst
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK, EXIT_USAGE, WORDS, worst
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.progress import add_quiet_argument
+from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
 
 
 def register(sub: Any) -> None:
@@ -33,15 +35,22 @@ def register(sub: Any) -> None:
         "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, and print one summary; "
         "the spec is read and checked once for all of them. Exit 0 when everything holds, 1 when "
         "something is wrong (a diagnostic, a refuted proof, a divergence), 2 when something is "
-        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error. The summary names "
+        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error, 64 on a usage or setup "
+        "error (a bad argument, a broken binding or config file). The summary names "
         "each unknown query with the command that retries it with a larger budget.",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="conformance seed (default 0)")
-    p.add_argument("--examples", type=int, default=40, metavar="N",
+    p.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING,
+                   help="binding of the implementation to conform, and through its \"spec\" the spec to check "
+                   "and prove (default: the bundled Vyper contracts and protocol)")
+    p.add_argument("--backend", dest="backends", action="append", choices=conform.BACKENDS, metavar="EVM",
+                   help="an EVM to conform on, py-evm or pyrevm (repeatable; default: both)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S", help="conformance seed (default 0)")
+    p.add_argument("--examples", type=positive_int, default=40, metavar="N",
                    help="action sequences per conformance run (default 40)")
-    p.add_argument("--steps", type=int, default=25, metavar="N", help="steps per sequence (default 25)")
+    p.add_argument("--steps", type=positive_int, default=25, metavar="N", help="steps per sequence (default 25)")
     prove.add_budget_arguments(p)
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON to FILE ('-' for stdout)")
+    p.add_argument("--json", type=output_file, metavar="FILE",
+                   help="write the summary as JSON to FILE ('-' for stdout)")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write the assurance report into DIR: assurance.json (schema: "
                    "imospec_cli/report/assurance-report.schema.json), junit.xml, assurance.sarif (SARIF 2.1.0) "
@@ -49,6 +58,7 @@ def register(sub: Any) -> None:
     p.add_argument("--mutation-report", type=Path, metavar="FILE",
                    help="with --report: file each mutant of `imospec mutate --json FILE` under its action")
     p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
+    add_quiet_argument(p)
     p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     p.set_defaults(func=cmd_verify)
 
@@ -66,8 +76,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Chain check, prove and conform on one pipeline; print one summary; return the worst exit code."""
     if args.mutation_report is not None and args.report is None:
         print("error: --mutation-report needs --report DIR (the report it goes into)", file=sys.stderr)
-        return EXIT_UNKNOWN
-    pipeline = Pipeline.for_binding(DEFAULT_BINDING, options=prove.options_from(args))
+        return EXIT_USAGE
+    pipeline = Pipeline.for_binding(args.impl, options=prove.options_from(args))
     out = sys.stdout if args.json is None or str(args.json) != "-" else sys.stderr
     stages = run_stages(pipeline, args, out)
     code = worst(s.code for s in stages)
@@ -105,7 +115,7 @@ def write_report(pipeline: Pipeline, directory: Path, mutation_report: Path | No
         paths = write_all(build(pipeline, mutation_report=mutants), directory)
     except (MutationReportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
+        return EXIT_USAGE
     print(f"assurance report: {', '.join(str(p) for p in paths.values())}", file=out)
     return EXIT_OK
 
@@ -121,14 +131,13 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
     try:
         code = _stdout_to(out, lambda: run_check(pipeline))
     except BindingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = EXIT_FAIL
+        code = report_setup_error(exc)
     stages.append(Stage("check", code))
     if code != EXIT_OK:
         return stages  # nothing else is meaningful on a spec with errors
     if not args.skip_prove:
         print("== prove", file=out, flush=True)
-        code = _stdout_to(out, lambda: prove.run(pipeline, out))
+        code = _stdout_to(out, lambda: prove.run(pipeline, out, quiet=args.quiet))
         detail: dict[str, Any] = {}
         if "verdicts" in pipeline.__dict__:
             report = pipeline.verdicts
@@ -139,11 +148,11 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
                                   for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
         stages.append(Stage("prove", code, detail))
     if not args.skip_conform:
-        for backend in conform.BACKENDS:
+        for backend in args.backends or conform.BACKENDS:
             name = f"conform ({backend})"
             print(f"== {name}", file=out, flush=True)
             settings = CampaignSettings(backend=backend, examples=args.examples, steps=args.steps, seed=args.seed)
-            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s))
+            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s, quiet=args.quiet))
             result = next((c for c in pipeline.campaigns if c.backend == backend), None)
             detail = {}
             if result is not None:

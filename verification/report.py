@@ -233,16 +233,22 @@ def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_
 
 
 def _show(v: Any) -> str:
+    from spec.numbers import show_number
+
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {_show(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, int):
+        return show_number(v)
     return str(v)
 
 
-def render_counterexample(cex: dict[str, Any], indent: str = "    ") -> str:
+def render_counterexample(cex: dict[str, Any], indent: str = "    ", *, full: bool = False) -> str:
     """A counterexample as indented text: environment, arguments, state
-    before and after, the violated clause."""
+    before and after (only what changed, or what the violated clause reads,
+    unless ``full``), the violated clause. Numbers are shown by
+    :func:`spec.numbers.show_number` (``2**256-1``, ``5e18``)."""
     if "error" in cex:
         return f"{indent}{cex['error']}"
     lines: list[str] = []
@@ -250,41 +256,68 @@ def render_counterexample(cex: dict[str, Any], indent: str = "    ") -> str:
         lines.append(f"{indent}violated at {cex['clause']['at']}:")
         for ln in cex["clause"]["text"].splitlines():
             lines.append(f"{indent}{ln}")
+    names: dict[Any, str] = {}  # an address the counterexample gives a name: a module's, a parameter's
+    for k, v in (cex.get("params") or {}).items():
+        if isinstance(v, str) and v.startswith("0x") and len(v) == 42:
+            names.setdefault(v, k.rsplit(".", 1)[-1])
+    for k, v in (cex.get("addresses") or {}).items():
+        names[v] = k
+
+    def shown(v: Any) -> str:
+        return names[v] if isinstance(v, str) and v in names else _show(v)
+
     if cex.get("witnesses"):
-        lines.append(f"{indent}for " + ", ".join(f"{k} = {_show(v)}" for k, v in cex["witnesses"].items()))
+        lines.append(f"{indent}for " + ", ".join(f"{k} = {shown(v)}" for k, v in cex["witnesses"].items()))
     if cex.get("env"):
-        lines.append(f"{indent}environment: " + ", ".join(f"{k}={_show(v)}" for k, v in cex["env"].items()))
+        lines.append(f"{indent}environment: " + ", ".join(f"{k}={shown(v)}" for k, v in cex["env"].items()))
     if cex.get("args"):
-        lines.append(f"{indent}arguments:   " + ", ".join(f"{k}={_show(v)}" for k, v in cex["args"].items()))
+        lines.append(f"{indent}arguments:   " + ", ".join(f"{k}={shown(v)}" for k, v in cex["args"].items()))
     if cex.get("params"):
         lines.append(f"{indent}parameters:  " + ", ".join(f"{k}={_show(v)}" for k, v in cex["params"].items()))
     if cex.get("addresses"):
         lines.append(f"{indent}modules at:  " + ", ".join(f"{k}={_show(v)}" for k, v in cex["addresses"].items()))
     if cex.get("state"):
-        lines.append(f"{indent}state (before -> after):")
-        width = max(len(r["name"]) for r in cex["state"])
+        clause = (cex.get("clause") or {}).get("text", "")
+        rows = []
         for r in cex["state"]:
-            before = _show(r["before"]) if "before" in r else "-"
-            after = _show(r["after"]) if "after" in r else "-"
+            before = shown(r["before"]) if "before" in r else "-"
+            after = shown(r["after"]) if "after" in r else "-"
+            read = r["name"].rsplit(".", 1)[-1].split("[", 1)[0] in clause
+            if full or before != after or read:
+                rows.append((r["name"], before, after))
+        hidden = len(cex["state"]) - len(rows)
+        note = f"; {hidden} unchanged not shown (--full shows them)" if hidden else ""
+        lines.append(f"{indent}state (before -> after; * changed{note}):")
+        width = max((len(name) for name, _, _ in rows), default=0)
+        for name, before, after in rows:
             mark = "" if before == after else "   *"
-            lines.append(f"{indent}  {r['name']:<{width}}  {before} -> {after}{mark}")
+            lines.append(f"{indent}  {name:<{width}}  {before} -> {after}{mark}")
     return "\n".join(lines)
 
 
-def _addr(v: Any) -> str:
+def _plain_addr(v: Any) -> str:
     return f"0x{v:040x}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def render_trace(search: BoundedSearch, indent: str = "    ") -> str:
-    """A bounded search's verdict with its action sequence, as the prover prints it."""
+    """A bounded search's verdict with its action sequence, as the prover
+    prints it; callers that are a module's address or the deployer are named."""
     bmc = search.to_json()
     lines = []
+    dep0 = bmc.get("deployment") or {}
+    names = {v: k for k, v in (dep0.get("addresses") or {}).items() if isinstance(v, int)}
+    if isinstance(dep0.get("deployer"), int):
+        names.setdefault(dep0["deployer"], "deployer")
+
+    def _addr(v: Any) -> str:
+        return names[v] if v in names else _plain_addr(v)
+
     status = bmc.get("status")
     if status == "reachable":
         lines.append(f"{indent}reachable from deployment in {bmc['depth']} step(s):")
         dep = bmc.get("deployment", {})
         if dep:
-            addrs = ", ".join(f"{k}={_addr(v)}" for k, v in dep.get("addresses", {}).items())
+            addrs = ", ".join(f"{k}={_plain_addr(v)}" for k, v in dep.get("addresses", {}).items())
             lines.append(f"{indent}  0. deploy by {_addr(dep.get('deployer'))} at now={_show(dep.get('now'))} "
                          f"block={_show(dep.get('block_number'))} chain={_show(dep.get('chain_id'))}"
                          + (f"; modules at {addrs}" if addrs else ""))

@@ -123,6 +123,7 @@ class DeployedPair(BindingNames):
         ), probes=True)
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
+        self.label_addresses()
         # the incremental comparison (compare_changes): where each variable
         # lives, every storage slot the model has an entry for, and whether
         # the two sides were last compared in full and agreed
@@ -169,6 +170,33 @@ class DeployedPair(BindingNames):
 
     def _artifact(self, b: ModuleBinding) -> CompiledContract:
         return module_artifact(self.binding, b)
+
+    def label_addresses(self) -> None:
+        """Name the addresses traces show: ``actor:N``, ``deployer``, each
+        module's contract by the module's name, and an actor the binding
+        makes a role (``"offering.merchant": "actor:0"``) by the role too
+        (``actor:0/merchant``); a binding's ``labels`` (``{"actor:2":
+        "alice"}``) override them."""
+        from conformance.harness.values import ADDRESS_LABELS
+
+        labels = {self.deployer: "deployer", 0: "0x0"}
+        labels.update({a: f"actor:{i}" for i, a in enumerate(self.actors)})
+        labels.update({a: m for m, a in self.addresses.items()})
+        for key, value in self.binding.params.items():
+            if isinstance(value, str) and value.startswith("actor:") and value[6:].isdigit() \
+                    and int(value[6:]) < len(self.actors):
+                a = self.actors[int(value[6:])]
+                role = key.rsplit(".", 1)[-1]
+                if role not in labels[a].split("/"):
+                    labels[a] = f"{labels[a]}/{role}"
+        for token, name in self.binding.labels.items():
+            try:
+                labels[int(self.resolve(token))] = name
+            except (BindingError, KeyError, IndexError, ValueError):
+                raise BindingError(f"{self.binding.path}: `labels` names {token!r}, which is no address of the "
+                                   "deployment", "use actor:N (N below `actors`), deployer or @module") from None
+        ADDRESS_LABELS.clear()
+        ADDRESS_LABELS.update(labels)
 
     def _constructor_args(self, module: str) -> list[Any]:
         m = self.spec.modules[module]

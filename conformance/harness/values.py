@@ -87,17 +87,27 @@ class StepReport:
         return not self.differences
 
 
+#: The names a trace gives addresses (``actor:1``, a module's name, a role
+#: such as ``merchant``), set by the harness when it deploys (see
+#: :meth:`conformance.harness.deploy.DeployLayer.label_addresses`).
+ADDRESS_LABELS: dict[int, str] = {}
+
+
 def _show_addr(v: int) -> str:
-    return f"0x{v:040x}"[:10] + "…"
+    return ADDRESS_LABELS.get(v) or f"0x{v:040x}"[:10] + "…"
 
 
 def _show(v: Any) -> str:
+    from spec.numbers import show_number
+
     if isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, int):
-        if v >= 2**100:
-            return f"0x{v:x}"
-        return str(v) if v < 10**12 else f"{v} (0x{v:x})"
+        if v in ADDRESS_LABELS:
+            return ADDRESS_LABELS[v]
+        if 2**100 <= v < 2**160 and v not in (2**112 - 1, 2**128 - 1):
+            return f"0x{v:040x}"
+        return show_number(v)
     if isinstance(v, tuple):
         return "(" + ", ".join(_show(x) for x in v) + ")"
     return repr(v)

@@ -58,7 +58,7 @@ def test_replay_of_a_file_that_is_no_fixture_is_a_clear_error(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "trace.json"
     bad.write_text('{"format": "something else"}')
-    assert main(["replay", str(bad)]) == 1
+    assert main(["replay", str(bad)]) == 64
     err = capsys.readouterr().err
     assert "is not an imospec trace fixture" in err and "Traceback" not in err
 
@@ -89,6 +89,8 @@ def test_binding_errors_are_reported(tmp_path: Path, tiny_binding_path: Path) ->
         load_binding(bad)
     del data["modules"]["cash"]
     data["spec"] = str((tiny_binding_path.parent / "../spec").resolve())
+    for module in data["modules"].values():
+        module["vyper"] = str(tiny_binding_path.parent / module["vyper"])
     partial = tmp_path / "partial.json"
     partial.write_text(json.dumps(data))
     binding, spec = load_implementation(partial)

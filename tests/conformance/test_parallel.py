@@ -101,7 +101,7 @@ def test_ray_missing_is_a_clear_error(tiny_binding_path: Path, monkeypatch: pyte
     code = main(["conform", "--impl", str(tiny_binding_path), "--examples", "2", "--steps", "3",
                  "--engine", "ray"])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 64
     assert "pip install 'imospec[ray]'" in err and "Traceback" not in err
 
 
@@ -111,5 +111,5 @@ def test_a_worker_that_cannot_set_up_is_a_clear_error(tiny_mutant: MutantMaker,
     code = main(["conform", "--impl", str(broken), "--backend", "pyrevm", "--examples", "2", "--steps", "3",
                  "--workers", "2"])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 64
     assert "error:" in err and "vault" in err and "Traceback" not in err

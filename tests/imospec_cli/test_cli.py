@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from imospec_cli.main import EXIT_FAIL, EXIT_OK, EXIT_UNKNOWN, main
+from imospec_cli.main import EXIT_FAIL, EXIT_OK, EXIT_USAGE, main
 from spec.diagnostics import CATALOGUE, catalogue_markdown
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def test_top_level_help_via_script() -> None:
     for command in ("check", "model", "errors"):
         assert command in out
     assert "docs/language.md" in out
-    assert "Exit codes: 0 ok, 1 problems found, 2 inconclusive or bad usage, 3 internal error." in " ".join(out.split())
+    assert "64 usage or setup error" in " ".join(out.split())
     assert_no_traceback(proc.stderr)
 
 
@@ -81,22 +81,23 @@ def test_subcommand_help_explains(command: str, phrases: list[str]) -> None:
     assert err == ""
 
 
-def test_no_subcommand_exits_2_with_help() -> None:
-    code, out, _ = run()
-    assert code == EXIT_UNKNOWN == 2
-    assert out.startswith("usage: imospec")
+def test_no_subcommand_is_a_usage_error_with_help() -> None:
+    code, _, err = run()
+    assert code == EXIT_USAGE == 64
+    assert err.startswith("usage: imospec")
+    assert "no command given" in err
 
 
-def test_no_subcommand_via_script_exits_2() -> None:
+def test_no_subcommand_via_script_exits_64() -> None:
     proc = run_script()
-    assert proc.returncode == 2
+    assert proc.returncode == 64
     assert "usage: imospec" in proc.stdout + proc.stderr
     assert_no_traceback(proc.stderr)
 
 
 def test_unknown_subcommand_is_a_usage_error() -> None:
     code, _, err = run("chekc")
-    assert code == 2
+    assert code == EXIT_USAGE
     assert "invalid choice" in err
     assert_no_traceback(err)
 
@@ -157,9 +158,9 @@ def test_model_list_names_the_modules() -> None:
     assert set(out.split()) == {"cash", "lock", "vault"}  # the abstract `token` is no deployed module
 
 
-def test_model_emit_unknown_module_exits_2_with_hint() -> None:
+def test_model_emit_unknown_module_is_a_usage_error_with_hint() -> None:
     code, out, err = run("model", "--emit", "vaul", str(MINI))
-    assert code == EXIT_UNKNOWN == 2
+    assert code == EXIT_USAGE
     assert out == ""
     assert "no module `vaul`" in err
     assert "did you mean `vault`?" in err
@@ -168,7 +169,7 @@ def test_model_emit_unknown_module_exits_2_with_hint() -> None:
 
 def test_model_emit_unknown_module_via_script() -> None:
     proc = run_script("model", "--emit", "nosuchmodule", str(MINI))
-    assert proc.returncode == 2
+    assert proc.returncode == 64
     assert "no module `nosuchmodule`" in proc.stderr
     assert_no_traceback(proc.stderr)
 
@@ -186,9 +187,9 @@ def test_model_of_a_bad_spec_exits_1(tmp_path: Path) -> None:
 # ------------------------------------------------------------------- check
 
 
-def test_check_missing_path_exits_1_with_E003() -> None:
+def test_check_missing_path_is_a_setup_error_with_E003() -> None:
     code, out, err = run("check", "no/such/dir")
-    assert code == EXIT_FAIL == 1
+    assert code == EXIT_USAGE
     assert "error[E003]" in out
     assert "no/such/dir" in out
     assert_no_traceback(out + err)
@@ -196,7 +197,7 @@ def test_check_missing_path_exits_1_with_E003() -> None:
 
 def test_check_missing_path_via_script() -> None:
     proc = run_script("check", "definitely-missing.imo")
-    assert proc.returncode == 1
+    assert proc.returncode == 64
     assert "error[E003]" in proc.stdout
     assert "definitely-missing.imo" in proc.stdout
     assert_no_traceback(proc.stdout + proc.stderr)
@@ -235,7 +236,7 @@ def test_check_bad_spec_exits_1_with_summary(tmp_path: Path) -> None:
 def test_check_binary_file_is_E003_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "bin.imo").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
     code, out, err = run("check", "bin.imo", cwd=tmp_path)
-    assert code == EXIT_FAIL
+    assert code == EXIT_FAIL  # a spec file that is not text: the spec is wrong
     assert "error[E003]" in out
     assert_no_traceback(out + err)
 

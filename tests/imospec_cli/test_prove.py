@@ -71,9 +71,9 @@ def test_json_has_one_record_per_query(capsys: pytest.CaptureFixture[str], tmp_p
     (["--module", "nope"], "no module `nope`"),
     (["--invariant", "floor_guarante"], "did you mean `floor_guarantee`"),
 ])
-def test_selection_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+def test_selection_errors_are_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
     code, _, err = _run(capsys, str(SPECS / "reserve_ok"), *argv)
-    assert code == 2
+    assert code == 64
     assert message in err
 
 
@@ -85,16 +85,16 @@ def test_spec_with_errors_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert "E010" in err and "imospec check" in err
 
 
-def test_missing_path_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_missing_path_is_a_setup_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = _run(capsys, str(tmp_path / "nowhere"))
-    assert code == 1
+    assert code == 64
     assert "E003" in err
 
 
 def test_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([str(SPECS / "reserve_ok"), "--timeout", "-3"])
-    assert exc.value.code == 2
+    assert exc.value.code == 64
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -106,3 +106,34 @@ def test_register_wires_the_subcommand(capsys: pytest.CaptureFixture[str]) -> No
     assert args.depth == 2
     assert args.func(args) == 0
     assert "member.tier_backed" in capsys.readouterr().out
+
+
+def test_an_unknown_shows_its_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table and the retry lines say whether a CTI was found, how far the search went, what budget ran out."""
+    code, out, _ = _run(capsys, str(SPECS / "pool_ok"), "--invariant", "k_never_decreases", "--rlimit", "1000")
+    assert code == 2
+    assert "unknown (rlimit) (no CTI)" in out
+    assert ("evidence: no counterexample to induction (CTI) found, so no search from deployment was run; "
+            "the rlimit of 1,000 spent in") in out
+
+
+def test_a_vacuity_check_that_ran_out_is_unknown_not_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, str(SPECS / "pool_ok"), "--rlimit", "1000")
+    assert code == 2
+    assert "vacuity check(s) unknown (not passed): pool.reserves_fit" in out
+    assert "ok (vacuity)" not in out + err
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, str(SPECS / "reserve_ok"))
+    assert code == 0
+    assert err == ""  # no [n/N] lines in a pipe or a CI log
+
+
+def test_json_help_says_what_is_written() -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["prove"]
+    text = " ".join(sub.format_help().split())
+    assert "one JSON document" in text and "one record per query under \"records\"" in text
+    assert "gets the whole S, so a query may run several times S" in text  # how --timeout is spent

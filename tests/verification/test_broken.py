@@ -33,7 +33,7 @@ def test_broken_spec_is_refuted_and_replayed(spec: str, rule: str, action: str, 
     assert cex["state"], "the pre- and post-state of what matters"
     assert all("before" in row and "after" in row for row in cex["state"])
     text = render_counterexample(cex)
-    assert "violated at" in text and "state (before -> after)" in text
+    assert "violated at" in text and "state (before -> after" in text
     # reachable from deployment, with the concrete sequence, confirmed by the model
     assert r.bmc is not None and r.bmc.status == "reachable", r.bmc
     assert r.bmc.depth == steps

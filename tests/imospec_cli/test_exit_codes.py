@@ -1,0 +1,197 @@
+"""The one exit-code table: each row, for every kind of input that belongs to
+it, and the table in every command's ``--help`` and in README.md.
+
+0 holds; 1 wrong; 2 inconclusive; 3 internal error; 64 a usage or setup error
+(nothing checked). Every usage error says what is wrong and gives a hint; none
+prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imospec_cli import main as main_module
+from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_TABLE, EXIT_UNKNOWN, EXIT_USAGE
+from imospec_cli.main import build_parser
+from tests.imospec_cli.test_cli import MINI, REPO, run
+from tests.verification.conftest import SPECS
+
+TINY_IMPL = REPO / "tests" / "conformance" / "fixtures" / "tiny" / "impl"
+
+
+def assert_usage_error(code: int, out: str, err: str, *phrases: str) -> None:
+    assert code == EXIT_USAGE, f"exit {code}\nstdout:\n{out}\nstderr:\n{err}"
+    text = out + err
+    assert "error" in text and "hint:" in text, text
+    assert "Traceback" not in text and "internal error" not in err.replace("internal error of imospec", "")
+    for phrase in phrases:
+        assert phrase in text, f"{phrase!r} not in:\n{text}"
+
+
+def tiny_copy(tmp_path: Path) -> Path:
+    """A copy of the tiny implementation (contracts and binding), its spec named by an absolute path."""
+    impl = tmp_path / "impl"
+    shutil.copytree(TINY_IMPL, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((TINY_IMPL / data.get("spec", ".")).resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    return impl / "binding.json"
+
+
+# --------------------------------------------------------------- 0, 1, 2, 3
+
+
+def test_row_0_holds() -> None:
+    code, out, err = run("check", str(MINI))
+    assert code == EXIT_OK == 0, err
+    code, out, err = run("prove", str(SPECS / "reserve_ok"), "--jobs", "1", "--no-cache")
+    assert code == EXIT_OK, out + err
+
+
+def test_row_1_wrong() -> None:
+    code, out, _ = run("prove", str(SPECS / "vault_nocheck"), "--jobs", "1", "--no-cache")
+    assert code == EXIT_FAIL == 1
+    assert "refuted" in out
+
+
+def test_row_1_wrong_for_a_spec_with_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.imo").write_text("module bad\nstate x: uint256\ninvariant i: x >= y\n")
+    for command in ("check", "prove", "model"):
+        code, out, err = run(command, *(["--emit", "bad"] if command == "model" else []), "bad.imo", cwd=tmp_path)
+        assert code == EXIT_FAIL, f"{command}: {code}\n{out}{err}"
+        assert "E010" in out + err
+
+
+def test_row_2_inconclusive() -> None:
+    code, out, _ = run("prove", str(SPECS / "pool_ok"), "--invariant", "k_never_decreases", "--rlimit", "1",
+                       "--no-vacuity", "--jobs", "1", "--no-cache")
+    assert code == EXIT_UNKNOWN == 2
+    assert "unknown (rlimit)" in out
+
+
+def test_row_3_internal_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A bug of imospec (here: a command that raises) is exit 3, a one-line message, the traceback in the log."""
+    def broken(args: argparse.Namespace) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(main_module.COMMANDS, "errors", broken)
+    code, out, err = run("errors", cwd=tmp_path)
+    assert code == EXIT_INTERNAL == 3
+    assert "internal error: RuntimeError: a bug" in err and "Traceback" not in out + err
+    assert "RuntimeError" in (tmp_path / ".imospec-cache" / "crash.log").read_text()
+
+
+# --------------------------------------------------------------- 64: arguments
+
+
+@pytest.mark.parametrize(("argv", "phrase"), [
+    (["conform", "--examples", "0"], "--examples: must be at least 1"),
+    (["conform", "--examples", "-1"], "--examples: must not be negative"),
+    (["conform", "--steps", "0"], "--steps: must be at least 1"),
+    (["conform", "--workers", "0"], "--workers: must be at least 1"),
+    (["conform", "--examples", "many"], "not a whole number"),
+    (["conform", "--backend", "geth"], "invalid choice"),
+    (["conform", "--json", "/no/such/dir/out.json"], "the directory /no/such/dir does not exist"),
+    (["mutate", "--examples", "-1", "--max-mutants", "1"], "--examples: must not be negative"),
+    (["mutate", "--max-mutants", "0"], "--max-mutants: must be at least 1"),
+    (["mutate", "--steps", "0"], "--steps: must be at least 1"),
+    (["verify", "--examples", "0"], "--examples: must be at least 1"),
+    (["verify", "--steps", "-2"], "--steps: must not be negative"),
+    (["prove", "--rlimit", "0"], "--rlimit: must be at least 1"),
+    (["prove", "--timeout", "-3"], "--timeout: must be a positive number"),
+    (["prove", "--depth", "-1"], "--depth: must not be negative"),
+    (["prove", "--json", "/no/such/dir/out.json"], "does not exist"),
+    (["chekc"], "invalid choice"),
+    ([], "no command given"),
+])
+def test_row_64_bad_arguments(argv: list[str], phrase: str) -> None:
+    code, out, err = run(*argv)
+    assert_usage_error(code, out, err, phrase)
+
+
+# --------------------------------------------------------------- 64: inputs
+
+
+def test_row_64_missing_spec_path(tmp_path: Path) -> None:
+    for command in ("check", "prove"):
+        code, out, err = run(command, str(tmp_path / "nowhere"))
+        assert_usage_error(code, out, err, "E003", "nowhere")
+
+
+def test_row_64_no_imo_files(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    for command in ("check", "prove"):
+        code, out, err = run(command, str(tmp_path / "empty"))
+        assert_usage_error(code, out, err, "E006", "no `.imo` file")
+
+
+def test_row_64_unknown_module_or_invariant() -> None:
+    code, out, err = run("prove", str(SPECS / "reserve_ok"), "--module", "nosuch", "--jobs", "1")
+    assert_usage_error(code, out, err, "no module `nosuch`")
+    code, out, err = run("model", "--emit", "vaul", str(MINI))
+    assert_usage_error(code, out, err, "did you mean `vault`?")
+
+
+def test_row_64_missing_binding(tmp_path: Path) -> None:
+    code, out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
+    assert_usage_error(code, out, err, "cannot read binding", str(tmp_path / "binding.json"), "docs/conformance.md")
+
+
+def test_row_64_malformed_binding(tmp_path: Path) -> None:
+    (tmp_path / "binding.json").write_text('{"modules": {"vault": {"vyper": "v.vy"},}}')
+    code, _out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
+    assert code == EXIT_USAGE
+    assert f"{tmp_path / 'binding.json'}:1:" in err and "not JSON" in err
+
+
+def test_row_64_binding_whose_contract_is_missing(tmp_path: Path) -> None:
+    """The error names the file it looked for, and says paths are relative to the binding."""
+    binding = tiny_copy(tmp_path)
+    (binding.parent / "vault.vy").unlink()
+    code, out, err = run("conform", "--impl", str(binding), "--examples", "1", "--steps", "1", "--workers", "1")
+    assert_usage_error(code, out, err, "module `vault`: `vyper` names 'vault.vy'", str(binding.parent / "vault.vy"),
+                       f"relative to the binding's own directory ({binding.parent})")
+
+
+def test_row_64_copied_binding_whose_spec_is_not_there(tmp_path: Path) -> None:
+    shutil.copy(TINY_IMPL / "binding.json", tmp_path / "binding.json")
+    code, out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
+    assert_usage_error(code, out, err, "`spec` names", "when you copy a binding")
+
+
+def test_row_64_vyper_syntax_error_in_a_bindings_contract(tmp_path: Path) -> None:
+    binding = tiny_copy(tmp_path)
+    vault = binding.parent / "vault.vy"
+    vault.write_text(vault.read_text().replace("amount * WAD // floor_price", "amount * WAD // // floor_price", 1))
+    code, out, err = run("conform", "--impl", str(binding), "--backend", "pyrevm", "--examples", "1",
+                         "--steps", "1", "--workers", "1")
+    assert code == EXIT_USAGE, out + err
+    assert "vault.vy" in err and "Traceback" not in out + err
+
+
+def test_row_64_replay_of_a_missing_fixture(tmp_path: Path) -> None:
+    code, _out, err = run("replay", str(tmp_path / "trace.json"))
+    assert code == EXIT_USAGE and "trace.json" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------- the table
+
+
+def test_every_commands_help_ends_with_the_exit_code_table() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"check", "prove", "conform", "mutate", "replay", "verify", "model", "errors"} <= set(sub.choices)
+    for name in [None, *sub.choices]:
+        code, out, _ = run(*([name] if name else []), "--help")
+        assert code == 0
+        assert out.rstrip().endswith(EXIT_TABLE.rstrip()), f"`imospec {name or ''} --help` lacks the table"
+
+
+def test_readme_has_the_exit_code_table() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert EXIT_TABLE in readme
