@@ -63,6 +63,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-vacuity", action="store_true", help="skip the vacuity checks")
     p.add_argument("--no-replay", action="store_true", help="do not replay traces through the reference model")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
+    add_cover_arguments(p)
+
+
+def add_cover_arguments(p: argparse.ArgumentParser) -> None:
+    """The witness search's arguments (shared by ``prove`` and ``mutate --spec``)."""
+    p.add_argument("--no-covers", action="store_true",
+                   help="skip the covers (explicit `cover`s; generated: every public action succeeds, every "
+                        "`require` passes and fails, every phase gate admits and refuses)")
+    p.add_argument("--cover-seed", metavar="S", type=_nonneg_int, default=0,
+                   help="seed of the witness runs (default 0; the result is the same for a seed)")
+    p.add_argument("--cover-walks", metavar="N", type=_positive_int, default=12,
+                   help="random walks from each starting state (default 12)")
+    p.add_argument("--cover-steps", metavar="N", type=_positive_int, default=30,
+                   help="steps per walk (default 30)")
+    p.add_argument("--witness", metavar="KEY", action="append", default=[],
+                   help="print the witness trace of a cover (`reserve.redeem_whole_capacity`, "
+                        "`reserve.redeem:succeeds`, `reserve.redeem:require ZERO_AMOUNT:fails`; 'all' for every one)")
 
 
 def register(subparsers: Any) -> None:
@@ -165,12 +182,58 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
+def cover_settings_from(args: argparse.Namespace) -> Any:
+    """The witness search's settings from parsed arguments, or None with ``--no-covers``."""
+    from conformance.witness import CoverSettings
+
+    if getattr(args, "no_covers", False):
+        return None
+    return CoverSettings(seed=getattr(args, "cover_seed", 0), walks=getattr(args, "cover_walks", 12),
+                         steps=getattr(args, "cover_steps", 30))
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run ``imospec prove`` with parsed arguments; return the exit code."""
+    from imospec_cli.exits import worst
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
-    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
+    code = run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved)
+    settings = cover_settings_from(args)
+    if settings is None or args.invariant is not None or code in (EXIT_INTERNAL,) or not pipeline.ok:
+        return code
+    return worst([code, run_covers(pipeline, sys.stdout, settings, module=args.module, witnesses=args.witness)])
+
+
+def run_covers(pipeline: Pipeline, out: TextIO, settings: Any, *, module: str | None = None,
+               witnesses: Sequence[str] = ()) -> int:
+    """Meet the spec's covers with witness runs; print the unmet ones at their
+    source (and the witnesses asked for); 1 when one is unmet, else 0."""
+    from spec.diagnostics import render
+
+    report = pipeline.covers(settings)
+    goals = [g for g in report.goals if module is None or g.module == module]
+    keys = {g.key for g in goals}
+    met = [g for g in goals if g.key in report.met]
+    diags = [d for d in report.diagnostics() if module is None or d.span is None
+             or any(d.span == g.span for g in goals)]
+    print(f"\n== covers ({len(goals)} goals; seed {settings.seed}, {settings.walks} walks x {settings.steps} steps "
+          f"from each starting state)", file=out)
+    for d in diags:
+        print(render(d, pipeline.spec.sources), file=out)
+    for key in witnesses:
+        chosen = sorted(k for k in report.met if k in keys) if key == "all" else [key]
+        for k in chosen:
+            w = report.met.get(k)
+            if w is None:
+                known = "not met" if k in keys else "no such cover"
+                print(f"witness {k}: {known}", file=out)
+                continue
+            print(f"witness {k}:\n{w.render()}", file=out)
+    excused = [g for g in report.excused if g.key in keys]
+    print(f"{len(met)} met, {len(excused)} stated unreachable in the spec, {len(diags)} error(s); "
+          f"{report.steps} model steps, {report.seconds:.1f}s", file=out)
+    return EXIT_FAIL if diags else 0
 
 
 def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_proved: bool = False) -> int:
