@@ -19,10 +19,12 @@ numbers near the state, near the clock, addresses the state links to the
 caller), steering each step toward actions with goals still open. The result
 is deterministic for a seed. Every met goal keeps the first trace that met it
 (:class:`Witness`); an unmet goal is a finding located at its source, with
-the catalogue code of its kind (E050-E053). A goal that concrete runs do not
-meet is not proved unreachable: :class:`CoverReport` says "not met within the
-search", and a solver-backed search can be put behind the same interface
-(:func:`search_witnesses` takes the goals and returns which it met).
+the catalogue code of its kind: E050 (an error) for an explicit cover,
+W002-W004 (warnings) for generated ones, since a concrete search that misses
+a goal has not shown it unreachable. A solver-backed search can be put behind
+the same interface (:func:`search_witnesses` takes the goals and returns which
+it met). Require goals are generated for the internal actions some public
+action calls (a template's unused helper has none).
 
 Requires are observed through the generated model itself: for the duration
 of a search, the model's ``require`` and its action functions are wrapped to
@@ -56,6 +58,8 @@ DEFAULT_STEPS = 30
 TIME_MOVES = (1, 60, 1800, 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400)
 #: One step in TIME_EVERY moves the clock.
 TIME_EVERY = 6
+#: Calls of each action with goals open, straight from each starting state, before the walks.
+PROBES = 6
 #: Argument draws per action step; the first that meets an open goal runs, else the last.
 DRAWS = 4
 ACTOR_BASE = 0xA11CE0
@@ -185,7 +189,7 @@ class CoverReport:
         that names no goal, or names one that a run met."""
         out = [Diagnostic(g.code, g.message(), g.span, _hint(g)) for g in self.unmet]
         out += self.bad_uncovered
-        out += [Diagnostic("E054", f"`uncovered: {g.words}` of `{g.module}.{g.action}`, yet a run met it",
+        out += [Diagnostic("E051", f"`uncovered: {g.words}` of `{g.module}.{g.action}`, yet a run met it",
                            g.span, "drop the `uncovered:` line; `--witness` shows the run") for g in self.misjudged]
         return out
 
@@ -206,12 +210,15 @@ def _hint(g: Goal) -> str:
 def goals_of(spec: ir.Spec) -> list[Goal]:
     """Every goal of the spec: explicit covers, then the generated ones, module by module."""
     out: list[Goal] = []
+    called = _called(spec)
     for m in spec.modules.values():
         for c in m.covers:
             out.append(Goal(f"{m.name}.{c.name}", "cover", m.name, c.action, c.name, c.span, "E050"))
         for a in m.actions.values():
+            if a.internal and (m.name, a.name) not in called:
+                continue
             if not a.internal:
-                out.append(Goal(f"{m.name}.{a.name}:succeeds", "succeeds", m.name, a.name, "", a.span, "E051"))
+                out.append(Goal(f"{m.name}.{a.name}:succeeds", "succeeds", m.name, a.name, "", a.span, "W002"))
             seen: set[str] = set()
             for s in ir.walk(a.body):
                 if not isinstance(s, ir.Require) or s.origin == "when" or s.reason in seen:
@@ -219,7 +226,7 @@ def goals_of(spec: ir.Spec) -> list[Goal]:
                 seen.add(s.reason)
                 for kind in ("passes", "fails"):
                     out.append(Goal(f"{m.name}.{a.name}:require {s.reason}:{kind}", kind, m.name, a.name,
-                                    s.reason, s.span, "E052"))
+                                    s.reason, s.span, "W003"))
             if a.phase_gate is not None:
                 phases, allowed = a.phase_gate
                 decl = _phases_decl(spec, phases)
@@ -227,8 +234,33 @@ def goals_of(spec: ir.Spec) -> list[Goal]:
                 for band in decl.bands:
                     kind = "admits" if band in allowed else "refuses"
                     out.append(Goal(f"{m.name}.{a.name}:gate {band}:{kind}", kind, m.name, a.name, band,
-                                    gate.span, "E053"))
+                                    gate.span, "W004"))
     return out
+
+
+def _called(spec: ir.Spec) -> set[tuple[str, str]]:
+    """Every action some public action calls, directly or not."""
+    todo = [(m.name, a.name) for m in spec.modules.values() for a in m.actions.values() if not a.internal]
+    seen = set(todo)
+    while todo:
+        mname, aname = todo.pop()
+        for s in ir.walk(spec.modules[mname].actions[aname].body):
+            for e in _stmt_calls(s):
+                key = (e.module or mname, e.name)
+                if key not in seen and key[0] in spec.modules and key[1] in spec.modules[key[0]].actions:
+                    seen.add(key)
+                    todo.append(key)
+    return seen
+
+
+def _stmt_calls(s: ir.Stmt) -> list[ir.ActionCall]:
+    exprs: list[ir.Expr] = []
+    for name in ("call", "value", "cond", "test", "target", "key"):
+        v = getattr(s, name, None)
+        if isinstance(v, ir.Expr):
+            exprs.append(v)
+    exprs.extend(a for a in getattr(s, "args", ()) if isinstance(a, ir.Expr))
+    return [c for e in exprs for c in ir.action_calls(e)]
 
 
 UNCOVERED = "uncovered:"
@@ -237,7 +269,7 @@ UNCOVERED = "uncovered:"
 def uncovered_of(spec: ir.Spec, goals: list[Goal]) -> tuple[dict[str, str], list[Diagnostic]]:
     """The generated goals each action's comment states cannot be met, with
     the reason: a line ``uncovered: require LOCKED fails: <why>`` (or
-    ``succeeds: <why>``, ``gate Bronze refuses: <why>``); and an E054 error
+    ``succeeds: <why>``, ``gate Bronze refuses: <why>``); and an E051 error
     for each such line that names no goal of its action or gives no reason."""
     by_action: dict[tuple[str, str | None], dict[str, str]] = {}
     for g in goals:
@@ -255,7 +287,7 @@ def uncovered_of(spec: ir.Spec, goals: list[Goal]) -> tuple[dict[str, str], list
                 key = by_action.get((m.name, a.name), {}).get(words)
                 if key is None or not why.strip():
                     problem = "gives no reason" if key is not None else "names no generated goal of this action"
-                    bad.append(Diagnostic("E054", f"`{text}` {problem}", a.span,
+                    bad.append(Diagnostic("E051", f"`{text}` {problem}", a.span,
                                           "write `uncovered: require REASON fails: why` (or `passes`, `succeeds`, "
                                           "`gate PHASE admits|refuses`)"))
                     continue
@@ -415,6 +447,15 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     with observed(model) as obs:
         search.obs = obs
         starts = search.starts()
+        for start in starts:  # probes: every action with a goal open, straight from each starting state
+            for mname, act in public:
+                if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
+                    continue
+                for _ in range(PROBES):
+                    model.world.restore(clone(start.snapshot))
+                    caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
+                                              open_goals)
+                    search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
         total = len(starts) * walks
         for i in range(total):
             if not open_goals:
@@ -465,13 +506,13 @@ class _Search:
 
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
         """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
-        ``key:module.name`` for a governed parameter's key, ``now``, ``true``/``false``,
+        ``key:module.name`` for a governed parameter's key, ``now`` or ``now+N``, ``true``/``false``,
         a number) as a model value."""
         if isinstance(token, str):
             if token in ("true", "false"):
                 return token == "true"
-            if token == "now" and now is not None:
-                return now
+            if token.startswith("now") and now is not None:
+                return now + int(token[3:] or 0)
             if token.startswith("actor:"):
                 which = token.split(":", 1)[1]
                 return self_actor if which == "self" else self.actors[int(which)]
@@ -563,7 +604,7 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
     draw that meets an open ``where`` cover before running, else the last."""
     draw: tuple[int, tuple[Any, ...]] = (actors[0], ())
     for _ in range(DRAWS):
-        caller = rng.choice([*actors, *actors, *model.world.address.values(), 0])
+        caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
         args = _args(rng, model, spec, module, act, caller, actors, now, block)
         draw = (caller, args)
         if _cover_hits(model, spec, module, act, Env(caller, now, block, 1), args, open_goals):

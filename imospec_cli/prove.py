@@ -231,9 +231,10 @@ def run_covers(pipeline: Pipeline, out: TextIO, settings: Any, *, module: str | 
                 continue
             print(f"witness {k}:\n{w.render()}", file=out)
     excused = [g for g in report.excused if g.key in keys]
-    print(f"{len(met)} met, {len(excused)} stated unreachable in the spec, {len(diags)} error(s); "
-          f"{report.steps} model steps, {report.seconds:.1f}s", file=out)
-    return EXIT_FAIL if diags else 0
+    errors = sum(1 for d in diags if d.is_error)
+    print(f"{len(met)} met, {len(excused)} stated unreachable in the spec; {errors} error(s), "
+          f"{len(diags) - errors} warning(s); {report.steps} model steps, {report.seconds:.1f}s", file=out)
+    return EXIT_FAIL if errors else 0
 
 
 def run(pipeline: Pipeline, out: TextIO, *, json_to: str | None = None, show_proved: bool = False) -> int:
