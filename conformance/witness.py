@@ -122,13 +122,14 @@ class TraceStep:
     caller: int = 0
     args: tuple[Any, ...] = ()
     seconds: int = 0
+    blocks: int = 0
     ok: bool = True
     reason: str | None = None
 
     def render(self, labels: dict[int, str] | None = None) -> str:
         """One line; addresses shown by their labels (``actor:1``, ``@pool``)."""
         if self.module == "time":
-            return f"time +{self.seconds}s"
+            return f"time +{self.seconds}s, +{self.blocks} block(s)"
         names = labels or {}
         shown = ", ".join(_show(a, names) for a in self.args)
         end = "ok" if self.ok else f"reverted {self.reason or '(bare)'}"
@@ -196,9 +197,11 @@ class CoverReport:
 
 def _hint(g: Goal) -> str:
     if g.kind == "succeeds" or g.kind == "cover":
-        return "a check that can never pass, a wrong comparison or a wrong state blocks it; `--witness KEY` shows how other goals were met"
+        return ("a check that can never pass, a wrong comparison or a wrong state blocks it; "
+                "`--witness KEY` shows how other goals were met")
     if g.kind == "fails":
-        return "a check that never bites is dead code, or the state it guards against is unreachable; say why in the spec"
+        return ("a check that never bites is dead code, or the state it guards against is unreachable; "
+                "say why in an `uncovered:` line")
     if g.kind == "passes":
         return "a check that never passes blocks every path through it"
     return "the gate's phase list, or the price it reads, is wrong"
@@ -226,7 +229,7 @@ def goals_of(spec: ir.Spec) -> list[Goal]:
                 seen.add(s.reason)
                 for kind in ("passes", "fails"):
                     out.append(Goal(f"{m.name}.{a.name}:require {s.reason}:{kind}", kind, m.name, a.name,
-                                    s.reason, s.span, "W003"))
+                                    s.reason, s.span or a.span, "W003"))
             if a.phase_gate is not None:
                 phases, allowed = a.phase_gate
                 decl = _phases_decl(spec, phases)
@@ -234,7 +237,7 @@ def goals_of(spec: ir.Spec) -> list[Goal]:
                 for band in decl.bands:
                     kind = "admits" if band in allowed else "refuses"
                     out.append(Goal(f"{m.name}.{a.name}:gate {band}:{kind}", kind, m.name, a.name, band,
-                                    gate.span, "W004"))
+                                    gate.span or a.span, "W004"))
     return out
 
 
@@ -369,7 +372,7 @@ def observed(model: Model) -> Iterator[_Observer]:
 def _reason_of(error: Any) -> str:
     try:
         return str(error().reason)
-    except Exception:  # noqa: BLE001 - an exception class that needs arguments has no fixed reason
+    except Exception:
         return getattr(error, "__name__", "?")
 
 
@@ -470,7 +473,7 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                 if rng.randrange(TIME_EVERY) == 0:
                     secs = rng.choice(TIME_MOVES)
                     now, block = now + secs, block + max(1, secs // 12)
-                    trace.append(TraceStep("time", seconds=secs))
+                    trace.append(TraceStep("time", seconds=secs, blocks=max(1, secs // 12)))
                     continue
                 mname, act = _pick_action(rng, public, open_goals)
                 caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals)
@@ -548,7 +551,7 @@ class _Search:
         for module, action, caller, args in steps:
             if module == "time":
                 now, block = now + int(caller), block + int(args[0])
-                trace.append(TraceStep("time", seconds=int(caller)))
+                trace.append(TraceStep("time", seconds=int(caller), blocks=int(args[0])))
                 continue
             act = self.spec.modules[module].actions[action]
             for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
@@ -586,6 +589,33 @@ class _Search:
         labels.update({a: f"@{m}" for m, a in self.addresses.items()})
         labels[self.deployer] = "deployer"
         return Witness(start, kept, labels)
+
+
+def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | None = None,
+            scenarios: Scenarios | None = None) -> bool:
+    """Whether ``witness`` (found on another version of the spec) still meets
+    ``goal`` on ``spec``: its steps replayed from a fresh deployment, with the
+    same parameters. A step that cannot be replayed (an action or argument
+    the spec no longer has) means no."""
+    report = CoverReport([goal])
+    open_goals = {goal.key: goal}
+    state_covers = [(goal, c) for c in spec.modules[goal.module].covers
+                    if goal.kind == "cover" and goal.action is None and c.name == goal.detail]
+    search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
+    now, block = search.now, search.block
+    trace: list[TraceStep] = []
+    with observed(search.model) as obs:
+        search.obs = obs
+        for st in witness.steps:
+            if st.module == "time":
+                now, block = now + st.seconds, block + st.blocks
+                continue
+            try:
+                act = spec.modules[st.module].actions[st.action]
+                search.step("replay", (), trace, st.module, act, st.caller, st.args, now, block)
+            except Exception:
+                return False
+    return goal.key in report.met
 
 
 def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
@@ -670,15 +700,24 @@ def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: 
 
 
 def _fn_values(model: Model, spec: ir.Spec, module: str, env: Env) -> list[int]:
-    """What the module's functions without arguments answer now (a capacity, a
-    price): amounts an argument is often compared with."""
-    out: list[int] = []
+    """Amounts an argument is often compared with: what the module's functions
+    without arguments answer now (a capacity, a price), its constants and
+    parameters, and what is left between each of them and each number the
+    module's state holds (the room under a cap)."""
+    m = spec.modules[module]
+    own = model.state(module)
+    bounds = [c.folded for c in m.consts.values() if isinstance(c.folded, int) and not isinstance(c.folded, bool)]
+    bounds += [v for p in (*m.params, *m.governed) if isinstance(v := getattr(own, p, None), int)
+               and not isinstance(v, bool)]
+    held = [v for f in own.__dataclass_fields__ if isinstance(v := getattr(own, f), int)
+            and not isinstance(v, bool) and v > 0]
+    out: list[int] = [*bounds, *(b - v for b in bounds for v in held if b > v)]
     for f in spec.modules[module].fns.values():
         if f.params or f.returns != ir.UINT:
             continue
         try:
             v = model.call_fn(module, f.name, env)
-        except Exception:  # noqa: BLE001 - a function may revert (divide by zero) in this state
+        except Exception:
             continue
         if isinstance(v, int) and not isinstance(v, bool):
             out.extend(x for x in (v, v + 1, v - 1) if 0 <= x < 2**256)
@@ -697,7 +736,7 @@ def _cover_hits(model: Model, spec: ir.Spec, module: str, act: ir.Action, env: E
         try:
             if pred(model.world, env, *args):
                 out.append(key)
-        except Exception:  # noqa: BLE001 - a `where` that reverts (a division by zero) does not hold
+        except Exception:
             continue
     return out
 
@@ -719,7 +758,7 @@ def _check_states(model: Model, state_covers: list[tuple[Goal, ir.Cover]], open_
         pred = getattr(model.package, g.module).COVERS[c.name][1]
         try:
             held = pred(model.world, Env(0, now, block, 1))
-        except Exception:  # noqa: BLE001 - a predicate that reverts here does not hold here
+        except Exception:
             held = False
         if held:
             del open_goals[g.key]
@@ -738,4 +777,5 @@ def _show(v: Any, labels: dict[int, str]) -> str:
     return repr(v)
 
 
-__all__ = ["SCENARIOS_FILE", "CoverReport", "CoverSettings", "Goal", "Scenarios", "load_scenarios", "uncovered_of", "TraceStep", "Witness", "goals_of", "search_witnesses"]
+__all__ = ["SCENARIOS_FILE", "CoverReport", "CoverSettings", "Goal", "Scenarios", "TraceStep", "Witness", "goals_of",
+           "load_scenarios", "replays", "search_witnesses", "uncovered_of"]

@@ -4,7 +4,8 @@ For each mutant (see :mod:`spec.mutate`) the checks of ``imospec verify`` run
 in order of cost, and the first that tells it from the spec catches it:
 
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
-2. ``covers``: a cover the unmutated spec meets is unmet (same seed and budget);
+2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
+   budget), and the unmutated spec's witness for it does not meet it either;
 3. ``conform``: where the binding implements the mutated module, a
    conformance campaign of the unchanged contracts against the mutant diverges;
 4. ``prove``: a query is refuted, or the prover and the model disagree.
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli.exits import EXIT_FAIL, EXIT_OK
-from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+from imospec_cli.pipeline import Pipeline
 
 #: The modules of the money market and its governance; every other module is the merchant side.
 MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "mdcep", "oracle", "timelock", "vesting",
@@ -113,10 +114,9 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     print(f"{len(mutants)} spec mutant(s) in all; running {len(chosen)} (seed {args.seed})", file=sys.stderr,
           flush=True)
     baseline = base.covers(covers)
-    base_unmet = {g.key for g in baseline.unmet}
     report = SpecMutationReport()
     for i, m in enumerate(chosen, 1):
-        fate = run_one(base, m, covers, base_unmet, args)
+        fate = run_one(base, m, covers, baseline, args)
         fate.equivalent = equivalents.get(m.key()) if fate.caught_by is None else None
         report.fates.append(fate)
         word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
@@ -129,9 +129,13 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_one(base: Pipeline, m: Any, covers: Any, base_unmet: set[str], args: argparse.Namespace) -> MutantFate:
+def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.Namespace) -> MutantFate:
     """Run the checks on one mutant, cheapest first; stop at the first that catches it."""
     from conformance.runner import CampaignSettings
+    from conformance.witness import replays
+
+    base_unmet = {g.key for g in baseline.unmet}
+    scenarios = base._scenarios()
     from verification.outcome import Refuted, Unknown
 
     p = Pipeline.for_binding(args.impl, options=base.options)
@@ -143,6 +147,9 @@ def run_one(base: Pipeline, m: Any, covers: Any, base_unmet: set[str], args: arg
         return MutantFate(m, "check", f"{first.code}")
     cov = p.covers(covers)
     lost = [g for g in cov.unmet if g.key not in base_unmet]
+    # a goal the search happens to miss on the mutant is confirmed lost only
+    # when the unmutated spec's witness for it does not meet it on the mutant either
+    lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
     if lost:
         return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
     module = Path(m.file).stem
