@@ -58,6 +58,8 @@ DEFAULT_STEPS = 30
 TIME_MOVES = (1, 60, 1800, 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400)
 #: One step in TIME_EVERY moves the clock.
 TIME_EVERY = 6
+#: One uint argument in HALVE_EVERY is halved after it is drawn.
+HALVE_EVERY = 6
 #: Calls of each action with goals open, straight from each starting state, before the walks.
 PROBES = 6
 #: Argument draws per action step; the first that meets an open goal runs, else the last.
@@ -655,7 +657,10 @@ def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.
     out: list[Any] = []
     for i, (_, t) in enumerate(act.params):
         v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module])
-        out.append(resolve(v, model, module, caller, (now, block)))
+        v = resolve(v, model, module, caller, (now, block))
+        if t == ir.UINT and rng.randrange(HALVE_EVERY) == 0:
+            v //= 2  # part of a balance, not all of it
+        out.append(v)
     return tuple(out)
 
 

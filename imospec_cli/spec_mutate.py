@@ -117,7 +117,7 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     report = SpecMutationReport()
     for i, m in enumerate(chosen, 1):
         fate = run_one(base, m, covers, baseline, args)
-        fate.equivalent = equivalents.get(m.key()) if fate.caught_by is None else None
+        fate.equivalent = equivalents.get(m.key())
         report.fates.append(fate)
         word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
                 "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
@@ -188,6 +188,9 @@ def print_report(report: SpecMutationReport, out: Any) -> None:
           + ", ".join(f"{k} {v}" for k, v in sorted(by.items())), file=out)
     for f in report.survivors:
         print(f"  survived{' (unknown)' if f.unknown else ''}: {f.mutant.describe()}", file=out)
+    for f in report.fates:
+        if f.caught_by not in (None, "check") and f.equivalent:
+            print(f"  misjudged (recorded equivalent, caught by {f.caught_by}): {f.mutant.describe()}", file=out)
 
 
 def report_json(report: SpecMutationReport) -> dict[str, Any]:

@@ -196,8 +196,9 @@ def test_bundled_spec_liveness_mutants_are_caught_by_covers() -> None:
     cases = [
         ("governor.imo", 'require state_of(id, block_number, now) == QUEUED, "NOT_QUEUED"',
          'require state_of(id, block_number, now) == SUCCEEDED, "NOT_QUEUED"', "governor.execute:succeeds"),
-        ("reserve.imo", 'require mt_amount <= capacity, "INSUFFICIENT_CAPACITY"',
-         'require mt_amount < capacity, "INSUFFICIENT_CAPACITY"', "reserve.redeem_whole_capacity"),
+        ("governor.imo", "    proposal_count += 1\n", "    proposal_count -= 1\n", "governor.propose:succeeds"),
+        ("reserve.imo", 'require amount <= contributed[caller], "EXCEEDS_CONTRIBUTION"',
+         'require amount < contributed[caller], "EXCEEDS_CONTRIBUTION"', "reserve.exit_whole_contribution"),
     ]
     for file, old, new, goal in cases:
         assert goal in baseline.met
