@@ -223,3 +223,37 @@ def test_a_witness_replays_on_the_spec_it_was_found_on_and_not_on_a_wrong_one(tm
     wrong = _pipeline(tmp_path / "wrong", VAULT.replace("held + n <= CAP", "held + n < CAP")).spec
     wrong_goal = next(g for g in goals_of(wrong) if g.key == "vault.fills_up")
     assert not replays(wrong, wrong_goal, witness)
+
+
+GATE = """\
+module gate
+
+state price: uint256 = 5
+
+phases P {
+    Low below 10
+    High
+}
+
+action go()
+    when P(price) in [Low]
+{
+}
+"""
+
+
+def test_a_gate_that_never_refuses_is_a_warning_at_the_gate(tmp_path: Path) -> None:
+    f = tmp_path / "gate.imo"
+    f.write_text(GATE, encoding="utf-8")
+    report = Pipeline([f]).covers(SMALL)
+    assert "gate.go:gate Low:admits" in report.met
+    d = next(d for d in report.diagnostics() if d.code == "W004")
+    assert "never refuses High" in d.message and not d.is_error
+    assert d.span.line == GATE.splitlines().index("    when P(price) in [Low]") + 1
+
+
+def test_cover_codes_are_tested_here() -> None:
+    from tests.spec.test_golden import COVER_CODES
+
+    text = Path(__file__).read_text(encoding="utf-8")
+    assert all(f'"{code}"' in text for code in COVER_CODES)
