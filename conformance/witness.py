@@ -61,7 +61,7 @@ TIME_EVERY = 6
 #: One uint argument in HALVE_EVERY is halved after it is drawn.
 HALVE_EVERY = 6
 #: Calls of each action with goals open, straight from each starting state, before the walks.
-PROBES = 6
+PROBES = 8  # each actor twice
 #: Argument draws per action step; the first that meets an open goal runs, else the last.
 DRAWS = 4
 ACTOR_BASE = 0xA11CE0
@@ -456,10 +456,10 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
             for mname, act in public:
                 if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
                     continue
-                for _ in range(PROBES):
+                for k in range(PROBES):
                     model.world.restore(clone(start.snapshot))
                     caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
-                                              open_goals)
+                                              open_goals, caller=actors[k % len(actors)])
                     search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
         total = len(starts) * walks
         for i in range(total):
@@ -631,12 +631,17 @@ def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
 
 
 def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, actors: list[int],
-               now: int, block: int, open_goals: dict[str, Goal]) -> tuple[int, tuple[Any, ...]]:
-    """Draw a caller and arguments up to :data:`DRAWS` times; keep the first
-    draw that meets an open ``where`` cover before running, else the last."""
+               now: int, block: int, open_goals: dict[str, Goal],
+               caller: int | None = None) -> tuple[int, tuple[Any, ...]]:
+    """Draw a caller (unless given) and arguments up to :data:`DRAWS` times;
+    keep the first draw that meets an open ``where`` cover before running, else the last."""
     draw: tuple[int, tuple[Any, ...]] = (actors[0], ())
+    fixed = caller
     for _ in range(DRAWS):
-        caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
+        if fixed is not None:
+            caller = fixed
+        else:
+            caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
         args = _args(rng, model, spec, module, act, caller, actors, now, block)
         draw = (caller, args)
         if _cover_hits(model, spec, module, act, Env(caller, now, block, 1), args, open_goals):
