@@ -47,7 +47,7 @@ def _pipeline(tmp_path: Path, text: str) -> Pipeline:
     return Pipeline([f])
 
 
-SMALL = CoverSettings(seed=0, walks=6, steps=12)
+SMALL = CoverSettings(seed=0, walks=20, steps=20)
 
 
 def test_cover_parses_and_checks(tmp_path: Path) -> None:
