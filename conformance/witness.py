@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.binding import Binding, BindingError, _steps
+from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import py
 from reference.model import Deployment, Model
@@ -486,12 +487,12 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     return report
 
 
-class _Search:
+class _Search(BindingNames):
     """The model under search, its actors, and how one step is run and credited."""
 
     def __init__(self, spec: ir.Spec, binding: Binding | None, scenarios: Scenarios, open_goals: dict[str, Goal],
                  report: CoverReport, state_covers: list[tuple[Goal, ir.Cover]]) -> None:
-        self.spec, self.binding, self.scenarios = spec, binding, scenarios
+        self.spec, self.impl, self.scenarios = spec, binding, scenarios
         self.open_goals, self.report, self.state_covers = open_goals, report, state_covers
         n = max(binding.actors if binding is not None else 4, 4)
         self.actors = [ACTOR_BASE + i for i in range(n)]
@@ -518,29 +519,19 @@ class _Search:
                 return token == "true"
             if token.startswith("now") and now is not None:
                 return now + int(token[3:] or 0)
-            if token.startswith("actor:"):
-                which = token.split(":", 1)[1]
-                return self_actor if which == "self" else self.actors[int(which)]
-            if token == "deployer":
-                return self.deployer
-            if token.startswith("@"):
-                return self.addresses[token[1:]]
             if token.startswith("key:"):
                 return key_of(token[4:])
-            if token.startswith("0x"):
-                return int(token, 16)
-            return int(float(token)) if "e" in token else int(token)
-        return int(token) if isinstance(token, float) else token
+        return self.resolve(token, self_actor=self_actor)
 
     def starts(self) -> list[_Start]:
         """The starting states: after deployment and every prelude, then after
         each scenario; the steps that make them are credited like any step."""
         model = self.model
-        preludes = [*(self.binding.prelude if self.binding is not None else ()), *self.scenarios.prelude]
+        preludes = [*(self.impl.prelude if self.impl is not None else ()), *self.scenarios.prelude]
         now, block, prelude = self.run("deployment", (), preludes, self.now, self.block)
         base = clone(model.world.snapshot())
         out = [_Start("deployment", base, now, block, prelude)]
-        named = {**(self.binding.scenarios if self.binding is not None else {}), **self.scenarios.scenarios}
+        named = {**(self.impl.scenarios if self.impl is not None else {}), **self.scenarios.scenarios}
         for name, steps in named.items():
             model.world.restore(clone(base))
             s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
