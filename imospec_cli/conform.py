@@ -80,6 +80,14 @@ def register(sub: Any) -> None:
                     "next to the binding)")
     add_quiet_argument(mu)
     _add_engine_options(mu, "the mutants (one campaign each)")
+    from imospec_cli import prove, spec_mutate
+
+    spec_mutate.add_arguments(mu)
+    prove.add_budget_arguments(mu)
+    mu.add_argument("--cover-walks", metavar="N", type=int, default=12,
+                    help="with --spec: witness walks from each starting state (default 12)")
+    mu.add_argument("--cover-steps", metavar="N", type=int, default=30,
+                    help="with --spec: steps per witness walk (default 30)")
     mu.set_defaults(func=cmd_mutate)
 
     r = sub.add_parser(
@@ -217,6 +225,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
     """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
+    if args.spec:
+        from imospec_cli.spec_mutate import cmd_mutate_spec
+
+        return cmd_mutate_spec(args)
     from conformance.mutate import (
         EQUIVALENTS_FILE,
         MutationInputError,

@@ -40,6 +40,7 @@ __all__ = ["DEFAULT_BINDING", "Pipeline", "SpecHasErrors"]
 if TYPE_CHECKING:
     from conformance.binding import Binding
     from conformance.runner import CampaignResult, CampaignSettings
+    from conformance.witness import CoverReport, CoverSettings
     from verification.outcome import Job, Result
     from verification.runner import Options, Report
 
@@ -62,6 +63,7 @@ class Pipeline:
         self.binding_path = Path(binding) if binding is not None else None
         self._options = options
         self._campaigns: dict[tuple[Any, ...], CampaignResult] = {}
+        self._covers: dict[Any, CoverReport] = {}
 
     @classmethod
     def for_binding(cls, binding: str | Path = DEFAULT_BINDING, *, options: Options | None = None) -> Pipeline:
@@ -194,6 +196,49 @@ class Pipeline:
                 steps=settings.steps, seed=settings.seed, check_rules=settings.check_rules, on_step=on_step,
                 on_shard=on_shard, workers=settings.workers, engine=settings.engine, address=settings.address)
         return self._campaigns[key]
+
+    def covers(self, settings: CoverSettings | None = None,
+               progress: Callable[[int, int], None] | None = None) -> CoverReport:
+        """Phase 4c: every cover of :attr:`spec`, explicit and generated, met
+        by witness runs of :attr:`model` (once per settings). The runs start
+        from deployment, from the scenarios of the binding (this pipeline's,
+        or the bundled one when the spec is the bundled protocol) and from the
+        ``scenarios.json`` beside the spec.
+
+        Raises:
+            SpecHasErrors: the spec does not check.
+            BindingError: the binding or a ``scenarios.json`` cannot be read.
+        """
+        from conformance.witness import CoverSettings, goals_of, search_witnesses
+
+        settings = settings or CoverSettings()
+        if settings not in self._covers:
+            self._covers[settings] = search_witnesses(
+                self.spec, goals_of(self.spec), binding=self._cover_binding(), scenarios=self._scenarios(),
+                seed=settings.seed, walks=settings.walks, steps=settings.steps, progress=progress)
+        return self._covers[settings]
+
+    def _cover_binding(self) -> Binding | None:
+        from spec.driver import BUNDLED_PROTOCOL
+
+        if self.binding_path is not None:
+            return self.binding
+        if [Path(p).resolve() for p in self.paths] == [BUNDLED_PROTOCOL.resolve()] and DEFAULT_BINDING.exists():
+            from conformance.binding import load_binding
+
+            return load_binding(DEFAULT_BINDING)
+        return None
+
+    def _scenarios(self) -> Any:
+        from conformance.witness import SCENARIOS_FILE, Scenarios, load_scenarios
+
+        merged = Scenarios()
+        for p in self.paths:
+            if Path(p).is_dir():
+                found = load_scenarios(Path(p) / SCENARIOS_FILE)
+                merged = Scenarios({**merged.params, **found.params}, (*merged.prelude, *found.prelude),
+                                   {**merged.scenarios, **found.scenarios})
+        return merged
 
     @property
     def campaigns(self) -> list[CampaignResult]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from imospec_cli.exits import EXIT_INTERNAL, EXIT_USAGE, write_crash_log
+from imospec_cli.exits import EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE, write_crash_log
 from imospec_cli.progress import Progress, add_quiet_argument
 from imospec_cli.usage import nonneg_int as _nonneg_int
 from imospec_cli.usage import output_file, report_setup_error
@@ -91,6 +91,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="show every state variable of a counterexample, not only those that changed or that "
                         "the violated clause reads")
     add_quiet_argument(p)
+    add_cover_arguments(p)
+
+
+def add_cover_arguments(p: argparse.ArgumentParser) -> None:
+    """The witness search's arguments (shared by ``prove`` and ``mutate --spec``)."""
+    p.add_argument("--no-covers", action="store_true",
+                   help="skip the covers (explicit `cover`s; generated: every public action succeeds, every "
+                        "`require` passes and fails, every phase gate admits and refuses)")
+    p.add_argument("--cover-seed", metavar="S", type=_nonneg_int, default=0,
+                   help="seed of the witness runs (default 0; the result is the same for a seed)")
+    p.add_argument("--cover-walks", metavar="N", type=_positive_int, default=12,
+                   help="random walks from each starting state (default 12)")
+    p.add_argument("--cover-steps", metavar="N", type=_positive_int, default=30,
+                   help="steps per walk (default 30)")
+    p.add_argument("--witness", metavar="KEY", action="append", default=[],
+                   help="print the witness trace of a cover (`reserve.redeem_whole_capacity`, "
+                        "`reserve.redeem:succeeds`, `reserve.redeem:require ZERO_AMOUNT:fails`; 'all' for every one)")
 
 
 def register(subparsers: Any) -> None:
@@ -147,13 +164,60 @@ def _search_binding(given: str | None) -> Path | None:
     return Path(given) if given else DEFAULT_BINDING
 
 
+def cover_settings_from(args: argparse.Namespace) -> Any:
+    """The witness search's settings from parsed arguments, or None with ``--no-covers``."""
+    from conformance.witness import CoverSettings
+
+    if getattr(args, "no_covers", False):
+        return None
+    return CoverSettings(seed=getattr(args, "cover_seed", 0), walks=getattr(args, "cover_walks", 12),
+                         steps=getattr(args, "cover_steps", 30))
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run ``imospec prove`` with parsed arguments; return the exit code."""
+    from imospec_cli.exits import worst
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
-    return run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
+    code = run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
                full=args.full)
+    settings = cover_settings_from(args)
+    if settings is None or args.invariant is not None or code in (EXIT_INTERNAL,) or not pipeline.ok:
+        return code
+    return worst([code, run_covers(pipeline, sys.stdout, settings, module=args.module, witnesses=args.witness)])
+
+
+def run_covers(pipeline: Pipeline, out: TextIO, settings: Any, *, module: str | None = None,
+               witnesses: Sequence[str] = ()) -> int:
+    """Meet the spec's covers with witness runs; print the unmet ones at their
+    source (and the witnesses asked for); 1 when one is unmet, else 0."""
+    from spec.diagnostics import render
+
+    report = pipeline.covers(settings)
+    goals = [g for g in report.goals if module is None or g.module == module]
+    keys = {g.key for g in goals}
+    met = [g for g in goals if g.key in report.met]
+    diags = [d for d in report.diagnostics() if module is None or d.span is None
+             or any(d.span == g.span for g in goals)]
+    print(f"\n== covers ({len(goals)} goals; seed {settings.seed}, {settings.walks} walks x {settings.steps} steps "
+          f"from each starting state)", file=out)
+    for d in diags:
+        print(render(d, pipeline.spec.sources), file=out)
+    for key in witnesses:
+        chosen = sorted(k for k in report.met if k in keys) if key == "all" else [key]
+        for k in chosen:
+            w = report.met.get(k)
+            if w is None:
+                known = "not met" if k in keys else "no such cover"
+                print(f"witness {k}: {known}", file=out)
+                continue
+            print(f"witness {k}:\n{w.render()}", file=out)
+    excused = [g for g in report.excused if g.key in keys]
+    errors = sum(1 for d in diags if d.is_error)
+    print(f"{len(met)} met, {len(excused)} stated unreachable in the spec; {errors} error(s), "
+          f"{len(diags) - errors} warning(s); {report.steps} model steps, {report.seconds:.1f}s", file=out)
+    return EXIT_FAIL if errors else 0
 
 
 def run(pipeline: Pipeline, out: TextIO, *, json_to: str | Path | None = None, show_proved: bool = False,

@@ -146,6 +146,13 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
                                    "reason": getattr(r.outcome, "reason", ""),
                                    "retry": prove.retry_command(r, pipeline.options, prove.given_paths(pipeline))}
                                   for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
+        if pipeline.ok:
+            from conformance.witness import CoverSettings
+
+            covers = prove.run_covers(pipeline, out, CoverSettings(seed=args.seed))
+            code = worst([code, covers])
+            detail["covers"] = {"goals": len(pipeline.covers(CoverSettings(seed=args.seed)).goals),
+                                "unmet": len(pipeline.covers(CoverSettings(seed=args.seed)).unmet)}
         stages.append(Stage("prove", code, detail))
     if not args.skip_conform:
         for backend in args.backends or conform.BACKENDS:

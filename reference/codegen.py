@@ -521,6 +521,24 @@ class ModuleWriter:
                         out.append(f"    return bool({self.expr(e)})")
                     finally:
                         self.in_ensures = False
+            covers = []
+            for c in self.m.covers:
+                fname = f"cover_{c.name}"
+                covers.append((c.name, c.action, fname))
+                params = ""
+                if c.action is not None:
+                    act = self.m.actions[c.action]
+                    params = "".join(f", {py(n)}: {py_type(t)}" for n, t in act.params)
+                    out.extend(["", "", f"def {fname}(w: World, env: Env{params}) -> bool:"])
+                    out.extend(_doc(c.doc or f"Cover `{c.name}`: which calls of `{c.action}` it asks for.", "    "))
+                else:
+                    out.extend(["", "", f"def {fname}(w: World, env: Env | None = None) -> bool:"])
+                    out.extend(_doc(c.doc or f"Cover `{c.name}`: the state it asks for.", "    "))
+                self.in_ensures = True
+                try:
+                    out.append(f"    return bool({self.expr(c.expr) if c.expr is not None else 'True'})")
+                finally:
+                    self.in_ensures = False
             out.extend(["", "", "# name -> (predicate, relates two states)"])
             out.append("RULES = {")
             for n, f, t in names:
@@ -532,6 +550,11 @@ class ModuleWriter:
                 by_action.setdefault(a_name, []).append(f)
             for a_name, fs in by_action.items():
                 out.append(f'    "{a_name}": ({", ".join(fs)},),')
+            out.append("}")
+            out.append("# name -> (the action that must succeed, or None for a state; predicate)")
+            out.append("COVERS = {")
+            for c_name, c_action, f in covers:
+                out.append(f'    "{c_name}": ({c_action!r}, {f}),')
             out.append("}")
         finally:
             self.in_rule = False

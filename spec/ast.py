@@ -287,6 +287,18 @@ class Rule(Decl):
 
 
 @dataclass(eq=False)
+class Cover(Decl):
+    """``cover NAME: expr`` (``action`` None: a reachable state where ``expr``
+    holds) or ``cover NAME: succeeds action where expr`` (a successful call of
+    the module's ``action`` from a reachable state, ``expr`` over its
+    arguments and the state before it; None when there is no ``where``)."""
+
+    action: str | None
+    action_span: Span | None
+    expr: Expr | None
+
+
+@dataclass(eq=False)
 class Fn(Decl):
     params: list[FieldDecl]
     returns: TypeExpr

@@ -91,7 +91,14 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     CodeInfo("E046", "theorem names state", "A `theorem` is a closed property of functions and constants."),
     CodeInfo("E047", "bad constant", "A constant expression fails to evaluate (overflow, division by zero, not constant)."),
     CodeInfo("E048", "timelock target unknown", "`via` names a module that does not exist or never uses `govern`."),
+    CodeInfo("E049", "bad cover", "`succeeds` names no public action of the cover's module, or the cover uses `old`."),
+    # Covers (met or not by `imospec prove`)
+    CodeInfo("E050", "cover not met", "No witness run found reaches the state a `cover` describes, or makes its `succeeds` call succeed."),
+    CodeInfo("E051", "bad `uncovered:` line", "An action's comment says a generated cover cannot be met, but names no goal of the action, gives no reason, or a run met it all the same."),
     CodeInfo("W001", "unused import", "A module is imported but never used.", Severity.WARNING),
+    CodeInfo("W002", "action never succeeded", "Generated cover: no witness run found in which this public action succeeds.", Severity.WARNING),
+    CodeInfo("W003", "require never passed or never failed", "Generated cover: no witness run found in which this `require` passes, or none in which it fails: it may be dead, or never bite.", Severity.WARNING),
+    CodeInfo("W004", "phase gate never admitted or never refused a phase", "Generated cover: no witness run found in which the `when` gate admits a listed phase, or refuses an unlisted one.", Severity.WARNING),
 )
 
 

@@ -497,6 +497,22 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Cover:
+    """A cover: something some run of the protocol must reach, shown by a
+    witness trace. With ``action`` None, a reachable state where ``expr``
+    holds; else a successful call of ``action`` (of this module) from a
+    reachable state, with ``expr`` (over its arguments and the state before
+    the call, None for any) holding for that call."""
+
+    name: str
+    action: str | None
+    expr: Expr | None
+    reads: frozenset[tuple[str, str]]
+    span: Span
+    doc: str
+
+
+@dataclass(frozen=True)
 class Fn:
     name: str
     params: tuple[tuple[str, Type], ...]
@@ -543,6 +559,7 @@ class Module:
     actions: dict[str, Action]
     span: Span
     extends: tuple[str, ...] = field(default=())  # template chain, nearest first
+    covers: tuple[Cover, ...] = field(default=())
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ KEYWORDS = {
     "by", "when", "signed", "with", "ensures", "let", "require", "if", "else", "emit",
     "return", "govern", "for", "in", "range", "forall", "then", "and", "or", "not",
     "true", "false", "via", "uint256", "bool", "address", "bytes32", "signature",
-    "map", "list",
+    "map", "list", "cover", "succeeds", "where",
 }  # fmt: skip
 
 # Friendly names for the terminals Lark reports as expected.
@@ -146,7 +146,7 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
 
 DECLARATION_KEYWORDS = (
     "module", "abstract", "import", "const", "param", "governed", "state", "record", "event",
-    "request", "phases", "decay", "init", "invariant", "lemma", "theorem", "fn", "action", "internal",
+    "request", "phases", "decay", "init", "invariant", "lemma", "theorem", "cover", "fn", "action", "internal",
 )  # fmt: skip
 _DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_KEYWORDS) + r")\b")
 
@@ -351,6 +351,12 @@ class _Builder:
             d = ast.Init("init", sp, self.block(ch[0]))
         elif kind in ("invariant_decl", "lemma_decl", "theorem_decl"):
             d = ast.Rule(name, sp, kind.removesuffix("_decl"), self.expr(ch[1]))
+        elif kind == "cover_decl":
+            if len(ch) > 1 and isinstance(ch[1], Token) and ch[1].type == "SUCCEEDS":
+                where = self.expr(ch[3]) if len(ch) > 3 else None
+                d = ast.Cover(name, sp, str(ch[2]), self.span(ch[2]), where)
+            else:
+                d = ast.Cover(name, sp, None, None, self.expr(ch[1]))
         elif kind == "fn_decl":
             d = ast.Fn(name, sp, self.fields(ch[1]), self.type_(ch[2]), self.block(ch[3]))
         elif kind == "action_decl":

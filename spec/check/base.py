@@ -94,7 +94,7 @@ class CheckerBase:
 def _kind_of(decl: ast.Decl) -> str:
     kinds = {ast.Fn: "a function", ast.Action: "an action", ast.Event: "an event", ast.Record: "a record type",
              ast.Request: "a request type", ast.Phases: "a phase set", ast.Decay: "a decay schedule",
-             ast.Rule: "a rule", ast.Import: "a module"}
+             ast.Rule: "a rule", ast.Cover: "a cover", ast.Import: "a module"}
     return next((v for k, v in kinds.items() if isinstance(decl, k)), "a declaration")
 
 

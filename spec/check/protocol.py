@@ -111,6 +111,7 @@ class Checker(StatementChecker):
         fns: dict[str, ir.Fn] = {}
         actions: dict[str, ir.Action] = {}
         init: tuple[ir.Stmt, ...] = ()
+        cover_decls: list[ast.Cover] = []
         for d in md.order:
             try:
                 if isinstance(d, ast.Const) and (name, d.name) in self.const_values:
@@ -157,12 +158,18 @@ class Checker(StatementChecker):
                     init = self.block(d.body, sc)
                 elif isinstance(d, ast.Rule):
                     rules.append(self.rule(name, d))
+                elif isinstance(d, ast.Cover):
+                    cover_decls.append(d)
                 elif isinstance(d, ast.Fn):
                     fns[d.name] = self.fn(name, d)
                 elif isinstance(d, ast.Action):
                     actions[d.name] = self.action(md, d)
             except _Abort:
                 continue
+        covers = []
+        for cd in cover_decls:
+            with contextlib.suppress(_Abort):
+                covers.append(self.cover(name, cd, actions))
         self.check_field_names(md)
         imports = tuple(sorted(md.imports))
         return ir.Module(
@@ -184,6 +191,7 @@ class Checker(StatementChecker):
             actions,
             md.source.span,
             md.chain,
+            tuple(covers),
         )
 
     def check_field_names(self, md: _ModuleDecls) -> None:
@@ -370,6 +378,30 @@ class Checker(StatementChecker):
         if d.kind == "theorem" and sc.uses_old:
             raise self.fail("E046", "a theorem cannot use `old`", d.span)
         return ir.Rule(d.name, d.kind, expr, sc.uses_old, frozenset(sc.reads), d.span, d.doc)  # type: ignore[arg-type]
+
+    def cover(self, module: str, d: ast.Cover, actions: dict[str, ir.Action]) -> ir.Cover:
+        """Check a cover: a state predicate, or ``succeeds`` a public action of
+        this module ``where`` a predicate over its arguments and the state."""
+        params: dict[str, ir.Type] = {}
+        if d.action is not None:
+            act = actions.get(d.action)
+            if act is None or act.internal:
+                from spec.diagnostics import did_you_mean
+
+                public = [a.name for a in actions.values() if not a.internal]
+                hint = did_you_mean(d.action, public) or "a cover names a public action of its own module"
+                what = "an internal action" if act is not None else "no action"
+                raise self.fail("E049", f"`succeeds {d.action}`: `{d.action}` is {what} of `{module}`",
+                                d.action_span or d.span, hint)
+            params = dict(act.params)
+        expr = None
+        sc = _Scope(module, "ensures", locals=[params])
+        if d.expr is not None:
+            expr = self.expr(d.expr, sc, ir.BOOL)
+            if sc.uses_old:
+                raise self.fail("E049", f"cover `{d.name}` uses `old`", d.expr.span,
+                                "a cover speaks of one state (before the call, for `succeeds`)")
+        return ir.Cover(d.name, d.action, expr, frozenset(sc.reads), d.span, d.doc)
 
     def fn(self, module: str, d: ast.Fn) -> ir.Fn:
         """Check a function; return its IR."""

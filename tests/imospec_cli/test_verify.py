@@ -82,11 +82,15 @@ def test_verify_runs_every_stage_on_one_pipeline(monkeypatch: pytest.MonkeyPatch
 def test_prove_on_the_bundled_protocol(proof_cache: Path, expected: dict[str, int]) -> None:
     code, out, _ = _run("prove", "--cache-dir", str(proof_cache))
     assert code == 0
-    last = out.strip().splitlines()[-1]
-    m = re.match(r"(\d+) proved \((\d+) by the frame rule\), (\d+) refuted, (\d+) unknown", last)
-    assert m, last
+    lines = out.strip().splitlines()
+    summary = next((ln for ln in lines if re.match(r"\d+ proved \(", ln)), lines[-1])
+    m = re.match(r"(\d+) proved \((\d+) by the frame rule\), (\d+) refuted, (\d+) unknown", summary)
+    assert m, summary
     proved, frame, refuted, unknown = map(int, m.groups())
     assert (proved, frame, refuted, unknown) == (expected["queries"], expected["frame"], 0, 0)
+    # then the covers: every explicit one met (no error), the generated ones met or warned about
+    covers = lines[-1]
+    assert re.match(r"\d+ met, \d+ stated unreachable in the spec; 0 error\(s\)", covers), covers
 
 
 def _check_report(directory: Path, proofs: dict[str, int]) -> None:

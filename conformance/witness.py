@@ -1,0 +1,782 @@
+"""Covers: what some run of the protocol must reach, met by witness traces.
+
+A *goal* is one thing a run must show:
+
+- an explicit ``cover`` of the spec (``cover NAME: expr``, or ``cover NAME:
+  succeeds action where expr``);
+- generated, for every public action: that it can succeed;
+- generated, for every ``require`` of every action (by reason, within the
+  action that holds it; ``by`` clauses included): that it can pass and that
+  it can fail;
+- generated, for every ``when`` phase gate: that it admits each listed phase
+  and refuses each other one.
+
+:func:`search_witnesses` meets goals with concrete runs of the reference
+model, cheapest first: from deployment (with the binding's parameters and
+prelude when there is a binding) and from each of the binding's scenarios, it
+runs seeded random walks (arguments drawn like the conformance generator's:
+numbers near the state, near the clock, addresses the state links to the
+caller), steering each step toward actions with goals still open. The result
+is deterministic for a seed. Every met goal keeps the first trace that met it
+(:class:`Witness`); an unmet goal is a finding located at its source, with
+the catalogue code of its kind: E050 (an error) for an explicit cover,
+W002-W004 (warnings) for generated ones, since a concrete search that misses
+a goal has not shown it unreachable. A solver-backed search can be put behind
+the same interface (:func:`search_witnesses` takes the goals and returns which
+it met). Require goals are generated for the internal actions some public
+action calls (a template's unused helper has none).
+
+Requires are observed through the generated model itself: for the duration
+of a search, the model's ``require`` and its action functions are wrapped to
+record which action's check passed or failed, and the phase functions to
+record the phase a gate saw; they are put back afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.binding import Binding, BindingError, _steps
+from conformance.names import BindingNames
+from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
+from reference.codegen import py
+from reference.model import Deployment, Model
+from reference.runtime import Env, Signature, clone, key_of
+from spec import ir
+from spec.diagnostics import Diagnostic, Span
+
+#: Default search budget: random walks per starting state and steps per walk.
+DEFAULT_WALKS = 12
+DEFAULT_STEPS = 30
+#: Clock moves a walk takes (seconds).
+TIME_MOVES = (1, 60, 1800, 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400)
+#: One step in TIME_EVERY moves the clock.
+TIME_EVERY = 6
+#: One uint argument in HALVE_EVERY is halved after it is drawn.
+HALVE_EVERY = 6
+#: Calls of each action with goals open, straight from each starting state, before the walks.
+PROBES = 8  # each actor twice
+#: Argument draws per action step; the first that meets an open goal runs, else the last.
+DRAWS = 4
+ACTOR_BASE = 0xA11CE0
+
+
+@dataclass(frozen=True)
+class CoverSettings:
+    """The budget of a witness search: the seed, and random walks per starting
+    state of so many steps each."""
+
+    seed: int = 0
+    walks: int = DEFAULT_WALKS
+    steps: int = DEFAULT_STEPS
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One thing some run must show. ``key`` names it uniquely and stably
+    (``module.cover`` for explicit covers, ``module.action:succeeds``,
+    ``module.action:require REASON:passes|fails``, ``module.action:gate
+    PHASE:admits|refuses``)."""
+
+    key: str
+    kind: str  # cover | succeeds | passes | fails | admits | refuses
+    module: str
+    action: str | None
+    detail: str  # the reason or phase of a require or gate goal; the cover's name
+    span: Span
+    code: str
+
+    @property
+    def words(self) -> str:
+        """How an ``uncovered:`` line of the action's comment names it: ``succeeds``,
+        ``require REASON passes|fails``, ``gate PHASE admits|refuses``."""
+        if self.kind == "succeeds":
+            return "succeeds"
+        if self.kind in ("passes", "fails"):
+            return f"require {self.detail} {self.kind}"
+        return f"gate {self.detail} {self.kind}"
+
+    def message(self) -> str:
+        """The finding when no run meets the goal."""
+        where = f"`{self.module}.{self.action}`"
+        return {
+            "cover": f"cover `{self.module}.{self.detail}` not met: no run found reaches it",
+            "succeeds": f"no run found in which {where} succeeds",
+            "passes": f"the `require` \"{self.detail}\" of {where} never passes in any run found",
+            "fails": f"the `require` \"{self.detail}\" of {where} never fails in any run found",
+            "admits": f"the phase gate of {where} never admits {self.detail} in any run found",
+            "refuses": f"the phase gate of {where} never refuses {self.detail} in any run found",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One step of a witness: a clock move, or a call with its outcome."""
+
+    module: str  # "time" for a clock move
+    action: str = ""
+    caller: int = 0
+    args: tuple[Any, ...] = ()
+    seconds: int = 0
+    blocks: int = 0
+    ok: bool = True
+    reason: str | None = None
+
+    def render(self, labels: dict[int, str] | None = None) -> str:
+        """One line; addresses shown by their labels (``actor:1``, ``@pool``)."""
+        if self.module == "time":
+            return f"time +{self.seconds}s, +{self.blocks} block(s)"
+        names = labels or {}
+        shown = ", ".join(_show(a, names) for a in self.args)
+        end = "ok" if self.ok else f"reverted {self.reason or '(bare)'}"
+        return f"{self.module}.{self.action}({shown}) by {_show(self.caller, names)}  -> {end}"
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A run that meets a goal: where it starts and its steps (the last one meets it)."""
+
+    start: str  # "deployment" or a scenario's name
+    steps: tuple[TraceStep, ...]
+    labels: dict[int, str] = field(default_factory=dict, compare=False)
+
+    def render(self, indent: str = "    ") -> str:
+        """The trace, one numbered line a step (reverted steps before the last left out: they change nothing)."""
+        lines = [f"{indent}from {self.start}:"]
+        lines += [f"{indent}  {i + 1}. {s.render(self.labels)}" for i, s in enumerate(self.steps)]
+        return "\n".join(lines)
+
+
+@dataclass
+class CoverReport:
+    """Which goals a search met (with their witnesses), and which it did not.
+
+    ``uncovered`` holds the generated goals the spec states cannot be met
+    (``uncovered:`` lines, see :func:`uncovered_of`), with the reason given;
+    ``bad_uncovered`` the ``uncovered:`` lines that name no goal."""
+
+    goals: list[Goal]
+    met: dict[str, Witness] = field(default_factory=dict)
+    uncovered: dict[str, str] = field(default_factory=dict)
+    bad_uncovered: list[Diagnostic] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+
+    @property
+    def unmet(self) -> list[Goal]:
+        """The goals no run met and the spec does not excuse."""
+        return [g for g in self.goals if g.key not in self.met and g.key not in self.uncovered]
+
+    @property
+    def excused(self) -> list[Goal]:
+        """The goals no run met that the spec states cannot be met."""
+        return [g for g in self.goals if g.key not in self.met and g.key in self.uncovered]
+
+    @property
+    def misjudged(self) -> list[Goal]:
+        """Goals the spec states cannot be met that a run met all the same."""
+        return [g for g in self.goals if g.key in self.met and g.key in self.uncovered]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unmet and not self.bad_uncovered and not self.misjudged
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """One error per unmet goal, at its source; one per ``uncovered:`` line
+        that names no goal, or names one that a run met."""
+        out = [Diagnostic(g.code, g.message(), g.span, _hint(g)) for g in self.unmet]
+        out += self.bad_uncovered
+        out += [Diagnostic("E051", f"`uncovered: {g.words}` of `{g.module}.{g.action}`, yet a run met it",
+                           g.span, "drop the `uncovered:` line; `--witness` shows the run") for g in self.misjudged]
+        return out
+
+
+def _hint(g: Goal) -> str:
+    if g.kind == "succeeds" or g.kind == "cover":
+        return ("a check that can never pass, a wrong comparison or a wrong state blocks it; "
+                "`--witness KEY` shows how other goals were met")
+    if g.kind == "fails":
+        return ("a check that never bites is dead code, or the state it guards against is unreachable; "
+                "say why in an `uncovered:` line")
+    if g.kind == "passes":
+        return "a check that never passes blocks every path through it"
+    return "the gate's phase list, or the price it reads, is wrong"
+
+
+# ------------------------------------------------------------------- goals
+
+
+def goals_of(spec: ir.Spec) -> list[Goal]:
+    """Every goal of the spec: explicit covers, then the generated ones, module by module."""
+    out: list[Goal] = []
+    called = _called(spec)
+    for m in spec.modules.values():
+        for c in m.covers:
+            out.append(Goal(f"{m.name}.{c.name}", "cover", m.name, c.action, c.name, c.span, "E050"))
+        for a in m.actions.values():
+            if a.internal and (m.name, a.name) not in called:
+                continue
+            if not a.internal:
+                out.append(Goal(f"{m.name}.{a.name}:succeeds", "succeeds", m.name, a.name, "", a.span, "W002"))
+            seen: set[str] = set()
+            for s in ir.walk(a.body):
+                if not isinstance(s, ir.Require) or s.origin == "when" or s.reason in seen:
+                    continue
+                seen.add(s.reason)
+                for kind in ("passes", "fails"):
+                    out.append(Goal(f"{m.name}.{a.name}:require {s.reason}:{kind}", kind, m.name, a.name,
+                                    s.reason, s.span or a.span, "W003"))
+            if a.phase_gate is not None:
+                phases, allowed = a.phase_gate
+                decl = _phases_decl(spec, phases)
+                gate = next(s for s in ir.walk(a.body) if isinstance(s, ir.Require) and s.origin == "when")
+                for band in decl.bands:
+                    kind = "admits" if band in allowed else "refuses"
+                    out.append(Goal(f"{m.name}.{a.name}:gate {band}:{kind}", kind, m.name, a.name, band,
+                                    gate.span or a.span, "W004"))
+    return out
+
+
+def _called(spec: ir.Spec) -> set[tuple[str, str]]:
+    """Every action some public action calls, directly or not."""
+    todo = [(m.name, a.name) for m in spec.modules.values() for a in m.actions.values() if not a.internal]
+    seen = set(todo)
+    while todo:
+        mname, aname = todo.pop()
+        for s in ir.walk(spec.modules[mname].actions[aname].body):
+            for e in _stmt_calls(s):
+                key = (e.module or mname, e.name)
+                if key not in seen and key[0] in spec.modules and key[1] in spec.modules[key[0]].actions:
+                    seen.add(key)
+                    todo.append(key)
+    return seen
+
+
+def _stmt_calls(s: ir.Stmt) -> list[ir.ActionCall]:
+    exprs: list[ir.Expr] = []
+    for name in ("call", "value", "cond", "test", "target", "key"):
+        v = getattr(s, name, None)
+        if isinstance(v, ir.Expr):
+            exprs.append(v)
+    exprs.extend(a for a in getattr(s, "args", ()) if isinstance(a, ir.Expr))
+    return [c for e in exprs for c in ir.action_calls(e)]
+
+
+UNCOVERED = "uncovered:"
+
+
+def uncovered_of(spec: ir.Spec, goals: list[Goal]) -> tuple[dict[str, str], list[Diagnostic]]:
+    """The generated goals each action's comment states cannot be met, with
+    the reason: a line ``uncovered: require LOCKED fails: <why>`` (or
+    ``succeeds: <why>``, ``gate Bronze refuses: <why>``); and an E051 error
+    for each such line that names no goal of its action or gives no reason."""
+    by_action: dict[tuple[str, str | None], dict[str, str]] = {}
+    for g in goals:
+        by_action.setdefault((g.module, g.action), {})[g.words] = g.key
+    found: dict[str, str] = {}
+    bad: list[Diagnostic] = []
+    for m in spec.modules.values():
+        for a in m.actions.values():
+            for line in a.doc.splitlines():
+                text = line.strip()
+                if not text.startswith(UNCOVERED):
+                    continue
+                words, _, why = text[len(UNCOVERED):].partition(":")
+                words = " ".join(words.split())
+                key = by_action.get((m.name, a.name), {}).get(words)
+                if key is None or not why.strip():
+                    problem = "gives no reason" if key is not None else "names no generated goal of this action"
+                    bad.append(Diagnostic("E051", f"`{text}` {problem}", a.span,
+                                          "write `uncovered: require REASON fails: why` (or `passes`, `succeeds`, "
+                                          "`gate PHASE admits|refuses`)"))
+                    continue
+                found[key] = why.strip()
+    return found, bad
+
+
+def _phases_decl(spec: ir.Spec, name: str) -> ir.PhasesDecl:
+    return next(m.phases[name] for m in spec.modules.values() if name in m.phases)
+
+
+# --------------------------------------------------------------- observing
+
+
+@dataclass
+class _Observer:
+    """What the wrapped model saw during one top-level action."""
+
+    stack: list[tuple[str, str]] = field(default_factory=list)
+    checks: list[tuple[str, str, str, bool]] = field(default_factory=list)  # module, action, reason, passed
+    phase: str | None = None
+    gates: list[tuple[str, str, str, bool]] = field(default_factory=list)  # module, action, phase, passed
+
+
+@contextmanager
+def observed(model: Model) -> Iterator[_Observer]:
+    """Wrap the model's ``require``, its action functions and its phase
+    functions so that they report to an :class:`_Observer`; unwrap on exit."""
+    obs = _Observer()
+    saved: list[tuple[Any, str, Any]] = []
+    pkg = model.package
+
+    def patch(ns: Any, name: str, new: Any) -> None:
+        saved.append((ns, name, getattr(ns, name)))
+        setattr(ns, name, new)
+
+    for mname, m in model.spec.modules.items():
+        ns = getattr(pkg, mname)
+        original_require = ns.require
+
+        def require(cond: bool, error: Any, _orig: Any = original_require) -> None:
+            if obs.stack:
+                module, action = obs.stack[-1]
+                reason = _reason_of(error)
+                if reason == "WRONG_PHASE" and obs.phase is not None:
+                    obs.gates.append((module, action, obs.phase, bool(cond)))
+                else:
+                    obs.checks.append((module, action, reason, bool(cond)))
+            _orig(cond, error)
+
+        patch(ns, "require", require)
+        for aname in m.actions:
+            fn = getattr(ns, py(aname))
+
+            def wrapped(*a: Any, _fn: Any = fn, _key: tuple[str, str] = (mname, aname), **k: Any) -> Any:
+                obs.stack.append(_key)
+                try:
+                    return _fn(*a, **k)
+                finally:
+                    obs.stack.pop()
+
+            patch(ns, py(aname), wrapped)
+        for pname in m.phases:
+            pfn = getattr(ns, f"{pname}_of")
+
+            def phase_of(*a: Any, _fn: Any = pfn, **k: Any) -> Any:
+                band = _fn(*a, **k)
+                obs.phase = band.name
+                return band
+
+            patch(ns, f"{pname}_of", phase_of)
+    try:
+        yield obs
+    finally:
+        for ns, name, old in reversed(saved):
+            setattr(ns, name, old)
+
+
+def _reason_of(error: Any) -> str:
+    try:
+        return str(error().reason)
+    except Exception:
+        return getattr(error, "__name__", "?")
+
+
+# ------------------------------------------------------------------ search
+
+
+@dataclass
+class _Start:
+    name: str
+    snapshot: dict[str, Any]
+    now: int
+    block: int
+    trace: tuple[TraceStep, ...]
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """Starting states for the search where no binding gives them (a spec's
+    ``scenarios.json``, the binding format without contracts): parameters,
+    a prelude after deployment, and named scenarios after the prelude."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    prelude: tuple[Any, ...] = ()
+    scenarios: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+#: The file beside a spec's ``.imo`` files that holds its model-only scenarios.
+SCENARIOS_FILE = "scenarios.json"
+
+
+def load_scenarios(path: Path) -> Scenarios:
+    """The scenarios in ``path`` (none when it does not exist).
+
+    Raises:
+        BindingError: the file is not JSON of the binding's shape (``params``, ``prelude``, ``scenarios``).
+    """
+    if not path.exists():
+        return Scenarios()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BindingError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("params", {}), dict) \
+            or not isinstance(data.get("scenarios", {}), dict):
+        raise BindingError(f"{path}: expected {{\"params\": {{...}}, \"prelude\": [...], \"scenarios\": {{...}}}}")
+    return Scenarios(dict(data.get("params", {})), _steps(data.get("prelude", []), "prelude", path),
+                     {k: _steps(v, f"scenarios.{k}", path) for k, v in data.get("scenarios", {}).items()})
+
+
+def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | None = None,
+                     scenarios: Scenarios | None = None, seed: int = 0, walks: int = DEFAULT_WALKS,
+                     steps: int = DEFAULT_STEPS, progress: Callable[[int, int], None] | None = None) -> CoverReport:
+    """Meet ``goals`` with seeded random walks on the reference model of
+    ``spec`` from deployment (and prelude) and from each scenario of
+    ``binding`` and of ``scenarios``; ``walks`` walks of ``steps`` steps from
+    each starting state, stopping when every goal is met.
+
+    Deterministic for a seed. A goal met by a starting state's own steps (the
+    prelude or a scenario) counts, with those steps as its witness.
+
+    Raises:
+        Revert: deployment itself reverts (the spec's parameters break an ``init``).
+        KeyError: a scenario names an unknown module, action or actor.
+    """
+    t0 = time.perf_counter()
+    report = CoverReport(goals)
+    report.uncovered, report.bad_uncovered = uncovered_of(spec, goals)
+    rng = random.Random(seed)
+    open_goals = {g.key: g for g in goals}
+    public = [(m.name, a) for m in spec.modules.values() for a in m.actions.values() if not a.internal]
+    state_covers = [(g, c) for g in goals if g.kind == "cover" and g.action is None
+                    for c in spec.modules[g.module].covers if c.name == g.detail]
+    search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
+    model, actors = search.model, search.actors
+    with observed(model) as obs:
+        search.obs = obs
+        starts = search.starts()
+        for start in starts:  # probes: every action with a goal open, straight from each starting state
+            for mname, act in public:
+                if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
+                    continue
+                for k in range(PROBES):
+                    model.world.restore(clone(start.snapshot))
+                    caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
+                                              open_goals, caller=actors[k % len(actors)])
+                    search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
+        total = len(starts) * walks
+        for i in range(total):
+            if not open_goals:
+                break
+            start = starts[i % len(starts)]
+            model.world.restore(clone(start.snapshot))
+            now, block = start.now, start.block
+            trace: list[TraceStep] = []
+            for _ in range(steps):
+                if not open_goals:
+                    break
+                if rng.randrange(TIME_EVERY) == 0:
+                    secs = rng.choice(TIME_MOVES)
+                    now, block = now + secs, block + max(1, secs // 12)
+                    trace.append(TraceStep("time", seconds=secs, blocks=max(1, secs // 12)))
+                    continue
+                mname, act = _pick_action(rng, public, open_goals)
+                caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals)
+                search.step(start.name, start.trace, trace, mname, act, caller, args, now, block)
+            if progress is not None:
+                progress(i + 1, total)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+class _Search(BindingNames):
+    """The model under search, its actors, and how one step is run and credited."""
+
+    def __init__(self, spec: ir.Spec, binding: Binding | None, scenarios: Scenarios, open_goals: dict[str, Goal],
+                 report: CoverReport, state_covers: list[tuple[Goal, ir.Cover]]) -> None:
+        self.spec, self.impl, self.scenarios = spec, binding, scenarios
+        self.open_goals, self.report, self.state_covers = open_goals, report, state_covers
+        n = max(binding.actors if binding is not None else 4, 4)
+        self.actors = [ACTOR_BASE + i for i in range(n)]
+        self.deployer = 0xD0
+        self.addresses = {m: 0x1000 + i for i, m in enumerate(spec.modules)}
+        params: dict[str, Any] = {}
+        for name, m in spec.modules.items():
+            for p in m.params.values():
+                if p.default is None and p.type == ir.ADDRESS:
+                    params[f"{name}.{p.name}"] = self.actors[0]
+        raw = {**scenarios.params, **(binding.params if binding is not None else {})}
+        params.update({k: self.value(v) for k, v in raw.items()})
+        dep = Deployment(addresses=self.addresses, params=params, deployer=self.deployer)
+        self.model = Model.deploy(spec, dep)
+        self.now, self.block = dep.now, dep.block_number
+        self.obs = _Observer()
+
+    def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
+        """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
+        ``key:module.name`` for a governed parameter's key, ``now`` or ``now+N``, ``true``/``false``,
+        a number) as a model value."""
+        if isinstance(token, str):
+            if token in ("true", "false"):
+                return token == "true"
+            if token.startswith("now") and now is not None:
+                return now + int(token[3:] or 0)
+            if token.startswith("key:"):
+                return key_of(token[4:])
+        return self.resolve(token, self_actor=self_actor)
+
+    def starts(self) -> list[_Start]:
+        """The starting states: after deployment and every prelude, then after
+        each scenario; the steps that make them are credited like any step."""
+        model = self.model
+        preludes = [*(self.impl.prelude if self.impl is not None else ()), *self.scenarios.prelude]
+        now, block, prelude = self.run("deployment", (), preludes, self.now, self.block)
+        base = clone(model.world.snapshot())
+        out = [_Start("deployment", base, now, block, prelude)]
+        named = {**(self.impl.scenarios if self.impl is not None else {}), **self.scenarios.scenarios}
+        for name, steps in named.items():
+            model.world.restore(clone(base))
+            s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
+            out.append(_Start(f"scenario {name}", clone(model.world.snapshot()), s_now, s_block, (*prelude, *trace)))
+        return out
+
+    def run(self, start: str, before: tuple[TraceStep, ...], steps: Any, now: int,
+            block: int) -> tuple[int, int, tuple[TraceStep, ...]]:
+        trace: list[TraceStep] = []
+        for module, action, caller, args in steps:
+            if module == "time":
+                now, block = now + int(caller), block + int(args[0])
+                trace.append(TraceStep("time", seconds=int(caller), blocks=int(args[0])))
+                continue
+            act = self.spec.modules[module].actions[action]
+            for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
+                vals = tuple(self.value(a, c, now) for a in args)
+                self.step(start, before, trace, module, act, c, vals, now, block)
+        return now, block, tuple(trace)
+
+    def step(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
+             caller: int, args: tuple[Any, ...], now: int, block: int) -> None:
+        """Run one call, append it to ``trace`` and credit the goals it meets."""
+        model, obs, open_goals = self.model, self.obs, self.open_goals
+        env = Env(caller, now, block, 1)
+        pre = _cover_hits(model, self.spec, module, act, env, args, open_goals)
+        obs.checks.clear()
+        obs.gates.clear()
+        obs.phase = None
+        outcome = model.execute(module, act.name, env, *args)
+        self.report.steps += 1
+        trace.append(TraceStep(module, act.name, caller, args, ok=outcome.ok, reason=outcome.reason))
+        hits = list(_observed_hits(obs, module, act.name, outcome.ok))
+        if outcome.ok:
+            hits += pre
+        for key in hits:
+            if key in open_goals:
+                del open_goals[key]
+                self.report.met[key] = self.witness(start, (*before, *trace))
+        if outcome.ok:
+            _check_states(model, self.state_covers, open_goals, self.report, self.witness(start, (*before, *trace)),
+                          now, block)
+
+    def witness(self, start: str, steps: tuple[TraceStep, ...]) -> Witness:
+        """A witness of these steps without the reverted ones before the last (they change nothing)."""
+        kept = tuple(s for s in steps[:-1] if s.ok) + steps[-1:]
+        labels = {a: f"actor:{i}" for i, a in enumerate(self.actors)}
+        labels.update({a: f"@{m}" for m, a in self.addresses.items()})
+        labels[self.deployer] = "deployer"
+        return Witness(start, kept, labels)
+
+
+def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | None = None,
+            scenarios: Scenarios | None = None) -> bool:
+    """Whether ``witness`` (found on another version of the spec) still meets
+    ``goal`` on ``spec``: its steps replayed from a fresh deployment, with the
+    same parameters. A step that cannot be replayed (an action or argument
+    the spec no longer has) means no."""
+    report = CoverReport([goal])
+    open_goals = {goal.key: goal}
+    state_covers = [(goal, c) for c in spec.modules[goal.module].covers
+                    if goal.kind == "cover" and goal.action is None and c.name == goal.detail]
+    search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
+    now, block = search.now, search.block
+    trace: list[TraceStep] = []
+    with observed(search.model) as obs:
+        search.obs = obs
+        for st in witness.steps:
+            if st.module == "time":
+                now, block = now + st.seconds, block + st.blocks
+                continue
+            try:
+                act = spec.modules[st.module].actions[st.action]
+                search.step("replay", (), trace, st.module, act, st.caller, st.args, now, block)
+            except Exception:
+                return False
+    return goal.key in report.met
+
+
+def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
+                 open_goals: dict[str, Goal]) -> tuple[str, ir.Action]:
+    """Three times in four an action with a goal still open, else any public action."""
+    wanted = {(g.module, g.action) for g in open_goals.values()}
+    pool = [p for p in public if (p[0], p[1].name) in wanted]
+    if pool and rng.randrange(4) != 0:
+        return rng.choice(pool)
+    return rng.choice(public)
+
+
+def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, actors: list[int],
+               now: int, block: int, open_goals: dict[str, Goal],
+               caller: int | None = None) -> tuple[int, tuple[Any, ...]]:
+    """Draw a caller (unless given) and arguments up to :data:`DRAWS` times;
+    keep the first draw that meets an open ``where`` cover before running, else the last."""
+    draw: tuple[int, tuple[Any, ...]] = (actors[0], ())
+    fixed = caller
+    for _ in range(DRAWS):
+        if fixed is not None:
+            caller = fixed
+        else:
+            caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
+        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+        draw = (caller, args)
+        if _cover_hits(model, spec, module, act, Env(caller, now, block, 1), args, open_goals):
+            break
+    return draw
+
+
+_CLOCKS: dict[tuple[int, str, str], dict[int, str]] = {}
+
+
+def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, caller: int,
+          actors: list[int], now: int, block: int) -> tuple[Any, ...]:
+    key = (id(spec), module, act.name)
+    if key not in _CLOCKS:
+        _CLOCKS[key] = clock_params(act, spec)
+    clocks = _CLOCKS[key]
+    fn_values = _fn_values(model, spec, module, Env(caller, now, block, 1))
+    out: list[Any] = []
+    for i, (_, t) in enumerate(act.params):
+        v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module])
+        v = resolve(v, model, module, caller, (now, block))
+        if t == ir.UINT and rng.randrange(HALVE_EVERY) == 0:
+            v //= 2  # part of a balance, not all of it
+        out.append(v)
+    return tuple(out)
+
+
+def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: list[int], clock: str | None,
+           fn_values: list[int], act: ir.Action, earlier: list[Any], contract: int = 0) -> Any:
+    if t == ir.UINT:
+        roll = rng.randrange(10)
+        if clock is not None and roll < 6:
+            return NearClock(clock, rng.choice(CLOCK_OFFSETS))
+        if roll < 4:
+            return NearState(rng.randrange(2**16))
+        if roll < 6 and fn_values:
+            return rng.choice(fn_values)
+        if roll < 8:
+            return rng.choice(SMALL)
+        return rng.choice([10**18, 10**21, 10**24, 2**256 - 1, rng.randrange(10**25)])
+    if t == ir.BOOL:
+        return rng.random() < 0.5
+    if t == ir.ADDRESS:
+        roll = rng.randrange(8)
+        if roll < 4:
+            return rng.choice(actors)
+        if roll < 6:
+            return Linked(rng.randrange(2**16))
+        return rng.choice([0, *model.world.address.values()])
+    if t == ir.BYTES32:
+        return rng.choice([0, 1, rng.randrange(2**256)])
+    if isinstance(t, ir.EnumT):
+        return rng.randrange(len(spec.modules[t.module].phases[t.name].bands))
+    if isinstance(t, ir.RecordT):
+        rec = spec.modules[t.module].records[t.name]
+        fields = [resolve(_value(rng, model, spec, ft, actors, None, fn_values, act, earlier), model, act.name
+                          and t.module, actors[0]) for _, ft in rec.fields]
+        return model.record(t.module, t.name, *fields)
+    if t == ir.SIGNATURE:
+        request = next((e for e in reversed(earlier) if hasattr(e, "__dataclass_fields__")), None)
+        fields = [getattr(request, f) for f in getattr(request, "__dataclass_fields__", {})]
+        owners = [x for x in fields if isinstance(x, int) and x in actors] or actors
+        rec_name = act.signed_request or ""
+        return Signature(rng.choice(owners), rec_name, request, 1, contract, rng.random() < 0.95)
+    return 0
+
+
+def _fn_values(model: Model, spec: ir.Spec, module: str, env: Env) -> list[int]:
+    """Amounts an argument is often compared with: what the module's functions
+    without arguments answer now (a capacity, a price), its constants and
+    parameters, and what is left between each of them and each number the
+    module's state holds (the room under a cap)."""
+    m = spec.modules[module]
+    own = model.state(module)
+    bounds = [c.folded for c in m.consts.values() if isinstance(c.folded, int) and not isinstance(c.folded, bool)]
+    bounds += [v for p in (*m.params, *m.governed) if isinstance(v := getattr(own, p, None), int)
+               and not isinstance(v, bool)]
+    held = [v for f in own.__dataclass_fields__ if isinstance(v := getattr(own, f), int)
+            and not isinstance(v, bool) and v > 0]
+    out: list[int] = [*bounds, *(b - v for b in bounds for v in held if b > v)]
+    for f in spec.modules[module].fns.values():
+        if f.params or f.returns != ir.UINT:
+            continue
+        try:
+            v = model.call_fn(module, f.name, env)
+        except Exception:
+            continue
+        if isinstance(v, int) and not isinstance(v, bool):
+            out.extend(x for x in (v, v + 1, v - 1) if 0 <= x < 2**256)
+    return out
+
+
+def _cover_hits(model: Model, spec: ir.Spec, module: str, act: ir.Action, env: Env, args: tuple[Any, ...],
+                open_goals: dict[str, Goal]) -> list[str]:
+    """Open ``succeeds`` covers of this call whose ``where`` holds before it runs."""
+    out = []
+    covers = getattr(model.package, module).COVERS
+    for name, (action, pred) in covers.items():
+        key = f"{module}.{name}"
+        if action != act.name or key not in open_goals:
+            continue
+        try:
+            if pred(model.world, env, *args):
+                out.append(key)
+        except Exception:
+            continue
+    return out
+
+
+def _observed_hits(obs: _Observer, module: str, action: str, ok: bool) -> Iterator[str]:
+    if ok:
+        yield f"{module}.{action}:succeeds"
+    for m, a, reason, passed in obs.checks:
+        yield f"{m}.{a}:require {reason}:{'passes' if passed else 'fails'}"
+    for m, a, phase, passed in obs.gates:
+        yield f"{m}.{a}:gate {phase}:{'admits' if passed else 'refuses'}"
+
+
+def _check_states(model: Model, state_covers: list[tuple[Goal, ir.Cover]], open_goals: dict[str, Goal],
+                  report: CoverReport, witness: Witness, now: int, block: int) -> None:
+    for g, c in state_covers:
+        if g.key not in open_goals:
+            continue
+        pred = getattr(model.package, g.module).COVERS[c.name][1]
+        try:
+            held = pred(model.world, Env(0, now, block, 1))
+        except Exception:
+            held = False
+        if held:
+            del open_goals[g.key]
+            report.met[g.key] = witness
+
+
+def _show(v: Any, labels: dict[int, str]) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        if v in labels:
+            return labels[v]
+        return "MAX" if v == 2**256 - 1 else str(v)
+    if hasattr(v, "__dataclass_fields__"):
+        return "(" + ", ".join(_show(getattr(v, f), labels) for f in v.__dataclass_fields__) + ")"
+    return repr(v)
+
+
+__all__ = ["SCENARIOS_FILE", "CoverReport", "CoverSettings", "Goal", "Scenarios", "TraceStep", "Witness", "goals_of",
+           "load_scenarios", "replays", "search_witnesses", "uncovered_of"]

@@ -1,0 +1,207 @@
+"""``imospec mutate --spec``: mutants of the spec itself, and which of verify's checks catch them.
+
+For each mutant (see :mod:`spec.mutate`) the checks of ``imospec verify`` run
+in order of cost, and the first that tells it from the spec catches it:
+
+1. ``check``: a mutant that does not check is *stillborn* (not counted);
+2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
+   budget), and the unmutated spec's witness for it does not meet it either;
+3. ``conform``: where the binding implements the mutated module, a
+   conformance campaign of the unchanged contracts against the mutant diverges;
+4. ``prove``: a query is refuted, or the prover and the model disagree.
+
+A mutant none of them catches *survives*. One the prover leaves ``unknown``
+(and nothing else catches) is reported as such, and counts as a survivor:
+"unknown" does not tell it from the spec. Survivors recorded as equivalent,
+with an argument that holds for every parameter value the spec allows, are
+read from ``equivalent-mutants.json`` beside the spec and left out of the
+catch rate, which is reported for each half of the protocol (the merchant
+side and the money market with governance). Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK
+from imospec_cli.pipeline import Pipeline
+
+#: The modules of the money market and its governance; every other module is the merchant side.
+MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "mdcep", "oracle", "timelock", "vesting",
+                          "votes", "erc20"})
+
+
+@dataclass
+class MutantFate:
+    """What became of one mutant: ``caught_by`` is ``check`` (stillborn),
+    ``covers``, ``conform`` or ``prove``, or None (survived); ``detail`` says what caught it."""
+
+    mutant: Any
+    caught_by: str | None
+    detail: str = ""
+    equivalent: str | None = None  # the recorded argument, for a survivor recorded as equivalent
+    unknown: bool = False
+
+    @property
+    def half(self) -> str:
+        return "money market + governance" if Path(self.mutant.file).stem in MONEY_MARKET else "merchant"
+
+
+@dataclass
+class SpecMutationReport:
+    """Every mutant's fate, and the catch rate of each half."""
+
+    fates: list[MutantFate] = field(default_factory=list)
+
+    def rate(self, half: str | None = None) -> tuple[int, int]:
+        """(caught, counted): counted leaves out stillborn mutants and recorded equivalents."""
+        counted = [f for f in self.fates if f.caught_by != "check" and (half is None or f.half == half)
+                   and not (f.caught_by is None and f.equivalent)]
+        return sum(1 for f in counted if f.caught_by is not None), len(counted)
+
+    @property
+    def survivors(self) -> list[MutantFate]:
+        return [f for f in self.fates if f.caught_by is None and not f.equivalent]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``mutate``'s options for ``--spec``."""
+    p.add_argument("--spec", action="store_true",
+                   help="mutate the spec, not the contracts: drop a require, flip a comparison, swap +/-, a "
+                        "constant off by one or x10, swap mul_div_down/up, drop an assignment, swap call "
+                        "arguments, change a phase list; then run check, covers, conform (where the binding "
+                        "implements the module) and prove on each")
+    p.add_argument("--operator", action="append", metavar="OP",
+                   help="with --spec: only these operators (repeatable): drop-require, compare, add-sub, const, "
+                        "rounding, drop-assign, swap-args, phases")
+    p.add_argument("--file", action="append", metavar="NAME",
+                   help="with --spec: only mutants of these spec files (e.g. reserve.imo; repeatable)")
+    p.add_argument("--no-conform", action="store_true", help="with --spec: leave out the conformance campaigns")
+    p.add_argument("--no-prove", action="store_true", help="with --spec: leave out the proofs")
+
+
+def cmd_mutate_spec(args: argparse.Namespace) -> int:
+    """Run spec mutation; 0 when it ran (the catch rate is the result), 1 on setup errors."""
+    from conformance.binding import BindingError
+    from conformance.witness import CoverSettings
+    from imospec_cli import prove
+    from spec.mutate import EQUIVALENTS_FILE, OPERATORS, SpecMutationError, load_equivalents, sample, spec_mutants
+
+    bad = [op for op in args.operator or () if op not in OPERATORS]
+    if bad:
+        print(f"error: unknown operator {bad[0]!r}; the operators are {', '.join(OPERATORS)}", file=sys.stderr)
+        return 2
+    options = prove.options_from(args)
+    base = Pipeline.for_binding(args.impl, options=options)
+    try:
+        spec_dir = base.binding.spec_dir
+        texts = base.sources.readable
+        mutants = spec_mutants(texts)
+        equivalents = load_equivalents(args.equivalents or Path(spec_dir) / EQUIVALENTS_FILE)
+        base.spec  # noqa: B018  (the unmutated spec must check)
+    except (BindingError, SpecMutationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    mutants = [m for m in mutants if (not args.operator or m.operator in args.operator)
+               and (not args.file or Path(m.file).name in args.file)]
+    chosen = sample(mutants, args.max_mutants, args.seed)
+    covers = CoverSettings(seed=args.seed, walks=args.cover_walks, steps=args.cover_steps)
+    print(f"{len(mutants)} spec mutant(s) in all; running {len(chosen)} (seed {args.seed})", file=sys.stderr,
+          flush=True)
+    baseline = base.covers(covers)
+    report = SpecMutationReport()
+    for i, m in enumerate(chosen, 1):
+        fate = run_one(base, m, covers, baseline, args)
+        fate.equivalent = equivalents.get(m.key())
+        report.fates.append(fate)
+        word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
+                "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
+        print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else ""),
+              file=sys.stderr, flush=True)
+    print_report(report, sys.stdout)
+    if args.json is not None:
+        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
+    return EXIT_OK
+
+
+def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.Namespace) -> MutantFate:
+    """Run the checks on one mutant, cheapest first; stop at the first that catches it."""
+    from conformance.runner import CampaignSettings
+    from conformance.witness import replays
+
+    base_unmet = {g.key for g in baseline.unmet}
+    scenarios = base._scenarios()
+    from verification.outcome import Refuted, Unknown
+
+    p = Pipeline.for_binding(args.impl, options=base.options)
+    texts = dict(base.sources.texts)
+    texts[m.file] = m.apply(texts[m.file] or "")
+    p.__dict__["sources"] = replace(base.sources, texts=texts)
+    if not p.ok:
+        first = p.checked.errors[0]
+        return MutantFate(m, "check", f"{first.code}")
+    cov = p.covers(covers)
+    lost = [g for g in cov.unmet if g.key not in base_unmet]
+    # a goal the search happens to miss on the mutant is confirmed lost only
+    # when the unmutated spec's witness for it does not meet it on the mutant either
+    lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
+    if lost:
+        return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
+    module = Path(m.file).stem
+    if not args.no_conform and module in p.binding.modules:
+        result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20, steps=args.steps,
+                                             seed=args.seed))
+        if not result.ok:
+            return MutantFate(m, "conform", "divergence")
+    if args.no_prove:
+        return MutantFate(m, None)
+    report = p.prove()
+    refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
+    if refuted:
+        r = refuted[0]
+        return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
+    if report.errors:
+        return MutantFate(m, "prove", report.errors[0][:80])
+    unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
+    return MutantFate(m, None, "unknown" if unknown else "", unknown=unknown)
+
+
+def print_report(report: SpecMutationReport, out: Any) -> None:
+    """The catch rate of each half and overall, then every survivor."""
+    print("\n== spec mutation", file=out)
+    for half in ("merchant", "money market + governance", None):
+        caught, counted = report.rate(half)
+        rate = f"{100 * caught / counted:.0f}%" if counted else "n/a"
+        print(f"  {half or 'all':<28} {caught} of {counted} caught ({rate})", file=out)
+    stillborn = sum(1 for f in report.fates if f.caught_by == "check")
+    equivalent = sum(1 for f in report.fates if f.caught_by is None and f.equivalent)
+    by: dict[str, int] = {}
+    for f in report.fates:
+        if f.caught_by not in (None, "check"):
+            by[f.caught_by] = by.get(f.caught_by, 0) + 1
+    print(f"  {stillborn} stillborn (do not check), {equivalent} recorded equivalent; caught by "
+          + ", ".join(f"{k} {v}" for k, v in sorted(by.items())), file=out)
+    for f in report.survivors:
+        print(f"  survived{' (unknown)' if f.unknown else ''}: {f.mutant.describe()}", file=out)
+    for f in report.fates:
+        if f.caught_by not in (None, "check") and f.equivalent:
+            print(f"  misjudged (recorded equivalent, caught by {f.caught_by}): {f.mutant.describe()}", file=out)
+
+
+def report_json(report: SpecMutationReport) -> dict[str, Any]:
+    """Every mutant and its fate, as JSON-ready data."""
+    out: dict[str, Any] = {"mutants": []}
+    for f in report.fates:
+        file, line, operator, mutated = f.mutant.key()
+        out["mutants"].append({"file": file, "line": line, "operator": operator, "mutated": mutated,
+                               "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by,
+                               "detail": f.detail, "equivalent": f.equivalent, "unknown": f.unknown})
+    for half in ("merchant", "money market + governance"):
+        caught, counted = report.rate(half)
+        out[half] = {"caught": caught, "counted": counted}
+    return out

@@ -1,0 +1,259 @@
+"""Covers: the `cover` construct, generated covers met by witness runs, and spec mutants they catch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.witness import CoverSettings, goals_of, search_witnesses
+from imospec_cli.main import main
+from imospec_cli.pipeline import Pipeline
+from spec.diagnostics import render
+from spec.driver import check_sources, read_sources
+from spec.mutate import OPERATORS, sample, spec_mutants
+
+VAULT = """\
+module vault
+
+const CAP: uint256 = 100
+
+state held: uint256 = 0
+state open: bool = false
+
+action start() {
+    require not open, "ALREADY_OPEN"
+    open = true
+}
+
+// Takes `n` into the vault, up to the cap.
+action put(n: uint256) {
+    require open, "CLOSED"
+    require n > 0, "ZERO"
+    require held + n <= CAP, "FULL"
+    held += n
+}
+
+// The vault fills to the last unit.
+cover fills_up: succeeds put where held + n == CAP
+
+cover holds_something: held > 0
+"""
+
+
+def _pipeline(tmp_path: Path, text: str) -> Pipeline:
+    f = tmp_path / "vault.imo"
+    f.write_text(text, encoding="utf-8")
+    return Pipeline([f])
+
+
+SMALL = CoverSettings(seed=0, walks=20, steps=20)
+
+
+def test_cover_parses_and_checks(tmp_path: Path) -> None:
+    spec = _pipeline(tmp_path, VAULT).spec
+    covers = {c.name: c for c in spec.modules["vault"].covers}
+    assert covers["fills_up"].action == "put"
+    assert covers["holds_something"].action is None
+    assert ("vault", "held") in covers["holds_something"].reads
+
+
+@pytest.mark.parametrize("cover, message", [
+    ("cover c: succeeds nothing", "`nothing` is no action of `vault`"),
+    ("cover c: held > old(held)", "uses `old`"),
+    ("cover c: succeeds put where m == 1", "unknown name"),
+])
+def test_bad_cover_is_a_located_error(tmp_path: Path, cover: str, message: str) -> None:
+    f = tmp_path / "vault.imo"
+    f.write_text(VAULT + cover + "\n", encoding="utf-8")
+    result = check_sources(read_sources([f]))
+    errors = [d for d in result.errors]
+    assert errors, "a bad cover must not check"
+    d = errors[0]
+    assert d.code in ("E049", "E010")
+    assert message in d.message or (message == "unknown name" and d.code == "E010")
+    assert d.span is not None and d.span.line == VAULT.count("\n") + 1
+
+
+def test_every_goal_of_the_vault_is_met_with_a_witness(tmp_path: Path) -> None:
+    report = _pipeline(tmp_path, VAULT).covers(SMALL)
+    assert report.unmet == []
+    keys = {g.key for g in report.goals}
+    assert {"vault.fills_up", "vault.holds_something", "vault.put:succeeds", "vault.put:require FULL:fails",
+            "vault.put:require FULL:passes", "vault.start:require ALREADY_OPEN:fails"} <= keys
+    w = report.met["vault.fills_up"]
+    assert w.steps[-1].action == "put" and w.steps[-1].ok
+    # the witness is a real run: start, then puts whose amounts add up to the cap
+    assert sum(s.args[0] for s in w.steps if s.action == "put" and s.ok) == 100
+
+
+def test_witness_search_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    spec = _pipeline(tmp_path, VAULT).spec
+    a = search_witnesses(spec, goals_of(spec), seed=3, walks=4, steps=10)
+    b = search_witnesses(spec, goals_of(spec), seed=3, walks=4, steps=10)
+    assert {k: w.steps for k, w in a.met.items()} == {k: w.steps for k, w in b.met.items()}
+
+
+def test_a_wrong_comparison_is_caught_by_the_cover_at_its_source(tmp_path: Path) -> None:
+    """The issue's `mt_amount < capacity` kind of mutant: every safety rule
+    would still hold, but the explicit cover is no longer met."""
+    wrong = VAULT.replace("held + n <= CAP", "held + n < CAP")
+    p = _pipeline(tmp_path, wrong)
+    report = p.covers(SMALL)
+    unmet = {g.key for g in report.unmet}
+    assert "vault.fills_up" in unmet
+    d = next(d for d in report.diagnostics() if d.code == "E050")
+    assert d.is_error
+    assert (d.span.line, d.span.column) == (wrong.splitlines().index(
+        "cover fills_up: succeeds put where held + n == CAP") + 1, 1)
+    shown = render(d, p.spec.sources)
+    assert "error[E050]" in shown and "^^^" in shown and "vault.imo:" in shown
+
+
+def test_a_generated_cover_failure_is_located_at_the_require(tmp_path: Path) -> None:
+    """A require that can never pass: the action never succeeds (W002 at the
+    action) and the require never passes (W003 at the require itself)."""
+    dead = VAULT.replace('require n > 0, "ZERO"', 'require held > CAP, "ZERO"')
+    p = _pipeline(tmp_path, dead)
+    diags = p.covers(SMALL).diagnostics()
+    w3 = next(d for d in diags if d.code == "W003" and "never passes" in d.message)
+    line = dead.splitlines().index('    require held > CAP, "ZERO"') + 1
+    assert (w3.span.line, w3.span.column) == (line, 5)
+    assert any(d.code == "W002" and "`vault.put`" in d.message for d in diags)
+
+
+def test_uncovered_lines_are_checked(tmp_path: Path) -> None:
+    text = VAULT.replace("// Takes `n` into the vault, up to the cap.",
+                         "// Takes `n`.\n// uncovered: require ZERO fails: it never bites\n"
+                         "// uncovered: require NOPE fails: no such check")
+    report = _pipeline(tmp_path, text).covers(SMALL)
+    messages = [d.message for d in report.diagnostics() if d.code == "E051"]
+    assert any("NOPE" in m and "names no generated goal" in m for m in messages)
+    assert any("require ZERO fails" in m and "yet a run met it" in m for m in messages)
+
+
+def test_prove_prints_witnesses_and_fails_on_an_unmet_cover(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "vault.imo"
+    f.write_text(VAULT, encoding="utf-8")
+    code = main(["prove", str(f), "--no-cache", "--witness", "vault.fills_up", "--cover-walks", "6",
+                 "--cover-steps", "12"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "witness vault.fills_up:" in out and "vault.put(" in out
+    f.write_text(VAULT.replace("held + n <= CAP", "held + n < CAP"), encoding="utf-8")
+    code = main(["prove", str(f), "--no-cache", "--cover-walks", "6", "--cover-steps", "12"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "error[E050]: cover `vault.fills_up` not met" in out
+
+
+def test_spec_mutants_cover_every_operator_at_the_right_place() -> None:
+    text = VAULT + """
+action lower(n: uint256) {
+    held -= n
+    let x = mul_div_down(n, 2, 3)
+    require x + 1 < CAP, "BIG"
+}
+"""
+    mutants = spec_mutants({"vault.imo": text})
+    ops = {m.operator for m in mutants}
+    assert ops == set(OPERATORS) - {"phases"}
+    for m in mutants:
+        mutated = m.apply(text)
+        assert mutated != text
+        assert text[:m.start] == mutated[:m.start]
+    flip = next(m for m in mutants if m.operator == "compare" and m.original == "<=")
+    assert "held + n > CAP" not in flip.apply(text) and "held + n < CAP" in flip.apply(text)
+    drop = next(m for m in mutants if m.operator == "drop-require" and "FULL" in m.original)
+    assert '"FULL"' not in drop.apply(text)
+    swap = next(m for m in mutants if m.operator == "swap-args")
+    assert "mul_div_down(2, n, 3)" in swap.apply(text)
+    rounding = next(m for m in mutants if m.operator == "rounding")
+    assert "mul_div_up(n, 2, 3)" in rounding.apply(text)
+    consts = [m.apply(text) for m in mutants if m.operator == "const"]
+    assert any("const CAP: uint256 = (100) * 10" in t for t in consts)
+    assert not any(m.where.endswith(("fills_up", "holds_something")) for m in mutants), "covers are never mutated"
+    assert sample(mutants, 5, 1) == sample(mutants, 5, 1)
+
+
+def test_phase_list_mutants() -> None:
+    spec_dir = Path(__file__).resolve().parents[2] / "spec" / "protocol"
+    texts = {p.name: p.read_text(encoding="utf-8") for p in spec_dir.glob("*.imo")}
+    phases = [m for m in spec_mutants(texts) if m.operator == "phases"]
+    redeem = [m.replacement for m in phases if m.where == "reserve.redeem"]
+    assert sorted(redeem) == ["Iron, Bronze", "Iron, Gold", "Iron, Silver"]
+
+
+@pytest.mark.slow
+def test_bundled_spec_liveness_mutants_are_caught_by_covers() -> None:
+    """The issue's liveness mutants of the bundled spec, each caught by a cover
+    that the unmutated spec meets."""
+    from dataclasses import replace
+
+    base = Pipeline()
+    settings = CoverSettings()
+    baseline = base.covers(settings)
+    cases = [
+        ("governor.imo", 'require state_of(id, block_number, now) == QUEUED, "NOT_QUEUED"',
+         'require state_of(id, block_number, now) == SUCCEEDED, "NOT_QUEUED"', "governor.execute:succeeds"),
+        ("governor.imo", "    proposal_count += 1\n", "    proposal_count -= 1\n", "governor.propose:succeeds"),
+        ("reserve.imo", 'require amount <= contributed[caller], "EXCEEDS_CONTRIBUTION"',
+         'require amount < contributed[caller], "EXCEEDS_CONTRIBUTION"', "reserve.exit_whole_contribution"),
+    ]
+    for file, old, new, goal in cases:
+        assert goal in baseline.met
+        name = next(n for n in base.sources.texts if Path(n).name == file)
+        texts = dict(base.sources.texts)
+        assert old in (texts[name] or "")
+        texts[name] = (texts[name] or "").replace(old, new)
+        p = Pipeline()
+        p.__dict__["sources"] = replace(base.sources, texts=texts)
+        assert goal in {g.key for g in p.covers(settings).unmet}
+
+
+def test_a_witness_replays_on_the_spec_it_was_found_on_and_not_on_a_wrong_one(tmp_path: Path) -> None:
+    from conformance.witness import replays
+
+    spec = _pipeline(tmp_path, VAULT).spec
+    report = search_witnesses(spec, goals_of(spec), seed=0, walks=6, steps=12)
+    goal = next(g for g in report.goals if g.key == "vault.fills_up")
+    witness = report.met[goal.key]
+    assert replays(spec, goal, witness)
+    (tmp_path / "wrong").mkdir()
+    wrong = _pipeline(tmp_path / "wrong", VAULT.replace("held + n <= CAP", "held + n < CAP")).spec
+    wrong_goal = next(g for g in goals_of(wrong) if g.key == "vault.fills_up")
+    assert not replays(wrong, wrong_goal, witness)
+
+
+GATE = """\
+module gate
+
+state price: uint256 = 5
+
+phases P {
+    Low below 10
+    High
+}
+
+action go()
+    when P(price) in [Low]
+{
+}
+"""
+
+
+def test_a_gate_that_never_refuses_is_a_warning_at_the_gate(tmp_path: Path) -> None:
+    f = tmp_path / "gate.imo"
+    f.write_text(GATE, encoding="utf-8")
+    report = Pipeline([f]).covers(SMALL)
+    assert "gate.go:gate Low:admits" in report.met
+    d = next(d for d in report.diagnostics() if d.code == "W004")
+    assert "never refuses High" in d.message and not d.is_error
+    assert d.span.line == GATE.splitlines().index("    when P(price) in [Low]") + 1
+
+
+def test_cover_codes_are_tested_here() -> None:
+    from tests.spec.test_golden import COVER_CODES
+
+    text = Path(__file__).read_text(encoding="utf-8")
+    assert all(f'"{code}"' in text for code in COVER_CODES)
