@@ -318,6 +318,8 @@ class ModuleWriter:
                     found.add(s.reason)
                 if isinstance(s, ir.Govern):
                     found.update(GOVERN_REASONS)
+        if self.m.governed:
+            found.add("OUT_OF_BOUNDS")  # the deployment check of `init`
         return sorted(found)
 
     def write(self) -> str:
@@ -443,6 +445,11 @@ class ModuleWriter:
         out = ["", "", "def init(w: World, env: Env) -> None:"]
         out.extend(_doc(f"Set up `{self.m.name}` at deployment, after its parameters are set.", "    "))
         out.append(f"    s = w.{self.m.name}")
+        if self.m.governed:
+            out.append("    # every governed parameter starts inside its bounds, as `govern` keeps it")
+        for g in self.m.governed.values():
+            low, high = _folded_governed(self.spec, g.low), _folded_governed(self.spec, g.high)
+            out.append(f"    require({low} <= s.{py(g.name)} <= {high}, OutOfBounds)")
         out.extend(self.stmts(self.m.init, "    "))
         return out
 
