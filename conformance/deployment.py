@@ -49,6 +49,9 @@ def deployment_cases(harness: Harness) -> Iterator[tuple[str, Moves]]:
             if isinstance(c.folded, int) and not isinstance(c.folded, bool):
                 base.add(c.folded)
         numeric = [p.name for p in m.params.values() if p.type == ir.UINT]
+        # a governed parameter the constructor takes is checked against its bounds there
+        ctor = harness.binding.modules[module].constructor or ()
+        numeric += [g.name for g in m.governed.values() if g.name in ctor]
         deployed = {name: int(getattr(st, attr(name))) for name in numeric}
         base.update(deployed.values())
         values = sorted({v + d for v in base for d in (-1, 0, 1) if 0 <= v + d < 2**256})

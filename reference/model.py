@@ -145,7 +145,8 @@ class Model:
         fn = getattr(getattr(self.package, module), _py(action))
         # only the modules this action can write need saving (the spec says which)
         touched = write_set(self.spec, module, action)
-        saved = {name: clone(self.world.state[name]) for name in touched}
+        # (a governed module this deployment leaves out is never written)
+        saved = {name: clone(self.world.state[name]) for name in touched if name in self.world.state}
         self.world.events = []
         try:
             value = fn(self.world, env, *args, **kwargs)

@@ -105,6 +105,8 @@ class DeployedPair(BindingNames):
                 return to_checksum(self.addresses[n[1:]])
             if isinstance(n, str) and n in m.params:
                 return to_abi(getattr(st, _attr(n)), m.params[n].type)
+            if isinstance(n, str) and n in m.governed:  # a governed parameter's value at deployment
+                return to_abi(getattr(st, _attr(n)), m.governed[n].type)
             return self.resolve(n)
 
         return [value(n) for n in names]

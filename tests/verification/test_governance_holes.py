@@ -67,7 +67,7 @@ def test_governor_holes_are_refuted_on_the_old_rules(tmp_path: Path) -> None:
     """A stale passed proposal queued late (queued_inside_window) is refuted on
     the governor without a queue window; both holes' rules are proved on the
     new governor. (The cancel judged by a raised threshold is refuted on the
-    reference model, tests/reference/test_governance_holes.py: its
+    reference model, tests/reference/test_governance_holes_model.py: its
     counterexample needs a model of `prior_votes`' checkpoint search under the
     quantified lemmas of `dmg`, which the default budget does not reach.)"""
     old = _prove(_variant(tmp_path, {"governor.imo": [NO_QUEUE_WINDOW]}), invariant="governor.queued_inside_window")
@@ -85,7 +85,7 @@ def test_grant_to_a_module_is_refuted_on_the_old_vesting(tmp_path: Path) -> None
     without it. (Without it the query's counterexample runs through
     `dmg.transfer_from`'s checkpoint writes under `dmg`'s quantified lemmas,
     and the default budget ends in `unknown`; the reference model refutes the
-    old rule concretely, tests/reference/test_governance_holes.py.)"""
+    old rule concretely, tests/reference/test_governance_holes_model.py.)"""
     drop = ('    require not is_governance_module(beneficiary), "GRANT_TO_MODULE"\n', "")
     old = _prove(_variant(tmp_path, {"vesting.imo": [drop]}), invariant="vesting.no_grant_to_module")
     assert not isinstance(find(old, "vesting.no_grant_to_module", "vesting.add_grant").outcome, Proved)

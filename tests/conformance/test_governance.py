@@ -1,0 +1,215 @@
+"""Issue 13: the timelock in Vyper (evm_backend/contracts/timelock.vy) against
+the spec, on both EVMs.
+
+A binding of the timelock alone (it imports nothing; the governed parameters
+of modules this deployment leaves out are unknown to it, on the model as in
+the contract): generated campaigns, the attacks on the timelock step by step
+(every step compared in full with the model: success or revert and reason,
+events, the whole state), Compound's Timelock vectors, deployment at the
+bounds of the delay, and wrong timelocks that the suite must catch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.binding import load_implementation
+from conformance.deployment import check_deployments, deployment_cases
+from conformance.harness import Harness, Step
+from conformance.runner import run_campaign
+from reference.runtime import hash_, key_of
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "evm_backend" / "contracts"
+DAY = 86_400
+DELAY = 2 * DAY
+GRACE = 14 * DAY
+DELAY_KEY = key_of("timelock.delay")
+
+
+def _binding(dst: Path, replace: tuple[str, str] | None = None) -> Path:
+    """A binding of the timelock alone in ``dst``; ``replace`` (old, new) makes
+    a mutant of it."""
+    dst.mkdir(parents=True, exist_ok=True)
+    source = (CONTRACTS / "timelock.vy").read_text()
+    if replace is not None:
+        assert source.count(replace[0]) == 1, replace[0]
+        source = source.replace(replace[0], replace[1])
+    (dst / "timelock.vy").write_text(source)
+    data = {"name": "timelock", "spec": str(ROOT / "spec" / "protocol"),
+            "modules": {"timelock": {"vyper": "timelock.vy", "constructor": ["admin", "delay", []]}}}
+    (dst / "binding.json").write_text(json.dumps(data))
+    return dst / "binding.json"
+
+
+class Timelock:
+    """The timelock contract and the model side by side; every step must agree."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.h = harness
+        self.admin = int(harness.model.state("timelock").admin)
+        self.other = next(a for a in harness.actors if a != self.admin)
+        self.me = harness.addresses["timelock"]
+
+    def step(self, action: str, caller: int, *args: Any) -> Any:
+        report = self.h.run(Step("action", "timelock", action, caller, tuple(args)))
+        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
+        assert report.model is not None and report.evm is not None
+        return report
+
+    def ok(self, action: str, *args: Any) -> Any:
+        report = self.step(action, self.admin, *args)
+        assert report.model.ok, f"timelock.{action} reverted {report.model.reason!r}"
+        return report.model.value
+
+    def reverts(self, reason: str, action: str, *args: Any, caller: int | None = None) -> None:
+        report = self.step(action, self.admin if caller is None else caller, *args)
+        assert not report.model.ok, f"timelock.{action} succeeded, expected {reason!r}"
+        assert report.model.reason == reason and report.evm.revert_reason == reason
+
+    def wait_until(self, t: int) -> None:
+        now = self.h.backend.timestamp
+        assert t >= now
+        self.h.run(Step("time", seconds=t - now, blocks=1))
+
+    @property
+    def now(self) -> int:
+        return int(self.h.backend.timestamp)
+
+    def state(self) -> Any:
+        return self.h.model.state("timelock")
+
+
+@pytest.fixture(params=["py-evm", "pyrevm"])
+def timelock(request: pytest.FixtureRequest, tmp_path: Path) -> Timelock:
+    binding, spec = load_implementation(_binding(tmp_path / "impl"))
+    return Timelock(Harness(spec, binding, request.param, full_compare=True))
+
+
+def test_execute_inside_its_window_only(timelock: Timelock) -> None:
+    """Execute one second before the eta, at the eta, and (another
+    transaction) one second after the grace period."""
+    t = timelock
+    eta = t.now + DELAY + 100
+    t.reverts("ETA_BEFORE_DELAY", "queue", t.me, DELAY_KEY, 3 * DAY, t.now + DELAY - 1)
+    t.ok("queue", t.me, DELAY_KEY, 3 * DAY, eta)
+    t.ok("queue", t.me, DELAY_KEY, 4 * DAY, eta)
+    t.wait_until(eta - 1)
+    t.reverts("ETA_NOT_REACHED", "execute", t.me, DELAY_KEY, 3 * DAY, eta)
+    t.wait_until(eta)
+    t.ok("execute", t.me, DELAY_KEY, 3 * DAY, eta)
+    assert t.state().delay == 3 * DAY
+    t.wait_until(eta + GRACE + 1)
+    t.reverts("TRANSACTION_STALE", "execute", t.me, DELAY_KEY, 4 * DAY, eta)
+    assert t.state().delay == 3 * DAY
+
+
+def test_execute_twice_after_cancel_and_queue_twice(timelock: Timelock) -> None:
+    t = timelock
+    eta = t.now + DELAY
+    t.ok("queue", t.me, DELAY_KEY, 5 * DAY, eta)
+    t.reverts("ALREADY_QUEUED", "queue", t.me, DELAY_KEY, 5 * DAY, eta)  # same transaction, same block
+    t.ok("queue", t.me, DELAY_KEY, 6 * DAY, eta)
+    t.ok("cancel", t.me, DELAY_KEY, 6 * DAY, eta)
+    t.reverts("TRANSACTION_SPENT", "queue", t.me, DELAY_KEY, 6 * DAY, eta)
+    t.reverts("UNAUTHORIZED", "execute", t.me, DELAY_KEY, 5 * DAY, eta, caller=t.other)
+    t.wait_until(eta)
+    t.reverts("NOT_QUEUED", "execute", t.me, DELAY_KEY, 6 * DAY, eta)  # after cancel
+    t.ok("execute", t.me, DELAY_KEY, 5 * DAY, eta)
+    t.reverts("NOT_QUEUED", "execute", t.me, DELAY_KEY, 5 * DAY, eta)  # twice
+    t.reverts("NOT_QUEUED", "cancel", t.me, DELAY_KEY, 5 * DAY, eta)
+    st = t.state()
+    tx = hash_(t.me, DELAY_KEY, 5 * DAY, eta)
+    assert st.executed[tx] and st.executed_at[tx] == eta and not st.queued[tx]
+
+
+def test_delay_out_of_bounds_and_unknown_parameters(timelock: Timelock) -> None:
+    """A transaction that would set the delay outside [2 days, 30 days], or a
+    parameter this timelock does not govern, reverts as a whole and stays
+    queued."""
+    t = timelock
+    eta = t.now + DELAY
+    for value in (DELAY - 1, 30 * DAY + 1):
+        t.ok("queue", t.me, DELAY_KEY, value, eta)
+    t.ok("queue", t.me, key_of("oracle.max_staleness"), DAY, eta)
+    t.ok("queue", t.other, DELAY_KEY, 3 * DAY, eta)
+    t.wait_until(eta)
+    for value in (DELAY - 1, 30 * DAY + 1):
+        t.reverts("OUT_OF_BOUNDS", "execute", t.me, DELAY_KEY, value, eta)
+        assert t.state().queued[hash_(t.me, DELAY_KEY, value, eta)]
+    t.reverts("UNKNOWN_PARAMETER", "execute", t.me, key_of("oracle.max_staleness"), DAY, eta)
+    t.reverts("UNKNOWN_PARAMETER", "execute", t.other, DELAY_KEY, 3 * DAY, eta)
+    assert t.state().delay == DELAY
+
+
+def test_compound_timelock_vectors(timelock: Timelock) -> None:
+    """Compound's Timelock tests (queueTransaction / executeTransaction /
+    cancelTransaction): the eta must satisfy the delay, only the admin acts,
+    a transaction runs at its eta and within the grace period, and a new
+    delay applies to transactions queued after it."""
+    t = timelock
+    t.reverts("UNAUTHORIZED", "queue", t.me, DELAY_KEY, 3 * DAY, t.now + DELAY, caller=t.other)
+    eta = t.now + DELAY
+    t.ok("queue", t.me, DELAY_KEY, 3 * DAY, eta)
+    t.reverts("UNAUTHORIZED", "cancel", t.me, DELAY_KEY, 3 * DAY, eta, caller=t.other)
+    t.wait_until(eta + GRACE)  # the last second of the grace period
+    t.ok("execute", t.me, DELAY_KEY, 3 * DAY, eta)
+    assert t.state().delay == 3 * DAY
+    t.reverts("ETA_BEFORE_DELAY", "queue", t.me, DELAY_KEY, 4 * DAY, t.now + 3 * DAY - 1)
+    t.ok("queue", t.me, DELAY_KEY, 4 * DAY, t.now + 3 * DAY)
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_deployment_checks_the_delay_bounds(backend: str, tmp_path: Path) -> None:
+    """A delay outside [2 days, 30 days] does not deploy, on the model as on
+    the EVM; the constructor-edge cases move the delay through its bounds."""
+    binding, spec = load_implementation(_binding(tmp_path / "impl"))
+    h = Harness(spec, binding, backend, full_compare=True)
+    moved = {moves for module, moves in deployment_cases(h) if module == "timelock"}
+    assert (("delay", DAY),) in moved and (("delay", DELAY - 1),) in moved and (("delay", 30 * DAY + 1),) in moved
+    assert check_deployments(h) == []
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_timelock_campaign_conforms(backend: str, tmp_path: Path) -> None:
+    binding, spec = load_implementation(_binding(tmp_path / "impl"))
+    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
+                          fixture_dir=tmp_path / "fixtures")
+    assert result.ok, result.divergence
+    for action in ("timelock.queue", "timelock.cancel"):
+        ok, reverted = result.stats.outcomes[action]
+        assert ok > 0 and reverted > 0, action
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('block.timestamp >= self.eta_of[id], "ETA_NOT_REACHED"', 'block.timestamp + 1 >= self.eta_of[id], "ETA_NOT_REACHED"'),
+        ("self.eta_of[id] + GRACE_PERIOD", "self.eta_of[id] + GRACE_PERIOD + 1"),
+        ("assert not self.executed[id] and not self.cancelled[id]", "assert not self.executed[id]"),
+        ('assert MIN_DELAY <= _delay and _delay <= MAX_DELAY, "OUT_OF_BOUNDS"', "pass"),
+        ("assert MIN_DELAY <= _value and _value <= MAX_DELAY", "assert MIN_DELAY <= _value"),
+        ("self.queued[id] = False\n    self.executed[id] = True", "self.executed[id] = True"),
+    ],
+)
+def test_wrong_timelock_is_caught(old: str, new: str, tmp_path: Path) -> None:
+    """Each wrong timelock fails at least one of the step-by-step attacks or
+    the constructor-edge cases, on pyrevm."""
+    binding, spec = load_implementation(_binding(tmp_path / "impl", (old, new)))
+    caught = False
+    for attack in (test_execute_inside_its_window_only, test_execute_twice_after_cancel_and_queue_twice,
+                   test_delay_out_of_bounds_and_unknown_parameters, test_compound_timelock_vectors):
+        h = Harness(spec, binding, "pyrevm", full_compare=True)
+        try:
+            attack(Timelock(h))
+        except AssertionError:
+            caught = True
+            break
+    if not caught:
+        h = Harness(spec, binding, "pyrevm", full_compare=True)
+        caught = check_deployments(h) != []
+    assert caught, f"mutant not caught: {new}"
