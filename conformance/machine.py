@@ -181,6 +181,10 @@ def build_machine(
             # the arguments of successful steps, by module and parameter list
             # (see echo_signature)
             self.echoes: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+            for done in harness.scenario_successes:
+                sig = echo_signatures.get((done.module, done.action))
+                if sig is not None:
+                    self.echoes.setdefault(sig, []).append(done.args)
             stats.examples += 1
 
         # (hypothesis itself runs each sequence with a random subset of the

@@ -188,7 +188,7 @@ def governed_calls(spec: ir.Spec, addresses: dict[str, int]) -> list[tuple[int, 
     from reference.codegen import governed_bounds
     from reference.runtime import key_of
 
-    out = []
+    out: list[tuple[int, int, int]] = []
     for m in spec.modules.values():
         for g in m.governed.values():
             low, high = governed_bounds(spec, m.name, g.name)

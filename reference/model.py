@@ -145,8 +145,7 @@ class Model:
         fn = getattr(getattr(self.package, module), _py(action))
         # only the modules this action can write need saving (the spec says which)
         touched = write_set(self.spec, module, action)
-        # (a governed module this deployment leaves out is never written)
-        saved = {name: clone(self.world.state[name]) for name in touched if name in self.world.state}
+        saved = {name: clone(self.world.state[name]) for name in touched}
         self.world.events = []
         try:
             value = fn(self.world, env, *args, **kwargs)

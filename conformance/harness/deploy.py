@@ -52,6 +52,7 @@ class DeployedPair(BindingNames):
         self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
         self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
+        self.scenario_successes: list[Step] = []
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
         self.model = Model.deploy(spec, Deployment(
@@ -134,6 +135,10 @@ class DeployedPair(BindingNames):
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
+        # the scenario's successful actions, which generated steps may repeat
+        # (a transaction it queued, executed later)
+        self.scenario_successes = [r.step for r in reports
+                                   if r.step.kind == "action" and r.model is not None and r.model.ok]
         self.rebase()
         return reports
 

@@ -29,6 +29,8 @@ DAY = 86_400
 DELAY = 2 * DAY
 GRACE = 14 * DAY
 DELAY_KEY = key_of("timelock.delay")
+T0 = 1_700_000_000  # the harness's clock at deployment
+DUE = DELAY + 1000  # the scenario's transactions are due this long after deployment
 
 
 def _binding(dst: Path, replace: tuple[str, str] | None = None) -> Path:
@@ -40,8 +42,17 @@ def _binding(dst: Path, replace: tuple[str, str] | None = None) -> Path:
         assert source.count(replace[0]) == 1, replace[0]
         source = source.replace(replace[0], replace[1])
     (dst / "timelock.vy").write_text(source)
+    key = hex(DELAY_KEY)
+    eta = T0 + DUE
+    # a scenario with transactions queued at deployment and now due: a new
+    # delay in bounds, two out of them, and an unknown parameter
+    due = [["timelock", "queue", "actor:0", ["@timelock", key, v, eta]]
+           for v in (3 * DAY, 16 * DAY, DELAY - 1, 30 * DAY + 1)]
+    due.append(["timelock", "queue", "actor:0", ["@timelock", hex(key_of("oracle.max_staleness")), DAY, eta]])
+    due.append(["time", DUE, 1])
     data = {"name": "timelock", "spec": str(ROOT / "spec" / "protocol"),
-            "modules": {"timelock": {"vyper": "timelock.vy", "constructor": ["admin", "delay", []]}}}
+            "modules": {"timelock": {"vyper": "timelock.vy", "constructor": ["admin", "delay", []]}},
+            "scenarios": {"due": due}}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"
 
@@ -180,7 +191,7 @@ def test_timelock_campaign_conforms(backend: str, tmp_path: Path) -> None:
     result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert result.ok, result.divergence
-    for action in ("timelock.queue", "timelock.cancel"):
+    for action in ("timelock.queue", "timelock.cancel", "timelock.execute"):
         ok, reverted = result.stats.outcomes[action]
         assert ok > 0 and reverted > 0, action
 
@@ -188,7 +199,8 @@ def test_timelock_campaign_conforms(backend: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ('block.timestamp >= self.eta_of[id], "ETA_NOT_REACHED"', 'block.timestamp + 1 >= self.eta_of[id], "ETA_NOT_REACHED"'),
+        ('block.timestamp >= self.eta_of[id], "ETA_NOT_REACHED"',
+         'block.timestamp + 1 >= self.eta_of[id], "ETA_NOT_REACHED"'),
         ("self.eta_of[id] + GRACE_PERIOD", "self.eta_of[id] + GRACE_PERIOD + 1"),
         ("assert not self.executed[id] and not self.cancelled[id]", "assert not self.executed[id]"),
         ('assert MIN_DELAY <= _delay and _delay <= MAX_DELAY, "OUT_OF_BOUNDS"', "pass"),
