@@ -225,3 +225,152 @@ def test_wrong_timelock_is_caught(old: str, new: str, tmp_path: Path) -> None:
         h = Harness(spec, binding, "pyrevm", full_compare=True)
         caught = check_deployments(h) != []
     assert caught, f"mutant not caught: {new}"
+
+
+# ------------------------------------------------------------ the governor
+
+GOVERNANCE = CONTRACTS / "binding-governance.json"
+E18 = 10**18
+QUORUM_KEY = key_of("governor.quorum_votes")
+QUEUE_PERIOD = 100_800
+VOTING_PERIOD = 17_280
+
+
+class Governance:
+    """DMG, the timelock and the governor (binding-governance.json) and the
+    model side by side; every step must agree in full."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.h = harness
+        self.treasury, self.small, self.big, self.other = harness.actors[:4]
+        self.governor = harness.addresses["governor"]
+        self.timelock = harness.addresses["timelock"]
+
+    def step(self, module: str, action: str, caller: int, *args: Any) -> Any:
+        report = self.h.run(Step("action", module, action, caller, tuple(args)))
+        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
+        assert report.model is not None and report.evm is not None
+        return report
+
+    def ok(self, module: str, action: str, caller: int, *args: Any) -> Any:
+        report = self.step(module, action, caller, *args)
+        assert report.model.ok, f"{module}.{action} reverted {report.model.reason!r}"
+        return report.model.value
+
+    def reverts(self, reason: str, module: str, action: str, caller: int, *args: Any) -> None:
+        report = self.step(module, action, caller, *args)
+        assert not report.model.ok, f"{module}.{action} succeeded, expected {reason!r}"
+        assert report.model.reason == reason and report.evm.revert_reason == reason
+
+    def wait(self, seconds: int, blocks: int = 1) -> None:
+        self.h.run(Step("time", seconds=seconds, blocks=blocks))
+
+    def proposal(self, pid: int) -> Any:
+        return self.h.model.state("governor").proposals[pid]
+
+    @property
+    def block(self) -> int:
+        return int(self.h.backend.block_number)
+
+
+def _governance(backend: str, scenario: str | None = None) -> Governance:
+    binding, spec = load_implementation(GOVERNANCE)
+    h = Harness(spec, binding, backend, full_compare=True)
+    if scenario is not None:
+        assert all(r.ok for r in h.start_from(scenario))
+    return Governance(h)
+
+
+BACKENDS = ["py-evm", "pyrevm"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_governance_campaign_conforms(backend: str, tmp_path: Path) -> None:
+    """Generated sequences over DMG, the timelock and the governor, from the
+    prelude and from a proposal in its vote, passed, and queued: the whole
+    flow (propose, vote, queue, execute) succeeds, and cancel too."""
+    binding, spec = load_implementation(GOVERNANCE)
+    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
+                          fixture_dir=tmp_path / "fixtures")
+    assert result.ok, result.divergence
+    for action in ("propose", "cast_vote", "queue", "execute", "cancel"):
+        ok, reverted = result.stats.outcomes[f"governor.{action}"]
+        assert ok > 0 and reverted > 0, action
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_flash_votes_carry_no_weight(backend: str) -> None:
+    """Tokens received and delegated in the block of a proposal cannot clear
+    the threshold; tokens received after a proposal's start block vote with
+    nothing."""
+    g = _governance(backend, "voting")
+    g.ok("dmg", "transfer", g.treasury, g.other, 5_000_000 * E18)
+    g.ok("dmg", "delegate", g.other, g.other)
+    g.reverts("BELOW_PROPOSAL_THRESHOLD", "governor", "propose", g.other, g.governor, QUORUM_KEY, 20_000_000 * E18)
+    g.ok("dmg", "transfer", g.treasury, g.other, 50_000_000 * E18)
+    assert g.ok("governor", "cast_vote", g.other, 1, False) == 0
+    assert g.proposal(1).against_votes == 0
+    g.reverts("ALREADY_VOTED", "governor", "cast_vote", g.other, 1, False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_proposer_below_the_threshold_is_cancelled_by_anyone(backend: str) -> None:
+    g = _governance(backend, "voting")
+    g.reverts("PROPOSER_ABOVE_THRESHOLD", "governor", "cancel", g.other, 1)
+    g.ok("dmg", "transfer", g.big, g.other, 8_500_000 * E18)  # 2.5M left: not strictly above
+    g.wait(12)
+    g.ok("governor", "cancel", g.other, 1)
+    p = g.proposal(1)
+    assert p.cancelled and p.cancelled_by == g.other and p.sponsor_votes == 2_500_000 * E18
+    g.reverts("ALREADY_CANCELED", "governor", "cancel", g.treasury, 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_stale_passed_proposal_cannot_be_queued(backend: str) -> None:
+    g = _governance(backend, "passed")
+    end = g.proposal(1).end_block
+    g.wait(12 * (end + QUEUE_PERIOD - g.block), end + QUEUE_PERIOD - g.block + 1)
+    assert g.block == end + QUEUE_PERIOD + 1
+    g.reverts("NOT_SUCCEEDED", "governor", "queue", g.other, 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_timelock_windows_through_the_governor(backend: str) -> None:
+    """Queue twice, execute one second before the eta, at the eta, twice."""
+    g = _governance(backend, "passed")
+    g.ok("governor", "queue", g.other, 1)
+    g.reverts("NOT_SUCCEEDED", "governor", "queue", g.other, 1)
+    eta = g.proposal(1).eta
+    g.wait(eta - 1 - int(g.h.backend.timestamp))
+    g.reverts("ETA_NOT_REACHED", "governor", "execute", g.other, 1)
+    g.wait(1)
+    g.ok("governor", "execute", g.other, 1)
+    assert g.h.model.state("governor").quorum_votes == 20_000_000 * E18
+    g.reverts("NOT_QUEUED", "governor", "execute", g.other, 1)
+    g.reverts("ALREADY_EXECUTED", "governor", "cancel", g.treasury, 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_queued_proposal_expires_after_the_grace_period(backend: str) -> None:
+    g = _governance(backend, "passed")
+    g.ok("governor", "queue", g.other, 1)
+    eta = g.proposal(1).eta
+    g.wait(eta + GRACE + 1 - int(g.h.backend.timestamp))
+    g.reverts("NOT_QUEUED", "governor", "execute", g.other, 1)  # EXPIRED
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_delay_out_of_bounds_through_a_proposal_never_executes(backend: str) -> None:
+    """A proposal to set the timelock's delay to one hour passes the vote,
+    and its execution reverts (OUT_OF_BOUNDS) as a whole."""
+    g = _governance(backend)
+    g.wait(12)
+    pid = g.ok("governor", "propose", g.big, g.timelock, DELAY_KEY, 3600)
+    g.wait(24, 2)
+    g.ok("governor", "cast_vote", g.big, pid, True)
+    g.wait(12 * VOTING_PERIOD, VOTING_PERIOD)
+    g.ok("governor", "queue", g.other, pid)
+    g.wait(DELAY)
+    g.reverts("OUT_OF_BOUNDS", "governor", "execute", g.other, pid)
+    assert g.h.model.state("timelock").delay == DELAY
+    assert not g.proposal(pid).executed
