@@ -286,15 +286,17 @@ BACKENDS = ["py-evm", "pyrevm"]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_governance_campaign_conforms(backend: str, tmp_path: Path) -> None:
-    """Generated sequences over DMG, the timelock and the governor, from the
-    prelude and from a proposal in its vote, passed, and queued: the whole
-    flow (propose, vote, queue, execute) succeeds, and cancel too."""
+    """Generated sequences over DMG, the timelock, the governor and vesting,
+    from the prelude and from a proposal in its vote, passed, and queued, and
+    from two grants: the whole flow (propose, vote, queue, execute) succeeds,
+    cancel too, and grants are made and released."""
     binding, spec = load_implementation(GOVERNANCE)
     result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert result.ok, result.divergence
-    for action in ("propose", "cast_vote", "queue", "execute", "cancel"):
-        ok, reverted = result.stats.outcomes[f"governor.{action}"]
+    for action in ("governor.propose", "governor.cast_vote", "governor.queue", "governor.execute",
+                   "governor.cancel", "vesting.add_grant", "vesting.release"):
+        ok, reverted = result.stats.outcomes[action]
         assert ok > 0 and reverted > 0, action
 
 
@@ -374,3 +376,19 @@ def test_a_delay_out_of_bounds_through_a_proposal_never_executes(backend: str) -
     g.reverts("OUT_OF_BOUNDS", "governor", "execute", g.other, pid)
     assert g.h.model.state("timelock").delay == DELAY
     assert not g.proposal(pid).executed
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_grant_to_a_module_is_refused_and_grants_vest_linearly(backend: str) -> None:
+    g = _governance(backend, "vesting")
+    vesting = g.h.addresses["vesting"]
+    for module in ("timelock", "governor", "dmg", "vesting"):
+        g.reverts("GRANT_TO_MODULE", "vesting", "add_grant", g.treasury, g.h.addresses[module], E18,
+                  T0, T0, T0 + DAY)
+    # actor:1's grant: 500k DMG linear over [T0 + 10, T0 + 500,000], 200,000 s in
+    t = int(g.h.backend.timestamp)
+    assert g.ok("vesting", "release", g.small) == 500_000 * E18 * (t - T0 - 10) // (500_000 - 10)
+    # actor:3's cliff (T0 + 100,000) has passed: what accrued since the start unlocks at once
+    assert g.ok("vesting", "release", g.other) == 1_000_000 * E18 * (t - T0) // 1_000_000
+    g.reverts("NOTHING_TO_RELEASE", "vesting", "release", g.other)
+    assert g.h.model.state("vesting").outstanding <= g.h.model.state("dmg").balance_of[vesting]
