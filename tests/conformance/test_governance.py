@@ -445,3 +445,19 @@ def test_comp_get_prior_votes_on_the_contract(backend: str, tmp_path: Path) -> N
         (blocks["t4"] + 1, 10000000000000000000000000),
     ]
     assert [(b, prior(a1, b)) for b, _ in expected] == expected
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_governor_deployment_checks_every_governed_bound(backend: str) -> None:
+    """The governor's constructor takes its four governed parameters and
+    refuses each just outside its bounds, as the model's deployment does."""
+    binding, spec = load_implementation(GOVERNANCE)
+    h = Harness(spec, binding, backend, full_compare=True)
+    moved = {moves for module, moves in deployment_cases(h) if module == "governor"}
+    for name, low, high in (("voting_delay", 1, 40320), ("voting_period", 5760, 80640),
+                            ("proposal_threshold", 250_000 * E18, 12_500_000 * E18),
+                            ("quorum_votes", 2_500_000 * E18, 50_000_000 * E18)):
+        for v in (low - 1, low, high, high + 1):
+            if v != getattr(h.model.state("governor"), name):  # (the deployed value is not moved to)
+                assert ((name, v),) in moved, (name, v)
+    assert check_deployments(h) == []
