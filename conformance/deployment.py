@@ -9,7 +9,9 @@ the model (the module's ``init`` over a fresh state of the module), and
 compares whether it reverts and why.
 
 The edges of a parameter are 0, 1 and 2, and every value the module's
-parameters and constants take, with its neighbours, and the largest uint112.
+parameters and constants take, with its neighbours, and the largest uint112;
+a governed parameter the constructor takes also moves to its declared bounds
+and one past each.
 Pairs matter where one check passes only because of another parameter: a
 soft cap of 1 launches a pool only when no share of it goes to the reserve.
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from conformance.harness import Difference, Harness, to_checksum
 from evm_backend.errors import DeploymentFailed
-from reference.codegen import attr
+from reference.codegen import attr, governed_bounds
 from reference.runtime import Env, Revert
 from spec import ir
 
@@ -49,6 +51,12 @@ def deployment_cases(harness: Harness) -> Iterator[tuple[str, Moves]]:
             if isinstance(c.folded, int) and not isinstance(c.folded, bool):
                 base.add(c.folded)
         numeric = [p.name for p in m.params.values() if p.type == ir.UINT]
+        # a governed parameter the constructor takes is checked against its bounds there
+        ctor = harness.binding.modules[module].constructor or ()
+        for g in m.governed.values():
+            if g.name in ctor:
+                numeric.append(g.name)
+                base.update(governed_bounds(harness.spec, module, g.name))
         deployed = {name: int(getattr(st, attr(name))) for name in numeric}
         base.update(deployed.values())
         values = sorted({v + d for v in base for d in (-1, 0, 1) if 0 <= v + d < 2**256})

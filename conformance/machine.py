@@ -32,6 +32,8 @@ from conformance.strategies import (
     boundaries,
     clock_params,
     focused_numbers,
+    governed_call_positions,
+    governed_calls,
     interesting_numbers,
     resolve,
     resolve_aliases,
@@ -162,6 +164,7 @@ def build_machine(
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
     public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
+    echo_signatures = echo_signature(spec)
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
     spec_periods = sorted({v + d for v in spec_numbers(spec, harness.model) for d in (-1, 0, 1)
@@ -186,6 +189,13 @@ def build_machine(
             self.resting: dict[str, int] = {}
             # the steps of each action in this sequence (see within_share)
             self.ran: Counter[str] = Counter()
+            # the arguments of successful steps, by module and parameter list
+            # (see echo_signature)
+            self.echoes: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+            for done in harness.scenario_successes:
+                sig = echo_signatures.get((done.module, done.action))
+                if sig is not None:
+                    self.echoes.setdefault(sig, []).append(done.args)
             stats.examples += 1
 
         # (hypothesis itself runs each sequence with a random subset of the
@@ -204,6 +214,10 @@ def build_machine(
                 self.outcomes_seen[_tag(key, report.model)] += 1
             if step.kind == "time" or (report.model is not None and report.model.ok):
                 self.world += 1
+            if step.kind == "action" and report.model is not None and report.model.ok:
+                sig = echo_signatures.get((step.module, step.action))
+                if sig is not None:
+                    self.echoes.setdefault(sig, []).append(step.args)
             if not harness.full_compare and (len(self.trace) + 1) % FULL_COMPARE_EVERY == 0:
                 report.differences.extend(harness.sweep())
             self.trace.append(report)
@@ -233,13 +247,36 @@ def build_machine(
 
     for module, action in public:
         setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
-            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, len(public)))
+            harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, len(public),
+            echo_signatures.get((module, action.name))))
     return SpecMachine
+
+
+# Actions with at least this many parameters whose list (names and types) is
+# shared with another action of their module are echoed (see echo_signature).
+ECHO_MIN_PARAMS = 3
+
+
+def echo_signature(spec: ir.Spec) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(module, action) -> signature, for the public actions that take the
+    very arguments another action of their module took: a timelock's
+    ``queue``, ``execute`` and ``cancel`` of one transaction. Such an action
+    is drawn, one time in three, with the arguments of an earlier successful
+    step of the same signature; independent draws of four arguments never
+    name the same transaction twice."""
+    by_sig: dict[tuple[Any, ...], list[str]] = {}
+    for m in spec.modules.values():
+        for a in m.actions.values():
+            if a.internal or len(a.params) < ECHO_MIN_PARAMS:
+                continue
+            sig = (m.name, tuple((n, str(t)) for n, t in a.params))
+            by_sig.setdefault(sig, []).append(a.name)
+    return {(sig[0], name): sig for sig, names in by_sig.items() if len(names) > 1 for name in names}
 
 
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
-    edges: list[int], actors: Bundle[Any], actions: int,
+    edges: list[int], actors: Bundle[Any], actions: int, echo: tuple[Any, ...] | None = None,
 ) -> Any:
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
@@ -249,6 +286,8 @@ def _action_rule(
     # the numbers a push may move (a clock argument already lands on the present)
     numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)
+    governed = governed_call_positions(action)
+    calls = governed_calls(spec, harness.addresses) if governed is not None else []
 
     key = f"{module}.{action.name}"
 
@@ -293,8 +332,23 @@ def _action_rule(
         return [(*args[:j], v, *args[j + 1:]) for v in reverting]
 
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
-             push_pick: tuple[int, int] = (0, 0), **kwargs: Any) -> None:
+             push_pick: tuple[int, int] = (0, 0), echo_pick: int | None = None,
+             govern_pick: int | None = None, **kwargs: Any) -> None:
         args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
+        if govern_pick is not None and governed is not None and calls:
+            # half the draws set a governed parameter of a deployed module, at
+            # or just outside its bounds
+            chosen = calls[govern_pick % len(calls)]
+            changed = list(args)
+            for pos, v in zip(governed, chosen, strict=True):
+                changed[pos] = v
+            args = tuple(changed)
+            retries = None
+        earlier = self.echoes.get(echo) if echo is not None else None
+        if echo_pick is not None and earlier:
+            # the very arguments of an earlier success (the transaction queued)
+            args = earlier[echo_pick % len(earlier)]
+            retries = None
         if retries:
             # of all the draws, the one whose outcome on the model has run least
             # often: a success while successes are rare, else a rarer revert
@@ -323,6 +377,10 @@ def _action_rule(
     strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
     # (shrinks towards no push: hypothesis shrinks numbers towards 0)
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
+    if echo is not None:
+        strategies["echo_pick"] = st.one_of(st.none(), st.none(), st.integers(0, 2**16))
+    if governed is not None:
+        strategies["govern_pick"] = st.one_of(st.none(), st.integers(0, 2**16))
     # An action rests while the world is as it was when its draws could only
     # repeat a revert the sequence has seen: its steps go to actions that can
     # still do something new here. It also rests once it is well above its

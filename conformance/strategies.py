@@ -141,6 +141,11 @@ def value_strategy(
         zero = st.just(0)
         return st.one_of(actor, actor, actor, actor, anyone, anyone, anyone, linked, linked, linked, alias, alias, zero)
     if t == ir.BYTES32:
+        keys = governed_keys(spec)
+        if keys:
+            # the keys that name governed parameters to the timelock, half the time
+            return st.one_of(st.sampled_from(keys), st.sampled_from([0, 1]), st.sampled_from(keys),
+                             st.integers(0, UINT256_MAX))
         return st.one_of(st.sampled_from([0, 1]), st.integers(0, UINT256_MAX))
     if isinstance(t, ir.EnumT):
         bands = spec.modules[t.module].phases[t.name].bands
@@ -152,6 +157,47 @@ def value_strategy(
         parts = [value_strategy(ft, spec, addresses, edges, actors) for _, ft in rec.fields]
         return st.tuples(*parts)
     raise NotImplementedError(f"no strategy for arguments of type {t}")
+
+
+def governed_keys(spec: ir.Spec) -> list[int]:
+    """The bytes32 key of every governed parameter of the spec (how a
+    timelock transaction names the parameter it sets), sorted."""
+    from reference.runtime import key_of
+
+    return sorted(key_of(g.key) for m in spec.modules.values() for g in m.governed.values())
+
+
+# The parameters of an action that names one governed parameter and its new
+# value (a timelock transaction, a governance proposal).
+GOVERNED_CALL = (("target", ir.ADDRESS), ("key", ir.BYTES32), ("value", ir.UINT))
+
+
+def governed_call_positions(action: ir.Action) -> tuple[int, int, int] | None:
+    """Where ``target``, ``key`` and ``value`` sit in the action's parameters,
+    when it has all three with those types."""
+    where = {n: (i, t) for i, (n, t) in enumerate(action.params)}
+    out = []
+    for name, t in GOVERNED_CALL:
+        if name not in where or where[name][1] != t:
+            return None
+        out.append(where[name][0])
+    return (out[0], out[1], out[2])
+
+
+def governed_calls(spec: ir.Spec, addresses: dict[str, int]) -> list[tuple[int, int, int]]:
+    """(target, key, value) for every governed parameter of the deployed
+    modules at its bounds, one past each, and the middle: the calls a timelock
+    runs or refuses (OUT_OF_BOUNDS)."""
+    from reference.codegen import governed_bounds
+    from reference.runtime import key_of
+
+    out: list[tuple[int, int, int]] = []
+    for m in spec.modules.values():
+        for g in m.governed.values():
+            low, high = governed_bounds(spec, m.name, g.name)
+            values = {low, high, (low + high) // 2, high + 1} | ({low - 1} if low > 0 else set())
+            out.extend((addresses[m.name], key_of(g.key), v) for v in sorted(values) if v <= UINT256_MAX)
+    return out
 
 
 class NearState:
@@ -371,8 +417,9 @@ def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon
 
 
 # Offsets from the present for arguments compared with the clock: mostly a
-# live deadline (now, or a little or much later), sometimes one just past.
-CLOCK_OFFSETS = (0, 0, 1, 1, 2, 60, 3600, 86400, 30 * 86400, 10**9, -1)
+# live deadline (now, or a little or much later; two days is the shortest
+# timelock delay), sometimes one just past.
+CLOCK_OFFSETS = (0, 0, 1, 1, 2, 60, 3600, 86400, 2 * 86400, 30 * 86400, 10**9, -1)
 
 
 class NearClock:

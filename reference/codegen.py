@@ -305,6 +305,8 @@ class ModuleWriter:
         out = [f"{ind}# govern: set the parameter named by (target, key), within its bounds"]
         first = True
         for module, name in s.candidates:
+            if module not in self.spec.modules:
+                continue  # a module this deployment leaves out: its parameters are unknown here
             g = self.spec.modules[module].governed[name]
             saved = self.world
             low = self.expr(g.low) if module == self.m.name else _folded_governed(self.spec, g.low)
@@ -331,6 +333,8 @@ class ModuleWriter:
                     found.add(s.reason)
                 if isinstance(s, ir.Govern):
                     found.update(GOVERN_REASONS)
+        if self.m.governed:
+            found.add("OUT_OF_BOUNDS")  # the deployment check of `init`
         return sorted(found)
 
     def write(self) -> str:
@@ -456,6 +460,11 @@ class ModuleWriter:
         out = ["", "", "def init(w: World, env: Env) -> None:"]
         out.extend(_doc(f"Set up `{self.m.name}` at deployment, after its parameters are set.", "    "))
         out.append(f"    s = w.{self.m.name}")
+        if self.m.governed:
+            out.append("    # every governed parameter starts inside its bounds, as `govern` keeps it")
+        for g in self.m.governed.values():
+            low, high = _folded_governed(self.spec, g.low), _folded_governed(self.spec, g.high)
+            out.append(f"    require({low} <= s.{py(g.name)} <= {high}, OutOfBounds)")
         out.extend(self.stmts(self.m.init, "    "))
         return out
 
@@ -565,6 +574,13 @@ def _calls(body: tuple[ir.Stmt, ...]) -> bool:
     """Whether a body calls an action (directly, as a statement or as the value it assigns)."""
     return any(isinstance(s, ir.Let | ir.Assign | ir.CallStmt) and isinstance(ir.stmt_exprs(s)[-1], ir.ActionCall)
                for s in ir.walk(body))
+
+
+def governed_bounds(spec: ir.Spec, module: str, name: str) -> tuple[int, int]:
+    """The bounds [low, high] of a governed parameter, as numbers (the checker
+    makes them constant)."""
+    g = spec.modules[module].governed[name]
+    return int(_folded_governed(spec, g.low)), int(_folded_governed(spec, g.high))
 
 
 def _folded_governed(spec: ir.Spec, e: ir.Expr) -> str:

@@ -89,7 +89,7 @@ class Analysis:
                 if root is not None and root.kind in ("state", "governed"):
                     out.add(("s" if root.kind == "state" else "g", root.module, root.name))
             if isinstance(s, ir.Govern):
-                out.update(("g", m, n) for m, n in s.candidates)
+                out.update(("g", m, n) for m, n in s.candidates if m in self.spec.modules)
             for e in ir.stmt_exprs(s):
                 for call in ir.action_calls(e):
                     out |= self.action_writes(call.module, call.name)
@@ -124,7 +124,8 @@ class Analysis:
                 acc.add(m)
                 for s in ir.walk(self.spec.modules[m].actions[a].body):
                     if isinstance(s, ir.Govern):
-                        acc.update(c for c, _ in s.candidates)
+                        # (a restricted spec may leave a governed module out)
+                        acc.update(c for c, _ in s.candidates if c in self.spec.modules)
             self._modules[k] = frozenset(acc)
         return self._modules[k]
 
@@ -160,7 +161,7 @@ class Analysis:
             for e in ir.stmt_exprs(s):
                 out |= self.expr_reads(e)
             if isinstance(s, ir.Govern):
-                out.update(("g", cm, cn) for cm, cn in s.candidates)
+                out.update(("g", cm, cn) for cm, cn in s.candidates if cm in self.spec.modules)
         self._reads[k] = frozenset(out)
         return self._reads[k]
 

@@ -24,7 +24,7 @@ import z3
 from spec import ir
 from spec.analysis import Analysis
 from verification.build import Builder, finalize_facts, goal_clauses, make_env
-from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, disj, negate
+from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, deploy_arg_type, disj, negate
 from verification.outcome import BoundedSearch, Budget, Job
 from verification.report import concrete, raw_int
 from verification.solve import classify_unknown
@@ -210,7 +210,7 @@ def _small(solver: Any, enc: Encoder, env0: Env, steps: list[StepVars], budget: 
 
     terms: list[Any] = [env0.now, env0.block_number, env0.chain_id]
     for (m, n), v in enc.__dict__.get("param_vals", {}).items():
-        terms.extend(uint_terms(enc, enc.spec.modules[m].params[n].type, v))
+        terms.extend(uint_terms(enc, deploy_arg_type(enc.spec, m, n), v))
     for sv in steps:
         terms.extend([sv.env.now, sv.env.block_number, sv.env.chain_id])
         for (m, a), args in zip(sv.actions, sv.args, strict=True):
@@ -230,11 +230,11 @@ def _trace(enc: Encoder, model: Any, env0: Env, steps: list[StepVars]) -> dict[s
         "addresses": {m: raw_int(model, a) for m, a in enc.addr.items()},
         "params": {f"{m}.{n}": raw_int(model, v) if not isinstance(v, dict) else concrete(model, enc, v, t)
                    for (m, n), v in params.items()
-                   for t in [spec.modules[m].params[n].type]},
+                   for t in [deploy_arg_type(spec, m, n)]},
     }
     raw_params: dict[str, Any] = deployment["params"]  # type: ignore[assignment]
     deployment["shown_params"] = {
-        k: _shown(enc, spec.modules[k.split(".")[0]].params[k.split(".", 1)[1]].type, v)
+        k: _shown(enc, deploy_arg_type(spec, k.split(".")[0], k.split(".", 1)[1]), v)
         for k, v in raw_params.items()}
     hashes = _hash_substitution(enc, model)
     out_steps = []

@@ -84,8 +84,8 @@ class FreeBase(Base):
 
 
 class InitBase(Base):
-    """The state before any ``init`` runs: zeros, declared initial values,
-    governed defaults; parameters are the deployment's (free) arguments."""
+    """The state before any ``init`` runs: zeros and declared initial values;
+    parameters and governed parameters are the deployment's (free) arguments."""
 
     def __init__(self, enc: Encoder) -> None:
         super().__init__()
@@ -101,13 +101,59 @@ class InitBase(Base):
         if kind == "sum":
             return zero_ghost(enc)
         if kind == "g":
-            v, _ = enc.ev(m.governed[name].default, SymState(self), Frame(module, {}, None), CHECKED)
-            return v
+            # a deployment argument like a parameter: `deploy` checks its bounds
+            return governed_at_deploy(enc, module, name)
         var = m.state[name]
         if var.init is not None:
             v, _ = enc.ev(var.init, SymState(self), Frame(module, {}, None), CHECKED)
             return v
         return enc.zero(var.type)
+
+
+# The rule each module with governed parameters gets from their declarations:
+# every governed parameter lies inside its bounds. Its init query is the base
+# case of what every step query assumes of its pre-state (``FreeBase``);
+# `govern` keeps it across steps.
+GOVERNED_BOUNDS = "governed_in_bounds"
+
+
+def governed_bounds_rule(spec: ir.Spec, module: str) -> ir.Rule | None:
+    """``low <= p and p <= high`` for every governed ``p`` of ``module`` (None
+    when it has none), as an invariant stated at the first declaration."""
+    gs = list(spec.modules[module].governed.values())
+    if not gs:
+        return None
+    expr: ir.Expr | None = None
+    for g in gs:
+        ref = ir.Ref(ir.UINT, g.span, "governed", module, g.name)
+        both = ir.Bin(ir.BOOL, g.span, "and", ir.Bin(ir.BOOL, g.span, "<=", g.low, ref),
+                      ir.Bin(ir.BOOL, g.span, "<=", ref, g.high))
+        expr = both if expr is None else ir.Bin(ir.BOOL, g.span, "and", expr, both)
+    assert expr is not None
+    reads = frozenset((module, g.name) for g in gs)
+    return ir.Rule(GOVERNED_BOUNDS, "invariant", expr, False, reads, gs[0].span,
+                   "Every governed parameter lies inside its declared bounds.")
+
+
+def governed_at_deploy(enc: Encoder, module: str, name: str) -> Rep:
+    """The symbolic value a deployment gives a governed parameter (its default
+    is only the bundled deployment's choice)."""
+    cache: dict[tuple[str, str], Rep] = enc.__dict__.setdefault("param_vals", {})
+    if (module, name) not in cache:
+        cache[(module, name)] = enc.fresh(ir.UINT, f"param.{module}.{name}")
+    return cache[(module, name)]
+
+
+def check_governed_bounds(enc: Encoder, st: SymState, module: str) -> None:
+    """Deployment reverts unless every governed parameter of ``module`` lies
+    inside its bounds (what ``govern`` keeps afterwards, and what every step
+    query assumes of its pre-state)."""
+    for g in enc.spec.modules[module].governed.values():
+        fr = Frame(module, {}, None)
+        lo, ok1 = enc.ev(g.low, st, fr, CHECKED)
+        hi, ok2 = enc.ev(g.high, st, fr, CHECKED)
+        v = st.get(("g", module, g.name))
+        enc.revert_if_not(conj([ok1, ok2, enc.dom.le(lo, v), enc.dom.le(v, hi)]))
 
 
 def param(enc: Encoder, module: str, name: str) -> Rep:
@@ -345,6 +391,10 @@ class Builder:
         for r in self.spec.modules[module].rules:
             if r.name == name:
                 return r
+        if name == GOVERNED_BOUNDS:
+            bounds = governed_bounds_rule(self.spec, module)
+            if bounds is not None:
+                return bounds
         raise KeyError(f"{module}.{name}")
 
     def relevant_lemmas(self, job: Job, rule: ir.Rule | None) -> list[tuple[str, ir.Rule]]:
@@ -389,6 +439,7 @@ class Builder:
         st = SymState(InitBase(enc))
         for m in self.spec.modules.values():
             enc.tag = f"init:{m.name}"
+            check_governed_bounds(enc, st, m.name)
             st, _, _ = enc.exec_seq(m.init, st, {}, Frame(m.name, {}, env0), z3.BoolVal(True))
         return st, env0
 

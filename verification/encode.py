@@ -1331,6 +1331,13 @@ def _named_leaves(sorts: Any, name: str) -> Any:
 _KEY_CACHE: dict[str, int] = {}
 
 
+def deploy_arg_type(spec: ir.Spec, module: str, name: str) -> ir.Type:
+    """The type of a deployment argument: a parameter, or a governed parameter
+    (a uint that deployment checks against its bounds)."""
+    m = spec.modules[module]
+    return m.params[name].type if name in m.params else ir.UINT
+
+
 def governed_key(name: str) -> int:
     """keccak256 of ``"module.name"``: how the timelock names a governed parameter."""
     if name not in _KEY_CACHE:

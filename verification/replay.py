@@ -44,7 +44,7 @@ def replay(spec: ir.Spec, job: Job, search: BoundedSearch) -> ModelReplay:
     params: dict[str, Any] = {}
     for key, value in dep.get("params", {}).items():
         module, _, pname = key.partition(".")
-        ptype = spec.modules[module].params[pname].type
+        ptype = spec.modules[module].params[pname].type if pname in spec.modules[module].params else ir.UINT
         params[key] = bool(value) if ptype == ir.BOOL else value
     try:
         model = Model.deploy(spec, Deployment(

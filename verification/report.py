@@ -18,7 +18,7 @@ import z3
 
 from spec import ir
 from verification.build import Built
-from verification.encode import Encoder, MapVal, Rep, StateKey
+from verification.encode import Encoder, MapVal, Rep, StateKey, deploy_arg_type
 from verification.outcome import BoundedSearch
 
 MAX_ENTRIES = 12
@@ -199,7 +199,7 @@ def explain_parts(enc: Encoder, model: Any, env: Any, args: dict[str, Rep], arg_
     if shown_params is not None:
         params = {k: v for k, v in params.items() if k in shown_params}
     if params:
-        out["params"] = {f"{m}.{n}": concrete(model, enc, v, enc.spec.modules[m].params[n].type)
+        out["params"] = {f"{m}.{n}": concrete(model, enc, v, deploy_arg_type(enc.spec, m, n))
                          for (m, n), v in params.items()}
     if enc.addr:
         out["addresses"] = {m: concrete(model, enc, a, ir.ADDRESS) for m, a in enc.addr.items()}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from spec import ir
 from spec.analysis import Analysis
-from verification.build import Builder
+from verification.build import GOVERNED_BOUNDS, Builder
 from verification.cache import CACHE_DIR, Cache
 from verification.outcome import (
     DEFAULT_RLIMIT,
@@ -185,6 +185,9 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
         for m in spec.modules.values():
             if options.module is not None and m.name != options.module:
                 continue
+            if m.governed:
+                # deployment puts each governed parameter inside its bounds
+                jobs.append(Job("init", m.name, GOVERNED_BOUNDS))
             for a in m.actions.values():
                 for i, _ in enumerate(a.ensures):
                     jobs.append(Job("ensures", m.name, None, (m.name, a.name), i))

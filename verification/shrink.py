@@ -20,6 +20,7 @@ from verification.encode import (
     Encoder,
     MapVal,
     Rep,
+    deploy_arg_type,
     select_at,
     tree_map,
 )
@@ -111,7 +112,7 @@ def small_model_terms(built: Built) -> list[Any]:
     if built.env is not None:
         terms.extend([built.env.now, built.env.block_number, built.env.chain_id])
     for (m, n), v in enc.__dict__.get("param_vals", {}).items():
-        terms.extend(uint_terms(enc, enc.spec.modules[m].params[n].type, v))
+        terms.extend(uint_terms(enc, deploy_arg_type(enc.spec, m, n), v))
     if built.pre is not None:
         for key in built.pre_keys:
             if key[0] in ("s", "g"):

@@ -113,6 +113,7 @@ class DeployedPair(BindingNames):
         self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
         self.error_reasons, self.error_names = custom_errors(binding, self.abis.values(), _all_reasons(spec))
         nonce = self.backend.get_nonce(to_checksum(self.deployer))
+        self.scenario_successes: list[Step] = []
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
         self.signing = replace(self.signing, addresses=dict(self.addresses))
@@ -211,6 +212,8 @@ class DeployedPair(BindingNames):
                 return to_checksum(self.addresses[n[1:]])
             if isinstance(n, str) and n in m.params:
                 return to_abi(self.param_value(module, n), m.params[n].type)
+            if isinstance(n, str) and n in m.governed:  # a governed parameter's value at deployment
+                return to_abi(self.param_value(module, n), m.governed[n].type)
             return self.resolve(n)
 
         return [value(n) for n in names]
@@ -242,6 +245,10 @@ class DeployedPair(BindingNames):
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]
+        # the scenario's successful actions, which generated steps may repeat
+        # (a transaction it queued, executed later)
+        self.scenario_successes = [r.step for r in reports
+                                   if r.step.kind == "action" and r.model is not None and r.model.ok]
         self.rebase()
         return reports
 
