@@ -16,7 +16,8 @@ and to storage. A binding is a JSON file::
       "params": {"vault.owner": "actor:0"},       // deployment values, overriding spec defaults
       "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]],
       "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]},
-      "labels": {"actor:1": "alice"}              // names in traces (default: actor:N, module names, roles)
+      "labels": {"actor:1": "alice"},             // names in traces (default: actor:N, module names, roles)
+      "attacks": "attacks.json"                   // named attack sequences (optional, see below)
     }
 
 A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
@@ -38,6 +39,21 @@ Defaults, so that a binding stays short:
   by default), with the chain id and the module's address;
 - state is read from storage through the compiler's layout when the artifact
   has one and the variable is in it, else through the public getter.
+
+The attack file holds named attack sequences as data, in the same step
+format, each from the state after the prelude or after one of the scenarios,
+with the outcome the attack claims: ``reverts`` maps the index of a step (in
+``steps``, counted from 0) to the reason it must revert with; every other
+action must succeed::
+
+    {"attacks": {"pool_front_run": {
+        "doc": "nobody but the offering opens the pool",
+        "scenario": null,
+        "steps": [["pool", "add_liquidity", "actor:3", [1, 0, 0, 0, "actor:3", 1]]],
+        "reverts": {"0": "UNAUTHORIZED"}}}}
+
+``imospec fill`` writes one fixture per attack, and the attack tests run
+the same data.
 
 A module's contract comes from exactly one of:
 
@@ -93,7 +109,7 @@ if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract
     from spec import ir
 
-__all__ = ["Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "binding_from_data",
+__all__ = ["Attack", "Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "binding_from_data",
            "load_binding", "load_implementation"]
 
 
@@ -144,6 +160,62 @@ def _steps(raw: Any, where: str, p: Path) -> tuple[BindingStep, ...]:
             raise BindingError(f"{p}: a step of `{where}` is [module, action, caller, [args...]] "
                                f"or [\"time\", seconds, blocks] with whole numbers, not {step!r}")
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A named attack sequence: ``steps`` from the state after the prelude (and
+    ``scenario``), the steps at the indices of ``reverts`` reverting with their
+    reason, every other action succeeding."""
+
+    name: str
+    steps: tuple[BindingStep, ...]
+    scenario: str | None = None
+    reverts: Mapping[int, str] = field(default_factory=dict)
+    doc: str = ""
+
+    def expected(self, index: int) -> str | None:
+        """The reason step ``index`` must revert with; None: it must succeed."""
+        return self.reverts.get(index)
+
+
+def _attacks(path: Path, scenarios: Mapping[str, Any]) -> dict[str, Attack]:
+    """The attacks of an attack file.
+
+    Raises:
+        BindingError: the file cannot be read or has the wrong shape.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BindingError(f"cannot read the attack file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise BindingError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("attacks"), dict):
+        raise BindingError(f"{path}: an attack file is an object with an `attacks` object (name -> attack)")
+    out: dict[str, Attack] = {}
+    for name, raw in data["attacks"].items():
+        where = f"attacks.{name}"
+        if not isinstance(raw, dict) or set(raw) - {"doc", "scenario", "steps", "reverts"}:
+            raise BindingError(f"{path}: `{where}` is an object with `steps` and optionally `scenario`, "
+                               "`reverts` and `doc`")
+        steps = _steps(raw.get("steps"), f"{where}.steps", path)
+        scenario = raw.get("scenario")
+        if scenario is not None and scenario not in scenarios:
+            raise BindingError(f"{path}: `{where}` starts from scenario {scenario!r}, which the binding does not "
+                               "have", f"the binding's scenarios: {', '.join(scenarios) or '(none)'}")
+        reverts_raw = raw.get("reverts", {})
+        reverts: dict[int, str] = {}
+        if not isinstance(reverts_raw, dict):
+            raise BindingError(f"{path}: `{where}.reverts` maps step indices (\"0\", \"3\") to revert reasons")
+        for k, v in reverts_raw.items():
+            if not (isinstance(k, str) and k.isdigit() and int(k) < len(steps) and steps[int(k)][0] != "time"
+                    and isinstance(v, str)):
+                raise BindingError(f"{path}: `{where}.reverts`: {k!r} is not the index of an action of its "
+                                   f"{len(steps)} steps, with a reason (a string)")
+            reverts[int(k)] = v
+        out[name] = Attack(name, steps, scenario, reverts, str(raw.get("doc", "")))
+    return out
 
 
 # (target, function, argument tokens): one call of an action's sequence
@@ -214,6 +286,7 @@ class Binding:
     build: Path | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)  # address token ("actor:2", "@pool") -> trace name
+    attacks: Mapping[str, Attack] = field(default_factory=dict)  # named attack sequences (the `attacks` file)
 
     @property
     def starts(self) -> list[str | None]:
@@ -282,6 +355,7 @@ def binding_from_data(data: Any, p: Path) -> Binding:
         raise BindingError(f"{p}: `errors` maps custom errors (name, signature or 0x selector) to spec reasons")
     for raw, what, directory in paths:
         _relative(p, base, raw, what, directory=directory)
+    attacks = _attacks(_relative(p, base, data["attacks"], "`attacks`"), scenarios) if "attacks" in data else {}
     spec_dir = base / str(data.get("spec", "."))
     return Binding(
         name=str(data.get("name", p.stem)),
@@ -295,6 +369,7 @@ def binding_from_data(data: Any, p: Path) -> Binding:
         build=build,
         errors=dict(errors),
         labels=_labels(data.get("labels", {}), p),
+        attacks=attacks,
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.binding import Binding, BindingError
+from conformance.binding import Attack, Binding, BindingError
 from conformance.harness import Harness, Step, StepReport
 from conformance.harness.values import (
     Difference,
@@ -132,6 +132,31 @@ def fill_sequence(harness: Harness, backend: str, name: str, source: str, steps:
     }
 
 
+def fill_attack(harness: Harness, backend: str, attack: Attack) -> dict[str, Any]:
+    """One fixture for a binding's attack: its steps from its scenario, with the
+    model's expectations, which must be what the attack file claims (each step
+    in ``reverts`` reverting with its reason, every other action succeeding).
+
+    Raises:
+        FillError: the reference implementation and the model disagree, or the
+            model does not do what the attack file says.
+    """
+    planned = list(harness.attack_steps(attack))
+    fixture = fill_sequence(harness, backend, f"attack-{attack.name}", f"binding attack `{attack.name}`",
+                            [step for _, step, _ in planned], attack.scenario)
+    for (i, step, reason), record in zip(planned, fixture["steps"], strict=True):
+        if step.kind != "action":
+            continue
+        got = None if record["expect"]["ok"] else record["expect"]["reason"]
+        if record["expect"]["ok"] == (reason is not None) or got != reason:
+            said = f"revert {reason}" if reason is not None else "succeed"
+            did = f"reverts {got}" if got is not None else "succeeds"
+            raise FillError(f"attack `{attack.name}` (in {harness.binding.path.name}'s attack file), step {i} "
+                            f"({step.describe()}): the file says it must {said}, but it {did} on the model "
+                            "and the implementation")
+    return fixture
+
+
 def sample_sequences(harness: Harness, count: int, steps: int, seed: int) -> list[list[Step]]:
     """Up to ``count`` generated action sequences (from the state after the
     prelude), as a campaign draws them; sequences that only move the clock are left out.
@@ -168,12 +193,14 @@ def fill(spec: ir.Spec, binding: Binding, backend: str,
          traces: Iterable[tuple[str, Path]] = (), *, sample: int = 0, steps: int = 25,
          seed: int = 0) -> list[dict[str, Any]]:
     """Fixtures from ``binding``'s scenarios (each scenario's steps as the
-    transactions, from the state after the prelude), from trace fixtures
+    transactions, from the state after the prelude), from its attacks (see
+    :func:`fill_attack`), from trace fixtures
     (``(name, path)``: a divergence saved by a campaign, or any trace), and
     from a sample of ``sample`` generated sequences of up to ``steps`` steps.
 
     Raises:
-        FillError: the reference implementation and the model disagree.
+        FillError: the reference implementation and the model disagree, or an
+            attack does not end as its file says.
         FixtureError: a trace cannot be read.
         BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
     """
@@ -184,6 +211,7 @@ def fill(spec: ir.Spec, binding: Binding, backend: str,
     for name, scenario_steps in binding.scenarios.items():
         out.append(fill_sequence(harness, backend, f"scenario-{name}", f"binding scenario `{name}`",
                                  list(harness.binding_steps(scenario_steps))))
+    out.extend(fill_attack(harness, backend, attack) for attack in binding.attacks.values())
     for name, path in traces:
         trace = read_fixture(path)
         out.append(fill_sequence(harness, backend, name, f"trace {path.name}", list(trace.steps), trace.scenario))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from conformance.binding import Binding, BindingError, BindingStep
+from conformance.binding import Attack, Binding, BindingError, BindingStep
 from spec import ir
 
 if TYPE_CHECKING:
@@ -57,6 +57,14 @@ class BindingNames:
         for key, value in self.binding.params.items():
             out.setdefault(key, self.resolve(value))
         return out
+
+    def attack_steps(self, attack: Attack) -> Iterator[tuple[int, Step, str | None]]:
+        """An attack's steps with actors resolved, each with the index of the
+        attack's step it comes from and the reason it must revert with (None:
+        it must succeed; a time step: None)."""
+        for i, raw in enumerate(attack.steps):
+            for step in self.binding_steps([raw]):
+                yield i, step, attack.expected(i)
 
     def binding_steps(self, steps: Sequence[BindingStep]) -> Iterator[Step]:
         """Steps of a binding's prelude or scenario, with actors resolved."""

@@ -1,6 +1,6 @@
 """``imospec fill`` and ``imospec consume``: the conformance cases as portable JSON fixtures.
 
-``fill OUT`` writes one fixture per scenario of the implementation's binding
+``fill OUT`` writes one fixture per scenario and per attack of the implementation's binding
 (and per trace given with ``--trace``), with the model's expectations;
 ``consume DIR --impl BINDING`` runs every fixture in DIR on an implementation
 with no model and no hypothesis, and prints a readable diff of each
@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
     fill = sub.add_parser(
         "fill",
         help="write the conformance cases as portable JSON fixtures with the model's expectations",
-        description="Run the binding's scenarios (any trace fixture given with --trace, and --sample N generated "
-        "sequences) on the model beside "
+        description="Run the binding's scenarios and attacks (any trace fixture given with --trace, and --sample N "
+        "generated sequences) on the model beside "
         "the implementation and write one JSON fixture each into OUT: the deployment and its parameters, the "
         "state before, every transaction with its arguments and clock, its expected success or revert reason, "
         "return value and events, and the state after. Fails (exit 1) if the implementation and the model "

@@ -209,6 +209,9 @@ class Result:
     conditional_on: tuple[str, ...] = field(default=())
     error: str | None = None
     crash: str | None = None  # the traceback, when the query raised (an internal error)
+    # the Z3 resource units the solver spent on the query (Z3's "rlimit count" over its stages); None for a
+    # frame-rule proof (no solver), a cached verdict, or a query that was not run
+    rlimit_spent: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """One JSON record per query, as ``imospec prove --json`` writes it."""
@@ -229,6 +232,8 @@ class Result:
             out.pop("lemmas_used", None)
         out.setdefault("counterexample", None)
         out.setdefault("lemmas_used", [])
+        if self.rlimit_spent is not None:
+            out["rlimit_spent"] = self.rlimit_spent
         if self.bmc is not None:
             out["bmc"] = self.bmc.to_json()
         if self.search is not None:

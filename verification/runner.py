@@ -254,7 +254,7 @@ def run_task(task: _Task) -> Result:
     job = task.job
     t0 = time.perf_counter()
     verdict = solve_job(builder_for, job, task.budget, task.encoding, cache, explain)
-    result = Result(job, verdict.outcome, verdict.seconds, verdict.cached)
+    result = Result(job, verdict.outcome, verdict.seconds, verdict.cached, rlimit_spent=verdict.rlimit_spent)
     if job.kind.startswith("vacuity"):
         return _vacuity(result)
     cti = isinstance(verdict.outcome, Refuted) or (isinstance(verdict.outcome, Unknown)

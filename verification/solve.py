@@ -80,6 +80,18 @@ def run_solver(solver: Any, lits: list[Any]) -> Solved:
     return Solved("unknown", reason=solver.reason_unknown(), seconds=dt)
 
 
+def rlimit_count() -> int:
+    """Z3's resource counter of the current context now ("rlimit count": it
+    only grows, across every solver of the context), read through an empty
+    check that costs a couple of units itself."""
+    probe = z3.Solver()
+    probe.check()
+    try:
+        return int(probe.statistics().get_key_value("rlimit count"))
+    except z3.Z3Exception:  # a Z3 without the counter: nothing measured
+        return 0
+
+
 def classify_unknown(reason: str, seconds: float, budget: Budget) -> Unknown:
     """Name why Z3 answered "unknown": the wall-clock ``timeout``, the
     ``rlimit``, or ``incomplete`` (Z3 gave up)."""
@@ -108,6 +120,8 @@ class Verdict:
     model: Any = None
     candidate: dict[str, Any] | None = None
     wall_clock: bool = False  # the timeout cut some stage short: the verdict depends on the machine's load
+    # the Z3 resource units its stages spent (Z3's "rlimit count"); None when a stage's answer came from the cache
+    rlimit_spent: int | None = None
 
 
 def solve_job(builder_for: Callable[[str], Builder], job: Job, budget: Budget, encoding: str,
@@ -161,6 +175,8 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
     all_cached = True
     wall_clock = False
     candidate: dict[str, Any] | None = None
+    spent = 0  # the resource units of the stages solved here
+    some_cached = False  # then ``spent`` is not the query's: say nothing
     for dom in order:
         t0 = time.perf_counter()
         try:
@@ -186,12 +202,15 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
             if hit is not None and _timed_out(hit):
                 hit = None  # a timeout a cache from elsewhere holds: solve again
             if hit is not None:
+                some_cached = True
                 outcome = outcome_from_json(hit)
                 total += time.perf_counter() - t1
                 model = None
             else:
                 all_cached = False
+                before = rlimit_count()
                 solved = run_solver(solver, lits)
+                spent += rlimit_count() - before
                 timed_out = False
                 if solved.status == "sat":
                     solved.model, timed_out = smaller_model(solver, built, stage_budget, solved.model)
@@ -208,12 +227,14 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
                     if not wall_clock:
                         cache.put(input_key(b.spec, b.analysis, job, budget, dom, "verdict"),
                                   outcome_to_json(outcome))
-                    return Verdict(outcome, total, False, key, built, model, wall_clock=wall_clock)
+                    return Verdict(outcome, total, False, key, built, model, wall_clock=wall_clock,
+                                   rlimit_spent=None if some_cached else spent)
                 continue
             if isinstance(outcome, Proved):
                 if stage == "instances":
                     outcome = Proved(outcome.lemmas_used, "z3-instances", dom)
-                return Verdict(outcome, total, all_cached, key, built, model, wall_clock=wall_clock)
+                return Verdict(outcome, total, all_cached, key, built, model, wall_clock=wall_clock,
+                               rlimit_spent=None if some_cached else spent)
             if stage == "instances":
                 if isinstance(outcome, Refuted):
                     candidate = outcome.counterexample
@@ -223,7 +244,8 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
                         if vhit is not None:
                             return Verdict(outcome_from_json(vhit), total, True, key, built)
                 continue
-            last = Verdict(outcome, total, all_cached, key, built, model, candidate, wall_clock)
+            last = Verdict(outcome, total, all_cached, key, built, model, candidate, wall_clock,
+                           None if some_cached else spent)
             if isinstance(outcome, Refuted):
                 return last
         if not (last is not None and isinstance(last.outcome, Unknown) and last.outcome.reason == "incomplete"):
@@ -233,6 +255,7 @@ def _solve_stages(builder_for: Callable[[str], Builder], job: Job, budget: Budge
     last.cached = all_cached
     last.candidate = candidate
     last.wall_clock = wall_clock
+    last.rlimit_spent = None if some_cached else spent
     return last
 
 

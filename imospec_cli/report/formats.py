@@ -59,6 +59,11 @@ def to_junit(report: AssuranceReport) -> str:
         for cell in rule.cells:
             case = ET.SubElement(proofs, "testcase", classname=rule.id, name=cell.action, time=f"{cell.seconds:.3f}")
             counts["tests"] += 1
+            spent = "not measured (frame rule or cached)" if cell.rlimit_spent is None else str(cell.rlimit_spent)
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="method", value=cell.method)
+            ET.SubElement(props, "property", name="rlimit", value=str(cell.rlimit))
+            ET.SubElement(props, "property", name="rlimit_spent", value=spent)
             where = f" at {rule.location}" if rule.location else ""
             if cell.verdict == "refuted":
                 counts["failures"] += 1
@@ -69,7 +74,7 @@ def to_junit(report: AssuranceReport) -> str:
                 counts["errors"] += 1
                 err = ET.SubElement(case, "error", type=f"unknown ({cell.reason})",
                                     message=f"no verdict on {rule.id} across {cell.action} within rlimit "
-                                            f"{cell.rlimit}: {cell.reason}{where}")
+                                            f"{cell.rlimit} ({spent} spent): {cell.reason}{where}")
                 err.text = cell.detail or ""
             for warning in rule.vacuity:
                 ET.SubElement(case, "system-out").text = f"vacuity: {warning}"
@@ -193,6 +198,9 @@ def _cell_html(rule: RuleRow) -> str:
         label = f"{_e(c.action)}: {_e(c.verdict)}"
         if c.method == "frame":
             label += " (frame)"
+        elif c.rlimit_spent is not None:
+            label += f' <small class="spent" title="Z3 resource units spent of the rlimit">' \
+                     f"{c.rlimit_spent:,}/{c.rlimit:,}</small>"
         if c.trace:
             label = f'<a href="#{_e(c.trace)}">{label}</a>'
         parts.append(f'<span class="{_e(c.verdict)}">{label}</span>')

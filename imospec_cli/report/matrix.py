@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from verification.outcome import Result
 
 #: The version of the report's JSON form (see ``assurance-report.schema.json``).
-REPORT_FORMAT = "imospec-assurance/1"
+REPORT_FORMAT = "imospec-assurance/2"
 SCHEMA_PATH = Path(__file__).parent / "assurance-report.schema.json"
 
 Verdict = Literal["proved", "refuted", "unknown"]
@@ -65,6 +65,9 @@ class Cell:
     rlimit: int  # the budget: Z3 resource units a query may spend (this decides)
     timeout: float  # and wall-clock seconds (a safety net)
     cached: bool
+    # the Z3 resource units the query spent (Z3's "rlimit count"); None for a frame-rule proof (no solver) or a
+    # cached verdict (not measured in this run)
+    rlimit_spent: int | None = None
     reason: str | None = None  # of an unknown
     detail: str | None = None
     bmc_status: str | None = None  # of the bounded search from deployment after a refutation
@@ -276,7 +279,7 @@ def _rule_rows(spec: ir.Spec, results: list[Result], successes: dict[str, int] |
                             method=o.method if isinstance(o, Proved) else "z3",
                             lemmas=list(o.lemmas_used) if isinstance(o, Proved) else [],
                             seconds=round(r.seconds, 4), rlimit=int(budget.rlimit),
-                            timeout=float(budget.timeout), cached=r.cached,
+                            timeout=float(budget.timeout), cached=r.cached, rlimit_spent=r.rlimit_spent,
                             conditional_on=list(r.conditional_on))
                 if isinstance(o, Unknown):
                     cell.reason, cell.detail = o.reason, o.detail or None

@@ -20,6 +20,16 @@ The attacks:
 - sandwiching a buyback (a front-run swap makes it revert on its TWAP-derived
   minimum output);
 - exceeding the merchant's cash-out cap through many small sales.
+
+Three of them are plain sequences and run from data, the binding's attack file
+``evm_backend/contracts/attacks.json`` (``imospec fill`` writes them as
+portable fixtures too): ``pool_launch_front_run_and_donation``,
+``offering_split_contributions`` and ``flash_staking``. The others stay here:
+their arguments are computed from the state as they go (the largest sale under
+the cap by bisection, a front-run sized against the TWAP bound, amounts from
+balances), they compare branches from one snapshot (the sandwiches), or they
+need another deployment (a floor that does not divide WAD, the offering's
+constructor bounds).
 """
 
 from __future__ import annotations
@@ -183,6 +193,46 @@ class Protocol:
         self.act("pool", "swap_mt_for_dcep", who, self.balance("mt", who), 0, who, MAX)
 
 
+class Play:
+    """An attack of the binding's attack file (``evm_backend/contracts/attacks.json``)
+    run step by step through :class:`Protocol`: every step is compared with the
+    model and must end as the file says (its ``reverts``, else success). The
+    test asserts what the attack is about between the steps; :meth:`finish`
+    checks that every step of the file ran, so the data and the test cannot
+    drift apart."""
+
+    def __init__(self, p: Protocol, name: str) -> None:
+        self.p = p
+        self.attack = p.h.binding.attacks[name]
+        assert self.attack.scenario is None, "these attacks start after the prelude, where `p` starts"
+        self.steps = list(p.h.attack_steps(self.attack))
+        self.at = 0
+        self.values: list[Any] = []  # the return value of each action run (None for a revert)
+
+    def upto(self, index: int) -> list[Any]:
+        """Run the file's steps before step ``index``; return the actions' values."""
+        values: list[Any] = []
+        while self.at < len(self.steps) and self.steps[self.at][0] < index:
+            _, step, reason = self.steps[self.at]
+            self.at += 1
+            if step.kind == "time":
+                self.p.wait(step.seconds, step.blocks)
+                continue
+            if reason is None:
+                values.append(self.p.act(step.module, step.action, step.caller, *step.args))
+            else:
+                self.p.reverts(reason, step.module, step.action, step.caller, *step.args)
+                values.append(None)
+        self.values += values
+        return values
+
+    def finish(self) -> list[Any]:
+        """Run the rest of the file's steps."""
+        values = self.upto(len(self.attack.steps))
+        assert self.at == len(self.steps)
+        return values
+
+
 def _spec_and_binding(overrides: dict[str, str] | None = None) -> tuple[ir.Spec, Binding]:
     binding, spec = load_implementation(BINDING)
     if overrides:
@@ -212,15 +262,19 @@ def test_pool_launch_cannot_be_front_run_or_priced_by_a_donation(p: Protocol) ->
     """First-depositor attack on the pool: nobody but the offering can make
     the first deposit, and DCEP sent to the pool before the launch changes
     neither the opening price nor the LP minted."""
-    attacker = p.attacker
-    # the attacker tries to open the pool at a price of its own
-    p.reverts("UNAUTHORIZED", "pool", "add_liquidity", attacker, 1, 10**24, 0, 0, attacker, MAX)
-    p.reverts("UNAUTHORIZED", "pool", "add_liquidity", attacker, 0, 0, 0, 0, attacker, MAX)
+    play = Play(p, "pool_launch_front_run_and_donation")  # the steps: evm_backend/contracts/attacks.json
+    # the attacker tries to open the pool at a price of its own, and empty (both revert UNAUTHORIZED)
+    dcep_in_pool = p.balance("dcep", "pool")
+    play.upto(2)
+    assert p.state("pool").total_supply == 0
     # and donates DCEP to the pool's address before the launch
     donation = 10**24
-    p.act("dcep", "transfer", attacker, p.address("pool"), donation)
+    play.upto(3)
+    assert p.balance("dcep", "pool") == dcep_in_pool + donation
 
-    p.launch({attacker: 10**24})
+    # the launch: the attacker contributes 10**24, the window closes, every contributor claims
+    play.upto(7)
+    assert p.state("offering").succeeded and p.balance("pool", p.attacker) > 0
     off, pool = p.state("offering"), p.state("pool")
     raised = off.raised
     to_reserve = ceil_div(raised * off.reserve_bps, BPS)
@@ -238,14 +292,14 @@ def test_pool_launch_cannot_be_front_run_or_priced_by_a_donation(p: Protocol) ->
     assert p.state("reserve").capacity == to_reserve * WAD // p.state("phases").floor
 
     # a later small depositor still gets a share (no rounding to zero)
-    p.act("pool", "swap_dcep_for_mt", p.victim, 10**21, 0, p.victim, MAX)
+    play.upto(8)  # the victim buys MT
     pool = p.state("pool")
     r_mt, r_dcep, supply = pool.reserve_mt, pool.reserve_dcep, pool.total_supply
     small = 10**6
     dcep_in = small * r_dcep // r_mt
     expected = min(small * supply // r_mt, dcep_in * supply // r_dcep)
     assert expected > 0
-    assert p.act("pool", "add_liquidity", p.victim, small, 10**24, 0, 0, p.victim, MAX) == expected
+    assert play.finish() == [expected]  # the victim adds 10**6 MT
 
 
 def test_pool_donation_moves_no_price_and_no_lp_share(p: Protocol) -> None:
@@ -465,15 +519,15 @@ def test_offering_contribute_then_claim_rounds_down_and_splitting_gains_nothing(
     nothing."""
     a = p.attacker
     piece = 10**23 + 7
+    play = Play(p, "offering_split_contributions")  # the steps: evm_backend/contracts/attacks.json
     st = p.state("offering")
-    if p.now < st.start:
-        p.wait(st.start - p.now)
+    assert st.start <= p.now < st.start + st.duration  # the window is open after the prelude
     before = p.state("offering").contributed[a]
-    for _ in range(9):  # the attacker adds 9 * piece in 9 contributions
-        p.act("offering", "contribute", a, piece)
+    play.upto(9)  # the attacker adds 9 * piece in 9 contributions
     contributed = {who: p.state("offering").contributed[who] for who in p.actors}
     assert contributed[a] == before + 9 * piece
-    p.launch({})
+    play.upto(12)  # the window closes, the offering is finalized, every contributor claims
+    assert p.now == st.start + st.duration
     off = p.state("offering")
     raised, lp_total = off.raised, off.lp_total
     claims = {who: p.balance("pool", who) for who in p.actors}
@@ -483,8 +537,7 @@ def test_offering_contribute_then_claim_rounds_down_and_splitting_gains_nothing(
     assert off.lp_claimed == sum(claims.values()) < lp_total  # rounding left dust...
     assert off.claimed_total == raised
     assert p.balance("pool", "offering") == lp_total - off.lp_claimed  # ...locked in the offering
-    for who in p.actors:
-        p.reverts("NOTHING_TO_CLAIM", "offering", "claim", who)
+    assert play.finish() == [None] * len(p.actors)  # a second claim: NOTHING_TO_CLAIM for everyone
 
 
 def test_pool_add_then_remove_returns_no_more_than_deposited(p: Protocol) -> None:
@@ -880,33 +933,33 @@ def test_flash_staking_earns_no_tier_and_no_card(p: Protocol) -> None:
     and no MEMBER card; nor does the same LP passed to a second address. A
     stake held the whole period earns its tier."""
     attacker, other = p.attacker, p.victim
-    p.launch({attacker: 10**24})
+    play = Play(p, "flash_staking")  # the steps: evm_backend/contracts/attacks.json
+    play.upto(4)  # the launch: the attacker contributes 10**24, every contributor claims its LP
     stake = 10_000 * WAD  # tier 3
     assert p.balance("pool", attacker) >= stake
-    for who in (attacker, other):
-        p.act("farm", "deposit", who, stake)
+    block = p.h.backend.block_number
+    for who, first in ((attacker, 4), (other, 9)):
+        play.upto(first + 1)  # deposit the stake
+        assert p.state("farm").staked[who] == stake
         assert p.view("farm", "staking_tier", who) == 0
-        p.reverts("NO_TIER", "member", "mint", who)
-        p.act("farm", "withdraw", who, stake)
+        play.upto(first + 3)  # no card (NO_TIER), withdraw
+        assert p.state("farm").staked[who] == 0
         assert p.view("farm", "staking_tier", who) == 0
-        p.reverts("NO_TIER", "member", "mint", who)
+        play.upto(first + 5)  # no card (NO_TIER), pass the LP on
         assert p.state("farm").tier_level[who] == 0
-        p.act("pool", "transfer", who, other if who == attacker else attacker, stake)
-    p.wait(1)
+    assert p.h.backend.block_number == block  # all in one block
+    play.upto(15)  # a second passes
     for who in (attacker, other):
         assert p.view("farm", "staking_tier", who) == 0
     # a stake held one second short of the period backs nothing yet; held the period, tier 3
-    day = 86400
-    p.act("farm", "deposit", attacker, stake)
-    p.wait(day - 1)
+    play.upto(17)  # deposit, then a day less one second
     assert p.view("farm", "staking_tier", attacker) == 0
-    p.reverts("NO_TIER", "member", "mint", attacker)
-    p.wait(1)
+    play.upto(19)  # no card (NO_TIER), and the last second
     assert p.view("farm", "staking_tier", attacker) == 3
-    card = p.act("member", "mint", attacker)
+    [card] = play.upto(20)
     assert p.state("member").tier_of[card] == 3
     # topping the stake up keeps the tier earned while the new stake waits
-    p.act("farm", "deposit", attacker, WAD)
+    play.finish()  # a deposit of 1 LP
     assert p.view("farm", "staking_tier", attacker) == 3
 
 

@@ -97,3 +97,34 @@ def test_malformed_action_and_state_bindings_are_reported(tmp_path: Path) -> Non
     bad.write_text(json.dumps(data))
     with pytest.raises(BindingError, match="exactly one of `slot` or `getter`"):
         load_binding(bad)
+
+
+def test_malformed_attack_files_are_reported(tmp_path: Path) -> None:
+    """The binding's `attacks` file: a missing file, a scenario the binding
+    lacks, and a `reverts` index that is not an action step are each named."""
+    bundled = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts"
+    data = json.loads((bundled / "binding.json").read_text())
+    for m in data["modules"].values():
+        m["vyper"] = str((bundled / m["vyper"]).resolve())
+    data["spec"] = str((bundled / data["spec"]).resolve())
+    data["attacks"] = "attacks.json"
+    path = tmp_path / "binding.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BindingError, match=r"`attacks` names 'attacks\.json', but there is no file"):
+        load_binding(path)
+
+    def attacks(attack: dict[str, object]) -> None:
+        (tmp_path / "attacks.json").write_text(json.dumps({"attacks": {"a": attack}}))
+
+    step = ["pool", "add_liquidity", "actor:3", ["1", "0", "0", "0", "actor:3", "1"]]
+    attacks({"steps": [step], "reverts": {"0": "UNAUTHORIZED"}})
+    assert load_binding(path).attacks["a"].expected(0) == "UNAUTHORIZED"
+    attacks({"steps": [step], "scenario": "nowhere"})
+    with pytest.raises(BindingError, match="starts from scenario 'nowhere', which the binding does not have"):
+        load_binding(path)
+    attacks({"steps": [step, ["time", 1, 1]], "reverts": {"1": "UNAUTHORIZED"}})
+    with pytest.raises(BindingError, match=r"`attacks.a.reverts`: '1' is not the index of an action"):
+        load_binding(path)
+    attacks({"steps": [step], "reverts": {"2": "UNAUTHORIZED"}})
+    with pytest.raises(BindingError, match=r"'2' is not the index of an action of its 1 steps"):
+        load_binding(path)

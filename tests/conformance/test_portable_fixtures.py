@@ -6,9 +6,11 @@ reads the same format."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -100,7 +102,8 @@ def test_the_bundled_scenarios_round_trip_across_the_two_evms(tmp_path: Path) ->
     code, out, err = _run("fill", str(tmp_path), "--backend", "pyrevm")
     assert code == 0, out + err
     files = sorted(tmp_path.glob("*.json"))
-    assert len(files) == len(load_binding(DEFAULT_BINDING).scenarios)
+    bundled = load_binding(DEFAULT_BINDING)
+    assert len(files) == len(bundled.scenarios) + len(bundled.attacks)
     code, out, err = _run("consume", str(tmp_path), "--impl", str(DEFAULT_BINDING), "--backend", "py-evm")
     assert code == 0 and f"{len(files)} of {len(files)} fixture(s) passed on py-evm" in out, out + err
 
@@ -115,3 +118,90 @@ def test_a_sample_of_generated_sequences_fills_and_consumes(tiny_binding_path: P
         assert any(s["kind"] == "action" for s in json.loads(f.read_text())["steps"])
     code, out, err = _run("consume", str(tmp_path), "--impl", str(tiny_binding_path), "--backend", "pyrevm")
     assert code == 0 and f"{len(files)} of {len(files)} fixture(s) passed" in out, out + err
+
+
+# ------------------------------------------------ the binding's attacks as fixtures
+
+
+@pytest.fixture(scope="module")
+def attack_fixtures() -> dict[str, dict[str, Any]]:
+    """The bundled binding's attacks, filled on pyrevm beside the model."""
+    from conformance.binding import load_implementation
+    from conformance.fixtures import fill_attack
+    from conformance.harness import Harness
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    binding, spec = load_implementation(DEFAULT_BINDING)
+    harness = Harness(spec, binding, "pyrevm")
+    assert binding.attacks, "the bundled binding names its attack file"
+    return {name: fill_attack(harness, "pyrevm", attack) for name, attack in binding.attacks.items()}
+
+
+def test_fill_writes_the_attacks_with_their_claimed_outcomes(attack_fixtures: dict[str, dict[str, Any]],
+                                                             tmp_path: Path) -> None:
+    from conformance.fixtures import write_fixtures
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    for name, data in attack_fixtures.items():
+        assert data["name"] == f"attack-{name}"
+        jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator)
+    flash = attack_fixtures["flash_staking"]
+    reasons = [s["expect"].get("reason") for s in flash["steps"] if s["kind"] == "action"]
+    assert reasons.count("NO_TIER") == 5 and reasons[-2:] == [None, None]
+    launch = attack_fixtures["pool_launch_front_run_and_donation"]
+    assert [s["expect"].get("reason") for s in launch["steps"][:2]] == ["UNAUTHORIZED", "UNAUTHORIZED"]
+    # the CLI writes them beside the scenarios' fixtures
+    paths = write_fixtures(list(attack_fixtures.values()), tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"attack-{n}.json" for n in attack_fixtures)
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_the_attack_fixtures_pass_consume_on_both_evms(attack_fixtures: dict[str, dict[str, Any]],
+                                                       backend: str) -> None:
+    from conformance.binding import load_implementation
+    from conformance.fixtures import consume
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    binding, spec = load_implementation(DEFAULT_BINDING)
+    for data in attack_fixtures.values():
+        result = consume(data, spec, binding, backend)
+        assert result.ok, result.describe()
+
+
+def test_a_wrong_attack_expectation_fails_consume(attack_fixtures: dict[str, dict[str, Any]]) -> None:
+    from conformance.binding import load_implementation
+    from conformance.fixtures import consume
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    binding, spec = load_implementation(DEFAULT_BINDING)
+    data = copy.deepcopy(attack_fixtures["flash_staking"])
+    wrong = next(s for s in data["steps"] if s["kind"] == "action" and s["expect"].get("reason") == "NO_TIER")
+    wrong["expect"]["reason"] = "UNAUTHORIZED"
+    result = consume(data, spec, binding, "pyrevm")
+    assert not result.ok
+    assert "expected 'UNAUTHORIZED'" in result.describe() and "'NO_TIER'" in result.describe()
+
+
+def test_an_attack_file_that_claims_a_wrong_outcome_stops_fill(tmp_path: Path) -> None:
+    """The attack file's claims are checked against the model as it fills: a
+    file saying a flash stake's card mint succeeds is refused."""
+    import shutil
+
+    from conformance.binding import load_implementation
+    from conformance.fixtures import FillError, fill_attack
+    from conformance.harness import Harness
+    from imospec_cli.pipeline import DEFAULT_BINDING
+
+    src = Path(DEFAULT_BINDING).parent
+    for f in src.glob("*.vy"):
+        shutil.copy(f, tmp_path / f.name)
+    data = json.loads((src / "binding.json").read_text())
+    data["spec"] = str((src / data["spec"]).resolve())
+    (tmp_path / "binding.json").write_text(json.dumps(data))
+    attacks = json.loads((src / "attacks.json").read_text())
+    attacks["attacks"] = {"flash_staking": attacks["attacks"]["flash_staking"]}
+    del attacks["attacks"]["flash_staking"]["reverts"]["5"]
+    (tmp_path / "attacks.json").write_text(json.dumps(attacks))
+    binding, spec = load_implementation(tmp_path / "binding.json")
+    with pytest.raises(FillError, match=r"attack `flash_staking`.*step 5 .*must succeed, but it reverts NO_TIER"):
+        fill_attack(Harness(spec, binding, "pyrevm"), "pyrevm", binding.attacks["flash_staking"])

@@ -61,7 +61,7 @@ def test_the_bundled_protocol_renders_deterministically_with_every_name_linked(t
 
 def test_html_and_proof_status_from_a_report(tmp_path: Path) -> None:
     report = tmp_path / "assurance.json"
-    report.write_text(json.dumps({"format": "imospec-assurance/1", "rules": [
+    report.write_text(json.dumps({"format": "imospec-assurance/2", "rules": [
         {"id": "cash.supply", "verdict": "proved"}, {"id": "vault.solvent", "verdict": "refuted"}]}))
     code, out, err = _run("docs", "--format", "html", "--report", str(report), str(tmp_path / "out"), str(TINY_SPEC))
     assert code == 0, out + err

@@ -53,7 +53,7 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssuranceReport, d
 def test_json_is_versioned_and_valid(broken: tuple[AssuranceReport, dict[str, Path]]) -> None:
     _, paths = broken
     data = json.loads(paths["json"].read_text())
-    assert data["format"] == "imospec-assurance/1"
+    assert data["format"] == "imospec-assurance/2"
     validate_report(data)
     rule = next(r for r in data["rules"] if r["id"] == "vault.collateralized")
     assert rule["verdict"] == "refuted" and rule["bmc_depth"] == 1
@@ -65,6 +65,35 @@ def test_json_is_versioned_and_valid(broken: tuple[AssuranceReport, dict[str, Pa
     assert data["summary"]["refuted"] == 1 and data["summary"]["rules"] == len(data["rules"])
     # the schema can fail: a wrong verdict is caught
     rule["verdict"] = "maybe"
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(data)
+
+
+def test_budget_spent_is_measured_per_solver_query(broken: tuple[AssuranceReport, dict[str, Path]]) -> None:
+    """Each solver-decided query records the Z3 resource units it spent (Z3's
+    "rlimit count"): positive, and within its rlimit; a frame-rule proof ran
+    no solver and spent nothing. The JUnit and HTML forms carry it too."""
+    _, paths = broken
+    data = json.loads(paths["json"].read_text())
+    cells = [c for r in data["rules"] for c in r["cells"]]
+    solver = [c for c in cells if c["method"] != "frame"]
+    frame = [c for c in cells if c["method"] == "frame"]
+    assert solver and frame
+    for c in solver:
+        assert not c["cached"] and 0 < c["rlimit_spent"] <= c["rlimit"], c
+    assert all(c["rlimit_spent"] is None for c in frame)
+    # different queries spend different amounts: a measurement, not a constant
+    assert len({c["rlimit_spent"] for c in solver}) > 1
+    mint = next(c for r in data["rules"] if r["id"] == "vault.collateralized" for c in r["cells"]
+                if c["action"] == "vault.mint")
+    root = ET.parse(paths["junit"]).getroot()
+    case = root.find("./testsuite[@name='proofs']/testcase[@classname='vault.collateralized'][@name='vault.mint']")
+    assert case is not None
+    props = {p.get("name"): p.get("value") for p in case.findall("./properties/property")}
+    assert props["rlimit_spent"] == str(mint["rlimit_spent"]) and props["rlimit"] == "20000000"
+    assert f"{mint['rlimit_spent']:,}/20,000,000" in paths["html"].read_text()
+    # the schema can fail: a negative count is caught
+    solver[0]["rlimit_spent"] = -1
     with pytest.raises(jsonschema.ValidationError):
         validate_report(data)
 
