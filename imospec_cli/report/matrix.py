@@ -250,6 +250,7 @@ def _verdict(r: Result) -> Verdict:
 
 def _rule_rows(spec: ir.Spec, results: list[Result], successes: dict[str, int] | None,
                traces: list[Trace], pipeline: Pipeline) -> list[RuleRow]:
+    from verification.build import governed_bounds_rule
     from verification.outcome import Proved, Refuted, Unknown
     from verification.report import render_counterexample, render_trace
     from verification.runner import budget_for
@@ -268,6 +269,9 @@ def _rule_rows(spec: ir.Spec, results: list[Result], successes: dict[str, int] |
     for m in spec.modules.values():
         declared: list[tuple[str, str, Span | None]] = [(f"{m.name}.{rule.name}", rule.kind, rule.span)
                                                         for rule in m.rules]
+        generated = governed_bounds_rule(spec, m.name)  # the rule a module's governed bounds give it
+        if generated is not None:
+            declared.append((f"{m.name}.{generated.name}", generated.kind, generated.span))
         for a in m.actions.values():
             declared += [(f"{m.name}.{a.name}.ensures[{i + 1}]", "ensures", e.span) for i, e in enumerate(a.ensures)]
         for rid, kind, span in declared:
