@@ -226,6 +226,8 @@ def _binding_without_raise(tmp_path: Path) -> Path:
     data["spec"] = str((BINDING.parent / data["spec"]).resolve())
     for m in data["modules"].values():
         m["vyper"] = str((BINDING.parent / m["vyper"]).resolve())
+    if "attacks" in data:
+        data["attacks"] = str((BINDING.parent / data["attacks"]).resolve())
     data["prelude"] = [p for p in data["prelude"] if p[:2] != ["offering", "contribute"]]
     out = tmp_path / "binding.json"
     out.write_text(json.dumps(data))
