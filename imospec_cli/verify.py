@@ -149,10 +149,10 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
         if pipeline.ok:
             from conformance.witness import CoverSettings
 
-            covers = prove.run_covers(pipeline, out, CoverSettings(seed=args.seed))
-            code = worst([code, covers])
-            detail["covers"] = {"goals": len(pipeline.covers(CoverSettings(seed=args.seed)).goals),
-                                "unmet": len(pipeline.covers(CoverSettings(seed=args.seed)).unmet)}
+            cover_settings = CoverSettings(seed=args.seed)
+            code = worst([code, prove.run_covers(pipeline, out, cover_settings)])
+            met = pipeline.covers(cover_settings)  # the report run_covers printed (the pipeline keeps it per settings)
+            detail["covers"] = {"goals": len(met.goals), "unmet": len(met.unmet)}
         stages.append(Stage("prove", code, detail))
     if not args.skip_conform:
         for backend in args.backends or conform.BACKENDS:
