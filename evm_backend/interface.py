@@ -76,6 +76,10 @@ class Backend(EVM):
     #: fast way to find what changed.
     records_storage_writes: ClassVar[bool] = False
 
+    #: Whether receipts say what each execution read and which accounts it
+    #: changed (``Receipt.reads``, ``Receipt.account_writes``).
+    records_reads: ClassVar[bool] = False
+
     def __init__(
         self,
         *,
@@ -302,6 +306,19 @@ class Backend(EVM):
             raise CallReverted(f"call to {fn!r}" if isinstance(fn, str) else "call", receipt)
         return receipt.return_data if isinstance(fn, bytes) else receipt.return_value
 
+    def call_raw(self, address: str, calldata: bytes) -> Receipt:
+        """Run ``calldata`` at ``address`` (checksummed) as a read-only call
+        from the zero address with the block's gas, and return its receipt,
+        a revert or a halt included (never raised; the return value is not
+        decoded). The fast path for calls made again and again, a harness's
+        view calls: with :attr:`records_reads`, the receipt says what the
+        call read (``Receipt.reads``).
+
+        Raises:
+            TransactionRejected: see :meth:`execute`.
+        """
+        return self._receipt(self._execute(ZERO_ADDRESS, address, calldata, 0, BLOCK_GAS_LIMIT, persist=False), None)
+
     def transact(
         self,
         address: AccountLike,
@@ -421,6 +438,8 @@ class Backend(EVM):
                 gas_used=raw.gas_used,
                 contract_address=raw.created_address,
                 storage_writes=raw.storage_writes,
+                account_writes=raw.account_writes,
+                reads=raw.reads,
             )
         return Receipt(
             success=False,
@@ -432,6 +451,8 @@ class Backend(EVM):
             logs=(),
             gas_used=raw.gas_used,
             storage_writes=raw.storage_writes,
+            account_writes=raw.account_writes,
+            reads=raw.reads,
         )
 
     def _decode_log(self, log: RawLog) -> Log:

@@ -16,6 +16,7 @@ the same gas.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import Any, Final
 
 from eth._utils.address import generate_contract_address
@@ -34,7 +35,15 @@ from evm_backend.abi import checksum_address
 from evm_backend.errors import OutOfRange, TransactionRejected, UnsupportedForkError
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
 from evm_backend.interface import Backend
-from evm_backend.records import AccountLike, RawExecution, RawLog, initcode_word_gas, intrinsic_gas, to_address
+from evm_backend.records import (
+    AccountLike,
+    RawExecution,
+    RawLog,
+    Reads,
+    initcode_word_gas,
+    intrinsic_gas,
+    to_address,
+)
 
 _VM_CLASSES: Final[dict[str, Any]] = {"cancun": CancunVM, "prague": PragueVM}
 _ZERO_HASH: Final = Hash32(b"\x00" * 32)
@@ -61,17 +70,109 @@ def _block_hashes(block_number: int) -> Any:
     return (Hash32(keccak(str(n).encode())) for n in range(block_number - 1, oldest - 1, -1))
 
 
+class _ReadLog:
+    """What the execution under way read (see :class:`evm_backend.records.Reads`)."""
+
+    __slots__ = ("accounts", "clock", "storage")
+
+    def __init__(self) -> None:
+        self.clock = False
+        self.storage: set[tuple[bytes, int]] = set()
+        self.accounts: set[bytes] = set()
+
+    def reads(self) -> Reads:
+        return Reads(self.clock, _checksummed(self.storage), frozenset(_checksum(bytes(a)) for a in self.accounts))
+
+
 def _recording(state_class: Any) -> Any:
-    """A subclass of py-evm's state class that notes every storage write
-    (``SSTORE`` goes through ``state.set_storage``), so a receipt can say which
-    slots an execution may have changed without reading the whole storage."""
+    """A subclass of py-evm's state class that notes what an execution
+    writes and reads, so a receipt can say which slots it may have changed
+    without reading the whole storage, and what its answer depends on.
+
+    Every opcode that reads or writes the world goes through the state:
+    ``SSTORE`` through ``set_storage``, ``SLOAD`` through ``get_storage``,
+    ``TIMESTAMP`` and ``NUMBER`` through the ``timestamp`` and
+    ``block_number`` properties, ``BLOCKHASH`` through ``get_ancestor_hash``,
+    ``BALANCE``, ``SELFBALANCE`` and ``EXTCODE*`` (and loading the code of a
+    called account) through ``get_balance``, ``get_code`` and
+    ``get_code_hash``; value transfers, nonces, creations and
+    self-destructs through the account setters. Reads are noted only while
+    an execution runs (``read_log`` is set), not when the backend itself
+    looks at the state."""
 
     class RecordingState(state_class):
         storage_writes: set[tuple[bytes, int]]
+        account_writes: set[bytes]
+        read_log: _ReadLog | None = None
 
         def set_storage(self, address: Address, slot: int, value: int) -> None:
             self.storage_writes.add((address, slot))
             super().set_storage(address, slot, value)
+
+        def get_storage(self, address: Address, slot: int, from_journal: bool = True) -> int:
+            if self.read_log is not None:
+                self.read_log.storage.add((address, slot))
+            return super().get_storage(address, slot, from_journal)
+
+        @property
+        def timestamp(self) -> int:
+            if self.read_log is not None:
+                self.read_log.clock = True
+            return super().timestamp
+
+        @property
+        def block_number(self) -> BlockNumber:
+            if self.read_log is not None:
+                self.read_log.clock = True
+            return super().block_number
+
+        def get_ancestor_hash(self, block_number: int) -> Hash32:
+            if self.read_log is not None:
+                self.read_log.clock = True
+            return super().get_ancestor_hash(block_number)
+
+        def get_balance(self, address: Address) -> int:
+            if self.read_log is not None:
+                self.read_log.accounts.add(address)
+            return super().get_balance(address)
+
+        def get_code(self, address: Address) -> bytes:
+            if self.read_log is not None:
+                self.read_log.accounts.add(address)
+            return super().get_code(address)
+
+        def get_code_hash(self, address: Address) -> Hash32:
+            if self.read_log is not None:
+                self.read_log.accounts.add(address)
+            return super().get_code_hash(address)
+
+        def set_balance(self, address: Address, balance: int) -> None:
+            self.account_writes.add(address)
+            super().set_balance(address, balance)
+
+        def set_nonce(self, address: Address, nonce: int) -> None:
+            self.account_writes.add(address)
+            super().set_nonce(address, nonce)
+
+        def increment_nonce(self, address: Address) -> None:
+            self.account_writes.add(address)
+            super().increment_nonce(address)
+
+        def set_code(self, address: Address, code: bytes) -> None:
+            self.account_writes.add(address)
+            super().set_code(address, code)
+
+        def delete_code(self, address: Address) -> None:
+            self.account_writes.add(address)
+            super().delete_code(address)
+
+        def delete_storage(self, address: Address) -> None:
+            self.account_writes.add(address)
+            super().delete_storage(address)
+
+        def delete_account(self, address: Address) -> None:
+            self.account_writes.add(address)
+            super().delete_account(address)
 
     RecordingState.__name__ = RecordingState.__qualname__ = f"Recording{state_class.__name__}"
     return RecordingState
@@ -82,6 +183,7 @@ class PyEvmBackend(Backend):
 
     name = "py-evm"
     records_storage_writes = True
+    records_reads = True
 
     def __init__(
         self,
@@ -109,6 +211,8 @@ class PyEvmBackend(Backend):
         state_class = _recording(vm_class.get_state_class())
         context = self._make_context(self._timestamp, self._block_number)
         self._state = state_class(AtomicDB(), context, BLANK_ROOT_HASH)
+        self._state.storage_writes = set()
+        self._state.account_writes = set()
         self._computation_class = state_class.computation_class
         self._context_class = state_class.get_transaction_context_class()
         self._executor = self._state.get_transaction_executor()
@@ -159,13 +263,26 @@ class PyEvmBackend(Backend):
         self, sender: Address, to: str | None, data: bytes, value: int, gas: int, *, persist: bool
     ) -> RawExecution:
         state = self._state
+        writes: set[tuple[bytes, int]] = set()
+        accounts: set[bytes] = set()
+        log = _ReadLog()
+        state.storage_writes, state.account_writes, state.read_log = writes, accounts, log
+        try:
+            raw = self._apply(sender, to, data, value, gas, persist=persist)
+        finally:
+            state.read_log = None
+        return replace(raw, storage_writes=_checksummed(writes),
+                       account_writes=frozenset(_checksum(bytes(a)) for a in accounts), reads=log.reads())
+
+    def _apply(
+        self, sender: Address, to: str | None, data: bytes, value: int, gas: int, *, persist: bool
+    ) -> RawExecution:
+        state = self._state
         message_gas = gas - intrinsic_gas(data, to is None)
         if to is None:
             # py-evm charges the EIP-3860 init code cost inside the computation.
             message_gas += initcode_word_gas(data)
         context = self._context_class(gas_price=0, origin=sender)
-        writes: set[tuple[bytes, int]] = set()
-        state.storage_writes = writes
         state.mark_address_warm(sender)
         if to is None:
             # Only creations bump the sender's nonce: pyrevm leaves it alone on calls,
@@ -175,7 +292,7 @@ class PyEvmBackend(Backend):
             created = generate_contract_address(sender, nonce)
             state.mark_address_warm(created)
             if state.has_code_or_nonce(created):
-                return RawExecution(success=False, output=b"", halted=True, gas_used=gas, storage_writes=frozenset())
+                return RawExecution(success=False, output=b"", halted=True, gas_used=gas)
             message = Message(
                 gas=message_gas,
                 to=CREATE_CONTRACT_ADDRESS,
@@ -228,7 +345,6 @@ class PyEvmBackend(Backend):
                 gas_used=gas_used,
                 logs=logs,
                 created_address=(None if to is not None else checksum_address(message.storage_address)),
-                storage_writes=_checksummed(writes),
             )
         halted = not isinstance(computation.error, Revert)
         return RawExecution(
@@ -236,7 +352,6 @@ class PyEvmBackend(Backend):
             output=b"" if halted else bytes(computation.output),
             halted=halted,
             gas_used=gas_used,
-            storage_writes=_checksummed(writes),
         )
 
     def _snapshot_state(self) -> object:

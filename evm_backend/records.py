@@ -70,6 +70,28 @@ class RawLog:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What one execution read of the world that a later transaction or a
+    move of the clock can change: its answer is a function of these, of its
+    calldata, sender and value, and of the code it ran.
+
+    Attributes:
+        clock: it read ``block.timestamp`` or ``block.number``, or a block
+            hash (which the block number selects).
+        storage: every storage slot it loaded, as (checksummed address, slot).
+        accounts: every account whose balance or code it read (``BALANCE``,
+            ``SELFBALANCE``, ``EXTCODE*``, the code of every account it
+            called), checksummed.
+
+    Transient storage is left out: it is empty when a transaction starts.
+    """
+
+    clock: bool
+    storage: frozenset[tuple[str, int]]
+    accounts: frozenset[str]
+
+
+@dataclass(frozen=True)
 class RawExecution:
     """What an implementation reports after running one message.
 
@@ -84,6 +106,11 @@ class RawExecution:
         storage_writes: every storage slot the execution wrote, as
             (checksummed address, slot), including writes that a revert later
             undid; ``None`` when the implementation cannot tell.
+        account_writes: every account whose balance, nonce or code the
+            execution changed, or that it deleted (with its storage),
+            checksummed; ``None`` when the implementation cannot tell.
+        reads: what the execution read (see :class:`Reads`); ``None`` when
+            the implementation cannot tell.
     """
 
     success: bool
@@ -93,6 +120,8 @@ class RawExecution:
     logs: tuple[RawLog, ...] = ()
     created_address: str | None = None
     storage_writes: frozenset[tuple[str, int]] | None = None
+    account_writes: frozenset[str] | None = None
+    reads: Reads | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +158,11 @@ class Receipt:
             (checksummed address, slot): a superset of the slots whose value
             changed. ``None`` when the backend cannot tell (see
             :meth:`Backend.read_storage` for the fast way to look instead).
+        account_writes: the accounts whose balance, nonce or code the
+            execution changed, or that it deleted; ``None`` when the backend
+            cannot tell.
+        reads: what the execution read of the state and the clock (see
+            :class:`Reads`); ``None`` when the backend cannot tell.
     """
 
     success: bool
@@ -141,6 +175,8 @@ class Receipt:
     gas_used: int
     contract_address: str | None = None
     storage_writes: frozenset[tuple[str, int]] | None = None
+    account_writes: frozenset[str] | None = None
+    reads: Reads | None = None
 
     def events(self, name: str) -> list[Log]:
         """Return the logs whose decoded event is ``name``."""

@@ -260,3 +260,39 @@ def test_accounts_are_deterministic(backend: Backend) -> None:
     assert [a.address for a in first] == [a.address for a in second]
     assert first[0].signer.address == first[0].address
     assert backend.get_balance(first[1].address) == 7
+
+
+def test_call_raw_says_what_a_call_read(
+    backend: Backend,
+    counter: Contract,
+    accounts: list[TestAccount],
+    counter_artifact: CompiledContract,
+) -> None:
+    index = backend.abi_of(counter.address)
+    assert index is not None
+
+    def raw(fn: str) -> bytes:
+        return index.function(fn, 0).encode_call([])
+
+    clock = backend.call_raw(counter.address, raw("now"))
+    assert clock.success and int.from_bytes(clock.return_data, "big") == backend.timestamp
+    assert not backend.call_raw(counter.address, raw("fail_bare")).success  # a revert is returned, not raised
+    if not backend.records_reads:
+        assert clock.reads is None and clock.account_writes is None
+        return
+    assert clock.reads is not None and clock.reads.clock and not clock.reads.storage
+    assert counter.address in clock.reads.accounts  # the code it ran
+    env = backend.call_raw(counter.address, raw("env"))
+    assert env.reads is not None and env.reads.clock  # block.number
+    read = backend.call_raw(counter.address, raw("counter"))
+    assert read.reads is not None and not read.reads.clock
+    assert read.reads.storage == {(counter.address, counter_artifact.storage_slot("counter"))}
+    # a transaction says which accounts it changed: none for a plain call, the
+    # two ends of a value transfer
+    bumped = counter.transact("bump", 1, sender=accounts[1])
+    assert bumped.account_writes == frozenset()
+    assert (counter.address, counter_artifact.storage_slot("counter")) in (bumped.storage_writes or ())
+    paid = counter.transact("deposit", sender=accounts[1], value=10)
+    assert {counter.address, accounts[1].address} <= (paid.account_writes or set())
+    balance = backend.call_raw(counter.address, raw("deposit"))
+    assert balance.reads is not None and counter.address in balance.reads.accounts  # SELFBALANCE
