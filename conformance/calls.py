@@ -79,8 +79,10 @@ def run_calls(backend: Backend, bound: ActionBinding, *, sender: str, self_addre
             return receipt
     chosen = receipts[bound.returns]
     writes: frozenset[tuple[str, int]] | None = frozenset()
+    accounts: frozenset[str] | None = frozenset()
     for r in receipts:
         writes = None if writes is None or r.storage_writes is None else writes | r.storage_writes
+        accounts = None if accounts is None or r.account_writes is None else accounts | r.account_writes
     return Receipt(
         success=True,
         return_value=chosen.return_value,
@@ -91,4 +93,5 @@ def run_calls(backend: Backend, bound: ActionBinding, *, sender: str, self_addre
         logs=tuple(log for r in receipts for log in r.logs),
         gas_used=sum(r.gas_used for r in receipts),
         storage_writes=writes,
+        account_writes=accounts,
     )

@@ -148,6 +148,10 @@ class DeployedPair(BindingNames):
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[int, bytes], Any] = {}
+        # the EVM's view answers kept while nothing they read changes (views.py),
+        # by (address, calldata), and the calls that read each slot or account
+        self._answers: dict[tuple[str, bytes], tuple[Any, tuple[int, int] | None]] = {}
+        self._readers: dict[Any, set[tuple[str, bytes]]] = {}
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude = self._save()
@@ -270,6 +274,7 @@ class DeployedPair(BindingNames):
         snapshot (reverting to one uses it up)."""
         self.backend.revert(saved.snapshot)
         self.state_version += 1
+        self.forget_answers(None)
         self.model.world.restore(clone(saved.model))
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])
@@ -294,4 +299,7 @@ class DeployedPair(BindingNames):
         raise NotImplementedError
 
     def run(self, step: Step, *, compare_state: bool = True) -> StepReport:
+        raise NotImplementedError
+
+    def forget_answers(self, receipt: Receipt | None) -> None:
         raise NotImplementedError

@@ -49,8 +49,10 @@ Raises (from the constructor):
         receipt = self.transact(step, abi_args)
         if outcome.ok or receipt.success or receipt.halted:
             # a side's state may have changed (a step that reverted on both
-            # sides changed nothing a view reads): the views are asked again
+            # sides changed nothing a view reads): the views are asked again,
+            # the EVM's answers that read what the step wrote among them
             self.state_version += 1
+            self.forget_answers(receipt)
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
         if not compare_state:

@@ -23,7 +23,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from evm_backend.abi import AbiFunction
-from evm_backend.errors import CallReverted
+from evm_backend.records import Receipt
 from reference.runtime import Env, Revert
 from spec import ir
 
@@ -45,6 +45,14 @@ class ViewComparison(StorageIndex):
     again only when the state or the clock moved since they last agreed.
     A step that reverted on both sides changed nothing that a view can read
     (a revert undoes every write, and gas costs nothing on these chains).
+
+    Within a comparison, a backend that records what each execution read
+    (``Backend.records_reads``: py-evm) spares the EVM calls whose answer
+    cannot have changed: each answer is kept with the storage slots and
+    accounts its call read and whether it read the clock, and it stands
+    until a step writes one of those slots or accounts (the receipts say
+    which), the clock moves (for an answer that read it), or both sides go
+    back to a saved state. The model's side is evaluated every time.
 
     Each view call's calldata is encoded once, and each answer decoded once
     per distinct return data: the ABI codec, not the EVM, was most of the
@@ -70,11 +78,45 @@ class ViewComparison(StorageIndex):
 
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
-        ``("reverts", reason)``."""
-        try:
-            output = self.backend.call(address, calldata)
-        except CallReverted as exc:
-            return ("reverts", self.evm_reason(exc.receipt))
+        ``("reverts", reason)``; the answer kept from an earlier call when
+        nothing it read has changed since (see :meth:`forget_answers`)."""
+        call = (address, calldata)
+        kept = self._answers.get(call)
+        if kept is not None and (kept[1] is None or kept[1] == (self.backend.timestamp, self.backend.block_number)):
+            return kept[0]
+        receipt = self.backend.call_raw(address, calldata)
+        value = self._view_answer(receipt, fn)
+        reads = receipt.reads
+        if reads is not None:
+            if len(self._answers) > _ANSWERS_LIMIT:
+                self.forget_answers(None)
+            clock = (self.backend.timestamp, self.backend.block_number) if reads.clock else None
+            self._answers[call] = (value, clock)
+            readers = self._readers
+            for location in reads.storage:
+                readers.setdefault(location, set()).add(call)
+            for account in reads.accounts:
+                readers.setdefault(account, set()).add(call)
+        return value
+
+    def forget_answers(self, receipt: Receipt | None) -> None:
+        """Drop the kept view answers that read what ``receipt``'s execution
+        wrote (a storage slot, or an account's balance, nonce, code or whole
+        storage); every one when ``receipt`` is None or does not say what it
+        wrote (the state moved in a way no receipt records)."""
+        if receipt is None or receipt.storage_writes is None or receipt.account_writes is None:
+            self._answers.clear()
+            self._readers.clear()
+            return
+        answers, readers = self._answers, self._readers
+        for location in (*receipt.storage_writes, *receipt.account_writes):
+            for call in readers.pop(location, ()):
+                answers.pop(call, None)
+
+    def _view_answer(self, receipt: Receipt, fn: AbiFunction) -> Any:
+        if not receipt.success:
+            return ("reverts", self.evm_reason(receipt))
+        output = receipt.return_data
         key = (id(fn), output)
         value = self._decoded.get(key, _MISSING)
         if value is _MISSING:
@@ -162,6 +204,8 @@ class ViewComparison(StorageIndex):
 
 
 _MISSING = object()
+# the kept view answers are bounded too
+_ANSWERS_LIMIT = 1 << 16
 # the caches of encoded calls and decoded answers are bounded (a long
 # campaign asks at ever new blocks and moments)
 _ENCODED_LIMIT = 1 << 16

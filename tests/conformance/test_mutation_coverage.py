@@ -202,13 +202,14 @@ def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness
     assert h.compare_views() == []
 
 
-def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["pyrevm", "py-evm"])
+def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path, backend: str) -> None:
     # In 'members' a staker withdraws its whole stake, so its tier decays from
     # then on. The scenario's later blocks never span a decay period; the
     # views at the far moment see the tier that never steps down.
     binding, spec = load_implementation(BINDING)
     frozen = next(m for m in mutations("farm", binding.modules["farm"].vyper) if m.mutated.strip() == "current -= 0")
-    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), "pyrevm")
+    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), backend)
     reports = h.start_from("members")
     first = next(r for r in reports if not r.ok)
     where = first.differences[0].where
@@ -218,7 +219,8 @@ def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path) -> No
     assert moment > h.backend.timestamp + MAX_TIME_STEP - 86400, f"caught at {moment}, not at the far moment"
 
 
-def test_views_are_asked_again_after_a_step_changes_the_state(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["pyrevm", "py-evm"])
+def test_views_are_asked_again_after_a_step_changes_the_state(tmp_path: Path, backend: str) -> None:
     # The views are called again only when a side's state or the clock moved
     # since they last agreed. A tier that never decays shows only once the
     # withdrawal has started the decay: an action, after which the clock has
@@ -226,7 +228,7 @@ def test_views_are_asked_again_after_a_step_changes_the_state(tmp_path: Path) ->
     # this view mutant would pass.
     binding, spec = load_implementation(BINDING)
     frozen = next(m for m in mutations("farm", binding.modules["farm"].vyper) if m.mutated.strip() == "current -= 0")
-    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), "pyrevm")
+    h = Harness(spec, load_binding(_mutant_binding(binding, frozen, tmp_path)), backend)
     steps = list(h.binding_steps(binding.scenarios["members"]))
     withdraw = next(i for i, s in enumerate(steps) if s.action == "withdraw")
     for s in steps[:withdraw]:
@@ -243,13 +245,60 @@ def test_views_are_asked_again_after_a_step_changes_the_state(tmp_path: Path) ->
     assert any(d.where.startswith("farm.staking_tier_at(") for d in diffs), diffs
 
 
-def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path) -> None:
+def test_view_answers_stand_until_what_they_read_changes() -> None:
+    # py-evm says what each call read: an answer is asked again after a move
+    # of the clock only when its call read the clock, and after an action only
+    # when the action wrote a slot it read
+    binding, spec = load_implementation(BINDING)
+    h = Harness(spec, binding, "py-evm")
+    assert all(r.ok for r in h.start_from("members"))
+    asked: Counter[tuple[str, bytes]] = Counter()
+    call_raw = h.backend.call_raw
+
+    def counted(address: str, calldata: bytes) -> Any:
+        asked[(address, calldata)] += 1
+        return call_raw(address, calldata)
+
+    h.backend.call_raw = counted  # type: ignore[method-assign]
+
+    def view_calls() -> set[tuple[str, bytes]]:
+        return {(a, c) for module, m in h.spec.modules.items() for _, _, a, c, _ in h._view_calls(module, m)}
+
+    assert h.compare_views() == []
+    before = view_calls()
+    reads = {call: call_raw(*call).reads for call in before}
+    asked.clear()
+    called = h.views_called
+    assert h.run(Step("time", seconds=60, blocks=1)).ok  # (which compares the views)
+    assert h.views_called == called + 1
+    again = before & view_calls()  # (the calls whose arguments do not follow the clock)
+    clocked = {c for c in again if reads[c].clock}  # type: ignore[union-attr]
+    assert clocked and again - clocked
+    assert all(asked[c] == 1 for c in clocked)
+    assert not any(asked[c] for c in again - clocked)
+    # an action: the answers that read what it wrote are asked again, no other
+    before = view_calls()
+    reads = {call: call_raw(*call).reads for call in before}
+    report = h.run(Step("action", "mt", "transfer", h.actors[1], (h.actors[2], 10**18)))
+    assert report.ok and report.evm is not None and report.evm.storage_writes
+    written = report.evm.storage_writes
+    asked.clear()
+    assert h.compare_views() == []
+    touched = {c for c in before if reads[c].storage & written}  # type: ignore[union-attr]
+    untouched = {c for c in before if not reads[c].clock and not reads[c].storage & written}  # type: ignore[union-attr]
+    assert touched and untouched
+    assert all(asked[c] == 1 for c in touched)
+    assert not any(asked[c] for c in untouched)
+
+
+@pytest.mark.parametrize("backend", ["pyrevm", "py-evm"])
+def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path, backend: str) -> None:
     binding, spec = load_implementation(BINDING)
     mt = binding.modules["mt"].vyper
     wrong = next(m for m in mutations("mt", mt)
                  if m.mutated.strip() == 'assert at_block <= block.number, "NOT_YET_DETERMINED"')
     assert isinstance(wrong, Mutant)
-    harness = Harness(spec, load_binding(_mutant_binding(binding, wrong, tmp_path)), "pyrevm")
+    harness = Harness(spec, load_binding(_mutant_binding(binding, wrong, tmp_path)), backend)
     diffs = harness.compare_views()
     assert any(d.where.startswith("mt.prior_votes(") for d in diffs)
 
