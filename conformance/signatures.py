@@ -29,6 +29,7 @@ string uses the binding's names for the request's fields, in spec order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -167,8 +168,15 @@ def typed_data(ctx: SigningContext, spec: ir.Spec, module: str, request_type: st
 
 def sign(key: bytes, data: dict[str, Any]) -> tuple[int, int, int]:
     """``(v, r, s)`` of ``key``'s signature over the typed ``data`` (low s)."""
-    signed = Account.sign_message(encode_typed_data(full_message=data), key)
+    signed = _signer(key).sign_message(encode_typed_data(full_message=data))
     return int(signed.v), int(signed.r), int(signed.s)
+
+
+@functools.lru_cache(maxsize=256)
+def _signer(key: bytes) -> Any:
+    """The account of ``key``, made once: making one derives the public key,
+    some milliseconds each time."""
+    return Account.from_key(key)
 
 
 def _bytes(v: int, r: int, s: int) -> bytes:

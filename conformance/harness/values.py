@@ -4,6 +4,7 @@ conversions between model values, ABI values and EVM words."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -266,6 +267,25 @@ def _arg_product(choices: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
     out: list[tuple[int, ...]] = [()]
     for values in choices:
         out = [(*a, v) for a in out for v in values]
+    return out
+
+
+def _spread_product(choices: Sequence[Sequence[int]], limit: int) -> list[tuple[int, ...]]:
+    """``_spread(_arg_product(choices), limit)``, without making the whole
+    product (four parameters of ten numbers each are 10,000 tuples, of which
+    a dozen are kept)."""
+    sizes = [len(c) for c in choices]
+    total = math.prod(sizes)
+    if total <= limit:
+        return _arg_product(choices)
+    step = (total - 1) / (limit - 1)
+    out = []
+    for i in range(limit):
+        index, picked = round(i * step), []
+        for values, size in zip(reversed(choices), reversed(sizes), strict=True):  # the last varies fastest
+            index, digit = divmod(index, size)
+            picked.append(values[digit])
+        out.append(tuple(reversed(picked)))
     return out
 
 

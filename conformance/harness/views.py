@@ -16,9 +16,8 @@ from conformance.harness.values import (
     VIEW_STATE_MOMENTS,
     Difference,
     PathFn,
-    _arg_product,
     _call_path,
-    _spread,
+    _spread_product,
     normal,
     to_checksum,
 )
@@ -151,7 +150,7 @@ class ViewComparison(StorageIndex):
             if numbers is not None and people:
                 people = [people[self.backend.block_number % len(people)]]
             choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
-            for args in _spread(_arg_product(choices), MAX_VIEW_CALLS):
+            for args in _spread_product(choices, MAX_VIEW_CALLS):
                 path = functools.partial(_call_path, module, fn.name, args)
                 try:
                     value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
@@ -179,8 +178,14 @@ class ViewComparison(StorageIndex):
         if data is None:
             if len(self._encoded) > _ENCODED_LIMIT:
                 self._encoded.clear()
-            abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
-            data = self._encoded[key] = abi_fn.encode_call(abi_args)
+            bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
+            if abi_fn.input_types == _word_types(fn) and all(0 <= a < b for a, b in zip(args, bounds, strict=True)):
+                # addresses and uint256s are one word each, as they are
+                data = abi_fn.selector + b"".join(a.to_bytes(32, "big") for a in args)
+            else:
+                abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
+                data = abi_fn.encode_call(abi_args)
+            self._encoded[key] = data
         return data
 
     def _view_numbers(self) -> list[int]:
@@ -203,6 +208,13 @@ class ViewComparison(StorageIndex):
         return sorted(v for v in out if v >= 0)
 
 
+def _word_types(fn: ir.Fn) -> tuple[str, ...]:
+    """The ABI types of ``fn``'s parameters when each is one plain word."""
+    return tuple("address" if t == ir.ADDRESS else "uint256" for _, t in fn.params)
+
+
+_WORD = 2**256
+_ADDRESS = 2**160
 _MISSING = object()
 # the kept view answers are bounded too
 _ANSWERS_LIMIT = 1 << 16

@@ -202,6 +202,13 @@ def test_views_with_numbers_are_compared_at_blocks_and_moments(launched: Harness
     assert h.compare_views() == []
 
 
+def test_view_arguments_are_spread_over_their_product_without_making_it() -> None:
+    from conformance.harness.values import _arg_product, _spread, _spread_product
+
+    for choices in ([[0, 1, 7], [2, 3], [5, 6, 8, 9]], [list(range(10))] * 4, [[1, 2]], [[], [1]], []):
+        assert _spread_product(choices, MAX_VIEW_CALLS) == _spread(_arg_product(choices), MAX_VIEW_CALLS)
+
+
 @pytest.mark.parametrize("backend", ["pyrevm", "py-evm"])
 def test_a_decay_that_never_steps_down_is_caught_far_ahead(tmp_path: Path, backend: str) -> None:
     # In 'members' a staker withdraws its whole stake, so its tier decays from
