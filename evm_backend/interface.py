@@ -306,18 +306,22 @@ class Backend(EVM):
             raise CallReverted(f"call to {fn!r}" if isinstance(fn, str) else "call", receipt)
         return receipt.return_data if isinstance(fn, bytes) else receipt.return_value
 
-    def call_raw(self, address: str, calldata: bytes) -> Receipt:
+    def call_raw(self, address: str, calldata: bytes) -> RawExecution:
         """Run ``calldata`` at ``address`` (checksummed) as a read-only call
-        from the zero address with the block's gas, and return its receipt,
-        a revert or a halt included (never raised; the return value is not
-        decoded). The fast path for calls made again and again, a harness's
-        view calls: with :attr:`records_reads`, the receipt says what the
-        call read (``Receipt.reads``).
+        from the zero address with the block's gas, and return what ran, a
+        revert or a halt included (never raised; nothing decoded: see
+        :meth:`receipt_of`). The fast path for calls made again and again, a
+        harness's view calls: with :attr:`records_reads`, it says what the
+        call read (``RawExecution.reads``).
 
         Raises:
             TransactionRejected: see :meth:`execute`.
         """
-        return self._receipt(self._execute(ZERO_ADDRESS, address, calldata, 0, BLOCK_GAS_LIMIT, persist=False), None)
+        return self._execute(ZERO_ADDRESS, address, calldata, 0, BLOCK_GAS_LIMIT, persist=False)
+
+    def receipt_of(self, raw: RawExecution) -> Receipt:
+        """The receipt of a raw execution (its logs and revert reason decoded; no return value)."""
+        return self._receipt(raw, None)
 
     def transact(
         self,

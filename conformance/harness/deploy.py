@@ -147,7 +147,7 @@ class DeployedPair(BindingNames):
         self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
-        self._decoded: dict[tuple[int, bytes], Any] = {}
+        self._decoded: dict[tuple[Any, ...], Any] = {}
         # the EVM's view answers kept while nothing they read changes (views.py),
         # by (address, calldata), and the calls that read each slot or account
         self._answers: dict[tuple[str, bytes], tuple[Any, tuple[int, int] | None]] = {}

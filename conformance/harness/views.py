@@ -22,7 +22,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from evm_backend.abi import AbiFunction
-from evm_backend.records import Receipt
+from evm_backend.records import RawExecution, Receipt
 from reference.runtime import Env, Revert
 from spec import ir
 
@@ -83,9 +83,9 @@ class ViewComparison(StorageIndex):
         kept = self._answers.get(call)
         if kept is not None and (kept[1] is None or kept[1] == (self.backend.timestamp, self.backend.block_number)):
             return kept[0]
-        receipt = self.backend.call_raw(address, calldata)
-        value = self._view_answer(receipt, fn)
-        reads = receipt.reads
+        raw = self.backend.call_raw(address, calldata)
+        value = self._view_answer(raw, fn)
+        reads = raw.reads
         if reads is not None:
             if len(self._answers) > _ANSWERS_LIMIT:
                 self.forget_answers(None)
@@ -112,16 +112,19 @@ class ViewComparison(StorageIndex):
             for call in readers.pop(location, ()):
                 answers.pop(call, None)
 
-    def _view_answer(self, receipt: Receipt, fn: AbiFunction) -> Any:
-        if not receipt.success:
-            return ("reverts", self.evm_reason(receipt))
-        output = receipt.return_data
-        key = (id(fn), output)
+    def _view_answer(self, raw: RawExecution, fn: AbiFunction) -> Any:
+        """A view call's answer: its return data decoded, or ``("reverts",
+        reason)`` (each answer decoded once per distinct return data)."""
+        key = (id(fn), raw.output) if raw.success else (None, raw.halted, raw.output)
         value = self._decoded.get(key, _MISSING)
         if value is _MISSING:
             if len(self._decoded) > _DECODED_LIMIT:
                 self._decoded.clear()
-            value = self._decoded[key] = normal(fn.decode_output(output))
+            if raw.success:
+                value = normal(fn.decode_output(raw.output))
+            else:
+                value = ("reverts", self.evm_reason(self.backend.receipt_of(raw)))
+            self._decoded[key] = value
         return value
 
     def _views(self, module: str, m: ir.Module) -> Iterator[tuple[PathFn, Any, Any]]:

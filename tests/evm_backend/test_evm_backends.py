@@ -262,7 +262,7 @@ def test_accounts_are_deterministic(backend: Backend) -> None:
     assert backend.get_balance(first[1].address) == 7
 
 
-def test_call_raw_says_what_a_call_read(
+def test_call_raw_runs_calldata_and_says_what_it_read(
     backend: Backend,
     counter: Contract,
     accounts: list[TestAccount],
@@ -275,8 +275,10 @@ def test_call_raw_says_what_a_call_read(
         return index.function(fn, 0).encode_call([])
 
     clock = backend.call_raw(counter.address, raw("now"))
-    assert clock.success and int.from_bytes(clock.return_data, "big") == backend.timestamp
-    assert not backend.call_raw(counter.address, raw("fail_bare")).success  # a revert is returned, not raised
+    assert clock.success and int.from_bytes(clock.output, "big") == backend.timestamp
+    failed = backend.call_raw(counter.address, index.function("bump", 1).encode_call([13]))
+    assert not failed.success  # a revert is returned, not raised
+    assert backend.receipt_of(failed).revert_reason == "REASON"
     if not backend.records_reads:
         assert clock.reads is None and clock.account_writes is None
         return
