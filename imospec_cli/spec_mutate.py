@@ -157,8 +157,10 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
     if lost:
         return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
-    module = Path(m.file).stem
-    if not args.no_conform and module in p.binding.modules:
+    # the mutated module, or every module that extends the mutated template
+    stem = Path(m.file).stem
+    modules = [x.name for x in p.spec.modules.values() if x.name == stem or stem in x.extends]
+    if not args.no_conform and any(x in p.binding.modules for x in modules):
         result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20, steps=args.steps,
                                              seed=args.seed))
         if not result.ok:
@@ -168,7 +170,7 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     # the mutated module's `ensures` first (a handful of queries, and where
     # most mutants the prover catches are caught), then every query
     unknown = False
-    for report in _proofs(p, module, quick=args.quick_prove):
+    for report in _proofs(p, modules, quick=args.quick_prove):
         refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
         if refuted:
             r = refuted[0]
@@ -179,13 +181,15 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     return MutantFate(m, None, "unknown" if unknown else "", unknown=unknown)
 
 
-def _proofs(p: Pipeline, module: str, quick: bool = False) -> Iterator[Any]:
+def _proofs(p: Pipeline, modules: list[str], quick: bool = False) -> Iterator[Any]:
     """The prover's reports on a mutant, cheapest first: the ``ensures`` of
-    ``module``'s actions, then (unless ``quick``) the whole spec."""
+    the actions of ``modules`` (the mutated one, or those that extend the
+    mutated template), then (unless ``quick``) the whole spec."""
     from verification.runner import prove as prove_spec
 
-    if module in p.spec.modules and p.spec.modules[module].actions:
-        yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False), p.spec)
+    for module in modules:
+        if any(a.ensures for a in p.spec.modules[module].actions.values()):
+            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False), p.spec)
     if not quick:
         yield p.prove()
 

@@ -262,8 +262,7 @@ def test_cover_codes_are_tested_here() -> None:
 
 @pytest.mark.parametrize("file, old, new, clause", [
     # a dropped require whose action still succeeds
-    ("vesting.imo", '    require beneficiary != ZERO_ADDRESS, "ZERO_BENEFICIARY"\n', "",
-     "vesting.add_grant.ensures[1]"),
+    ("timelock.imo", '    require eta >= now + delay, "ETA_BEFORE_DELAY"\n', "", "timelock.queue.ensures[2]"),
     # a dropped assignment
     ("governor.imo", "    proposals[id].cancelled_by = caller\n", "", "governor.cancel.ensures[4]"),
     # a report from one second in the future let through
