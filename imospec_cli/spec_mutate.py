@@ -6,9 +6,13 @@ in order of cost, and the first that tells it from the spec catches it:
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
 2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
    budget), and the unmutated spec's witness for it does not meet it either;
-3. ``conform``: where the binding implements the mutated module, a
-   conformance campaign of the unchanged contracts against the mutant diverges;
-4. ``prove``: a query is refuted, or the prover and the model disagree.
+3. ``prove``, first round: an ``ensures`` of the mutated module's actions (of
+   every module extending a mutated template) is refuted;
+4. ``conform``: where the binding implements the mutated module (or one that
+   extends it), a conformance campaign of the unchanged contracts against the
+   mutant diverges;
+5. ``prove``: a query is refuted, or the prover and the model disagree
+   (left out with ``--quick-prove``).
 
 A mutant none of them catches *survives*. One the prover leaves ``unknown``
 (and nothing else catches) is reported as such, and counts as a survivor:
@@ -160,38 +164,42 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     # the mutated module, or every module that extends the mutated template
     stem = Path(m.file).stem
     modules = [x.name for x in p.spec.modules.values() if x.name == stem or stem in x.extends]
-    if not args.no_conform and any(x in p.binding.modules for x in modules):
-        result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20, steps=args.steps,
-                                             seed=args.seed))
-        if not result.ok:
-            return MutantFate(m, "conform", "divergence")
-    if args.no_prove:
-        return MutantFate(m, None)
-    # the mutated module's `ensures` first (a handful of queries, and where
-    # most mutants the prover catches are caught), then every query
     unknown = False
-    for report in _proofs(p, modules, quick=args.quick_prove):
-        refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
-        if refuted:
-            r = refuted[0]
-            return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
-        if report.errors:
-            return MutantFate(m, "prove", report.errors[0][:80])
-        unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
+    # the mutated modules' `ensures` (a handful of queries, where most mutants
+    # the prover catches are caught) before a campaign; every query last
+    for stage in ("ensures", "conform", "prove"):
+        if stage == "conform":
+            if not args.no_conform and any(x in p.binding.modules for x in modules):
+                result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
+                                                     steps=args.steps, seed=args.seed))
+                if not result.ok:
+                    return MutantFate(m, "conform", "divergence")
+            continue
+        if args.no_prove or (stage == "prove" and args.quick_prove):
+            continue
+        for report in _proofs(p, modules, stage):
+            refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
+            if refuted:
+                r = refuted[0]
+                return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
+            if report.errors:
+                return MutantFate(m, "prove", report.errors[0][:80])
+            unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
     return MutantFate(m, None, "unknown" if unknown else "", unknown=unknown)
 
 
-def _proofs(p: Pipeline, modules: list[str], quick: bool = False) -> Iterator[Any]:
-    """The prover's reports on a mutant, cheapest first: the ``ensures`` of
-    the actions of ``modules`` (the mutated one, or those that extend the
-    mutated template), then (unless ``quick``) the whole spec."""
+def _proofs(p: Pipeline, modules: list[str], stage: str) -> Iterator[Any]:
+    """The prover's reports on a mutant: for ``stage`` "ensures", the
+    ``ensures`` of the actions of ``modules`` (the mutated one, or those that
+    extend the mutated template); for "prove", the whole spec."""
     from verification.runner import prove as prove_spec
 
+    if stage == "prove":
+        yield p.prove()
+        return
     for module in modules:
         if any(a.ensures for a in p.spec.modules[module].actions.values()):
             yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False), p.spec)
-    if not quick:
-        yield p.prove()
 
 
 def print_report(report: SpecMutationReport, out: Any) -> None:
