@@ -199,7 +199,11 @@ def _proofs(p: Pipeline, modules: list[str], stage: str) -> Iterator[Any]:
         return
     for module in modules:
         if any(a.ensures for a in p.spec.modules[module].actions.values()):
-            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False), p.spec)
+            # the solver's verdicts alone: a refutation is a catch without a
+            # trace, and the search for one (from deployment, by simulation)
+            # is the full round's
+            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False, depth=0,
+                                     binding=None), p.spec)
 
 
 def print_report(report: SpecMutationReport, out: Any) -> None:
