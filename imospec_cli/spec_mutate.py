@@ -6,8 +6,9 @@ in order of cost, and the first that tells it from the spec catches it:
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
 2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
    budget), and the unmutated spec's witness for it does not meet it either;
-3. ``prove``, first round: an ``ensures`` of the mutated module's actions (of
-   every module extending a mutated template) is refuted;
+3. ``prove``, first round: an ``ensures`` of the mutated module's actions or
+   one of its theorems (of every module extending a mutated template) is
+   refuted, by the solver alone;
 4. ``conform``: where the binding implements the mutated module (or one that
    extends it), a conformance campaign of the unchanged contracts against the
    mutant diverges;
@@ -198,7 +199,8 @@ def _proofs(p: Pipeline, modules: list[str], stage: str) -> Iterator[Any]:
         yield p.prove()
         return
     for module in modules:
-        if any(a.ensures for a in p.spec.modules[module].actions.values()):
+        mod = p.spec.modules[module]
+        if any(a.ensures for a in mod.actions.values()) or any(r.kind == "theorem" for r in mod.rules):
             # the solver's verdicts alone: a refutation is a catch without a
             # trace, and the search for one (from deployment, by simulation)
             # is the full round's

@@ -72,7 +72,8 @@ class Options:
     cache_dir: Path | None = None
     jobs: int = 0  # 0: one worker per CPU
     vacuity: bool = True
-    # only the ``ensures`` clauses of the selected modules' actions (no rules)
+    # only the ``ensures`` clauses of the selected modules' actions and their
+    # theorems (no invariant, no lemma)
     only_ensures: bool = False
     # public actions (module, action) that a concrete run of the reference
     # model has been seen to succeed in (a witness of the generated covers):
@@ -173,7 +174,9 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
     jobs: list[Job] = []
     free: list[Result] = []
     actions = analysis.public_actions()
-    rules = [] if options.only_ensures else select_rules(spec, options.module, options.invariant)
+    rules = select_rules(spec, options.module, options.invariant)
+    if options.only_ensures:  # and the theorems: closed formulas, one cheap query each
+        rules = [(m, r) for m, r in rules if r.kind == "theorem"]
     for module, rule in rules:
         if rule.kind == "theorem":
             jobs.append(Job("theorem", module, rule.name))
