@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,9 @@ class Pipeline:
         self._options = options
         self._campaigns: dict[tuple[Any, ...], CampaignResult] = {}
         self._covers: dict[Any, CoverReport] = {}
+        #: The witness search whose successful calls answer the vacuity checks
+        #: of :meth:`prove` (None: the default settings).
+        self.cover_settings: CoverSettings | None = None
 
     @classmethod
     def for_binding(cls, binding: str | Path = DEFAULT_BINDING, *, options: Options | None = None) -> Pipeline:
@@ -165,9 +169,30 @@ class Pipeline:
             from verification.runner import prove
 
             self.plan  # noqa: B018  (a bad selection fails here, before any worker starts)
-            self.__dict__["verdicts"] = prove(self.options, self.spec, progress)
+            options = self.options
+            if options.vacuity and not options.succeeded:
+                options = replace(options, succeeded=self.witnessed_successes())
+            self.__dict__["verdicts"] = prove(options, self.spec, progress)
         report: Report = self.__dict__["verdicts"]
         return report
+
+    def witnessed_successes(self) -> frozenset[tuple[str, str]]:
+        """The public actions that the covers' witness runs (:meth:`covers`,
+        with :attr:`cover_settings`) saw succeed: a concrete run shows that an
+        action's requirements can hold together, which answers its vacuity
+        check without a solver. Empty when the witness search cannot run.
+
+        Raises:
+            SpecHasErrors: the spec does not check.
+        """
+        try:
+            report = self.covers(self.cover_settings)
+        except SpecHasErrors:
+            raise
+        except Exception:
+            return frozenset()
+        return frozenset((g.module, g.action) for g in report.goals
+                         if g.kind == "succeeds" and g.action is not None and g.key in report.met)
 
     @cached_property
     def verdicts(self) -> Report:

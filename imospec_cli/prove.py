@@ -180,9 +180,11 @@ def handle(args: argparse.Namespace) -> int:
     from imospec_cli.pipeline import Pipeline
 
     pipeline = Pipeline(args.paths or None, options=options_from(args))
+    settings = cover_settings_from(args)
+    if settings is not None:
+        pipeline.cover_settings = settings  # the covers' runs also answer the vacuity checks
     code = run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
                full=args.full)
-    settings = cover_settings_from(args)
     if settings is None or args.invariant is not None or code in (EXIT_INTERNAL,) or not pipeline.ok:
         return code
     return worst([code, run_covers(pipeline, sys.stdout, settings, module=args.module, witnesses=args.witness)])

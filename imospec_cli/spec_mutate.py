@@ -6,9 +6,14 @@ in order of cost, and the first that tells it from the spec catches it:
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
 2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
    budget), and the unmutated spec's witness for it does not meet it either;
-3. ``conform``: where the binding implements the mutated module, a
-   conformance campaign of the unchanged contracts against the mutant diverges;
-4. ``prove``: a query is refuted, or the prover and the model disagree.
+3. ``prove``, first round: an ``ensures`` of the mutated module's actions or
+   one of its theorems (of every module extending a mutated template) is
+   refuted, by the solver alone;
+4. ``conform``: where the binding implements the mutated module (or one that
+   extends it), a conformance campaign of the unchanged contracts against the
+   mutant diverges;
+5. ``prove``: a query is refuted, or the prover and the model disagree
+   (left out with ``--quick-prove``).
 
 A mutant none of them catches *survives*. One the prover leaves ``unknown``
 (and nothing else catches) is reported as such, and counts as a survivor:
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -83,6 +89,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --spec: only mutants of these spec files (e.g. reserve.imo; repeatable)")
     p.add_argument("--no-conform", action="store_true", help="with --spec: leave out the conformance campaigns")
     p.add_argument("--no-prove", action="store_true", help="with --spec: leave out the proofs")
+    p.add_argument("--quick-prove", action="store_true",
+                   help="with --spec: prove only the `ensures` of the mutated module's actions (a few queries "
+                        "each), not every rule; a mutant that only a rule would catch is then counted a survivor")
 
 
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
@@ -146,29 +155,57 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
         first = p.checked.errors[0]
         return MutantFate(m, "check", f"{first.code}")
     cov = p.covers(covers)
+    p.cover_settings = covers  # the same runs answer the prover's vacuity checks
     lost = [g for g in cov.unmet if g.key not in base_unmet]
     # a goal the search happens to miss on the mutant is confirmed lost only
     # when the unmutated spec's witness for it does not meet it on the mutant either
     lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
     if lost:
         return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
-    module = Path(m.file).stem
-    if not args.no_conform and module in p.binding.modules:
-        result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20, steps=args.steps,
-                                             seed=args.seed))
-        if not result.ok:
-            return MutantFate(m, "conform", "divergence")
-    if args.no_prove:
-        return MutantFate(m, None)
-    report = p.prove()
-    refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
-    if refuted:
-        r = refuted[0]
-        return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
-    if report.errors:
-        return MutantFate(m, "prove", report.errors[0][:80])
-    unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
+    # the mutated module, or every module that extends the mutated template
+    stem = Path(m.file).stem
+    modules = [x.name for x in p.spec.modules.values() if x.name == stem or stem in x.extends]
+    unknown = False
+    # the mutated modules' `ensures` (a handful of queries, where most mutants
+    # the prover catches are caught) before a campaign; every query last
+    for stage in ("ensures", "conform", "prove"):
+        if stage == "conform":
+            if not args.no_conform and any(x in p.binding.modules for x in modules):
+                result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
+                                                     steps=args.steps, seed=args.seed))
+                if not result.ok:
+                    return MutantFate(m, "conform", "divergence")
+            continue
+        if args.no_prove or (stage == "prove" and args.quick_prove):
+            continue
+        for report in _proofs(p, modules, stage):
+            refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
+            if refuted:
+                r = refuted[0]
+                return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
+            if report.errors:
+                return MutantFate(m, "prove", report.errors[0][:80])
+            unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
     return MutantFate(m, None, "unknown" if unknown else "", unknown=unknown)
+
+
+def _proofs(p: Pipeline, modules: list[str], stage: str) -> Iterator[Any]:
+    """The prover's reports on a mutant: for ``stage`` "ensures", the
+    ``ensures`` of the actions of ``modules`` (the mutated one, or those that
+    extend the mutated template); for "prove", the whole spec."""
+    from verification.runner import prove as prove_spec
+
+    if stage == "prove":
+        yield p.prove()
+        return
+    for module in modules:
+        mod = p.spec.modules[module]
+        if any(a.ensures for a in mod.actions.values()) or any(r.kind == "theorem" for r in mod.rules):
+            # the solver's verdicts alone: a refutation is a catch without a
+            # trace, and the search for one (from deployment, by simulation)
+            # is the full round's
+            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False, depth=0,
+                                     binding=None), p.spec)
 
 
 def print_report(report: SpecMutationReport, out: Any) -> None:

@@ -136,6 +136,9 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
     if code != EXIT_OK:
         return stages  # nothing else is meaningful on a spec with errors
     if not args.skip_prove:
+        from conformance.witness import CoverSettings
+
+        pipeline.cover_settings = CoverSettings(seed=args.seed)  # the covers' runs answer the vacuity checks
         print("== prove", file=out, flush=True)
         code = _stdout_to(out, lambda: prove.run(pipeline, out, quiet=args.quiet))
         detail: dict[str, Any] = {}
@@ -147,9 +150,7 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
                                    "retry": prove.retry_command(r, pipeline.options, prove.given_paths(pipeline))}
                                   for r in report.proofs if r.outcome.kind == "unknown" and r.crash is None]}
         if pipeline.ok:
-            from conformance.witness import CoverSettings
-
-            cover_settings = CoverSettings(seed=args.seed)
+            cover_settings = pipeline.cover_settings
             code = worst([code, prove.run_covers(pipeline, out, cover_settings)])
             met = pipeline.covers(cover_settings)  # the report run_covers printed (the pipeline keeps it per settings)
             detail["covers"] = {"goals": len(met.goals), "unmet": len(met.unmet)}

@@ -20,7 +20,8 @@ reading a small counterexample :mod:`verification.shrink`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,6 +371,19 @@ def _params_only(e: ir.Expr, assigned: set[tuple[str, str]]) -> bool:
     return True
 
 
+@contextmanager
+def own_context() -> Iterator[Any]:
+    """Build terms in a fresh Z3 context of their own (the default context of
+    z3py while the block runs); the previous default comes back after it."""
+    own = z3.Context()
+    outer = z3.z3._main_ctx
+    z3.z3._main_ctx = own
+    try:
+        yield own
+    finally:
+        z3.z3._main_ctx = outer
+
+
 class Builder:
     """Encodes the queries of one spec in one domain."""
 
@@ -443,11 +457,26 @@ class Builder:
             st, _, _ = enc.exec_seq(m.init, st, {}, Frame(m.name, {}, env0), z3.BoolVal(True))
         return st, env0
 
+    def deployed(self) -> tuple[Encoder, SymState, Env]:
+        """Every module's ``init`` run from the initial state, encoded once (in
+        a Z3 context of its own, like :meth:`step_core`) and copied into the
+        current context for each query."""
+        cache: list[Any] = self.__dict__.setdefault("_deployed", [])
+        if not cache:
+            with own_context() as own:
+                enc = self.encoder()
+                st, env0 = self.deploy(enc)
+            cache.append((own, enc, st, env0))
+        _, enc0, st0, env00 = cache[0]
+        enc, (created, vals, env) = enc0.translated(z3.main_ctx(), (st0.base.created, st0.vals, env00))
+        base = InitBase(enc)
+        base.created = created
+        return enc, SymState(base, vals), env
+
     def build_init(self, job: Job) -> Built:
         """The query of an invariant after deployment."""
-        enc = self.encoder()
+        enc, st, env0 = self.deployed()
         rule = self.rule(job.module, job.rule or "")
-        st, env0 = self.deploy(enc)
         deploy_ok = negate(_disj(enc.reverts))
         clauses = goal_clauses(enc, rule.expr, st, Frame(job.module, {}, None), None, "witness")
         goal = conj([c.holds for c in clauses])
@@ -460,22 +489,28 @@ class Builder:
         action and handed out as independent clones."""
         cache: dict[tuple[str, str], Any] = self.__dict__.setdefault("_cores", {})
         if action_key not in cache:
-            enc = self.encoder()
-            amod, aname = action_key
-            action = self.spec.modules[amod].actions[aname]
-            base = FreeBase(enc, "pre")
-            pre = SymState(base)
-            env = make_env(enc, "env")
-            args = {n: enc.fresh(t, f"arg.{n}") for n, t in action.params}
-            enc.tag = "step"
-            post, _, _ = enc.exec_seq(action.body, pre.copy(), dict(args), Frame(amod, dict(args), env),
-                                      z3.BoolVal(True))
-            cache[action_key] = (enc, base, pre, post, env, args, _disj(enc.reverts))
-        enc0, base0, pre0, post0, env, args, reverted = cache[action_key]
-        enc = enc0.clone()
+            # encoded once, in a Z3 context of its own, then copied into the
+            # query's (fresh) context: the copy numbers its terms the same way
+            # whatever this worker built before (see Encoder.translated)
+            with own_context() as own:
+                enc = self.encoder()
+                amod, aname = action_key
+                action = self.spec.modules[amod].actions[aname]
+                base = FreeBase(enc, "pre")
+                pre = SymState(base)
+                env = make_env(enc, "env")
+                args = {n: enc.fresh(t, f"arg.{n}") for n, t in action.params}
+                enc.tag = "step"
+                post, _, _ = enc.exec_seq(action.body, pre.copy(), dict(args), Frame(amod, dict(args), env),
+                                          z3.BoolVal(True))
+                reverted = _disj(enc.reverts)
+            cache[action_key] = (own, enc, base, pre, post, env, args, reverted)
+        _, enc0, base0, pre0, post0, env0, args0, reverted0 = cache[action_key]
+        enc, (created, pre_vals, post_vals, env, args, reverted) = enc0.translated(
+            z3.main_ctx(), (base0.created, pre0.vals, post0.vals, env0, args0, reverted0))
         base = FreeBase(enc, "pre")
-        base.created = dict(base0.created)
-        return enc, base, SymState(base, pre0.vals), SymState(base, post0.vals), env, dict(args), reverted
+        base.created = created
+        return enc, base, SymState(base, pre_vals), SymState(base, post_vals), env, args, reverted
 
     def build_step(self, job: Job) -> Built:
         """The query of an invariant across one action (or of an ``ensures`` clause)."""

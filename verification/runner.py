@@ -72,6 +72,14 @@ class Options:
     cache_dir: Path | None = None
     jobs: int = 0  # 0: one worker per CPU
     vacuity: bool = True
+    # only the ``ensures`` clauses of the selected modules' actions and their
+    # theorems (no invariant, no lemma)
+    only_ensures: bool = False
+    # public actions (module, action) that a concrete run of the reference
+    # model has been seen to succeed in (a witness of the generated covers):
+    # such an action's requirements do hold together, so its vacuity check
+    # is answered without a solver
+    succeeded: frozenset[tuple[str, str]] = frozenset()
     replay: bool = True
     # the search before "unknown" (verification.search): the binding whose
     # scenarios give concrete starting states (None: the symbolic search
@@ -166,7 +174,10 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
     jobs: list[Job] = []
     free: list[Result] = []
     actions = analysis.public_actions()
-    for module, rule in select_rules(spec, options.module, options.invariant):
+    rules = select_rules(spec, options.module, options.invariant)
+    if options.only_ensures:  # and the theorems: closed formulas, one cheap query each
+        rules = [(m, r) for m, r in rules if r.kind == "theorem"]
+    for module, rule in rules:
         if rule.kind == "theorem":
             jobs.append(Job("theorem", module, rule.name))
             continue
@@ -185,14 +196,19 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
         for m in spec.modules.values():
             if options.module is not None and m.name != options.module:
                 continue
-            if m.governed:
+            if m.governed and not options.only_ensures:
                 # deployment puts each governed parameter inside its bounds
                 jobs.append(Job("init", m.name, GOVERNED_BOUNDS))
             for a in m.actions.values():
                 for i, _ in enumerate(a.ensures):
                     jobs.append(Job("ensures", m.name, None, (m.name, a.name), i))
                 if options.vacuity and not a.internal:
-                    jobs.append(Job("vacuity-action", m.name, None, (m.name, a.name)))
+                    job = Job("vacuity-action", m.name, None, (m.name, a.name))
+                    if (m.name, a.name) in options.succeeded:
+                        free.append(Result(job, Refuted({"note": "a witness run of the covers saw it succeed"},
+                                                        "int", WITNESSED), 0.0))
+                    else:
+                        jobs.append(job)
     return jobs, free
 
 
@@ -208,8 +224,8 @@ def _start_worker(spec: ir.Spec) -> None:
     _WORKER["spec"] = (spec, Analysis(spec), {})
 
 
-def _fresh_solver_context(builders: dict[str, Builder]) -> None:
-    """Give the next job a Z3 context of its own, and builders made in it.
+def _fresh_solver_context() -> None:
+    """Give the next job a Z3 context of its own.
 
     Z3 numbers terms in the order a context creates them, and its heuristics
     follow that order: a query built in a context that earlier queries filled
@@ -217,11 +233,15 @@ def _fresh_solver_context(builders: dict[str, Builder]) -> None:
     fresh one. Which earlier queries a worker ran depends on scheduling, so
     without this the rlimit, the budget that decides, did not give the same
     verdict from one run to the next.
+
+    The builders are kept: each holds every action's step encoded once, in a
+    Z3 context of its own, and copies it into the job's context
+    (``Builder.step_core``), which numbers the copy the same way whichever
+    jobs ran before.
     """
     import z3
 
     z3.z3._main_ctx = None
-    builders.clear()
 
 
 @dataclass(frozen=True)
@@ -243,7 +263,7 @@ def run_task(task: _Task) -> Result:
     from verification.report import explain
 
     spec, analysis, builders = _WORKER["spec"]
-    _fresh_solver_context(builders)
+    _fresh_solver_context()
 
     def builder_for(dom: str) -> Builder:
         if dom not in builders:
@@ -369,6 +389,16 @@ def _vacuity(result: Result) -> Result:
 # ------------------------------------------------------------------- run
 
 
+# The method of a vacuity check answered by a concrete run in which the
+# action succeeded (``Options.succeeded``), not by a solver.
+WITNESSED = "witness"
+
+# The order jobs are handed to workers: an action's vacuity check (its
+# requirements together, with no invariant to cut them down) and an init
+# query (every module deployed) take longest.
+_FIRST = {"vacuity-action": 0, "init": 1}
+
+
 def budget_for(job: Job, options: Options) -> Budget:
     """A job's budget: the options' own, a tenth of the rlimit for a vacuity check."""
     return options.budget.share(VACUITY_SHARE) if job.kind.startswith("vacuity") else options.budget
@@ -392,6 +422,10 @@ def prove(options: Options, spec: ir.Spec,
     binding = str(options.binding) if options.binding is not None else None
     tasks = [_Task(j, budget_for(j, options), options.encoding, cache_dir, options.cache, options.depth,
                    options.replay, binding, options.evm, options.seed) for j in jobs]
+    # the costliest kinds first, so that no long query starts last and runs
+    # alone on one worker (every job has a context of its own: the order
+    # changes no verdict)
+    tasks.sort(key=lambda t: _FIRST.get(t.job.kind, len(_FIRST)))
     total = len(tasks)
     workers = options.jobs or os.cpu_count() or 1
     workers = max(1, min(workers, total))

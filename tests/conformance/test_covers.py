@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,31 @@ def test_cover_codes_are_tested_here() -> None:
 
     text = Path(__file__).read_text(encoding="utf-8")
     assert all(f'"{code}"' in text for code in COVER_CODES)
+
+
+@pytest.mark.parametrize("file, old, new, clause", [
+    # a dropped require whose action still succeeds
+    ("timelock.imo", '    require eta >= now + delay, "ETA_BEFORE_DELAY"\n', "", "timelock.queue.ensures[2]"),
+    # a dropped assignment
+    ("governor.imo", "    proposals[id].cancelled_by = caller\n", "", "governor.cancel.ensures[4]"),
+    # a report from one second in the future let through
+    ("oracle.imo", 'require observed_at <= now, "FUTURE_TIMESTAMP"',
+     'require observed_at <= now + 1, "FUTURE_TIMESTAMP"', "oracle.report.ensures[4]"),
+])
+def test_bundled_spec_mutants_are_refuted_by_the_ensures(file: str, old: str, new: str, clause: str) -> None:
+    """Mutants of the bundled spec that no rule saw, each refuted by an
+    ``ensures`` of the mutated action (what ``mutate --spec`` proves first)."""
+    from verification.outcome import Refuted
+    from verification.runner import Options, prove
+
+    base = Pipeline()
+    name = next(n for n in base.sources.texts if Path(n).name == file)
+    texts = dict(base.sources.texts)
+    assert old in (texts[name] or "")
+    texts[name] = (texts[name] or "").replace(old, new, 1)
+    p = Pipeline()
+    p.__dict__["sources"] = dataclasses.replace(base.sources, texts=texts)
+    module = Path(file).stem
+    report = prove(Options(module=module, only_ensures=True, vacuity=False, cache=False, jobs=1), p.spec)
+    refuted = {r.job.rule_label for r in report.proofs if isinstance(r.outcome, Refuted)}
+    assert clause in refuted

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from tests.verification.conftest import find, run
+from pathlib import Path
+
+from spec.driver import load_spec
+from tests.verification.conftest import SPECS, find, run
 from verification.outcome import Proved, Refuted
+from verification.runner import Options
 
 
 def test_reserve_floor_guarantee_and_sum_are_proved() -> None:
@@ -85,3 +89,51 @@ def test_proof_using_an_unproved_lemma_is_conditional() -> None:
     assert step.conditional_on == ("counter.b_within_a",)
     # and indeed the invariant is false: the bounded search finds it from the other side
     assert report.exit_code() == 1
+
+
+GATE = """module gate
+
+state level: uint256
+state cap: uint256
+
+action raise_cap(amount: uint256) {
+    cap += amount
+}
+
+action stuck(amount: uint256) {
+    require level > cap, "OVER"
+    require level < cap, "UNDER"
+    level += amount
+}
+
+invariant level_within_cap: level <= cap
+"""
+
+
+def test_a_witnessed_success_answers_the_vacuity_check_without_a_solver(tmp_path: Path) -> None:
+    """An action some concrete run saw succeed needs no solver for its vacuity
+    check; one no run can make succeed still gets the solver's warning."""
+    from imospec_cli.pipeline import Pipeline
+    from verification.runner import WITNESSED
+
+    (tmp_path / "gate.imo").write_text(GATE, encoding="utf-8")
+    p = Pipeline([tmp_path], options=Options(jobs=1, rlimit=20_000_000, cache=False))
+    assert p.witnessed_successes() == frozenset({("gate", "raise_cap")})
+    report = p.prove()
+    raise_cap = find(report, "(vacuity)", "gate.raise_cap", "vacuity-action")
+    assert isinstance(raise_cap.outcome, Refuted) and raise_cap.outcome.method == WITNESSED
+    assert raise_cap.seconds == 0.0
+    stuck = find(report, "(vacuity)", "gate.stuck", "vacuity-action")
+    assert isinstance(stuck.outcome, Proved)  # by the solver: the warning below
+    assert "gate.stuck can never succeed" in "\n".join(report.warnings)
+    assert "raise_cap can never succeed" not in "\n".join(report.warnings)
+
+
+def test_only_ensures_plans_no_invariant() -> None:
+    from spec.analysis import Analysis
+    from verification.runner import plan
+
+    res = load_spec([SPECS / "misc"])
+    assert res.spec is not None
+    jobs, free = plan(res.spec, Analysis(res.spec), Options(only_ensures=True, vacuity=False))
+    assert {j.kind for j in jobs} == {"ensures", "theorem"} and not free

@@ -54,3 +54,37 @@ def test_a_crash_inside_a_query_is_an_internal_error(monkeypatch: pytest.MonkeyP
     assert code == 3
     assert "internal error" in err and "Traceback" not in err
     assert "RuntimeError: the encoder fell over" in (tmp_path / ".imospec-cache" / "crash.log").read_text()
+
+
+def test_a_query_is_numbered_the_same_whatever_the_worker_built_before() -> None:
+    """Each action's step is encoded once and copied into each query's fresh
+    context: the query's terms (their text and Z3's numbering, which steers
+    its heuristics and so the rlimit spent) do not depend on the jobs a
+    worker ran before it."""
+    from spec.analysis import Analysis
+    from verification.build import Builder
+    from verification.outcome import Job
+    from verification.runner import _fresh_solver_context
+
+    res = load_spec([SPECS / "reserve_ok"])
+    assert res.spec is not None
+    spec, analysis = res.spec, Analysis(res.spec)
+    module = next(iter(spec.modules.values()))
+    actions = [a for a in module.actions.values() if not a.internal]
+    rule = next(r for r in module.rules if not r.transition)
+    target = Job("step", module.name, rule.name, (module.name, actions[0].name))
+    other = [Job("step", module.name, r.name, (module.name, a.name)) for r in module.rules for a in actions]
+
+    def query(builder: Builder) -> tuple[str, list[int]]:
+        built = builder.build(target)
+        terms = [*built.assertions, *built.tracked.values(), *built.assumed]
+        return "\n".join(t.sexpr() for t in terms), [t.get_id() for t in terms]
+
+    _fresh_solver_context()
+    alone = query(Builder(spec, analysis, "int"))
+    busy = Builder(spec, analysis, "int")
+    for job in other:  # a worker that ran every other job first, each in its own context
+        _fresh_solver_context()
+        busy.build(job)
+    _fresh_solver_context()
+    assert query(busy) == alone
