@@ -500,7 +500,7 @@ class _Search(BindingNames):
         self.addresses = {m: 0x1000 + i for i, m in enumerate(spec.modules)}
         params: dict[str, Any] = {}
         for name, m in spec.modules.items():
-            for p in m.params.values():
+            for p in (*m.params.values(), *m.governed.values()):  # a governed address has no default either
                 if p.default is None and p.type == ir.ADDRESS:
                     params[f"{name}.{p.name}"] = self.actors[0]
         raw = {**scenarios.params, **(binding.params if binding is not None else {})}
