@@ -54,6 +54,10 @@ class BindingNames:
                     out[key] = self.resolve(self.binding.params[key])
                 elif p.default is None and p.type == ir.ADDRESS:
                     out[key] = self.actors[0]
+            for g in m.governed.values():  # a governed address is a deployment argument too
+                key = f"{name}.{g.name}"
+                if g.type == ir.ADDRESS and key not in self.binding.params:
+                    out[key] = self.actors[0]
         for key, value in self.binding.params.items():
             out.setdefault(key, self.resolve(value))
         return out

@@ -500,9 +500,11 @@ class _Search(BindingNames):
         self.addresses = {m: 0x1000 + i for i, m in enumerate(spec.modules)}
         params: dict[str, Any] = {}
         for name, m in spec.modules.items():
-            for p in m.params.values():
-                if p.default is None and p.type == ir.ADDRESS:
-                    params[f"{name}.{p.name}"] = self.actors[0]
+            # an address parameter without a default, or a governed address (never one)
+            unset = [p.name for p in m.params.values() if p.default is None and p.type == ir.ADDRESS]
+            unset += [g.name for g in m.governed.values() if g.default is None and g.type == ir.ADDRESS]
+            for pname in unset:
+                params[f"{name}.{pname}"] = self.actors[0]
         raw = {**scenarios.params, **(binding.params if binding is not None else {})}
         params.update({k: self.value(v) for k, v in raw.items()})
         dep = Deployment(addresses=self.addresses, params=params, deployer=self.deployer)

@@ -213,9 +213,10 @@ def _module_page(spec: ir.Spec, m: ir.Module, fmt: str, ext: str, status: dict[s
             rows.append([f'<a id="param-{p.name}"></a>{_code(p.name)}', _code(str(p.type)), _code(default),
                          "fixed at deployment", p.doc.strip()])
         for g in m.governed.values():
-            bounds = f"in [{excerpt(spec, g.low.span)}, {excerpt(spec, g.high.span)}]"
+            bounds = (f"in [{excerpt(spec, g.low.span)}, {excerpt(spec, g.high.span)}]" if g.default is not None
+                      else "any address but zero")
             rows.append([f'<a id="param-{g.name}"></a>{_code(g.name)}', _code(str(g.type)),
-                         _code(excerpt(spec, g.default.span)),
+                         _code(excerpt(spec, g.default.span)) if g.default is not None else "set at deployment",
                          f"governed via [{g.via}]({g.via}.{ext}), {_code(bounds)}", g.doc.strip()])
         d.table(["name", "type", "default", "who sets it", "meaning"], rows)
     if m.state:

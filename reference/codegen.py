@@ -317,6 +317,9 @@ class ModuleWriter:
             out.append(f'{ind}{kw} {target} == w.address["{module}"] and {key} == key_of("{g.key}"):')
             out.append(f"{ind}    require({low} <= {value} <= {high}, OutOfBounds)")
             out.append(f"{ind}    w.{module}.{name} = {value}")
+            for call in s.hooks_of(module, name):
+                if call.module in self.spec.modules:
+                    out.append(f"{ind}    {self.expr(call)}  # after govern {module}.{name}")
         if first:
             out.append(f"{ind}raise UnknownParameter()")
         else:
@@ -429,7 +432,8 @@ class ModuleWriter:
             out.append("    # governed parameters (changed only through their timelock)")
             for g in m.governed.values():
                 out.extend(_comment(g.doc, "    "))
-                out.append(f"    {py(g.name)}: int = {self.const_expr(g.default)}")
+                default = "0" if g.default is None else self.const_expr(g.default)  # None: a deployment argument
+                out.append(f"    {py(g.name)}: int = {default}")
         if m.state:
             out.append("    # state")
             for v in m.state.values():

@@ -90,9 +90,8 @@ class Analysis:
                     out.add(("s" if root.kind == "state" else "g", root.module, root.name))
             if isinstance(s, ir.Govern):
                 out.update(("g", m, n) for m, n in s.candidates if m in self.spec.modules)
-            for e in ir.stmt_exprs(s):
-                for call in ir.action_calls(e):
-                    out |= self.action_writes(call.module, call.name)
+            for call in _calls(self.spec, s):
+                out |= self.action_writes(call.module, call.name)
         self._writes[k] = frozenset(out)
         return self._writes[k]
 
@@ -108,10 +107,9 @@ class Analysis:
                 continue
             seen.add(k)
             for s in ir.walk(self.spec.modules[k[0]].actions[k[1]].body):
-                for e in ir.stmt_exprs(s):
-                    for call in ir.action_calls(e):
-                        out.add((call.module, call.name))
-                        stack.append((call.module, call.name))
+                for call in _calls(self.spec, s):
+                    out.add((call.module, call.name))
+                    stack.append((call.module, call.name))
         return frozenset(out)
 
     def modules_written(self, module: str, action: str) -> frozenset[str]:
@@ -162,6 +160,8 @@ class Analysis:
                 out |= self.expr_reads(e)
             if isinstance(s, ir.Govern):
                 out.update(("g", cm, cn) for cm, cn in s.candidates if cm in self.spec.modules)
+                for call in _calls(self.spec, s):
+                    out |= self.body_reads("action", call.module, call.name)
         self._reads[k] = frozenset(out)
         return self._reads[k]
 
@@ -229,3 +229,13 @@ def _root(e: ir.Expr) -> ir.Ref | None:
     while isinstance(e, ir.Index | ir.Field):
         e = e.base
     return e if isinstance(e, ir.Ref) else None
+
+
+def _calls(spec: ir.Spec, s: ir.Stmt) -> list[ir.ActionCall]:
+    """The action calls statement ``s`` makes itself: those in its
+    expressions, and for a ``govern`` the hooks of the parameters it may set
+    (of the modules ``spec`` deploys)."""
+    calls = [call for e in ir.stmt_exprs(s) for call in ir.action_calls(e)]
+    if isinstance(s, ir.Govern):
+        calls.extend(call for _, call in s.hooks if call.module in spec.modules)
+    return calls

@@ -219,10 +219,13 @@ class Param(Decl):
 
 @dataclass(eq=False)
 class Governed(Decl):
+    """``governed name: uint256 = default in [low, high] via timelock``, or
+    ``governed name: address via timelock`` (no default, no bounds)."""
+
     type: TypeExpr
-    default: Expr
-    low: Expr
-    high: Expr
+    default: Expr | None
+    low: Expr | None
+    high: Expr | None
     via: str
     via_span: Span
 
@@ -284,6 +287,19 @@ class Init(Decl):
 class Rule(Decl):
     kind: str  # invariant | lemma | theorem
     expr: Expr
+
+
+@dataclass(eq=False)
+class GovernHook(Decl):
+    """``after govern module.param: action()``: the module's internal
+    ``action`` runs each time ``govern`` sets ``module.param``. Its ``name``
+    is ``after govern module.param`` (no other declaration can take it)."""
+
+    module: str
+    param: str
+    target_span: Span
+    action: str
+    action_span: Span
 
 
 @dataclass(eq=False)

@@ -95,6 +95,7 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     # Covers (met or not by `imospec prove`)
     CodeInfo("E050", "cover not met", "No witness run found reaches the state a `cover` describes, or makes its `succeeds` call succeed."),
     CodeInfo("E051", "bad `uncovered:` line", "An action's comment says a generated cover cannot be met, but names no goal of the action, gives no reason, or a run met it all the same."),
+    CodeInfo("E052", "bad govern hook", "`after govern m.p: a()` needs `m` imported (or this module), `p` a governed parameter of `m`, and `a` an internal action of this module without arguments."),
     CodeInfo("W001", "unused import", "A module is imported but never used.", Severity.WARNING),
     CodeInfo("W002", "action never succeeded", "Generated cover: no witness run found in which this public action succeeds.", Severity.WARNING),
     CodeInfo("W003", "require never passed or never failed", "Generated cover: no witness run found in which this `require` passes, or none in which it fails: it may be dead, or never bite.", Severity.WARNING),

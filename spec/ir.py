@@ -298,12 +298,20 @@ class CallStmt(Stmt):
 @dataclass(frozen=True, eq=False)
 class Govern(Stmt):
     """Set the governed parameter identified by (target, key) to value.
-    ``candidates`` lists the (module, name) parameters this timelock governs."""
+    ``candidates`` lists the (module, name) parameters this timelock governs;
+    ``hooks`` the calls that run after one of them is set, each with the
+    (module, name) it follows (``after govern module.name: action()``), in
+    the modules' order."""
 
     target: Expr
     key: Expr
     value: Expr
     candidates: tuple[tuple[str, str], ...]
+    hooks: tuple[tuple[tuple[str, str], ActionCall], ...] = ()
+
+    def hooks_of(self, module: str, name: str) -> tuple[ActionCall, ...]:
+        """The calls that run after ``module.name`` is set."""
+        return tuple(call for target, call in self.hooks if target == (module, name))
 
 
 @dataclass(frozen=True, eq=False)
@@ -425,9 +433,13 @@ class Param:
 
 @dataclass(frozen=True)
 class Governed:
+    """A governed parameter. An address one has no default (a deployment
+    argument) and the bounds [1, 2**160 - 1] on the uint256 `govern` gives it:
+    any address but zero."""
+
     name: str
     type: Type
-    default: Expr
+    default: Expr | None
     low: Expr
     high: Expr
     via: str

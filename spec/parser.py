@@ -29,7 +29,7 @@ KEYWORDS = {
     "by", "when", "signed", "with", "ensures", "let", "require", "if", "else", "emit",
     "return", "govern", "for", "in", "range", "forall", "then", "and", "or", "not",
     "true", "false", "via", "uint256", "bool", "address", "bytes32", "signature",
-    "map", "list", "cover", "succeeds", "where",
+    "map", "list", "cover", "succeeds", "where", "after",
 }  # fmt: skip
 
 # Friendly names for the terminals Lark reports as expected.
@@ -147,6 +147,7 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str) -> Diagnostic:
 DECLARATION_KEYWORDS = (
     "module", "abstract", "import", "const", "param", "governed", "state", "record", "event",
     "request", "phases", "decay", "init", "invariant", "lemma", "theorem", "cover", "fn", "action", "internal",
+    "after",
 )  # fmt: skip
 _DECL_START = re.compile(r"^(?:" + "|".join(DECLARATION_KEYWORDS) + r")\b")
 
@@ -319,15 +320,16 @@ class _Builder:
         elif kind == "param_decl":
             d = ast.Param(name, sp, self.type_(ch[1]), self.expr(ch[2]) if len(ch) > 2 else None)
         elif kind == "governed_decl":
+            bounded = len(ch) > 3
             d = ast.Governed(
                 name,
                 sp,
                 self.type_(ch[1]),
-                self.expr(ch[2]),
-                self.expr(ch[3]),
-                self.expr(ch[4]),
-                str(ch[5]),
-                self.span(ch[5]),
+                self.expr(ch[2]) if bounded else None,
+                self.expr(ch[3]) if bounded else None,
+                self.expr(ch[4]) if bounded else None,
+                str(ch[-1]),
+                self.span(ch[-1]),
             )
         elif kind == "state_decl":
             d = ast.State(name, sp, self.type_(ch[1]), self.expr(ch[2]) if len(ch) > 2 else None)
@@ -361,6 +363,12 @@ class _Builder:
             d = ast.Fn(name, sp, self.fields(ch[1]), self.type_(ch[2]), self.block(ch[3]))
         elif kind == "action_decl":
             d = self.action(t, sp)
+        elif kind == "hook_decl":
+            target = f"{ch[0]}.{ch[1]}"
+            first, last = self.span(ch[0]), self.span(ch[1])
+            d = ast.GovernHook(f"after govern {target}", sp, str(ch[0]), str(ch[1]),
+                               Span(first.file, first.line, first.column, last.end_line, last.end_column),
+                               str(ch[2]), self.span(ch[2]))
         else:  # pragma: no cover - the grammar has no other declarations
             raise AssertionError(kind)
         d.doc = doc

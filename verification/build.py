@@ -75,11 +75,12 @@ class FreeBase(Base):
         if kind == "sum":
             return fresh_ghost(enc, f"{self.prefix}.sum.{module}.{name}")
         if kind == "g":
-            v = enc.fresh(ir.UINT, f"{self.prefix}.{module}.{name}")
             g = enc.spec.modules[module].governed[name]
+            v = enc.fresh(g.type, f"{self.prefix}.{module}.{name}")
             lo, _ = enc.ev(g.low, SymState(self), Frame(module, {}, None), CHECKED)
             hi, _ = enc.ev(g.high, SymState(self), Frame(module, {}, None), CHECKED)
-            enc.facts.append(z3.And(enc.dom.le(lo, v), enc.dom.le(v, hi)))
+            u = enc.to_uint(g.type, v)
+            enc.facts.append(z3.And(enc.dom.le(lo, u), enc.dom.le(u, hi)))
             return v
         return enc.fresh(enc.state_type(key), f"{self.prefix}.{module}.{name}")
 
@@ -126,9 +127,13 @@ def governed_bounds_rule(spec: ir.Spec, module: str) -> ir.Rule | None:
         return None
     expr: ir.Expr | None = None
     for g in gs:
-        ref = ir.Ref(ir.UINT, g.span, "governed", module, g.name)
-        both = ir.Bin(ir.BOOL, g.span, "and", ir.Bin(ir.BOOL, g.span, "<=", g.low, ref),
-                      ir.Bin(ir.BOOL, g.span, "<=", ref, g.high))
+        ref = ir.Ref(g.type, g.span, "governed", module, g.name)
+        both: ir.Expr
+        if g.type == ir.ADDRESS:  # bounds [1, 2**160 - 1]: the type gives the upper one
+            both = ir.Bin(ir.BOOL, g.span, "!=", ref, ir.Lit(ir.ADDRESS, g.span, 0))
+        else:
+            both = ir.Bin(ir.BOOL, g.span, "and", ir.Bin(ir.BOOL, g.span, "<=", g.low, ref),
+                          ir.Bin(ir.BOOL, g.span, "<=", ref, g.high))
         expr = both if expr is None else ir.Bin(ir.BOOL, g.span, "and", expr, both)
     assert expr is not None
     reads = frozenset((module, g.name) for g in gs)
@@ -141,7 +146,7 @@ def governed_at_deploy(enc: Encoder, module: str, name: str) -> Rep:
     is only the bundled deployment's choice)."""
     cache: dict[tuple[str, str], Rep] = enc.__dict__.setdefault("param_vals", {})
     if (module, name) not in cache:
-        cache[(module, name)] = enc.fresh(ir.UINT, f"param.{module}.{name}")
+        cache[(module, name)] = enc.fresh(enc.spec.modules[module].governed[name].type, f"param.{module}.{name}")
     return cache[(module, name)]
 
 
@@ -153,7 +158,7 @@ def check_governed_bounds(enc: Encoder, st: SymState, module: str) -> None:
         fr = Frame(module, {}, None)
         lo, ok1 = enc.ev(g.low, st, fr, CHECKED)
         hi, ok2 = enc.ev(g.high, st, fr, CHECKED)
-        v = st.get(("g", module, g.name))
+        v = enc.to_uint(g.type, st.get(("g", module, g.name)))
         enc.revert_if_not(conj([ok1, ok2, enc.dom.le(lo, v), enc.dom.le(v, hi)]))
 
 

@@ -1302,7 +1302,7 @@ class Encoder:
             st, _ = self.call_action(s.call, st, fr, pc)
             return st
         if isinstance(s, ir.Govern):
-            return self.govern(s, st, fr)
+            return self.govern(s, st, fr, pc)
         raise EncodingError(f"cannot encode a {type(s).__name__} statement")
 
     def write(self, target: ir.Expr, v: Rep, st: SymState, fr: Frame) -> None:
@@ -1374,8 +1374,22 @@ class Encoder:
         self.pc = pc
         return st2, ret if ret is not None else z3.BoolVal(True)
 
-    def govern(self, s: ir.Govern, st: SymState, fr: Frame) -> SymState:
-        """Execute a ``govern`` statement: the parameter it names, of those it may govern, takes the new value."""
+    def from_uint(self, t: ir.Type, v: Any) -> Any:
+        """The uint256 ``v`` as a value of the scalar type ``t`` (an address:
+        the same number, in the sort addresses have)."""
+        if t != ir.UINT and self.dom.name == "bv":
+            return z3.BV2Int(v)
+        return v
+
+    def to_uint(self, t: ir.Type, v: Any) -> Any:
+        """A value ``v`` of the scalar type ``t`` as a uint256 (the inverse of :meth:`from_uint`)."""
+        if t != ir.UINT and self.dom.name == "bv":
+            return z3.Int2BV(v, self.dom.usort().size())
+        return v
+
+    def govern(self, s: ir.Govern, st: SymState, fr: Frame, pc: Any) -> SymState:
+        """Execute a ``govern`` statement: the parameter it names, of those it may govern, takes the new value,
+        and the hooks that follow that parameter (``after govern``) run."""
         target, ok1 = self.ev(s.target, st, fr, CHECKED)
         key, ok2 = self.ev(s.key, st, fr, CHECKED)
         value, ok3 = self.ev(s.value, st, fr, CHECKED)
@@ -1391,7 +1405,13 @@ class Encoder:
             matches.append(match)
             in_bounds.append(implies(match, z3.And(d.le(lo, value), d.le(value, hi))))
             gk: StateKey = ("g", module, name)
-            st.set(gk, self.merge(match, value, st.get(gk)))
+            st.set(gk, self.merge(match, self.from_uint(g.type, value), st.get(gk)))
+            for call in s.hooks_of(module, name):
+                if call.module not in self.spec.modules or z3.is_false(match):
+                    continue
+                hooked, _ = self.call_action(call, st.copy(), fr, conj([pc, match]))
+                self.pc = pc
+                st = self.merge_states(match, hooked, st)
         self.revert_if_not(disj(matches))
         self.revert_if_not(conj(in_bounds))
         return st
@@ -1426,7 +1446,7 @@ def deploy_arg_type(spec: ir.Spec, module: str, name: str) -> ir.Type:
     """The type of a deployment argument: a parameter, or a governed parameter
     (a uint that deployment checks against its bounds)."""
     m = spec.modules[module]
-    return m.params[name].type if name in m.params else ir.UINT
+    return m.params[name].type if name in m.params else m.governed[name].type
 
 
 def governed_key(name: str) -> int:

@@ -214,6 +214,8 @@ class DeployedPair(BindingNames):
                 return tuple(value(x) for x in n)
             if isinstance(n, str) and n.startswith("@"):
                 return to_checksum(self.addresses[n[1:]])
+            if isinstance(n, str) and (n.startswith("actor:") or n == "deployer" or len(n) == 42):
+                return to_checksum(self.resolve(n))  # an address: an actor, the deployer, or 0x + 40 digits
             if isinstance(n, str) and n in m.params:
                 return to_abi(self.param_value(module, n), m.params[n].type)
             if isinstance(n, str) and n in m.governed:  # a governed parameter's value at deployment

@@ -5,19 +5,30 @@
 #     the future ("FUTURE_TIMESTAMP") nor be older than the one it replaces
 #     ("OUTDATED_REPORT").
 #   - A report older than `max_staleness` (one day by default, governed
-#     within [1 hour, 7 days]; the timelock is not part of this build, so it
-#     stays at its default) is stale; never reported is stale.
+#     within [1 hour, 7 days]: a constructor argument checked against its
+#     bounds, "OUT_OF_BOUNDS", changed only through `set_parameter`, which only
+#     the timelock calls, "UNAUTHORIZED") is stale; never reported is stale.
+#   - The reporter is governed too: a constructor argument, replaced only
+#     through `set_parameter` by any address but zero ("OUT_OF_BOUNDS": the
+#     uint256 the timelock passes must be an address other than 0).
 #   - `value` cannot name a Vyper argument: the argument is `_value` (calls
 #     are positional).
 
+HOUR: constant(uint256) = 3600
 DAY: constant(uint256) = 86400
+# keccak256("oracle.max_staleness"): how a timelock transaction names it
+MAX_STALENESS_KEY: constant(bytes32) = keccak256("oracle.max_staleness")
+# keccak256("oracle.reporter"): how a timelock transaction names the reporter
+REPORTER_KEY: constant(bytes32) = keccak256("oracle.reporter")
 
 event CollateralReported:
     value: uint256
     observed_at: uint256
 
-# The one address allowed to report.
-reporter: public(immutable(address))
+# The one address allowed to report (governed).
+reporter: public(address)
+# The one caller of `set_parameter`.
+timelock: public(immutable(address))
 # How old a report may be before minting stops (governed).
 max_staleness: public(uint256)
 # The last reported value of the off-chain collateral (DCEP wei).
@@ -27,15 +38,32 @@ reported_at: public(uint256)
 
 
 @deploy
-def __init__(_reporter: address):
-    reporter = _reporter
-    self.max_staleness = DAY
+def __init__(_reporter: address, _max_staleness: uint256, _timelock: address):
+    assert _reporter != empty(address), "OUT_OF_BOUNDS"
+    assert HOUR <= _max_staleness and _max_staleness <= 7 * DAY, "OUT_OF_BOUNDS"
+    self.reporter = _reporter
+    timelock = _timelock
+    self.max_staleness = _max_staleness
+
+
+@external
+def set_parameter(key: bytes32, _value: uint256):
+    """Set a governed parameter (the timelock's `govern`), inside its bounds."""
+    assert msg.sender == timelock, "UNAUTHORIZED"
+    if key == MAX_STALENESS_KEY:
+        assert HOUR <= _value and _value <= 7 * DAY, "OUT_OF_BOUNDS"
+        self.max_staleness = _value
+    elif key == REPORTER_KEY:
+        assert 1 <= _value and _value <= convert(max_value(uint160), uint256), "OUT_OF_BOUNDS"
+        self.reporter = convert(convert(_value, uint160), address)
+    else:
+        raise "UNKNOWN_PARAMETER"
 
 
 @external
 def report(_value: uint256, observed_at: uint256):
     """Post the off-chain collateral's value as observed at `observed_at`."""
-    assert msg.sender == reporter, "UNAUTHORIZED"
+    assert msg.sender == self.reporter, "UNAUTHORIZED"
     assert observed_at <= block.timestamp, "FUTURE_TIMESTAMP"
     assert observed_at > self.reported_at, "OUTDATED_REPORT"
     self.offchain_value = _value

@@ -164,6 +164,8 @@ class Checker(StatementChecker):
                     fns[d.name] = self.fn(name, d)
                 elif isinstance(d, ast.Action):
                     actions[d.name] = self.action(md, d)
+                elif isinstance(d, ast.GovernHook):
+                    self.govern_hook(md, d)
             except _Abort:
                 continue
         covers = []
@@ -213,8 +215,20 @@ class Checker(StatementChecker):
     def governed(self, module: str, d: ast.Governed) -> ir.Governed:
         """Check a governed parameter (its timelock, its governor)."""
         typ = self.resolve_type(d.type, module)
-        if typ != ir.UINT:
-            raise self.fail("E020", "governed parameters are uint256", d.type.span)
+        if typ not in (ir.UINT, ir.ADDRESS):
+            raise self.fail("E020", "governed parameters are uint256 or address", d.type.span)
+        if typ == ir.ADDRESS:
+            if d.default is not None:
+                raise self.fail("E045", f"`{d.name}` is an address: it takes no default and no bounds", d.default.span,
+                                f"write `governed {d.name}: address via {d.via}` (any address but zero; "
+                                "its first value is a deployment argument)")
+            low: ir.Expr = ir.Lit(ir.UINT, d.span, 1)
+            high: ir.Expr = ir.Lit(ir.UINT, d.span, 2**160 - 1)
+            self.check_via(d)
+            return ir.Governed(d.name, typ, None, low, high, d.via, f"{module}.{d.name}", d.span, d.doc)
+        if d.default is None or d.low is None or d.high is None:
+            raise self.fail("E045", f"`{d.name}` is a uint256: it needs a default and bounds", d.span,
+                            f"write `governed {d.name}: uint256 = default in [low, high] via {d.via}`")
         sc = _Scope(module, "const")
         default = self.expr(d.default, sc, ir.UINT)
         low = self.expr(d.low, sc, ir.UINT)
@@ -228,6 +242,11 @@ class Checker(StatementChecker):
                 self.error("E045", f"the bounds of `{d.name}` are empty: {lo} > {hi}", d.low.span)
             elif not lo <= dv <= hi:
                 self.error("E045", f"the default of `{d.name}` ({dv}) lies outside [{lo}, {hi}]", d.default.span)
+        self.check_via(d)
+        return ir.Governed(d.name, typ, default, low, high, d.via, f"{module}.{d.name}", d.span, d.doc)
+
+    def check_via(self, d: ast.Governed) -> None:
+        """Check that a governed parameter's `via` names a deployable timelock that governs."""
         if d.via not in self.mods:
             self.error(
                 "E048", f"`via` names no deployable module `{d.via}`", d.via_span, did_you_mean(d.via, self.mods)
@@ -242,7 +261,28 @@ class Checker(StatementChecker):
                 d.via_span,
                 "the timelock's execute action must `govern target, key, value`",
             )
-        return ir.Governed(d.name, typ, default, low, high, d.via, f"{module}.{d.name}", d.span, d.doc)
+
+    def govern_hook(self, md: _ModuleDecls, d: ast.GovernHook) -> None:
+        """Check ``after govern m.p: a()``: ``m`` is this module or one it
+        imports, ``p`` a governed parameter of ``m``, and ``a`` an internal
+        action of this module without arguments."""
+        name = md.source.name
+        if d.module != name:
+            if d.module not in md.imports:
+                raise self.fail("E052", f"`after govern` names `{d.module}`, which `{name}` does not import",
+                                d.target_span, f"add `import {d.module}`")
+            self.used_imports.add((name, d.module))
+        target = self.mods.get(d.module)
+        gd = target.decls.get(d.param) if target is not None else None
+        if not isinstance(gd, ast.Governed):
+            governed = [k for k, v in target.decls.items() if isinstance(v, ast.Governed)] if target else []
+            raise self.fail("E052", f"`{d.module}.{d.param}` is no governed parameter", d.target_span,
+                            did_you_mean(d.param, governed))
+        act = md.decls.get(d.action)
+        if not (isinstance(act, ast.Action) and act.internal and not act.params):
+            internal = [k for k, v in md.decls.items() if isinstance(v, ast.Action) and v.internal]
+            raise self.fail("E052", f"`{d.action}` is no internal action of `{name}` without arguments",
+                            d.action_span, did_you_mean(d.action, internal))
 
     def request_shape(self, md: _ModuleDecls, d: ast.Request, fields: dict[str, ir.Type]) -> None:
         """Check that a signed request type has the fields a signature needs (nonce, deadline...)."""

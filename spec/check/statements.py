@@ -145,7 +145,14 @@ class StatementChecker(ExpressionChecker):
                 for d in md.order
                 if isinstance(d, ast.Governed) and d.via == sc.module
             )
-            return [ir.Govern(s.span, target, key, value, candidates)]
+            hooks = tuple(
+                ((d.module, d.param), ir.ActionCall(ir.NONE, d.span, m, d.action, ()))
+                for m, md in self.mods.items()
+                if not md.source.abstract
+                for d in md.order
+                if isinstance(d, ast.GovernHook) and (d.module, d.param) in candidates
+            )
+            return [ir.Govern(s.span, target, key, value, candidates, hooks)]
         if isinstance(s, ast.For):
             bound = self.expr(s.bound, sc, ir.UINT)
             count = self.try_fold(bound)

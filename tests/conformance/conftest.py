@@ -66,7 +66,10 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
     holds 1e26 DCEP and approves mdcep, actor:0 reports ``collateral`` DCEP
     wei of off-chain collateral observed at the genesis time (by default
     100,000 DCEP: large mints are then undercollateralised), and every actor
-    mints 1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract."""
+    mints 1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract.
+    With ``timelock`` among ``modules``, actor:0 is its admin (no governor)
+    and it governs the interest model (its rate) and the oracle
+    (its reporter and staleness bound)."""
     dst.mkdir(parents=True, exist_ok=True)
     bundled = json.loads((CONTRACTS / "binding.json").read_text())["modules"]
     for m in modules:
@@ -83,7 +86,14 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
             ["oracle", "report", "actor:0", [str(collateral), "1700000000"]],
             ["mdcep", "mint", "actor:*", ["1000000000000000000000"]],
         ]
+    bound = {m: dict(bundled.get(m, {"vyper": f"{m}.vy"})) for m in modules}
+    params: dict[str, str] = {}
+    if "timelock" in modules:
+        bound["timelock"]["constructor"] = ["admin", "delay", ["@interest", "@oracle"]]
+        bound["interest"]["constructor"] = ["annual_rate", "@timelock", ["@mdcep"]]
+        bound["oracle"]["constructor"] = ["reporter", "max_staleness", "@timelock"]
+        params["timelock.admin"] = "actor:0"
     data = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
-            "modules": {m: bundled[m] for m in modules}, "prelude": prelude}
+            "modules": bound, "params": params, "prelude": prelude}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"

@@ -26,10 +26,11 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from conformance.binding import load_implementation
-from conformance.harness import Harness, Step
+from conformance.harness import Harness, Step, to_checksum
 from conformance.signatures import SignedValue, typed_data
 from evm_backend.accounts import derive_account
-from tests.conformance.conftest import money_market_binding
+from evm_backend.errors import CallReverted
+from tests.conformance.conftest import MONEY_MARKET, money_market_binding
 
 WAD = 10**18
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -122,8 +123,9 @@ class Market:
                            word(r) + word(s) + bytes([v]))
 
 
-def _market(backend: str, tmp: Path, replace: tuple[str, str, str] | None = None) -> Market:
-    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace, collateral=10**26))
+def _market(backend: str, tmp: Path, replace: tuple[str, str, str] | None = None,
+            modules: tuple[str, ...] = MONEY_MARKET) -> Market:
+    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace, modules, collateral=10**26))
     h = Harness(spec, binding, backend, full_compare=True)
     assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
     return Market(h)
@@ -295,19 +297,68 @@ def attack_rate_then_long_gap(m: Market) -> None:
     assert er == er_base * (WAD + rate * (m.now - base) // YEAR) // WAD
 
 
+def attack_rate_change_then_long_gap(m: Market) -> None:
+    """A rate cut to 0 through the timelock, then 180 days before anyone
+    touches the market: the change accrued at the old rate first, so the
+    touch pays half a year at 6.25% and nothing for the gap (without the
+    hook, it paid the gap at 6.25% as well)."""
+    target, key = m.h.addresses["interest"], int.from_bytes(keccak(b"interest.annual_rate"), "big")
+    start = m.act("mdcep", "accrue_interest", m.attacker)
+    base = m.now
+    eta = base + YEAR // 2
+    m.act("timelock", "queue", m.manager, target, key, 0, eta)
+    m.wait(eta - m.now)
+    m.act("timelock", "execute", m.manager, target, key, 0, eta)
+    assert m.state("mdcep").accrual_rate == m.state("interest").annual_rate == 0
+    m.wait(180 * DAY)
+    owed = start * (WAD + 625 * 10**14 * (eta - base) // YEAR) // WAD
+    assert m.act("mdcep", "accrue_interest", m.attacker) == owed
+
+
+def attack_reporter_replaced_only_through_the_timelock(m: Market) -> None:
+    """Nobody but the timelock names another reporter: the oracle's setter
+    refuses anyone else, the zero address is refused as a reporter, and once
+    the timelock hands reporting to the holder, the old reporter is refused."""
+    target, key = m.h.addresses["oracle"], int.from_bytes(keccak(b"oracle.reporter"), "big")
+    eta = m.now + 2 * DAY
+    m.act("timelock", "queue", m.manager, target, key, m.holder, eta)
+    m.act("timelock", "queue", m.manager, target, key, 0, eta)
+    m.wait(eta - m.now)
+    m.reverts("OUT_OF_BOUNDS", "timelock", "execute", m.manager, target, key, 0, eta)
+    m.reverts("UNAUTHORIZED", "timelock", "execute", m.attacker, target, key, m.attacker, eta)
+    m.act("timelock", "execute", m.manager, target, key, m.holder, eta)
+    assert m.state("oracle").reporter == m.holder
+    m.reverts("UNAUTHORIZED", "oracle", "report", m.manager, 10**26, m.now)
+    m.act("oracle", "report", m.holder, 10**26, m.now)
+    # the contract's own setter (no action of the spec): only the timelock may call it
+    try:
+        m.h.backend.call(to_checksum(target), "set_parameter", (key.to_bytes(32, "big"), m.attacker),
+                         sender=to_checksum(m.attacker))
+    except CallReverted as refused:
+        assert refused.receipt.revert_reason == "UNAUTHORIZED"
+    else:
+        raise AssertionError("anyone may name the reporter")
+
+
 ATTACKS: dict[str, Callable[[Market], None]] = {
     f.__name__.removeprefix("attack_"): f for f in (
         attack_signature_replay, attack_expired_and_malleable, attack_gasless_mint_while_paused,
         attack_allocate_while_paused, attack_allocation_around_a_window_boundary, attack_dust_below_the_minimum,
         attack_double_count_after_return, attack_stale_oracle, attack_donation_inflation,
-        attack_mint_then_redeem_rounding, attack_rate_then_long_gap)
+        attack_mint_then_redeem_rounding, attack_rate_then_long_gap, attack_rate_change_then_long_gap,
+        attack_reporter_replaced_only_through_the_timelock)
 }
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_money_market_withstands(attack: str, backend: str, tmp_path: Path) -> None:
-    ATTACKS[attack](_market(backend, tmp_path))
+    ATTACKS[attack](_market(backend, tmp_path, modules=MODULES.get(attack, MONEY_MARKET)))
+
+
+# Attacks that need more than the money market's own contracts.
+MODULES = {"rate_change_then_long_gap": (*MONEY_MARKET, "timelock"),
+           "reporter_replaced_only_through_the_timelock": (*MONEY_MARKET, "timelock")}
 
 
 # The fix taken out of mdcep.vy: the attack must then fail.
@@ -331,6 +382,13 @@ OLD = {
     "mint_then_redeem_rounding": ("paid: uint256 = burned * self.er // WAD",
                                   "paid: uint256 = (burned * self.er + WAD - 1) // WAD"),
 }
+# The fix taken out of another contract.
+OLD_ELSEWHERE = {
+    "rate_change_then_long_gap": ("interest.vy", "    for m: address in self.markets:\n"
+                                                 "        extcall Market(m).accrue_interest()\n", ""),
+    "reporter_replaced_only_through_the_timelock": ("oracle.vy", 'assert msg.sender == timelock, "UNAUTHORIZED"',
+                                                    "pass"),
+}
 
 
 @pytest.mark.parametrize("attack", sorted(OLD))
@@ -339,6 +397,14 @@ def test_attack_succeeds_on_the_contract_without_the_fix(attack: str, tmp_path: 
     # (the views may already disagree after the prelude: caught all the same)
     with pytest.raises(AssertionError):
         ATTACKS[attack](_market("pyrevm", tmp_path, ("mdcep.vy", old, new)))
+
+
+@pytest.mark.parametrize("attack", sorted(OLD_ELSEWHERE))
+def test_attack_succeeds_without_the_fix_elsewhere(attack: str, tmp_path: Path) -> None:
+    """The contract without the fix is still compared with the model (which
+    has it): the attack's own assertion, or the comparison, fails."""
+    with pytest.raises(AssertionError):
+        ATTACKS[attack](_market("pyrevm", tmp_path, OLD_ELSEWHERE[attack], MODULES.get(attack, MONEY_MARKET)))
 
 
 def test_the_stranger_key_is_no_actor() -> None:

@@ -9,8 +9,9 @@ expected numbers come from docs/protocol.md §7's formulas, computed here.
 
 from __future__ import annotations
 
-from imo_protocol import ALICE, ASSET_MANAGER, BOB, DAY, GUARDIAN, REPORTER, WAD, YEAR, Protocol
+from imo_protocol import ADMIN, ALICE, ASSET_MANAGER, BOB, DAY, GUARDIAN, REPORTER, WAD, YEAR, Protocol
 
+from reference.runtime import key_of
 from spec import ir
 
 E18 = WAD
@@ -119,3 +120,49 @@ def test_returned_funds_are_not_counted_twice(protocol_spec: ir.Spec) -> None:
     p.at(p.now + 1)
     p.ok("oracle", "report", REPORTER, MILLION - 50 * E18, p.now)
     p.ok("mdcep", "mint", ALICE, 10 * E18)
+
+
+def test_a_rate_change_accrues_at_the_old_rate_first(protocol_spec: ir.Spec) -> None:
+    """A rate change through the timelock accrues first, as Compound's setter
+    does: half a year at 6.25%, a cut to 0 executed, then a gap of 180 days
+    before the next touch. The touch pays the half year at 6.25% and nothing
+    for the gap (before, the first touch after the cut paid the gap at the
+    old rate too, and the rate in force lagged the governed one)."""
+    p = _mm(protocol_spec)
+    start = p.now
+    eta = start + YEAR // 2
+    target, key = p.addr("interest"), key_of("interest.annual_rate")
+    p.ok("timelock", "queue", ADMIN, target, key, 0, eta)
+    p.at(eta)
+    p.ok("timelock", "execute", ADMIN, target, key, 0, eta)
+    half_year = WAD * (WAD + 625 * 10**14 * (YEAR // 2) // YEAR) // WAD
+    mm = p.st("mdcep")
+    assert (mm.er, mm.last_accrual, mm.accrual_rate, mm.er_base, mm.base_time) == (half_year, eta, 0, half_year, eta)
+    p.at(eta + 180 * DAY)
+    assert p.ok("mdcep", "accrue_interest", BOB) == half_year
+    # and a raise applies from its execution on, not from the last touch
+    eta2 = p.now + 2 * DAY
+    p.ok("timelock", "queue", ADMIN, target, key, 10**17, eta2)
+    p.at(eta2 + 10 * DAY)
+    p.ok("timelock", "execute", ADMIN, target, key, 10**17, eta2)
+    assert p.st("mdcep").er == half_year
+    p.at(p.now + YEAR)
+    assert p.ok("mdcep", "accrue_interest", BOB) == half_year * (WAD + 10**17) // WAD
+
+
+def test_the_reporter_is_replaced_only_through_the_timelock(protocol_spec: ir.Spec) -> None:
+    """The oracle's reporter is governed: the timelock hands reporting to
+    another address (after its delay), the old reporter is then refused, and
+    the zero address is refused as a reporter (OUT_OF_BOUNDS)."""
+    p = _mm(protocol_spec)
+    target, key = p.addr("oracle"), key_of("oracle.reporter")
+    eta = p.now + 2 * DAY
+    p.ok("timelock", "queue", ADMIN, target, key, BOB, eta)
+    p.ok("timelock", "queue", ADMIN, target, key, 0, eta)
+    p.at(eta)
+    p.reverts("OUT_OF_BOUNDS", "timelock", "execute", ADMIN, target, key, 0, eta)
+    assert p.st("oracle").reporter == REPORTER
+    p.ok("timelock", "execute", ADMIN, target, key, BOB, eta)
+    assert p.st("oracle").reporter == BOB
+    p.reverts("UNAUTHORIZED", "oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", BOB, MILLION, p.now)
