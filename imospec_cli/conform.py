@@ -1,8 +1,8 @@
 """The `imospec conform`, `imospec mutate` and `imospec replay` commands.
 
 Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence;
-``replay`` 0 agree, 1 differ; ``mutate`` 0 ran; each 64 when the
-implementation cannot be set up (a missing or malformed binding, a contract
+``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 when the unmutated
+implementation diverges; each 64 when the implementation cannot be set up (a missing or malformed binding, a contract
 that does not compile or deploy) or an argument is bad.
 """
 
