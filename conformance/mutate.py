@@ -579,6 +579,7 @@ def run_mutants(
     address: str | None = None,
     method: str = "corpus",
     on_corpus: Callable[[Corpus], None] | None = None,
+    on_fate: Callable[[Mutant, str], None] | None = None,
 ) -> MutationReport:
     """Classify each mutant by the conformance campaign.
 
@@ -593,7 +594,9 @@ def run_mutants(
     own campaign, much faster, and a mutant whose code no sequence runs is
     reported as a survivor that is ``unreached``. ``method="campaign"`` runs
     each mutant's own campaign (the way it was done before; the benchmark's
-    baseline). ``on_corpus`` sees the corpus once it is drawn.
+    baseline). ``on_corpus`` sees the corpus once it is drawn, ``on_fate``
+    each mutant as it is classified, with its fate (``killed``, ``survived``,
+    ``unreached``, ``equivalent`` or ``stillborn``).
 
     The mutants run on ``workers`` processes (or on a Ray cluster, see
     :mod:`conformance.parallel`), each as it would run alone: the report is
@@ -645,11 +648,13 @@ def run_mutants(
     else:
         raise ValueError(f"unknown mutation method {method!r}; known: corpus, campaign")
     for i, (m, fate) in enumerate(zip(mutants, fates, strict=True)):
+        reason = known.get(m.key())
+        if on_fate is not None:
+            on_fate(m, "equivalent" if reason is not None and fate in ("survived", "unreached") else fate)
         if fate == "stillborn":
             report.stillborn.append(m)
             continue
         killed = fate == "killed"
-        reason = known.get(m.key())
         if killed:
             report.killed.append(m)
             if reason is not None:

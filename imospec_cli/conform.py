@@ -75,6 +75,9 @@ def register(sub: Any) -> None:
     mu.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")
     mu.add_argument("--json", type=output_file, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.add_argument("--log", type=output_file, metavar="FILE",
+                    help="append each mutant's fate to FILE as a JSON line as soon as it is known (a long run "
+                    "can be watched, and one stopped early still tells what it found)")
     mu.add_argument("--own-campaigns", action="store_true",
                     help="run each mutant's own campaign (slow: the way it was done before). By default the "
                     "campaign is drawn once, on the unmutated implementation, and each mutant replays the "
@@ -275,17 +278,28 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
         bar.update(i, n, f"{fate.strip()} {m.describe()}")
 
+    log = args.log.open("a", encoding="utf-8") if args.log else None
+
+    def logged(m: Any, fate: str) -> None:
+        if log is not None:
+            log.write(json.dumps({"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
+                                  "mutated": m.mutated.strip(), "fate": fate}) + "\n")
+            log.flush()
+
     try:
         with bar:
             report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
                                  steps=args.steps, seed=args.seed, progress=progress, equivalents=equivalents,
                                  workers=workers, engine=args.engine, address=args.address,
-                                 method="campaign" if args.own_campaigns else "corpus")
+                                 method="campaign" if args.own_campaigns else "corpus", on_fate=logged)
     except setup_errors() as exc:
         return _fail(exc)
     except ImplementationDiverges as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    finally:
+        if log is not None:
+            log.close()
     tried = len(report.killed) + len(report.survived)
     print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "
           f"{len(report.equivalent)} known equivalent; {len(report.stillborn)} did not compile")

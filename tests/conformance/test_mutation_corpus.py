@@ -124,12 +124,17 @@ def test_a_mutant_no_sequence_can_run_is_a_survivor_not_reached(tiny_binding_pat
 
 def test_mutate_reports_the_survivors_not_reached(tiny_binding_path: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "m.json"
+    out, log = tmp_path / "m.json", tmp_path / "m.log"
     code = main(["mutate", "--impl", str(tiny_binding_path), "--module", "vault", "--max-mutants", "6",
-                 "--examples", "4", "--steps", "6", "--workers", "1", "--json", str(out), "--quiet"])
+                 "--examples", "4", "--steps", "6", "--workers", "1", "--json", str(out), "--log", str(log),
+                 "--quiet"])
     assert code == 0
     rows = json.loads(out.read_text())["mutants"]
     assert rows and all(("reached" in r) == (r["fate"] == "survived") for r in rows)
+    # the log has every mutant as it was classified, in the run's order
+    logged = [json.loads(x) for x in log.read_text().splitlines()]
+    assert sorted((r["line"], r["mutated"], r["fate"]) for r in logged) == sorted(
+        (r["line"], r["mutated"], r["fate"] if r.get("reached", True) else "unreached") for r in rows)
 
 
 def test_mutate_refuses_an_implementation_that_already_diverges(tiny_mutant: Callable[[str, str, str], Path],
