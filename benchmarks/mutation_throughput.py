@@ -69,12 +69,19 @@ def fates(report: MutationReport) -> dict[Any, str]:
     return out
 
 
-def line(name: str, n: int, wall: float, cpu: float, total: int, fixed: float = 0.0) -> float:
-    """Print one method's figures; returns its projected full-run time."""
+def line(name: str, n: int, wall: float, cpu: float, total: int, workers: int, fixed: float = 0.0) -> float:
+    """Print one method's figures; returns its projected full-run time.
+
+    The projection at this run's rate holds at this run's load; the one from
+    the CPU seconds spent (``fixed`` counted once) is what ``workers`` idle
+    cores would take."""
     per = (wall - fixed) / n
     projected = fixed + per * total
+    fixed_cpu = cpu * fixed / wall if wall else 0.0
+    idle = (fixed_cpu + (cpu - fixed_cpu) / n * total) / workers
     print(f"{name:>9}: {n} mutants in {wall:.1f} s wall ({n / wall:.3f} mutants/s; {cpu / n:.1f} CPU s a mutant), "
-          f"load {os.getloadavg()[0]:.1f}; the full run of {total}: about {projected / 60:.1f} min")
+          f"load {os.getloadavg()[0]:.1f}; the full run of {total}: about {projected / 60:.1f} min at this load, "
+          f"{idle / 60:.1f} min from the CPU spent on {workers} idle core(s)")
     return projected
 
 
@@ -101,14 +108,14 @@ def main() -> int:
     print(f"   corpus: the unmutated campaign drawn in {corpus:.1f} s; killed {len(report.killed)}, "
           f"survived {len(report.survived)} ({len(report.unreached)} reached by no sequence), "
           f"stillborn {len(report.stillborn)}")
-    fast = line("corpus", len(chosen), wall, cpu, len(every), fixed=corpus)
+    fast = line("corpus", len(chosen), wall, cpu, len(every), args.workers, fixed=corpus)
 
     status = 0
     if args.baseline:
         base_chosen = chosen[: args.baseline]
         base, bwall, bcpu, _ = timed(spec, binding, base_chosen, method="campaign", workers=args.workers,
                                      seed=args.seed)
-        slow = line("baseline", len(base_chosen), bwall, bcpu, len(every))
+        slow = line("baseline", len(base_chosen), bwall, bcpu, len(every), args.workers)
         print(f"    ratio: the corpus method's full run is {slow / fast:.1f}x faster")
         mine, theirs = fates(report), fates(base)
         differ = [k for k in theirs if mine.get(k) != theirs[k]]
