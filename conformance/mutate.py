@@ -58,6 +58,10 @@ INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
 CONSTANT_DECL = re.compile(r"^\w+\s*:\s*constant\(.*\)\s*=")
 LOG_CALL = re.compile(r"^(\s*log\s+\w+\()(.*)(\)\s*)$")
+# What the Vyper compiler itself raises on some mutants instead of a compile
+# error (a constant `1 ** 32` makes its constant folder divide by log(1) = 0):
+# such a mutant does not compile either.
+COMPILER_CRASHES: tuple[type[Exception], ...] = (ArithmeticError,)
 IMPORT_LINE = re.compile(r"^(import|from)\s", re.MULTILINE)
 
 
@@ -319,7 +323,7 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
             compile_solidity(mutant_path.parent / m.file.relative_to(binding.path.parent))
         else:
             compile_source(_apply(m), name=m.file.stem, path=str(m.file))
-    except EvmBackendError:
+    except (EvmBackendError, *COMPILER_CRASHES):
         return "stillborn"
     mb = load_binding(mutant_path)
     try:
@@ -530,7 +534,7 @@ def replay_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, co
 
     try:
         mutant_binding, artifacts = _mutant_artifacts(binding, m, workdir)
-    except EvmBackendError:
+    except (EvmBackendError, *COMPILER_CRASHES):
         return "stillborn"
     if not selection.reached:
         return "unreached"

@@ -14,15 +14,20 @@ import pytest
 
 from conformance.binding import load_implementation
 from conformance.mutate import (
+    Corpus,
     CorpusIndex,
     Mutant,
     MutationReport,
+    Selection,
     mutations,
     record_corpus,
+    replay_kills,
     run_mutants,
 )
 from conformance.reach import Reach, solidity_spans, vyper_spans
 from imospec_cli.main import main
+
+BUNDLED = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
 
 VYPER = '''\
 X: constant(uint256) = 3
@@ -145,3 +150,13 @@ def test_mutate_refuses_an_implementation_that_already_diverges(tiny_mutant: Cal
     err = capsys.readouterr().err
     assert code == 1
     assert "the implementation itself differs from the spec" in err and "Traceback" not in err
+
+
+def test_a_mutant_the_compiler_crashes_on_is_stillborn(tmp_path: Path) -> None:
+    binding, spec = load_implementation(BUNDLED)
+    mt = binding.modules["mt"].vyper
+    assert mt is not None
+    # Vyper's constant folder divides by log(1) on `1 ** 32`, a ZeroDivisionError, not a compile error
+    crash = next(m for m in mutations("mt", mt) if "= 1 ** 32" in m.mutated)
+    assert replay_kills(spec, binding, crash, backend="pyrevm", corpus=Corpus((), ()),
+                        selection=Selection((), False), workdir=tmp_path) == "stillborn"

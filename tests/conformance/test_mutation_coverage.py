@@ -83,7 +83,8 @@ def test_run_mutants_lists_equivalents_apart_and_flags_misjudged(tiny_binding_pa
     monkeypatch.setattr("conformance.mutate.run_campaign", campaign)
     monkeypatch.setattr("evm_backend.compiler.compile_source", lambda *a, **k: None)
     equivalents = {chosen[1].key(): "cannot be observed", chosen[2].key(): "wrongly judged"}
-    report = run_mutants(spec, load_binding(tiny_binding_path), chosen, equivalents=equivalents)
+    # (each mutant's own campaign, the one replaced here: the corpus method runs none)
+    report = run_mutants(spec, load_binding(tiny_binding_path), chosen, equivalents=equivalents, method="campaign")
     assert report.killed == [chosen[0], chosen[2]]
     assert report.misjudged == [chosen[2]]
     assert report.equivalent == [(chosen[1], "cannot be observed")]
