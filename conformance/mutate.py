@@ -62,6 +62,7 @@ LOG_CALL = re.compile(r"^(\s*log\s+\w+\()(.*)(\)\s*)$")
 # error (a constant `1 ** 32` makes its constant folder divide by log(1) = 0):
 # such a mutant does not compile either.
 COMPILER_CRASHES: tuple[type[Exception], ...] = (ArithmeticError,)
+NOT_COMPILED: tuple[type[Exception], ...] = (EvmBackendError, *COMPILER_CRASHES)
 IMPORT_LINE = re.compile(r"^(import|from)\s", re.MULTILINE)
 
 
@@ -323,7 +324,7 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
             compile_solidity(mutant_path.parent / m.file.relative_to(binding.path.parent))
         else:
             compile_source(_apply(m), name=m.file.stem, path=str(m.file))
-    except (EvmBackendError, *COMPILER_CRASHES):
+    except NOT_COMPILED:
         return "stillborn"
     mb = load_binding(mutant_path)
     try:
@@ -534,7 +535,7 @@ def replay_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, co
 
     try:
         mutant_binding, artifacts = _mutant_artifacts(binding, m, workdir)
-    except (EvmBackendError, *COMPILER_CRASHES):
+    except NOT_COMPILED:
         return "stillborn"
     if not selection.reached:
         return "unreached"
