@@ -28,12 +28,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.binding import Binding, load_binding
+from conformance.binding import Binding, ModuleBinding, load_binding, module_artifact
+from conformance.harness import Harness, Step
 from conformance.runner import run_campaign
+from evm_backend.compiler import CompiledContract
 from evm_backend.errors import EvmBackendError
 from spec import ir
 
@@ -56,6 +58,12 @@ INT_LITERAL = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 CALL_TWO_ARGS = re.compile(r"(\w+)\(([^(),]+),\s*([^(),]+)([,)])")
 CONSTANT_DECL = re.compile(r"^\w+\s*:\s*constant\(.*\)\s*=")
 LOG_CALL = re.compile(r"^(\s*log\s+\w+\()(.*)(\)\s*)$")
+# What the Vyper compiler itself raises on some mutants instead of a compile
+# error (a constant `1 ** 32` makes its constant folder divide by log(1) = 0):
+# such a mutant does not compile either.
+COMPILER_CRASHES: tuple[type[Exception], ...] = (ArithmeticError,)
+NOT_COMPILED: tuple[type[Exception], ...] = (EvmBackendError, *COMPILER_CRASHES)
+IMPORT_LINE = re.compile(r"^(import|from)\s", re.MULTILINE)
 
 
 class MutationInputError(Exception):
@@ -87,11 +95,14 @@ class MutationReport:
 
     Survivors recorded as equivalent are in ``equivalent`` (with the reason),
     not in ``survived``; mutants recorded as equivalent that were killed all
-    the same are in ``killed`` and in ``misjudged``.
+    the same are in ``killed`` and in ``misjudged``. Survivors whose code no
+    sequence of the campaign can run are in ``survived`` and in ``unreached``
+    as well: a gap of the campaign, never an equivalent.
     """
 
     killed: list[Mutant] = field(default_factory=list)
     survived: list[Mutant] = field(default_factory=list)
+    unreached: list[Mutant] = field(default_factory=list)
     stillborn: list[Mutant] = field(default_factory=list)
     equivalent: list[tuple[Mutant, str]] = field(default_factory=list)
     misjudged: list[Mutant] = field(default_factory=list)
@@ -313,7 +324,7 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
             compile_solidity(mutant_path.parent / m.file.relative_to(binding.path.parent))
         else:
             compile_source(_apply(m), name=m.file.stem, path=str(m.file))
-    except EvmBackendError:
+    except NOT_COMPILED:
         return "stillborn"
     mb = load_binding(mutant_path)
     try:
@@ -322,6 +333,239 @@ def campaign_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, 
     except EvmBackendError:
         return "killed"  # the mutant breaks deployment: observable at once
     return "survived" if result.ok else "killed"
+
+
+# ------------------------------------------------------------ the corpus
+#
+# A mutant's campaign draws the very sequences the unmutated implementation's
+# campaign draws with the same seed, up to the first step where the two
+# behave differently: the generator reads the model (and the clock), never
+# the contracts, and the model is not mutated. And a step that does not run
+# the mutated code behaves as it did on the original. So the campaign kills
+# the mutant exactly when one of the original campaign's sequences that can
+# run the mutated code diverges on the mutant. A mutation run therefore draws
+# the campaign once, on the original (:func:`record_corpus`), and replays on
+# each mutant only the sequences that can reach its code (conformance.reach),
+# in their campaign's order, to the first divergence (:func:`replay_kills`).
+# The verdicts are those of each mutant's own campaign, without drawing it.
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One sequence of a campaign: the index of its starting state in the
+    binding's starts, and its steps as they ran (an empty one stands for a
+    shard's starting state itself)."""
+
+    start: int
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The sequences of the unmutated implementation's campaign, in campaign
+    order, and the steps that make each starting state (the prelude's, then
+    the scenario's)."""
+
+    sequences: tuple[Sequence, ...]
+    setups: tuple[tuple[Step, ...], ...]  # by start: the prelude's steps and the scenario's
+    seconds: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        return sum(len(s.steps) for s in self.sequences)
+
+
+class ImplementationDiverges(Exception):
+    """The unmutated implementation already differs from the spec: its
+    mutants cannot be told apart by a divergence."""
+
+
+def step_entries(binding: Binding, steps: Iterable[Step]) -> set[str]:
+    """The names of the contract functions that ``steps`` call (an action
+    bound to a sequence of calls: every name its binding mentions)."""
+    out: set[str] = set()
+    for step in steps:
+        if step.kind != "action":
+            continue
+        b = binding.modules[step.module]
+        bound = b.actions.get(step.action)
+        out.add(b.name(step.action))
+        if bound is not None:
+            out.update(re.findall(r"\b[A-Za-z_]\w*\b", repr(bound)))
+    return out
+
+
+def action_entries(binding: Binding, spec: ir.Spec) -> set[str]:
+    """The contract functions of every action of the spec the binding implements."""
+    return step_entries(binding, (Step("action", m, a) for m in binding.modules if m in spec.modules
+                                  for a in spec.modules[m].actions))
+
+
+def record_corpus(spec: ir.Spec, binding: Binding, *, backend: str, examples: int, steps: int, seed: int,
+                  workers: int = 1, engine: str = "local", address: str | None = None) -> Corpus:
+    """The sequences of the unmutated implementation's campaign (of
+    ``examples`` sequences of up to ``steps`` steps, with ``seed``), on
+    ``workers`` processes: the same corpus for any number of them.
+
+    Raises:
+        ImplementationDiverges: the implementation's deployment or one of
+            its sequences differs from the spec.
+        BindingError: a worker could not set the implementation up.
+    """
+    import time
+
+    from conformance.parallel import _IMPLEMENTATIONS, RecordTask, SetupFailed, run_record_task, run_tasks
+    from conformance.runner import plan_shards
+
+    started = time.perf_counter()
+    path = str(binding.path.resolve())
+    _IMPLEMENTATIONS.setdefault(path, (binding, spec))
+    shards = plan_shards(len(binding.starts), examples, seed)
+    tasks = [RecordTask(path, backend, steps, s) for s in (None, *shards)]
+    sequences: list[Sequence] = []
+    setups: dict[int, tuple[Step, ...]] = {}
+    for task, got in zip(tasks, run_tasks(run_record_task, tasks, workers=workers, engine=engine,
+                                          address=address), strict=True):
+        if isinstance(got, SetupFailed):
+            from conformance.binding import BindingError
+
+            raise BindingError(f"{binding.path}: {got.error}")
+        recorded, setup, diverged = got
+        if diverged is not None:
+            where = "its deployment" if task.shard is None else f"a sequence from start {task.shard.start}"
+            raise ImplementationDiverges(f"{binding.path}: the implementation itself differs from the spec in "
+                                         f"{where} ({diverged}); run `imospec conform` on it first")
+        if task.shard is not None:
+            setups[task.shard.start] = setup
+            sequences.append(Sequence(task.shard.start, ()))  # the shard's starting state
+            sequences.extend(recorded)
+    return Corpus(tuple(sequences), tuple(setups.get(i, ()) for i in range(len(binding.starts))),
+                  time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What of a corpus can run one mutant's code: the indices of those
+    sequences (in corpus order), and whether deploying can run it."""
+
+    sequences: tuple[int, ...]
+    deployment: bool
+
+    @property
+    def reached(self) -> bool:
+        return self.deployment or bool(self.sequences)
+
+
+class CorpusIndex:
+    """A corpus with the functions each of its sequences may run."""
+
+    def __init__(self, spec: ir.Spec, binding: Binding, corpus: Corpus) -> None:
+        from conformance.reach import Reach
+
+        self.corpus = corpus
+        self.reach = Reach.of(f for _, f in targets(binding))
+        self.on_deploy = self.reach.deployment()
+        always = self.reach.always(action_entries(binding, spec))
+        setups = [self.reach.closure(step_entries(binding, setup)) for setup in corpus.setups]
+        self.runs = [always | setups[s.start] | self.reach.closure(step_entries(binding, s.steps)) if s.steps
+                     else setups[s.start] for s in corpus.sequences]
+
+    def select(self, m: Mutant) -> Selection:
+        """The corpus's sequences that can run mutant ``m``'s code (all of
+        them when deploying can: the state after it may differ unseen)."""
+        touched = self.reach.touched(m.file.name, m.line)
+        if touched is None or touched & self.on_deploy:
+            return Selection(tuple(range(len(self.corpus.sequences))), True)
+        return Selection(tuple(i for i, runs in enumerate(self.runs) if runs & touched), False)
+
+
+# the artifacts of the unmutated implementations' modules, compiled once a process
+_ORIGINALS: dict[tuple[str, str], CompiledContract] = {}
+
+
+def _original_artifact(binding: Binding, module: str) -> CompiledContract:
+    key = (str(binding.path.resolve()), module)
+    if key not in _ORIGINALS:
+        _ORIGINALS[key] = module_artifact(binding, binding.modules[module])
+    return _ORIGINALS[key]
+
+
+def _mutant_artifacts(binding: Binding, m: Mutant, workdir: Path) -> tuple[Binding, dict[str, CompiledContract]]:
+    """The binding a mutant runs with and its modules' contracts: the
+    mutated contract compiled (cached by its source), the others the
+    original's, compiled once. (A Vyper source in a copy of the
+    implementation would be compiled anew with every other source of the
+    copy, whose keys name the directory; a Solidity module's key is its
+    sources' text, so the copy's unchanged modules come from the cache.)
+
+    Raises:
+        EvmBackendError: the mutant does not compile.
+    """
+    from evm_backend.compiler import compile_source
+
+    if m.file.suffix == ".sol" or IMPORT_LINE.search(m.file.read_text(encoding="utf-8")):
+        copy = load_binding(_mutant_binding(binding, m, workdir))
+        return copy, {name: module_artifact(copy, b) for name, b in copy.modules.items()}
+    mutant = compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+    mutated = m.file.resolve()
+    return binding, {name: mutant if b.vyper is not None and b.vyper.resolve() == mutated
+                     else _original_artifact(binding, name) for name, b in binding.modules.items()}
+
+
+class _Prebuilt(Harness):
+    """A harness deploying contracts already compiled."""
+
+    def __init__(self, spec: ir.Spec, binding: Binding, backend: str,
+                 artifacts: dict[str, CompiledContract]) -> None:
+        self._prebuilt = artifacts
+        super().__init__(spec, binding, backend)
+
+    def _artifact(self, b: ModuleBinding) -> CompiledContract:
+        return self._prebuilt[b.module]
+
+
+def replay_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, corpus: Corpus,
+                 selection: Selection, workdir: Path) -> str:
+    """Compile mutant ``m`` and replay on it the corpus's sequences of
+    ``selection``, to the first divergence: ``"stillborn"`` when it does not
+    compile, ``"unreached"`` when no sequence can run its code (it survives),
+    else ``"killed"`` or ``"survived"`` (as its own campaign would say)."""
+    from conformance.deployment import check_deployments
+    from conformance.machine import FULL_COMPARE_EVERY
+
+    try:
+        mutant_binding, artifacts = _mutant_artifacts(binding, m, workdir)
+    except NOT_COMPILED:
+        return "stillborn"
+    if not selection.reached:
+        return "unreached"
+    try:
+        harness = _Prebuilt(spec, mutant_binding, backend, artifacts)
+        if harness.deployment_differences or any(not r.ok for r in harness.prelude_reports):
+            return "killed"
+        if selection.deployment and check_deployments(harness):
+            return "killed"
+        current: int | None = None
+        for i in selection.sequences:
+            seq = corpus.sequences[i]
+            if seq.start != current:
+                if any(not r.ok for r in harness.start_from(binding.starts[seq.start])):
+                    return "killed"
+                current = seq.start
+            if not seq.steps:
+                continue
+            harness.reset()
+            for n, step in enumerate(seq.steps, start=1):  # as the state machine runs them
+                report = harness.run(step)
+                if not harness.full_compare and n % FULL_COMPARE_EVERY == 0:
+                    report.differences.extend(harness.sweep())
+                if not report.ok:
+                    return "killed"
+            if not harness.full_compare and harness.sweep():
+                return "killed"
+    except EvmBackendError:
+        return "killed"  # the mutant breaks deployment: observable at once
+    return "survived"
 
 
 def run_mutants(
@@ -338,16 +582,30 @@ def run_mutants(
     workers: int = 1,
     engine: str = "local",
     address: str | None = None,
+    method: str = "corpus",
+    on_corpus: Callable[[Corpus], None] | None = None,
+    on_fate: Callable[[Mutant, str], None] | None = None,
 ) -> MutationReport:
-    """Run the conformance campaign on each mutant; classify it.
+    """Classify each mutant by the conformance campaign.
 
     ``equivalents`` (see :func:`load_equivalents`) are mutants known to be
     equivalent: a survivor among them is reported as equivalent, not survived.
     ``examples`` defaults to :data:`SEQUENCES_PER_START` for each starting
     state of the binding (the state after the prelude and each scenario).
+
+    ``method="corpus"`` (the default) draws the campaign once, on the
+    unmutated implementation, and replays on each mutant the sequences that
+    can run its code (:func:`replay_kills`): the verdicts of each mutant's
+    own campaign, much faster, and a mutant whose code no sequence runs is
+    reported as a survivor that is ``unreached``. ``method="campaign"`` runs
+    each mutant's own campaign (the way it was done before; the benchmark's
+    baseline). ``on_corpus`` sees the corpus once it is drawn, ``on_fate``
+    each mutant as it is classified, with its fate (``killed``, ``survived``,
+    ``unreached``, ``equivalent`` or ``stillborn``).
+
     The mutants run on ``workers`` processes (or on a Ray cluster, see
-    :mod:`conformance.parallel`), each mutant's campaign in one of them as it
-    would run alone: the report is the same for any number of workers.
+    :mod:`conformance.parallel`), each as it would run alone: the report is
+    the same for any number of workers.
 
     ``binding`` is the implementation's (or the path of its file), and
     ``spec`` the checked IR of the spec it names
@@ -356,8 +614,20 @@ def run_mutants(
     Raises:
         BindingError: a mutant's binding cannot be written or read back.
         EngineUnavailable: ``engine="ray"`` without Ray installed.
+        ImplementationDiverges: (``method="corpus"``) the unmutated
+            implementation differs from the spec.
+        ValueError: an unknown method.
     """
-    from conformance.parallel import _IMPLEMENTATIONS, MutantTask, run_mutant_task, run_tasks
+    from conformance.parallel import (
+        _IMPLEMENTATIONS,
+        CORPORA,
+        MutantTask,
+        ReplayTask,
+        forks,
+        run_mutant_task,
+        run_replay_task,
+        run_tasks,
+    )
 
     known = equivalents or {}
     if not isinstance(binding, Binding):
@@ -366,15 +636,30 @@ def run_mutants(
         examples = SEQUENCES_PER_START * len(binding.starts)
     path = str(binding.path.resolve())
     _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
-    tasks = [MutantTask(path, m, backend, examples, steps, seed) for m in mutants]
     report = MutationReport()
-    fates = run_tasks(run_mutant_task, tasks, workers=workers, engine=engine, address=address)
+    if method == "campaign":
+        fates = run_tasks(run_mutant_task, [MutantTask(path, m, backend, examples, steps, seed) for m in mutants],
+                          workers=workers, engine=engine, address=address)
+    elif method == "corpus":
+        corpus = record_corpus(spec, binding, backend=backend, examples=examples, steps=steps, seed=seed,
+                               workers=workers, engine=engine, address=address)
+        if on_corpus is not None:
+            on_corpus(corpus)
+        index = CorpusIndex(spec, binding, corpus)
+        CORPORA[path] = corpus  # a forked worker starts with it; elsewhere each task carries it
+        carried = None if engine == "local" and forks() else corpus
+        tasks = [ReplayTask(path, m, backend, index.select(m), carried) for m in mutants]
+        fates = run_tasks(run_replay_task, tasks, workers=workers, engine=engine, address=address)
+    else:
+        raise ValueError(f"unknown mutation method {method!r}; known: corpus, campaign")
     for i, (m, fate) in enumerate(zip(mutants, fates, strict=True)):
+        reason = known.get(m.key())
+        if on_fate is not None:
+            on_fate(m, "equivalent" if reason is not None and fate in ("survived", "unreached") else fate)
         if fate == "stillborn":
             report.stillborn.append(m)
             continue
         killed = fate == "killed"
-        reason = known.get(m.key())
         if killed:
             report.killed.append(m)
             if reason is not None:
@@ -383,6 +668,8 @@ def run_mutants(
             report.equivalent.append((m, reason))
         else:
             report.survived.append(m)
+            if fate == "unreached":
+                report.unreached.append(m)
         if callable(progress):
             progress(i + 1, len(mutants), m, killed)
     return report

@@ -166,6 +166,100 @@ def run_mutant_task(task: MutantTask) -> str:
                           steps=task.steps, seed=task.seed, workdir=_workdir())
 
 
+@dataclass(frozen=True)
+class RecordTask:
+    """One task of recording the unmutated campaign's corpus: its deployment
+    checks (``shard`` None) or a shard's sequences."""
+
+    binding: str
+    backend: str
+    steps: int
+    shard: Shard | None
+
+
+class _Recorder:
+    """A harness and state machine that keep every sequence's steps."""
+
+    def __init__(self, spec: ir.Spec, binding: Binding, backend: str, steps: int) -> None:
+        self.sequences: list[list[Any]] = []
+        self._example = -1
+        self.runner = ShardRunner(spec, binding, backend, steps=steps, on_step=self._step)
+
+    def _step(self, report: StepReport) -> None:
+        if self.runner.stats.examples != self._example:  # the state machine began a new sequence
+            self._example = self.runner.stats.examples
+            self.sequences.append([])
+        self.sequences[-1].append(report.step)
+
+
+_RECORDERS: dict[tuple[str, str, int], _Recorder] = {}
+
+
+def run_record_task(task: RecordTask) -> tuple[list[Any], tuple[Any, ...], str | None] | SetupFailed:
+    """Run one task of the corpus: (the shard's sequences, the steps that
+    make its starting state, the first difference found or None); for the
+    deployment task, no sequences and the deployment's difference."""
+    from conformance.mutate import Sequence
+
+    pin_constant_pool()
+    key = (task.binding, task.backend, task.steps)
+    recorder = _RECORDERS.get(key)
+    if recorder is None:
+        try:
+            binding, spec = _implementation(task.binding)
+            recorder = _RECORDERS[key] = _Recorder(spec, binding, task.backend, task.steps)
+        except (BindingError, SpecHasErrors, EvmBackendError) as exc:
+            return SetupFailed(f"{type(exc).__name__}: {exc}")
+    runner = recorder.runner
+    if task.shard is None:
+        bad = runner.deployment()
+        return [], (), None if bad is None else f"{bad[-1].step.describe()}: {bad[-1].differences[:1]}"
+    recorder.sequences, recorder._example = [], -1
+    result = runner.run(task.shard, shrink=False)
+    harness = runner.harness
+    start = runner.binding.starts[task.shard.start]
+    setup = tuple(r.step for r in harness.prelude_reports)
+    if start is not None:
+        setup += tuple(harness.binding_steps(runner.binding.scenarios[start]))
+    diverged = None
+    if result.divergence:
+        last = result.divergence[-1]
+        diverged = f"{last.step.describe()}: {[str(d) for d in last.differences[:1]]}"
+    return [Sequence(task.shard.start, tuple(s)) for s in recorder.sequences], setup, diverged
+
+
+@dataclass(frozen=True)
+class ReplayTask:
+    """One mutant: the corpus's sequences that can run its code, replayed on it."""
+
+    binding: str
+    mutant: Any  # conformance.mutate.Mutant
+    backend: str
+    selection: Any  # conformance.mutate.Selection
+    corpus: Any = None  # conformance.mutate.Corpus; None: this process's (a forked worker inherits it)
+
+
+# the corpus of each implementation, set before the workers fork
+CORPORA: dict[str, Any] = {}
+
+
+def run_replay_task(task: ReplayTask) -> str:
+    """Compile one mutant and replay its sequences: ``"stillborn"``,
+    ``"unreached"``, ``"killed"`` or ``"survived"``."""
+    from conformance.mutate import replay_kills
+
+    pin_constant_pool()
+    binding, spec = _implementation(task.binding)
+    corpus = task.corpus if task.corpus is not None else CORPORA[task.binding]
+    return replay_kills(spec, binding, task.mutant, backend=task.backend, corpus=corpus,
+                        selection=task.selection, workdir=_workdir())
+
+
+def forks() -> bool:
+    """Whether this machine's worker processes start as forks of this one."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 # by process id: a forked worker inherits its parent's, and must not share it
 _WORKDIRS: dict[int, tempfile.TemporaryDirectory[str]] = {}
 

@@ -1,8 +1,8 @@
 """The `imospec conform`, `imospec mutate` and `imospec replay` commands.
 
 Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence;
-``replay`` 0 agree, 1 differ; ``mutate`` 0 ran; each 64 when the
-implementation cannot be set up (a missing or malformed binding, a contract
+``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 when the unmutated
+implementation diverges; each 64 when the implementation cannot be set up (a missing or malformed binding, a contract
 that does not compile or deploy) or an argument is bad.
 """
 
@@ -75,6 +75,14 @@ def register(sub: Any) -> None:
     mu.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
                     help="seed of the mutant sample and of every campaign (default 0)")
     mu.add_argument("--json", type=output_file, metavar="FILE", help="write every mutant and its fate to FILE")
+    mu.add_argument("--log", type=output_file, metavar="FILE",
+                    help="append each mutant's fate to FILE as a JSON line as soon as it is known (a long run "
+                    "can be watched, and one stopped early still tells what it found)")
+    mu.add_argument("--own-campaigns", action="store_true",
+                    help="run each mutant's own campaign (slow: the way it was done before). By default the "
+                    "campaign is drawn once, on the unmutated implementation, and each mutant replays the "
+                    "sequences that can run its code, to the first divergence: the same verdicts, and a "
+                    "mutant whose code no sequence runs is a survivor reported as not reached")
     mu.add_argument("--equivalents", type=Path, metavar="FILE",
                     help="mutants known to be equivalent, with reasons (default: equivalent-mutants.json "
                     "next to the binding)")
@@ -231,6 +239,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         return cmd_mutate_spec(args)
     from conformance.mutate import (
         EQUIVALENTS_FILE,
+        ImplementationDiverges,
         MutationInputError,
         load_equivalents,
         mutations,
@@ -269,18 +278,36 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
         bar.update(i, n, f"{fate.strip()} {m.describe()}")
 
+    log = args.log.open("a", encoding="utf-8") if args.log else None
+
+    def logged(m: Any, fate: str) -> None:
+        if log is not None:
+            log.write(json.dumps({"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
+                                  "mutated": m.mutated.strip(), "fate": fate}) + "\n")
+            log.flush()
+
     try:
         with bar:
             report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
                                  steps=args.steps, seed=args.seed, progress=progress, equivalents=equivalents,
-                                 workers=workers, engine=args.engine, address=args.address)
+                                 workers=workers, engine=args.engine, address=args.address,
+                                 method="campaign" if args.own_campaigns else "corpus", on_fate=logged)
     except setup_errors() as exc:
         return _fail(exc)
+    except ImplementationDiverges as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        if log is not None:
+            log.close()
     tried = len(report.killed) + len(report.survived)
     print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "
           f"{len(report.equivalent)} known equivalent; {len(report.stillborn)} did not compile")
+    unreached = {m.key() for m in report.unreached}
+    if unreached:
+        print(f"{len(unreached)} of the survivors are reached by no sequence of the campaign (gaps)")
     for m in report.survived:
-        print(f"  survived: {m.describe()}")
+        print(f"  survived{' (not reached)' if m.key() in unreached else ''}: {m.describe()}")
     for m, reason in report.equivalent:
         print(f"  equivalent: {m.describe()}\n      because {reason}")
     for m in report.misjudged:
@@ -292,7 +319,8 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             if reason is not None:
                 out["reason"] = reason
             return out
-        rows = ([row(m, "killed") for m in report.killed] + [row(m, "survived") for m in report.survived]
+        rows = ([row(m, "killed") for m in report.killed]
+                + [{**row(m, "survived"), "reached": m.key() not in unreached} for m in report.survived]
                 + [row(m, "equivalent", r) for m, r in report.equivalent]
                 + [row(m, "stillborn") for m in report.stillborn])
         args.json.write_text(json.dumps({"kill_rate": report.kill_rate, "mutants": rows}, indent=2) + "\n")

@@ -1,0 +1,137 @@
+"""Mutation-run throughput: the corpus replay against each mutant's own
+campaign (the way it was done before), measured in one run.
+
+On a deterministic sample of the binding's mutants it runs
+
+- the corpus method (``run_mutants(method="corpus")``): the unmutated
+  campaign drawn once, then on each mutant only the sequences that can run
+  its code, to the first divergence;
+- the baseline (``method="campaign"``): each mutant's own hypothesis
+  campaign, on the first ``--baseline`` mutants of the sample;
+
+with the default budget (10 sequences of 25 steps from each starting state),
+and prints for each: mutants/s, CPU seconds a mutant, and the projected time
+of the full run (every mutant of the binding) at that rate, with the ratio of
+the two. The verdicts of the mutants both methods ran must agree: the
+benchmark says so, or lists the ones that differ (and exits 1).
+
+``--scaling`` runs the corpus method on the sample with one worker and with
+``--workers`` and prints the speed-up. The machine may be shared: every
+figure is printed with the load average, and the CPU seconds (this process
+and its workers) say what the run cost whatever the load. Usage:
+
+    python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
+        [--workers N] [--scaling] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from conformance.binding import load_implementation
+from conformance.mutate import MutationReport, mutations, run_mutants, select, targets
+from conformance.parallel import default_workers
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(spec: Any, binding: Any, chosen: list[Any], *, method: str, workers: int,
+          seed: int) -> tuple[MutationReport, float, float, float]:
+    """(report, wall seconds, CPU seconds, seconds spent drawing the corpus)."""
+    corpus_seconds = [0.0]
+
+    def seen(corpus: Any) -> None:
+        corpus_seconds[0] = corpus.seconds
+
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    report = run_mutants(spec, binding, chosen, method=method, workers=workers, seed=seed, on_corpus=seen)
+    return report, time.perf_counter() - wall, cpu_seconds() - cpu, corpus_seconds[0]
+
+
+def fates(report: MutationReport) -> dict[Any, str]:
+    out = {m.key(): "killed" for m in report.killed}
+    out.update({m.key(): "survived" for m in report.survived})
+    out.update({m.key(): "survived" for m, _ in report.equivalent})
+    out.update({m.key(): "stillborn" for m in report.stillborn})
+    return out
+
+
+def line(name: str, n: int, wall: float, cpu: float, total: int, workers: int, fixed: float = 0.0) -> float:
+    """Print one method's figures; returns its projected full-run time.
+
+    The projection at this run's rate holds at this run's load; the one from
+    the CPU seconds spent (``fixed`` counted once) is what ``workers`` idle
+    cores would take."""
+    per = (wall - fixed) / n
+    projected = fixed + per * total
+    fixed_cpu = cpu * fixed / wall if wall else 0.0
+    idle = (fixed_cpu + (cpu - fixed_cpu) / n * total) / workers
+    print(f"{name:>9}: {n} mutants in {wall:.1f} s wall ({n / wall:.3f} mutants/s; {cpu / n:.1f} CPU s a mutant), "
+          f"load {os.getloadavg()[0]:.1f}; the full run of {total}: about {projected / 60:.1f} min at this load, "
+          f"{idle / 60:.1f} min from the CPU spent on {workers} idle core(s)")
+    return projected
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--impl", type=Path, default=DEFAULT)
+    ap.add_argument("--module", action="append", help="only these modules' mutants (repeatable)")
+    ap.add_argument("--sample", type=int, default=24, help="mutants the corpus method runs (default 24)")
+    ap.add_argument("--baseline", type=int, default=4,
+                    help="of those, how many the baseline runs too (default 4: about 15 CPU s each)")
+    ap.add_argument("--workers", type=int, default=default_workers())
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scaling", action="store_true", help="also time the corpus method on one worker")
+    args = ap.parse_args()
+
+    binding, spec = load_implementation(args.impl)
+    every = [m for module, f in targets(binding) if not args.module or module in args.module
+             for m in mutations(module, f)]
+    chosen = select(every, args.sample, args.seed)
+    print(f"{args.impl}: {len(every)} mutants; a sample of {len(chosen)}, {args.workers} worker(s), "
+          f"load {os.getloadavg()[0]:.1f}")
+
+    report, wall, cpu, corpus = timed(spec, binding, chosen, method="corpus", workers=args.workers, seed=args.seed)
+    print(f"   corpus: the unmutated campaign drawn in {corpus:.1f} s; killed {len(report.killed)}, "
+          f"survived {len(report.survived)} ({len(report.unreached)} reached by no sequence), "
+          f"stillborn {len(report.stillborn)}")
+    fast = line("corpus", len(chosen), wall, cpu, len(every), args.workers, fixed=corpus)
+
+    status = 0
+    if args.baseline:
+        base_chosen = chosen[: args.baseline]
+        base, bwall, bcpu, _ = timed(spec, binding, base_chosen, method="campaign", workers=args.workers,
+                                     seed=args.seed)
+        slow = line("baseline", len(base_chosen), bwall, bcpu, len(every), args.workers)
+        print(f"    ratio: the corpus method's full run is {slow / fast:.1f}x faster")
+        mine, theirs = fates(report), fates(base)
+        differ = [k for k in theirs if mine.get(k) != theirs[k]]
+        if differ:
+            status = 1
+            for k in differ:
+                print(f"  VERDICTS DIFFER: {k}: corpus {mine.get(k)}, own campaign {theirs[k]}")
+        else:
+            print(f"  the {len(theirs)} verdicts of both methods agree")
+
+    if args.scaling:
+        _, one, _, _ = timed(spec, binding, chosen, method="corpus", workers=1, seed=args.seed)
+        print(f"  scaling: 1 worker {one:.1f} s, {args.workers} workers {wall:.1f} s: {one / wall:.2f}x "
+              f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

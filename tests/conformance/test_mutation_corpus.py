@@ -1,0 +1,162 @@
+"""The corpus method of a mutation run: the unmutated campaign drawn once,
+and on each mutant only the sequences that can run its code, replayed to
+the first divergence. Its verdicts must be each mutant's own campaign's; a
+mutant whose code no sequence runs is a survivor reported as not reached."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import load_implementation
+from conformance.mutate import (
+    Corpus,
+    CorpusIndex,
+    Mutant,
+    MutationReport,
+    Selection,
+    mutations,
+    record_corpus,
+    replay_kills,
+    run_mutants,
+)
+from conformance.reach import Reach, solidity_spans, vyper_spans
+from imospec_cli.main import main
+
+BUNDLED = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts" / "binding.json"
+
+VYPER = '''\
+X: constant(uint256) = 3
+Y: constant(uint256) = X * 2
+
+@internal
+def _a() -> uint256:
+    return Y
+
+@external
+def b() -> uint256:
+    return self._a()
+
+@external
+def c():
+    pass
+
+@deploy
+def __init__():
+    pass
+'''
+
+SOLIDITY = '''\
+contract T {
+    uint256 private constant Z = 3;
+    modifier only() { require(msg.sender != address(0)); _; }
+    function b() external only returns (uint256) { return _a(); }
+    function _a() internal pure returns (uint256) {
+        return Z;
+    }
+    function c() external {}
+}
+'''
+
+
+def _fates(report: MutationReport) -> dict[tuple[str, int, str], str]:
+    out = {m.key(): "killed" for m in report.killed}
+    out.update({m.key(): "survived" for m in report.survived})
+    out.update({m.key(): "stillborn" for m in report.stillborn})
+    return out
+
+
+def test_reach_follows_calls_by_name_and_constants_to_their_users(tmp_path: Path) -> None:
+    spans = {s.name: s for s in vyper_spans("t.vy", VYPER)}
+    assert (spans["_a"].first, spans["_a"].last, spans["_a"].external) == (5, 7, False)
+    assert spans["b"].external and "_a" in spans["b"].mentions
+    (tmp_path / "t.vy").write_text(VYPER)
+    (tmp_path / "T.sol").write_text(SOLIDITY)
+    reach = Reach.of([tmp_path / "t.vy", tmp_path / "T.sol"])
+    assert reach.closure(["b"]) == {("t.vy", "b"), ("t.vy", "_a"), ("T.sol", "b"), ("T.sol", "_a"),
+                                    ("T.sol", "only")}
+    assert reach.closure(["c"]) == {("t.vy", "c"), ("T.sol", "c")}
+    # a constant touches the functions that use it, also through another constant
+    assert reach.touched("t.vy", 1) == {("t.vy", "_a")}
+    assert reach.touched("t.vy", 6) == {("t.vy", "_a")}
+    assert reach.touched("T.sol", 2) == {("T.sol", "_a")}
+    assert reach.touched("T.sol", 3) == {("T.sol", "only")}
+    # the views the harness may call, and what deploying runs
+    assert reach.always(["c"]) == reach.closure(["b"])
+    assert reach.deployment() == {("t.vy", "__init__")}
+    sol = {s.name: s for s in solidity_spans("T.sol", SOLIDITY)}
+    assert (sol["_a"].first, sol["_a"].last) == (5, 7)
+
+
+def test_each_verdict_is_the_mutants_own_campaigns(tiny_binding_path: Path) -> None:
+    binding, spec = load_implementation(tiny_binding_path)
+    every = list(mutations("vault", binding.modules["vault"].vyper))
+    # mutants of the constructor, a view, internal helpers and actions: killed, surviving and stillborn
+    chosen = [m for m in every if m.line in (44, 53, 66, 77, 80, 94, 100, 113, 124)][::2]
+    # (killed by the sixth of the eleven sequences that reach it: a replay of fewer misses it)
+    chosen += [m for m in every if m.line == 136 and m.mutated.strip() == "if after >= before:"]
+    corpus = run_mutants(spec, binding, chosen, examples=20, steps=12, seed=3)
+    own = run_mutants(spec, binding, chosen, examples=20, steps=12, seed=3, method="campaign")
+    assert corpus.killed and corpus.survived, "the sample should hold kills and survivors"
+    assert _fates(corpus) == _fates(own)
+
+
+def test_a_mutant_no_sequence_can_run_is_a_survivor_not_reached(tiny_binding_path: Path, tmp_path: Path) -> None:
+    impl = tmp_path / "impl"
+    shutil.copytree(tiny_binding_path.parent, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((tiny_binding_path.parent / data["spec"]).resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    vault = impl / "vault.vy"
+    source = vault.read_text()
+    vault.write_text(source + "\n\n@internal\n@pure\ndef _never(x: uint256) -> uint256:\n    return x + 1\n")
+    line = len(vault.read_text().splitlines())
+    binding, spec = load_implementation(impl / "binding.json")
+    never = Mutant("vault", vault, line, "op", "    return x + 1", "    return x - 1")
+    called = next(m for m in mutations("vault", vault) if 132 <= m.line <= 139 and m.kind == "op")
+    corpus = record_corpus(spec, binding, backend="pyrevm", examples=6, steps=8, seed=1)
+    index = CorpusIndex(spec, binding, corpus)
+    assert not index.select(never).reached
+    assert index.select(called).sequences and len(index.select(called).sequences) < len(corpus.sequences)
+    report = run_mutants(spec, binding, [never], examples=6, steps=8, seed=1)
+    assert [m.key() for m in report.unreached] == [never.key()]
+    assert [m.key() for m in report.survived] == [never.key()] and not report.killed and not report.equivalent
+
+
+def test_mutate_reports_the_survivors_not_reached(tiny_binding_path: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out, log = tmp_path / "m.json", tmp_path / "m.log"
+    code = main(["mutate", "--impl", str(tiny_binding_path), "--module", "vault", "--max-mutants", "6",
+                 "--examples", "4", "--steps", "6", "--workers", "1", "--json", str(out), "--log", str(log),
+                 "--quiet"])
+    assert code == 0
+    rows = json.loads(out.read_text())["mutants"]
+    assert rows and all(("reached" in r) == (r["fate"] == "survived") for r in rows)
+    # the log has every mutant as it was classified, in the run's order
+    logged = [json.loads(x) for x in log.read_text().splitlines()]
+    assert sorted((r["line"], r["mutated"], r["fate"]) for r in logged) == sorted(
+        (r["line"], r["mutated"], r["fate"] if r.get("reached", True) else "unreached") for r in rows)
+
+
+def test_mutate_refuses_an_implementation_that_already_diverges(tiny_mutant: Callable[[str, str, str], Path],
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tiny_mutant("vault.vy", "amount * WAD // floor_price", "amount * WAD // floor_price + 1")
+    code = main(["mutate", "--impl", str(broken), "--module", "vault", "--max-mutants", "2", "--examples", "50",
+                 "--steps", "12", "--seed", "4", "--workers", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "the implementation itself differs from the spec" in err and "Traceback" not in err
+
+
+def test_a_mutant_the_compiler_crashes_on_is_stillborn(tmp_path: Path) -> None:
+    binding, spec = load_implementation(BUNDLED)
+    mt = binding.modules["mt"].vyper
+    assert mt is not None
+    # Vyper's constant folder divides by log(1) on `1 ** 32`, a ZeroDivisionError, not a compile error
+    crash = next(m for m in mutations("mt", mt) if "= 1 ** 32" in m.mutated)
+    assert replay_kills(spec, binding, crash, backend="pyrevm", corpus=Corpus((), ()),
+                        selection=Selection((), False), workdir=tmp_path) == "stillborn"
