@@ -213,7 +213,9 @@ class NearState:
 
 def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = False) -> list[int]:
     """Numbers the state holds that most concern this step: the caller's own
-    entries in the module's maps (its stake, its contribution...); unless
+    entries in the module's maps (its stake, its contribution...) and the
+    keys of the module's maps whose entry is the caller (the ids of the
+    cards it holds); unless
     ``narrow``, also the module's scalars and the caller's entries in every
     module (its balances...)."""
     found: set[int] = set()
@@ -230,6 +232,11 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
         v = getattr(own, name)
         if isinstance(v, Map) and caller in v:
             add(v[caller])
+        if isinstance(v, Map):
+            # the ids the caller holds (a card's owner_of[id] is the caller)
+            for k, x in v.items():
+                if x == caller and not isinstance(x, bool) and isinstance(k, int) and not isinstance(k, bool):
+                    add(k)
     if narrow:
         return sorted(found)
     for name in own.__dataclass_fields__:

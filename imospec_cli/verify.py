@@ -165,7 +165,9 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
             detail = {}
             if result is not None:
                 detail = {"steps": result.stats.steps, "sequences": result.stats.examples, "ok": result.ok,
-                          "fixture": str(result.fixture) if result.fixture else None}
+                          "fixture": str(result.fixture) if result.fixture else None,
+                          "outcomes": {a: list(c) for a, c in sorted(result.stats.outcomes.items())},
+                          "never_succeeded": conform.never_succeeded(result)}
             stages.append(Stage(name, code, detail))
     return stages
 
