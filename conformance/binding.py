@@ -18,7 +18,7 @@ and to storage. A binding is a JSON file::
       "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]},
       "labels": {"actor:1": "alice"},             // names in traces (default: actor:N, module names, roles)
       "attacks": "attacks.json",                  // named attack sequences (optional, see below)
-      "focus": {"launched": ["vault.close"]}     // actions the first steps from a scenario try
+      "focus": {"launched": ["vault.close"]}     // actions each sequence from a starting state begins with
     }
 
 A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
@@ -26,10 +26,13 @@ The prelude runs (and is compared) once after deployment. Each scenario is a
 further starting state: a campaign splits its sequences between the state
 after the prelude and the state after each scenario, so that generated
 sequences also start deep in the protocol's life (a launched pool, an open
-window). ``focus`` names, for a scenario, the actions (``module.action``)
-it was written for: the first steps of each sequence that starts there try
-only those (and clock moves), so that a campaign of a few sequences per
-starting state still runs them where they can succeed.
+window). ``focus`` names, for a starting state (a scenario, or ``"prelude"``
+for the state after the prelude), the actions (``module.action``) it was
+written for: each sequence that starts there begins with one step of each, in
+order, drawn like any step of the action and, when every draw reverts on the
+model, moved argument by argument toward a success (see
+:mod:`conformance.machine`), so that a campaign of a few sequences per
+starting state still makes them succeed where they can.
 
 Defaults, so that a binding stays short:
 
@@ -379,16 +382,20 @@ def binding_from_data(data: Any, p: Path) -> Binding:
     )
 
 
+#: The name ``focus`` gives the starting state after the prelude.
+PRELUDE_START = "prelude"
+
+
 def _focus(raw: Any, scenarios: Mapping[str, Any], p: Path) -> dict[str, tuple[str, ...]]:
     ok = isinstance(raw, dict) and all(
         isinstance(v, list) and all(isinstance(a, str) and "." in a for a in v) for v in raw.values())
     if not ok:
         raise BindingError(f"{p}: `focus` maps scenario names to lists of actions (\"module.action\")",
                            'e.g. "focus": {"launched": ["offering.claim"]}')
-    unknown = sorted(set(raw) - set(scenarios))
+    unknown = sorted(set(raw) - set(scenarios) - {PRELUDE_START})
     if unknown:
         raise BindingError(f"{p}: `focus` names no such scenario: {', '.join(unknown)}",
-                           f"the scenarios are: {', '.join(scenarios) or 'none'}")
+                           f"the starting states are: {', '.join([PRELUDE_START, *scenarios])}")
     return {name: tuple(actions) for name, actions in raw.items()}
 
 

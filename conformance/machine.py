@@ -24,6 +24,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
+from conformance.binding import PRELUDE_START
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -68,9 +69,10 @@ PUSH_EVERY = 4
 # steps more than its share of the sequence's steps (see within_share).
 SHARE_SLACK = 2
 
-# The first FOCUS_STEPS steps of a sequence that starts from a scenario with a
-# `focus` in the binding run only the actions it names (and clock moves).
-FOCUS_STEPS = 6
+# A focus step (see build_machine's `focus`) whose draws all revert on the
+# model moves its deepest draw toward success, argument by argument, for up
+# to SEEK_ROUNDS rounds over its arguments.
+SEEK_ROUNDS = 2
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
 OutcomeTag = tuple[str, ...]
@@ -258,10 +260,28 @@ def build_machine(
             self._run(Step("time", seconds=dt, blocks=blocks))
             return dt
 
+        # A sequence that starts from a scenario with a `focus` in the binding
+        # begins with one step of each action it names, in its order, each
+        # drawn like any step of that action (the best of several draws, a
+        # push one time in four). An initialize rule runs in every sequence,
+        # whatever rules hypothesis's swarm testing leaves enabled for it, so
+        # a campaign of a few sequences a starting state still tries each of
+        # them there a few times. (The scenario is the shard's: every sequence,
+        # and every replay of one, draws the same steps here.)
+        @initialize(data=st.data())
+        def focus(self, data: Any) -> None:
+            for key in harness.binding.focus.get(harness.scenario or PRELUDE_START, ()):
+                if key in focus_steps:
+                    step, strategy = focus_steps[key]
+                    step(self, seeking=True, **data.draw(strategy, label=key))
+
+    focus_steps: dict[str, tuple[Callable[..., None], st.SearchStrategy[dict[str, Any]]]] = {}
     for module, action in public:
-        setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
+        fn, step, strategies = _action_rule(
             harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, len(public),
-            echo_signatures.get((module, action.name))))
+            echo_signatures.get((module, action.name)))
+        setattr(SpecMachine, f"{module}__{action.name}", fn)
+        focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
     return SpecMachine
 
 
@@ -290,7 +310,9 @@ def echo_signature(spec: ir.Spec) -> dict[tuple[str, str], tuple[Any, ...]]:
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
     edges: list[int], actors: Bundle[Any], actions: int, echo: tuple[Any, ...] | None = None,
-) -> Any:
+) -> tuple[Any, Callable[..., None], dict[str, Any]]:
+    """The rule of one public action; also its step function and the
+    strategies of a focus step of it (see build_machine's ``focus``)."""
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
     clocks = clock_params(action, spec)
@@ -344,9 +366,37 @@ def _action_rule(
             reverting.append(succeeding[pick // len(numbers) % len(succeeding)])
         return [(*args[:j], v, *args[j + 1:]) for v in reverting]
 
+    def seek(caller: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        # the draw moved toward the action's success, one argument at a
+        # time: each number to the side of one of its outcome's boundaries
+        # (strategies.boundaries) that gets deepest, each address to the one
+        # that does; SEEK_ROUNDS rounds, stopping at a success
+        best = dry_run(caller, args)
+        for _ in range(SEEK_ROUNDS):
+            for j in seekable:
+                if best.ok:
+                    return args
+                tried: dict[Any, Outcome] = {}
+
+                def outcome_of(v: Any, j: int = j) -> OutcomeTag:
+                    tried[v] = dry_run(caller, (*args[:j], v, *args[j + 1:]))
+                    return _tag(key, tried[v])
+
+                if types[j] == ir.UINT:
+                    boundaries(args[j], outcome_of)
+                else:
+                    for v in addresses:
+                        outcome_of(v)
+                v = max(tried, key=lambda v: (depth(tried[v]), v == args[j]))
+                if depth(tried[v]) > depth(best):
+                    args, best = (*args[:j], v, *args[j + 1:]), tried[v]
+        return args
+
+    seekable = [i for i, t in enumerate(types) if t in (ir.UINT, ir.ADDRESS)]
+
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
              push_pick: tuple[int, int] = (0, 0), echo_pick: int | None = None,
-             govern_pick: int | None = None, **kwargs: Any) -> None:
+             govern_pick: int | None = None, seeking: bool = False, **kwargs: Any) -> None:
         args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
         if govern_pick is not None and governed is not None and calls:
             # half the draws set a governed parameter of a deployed module, at
@@ -374,6 +424,12 @@ def _action_rule(
             caller, args = options[best]
             if not outcomes[best].ok and seen[_tag(key, outcomes[best])]:
                 self.resting[key] = self.world  # (see `awake` below)
+            if seeking and not outcomes[best].ok:
+                # (a focus step: the deepest draw, moved toward success)
+                best = max(range(len(options)), key=lambda i: (depth(outcomes[i]), -i))
+                caller, args = options[best][0], seek(*options[best])
+        elif seeking:
+            args = seek(caller, args)
         runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
         for a in runs:
             self._run(Step("action", module, action.name, caller, a))
@@ -398,20 +454,12 @@ def _action_rule(
     # repeat a revert the sequence has seen: its steps go to actions that can
     # still do something new here. It also rests once it is well above its
     # share of the sequence's steps (within_share).
-    # In the first FOCUS_STEPS steps from a scenario with a focus, only the
-    # actions it names run. (The scenario is the shard's: every sequence, and
-    # every replay of one, finds the same rules enabled. Hypothesis requires
-    # that: a precondition that read what earlier sequences did would make its
-    # data generation "flaky".)
-    def in_focus(self: Any) -> bool:
-        if len(self.trace) >= FOCUS_STEPS:
-            return True
-        focus = harness.binding.focus.get(harness.scenario or "")
-        return not focus or key in focus
-
-    awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions)
-                         and in_focus(self))
-    return awake(rule(**strategies)(step))  # type: ignore[call-overload]
+    awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions))
+    # a focus step (see build_machine's `focus`) runs before the actors' bundle is filled: its caller is drawn
+    # from the actors themselves
+    focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
+                                                 st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
+    return awake(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:
