@@ -1,0 +1,33 @@
+"""At the default budget of `imospec conform` and `imospec verify` (40
+sequences of 25 steps, seed 0), every public action of the bundled binding
+succeeds at least once on each EVM: no success path goes uncompared, and the
+campaign exits 0, not 2 (inconclusive). The binding's `focus` and its
+scenarios are what get there (docs/glossary.md, "never succeeded")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.runner import CampaignSettings
+from imospec_cli.conform import reach
+from imospec_cli.exits import EXIT_OK
+from imospec_cli.pipeline import Pipeline
+
+
+@pytest.mark.parametrize("backend", ["pyrevm", pytest.param("py-evm", marks=pytest.mark.slow)])
+def test_every_public_action_succeeds_at_the_default_budget(backend: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # (fixtures of a divergence go under the working directory)
+    pipeline = Pipeline.for_binding()
+    settings = CampaignSettings(backend=backend)  # what `imospec conform` and `imospec verify` run
+    assert (settings.examples, settings.steps, settings.seed) == (40, 25, 0)
+    result = pipeline.campaign(settings)
+    assert result.ok, result.divergence
+    where = reach(pipeline, result)
+    assert where.never == () and where.excused == {} and where.contradicted == (), where
+    public = {f"{m}.{a.name}" for m in pipeline.binding.modules for a in pipeline.spec.modules[m].actions.values()
+              if not a.internal}
+    assert public and all(result.stats.outcomes[a].ok > 0 for a in public)
+    assert where.exit_code() == EXIT_OK
