@@ -378,8 +378,9 @@ def _action_rule(
                     return args
                 tried: dict[Any, Outcome] = {}
 
-                def outcome_of(v: Any, j: int = j) -> OutcomeTag:
-                    tried[v] = dry_run(caller, (*args[:j], v, *args[j + 1:]))
+                def outcome_of(v: Any, j: int = j, at: tuple[Any, ...] = args,
+                               tried: dict[Any, Outcome] = tried) -> OutcomeTag:
+                    tried[v] = dry_run(caller, (*at[:j], v, *at[j + 1:]))
                     return _tag(key, tried[v])
 
                 if types[j] == ir.UINT:
