@@ -210,6 +210,7 @@ def test_row_64_no_imo_files(tmp_path: Path) -> None:
 def test_row_64_unknown_module_or_invariant() -> None:
     code, out, err = run("prove", str(SPECS / "reserve_ok"), "--module", "nosuch", "--jobs", "1")
     assert_usage_error(code, out, err, "no module `nosuch`")
+    assert "== covers" not in out, "a usage error checks nothing more (no cover search)"
     code, out, err = run("model", "--emit", "vaul", str(MINI))
     assert_usage_error(code, out, err, "did you mean `vault`?")
 
