@@ -159,3 +159,17 @@ def test_a_campaign_on_several_workers_labels_its_trace_too(rounding_mutant: Pat
     assert not result.ok and result.divergence
     text = format_trace(result.divergence)
     assert "from actor:" in text and "0x" not in text
+
+
+def test_state_paths_name_addresses_and_zero_is_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DIFFERS line's map key names the address as the trace does (actor:1,
+    pool); a zero reads 0, not the zero address's 0x0."""
+    from conformance.harness import values
+
+    actor, pool = 0x6F2B0793639DA1E8325CE4453A637DA334A469CD, 0x18D2756E9BF90B952A7E39BBBD1FFFC0EF66754D
+    for address, name in ((actor, "actor:1"), (pool, "pool"), (0, "0x0")):
+        monkeypatch.setitem(values.ADDRESS_LABELS, address, name)
+    assert values._path("dcep", "balance_of", (actor,)) == "dcep.balance_of[actor:1]"
+    assert values._path("dcep", "allowance", (actor, pool)) == "dcep.allowance[actor:1][pool]"
+    assert values._path("member", "owner_of", (2,)) == "member.owner_of[2]"
+    assert values._show(0) == "0" and values._show(pool) == "pool" and values._show(10**18) == "1e18"
