@@ -173,3 +173,19 @@ def test_state_paths_name_addresses_and_zero_is_a_number(monkeypatch: pytest.Mon
     assert values._path("dcep", "allowance", (actor, pool)) == "dcep.allowance[actor:1][pool]"
     assert values._path("member", "owner_of", (2,)) == "member.owner_of[2]"
     assert values._show(0) == "0" and values._show(pool) == "pool" and values._show(10**18) == "1e18"
+
+
+def test_a_counterexamples_state_names_the_addresses_it_knows() -> None:
+    """A state entry keyed by a module's address reads by the module's name,
+    one keyed by the caller's as `caller` (not 0x…de0b6b3a7640001)."""
+    from verification.report import render_counterexample
+
+    caller, reserve = "0x" + "0" * 25 + "de0b6b3a763ffff", "0x" + "0" * 25 + "de0b6b3a7640001"
+    cex = {"env": {"caller": caller, "now": 0}, "args": {"amount": 2}, "addresses": {"reserve": reserve},
+           "state": [{"name": f"reserve.contributed[{caller}]", "before": 0, "after": 2},
+                     {"name": f"dcep.balance_of[{reserve.upper().replace('0X', '0x')}]", "before": 0, "after": 2},
+                     {"name": "dcep.balance_of[0x" + "1" * 40 + "]", "before": 5, "after": 3}]}
+    text = render_counterexample(cex)
+    assert "reserve.contributed[caller]" in text and "dcep.balance_of[reserve]" in text, text
+    assert "dcep.balance_of[0x" + "1" * 40 + "]" in text  # an address it cannot name stays as it is
+    assert f"caller={caller}" in text  # the environment still gives the caller's address
