@@ -17,7 +17,8 @@ and to storage. A binding is a JSON file::
       "prelude": [["cash", "mint", "actor:*", ["actor:self", 1e24]]],
       "scenarios": {"launched": [["vault", "open", "actor:0", []], ["time", 3600, 1]]},
       "labels": {"actor:1": "alice"},             // names in traces (default: actor:N, module names, roles)
-      "attacks": "attacks.json"                   // named attack sequences (optional, see below)
+      "attacks": "attacks.json",                  // named attack sequences (optional, see below)
+      "focus": {"launched": ["vault.close"]}     // actions each sequence from a starting state begins with
     }
 
 A step is ``[module, action, caller, [args...]]`` or ``["time", seconds, blocks]``.
@@ -25,7 +26,13 @@ The prelude runs (and is compared) once after deployment. Each scenario is a
 further starting state: a campaign splits its sequences between the state
 after the prelude and the state after each scenario, so that generated
 sequences also start deep in the protocol's life (a launched pool, an open
-window).
+window). ``focus`` names, for a starting state (a scenario, or ``"prelude"``
+for the state after the prelude), the actions (``module.action``) it was
+written for: each sequence that starts there begins with one step of each, in
+order, drawn like any step of the action and, when every draw reverts on the
+model, moved argument by argument toward a success (see
+:mod:`conformance.machine`), so that a campaign of a few sequences per
+starting state still makes them succeed where they can.
 
 Defaults, so that a binding stays short:
 
@@ -287,6 +294,7 @@ class Binding:
     errors: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)  # address token ("actor:2", "@pool") -> trace name
     attacks: Mapping[str, Attack] = field(default_factory=dict)  # named attack sequences (the `attacks` file)
+    focus: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # scenario -> the actions it is for
 
     @property
     def starts(self) -> list[str | None]:
@@ -370,7 +378,25 @@ def binding_from_data(data: Any, p: Path) -> Binding:
         errors=dict(errors),
         labels=_labels(data.get("labels", {}), p),
         attacks=attacks,
+        focus=_focus(data.get("focus", {}), scenarios, p),
     )
+
+
+#: The name ``focus`` gives the starting state after the prelude.
+PRELUDE_START = "prelude"
+
+
+def _focus(raw: Any, scenarios: Mapping[str, Any], p: Path) -> dict[str, tuple[str, ...]]:
+    ok = isinstance(raw, dict) and all(
+        isinstance(v, list) and all(isinstance(a, str) and "." in a for a in v) for v in raw.values())
+    if not ok:
+        raise BindingError(f"{p}: `focus` maps scenario names to lists of actions (\"module.action\")",
+                           'e.g. "focus": {"launched": ["offering.claim"]}')
+    unknown = sorted(set(raw) - set(scenarios) - {PRELUDE_START})
+    if unknown:
+        raise BindingError(f"{p}: `focus` names no such scenario: {', '.join(unknown)}",
+                           f"the starting states are: {', '.join([PRELUDE_START, *scenarios])}")
+    return {name: tuple(actions) for name, actions in raw.items()}
 
 
 def _labels(raw: Any, p: Path) -> dict[str, str]:

@@ -24,6 +24,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
+from conformance.binding import PRELUDE_START
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -67,6 +68,11 @@ PUSH_EVERY = 4
 # An action rests for the rest of a sequence once it has run SHARE_SLACK
 # steps more than its share of the sequence's steps (see within_share).
 SHARE_SLACK = 2
+
+# A focus step (see build_machine's `focus`) whose draws all revert on the
+# model moves its deepest draw toward success, argument by argument, for up
+# to SEEK_ROUNDS rounds over its arguments.
+SEEK_ROUNDS = 2
 
 # What an action did on the model: ("pool.swap", "ok") or ("pool.swap", "revert", reason).
 OutcomeTag = tuple[str, ...]
@@ -240,15 +246,42 @@ def build_machine(
                     self.trace[-1].differences.extend(diffs)
                     self._diverge()
 
-        @rule(seconds=time_strategy, blocks=st.integers(1, 3))
-        def advance_time(self, seconds: Any, blocks: int) -> None:
+        # Hypothesis orders the rules by their targets, then by how many
+        # arguments they take, and its first (minimal) draw of a sequence takes
+        # the first rule it may: a clock move, with its two arguments, would be
+        # that rule, and a campaign's first sequence from each starting state
+        # would move the clock only. The clock's target (the moves it made,
+        # never read) puts it after every action.
+        clock_moves = Bundle("clock_moves")
+
+        @rule(target=clock_moves, seconds=time_strategy, blocks=st.integers(1, 3))
+        def advance_time(self, seconds: Any, blocks: int) -> int:
             dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
             self._run(Step("time", seconds=dt, blocks=blocks))
+            return dt
 
+        # A sequence that starts from a scenario with a `focus` in the binding
+        # begins with one step of each action it names, in its order, each
+        # drawn like any step of that action (the best of several draws, a
+        # push one time in four). An initialize rule runs in every sequence,
+        # whatever rules hypothesis's swarm testing leaves enabled for it, so
+        # a campaign of a few sequences a starting state still tries each of
+        # them there a few times. (The scenario is the shard's: every sequence,
+        # and every replay of one, draws the same steps here.)
+        @initialize(data=st.data())
+        def focus(self, data: Any) -> None:
+            for key in harness.binding.focus.get(harness.scenario or PRELUDE_START, ()):
+                if key in focus_steps:
+                    step, strategy = focus_steps[key]
+                    step(self, seeking=True, **data.draw(strategy, label=key))
+
+    focus_steps: dict[str, tuple[Callable[..., None], st.SearchStrategy[dict[str, Any]]]] = {}
     for module, action in public:
-        setattr(SpecMachine, f"{module}__{action.name}", _action_rule(
+        fn, step, strategies = _action_rule(
             harness, module, action, spec, arg_addresses, edges, SpecMachine.actors, len(public),
-            echo_signatures.get((module, action.name))))
+            echo_signatures.get((module, action.name)))
+        setattr(SpecMachine, f"{module}__{action.name}", fn)
+        focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
     return SpecMachine
 
 
@@ -277,7 +310,9 @@ def echo_signature(spec: ir.Spec) -> dict[tuple[str, str], tuple[Any, ...]]:
 def _action_rule(
     harness: Harness, module: str, action: ir.Action, spec: ir.Spec, addresses: list[int],
     edges: list[int], actors: Bundle[Any], actions: int, echo: tuple[Any, ...] | None = None,
-) -> Any:
+) -> tuple[Any, Callable[..., None], dict[str, Any]]:
+    """The rule of one public action; also its step function and the
+    strategies of a focus step of it (see build_machine's ``focus``)."""
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
     clocks = clock_params(action, spec)
@@ -331,9 +366,38 @@ def _action_rule(
             reverting.append(succeeding[pick // len(numbers) % len(succeeding)])
         return [(*args[:j], v, *args[j + 1:]) for v in reverting]
 
+    def seek(caller: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        # the draw moved toward the action's success, one argument at a
+        # time: each number to the side of one of its outcome's boundaries
+        # (strategies.boundaries) that gets deepest, each address to the one
+        # that does; SEEK_ROUNDS rounds, stopping at a success
+        best = dry_run(caller, args)
+        for _ in range(SEEK_ROUNDS):
+            for j in seekable:
+                if best.ok:
+                    return args
+                tried: dict[Any, Outcome] = {}
+
+                def outcome_of(v: Any, j: int = j, at: tuple[Any, ...] = args,
+                               tried: dict[Any, Outcome] = tried) -> OutcomeTag:
+                    tried[v] = dry_run(caller, (*at[:j], v, *at[j + 1:]))
+                    return _tag(key, tried[v])
+
+                if types[j] == ir.UINT:
+                    boundaries(args[j], outcome_of)
+                else:
+                    for v in addresses:
+                        outcome_of(v)
+                v = max(tried, key=lambda v: (depth(tried[v]), v == args[j]))
+                if depth(tried[v]) > depth(best):
+                    args, best = (*args[:j], v, *args[j + 1:]), tried[v]
+        return args
+
+    seekable = [i for i, t in enumerate(types) if t in (ir.UINT, ir.ADDRESS)]
+
     def step(self: Any, caller: int, retries: list[tuple[int, tuple[Any, ...]]] | None = None,
              push_pick: tuple[int, int] = (0, 0), echo_pick: int | None = None,
-             govern_pick: int | None = None, **kwargs: Any) -> None:
+             govern_pick: int | None = None, seeking: bool = False, **kwargs: Any) -> None:
         args = draw(caller, tuple(kwargs[f"arg_{i}"] for i in range(len(names))))
         if govern_pick is not None and governed is not None and calls:
             # half the draws set a governed parameter of a deployed module, at
@@ -361,6 +425,12 @@ def _action_rule(
             caller, args = options[best]
             if not outcomes[best].ok and seen[_tag(key, outcomes[best])]:
                 self.resting[key] = self.world  # (see `awake` below)
+            if seeking and not outcomes[best].ok:
+                # (a focus step: the deepest draw, moved toward success)
+                best = max(range(len(options)), key=lambda i: (depth(outcomes[i]), -i))
+                caller, args = options[best][0], seek(*options[best])
+        elif seeking:
+            args = seek(caller, args)
         runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
         for a in runs:
             self._run(Step("action", module, action.name, caller, a))
@@ -386,7 +456,11 @@ def _action_rule(
     # still do something new here. It also rests once it is well above its
     # share of the sequence's steps (within_share).
     awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions))
-    return awake(rule(**strategies)(step))  # type: ignore[call-overload]
+    # a focus step (see build_machine's `focus`) runs before the actors' bundle is filled: its caller is drawn
+    # from the actors themselves
+    focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
+                                                 st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
+    return awake(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import HypothesisWarning
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -332,9 +334,11 @@ class ShardRunner:
             self._failing.clear()
             self._stats_at_failure = None
             try:
-                # hypothesis's own notes (its warning after five minutes of shrinking on a slow EVM)
-                # are not the user's business: the shrunk trace is
-                with with_reporter(_silent):
+                # hypothesis's own notes (its warning after five minutes of shrinking on a slow EVM,
+                # its warning that the repr of a step's strategies is large) are not the user's
+                # business: the shrunk trace is
+                with with_reporter(_silent), warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
                     run_state_machine_as_test(seeded, settings=config)
             except Divergence:
                 trace = self._failing.get("trace")

@@ -213,10 +213,14 @@ class NearState:
 
 def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = False) -> list[int]:
     """Numbers the state holds that most concern this step: the caller's own
-    entries in the module's maps (its stake, its contribution...); unless
+    entries in the module's maps (its stake, its contribution...) and the
+    keys of the module's maps whose entry is the caller or an address the
+    state links to it (the ids of the cards it holds, or may move as an
+    approved operator: see :func:`linked_addresses`); unless
     ``narrow``, also the module's scalars and the caller's entries in every
     module (its balances...)."""
     found: set[int] = set()
+    holders = {caller, *linked_addresses(model, module, caller)}
 
     def add(v: Any) -> None:
         if isinstance(v, int) and not isinstance(v, bool) and v > 0:
@@ -230,6 +234,11 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
         v = getattr(own, name)
         if isinstance(v, Map) and caller in v:
             add(v[caller])
+        if isinstance(v, Map):
+            # the ids the caller, or an account linked to it, holds (a card's owner_of[id])
+            for k, x in v.items():
+                if _address_like(x) and x in holders and isinstance(k, int) and not isinstance(k, bool):
+                    add(k)
     if narrow:
         return sorted(found)
     for name in own.__dataclass_fields__:

@@ -301,6 +301,16 @@ def uncovered_of(spec: ir.Spec, goals: list[Goal]) -> tuple[dict[str, str], list
     return found, bad
 
 
+def never_succeeds(spec: ir.Spec) -> dict[str, str]:
+    """The public actions (``module.action``) whose comment states that no
+    run can make them succeed (an ``uncovered: succeeds: <why>`` line), with
+    the reason given. A campaign that never makes such an action succeed is
+    not short of coverage there (``imospec conform``); the cover search
+    checks the claim (E051 when a run makes it succeed all the same)."""
+    found, _ = uncovered_of(spec, [g for g in goals_of(spec) if g.kind == "succeeds"])
+    return {key.removesuffix(":succeeds"): why for key, why in found.items()}
+
+
 def _phases_decl(spec: ir.Spec, name: str) -> ir.PhasesDecl:
     return next(m.phases[name] for m in spec.modules.values() if name in m.phases)
 
@@ -781,4 +791,4 @@ def _show(v: Any, labels: dict[int, str]) -> str:
 
 
 __all__ = ["SCENARIOS_FILE", "CoverReport", "CoverSettings", "Goal", "Scenarios", "TraceStep", "Witness", "goals_of",
-           "load_scenarios", "replays", "search_witnesses", "uncovered_of"]
+           "load_scenarios", "never_succeeds", "replays", "search_witnesses", "uncovered_of"]

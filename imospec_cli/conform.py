@@ -1,8 +1,10 @@
 """The `imospec conform`, `imospec mutate` and `imospec replay` commands.
 
-Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence;
-``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 when the unmutated
-implementation diverges; each 64 when the implementation cannot be set up (a missing or malformed binding, a contract
+Exit codes (:mod:`imospec_cli.exits`): ``conform`` 0 agree, 1 divergence,
+2 no divergence but a public action never succeeded (see :class:`Reach`;
+``--allow-never-succeeded`` accepts that); ``replay`` 0 agree, 1 differ; ``mutate`` 0 ran, 1 when the
+unmutated implementation diverges; each 64 when the
+implementation cannot be set up (a missing or malformed binding, a contract
 that does not compile or deploy) or an argument is bad.
 """
 
@@ -11,10 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imospec_cli.exits import EXIT_FAIL, EXIT_OK
+from imospec_cli.exits import EXIT_FAIL, EXIT_OK, EXIT_UNKNOWN
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
 from imospec_cli.progress import Progress, add_quiet_argument
 from imospec_cli.usage import nonneg_int, output_file, positive_int, report_setup_error
@@ -48,6 +51,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", type=output_file, metavar="FILE", help="write a JSON summary to FILE")
     p.add_argument("--check-rules", action="store_true",
                    help="also check every invariant on the model after each step")
+    add_never_succeeded_argument(p)
     add_quiet_argument(p)
     _add_engine_options(p, "the campaign's shards (the sequences of each starting state, 25 at most a shard)")
     p.set_defaults(func=cmd_conform)
@@ -110,6 +114,15 @@ def register(sub: Any) -> None:
     r.set_defaults(func=cmd_replay)
 
 
+def add_never_succeeded_argument(p: Any) -> None:
+    """``--allow-never-succeeded`` (also ``allow_never_succeeded = true`` in imospec.toml)."""
+    p.add_argument("--allow-never-succeeded", action="store_true",
+                   help="exit 0, not 2, when no divergence was found but a public action never succeeded in "
+                   "the campaign (its success path was never compared); the warning is still printed. An "
+                   "action that cannot succeed at all is better stated in the spec, with a line "
+                   "`// uncovered: succeeds: <why>` in its comment (docs/glossary.md, \"never succeeded\")")
+
+
 def _add_engine_options(p: Any, what: str) -> None:
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help=f"processes that run {what} (default: every core; 1 runs them in this process). "
@@ -135,24 +148,82 @@ def _fail(exc: Exception) -> int:
     return report_setup_error(exc)
 
 
-def summary(result: CampaignResult) -> str:
-    """The human summary of a campaign."""
+@dataclass(frozen=True)
+class Reach:
+    """Which public actions of the implementation a campaign made succeed.
+
+    ``never``: the actions (``module.action``) that never succeeded on the
+    model, whether they ran or not, and that the spec does not excuse: their
+    success paths were not compared, so the campaign is inconclusive there.
+    ``excused``: those that never succeeded and whose comment in the spec
+    states that no run can make them succeed (``uncovered: succeeds: <why>``),
+    with the reason. ``contradicted``: those the spec excuses that succeeded
+    all the same (the spec's claim is wrong)."""
+
+    never: tuple[str, ...] = ()
+    excused: dict[str, str] = field(default_factory=dict)
+    contradicted: tuple[str, ...] = ()
+
+    def exit_code(self, *, allow_never_succeeded: bool = False) -> int:
+        """The exit code of a campaign that found no divergence: 1 when the
+        spec's claim is contradicted, 2 when an action never succeeded
+        (unless allowed), else 0."""
+        if self.contradicted:
+            return EXIT_FAIL
+        if self.never and not allow_never_succeeded:
+            return EXIT_UNKNOWN
+        return EXIT_OK
+
+
+def reach(pipeline: Pipeline, result: CampaignResult) -> Reach:
+    """What ``result``, a campaign of ``pipeline``'s implementation, left never succeeding."""
+    from conformance.witness import never_succeeds
+
+    spec, binding = pipeline.spec, pipeline.binding
+    public = [f"{m}.{a.name}" for m in binding.modules if m in spec.modules
+              for a in spec.modules[m].actions.values() if not a.internal]
+    outcomes = result.stats.outcomes
+    succeeded = {a for a, c in outcomes.items() if c.ok > 0}
+    claimed = never_succeeds(spec)
+    never = sorted(a for a in {*public, *outcomes} if a not in succeeded)
+    return Reach(tuple(a for a in never if a not in claimed), {a: claimed[a] for a in never if a in claimed},
+                 tuple(sorted(a for a in claimed if a in succeeded)))
+
+
+def summary(result: CampaignResult, where: Reach | None = None, *, allow_never_succeeded: bool = False) -> str:
+    """The human summary of a campaign; ``where`` says what it left never
+    succeeding (default: the actions it ran that never succeeded)."""
     s = result.stats
     rate = s.steps / result.seconds if result.seconds else 0.0
     lines = [f"{result.binding} on {result.backend}: {s.examples} sequence(s), {s.steps} step(s) "
              f"in {result.seconds:.1f} s ({rate:.0f} steps/s), seed {result.seed}"]
     for action, (ok, reverted) in sorted(s.outcomes.items()):
         lines.append(f"  {action:<40} {ok:>6} ok {reverted:>6} reverted")
-    never = never_succeeded(result)
+    if where is None:
+        where = Reach(tuple(never_succeeded(result)))
+    for action, why in where.excused.items():
+        lines.append(f"note: {action} never succeeded, as the spec says: {why}")
+    for action in where.contradicted:
+        lines.append(f"error: the spec says no run can make {action} succeed (`uncovered: succeeds`), yet this "
+                     "campaign made it succeed; hint: drop that line from the action's comment")
+    never = where.never
     if never:
+        if not result.ok:
+            end = ""
+        elif allow_never_succeeded:
+            end = "; allowed by --allow-never-succeeded, so they do not change the exit code"
+        else:
+            end = ("; so the campaign is inconclusive (exit 2). hint: a larger --examples or another --seed may "
+                   "reach them; --allow-never-succeeded (allow_never_succeeded = true in imospec.toml) accepts "
+                   "this; an action that cannot succeed is stated in the spec with `// uncovered: succeeds: "
+                   "<why>` in its comment")
         lines.append(f"warning: {len(never)} action(s) never succeeded in this campaign, so their success paths "
-                     f"were not compared: {', '.join(never)} (a larger --examples or another --seed may reach "
-                     "them; docs/glossary.md, \"never succeeded\")")
+                     f"were not compared: {', '.join(never)}{end} (docs/glossary.md, \"never succeeded\")")
     return "\n".join(lines)
 
 
 def never_succeeded(result: CampaignResult) -> list[str]:
-    """The actions the campaign tried that never succeeded."""
+    """The actions the campaign ran that never succeeded (:func:`reach` also counts those it never ran)."""
     return sorted(a for a, (ok, _) in result.stats.outcomes.items() if ok == 0)
 
 
@@ -174,25 +245,29 @@ def run_with_progress(pipeline: Pipeline, settings: CampaignSettings, *, quiet: 
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    """Run a campaign; 0 when no divergence, 1 on a divergence or a broken implementation."""
+    """Run a campaign; 0 when no divergence, 1 on a divergence, 2 when an action never succeeded."""
     from conformance.runner import CampaignSettings
 
     settings = CampaignSettings(backend=args.backend, examples=args.examples, steps=args.steps, seed=args.seed,
                                 check_rules=args.check_rules, workers=_workers(args), engine=args.engine,
                                 address=args.address)
-    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json, quiet=args.quiet)
+    return run(Pipeline.for_binding(args.impl), settings, json_to=args.json, quiet=args.quiet,
+               allow_never_succeeded=args.allow_never_succeeded)
 
 
-def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None, quiet: bool = False) -> int:
+def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None = None, quiet: bool = False,
+        allow_never_succeeded: bool = False) -> int:
     """Run one campaign of the pipeline's implementation, print its summary (and
-    the shrunk divergence); return the exit code."""
+    the shrunk divergence); return the exit code: 1 on a divergence, else
+    :meth:`Reach.exit_code`."""
     from conformance.runner import format_trace
 
     try:
         result = run_with_progress(pipeline, settings, quiet=quiet)
     except setup_errors() as exc:
         return _fail(exc)
-    print(summary(result))
+    where = reach(pipeline, result)
+    print(summary(result, where, allow_never_succeeded=allow_never_succeeded))
     from imospec_cli.coverage import coverage_text
 
     print(coverage_text(pipeline, [result]))
@@ -208,8 +283,11 @@ def run(pipeline: Pipeline, settings: CampaignSettings, *, json_to: Path | None 
             "fixture": str(result.fixture) if result.fixture else None,
             "workers": result.workers, "shards": result.shards,
             "shard": result.shard.number if result.shard is not None else None,
+            "never_succeeded": list(where.never), "never_succeeded_as_the_spec_says": where.excused,
         }, indent=2) + "\n")
-    return EXIT_OK if result.ok else EXIT_FAIL
+    if not result.ok:
+        return EXIT_FAIL
+    return where.exit_code(allow_never_succeeded=allow_never_succeeded)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -3,7 +3,11 @@
 - 0: holds (the spec is clean, every proof holds, no divergence);
 - 1: wrong: the spec or the implementation is shown wrong (diagnostics,
   refuted proofs, divergences);
-- 2: inconclusive (a proof came back unknown, nothing wrong);
+- 2: inconclusive, nothing wrong: a proof came back unknown, or a
+  conformance campaign left a public action never succeeding, so its
+  success path was never compared (a gap in coverage, not a finding;
+  ``--allow-never-succeeded`` accepts it, and an ``uncovered: succeeds:
+  <why>`` line in the action's comment says it cannot succeed);
 - 3: an internal error of imospec itself (a bug: please report it), or a
   broken installation (a missing dependency);
 - 64: a usage or setup error (as sysexits' EX_USAGE): bad arguments, a
@@ -36,7 +40,8 @@ EXIT_TABLE = """\
 exit codes (every command):
   0   holds: the spec checks, every proof holds, the model and the contracts agree
   1   wrong: a diagnostic in the spec, a refuted proof, a divergence
-  2   inconclusive: nothing wrong, but a proof came back unknown
+  2   inconclusive: nothing wrong, but a proof came back unknown, or a campaign left
+      a public action never succeeding (conform, verify; --allow-never-succeeded)
   3   internal error of imospec (traceback in .imospec-cache/crash.log), or a broken install
   64  usage or setup error, nothing checked: bad arguments, a missing file or directory,
       no .imo file, an unknown --module, a broken binding or config file, a contract of

@@ -185,8 +185,8 @@ def handle(args: argparse.Namespace) -> int:
         pipeline.cover_settings = settings  # the covers' runs also answer the vacuity checks
     code = run(pipeline, sys.stdout, json_to=args.json, show_proved=args.show_proved, quiet=args.quiet,
                full=args.full)
-    if settings is None or args.invariant is not None or code in (EXIT_INTERNAL,) or not pipeline.ok:
-        return code
+    if settings is None or args.invariant is not None or code in (EXIT_INTERNAL, EXIT_USAGE) or not pipeline.ok:
+        return code  # (a usage error, such as an unknown --module, checks nothing more)
     return worst([code, run_covers(pipeline, sys.stdout, settings, module=args.module, witnesses=args.witness)])
 
 

@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
         "`imospec conform` of the bundled Vyper contracts on py-evm and pyrevm, and print one summary; "
         "the spec is read and checked once for all of them. Exit 0 when everything holds, 1 when "
         "something is wrong (a diagnostic, a refuted proof, a divergence), 2 when something is "
-        "inconclusive (an unknown proof) and nothing wrong, 3 on an internal error, 64 on a usage or setup "
+        "inconclusive and nothing wrong (an unknown proof, a public action that never succeeded in a "
+        "campaign), 3 on an internal error, 64 on a usage or setup "
         "error (a bad argument, a broken binding or config file). The summary names "
         "each unknown query with the command that retries it with a larger budget.",
     )
@@ -58,6 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--mutation-report", type=Path, metavar="FILE",
                    help="with --report: file each mutant of `imospec mutate --json FILE` under its action")
     p.add_argument("--skip-prove", action="store_true", help="leave out the proofs")
+    conform.add_never_succeeded_argument(p)
     add_quiet_argument(p)
     p.add_argument("--skip-conform", action="store_true", help="leave out the conformance runs")
     p.set_defaults(func=cmd_verify)
@@ -160,12 +162,15 @@ def run_stages(pipeline: Pipeline, args: argparse.Namespace, out: Any) -> list[S
             name = f"conform ({backend})"
             print(f"== {name}", file=out, flush=True)
             settings = CampaignSettings(backend=backend, examples=args.examples, steps=args.steps, seed=args.seed)
-            code = _stdout_to(out, lambda s=settings: conform.run(pipeline, s, quiet=args.quiet))
+            code = _stdout_to(out, lambda s=settings: conform.run(
+                pipeline, s, quiet=args.quiet, allow_never_succeeded=args.allow_never_succeeded))
             result = next((c for c in pipeline.campaigns if c.backend == backend), None)
             detail = {}
             if result is not None:
                 detail = {"steps": result.stats.steps, "sequences": result.stats.examples, "ok": result.ok,
-                          "fixture": str(result.fixture) if result.fixture else None}
+                          "fixture": str(result.fixture) if result.fixture else None,
+                          "outcomes": {a: list(c) for a, c in sorted(result.stats.outcomes.items())},
+                          "never_succeeded": list(conform.reach(pipeline, result).never)}
             stages.append(Stage(name, code, detail))
     return stages
 

@@ -12,6 +12,7 @@ Only state the query read or wrote appears (the rule's and the action's).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import z3
@@ -266,6 +267,15 @@ def render_counterexample(cex: dict[str, Any], indent: str = "    ", *, full: bo
     def shown(v: Any) -> str:
         return names[v] if isinstance(v, str) and v in names else _show(v)
 
+    # a state entry's address key by its name too, and the caller's as `caller`
+    keys = {k.lower(): v for k, v in names.items() if isinstance(k, str)}
+    caller = (cex.get("env") or {}).get("caller")
+    if isinstance(caller, str):
+        keys.setdefault(caller.lower(), "caller")
+
+    def row_name(name: str) -> str:
+        return re.sub(r"\[(0x[0-9a-fA-F]{40})\]", lambda m: f"[{keys.get(m.group(1).lower(), m.group(1))}]", name)
+
     if cex.get("witnesses"):
         lines.append(f"{indent}for " + ", ".join(f"{k} = {shown(v)}" for k, v in cex["witnesses"].items()))
     if cex.get("env"):
@@ -284,7 +294,7 @@ def render_counterexample(cex: dict[str, Any], indent: str = "    ", *, full: bo
             after = shown(r["after"]) if "after" in r else "-"
             read = r["name"].rsplit(".", 1)[-1].split("[", 1)[0] in clause
             if full or before != after or read:
-                rows.append((r["name"], before, after))
+                rows.append((row_name(r["name"]), before, after))
         hidden = len(cex["state"]) - len(rows)
         note = f"; {hidden} unchanged not shown (--full shows them)" if hidden else ""
         lines.append(f"{indent}state (before -> after; * changed{note}):")

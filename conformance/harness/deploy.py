@@ -92,6 +92,7 @@ class DeployedPair(BindingNames):
         self.binding = binding
         self.check_rules = check_rules
         self.full_compare = full_compare
+        self.scenario: str | None = None  # the starting state's scenario (see start_from)
         self.backend: Backend = get_backend(backend)
         accounts = self.backend.create_accounts(1 + binding.actors)
         # the precompiles hold a wei, as on mainnet: a call to an empty one
@@ -248,6 +249,7 @@ class DeployedPair(BindingNames):
             KeyError: no such scenario in the binding.
         """
         self._prelude = self._go_back(self._prelude)
+        self.scenario = scenario
         reports = []
         if scenario is not None:
             reports = [self.run(s) for s in self.binding_steps(self.binding.scenarios[scenario])]

@@ -104,7 +104,7 @@ def _show(v: Any) -> str:
     if isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, int):
-        if v in ADDRESS_LABELS:
+        if v and v in ADDRESS_LABELS:  # (0 is a number as often as the zero address: shown as 0)
             return ADDRESS_LABELS[v]
         if 2**100 <= v < 2**160 and v not in (2**112 - 1, 2**128 - 1):
             return f"0x{v:040x}"
@@ -211,7 +211,9 @@ def _call_path(module: str, name: str, args: tuple[int, ...]) -> str:
 
 
 def _show_key(k: int) -> str:
-    return f"0x{k:x}" if k > 10**9 else str(k)
+    # an address by its label (actor:1, pool...), as traces show arguments
+    label = ADDRESS_LABELS.get(k) if k else None
+    return label or (f"0x{k:x}" if k > 10**9 else str(k))
 
 
 def _key_types(t: ir.Type) -> list[ir.Type]:

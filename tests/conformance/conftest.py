@@ -66,7 +66,9 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
     holds 1e26 DCEP and approves mdcep, actor:0 reports ``collateral`` DCEP
     wei of off-chain collateral observed at the genesis time (by default
     100,000 DCEP: large mints are then undercollateralised), and every actor
-    mints 1,000 mDCEP. ``replace`` (file, old, new) makes a mutant of one contract.
+    mints 1,000 mDCEP; every sequence begins with a step of mdcep's minting,
+    redeeming, signed and asset-manager actions (the binding's ``focus``).
+    ``replace`` (file, old, new) makes a mutant of one contract.
     With ``timelock`` among ``modules``, actor:0 is its admin (no governor)
     and it governs the interest model (its rate) and the oracle
     (its reporter and staleness bound)."""
@@ -93,7 +95,12 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
         bound["interest"]["constructor"] = ["annual_rate", "@timelock", ["@mdcep"]]
         bound["oracle"]["constructor"] = ["reporter", "max_staleness", "@timelock"]
         params["timelock.admin"] = "actor:0"
-    data = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
-            "modules": bound, "params": params, "prelude": prelude}
+    data: dict[str, object] = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
+                               "modules": bound, "params": params, "prelude": prelude}
+    if "mdcep" in modules:
+        # every sequence begins with a step of each of mdcep's actions the test counts on
+        data["focus"] = {"prelude": ["mdcep.mint", "mdcep.mint_from_gasless_request", "mdcep.redeem",
+                                     "mdcep.redeem_from_gasless_request", "mdcep.permit", "mdcep.allocate_to_rwa",
+                                     "mdcep.return_from_rwa"]}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"

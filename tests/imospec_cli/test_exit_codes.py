@@ -74,6 +74,83 @@ def test_row_2_inconclusive() -> None:
     assert "unknown (rlimit)" in out
 
 
+# A campaign too small to make every action of the tiny implementation succeed.
+SMALL_CAMPAIGN = ("--backend", "pyrevm", "--examples", "2", "--steps", "3", "--seed", "0", "--workers", "1")
+
+
+def tiny_with_own_spec(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the tiny implementation with its own copy of the spec (binding, spec directory)."""
+    shutil.copytree(TINY_IMPL.parent / "spec", tmp_path / "spec")
+    shutil.copytree(TINY_IMPL, tmp_path / "impl")
+    return tmp_path / "impl" / "binding.json", tmp_path / "spec"
+
+
+def never_succeeded_in(binding: Path, tmp_path: Path, *extra: str) -> tuple[int, str, list[str]]:
+    """Exit code, stdout and the actions never succeeded of a small campaign of ``binding``."""
+    report = tmp_path / "conform.json"
+    code, out, err = run("conform", "--impl", str(binding), *SMALL_CAMPAIGN, "--json", str(report), *extra,
+                         cwd=tmp_path)
+    assert "Traceback" not in out + err, out + err
+    return code, out, json.loads(report.read_text())["never_succeeded"]
+
+
+def test_row_2_a_campaign_that_leaves_an_action_never_succeeding(tmp_path: Path) -> None:
+    """No divergence, but a public action never succeeded: its success path was
+    never compared, so the campaign is inconclusive, with a warning naming each."""
+    code, out, never = never_succeeded_in(tiny_copy(tmp_path), tmp_path)
+    assert never, "the test needs a campaign that leaves an action never succeeding"
+    assert code == EXIT_UNKNOWN, out
+    warning = next(ln for ln in out.splitlines() if ln.startswith("warning: "))
+    assert f"{len(never)} action(s) never succeeded" in warning and all(a in warning for a in never)
+    assert "inconclusive (exit 2)" in warning and "--allow-never-succeeded" in warning
+    # an action no call reached counts too (vault.set_price is the owner's)
+    ran = {ln.split()[0] for ln in out.splitlines() if ln.startswith("  ") and " ok " in ln}
+    assert set(never) - ran, (never, ran)
+
+
+def test_row_2_opt_out_by_flag_or_config(tmp_path: Path) -> None:
+    """--allow-never-succeeded, or allow_never_succeeded = true in imospec.toml, keeps exit 0 (and the warning)."""
+    binding = tiny_copy(tmp_path)
+    code, out, never = never_succeeded_in(binding, tmp_path, "--allow-never-succeeded")
+    assert never and code == EXIT_OK, out
+    assert "allowed by --allow-never-succeeded" in out
+    (tmp_path / "imospec.toml").write_text("[conform]\nallow_never_succeeded = true\n")
+    code, out, never = never_succeeded_in(binding, tmp_path)
+    assert never and code == EXIT_OK, out
+    (tmp_path / "imospec.toml").write_text("allow_never_succeeded = false\n")
+    assert never_succeeded_in(binding, tmp_path)[0] == EXIT_UNKNOWN
+
+
+def test_row_2_not_for_an_action_the_spec_says_cannot_succeed(tmp_path: Path) -> None:
+    """An action whose comment in the spec says no run can make it succeed
+    (``uncovered: succeeds: <why>``) is a note, not a gap; a claim that a
+    campaign contradicts is wrong (exit 1)."""
+    binding, spec = tiny_with_own_spec(tmp_path)
+    _, out, never = never_succeeded_in(binding, tmp_path)
+    assert never
+    succeeded = sorted({ln.split()[0] for ln in out.splitlines() if ln.startswith("  ") and " ok " in ln
+                        and int(ln.split()[1]) > 0})
+    assert succeeded, out
+
+    def claim(actions: list[str]) -> None:
+        for action in actions:
+            module, name = action.split(".")
+            path = next(p for p in spec.glob("*.imo") if f"action {name}(" in p.read_text()
+                        and (p.stem == module or f"module {module} extends" in (spec / f"{module}.imo").read_text()))
+            text = path.read_text()
+            text = text.replace(f"\naction {name}(", f"\n// uncovered: succeeds: the test says so\naction {name}(", 1)
+            path.write_text(text)
+
+    claim(never)
+    code, out, left = never_succeeded_in(binding, tmp_path)
+    assert code == EXIT_OK and left == [], out
+    assert all(f"note: {a} never succeeded, as the spec says: the test says so" in out for a in never), out
+    claim(succeeded[:1])
+    code, out, _ = never_succeeded_in(binding, tmp_path)
+    assert code == EXIT_FAIL, out
+    assert f"the spec says no run can make {succeeded[0]} succeed" in out
+
+
 def test_row_3_internal_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A bug of imospec (here: a command that raises) is exit 3, a one-line message, the traceback in the log."""
     def broken(args: argparse.Namespace) -> int:
@@ -133,6 +210,7 @@ def test_row_64_no_imo_files(tmp_path: Path) -> None:
 def test_row_64_unknown_module_or_invariant() -> None:
     code, out, err = run("prove", str(SPECS / "reserve_ok"), "--module", "nosuch", "--jobs", "1")
     assert_usage_error(code, out, err, "no module `nosuch`")
+    assert "== covers" not in out, "a usage error checks nothing more (no cover search)"
     code, out, err = run("model", "--emit", "vaul", str(MINI))
     assert_usage_error(code, out, err, "did you mean `vault`?")
 

@@ -159,3 +159,33 @@ def test_a_campaign_on_several_workers_labels_its_trace_too(rounding_mutant: Pat
     assert not result.ok and result.divergence
     text = format_trace(result.divergence)
     assert "from actor:" in text and "0x" not in text
+
+
+def test_state_paths_name_addresses_and_zero_is_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DIFFERS line's map key names the address as the trace does (actor:1,
+    pool); a zero reads 0, not the zero address's 0x0."""
+    from conformance.harness import values
+
+    actor, pool = 0x6F2B0793639DA1E8325CE4453A637DA334A469CD, 0x18D2756E9BF90B952A7E39BBBD1FFFC0EF66754D
+    for address, name in ((actor, "actor:1"), (pool, "pool"), (0, "0x0")):
+        monkeypatch.setitem(values.ADDRESS_LABELS, address, name)
+    assert values._path("dcep", "balance_of", (actor,)) == "dcep.balance_of[actor:1]"
+    assert values._path("dcep", "allowance", (actor, pool)) == "dcep.allowance[actor:1][pool]"
+    assert values._path("member", "owner_of", (2,)) == "member.owner_of[2]"
+    assert values._show(0) == "0" and values._show(pool) == "pool" and values._show(10**18) == "1e18"
+
+
+def test_a_counterexamples_state_names_the_addresses_it_knows() -> None:
+    """A state entry keyed by a module's address reads by the module's name,
+    one keyed by the caller's as `caller` (not 0x…de0b6b3a7640001)."""
+    from verification.report import render_counterexample
+
+    caller, reserve = "0x" + "0" * 25 + "de0b6b3a763ffff", "0x" + "0" * 25 + "de0b6b3a7640001"
+    cex = {"env": {"caller": caller, "now": 0}, "args": {"amount": 2}, "addresses": {"reserve": reserve},
+           "state": [{"name": f"reserve.contributed[{caller}]", "before": 0, "after": 2},
+                     {"name": f"dcep.balance_of[{reserve.upper().replace('0X', '0x')}]", "before": 0, "after": 2},
+                     {"name": "dcep.balance_of[0x" + "1" * 40 + "]", "before": 5, "after": 3}]}
+    text = render_counterexample(cex)
+    assert "reserve.contributed[caller]" in text and "dcep.balance_of[reserve]" in text, text
+    assert "dcep.balance_of[0x" + "1" * 40 + "]" in text  # an address it cannot name stays as it is
+    assert f"caller={caller}" in text  # the environment still gives the caller's address
