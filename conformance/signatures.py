@@ -282,10 +282,13 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
         recovered = 0
     signed_values = values
     if kind == "tampered":
-        # a field changed after signing (the last numeric field, plus one)
-        j = max(i for i, (_, t) in enumerate(rec.fields) if t == ir.UINT and names[i] not in ("nonce", "expiry"))
+        # a field changed after signing: the last numeric field plus one; in a
+        # request without amounts (a delegation) the last address but the owner's, plus one
+        amounts = [i for i, (_, t) in enumerate(rec.fields) if t == ir.UINT and names[i] not in ("nonce", "expiry")]
+        parties = [i for i, (_, t) in enumerate(rec.fields) if t == ir.ADDRESS and names[i] != owner_field]
+        j = max(amounts or parties)
         changed = list(values)
-        changed[j] = (changed[j] + 1) % 2**256
+        changed[j] = (changed[j] + 1) % (2**256 if amounts else 2**160)
         values = tuple(changed)
     sv = SignedValue(kind, module, signed_type, signed_values, recovered, chain_id, contract, canonical,
                      _bytes(v, r, s))

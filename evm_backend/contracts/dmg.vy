@@ -9,6 +9,15 @@
 #     block in which `d`'s votes changed, and `prior_votes` finds the one in
 #     force by binary search. Only ended blocks may be asked for
 #     ("NOT_YET_DETERMINED").
+#   - `delegate_by_sig` (COMP's delegateBySig): a delegation signed by its
+#     owner as EIP-712 typed data `Delegation(address owner,address
+#     delegatee,uint256 nonce,uint256 expiry)` under the domain (name "DMG",
+#     version "1", chainId, verifyingContract = this contract), recomputed
+#     when the chain id differs from the one at deployment. Checks, in the
+#     spec's order: expiry ("REQUEST_EXPIRED"), the owner's next nonce
+#     ("INVALID_NONCE"), the signature ("INVALID_SIGNATURE": 65 bytes
+#     r || s || v, s at most secp256k1n/2, the recovered signer not zero and
+#     equal to the owner); then the nonce is used up.
 
 event Transfer:
     sender: indexed(address)
@@ -42,8 +51,28 @@ struct Checkpoint:
 
 DMG_SUPPLY: constant(uint256) = 250000000 * 10**18
 
+# secp256k1n / 2: a signature with a larger s is the malleated twin of one with a smaller s
+HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+NAME_HASH: constant(bytes32) = keccak256("DMG")
+VERSION_HASH: constant(bytes32) = keccak256("1")
+DELEGATION_TYPEHASH: constant(bytes32) = keccak256(
+    "Delegation(address owner,address delegatee,uint256 nonce,uint256 expiry)")
+
+# A delegation signed by its owner.
+struct Delegation:
+    owner: address
+    delegatee: address
+    nonce: uint256
+    expiry: uint256
+
 # Receives the whole supply at deployment.
 treasury: public(immutable(address))
+
+# the EIP-712 domain as of deployment (recomputed on another chain)
+CACHED_CHAIN_ID: immutable(uint256)
+CACHED_DOMAIN: immutable(bytes32)
 
 # ---------------------------------------------------------------- erc20 state
 
@@ -63,10 +92,17 @@ current_votes: public(HashMap[address, uint256])
 # The sum of the balances of every account that has a delegate.
 total_delegated: public(uint256)
 
+# ---------------------------------------------------------------- dmg state
+
+# Nonces of signed delegations, per owner.
+nonces: public(HashMap[address, uint256])
+
 
 @deploy
 def __init__(_treasury: address):
     treasury = _treasury
+    CACHED_CHAIN_ID = chain.id
+    CACHED_DOMAIN = self._build_domain()
     # init { _mint(treasury, DMG_SUPPLY) }
     self._mint(_treasury, DMG_SUPPLY)
 
@@ -103,15 +139,70 @@ def transfer_from(sender: address, receiver: address, amount: uint256) -> bool:
 def delegate(delegatee: address):
     """The caller's balance, now and in future, counts for `delegatee` (the
     zero address: for nobody)."""
-    previous: address = self.delegates[msg.sender]
-    held: uint256 = self.balance_of[msg.sender]
-    self.delegates[msg.sender] = delegatee
-    log DelegateChanged(delegator=msg.sender, from_delegate=previous, to_delegate=delegatee)
+    self._delegate(msg.sender, delegatee)
+
+
+@external
+def delegate_by_sig(req: Delegation, sig: Bytes[65]):
+    """Anyone submits a delegation signed by its owner."""
+    assert block.timestamp <= req.expiry, "REQUEST_EXPIRED"
+    assert req.nonce == self.nonces[req.owner], "INVALID_NONCE"
+    assert self._signed_by(keccak256(abi_encode(DELEGATION_TYPEHASH, req.owner, req.delegatee, req.nonce,
+                                                req.expiry)), req.owner, sig), "INVALID_SIGNATURE"
+    self.nonces[req.owner] += 1
+    self._delegate(req.owner, req.delegatee)
+
+
+@internal
+def _delegate(delegator: address, delegatee: address):
+    previous: address = self.delegates[delegator]
+    held: uint256 = self.balance_of[delegator]
+    self.delegates[delegator] = delegatee
+    log DelegateChanged(delegator=delegator, from_delegate=previous, to_delegate=delegatee)
     if previous == empty(address) and delegatee != empty(address):
         self.total_delegated += held
     if previous != empty(address) and delegatee == empty(address):
         self.total_delegated -= held
     self._move_delegates(previous, delegatee, held)
+
+
+# ---------------------------------------------------------------- EIP-712
+
+@internal
+@view
+def _build_domain() -> bytes32:
+    return keccak256(abi_encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, chain.id, self))
+
+
+@external
+@view
+def DOMAIN_SEPARATOR() -> bytes32:
+    """The EIP-712 domain separator for the chain this runs on."""
+    return self._domain()
+
+
+@internal
+@view
+def _domain() -> bytes32:
+    if chain.id == CACHED_CHAIN_ID:
+        return CACHED_DOMAIN
+    return self._build_domain()
+
+
+@internal
+@view
+def _signed_by(struct_hash: bytes32, owner: address, sig: Bytes[65]) -> bool:
+    """Whether `sig` is `owner`'s low-s signature over `struct_hash` in this domain."""
+    if len(sig) != 65:
+        return False
+    r: uint256 = convert(extract32(sig, 0), uint256)
+    s: uint256 = convert(extract32(sig, 32), uint256)
+    v: uint256 = convert(slice(sig, 64, 1), uint256)
+    if s > HALF_N:
+        return False
+    digest: bytes32 = keccak256(concat(b"\x19\x01", self._domain(), struct_hash))
+    signer: address = ecrecover(digest, v, r, s)
+    return signer != empty(address) and signer == owner
 
 
 @external
