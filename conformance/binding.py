@@ -106,7 +106,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -300,6 +300,12 @@ class Binding:
     def starts(self) -> list[str | None]:
         """The starting states of a campaign: after the prelude (None), then each scenario."""
         return [None, *self.scenarios]
+
+
+def at_deployment(binding: Binding) -> Binding:
+    """The same deployment (modules, parameters, actors) without its prelude
+    and scenarios: runs start right after the constructors."""
+    return replace(binding, prelude=(), scenarios={}, attacks={})
 
 
 def load_binding(path: str | Path) -> Binding:

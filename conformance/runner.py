@@ -457,6 +457,7 @@ class Fixture:
     backend: str
     scenario: str | None
     steps: tuple[Step, ...]
+    from_deployment: bool = False  # the steps start right after the deployment, without the prelude
 
 
 @dataclass
@@ -498,7 +499,8 @@ def read_fixture(path: str | Path) -> Fixture:
         raise FixtureError(f"{p} is not an imospec trace fixture")
     try:
         steps = tuple(step_from_json(d) for d in data["steps"])
-        return Fixture(p, Path(data["binding"]), str(data.get("backend", "py-evm")), data.get("scenario"), steps)
+        return Fixture(p, Path(data["binding"]), str(data.get("backend", "py-evm")), data.get("scenario"), steps,
+                       bool(data.get("from_deployment", False)))
     except (KeyError, TypeError) as exc:
         raise FixtureError(f"{p}: a malformed fixture ({type(exc).__name__}: {exc})") from None
 
@@ -509,6 +511,10 @@ def replay(fixture: Fixture, binding: Binding, spec: ir.Spec, backend: str | Non
     Raises:
         BindingError, CompileError, DeploymentFailed: the implementation cannot be set up.
     """
+    if fixture.from_deployment:
+        from conformance.binding import at_deployment
+
+        binding = at_deployment(binding)
     harness = Harness(spec, binding, backend or fixture.backend)
     reports = list(harness.prelude_reports)
     reports += harness.start_from(fixture.scenario)

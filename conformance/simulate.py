@@ -102,10 +102,13 @@ class ModelRun(BindingNames):
 @dataclass(frozen=True)
 class Trace:
     """A path to the goal: the binding scenario it starts from (None: just
-    after the prelude) and the steps after it; the last one reaches the goal."""
+    after the prelude) and the steps after it; the last one reaches the goal.
+    With ``from_deployment`` the steps start right after the deployment,
+    without the prelude (:func:`conformance.binding.at_deployment`)."""
 
     scenario: str | None
     steps: tuple[Step, ...]
+    from_deployment: bool = False
 
 
 @dataclass(frozen=True)
