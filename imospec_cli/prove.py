@@ -86,6 +86,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "fixture (default py-evm)")
     p.add_argument("--seed", metavar="N", type=_nonneg_int, default=0,
                    help="seed of the guided simulation on the model (default 0)")
+    p.add_argument("--search-actions", metavar="M.A,...", type=_action_list,
+                   help="the bounded search from the binding's deployment unrolls only these actions "
+                        "(comma-separated MODULE.ACTION; default: every action in the goal's cone of influence); "
+                        "a trace found is still real, but 'none' then covers only these actions")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
     p.add_argument("--full", action="store_true",
                    help="show every state variable of a counterexample, not only those that changed or that "
@@ -151,8 +155,19 @@ def options_from(args: argparse.Namespace) -> Options:
         jobs=getattr(args, "jobs", 0), vacuity=not getattr(args, "no_vacuity", False),
         replay=not getattr(args, "no_replay", False), binding=_search_binding(getattr(args, "binding", None)),
         evm=None if getattr(args, "evm", "py-evm") == "none" else getattr(args, "evm", "py-evm"),
-        seed=getattr(args, "seed", 0),
+        seed=getattr(args, "seed", 0), search_actions=getattr(args, "search_actions", None),
     )
+
+
+def _action_list(text: str) -> tuple[tuple[str, str], ...]:
+    """``MODULE.ACTION,...`` as pairs (argparse type)."""
+    out = []
+    for part in text.split(","):
+        m, dot, a = part.strip().partition(".")
+        if not (m and dot and a):
+            raise argparse.ArgumentTypeError(f"'{part.strip()}' is not MODULE.ACTION (for example offering.contribute)")
+        out.append((m, a))
+    return tuple(out)
 
 
 def _search_binding(given: str | None) -> Path | None:

@@ -16,6 +16,7 @@ same violation.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,17 +43,19 @@ class StepVars:
 
 
 def bounded_check(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Budget,
-                  domain: str = "int", replay_model: bool = True) -> BoundedSearch:
+                  domain: str = "int", replay_model: bool = True,
+                  chosen: Sequence[tuple[str, str]] | None = None) -> BoundedSearch:
     """Search for a reachable violation of ``job``'s rule (or ensures clause)
     within ``depth`` steps of deployment, and replay a violation found through
-    the reference model (unless ``replay_model`` is false).
+    the reference model (unless ``replay_model`` is false). ``chosen``, when
+    given, narrows the cone's actions (``unreachable`` then covers only them).
 
     Raises:
         nothing: an encoding problem is an ``unknown`` search.
     """
     t0 = time.perf_counter()
     try:
-        result = BoundedSearch.from_json(_search(spec, analysis, job, depth, budget, domain))
+        result = BoundedSearch.from_json(_search(spec, analysis, job, depth, budget, domain, chosen))
     except EncodingError as exc:
         return BoundedSearch("unknown", depth, detail=f"unsupported: {exc}", seconds=time.perf_counter() - t0)
     if result.status == "reachable" and replay_model:
@@ -75,9 +78,9 @@ def _target(spec: ir.Spec, analysis: Analysis, job: Job) -> tuple[ir.Expr, bool,
 
 
 def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Budget,
-            domain: str) -> dict[str, Any]:
+            domain: str, chosen: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
     expr, transition, reads = _target(spec, analysis, job)
-    actions = analysis.cone_of_influence(reads)
+    actions = [a for a in analysis.cone_of_influence(reads) if chosen is None or a in chosen]
     if job.kind == "ensures" and job.action is not None and job.action not in actions:
         actions.append(job.action)
     builder = Builder(spec, analysis, domain)

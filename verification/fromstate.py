@@ -16,6 +16,7 @@ action), so the trace replays on the model and, as a fixture, on the EVM.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -114,11 +115,38 @@ class FromState:
     wall_clock: bool = False
 
 
+def search_actions(spec: ir.Spec, analysis: Analysis, job: Job,
+                   chosen: Sequence[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """The actions a symbolic search unrolls: the goal's cone of influence
+    (:meth:`spec.analysis.Analysis.cone_of_influence`), narrowed to
+    ``chosen`` when given, with arguments the search can pick (integers,
+    booleans, addresses); for an ``ensures`` goal, its action too."""
+    _, _, reads = _target(spec, analysis, job)
+    keep = None if chosen is None else set(chosen)
+    actions = [a for a in analysis.cone_of_influence(reads)
+               if (keep is None or a in keep)
+               and all(t in (ir.UINT, ir.BOOL, ir.ADDRESS) for _, t in spec.modules[a[0]].actions[a[1]].params)]
+    if job.kind == "ensures" and job.action is not None and job.action not in actions:
+        actions.append(job.action)
+    return actions
+
+
 def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
-                      depth: int, budget: Budget, reach: bool = False) -> FromState:
+                      depth: int, budget: Budget, reach: bool = False,
+                      chosen: Sequence[tuple[str, str]] | None = None, actors: Sequence[int] | None = None,
+                      first_check: int = 1) -> FromState:
     """Search up to ``depth`` symbolic transactions from ``run``'s current
     (concrete) state, which ``scenario`` names, for a violation of ``job``'s
     rule (or, with ``reach``, a state where it holds).
+
+    One solver serves every depth: transaction ``i`` is added to the
+    formulas of the first ``i - 1`` (kept, not rebuilt), and the goal at
+    depth ``i`` is checked between a push and a pop. The transactions are
+    chosen among :func:`search_actions` (``chosen`` narrows them), their
+    callers among ``actors`` (default: all of ``run``'s), and each address
+    argument is an actor or a deployed module (the only addresses that hold
+    anything or are approved by anyone). The goal is asked from depth
+    ``first_check`` on (a shallower violation is known not to exist).
 
     Raises:
         nothing: an encoding problem is an ``unknown`` search.
@@ -126,11 +154,9 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     from conformance.harness.values import Step
     from conformance.simulate import Trace
 
-    expr, transition, reads = _target(spec, analysis, job)
-    actions = [a for a in analysis.cone_of_influence(reads)
-               if all(t in (ir.UINT, ir.BOOL, ir.ADDRESS) for _, t in spec.modules[a[0]].actions[a[1]].params)]
-    if job.kind == "ensures" and job.action is not None and job.action not in actions:
-        actions.append(job.action)
+    expr, transition, _ = _target(spec, analysis, job)
+    actions = search_actions(spec, analysis, job, chosen)
+    callers = list(run.actors if actors is None else actors)
     if not actions:
         return FromState("none", depth, detail="no action to unroll")
     try:
@@ -150,7 +176,8 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
         added = 0
         for i in range(1, depth + 1):
             sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
-            solver.add(z3.Or([sv.env.caller == actor for actor in run.actors]))
+            solver.add(z3.Or([sv.env.caller == actor for actor in callers]))
+            _address_domain(spec, solver, sv, [*callers, *run.addresses.values()])
             steps.append(sv)
             states.append(merged)
             prev_env = sv.env
@@ -170,6 +197,8 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
             for f in enc.facts[added:]:
                 solver.add(f)
             added = len(enc.facts)
+            if i < first_check:
+                continue
             solver.push()
             for f in [*enc.axioms, *finalize_facts(enc)]:
                 solver.add(f)
@@ -184,16 +213,16 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
                 now: int = run.now
                 block: int = run.block
                 for s in steps:
-                    chosen = raw_int(model, s.selector)
-                    assert isinstance(chosen, int)
-                    m, a = s.actions[chosen]
+                    pick = raw_int(model, s.selector)
+                    assert isinstance(pick, int)
+                    m, a = s.actions[pick]
                     t_now, t_block = raw_int(model, s.env.now), raw_int(model, s.env.block_number)
                     assert isinstance(t_now, int) and isinstance(t_block, int)
                     if (t_now, t_block) != (now, block):
                         out.append(Step("time", seconds=t_now - now, blocks=t_block - block))
                         now, block = t_now, t_block
                     decl = spec.modules[m].actions[a]
-                    args = tuple(_arg(model, s.args[chosen][n], t) for n, t in decl.params)
+                    args = tuple(_arg(model, s.args[pick][n], t) for n, t in decl.params)
                     caller = raw_int(model, s.env.caller)
                     assert isinstance(caller, int)
                     out.append(Step("action", m, a, caller, args))
@@ -207,6 +236,14 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     except EncodingError as exc:
         return FromState("unknown", 0, detail=f"unsupported: {exc}")
     return FromState("none", depth)
+
+
+def _address_domain(spec: ir.Spec, solver: Any, sv: StepVars, addresses: list[int]) -> None:
+    """Each address argument of the step is one of ``addresses``."""
+    for (m, a), args in zip(sv.actions, sv.args, strict=True):
+        for n, t in spec.modules[m].actions[a].params:
+            if t == ir.ADDRESS:
+                solver.add(z3.Or([args[n] == x for x in addresses]))
 
 
 def _arg(model: Any, rep: Rep, t: ir.Type) -> Any:

@@ -88,6 +88,9 @@ class Options:
     binding: Path | None = None
     evm: str | None = None
     seed: int = 0
+    # the search from the binding's deployment unrolls these actions only
+    # (None: the goal's whole cone of influence)
+    search_actions: tuple[tuple[str, str], ...] | None = None
 
     @property
     def budget(self) -> Budget:
@@ -169,11 +172,15 @@ def plan(spec: ir.Spec, analysis: Analysis, options: Options) -> tuple[list[Job]
     an action that writes nothing a rule reads preserves it).
 
     Raises:
-        SelectionError: the module or rule does not exist.
+        SelectionError: the module or rule does not exist, or a search
+            action is not a public action.
     """
     jobs: list[Job] = []
     free: list[Result] = []
     actions = analysis.public_actions()
+    for am, aname in options.search_actions or ():
+        if (am, aname) not in actions:
+            raise SelectionError(f"--search-actions: no public action `{am}.{aname}` in the spec")
     rules = select_rules(spec, options.module, options.invariant)
     if options.only_ensures:  # and the theorems: closed formulas, one cheap query each
         rules = [(m, r) for m, r in rules if r.kind == "theorem"]
@@ -256,6 +263,7 @@ class _Task:
     binding: str | None = None
     evm: str | None = None
     seed: int = 0
+    search_actions: tuple[tuple[str, str], ...] | None = None
 
 
 def run_task(task: _Task) -> Result:
@@ -307,7 +315,8 @@ def _search(spec: ir.Spec, analysis: Analysis, task: _Task, verdict: Verdict, ct
             binding = None
     rep = search(spec, analysis, Goal(job), cti=cti, depth=task.depth if bmc is not None else 0,
                  budget=task.budget, binding=binding, seed=task.seed, replay_model=task.replay,
-                 evm_backend=task.evm if task.replay else None, bmc=bmc, state_depth=min(2, task.depth))
+                 evm_backend=task.evm if task.replay else None, bmc=bmc, state_depth=min(2, task.depth),
+                 actions=task.search_actions, deployed_depth=task.depth)
     if bmc is not None:
         rep.rlimit_spent += task.budget.share(0.25).rlimit
     elif task.depth > 0:
@@ -321,7 +330,7 @@ def _search(spec: ir.Spec, analysis: Analysis, task: _Task, verdict: Verdict, ct
         result.outcome = Proved((), rep.proved_by.value, outcome.encoding)
     elif rep.found_by is not None and isinstance(outcome, Unknown):
         # no verdict on the step, but a real violation: refuted
-        if rep.found_by is SearchMethod.BMC_DEPLOYMENT and bmc is not None:
+        if rep.found_by is SearchMethod.BMC_DEPLOYMENT and bmc is not None and bmc.status == "reachable":
             cex = dict(bmc.counterexample or {})
             cex["note"] = "found by the bounded search from deployment (the step query gave no verdict)"
         else:
@@ -344,7 +353,7 @@ def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: 
 
     h = hashlib.sha256()
     h.update(input_key(spec, analysis, task.job, task.budget, "int", "bmc").encode())
-    h.update(f"depth={task.depth};replay={task.replay}".encode())
+    h.update(f"depth={task.depth};replay={task.replay};actions={task.search_actions}".encode())
     for name in sorted(spec.sources):
         h.update(name.encode())
         h.update(spec.sources[name].encode())
@@ -357,7 +366,7 @@ def _bmc(spec: ir.Spec, analysis: Analysis, task: _Task, query_key: str, cache: 
         return found
     # the whole search gets a quarter of a query's budget, shared among the depths
     per_depth = task.budget.share(0.25 / max(1, task.depth))
-    out = bounded_check(spec, analysis, task.job, task.depth, per_depth, "int", task.replay)
+    out = bounded_check(spec, analysis, task.job, task.depth, per_depth, "int", task.replay, task.search_actions)
     if not out.wall_clock:  # a search the timeout cut short depends on the machine's load
         cache.put(key, out.to_json())
     return out
@@ -421,7 +430,7 @@ def prove(options: Options, spec: ir.Spec,
     cache_dir = str(options.cache_dir or CACHE_DIR)
     binding = str(options.binding) if options.binding is not None else None
     tasks = [_Task(j, budget_for(j, options), options.encoding, cache_dir, options.cache, options.depth,
-                   options.replay, binding, options.evm, options.seed) for j in jobs]
+                   options.replay, binding, options.evm, options.seed, options.search_actions) for j in jobs]
     # the costliest kinds first, so that no long query starts last and runs
     # alone on one worker (every job has a context of its own: the order
     # changes no verdict)

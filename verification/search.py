@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -172,7 +173,9 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
            binding: Binding | None = None, seed: int = 0, replay_model: bool = True,
            evm_backend: str | None = None, fixture_dir: Path | None = None,
            bmc: BoundedSearch | None = None, walks: int = 8, length: int = 6,
-           wall_clock: float = 120.0, state_depth: int = 2) -> SearchReport:
+           wall_clock: float = 120.0, state_depth: int = 2,
+           actions: Sequence[tuple[str, str]] | None = None, actors: int = 2,
+           deployed_depth: int | None = None) -> SearchReport:
     """Look for a trace to ``goal``: the bounded search from deployment
     (``depth`` transactions, ``budget`` shared among the depths; ``bmc``,
     when given, is its result already known), then, with a ``binding``, the
@@ -183,6 +186,12 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
     replayed on a fresh model and, with ``evm_backend``, on the EVM.
     ``wall_clock`` seconds is the safety net of the simulation: a search it
     cuts short is ``wall_clock`` (never cached).
+
+    With a ``binding``, the search from deployment runs a second time when
+    the symbolic one finds nothing: from the binding's concrete deployment
+    (:func:`deployed_search`, ``actors`` callers, the cone's actions narrowed
+    to ``actions`` when given), up to ``deployed_depth`` transactions
+    (default ``depth``).
 
     Raises:
         nothing: every problem is an ``unknown`` or ``skipped`` attempt.
@@ -205,7 +214,12 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
         if bmc.status == "reachable":
             rep.found_by = SearchMethod.BMC_DEPLOYMENT
             rep.replay = bmc.replay
-    if bmc is not None and bmc.status == "unreachable" and job.kind == "step" and not goal.reach:
+    deep = depth if deployed_depth is None else deployed_depth
+    known = bmc.depth if bmc is not None and bmc.status == "unreachable" else 0
+    if deep > known and not goal.reach and rep.found_by is None and binding is not None:
+        deployed_search(spec, analysis, goal, binding, deep, budget, rep, actions, actors, known)
+    if bmc is not None and bmc.status == "unreachable" and job.kind == "step" and not goal.reach \
+            and rep.found_by is None:
         _k_induction(spec, analysis, job, bmc.depth, budget, rep)
     if rep.found_by is None and rep.proved_by is None:
         if binding is None:
@@ -215,13 +229,65 @@ def search(spec: ir.Spec, analysis: Analysis, goal: Goal, *, cti: bool, depth: i
             _simulate(spec, analysis, goal, binding, seed, walks, length, wall_clock, rep)
             if rep.trace is None and state_depth > 0:
                 _from_states(spec, analysis, goal, binding, state_depth, budget, rep)
-            if rep.trace is not None and replay_model:
-                rep.replay = model_replay(spec, binding, goal, rep.trace)
+    if rep.trace is not None and replay_model and binding is not None and rep.replay is None:
+        rep.replay = model_replay(spec, binding, goal, rep.trace)
     if rep.trace is not None and binding is not None and evm_backend is not None:
         rep.evm = evm_replay(spec, binding, rep.trace, evm_backend, fixture_dir or Path(".imospec-cache/fixtures"),
                              goal)
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding, depth: int, budget: Budget,
+                    rep: SearchReport, actions: Sequence[tuple[str, str]] | None = None, actors: int = 2,
+                    known: int = 0) -> None:
+    """The bounded search from the binding's deployment (``bmc-deployment``):
+    the constructors run on the model with the binding's parameters,
+    addresses, accounts and clock, and nothing else (no prelude); from that
+    concrete state, up to ``depth`` symbolic transactions
+    (:func:`verification.fromstate.search_from_state`), asked from depth
+    ``known + 1`` on (the symbolic search proved there is no violation
+    within ``known`` transactions of any deployment).
+
+    What is restricted, and why a trace found is still real: the deployment
+    is the binding's (only the transactions are symbolic); the transactions
+    are the goal's cone of influence, narrowed to ``actions`` when given;
+    their callers are the first ``actors`` accounts of the binding (actor 0
+    is the merchant in the bundled binding), and an address argument names
+    an actor or a deployed module. Each restriction removes behaviours, none
+    adds one, and a trace found is replayed on a fresh model, which must
+    reach the goal at its last step. ``none`` therefore means no violation
+    among the behaviours searched, not that none exists.
+    """
+    from conformance.binding import at_deployment
+    from conformance.simulate import ModelRun
+    from verification.fromstate import search_from_state
+
+    t0 = time.perf_counter()
+    start = at_deployment(binding)
+    try:
+        run = ModelRun(spec, start)
+    except Exception as exc:  # the binding does not deploy on this spec's model
+        rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "skipped", seconds=time.perf_counter() - t0,
+                                    detail=f"from {binding.name}'s deployment: {type(exc).__name__}: {exc}"))
+        return
+    res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
+                            chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1)
+    rep.rlimit_spent += budget.rlimit
+    rep.wall_clock = rep.wall_clock or res.wall_clock
+    where = f"from {binding.name}'s deployment, {actors} actor(s)" + \
+        (f", {len(actions)} chosen action(s)" if actions is not None else "")
+    if res.status == "found" and res.trace is not None:
+        from conformance.simulate import Trace
+
+        rep.trace = Trace(None, res.trace.steps, from_deployment=True)
+        rep.found_by = SearchMethod.BMC_DEPLOYMENT
+        rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "found", res.depth, 0, time.perf_counter() - t0,
+                                    where))
+        return
+    rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "unknown" if res.status == "unknown" else "none",
+                                res.depth, 0, time.perf_counter() - t0,
+                                where + (f"; {res.detail}" if res.detail else "")))
 
 
 def _k_induction(spec: ir.Spec, analysis: Analysis, job: Job, base_depth: int, budget: Budget,
@@ -355,6 +421,10 @@ def model_replay(spec: ir.Spec, binding: Binding, goal: Goal, trace: Trace) -> M
     from conformance.simulate import ModelRun
     from reference.runtime import World, clone
 
+    if trace.from_deployment:
+        from conformance.binding import at_deployment
+
+        binding = at_deployment(binding)
     run = ModelRun(spec, binding)
     scenario = run.start_from(trace.scenario)
     steps = [*scenario, *trace.steps]
@@ -382,10 +452,13 @@ def evm_replay(spec: ir.Spec, binding: Binding, trace: Trace, backend: str, fixt
     data = {"format": FIXTURE_FORMAT, "binding": str(binding.path.resolve()), "backend": backend, "seed": 0,
             "scenario": trace.scenario, "steps": [step_to_json(s) for s in trace.steps],
             "divergence": {"step": len(trace.steps), "differences": [f"the spec breaks {goal.job.rule_label}"]}}
+    if trace.from_deployment:
+        data["from_deployment"] = True
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        result = replay(Fixture(path, binding.path, backend, trace.scenario, trace.steps), binding, spec, backend)
+        result = replay(Fixture(path, binding.path, backend, trace.scenario, trace.steps, trace.from_deployment),
+                        binding, spec, backend)
     except Exception as exc:  # no compiler, no EVM, a deployment that fails: no EVM replay
         return EvmReplay("unavailable", backend, str(path), detail=f"{type(exc).__name__}: {exc}")
     own = result.reports[-len(trace.steps):] if trace.steps else []

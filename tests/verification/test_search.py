@@ -16,6 +16,12 @@ conformance fixture, on the EVM.
 
 Each search is also run on the unpatched spec, where it must find nothing:
 the trace comes from the mutation, not from the search.
+
+The same four holes are also reached FROM DEPLOYMENT (`bmc-deployment`): the
+binding's constructors and nothing else (no prelude), then symbolic
+transactions chosen among the rule's cone of influence narrowed to the
+attack's kind of actions (`verification.search.deployed_search`), two actors.
+The violations take 3 (the pool opening below the floor) to 7 transactions.
 """
 
 from __future__ import annotations
@@ -281,3 +287,122 @@ def test_k_induction_does_not_prove_a_false_rule() -> None:
     r = find(report, "shift.b_zero", "shift.tick")
     assert isinstance(r.outcome, Refuted) and r.outcome.method == "bmc-deployment"
     assert r.search is not None and r.search.found_by is SearchMethod.BMC_DEPLOYMENT
+
+
+# ---------------------------------------------------------------- from deployment
+
+LAUNCH = ("dcep.mint", "dcep.approve", "offering.contribute", "offering.finalize")
+# (id, patch, job, depth of the shortest violation, the chosen actions, binding parameters)
+DEPLOYED_HOLES = [
+    ("opens_at_or_above_floor", HOLE_OPENS_BELOW_FLOOR,
+     Job("step", "offering", "opens_at_or_above_floor", ("offering", "contribute")), 3,
+     (*LAUNCH, "offering.refund"), {"offering.pool_mt_bps": "10000"}),
+    ("farm_funding_cap", HOLE_FARM_FUNDING, Job("step", "offering", "farm_funding_cap", ("offering", "fund_farm")),
+     5, (*LAUNCH, "offering.merchant_sell", "offering.fund_farm"), {}),
+    ("tier_rises_only_from_held_stake", HOLE_FLASH_STAKE,
+     Job("step", "farm", "tier_rises_only_from_held_stake", ("farm", "deposit")), 7,
+     (*LAUNCH, "offering.claim", "pool.approve", "farm.deposit", "farm.withdraw"), {}),
+    ("execute_min_mt_out", HOLE_BUYBACK_MIN, Job("ensures", "buyback", None, ("buyback", "execute"), 0), 7,
+     (*LAUNCH, "buyback.book_revenue", "buyback.execute"), {}),
+]
+DEEP = {"tier_rises_only_from_held_stake", "execute_min_mt_out"}
+# the deterministic budget of each depth's check (the timeout is only a safety net)
+DEPLOYED_BUDGET = Budget(3600.0, 2_000_000_000)
+
+
+def deployed(spec: ir.Spec, job: Job, binding: Binding, depth: int, actions: tuple[str, ...], tmp: Path,
+             evm: str | None = None) -> SearchReport:
+    """The search from the binding's deployment alone (the symbolic one, over free parameters, skipped)."""
+    chosen = [tuple(a.split(".", 1)) for a in actions]
+    return search(spec, Analysis(spec), Goal(job), cti=True, depth=0, deployed_depth=depth, budget=DEPLOYED_BUDGET,
+                  binding=binding, evm_backend=evm, fixture_dir=tmp / "fixtures", state_depth=0,
+                  actions=chosen)  # type: ignore[arg-type]
+
+
+def hole_binding(params: dict[str, str]) -> Binding:
+    base = load_binding(BINDING)
+    return dataclasses.replace(base, params={**base.params, **params})
+
+
+def assert_found_from_deployment(rep: SearchReport, job: Job, depth: int) -> None:
+    assert rep.found_by is SearchMethod.BMC_DEPLOYMENT, rep.summary()
+    first = rep.attempts[0]
+    assert first.method is SearchMethod.BMC_DEPLOYMENT and first.status == "found" and first.depth == depth
+    assert "deployment" in first.detail
+    assert rep.trace is not None and rep.trace.from_deployment and rep.trace.scenario is None
+    actions = [s for s in rep.trace.steps if s.kind == "action"]
+    assert len(actions) == depth
+    if job.action is not None:
+        assert (actions[-1].module, actions[-1].action) == job.action
+    # replayed on a fresh model deployed the same way, without the prelude: the last step breaks the rule
+    assert rep.replay is not None and rep.replay.status == "confirmed", rep.replay
+    assert job.rule_label in rep.replay.detail
+
+
+def deployed_case(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+    name, patch, job, depth, actions, params = case
+    binding = hole_binding(params)
+    rep = deployed(patched(tmp_path, patch), job, binding, depth, actions, tmp_path)
+    assert_found_from_deployment(rep, job, depth)
+    # no shallower violation: the search said none at every depth before
+    assert rep.depth_reached == depth
+    # the fixed spec: the same search, as deep, finds nothing
+    if name == "opens_at_or_above_floor":
+        fixed = deployed(bundled(), job, binding, depth, actions, tmp_path)
+        assert fixed.found_by is None
+        assert fixed.attempts[0].status == "skipped" and "OPENS_BELOW_FLOOR" in fixed.attempts[0].detail
+    else:
+        fixed = deployed(bundled(), job, binding, depth, actions, tmp_path)
+        assert fixed.found_by is None, fixed.summary()
+        assert fixed.attempts[0].method is SearchMethod.BMC_DEPLOYMENT and fixed.attempts[0].status == "none", \
+            fixed.summary()
+        assert fixed.attempts[0].depth == depth
+
+
+@pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] not in DEEP], ids=lambda c: c[0])
+def test_issue11_hole_is_reached_from_deployment(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+    deployed_case(tmp_path, case)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
+def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+    deployed_case(tmp_path, case)
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path, backend: str) -> None:
+    # the old spec's trace, as a conformance fixture from deployment, on the
+    # fixed contracts: every step but the last succeeds on both sides, and
+    # the last (all the kept MT into the farm) is refused by the contract
+    _, patch, job, depth, actions, params = DEPLOYED_HOLES[1]
+    binding = hole_binding(params)
+    rep = deployed(patched(tmp_path, patch), job, binding, depth, actions, tmp_path, evm=backend)
+    assert_found_from_deployment(rep, job, depth)
+    assert rep.evm is not None and rep.evm.status == "ran", rep.evm
+    assert rep.evm.evm_succeeded == (True,) * (depth - 1) + (False,)
+    assert rep.evm.first_difference == len(rep.trace.steps)  # type: ignore[union-attr]
+    assert "FARM_FUNDING_CAP" in rep.evm.detail
+    from conformance.runner import read_fixture, replay
+
+    fixture = read_fixture(rep.evm.fixture)
+    assert fixture.from_deployment and fixture.scenario is None
+    # on the fixed spec the fixture replays without a difference: model and contract both refuse the last step
+    again = replay(fixture, binding, bundled(), backend)
+    assert again.ok, again.first_difference
+    assert again.setup == 0  # no prelude ran
+
+
+@pytest.mark.slow
+def test_prove_refutes_the_old_farm_funding_from_deployment(tmp_path: Path) -> None:
+    spec = patched(tmp_path, HOLE_FARM_FUNDING)
+    _, _, job, depth, actions, _ = DEPLOYED_HOLES[1]
+    report = prove(Options(invariant="offering.farm_funding_cap", jobs=1, vacuity=False, cache=False,
+                           binding=BINDING, evm=None, depth=depth, rlimit=DEPLOYED_BUDGET.rlimit,
+                           search_actions=tuple(tuple(a.split(".", 1)) for a in actions)), spec)  # type: ignore[misc]
+    step = next(r for r in report.proofs if r.job.action == job.action)
+    assert isinstance(step.outcome, Refuted), step.outcome
+    assert step.outcome.method == "bmc-deployment"
+    assert step.search is not None and step.search.found_by is SearchMethod.BMC_DEPLOYMENT
+    assert step.search.trace is not None and step.search.trace.from_deployment
+    assert step.search.replay is not None and step.search.replay.status == "confirmed"
