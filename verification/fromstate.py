@@ -134,7 +134,7 @@ def search_actions(spec: ir.Spec, analysis: Analysis, job: Job,
 def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
                       depth: int, budget: Budget, reach: bool = False,
                       chosen: Sequence[tuple[str, str]] | None = None, actors: Sequence[int] | None = None,
-                      first_check: int = 1) -> FromState:
+                      first_check: int = 1, dictionary: Sequence[int] = ()) -> FromState:
     """Search up to ``depth`` symbolic transactions from ``run``'s current
     (concrete) state, which ``scenario`` names, for a violation of ``job``'s
     rule (or, with ``reach``, a state where it holds).
@@ -147,6 +147,12 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     argument is an actor or a deployed module (the only addresses that hold
     anything or are approved by anyone). The goal is asked from depth
     ``first_check`` on (a shallower violation is known not to exist).
+
+    With a ``dictionary``, each depth is first asked with every integer
+    argument taken from it (a finite domain, where the solver finds a model
+    far faster than among all 2**256 values, whose products of two unknowns
+    it handles badly), then, when that finds nothing, with the arguments
+    free: the search stays complete up to ``depth``.
 
     Raises:
         nothing: an encoding problem is an ``unknown`` search.
@@ -174,10 +180,13 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
         states = [st]
         steps: list[StepVars] = []
         added = 0
+        hint = z3.Bool("from_dictionary")
         for i in range(1, depth + 1):
             sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
             solver.add(z3.Or([sv.env.caller == actor for actor in callers]))
             _address_domain(spec, solver, sv, [*callers, *run.addresses.values()])
+            if dictionary:
+                _dictionary_domain(spec, enc, solver, sv, hint, dictionary)
             steps.append(sv)
             states.append(merged)
             prev_env = sv.env
@@ -205,7 +214,9 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
             solver.add(negate(disj(enc.reverts)))
             solver.add(goal)
             t0 = time.perf_counter()
-            r = solver.check()
+            r = solver.check(hint) if dictionary else z3.unsat
+            if r != z3.sat:
+                r = solver.check()
             dt = time.perf_counter() - t0
             if r == z3.sat:
                 model = solver.model()
@@ -244,6 +255,26 @@ def _address_domain(spec: ir.Spec, solver: Any, sv: StepVars, addresses: list[in
         for n, t in spec.modules[m].actions[a].params:
             if t == ir.ADDRESS:
                 solver.add(z3.Or([args[n] == x for x in addresses]))
+
+
+def _dictionary_domain(spec: ir.Spec, enc: Encoder, solver: Any, sv: StepVars, hint: Any,
+                       values: Sequence[int]) -> None:
+    """Under the assumption ``hint``, each integer argument of the step is one of ``values``."""
+    lits = [enc.lit_uint(v) for v in values]
+    for (m, a), args in zip(sv.actions, sv.args, strict=True):
+        for n, t in spec.modules[m].actions[a].params:
+            if t == ir.UINT:
+                solver.add(z3.Implies(hint, z3.Or([args[n] == x for x in lits])))
+
+
+def dictionary_values(params: Sequence[int] = ()) -> list[int]:
+    """Argument values a search tries first: 0, 1, 2 and 5 times each power of
+    ten up to 10**30 (token amounts at 18 decimals from 1 wei to 10**12
+    tokens), the deployment's integer parameters, 2**112 - 1 and 2**256 - 1."""
+    out = {0, 2**112 - 1, 2**256 - 1, *(v for v in params if 0 <= v < 2**256)}
+    for k in range(31):
+        out |= {10**k, 2 * 10**k, 5 * 10**k}
+    return sorted(out)
 
 
 def _arg(model: Any, rep: Rep, t: ir.Type) -> Any:

@@ -251,7 +251,9 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
 
     What is restricted, and why a trace found is still real: the deployment
     is the binding's (only the transactions are symbolic); the transactions
-    are the goal's cone of influence, narrowed to ``actions`` when given;
+    are the goal's cone of influence, narrowed to ``actions`` when given
+    (each depth is asked first with integer arguments from a dictionary of
+    round amounts and the binding's parameters, then with free arguments);
     their callers are the first ``actors`` accounts of the binding (actor 0
     is the merchant in the bundled binding), and an address argument names
     an actor or a deployed module. Each restriction removes behaviours, none
@@ -261,7 +263,7 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     """
     from conformance.binding import at_deployment
     from conformance.simulate import ModelRun
-    from verification.fromstate import search_from_state
+    from verification.fromstate import dictionary_values, search_from_state
 
     t0 = time.perf_counter()
     start = at_deployment(binding)
@@ -271,8 +273,10 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
         rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "skipped", seconds=time.perf_counter() - t0,
                                     detail=f"from {binding.name}'s deployment: {type(exc).__name__}: {exc}"))
         return
+    params = [int(v) for v in binding.params.values() if isinstance(v, int | str) and str(v).isdigit()]
     res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
-                            chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1)
+                            chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
+                            dictionary=dictionary_values(params))
     rep.rlimit_spent += budget.rlimit
     rep.wall_clock = rep.wall_clock or res.wall_clock
     where = f"from {binding.name}'s deployment, {actors} actor(s)" + \

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,7 +340,7 @@ def assert_found_from_deployment(rep: SearchReport, job: Job, depth: int) -> Non
     assert job.rule_label in rep.replay.detail
 
 
-def deployed_case(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def deployed_case(tmp_path: Path, case: tuple[Any, ...]) -> None:
     name, patch, job, depth, actions, params = case
     binding = hole_binding(params)
     rep = deployed(patched(tmp_path, patch), job, binding, depth, actions, tmp_path)
@@ -360,37 +361,42 @@ def deployed_case(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg
 
 
 @pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] not in DEEP], ids=lambda c: c[0])
-def test_issue11_hole_is_reached_from_deployment(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_issue11_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any, ...]) -> None:
     deployed_case(tmp_path, case)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
-def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tuple) -> None:  # type: ignore[type-arg]
+def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any, ...]) -> None:
     deployed_case(tmp_path, case)
 
 
-@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
-def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path, backend: str) -> None:
+def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path) -> None:
     # the old spec's trace, as a conformance fixture from deployment, on the
-    # fixed contracts: every step but the last succeeds on both sides, and
-    # the last (all the kept MT into the farm) is refused by the contract
+    # fixed contracts of both EVMs: every step but the last succeeds on both
+    # sides, and the last (all the kept MT into the farm) is refused by the
+    # contract, where the old spec's model lets it through
+    from conformance.runner import read_fixture, replay
+    from verification.search import evm_replay
+
     _, patch, job, depth, actions, params = DEPLOYED_HOLES[1]
     binding = hole_binding(params)
-    rep = deployed(patched(tmp_path, patch), job, binding, depth, actions, tmp_path, evm=backend)
+    old = patched(tmp_path, patch)
+    rep = deployed(old, job, binding, depth, actions, tmp_path)
     assert_found_from_deployment(rep, job, depth)
-    assert rep.evm is not None and rep.evm.status == "ran", rep.evm
-    assert rep.evm.evm_succeeded == (True,) * (depth - 1) + (False,)
-    assert rep.evm.first_difference == len(rep.trace.steps)  # type: ignore[union-attr]
-    assert "FARM_FUNDING_CAP" in rep.evm.detail
-    from conformance.runner import read_fixture, replay
-
-    fixture = read_fixture(rep.evm.fixture)
-    assert fixture.from_deployment and fixture.scenario is None
-    # on the fixed spec the fixture replays without a difference: model and contract both refuse the last step
-    again = replay(fixture, binding, bundled(), backend)
-    assert again.ok, again.first_difference
-    assert again.setup == 0  # no prelude ran
+    assert rep.trace is not None
+    for backend in ("py-evm", "pyrevm"):
+        evm = evm_replay(old, binding, rep.trace, backend, tmp_path / "fixtures", Goal(job))
+        assert evm.status == "ran", evm
+        assert evm.evm_succeeded == (True,) * (depth - 1) + (False,)
+        assert evm.first_difference == len(rep.trace.steps)
+        assert "FARM_FUNDING_CAP" in evm.detail
+        fixture = read_fixture(evm.fixture)
+        assert fixture.from_deployment and fixture.scenario is None
+        # on the fixed spec the fixture replays without a difference: model and contract both refuse the last step
+        again = replay(fixture, binding, bundled(), backend)
+        assert again.ok, again.first_difference
+        assert again.setup == 0  # no prelude ran
 
 
 @pytest.mark.slow
