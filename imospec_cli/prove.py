@@ -66,9 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--invariant", metavar="I", help="only the invariant, lemma or theorem I (or M.I)")
     add_budget_arguments(p)
     p.add_argument("--depth", metavar="K", type=_nonneg_int, default=3,
-                   help="depth of the bounded search from deployment for steps not proved (default 3; 0 "
-                        "disables it, k-induction and the symbolic search from the binding's states, which goes "
-                        "min(2, K) deep)")
+                   help="depth of the bounded search from deployment for steps not proved, over free parameters "
+                        "and then from the binding's own deployment (default 3; 0 disables it, k-induction and the "
+                        "symbolic search from the binding's states, which goes min(2, K) deep)")
     p.add_argument("--json", metavar="FILE", type=output_file,
                    help="write the report to FILE ('-' for stdout) as one JSON document: the z3 version, the "
                         "summary, the exit code, and one record per query under \"records\"")
