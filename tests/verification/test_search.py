@@ -404,7 +404,7 @@ def test_prove_refutes_the_old_farm_funding_from_deployment(tmp_path: Path) -> N
     spec = patched(tmp_path, HOLE_FARM_FUNDING)
     _, _, job, depth, actions, _ = DEPLOYED_HOLES[1]
     report = prove(Options(invariant="offering.farm_funding_cap", jobs=1, vacuity=False, cache=False,
-                           binding=BINDING, evm=None, depth=depth, rlimit=DEPLOYED_BUDGET.rlimit,
+                           binding=BINDING, evm=None, depth=depth,
                            search_actions=tuple(tuple(a.split(".", 1)) for a in actions)), spec)  # type: ignore[misc]
     step = next(r for r in report.proofs if r.job.action == job.action)
     assert isinstance(step.outcome, Refuted), step.outcome
