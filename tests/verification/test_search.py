@@ -302,7 +302,7 @@ DEPLOYED_HOLES = [
      5, (*LAUNCH, "offering.merchant_sell", "offering.fund_farm"), {}),
     ("tier_rises_only_from_held_stake", HOLE_FLASH_STAKE,
      Job("step", "farm", "tier_rises_only_from_held_stake", ("farm", "deposit")), 7,
-     (*LAUNCH, "offering.claim", "pool.approve", "farm.deposit", "farm.withdraw"), {}),
+     (*LAUNCH, "offering.claim", "pool.approve", "farm.deposit"), {}),
     ("execute_min_mt_out", HOLE_BUYBACK_MIN, Job("ensures", "buyback", None, ("buyback", "execute"), 0), 7,
      (*LAUNCH, "buyback.book_revenue", "buyback.execute"), {}),
 ]
@@ -340,13 +340,15 @@ def assert_found_from_deployment(rep: SearchReport, job: Job, depth: int) -> Non
     assert job.rule_label in rep.replay.detail
 
 
-def deployed_case(tmp_path: Path, case: tuple[Any, ...]) -> None:
+def deployed_case(tmp_path: Path, case: tuple[Any, ...], fixed_too: bool = True) -> None:
     name, patch, job, depth, actions, params = case
     binding = hole_binding(params)
     rep = deployed(patched(tmp_path, patch), job, binding, depth, actions, tmp_path)
     assert_found_from_deployment(rep, job, depth)
     # no shallower violation: the search said none at every depth before
     assert rep.depth_reached == depth
+    if not fixed_too:  # the searches from the binding's states above show the fixed spec's side
+        return
     # the fixed spec: the same search, as deep, finds nothing
     if name == "opens_at_or_above_floor":
         fixed = deployed(bundled(), job, binding, depth, actions, tmp_path)
@@ -368,7 +370,7 @@ def test_issue11_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
 def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any, ...]) -> None:
-    deployed_case(tmp_path, case)
+    deployed_case(tmp_path, case, fixed_too=False)
 
 
 def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path) -> None:
