@@ -145,7 +145,8 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     chosen among :func:`search_actions` (``chosen`` narrows them), their
     callers among ``actors`` (default: all of ``run``'s), and each address
     argument is an actor or a deployed module (the only addresses that hold
-    anything or are approved by anyone). The goal is asked from depth
+    anything or are approved by anyone); clocks stay below 2**64, as an
+    EVM block's do. The goal is asked from depth
     ``first_check`` on (a shallower violation is known not to exist).
 
     With a ``dictionary``, each depth is first asked with every integer
@@ -184,6 +185,8 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
         for i in range(1, depth + 1):
             sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
             solver.add(z3.Or([sv.env.caller == actor for actor in callers]))
+            # an EVM block's timestamp and number are 64-bit
+            solver.add(sv.env.now < enc.lit_uint(2**64), sv.env.block_number < enc.lit_uint(2**64))
             _address_domain(spec, solver, sv, [*callers, *run.addresses.values()])
             if dictionary:
                 _dictionary_domain(spec, enc, solver, sv, hint, dictionary)
