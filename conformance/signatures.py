@@ -284,11 +284,11 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
     if kind == "tampered":
         # a field changed after signing: the last numeric field plus one; in a
         # request without amounts (a delegation) the last address but the owner's, plus one
-        amounts = [i for i, (_, t) in enumerate(rec.fields) if t == ir.UINT and names[i] not in ("nonce", "expiry")]
-        parties = [i for i, (_, t) in enumerate(rec.fields) if t == ir.ADDRESS and names[i] != owner_field]
-        j = max(amounts or parties)
+        amount_ix = [i for i, (_, t) in enumerate(rec.fields) if t == ir.UINT and names[i] not in ("nonce", "expiry")]
+        party_ix = [i for i, (_, t) in enumerate(rec.fields) if t == ir.ADDRESS and names[i] != owner_field]
+        j = max(amount_ix or party_ix)
         changed = list(values)
-        changed[j] = (changed[j] + 1) % (2**256 if amounts else 2**160)
+        changed[j] = (changed[j] + 1) % (2**256 if amount_ix else 2**160)
         values = tuple(changed)
     sv = SignedValue(kind, module, signed_type, signed_values, recovered, chain_id, contract, canonical,
                      _bytes(v, r, s))
