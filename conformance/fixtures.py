@@ -97,7 +97,7 @@ def state_entries(harness: Harness) -> list[dict[str, Any]]:
 def _deployment(harness: Harness) -> dict[str, Any]:
     now, block, chain = harness.deployed_at
     params = {f"{module}.{name}": _jsonable(harness.param_value(module, name))
-              for module, m in harness.spec.modules.items() for name in m.params}
+              for module, m in harness.spec.modules.items() for name in (*m.params, *m.governed)}
     return {"deployer": f"0x{harness.deployer:040x}", "actors": [f"0x{a:040x}" for a in harness.actors],
             "addresses": {m: f"0x{a:040x}" for m, a in harness.addresses.items()},
             "params": params, "now": now, "block_number": block, "chain_id": chain}
