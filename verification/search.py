@@ -262,16 +262,12 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     among the behaviours searched, not that none exists.
     """
     from conformance.binding import at_deployment
-    from conformance.simulate import ModelRun
     from verification.fromstate import dictionary_values, search_from_state
 
     t0 = time.perf_counter()
-    start = at_deployment(binding)
-    try:
-        run = ModelRun(spec, start)
-    except Exception as exc:  # the binding does not deploy on this spec's model
-        rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "skipped", seconds=time.perf_counter() - t0,
-                                    detail=f"from {binding.name}'s deployment: {type(exc).__name__}: {exc}"))
+    run = _model_run(spec, at_deployment(binding), SearchMethod.BMC_DEPLOYMENT, t0, rep,
+                     f"from {binding.name}'s deployment: ")
+    if run is None:
         return
     params = [int(v) for v in binding.params.values() if isinstance(v, int | str) and str(v).isdigit()]
     res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
@@ -292,6 +288,20 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "unknown" if res.status == "unknown" else "none",
                                 res.depth, 0, time.perf_counter() - t0,
                                 where + (f"; {res.detail}" if res.detail else "")))
+
+
+def _model_run(spec: ir.Spec, binding: Binding, method: SearchMethod, t0: float, rep: SearchReport,
+               where: str = "") -> Any:
+    """The binding deployed on ``spec``'s model (a ``conformance.simulate.ModelRun``),
+    or None after recording ``method`` as skipped when it does not deploy there."""
+    from conformance.simulate import ModelRun
+
+    try:
+        return ModelRun(spec, binding)
+    except Exception as exc:  # the binding does not deploy on this spec's model
+        rep.attempts.append(Attempt(method, "skipped", seconds=time.perf_counter() - t0,
+                                    detail=f"{where}{type(exc).__name__}: {exc}"))
+        return None
 
 
 def _k_induction(spec: ir.Spec, analysis: Analysis, job: Job, base_depth: int, budget: Budget,
@@ -323,15 +333,11 @@ def _from_states(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding
                  rep: SearchReport) -> None:
     """The bounded search from each concrete state of the binding (after the
     prelude, after each scenario): ``depth`` symbolic transactions."""
-    from conformance.simulate import ModelRun
     from verification.fromstate import search_from_state
 
     t0 = time.perf_counter()
-    try:
-        run = ModelRun(spec, binding)
-    except Exception as exc:  # the binding does not deploy on this spec's model
-        rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "skipped", seconds=time.perf_counter() - t0,
-                                    detail=f"{type(exc).__name__}: {exc}"))
+    run = _model_run(spec, binding, SearchMethod.BMC_STATE, t0, rep)
+    if run is None:
         return
     starts = binding.starts
     each = budget.share(1 / max(1, len(starts) * depth))
