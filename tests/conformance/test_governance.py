@@ -22,7 +22,6 @@ from conformance.deployment import check_deployments, deployment_cases
 from conformance.harness import Harness, Step, normal, to_checksum
 from conformance.runner import run_campaign
 from reference.runtime import hash_, key_of
-from tests.reference.test_vectors import comp_prior_votes_expected
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "evm_backend" / "contracts"
@@ -439,7 +438,17 @@ def test_comp_get_prior_votes_on_the_contract(backend: str, tmp_path: Path) -> N
         dmg.ok("dmg", action, caller, *args)
         blocks[name] = int(h.backend.block_number)
     dmg.wait(24, 2)
-    expected = comp_prior_votes_expected(blocks)
+    expected = [
+        (blocks["t1"] - 1, 0),
+        (blocks["t1"], 10000000000000000000000000),
+        (blocks["t1"] + 1, 10000000000000000000000000),
+        (blocks["t2"], 9999999999999999999999990),
+        (blocks["t2"] + 1, 9999999999999999999999990),
+        (blocks["t3"], 9999999999999999999999980),
+        (blocks["t3"] + 1, 9999999999999999999999980),
+        (blocks["t4"], 10000000000000000000000000),
+        (blocks["t4"] + 1, 10000000000000000000000000),
+    ]
     assert [(b, prior(a1, b)) for b, _ in expected] == expected
 
 

@@ -540,22 +540,6 @@ def test_comp_one_checkpoint_per_block(protocol_spec: ir.Spec) -> None:
     assert _checkpoints(p, a1) == [(20, 80), (21, 100)]
 
 
-def comp_prior_votes_expected(blocks: dict[str, int]) -> list[tuple[int, int]]:
-    """COMP's published ``getPriorVotes`` case: (block, votes) at and after each
-    of the four transactions t1..t4 (``blocks`` names the block each ran in)."""
-    return [
-        (blocks["t1"] - 1, 0),
-        (blocks["t1"], 10000000000000000000000000),
-        (blocks["t1"] + 1, 10000000000000000000000000),
-        (blocks["t2"], 9999999999999999999999990),
-        (blocks["t2"] + 1, 9999999999999999999999990),
-        (blocks["t3"], 9999999999999999999999980),
-        (blocks["t3"] + 1, 9999999999999999999999980),
-        (blocks["t4"], 10000000000000000000000000),
-        (blocks["t4"] + 1, 10000000000000000000000000),
-    ]
-
-
 def test_comp_get_prior_votes(protocol_spec: ir.Spec) -> None:
     """compound-finance/compound-protocol tests/Governance/CompTest.js,
     `getPriorVotes`: reverts for a block >= the current one ("not yet
@@ -581,7 +565,17 @@ def test_comp_get_prior_votes(protocol_spec: ir.Spec) -> None:
         p.ok("dmg", action, caller, *args)
         blocks[name] = block
     p.at(p.now + 24, 113)  # two empty blocks
-    expected = comp_prior_votes_expected(blocks)
+    expected = [
+        (blocks["t1"] - 1, 0),
+        (blocks["t1"], 10000000000000000000000000),
+        (blocks["t1"] + 1, 10000000000000000000000000),
+        (blocks["t2"], 9999999999999999999999990),
+        (blocks["t2"] + 1, 9999999999999999999999990),
+        (blocks["t3"], 9999999999999999999999980),
+        (blocks["t3"] + 1, 9999999999999999999999980),
+        (blocks["t4"], 10000000000000000000000000),
+        (blocks["t4"] + 1, 10000000000000000000000000),
+    ]
     assert [(b, p.fn("dmg", "prior_votes", a1, b)) for b, _ in expected] == expected
 
 
