@@ -1,6 +1,6 @@
 """The scenarios of the Solidity binding written for the mutation run
 (evm_backend/contracts/solidity/binding.json: 'pool_edges', 'pool_overflow',
-'pool_burns', 'pool_dust', 'yield_dust'): each puts one boundary that
+'pool_burns', 'pool_dust', 'yield_dust', 'farm_all', 'decay_edges'): each puts one boundary that
 generated sequences do not reach in a step of its own, so that the scenario
 alone tells a wrong contract from the right one. Each case breaks the
 contract the way a surviving mutant of the full run did, and the scenario
@@ -34,6 +34,7 @@ def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return impl / "binding.json"
 
 
+FUND = 'require(amount {} merchantMt, "EXCEEDS_MERCHANT_MT");\n        uint256 total = farmFunded'
 K = "return (inAfter * 1000 - feePart) * (outAfter * 1000) >= inBefore * outBefore * 1000 * 1000;"
 
 
@@ -58,6 +59,13 @@ K = "return (inAfter * 1000 - feePart) * (outAfter * 1000) >= inBefore * outBefo
                  "require(mtIn > 0, \"INSUFFICIENT_INPUT_AMOUNT\");\n        "
                  "(uint256 rMt, uint256 rDcep) = (reserveMt, reserveDcep);\n        require(rMt > 0 && rDcep > 1,",
                  marks=pytest.mark.slow),
+    # tier 1 has not decayed 6 days on; tier 2 has, exactly 14 days on; 99 LP back no tier
+    pytest.param("decay_edges", "Farm.sol", "level == 1 ? 7 days :", "level == 1 ? 6 days :", marks=pytest.mark.slow),
+    pytest.param("decay_edges", "Farm.sol", "level == 2 ? 14 days :", "level == 2 ? 15 days :", marks=pytest.mark.slow),
+    pytest.param("decay_edges", "Farm.sol", "if (amount >= 100e18) level++;", "if (amount >= 99e18) level++;",
+                 marks=pytest.mark.slow),
+    # the merchant funds the farm with all of its MT left
+    pytest.param("farm_all", "Offering.sol", FUND.format("<="), FUND.format("<"), marks=pytest.mark.slow),
     # a pending yield of exactly 1 wei is paid
     pytest.param("yield_dust", "Reserve.sol", "if (owed > 0) {", "if (owed > 1) {", marks=pytest.mark.slow),
 ])
