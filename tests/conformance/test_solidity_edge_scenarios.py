@@ -62,6 +62,8 @@ K = "return (inAfter * 1000 - feePart) * (outAfter * 1000) >= inBefore * outBefo
     # tier 1 has not decayed 6 days on; tier 2 has, exactly 14 days on; 99 LP back no tier
     pytest.param("decay_edges", "Farm.sol", "level == 1 ? 7 days :", "level == 1 ? 6 days :", marks=pytest.mark.slow),
     pytest.param("decay_edges", "Farm.sol", "level == 2 ? 14 days :", "level == 2 ? 15 days :", marks=pytest.mark.slow),
+    pytest.param("decay_edges", "Farm.sol", "if (elapsed < period) break;", "if (elapsed <= period) break;",
+                 marks=pytest.mark.slow),
     pytest.param("decay_edges", "Farm.sol", "if (amount >= 100e18) level++;", "if (amount >= 99e18) level++;",
                  marks=pytest.mark.slow),
     # the merchant funds the farm with all of its MT left
