@@ -68,6 +68,11 @@ K = "return (inAfter * 1000 - feePart) * (outAfter * 1000) >= inBefore * outBefo
                  marks=pytest.mark.slow),
     # a Bronze member's card costs 100 DCEP
     pytest.param("decay_edges", "Member.sol", "uint256(100e18)", "uint256(99e18)", marks=pytest.mark.slow),
+    # a card cannot go to the zero address, nor to a member who holds one
+    pytest.param("decay_edges", "Member.sol", 'require(to != address(0), "ZERO_ADDRESS");', "{}",
+                 marks=pytest.mark.slow),
+    pytest.param("decay_edges", "Member.sol", 'require(to == from || tokenOf[to] == 0, "ALREADY_MEMBER");', "{}",
+                 marks=pytest.mark.slow),
     # the merchant funds the farm with all of its MT left
     pytest.param("farm_all", "Offering.sol", FUND.format("<="), FUND.format("<"), marks=pytest.mark.slow),
     # a pending yield of exactly 1 wei is paid
