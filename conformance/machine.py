@@ -29,9 +29,12 @@ from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
 from conformance.strategies import (
+    COUNT_OFFSETS,
+    NearCount,
     TimeTarget,
     boundaries,
     clock_params,
+    counter_params,
     focused_numbers,
     governed_call_positions,
     governed_calls,
@@ -64,6 +67,21 @@ MAX_RETRIES = 5
 # sides of them: first every value that reverts (a revert leaves the state as
 # it was), then one that succeeds.
 PUSH_EVERY = 4
+
+# One clock move in four advances the block number at mainnet's pace (a
+# block every BLOCK_SECONDS seconds, at least one) rather than by 1 to 3
+# blocks, so that periods counted in blocks (a governor's voting period of
+# thousands of blocks, its queue window) pass within a generated sequence.
+BLOCK_SECONDS = 12
+PACED = 0  # the drawn block count that stands for "at mainnet's pace"
+
+
+def paced_blocks(seconds: int, blocks: int) -> int:
+    """The blocks a clock move of ``seconds`` advances when ``blocks`` was
+    drawn: ``blocks`` itself, or for :data:`PACED` one per BLOCK_SECONDS
+    seconds (at least one)."""
+    return max(1, seconds // BLOCK_SECONDS) if blocks == PACED else blocks
+
 
 # An action rests for the rest of a sequence once it has run SHARE_SLACK
 # steps more than its share of the sequence's steps (see within_share).
@@ -169,7 +187,8 @@ def build_machine(
     actor_list = list(harness.actors)
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
-    public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
+    public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values()
+              if not a.internal and not module_only(harness, mname, a)]
     echo_signatures = echo_signature(spec)
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
@@ -254,10 +273,11 @@ def build_machine(
         # never read) puts it after every action.
         clock_moves = Bundle("clock_moves")
 
-        @rule(target=clock_moves, seconds=time_strategy, blocks=st.integers(1, 3))
+        @rule(target=clock_moves, seconds=time_strategy,
+              blocks=st.one_of(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.just(PACED)))
         def advance_time(self, seconds: Any, blocks: int) -> int:
             dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
-            self._run(Step("time", seconds=dt, blocks=blocks))
+            self._run(Step("time", seconds=dt, blocks=paced_blocks(dt, blocks)))
             return dt
 
         # A sequence that starts from a scenario with a `focus` in the binding
@@ -283,6 +303,27 @@ def build_machine(
         setattr(SpecMachine, f"{module}__{action.name}", fn)
         focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
     return SpecMachine
+
+
+def module_only(harness: Harness, module: str, action: ir.Action) -> bool:
+    """Whether only another module of the deployment may call ``action``: its
+    ``by`` clause names one parameter that is deployed as a module's address
+    (a timelock whose admin is the governor contract). No actor can ever make
+    it succeed (and no EVM sends a transaction from a contract, EIP-3607), so
+    the generator leaves it out: it runs inside the calls of the module that
+    may call it (``governor.queue`` runs ``timelock.queue``), whose steps
+    compare its effects. Deployed with an actor in that role (a timelock
+    bound alone), it is generated like any action."""
+    modules = set(harness.addresses.values())
+    for stmt in action.body:
+        if not (isinstance(stmt, ir.Require) and stmt.origin == "by"):
+            continue
+        cond = stmt.cond
+        if isinstance(cond, ir.Bin) and cond.op == "==" and isinstance(cond.right, ir.Ref) \
+                and cond.right.kind == "param":
+            who = getattr(harness.model.state(cond.right.module), _attr(cond.right.name), None)
+            return isinstance(who, int) and who in modules
+    return False
 
 
 # Actions with at least this many parameters whose list (names and types) is
@@ -318,6 +359,10 @@ def _action_rule(
     clocks = clock_params(action, spec)
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
                   for i, (_, t) in enumerate(action.params)}
+    for i, (owner, counter) in counter_params(action).items():
+        # an id compared with a counter: three times in four one that exists (or the next)
+        near_count = st.builds(NearCount, st.just(owner), st.just(counter), st.sampled_from(COUNT_OFFSETS))
+        strategies[f"arg_{i}"] = st.one_of(near_count, near_count, near_count, strategies[f"arg_{i}"])
     # the numbers a push may move (a clock argument already lands on the present)
     numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)

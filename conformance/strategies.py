@@ -32,6 +32,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.signatures import KINDS, SigDraw
+from reference.codegen import attr
 from reference.model import Model, Outcome
 from reference.runtime import Map
 from spec import ir
@@ -274,6 +275,9 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
+    if isinstance(value, NearCount):
+        count = getattr(model.state(value.module), attr(value.name))
+        return max(int(count) - value.offset, 0)
     if isinstance(value, NearClock):
         base = clock[0] if value.kind == "now" or len(clock) < 2 else clock[1]
         return min(max(base + value.offset, 0), UINT256_MAX)
@@ -498,6 +502,46 @@ def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[s
                     i = local(e.args[j]) if j < len(e.args) else None
                     if i is not None:
                         found.setdefault(i, kind)
+    return found
+
+
+# Offsets below a counter for arguments compared with it: the newest entry,
+# the ones before it, and one past it (-1).
+COUNT_OFFSETS = (0, 0, 1, 2, 3, -1)
+
+
+class NearCount:
+    """A placeholder drawn instead of a number: "state variable ``name`` of
+    ``module`` (a counter: the proposals made, the cards issued) minus
+    ``offset``", for an argument the action compares with it (``require id
+    <= proposal_count``): an id of something that exists. Resolved by
+    :func:`resolve`."""
+
+    def __init__(self, module: str, name: str, offset: int) -> None:
+        self.module = module
+        self.name = name
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"NearCount({self.module}.{self.name}, {self.offset})"
+
+
+def counter_params(action: ir.Action) -> dict[int, tuple[str, str]]:
+    """The uint256 arguments the action's ``require`` conditions compare with
+    a uint256 state variable of its module that is no map (an id against the
+    count of proposals), by position: ``{index: (module, variable)}``."""
+    names = {n: i for i, (n, t) in enumerate(action.params) if t == ir.UINT}
+    found: dict[int, tuple[str, str]] = {}
+    for stmt in ir.walk(action.body):
+        if not isinstance(stmt, ir.Require):
+            continue
+        for e in _subexpressions(stmt.cond):
+            if not (isinstance(e, ir.Bin) and e.op in COMPARISONS):
+                continue
+            for mine, other in ((e.left, e.right), (e.right, e.left)):
+                if isinstance(mine, ir.Ref) and mine.kind == "local" and mine.name in names \
+                        and isinstance(other, ir.Ref) and other.kind == "state" and other.type == ir.UINT:
+                    found.setdefault(names[mine.name], (other.module, other.name))
     return found
 
 
