@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from conformance.binding import PRELUDE_START
+from conformance.binding import PRELUDE_START, module_only_actions
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -187,8 +187,9 @@ def build_machine(
     actor_list = list(harness.actors)
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
+    module_only = module_only_actions(spec, harness.binding)
     public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values()
-              if not a.internal and not module_only(harness, mname, a)]
+              if not a.internal and f"{mname}.{a.name}" not in module_only]
     echo_signatures = echo_signature(spec)
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
@@ -303,27 +304,6 @@ def build_machine(
         setattr(SpecMachine, f"{module}__{action.name}", fn)
         focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
     return SpecMachine
-
-
-def module_only(harness: Harness, module: str, action: ir.Action) -> bool:
-    """Whether only another module of the deployment may call ``action``: its
-    ``by`` clause names one parameter that is deployed as a module's address
-    (a timelock whose admin is the governor contract). No actor can ever make
-    it succeed (and no EVM sends a transaction from a contract, EIP-3607), so
-    the generator leaves it out: it runs inside the calls of the module that
-    may call it (``governor.queue`` runs ``timelock.queue``), whose steps
-    compare its effects. Deployed with an actor in that role (a timelock
-    bound alone), it is generated like any action."""
-    modules = set(harness.addresses.values())
-    for stmt in action.body:
-        if not (isinstance(stmt, ir.Require) and stmt.origin == "by"):
-            continue
-        cond = stmt.cond
-        if isinstance(cond, ir.Bin) and cond.op == "==" and isinstance(cond.right, ir.Ref) \
-                and cond.right.kind == "param":
-            who = getattr(harness.model.state(cond.right.module), _attr(cond.right.name), None)
-            return isinstance(who, int) and who in modules
-    return False
 
 
 # Actions with at least this many parameters whose list (names and types) is
