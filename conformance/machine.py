@@ -339,7 +339,8 @@ def _action_rule(
     clocks = clock_params(action, spec)
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
                   for i, (_, t) in enumerate(action.params)}
-    for i, (owner, counter) in counter_params(action).items():
+    counted = counter_params(action, spec)
+    for i, (owner, counter) in counted.items():
         # an id compared with a counter: three times in four one that exists (or the next)
         near_count = st.builds(NearCount, st.just(owner), st.just(counter), st.sampled_from(COUNT_OFFSETS))
         strategies[f"arg_{i}"] = st.one_of(near_count, near_count, near_count, strategies[f"arg_{i}"])
@@ -410,6 +411,11 @@ def _action_rule(
 
                 if types[j] == ir.UINT:
                     boundaries(args[j], outcome_of)
+                    if j in counted:  # an id: also those that exist near the counter
+                        owner, counter = counted[j]
+                        count = int(getattr(harness.model.state(owner), _attr(counter)))
+                        for offset in COUNT_OFFSETS:
+                            outcome_of(max(count - offset, 0))
                 else:
                     for v in addresses:
                         outcome_of(v)

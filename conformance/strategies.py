@@ -526,10 +526,28 @@ class NearCount:
         return f"NearCount({self.module}.{self.name}, {self.offset})"
 
 
-def counter_params(action: ir.Action) -> dict[int, tuple[str, str]]:
+def counters(spec: ir.Spec, module: str) -> frozenset[str]:
+    """The counters of ``module``: its uint256 state variables (no maps) that
+    only ever grow by one (every assignment to them, in every action of the
+    module, is ``x += 1``): the proposals made, the cards issued. A reserve
+    or a total that moves by amounts is no counter."""
+    m = spec.modules[module]
+    steps: dict[str, bool] = {}
+    for action in m.actions.values():
+        for stmt in ir.walk(action.body):
+            if isinstance(stmt, ir.Assign) and isinstance(stmt.target, ir.Ref) and stmt.target.kind == "state":
+                t, v = stmt.target, stmt.value
+                by_one = (isinstance(v, ir.Bin) and v.op == "+" and isinstance(v.left, ir.Ref)
+                          and (v.left.module, v.left.name) == (t.module, t.name)
+                          and isinstance(v.right, ir.Lit) and v.right.value == 1)
+                steps[t.name] = steps.get(t.name, True) and by_one
+    return frozenset(name for name, by_one in steps.items() if by_one)
+
+
+def counter_params(action: ir.Action, spec: ir.Spec) -> dict[int, tuple[str, str]]:
     """The uint256 arguments the action's ``require`` conditions compare with
-    a uint256 state variable of its module that is no map (an id against the
-    count of proposals), by position: ``{index: (module, variable)}``."""
+    a counter of its module (:func:`counters`: an id against the count of
+    proposals), by position: ``{index: (module, variable)}``."""
     names = {n: i for i, (n, t) in enumerate(action.params) if t == ir.UINT}
     found: dict[int, tuple[str, str]] = {}
     for stmt in ir.walk(action.body):
@@ -540,7 +558,8 @@ def counter_params(action: ir.Action) -> dict[int, tuple[str, str]]:
                 continue
             for mine, other in ((e.left, e.right), (e.right, e.left)):
                 if isinstance(mine, ir.Ref) and mine.kind == "local" and mine.name in names \
-                        and isinstance(other, ir.Ref) and other.kind == "state" and other.type == ir.UINT:
+                        and isinstance(other, ir.Ref) and other.kind == "state" and other.type == ir.UINT \
+                        and other.name in counters(spec, other.module):
                     found.setdefault(names[mine.name], (other.module, other.name))
     return found
 

@@ -106,7 +106,7 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
         governed = [a for a in bundled["timelock"]["constructor"][2] if a[1:] in modules]
         bound["timelock"]["constructor"] = ["admin", "delay", governed]
         for m in modules:
-            if "constructor" in bundled.get(m, {}):
+            if m != "timelock" and "constructor" in bundled.get(m, {}):
                 bound[m]["constructor"] = bundled[m]["constructor"]
         params["timelock.admin"] = "actor:0"
     data: dict[str, object] = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
