@@ -110,11 +110,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spec import ir
 from spec.driver import SpecHasErrors, load_spec
 
 if TYPE_CHECKING:
     from evm_backend.compiler import CompiledContract
-    from spec import ir
 
 __all__ = ["Attack", "Binding", "BindingError", "BindingStep", "ModuleBinding", "SpecHasErrors", "binding_from_data",
            "load_binding", "load_implementation"]
@@ -300,6 +300,29 @@ class Binding:
     def starts(self) -> list[str | None]:
         """The starting states of a campaign: after the prelude (None), then each scenario."""
         return [None, *self.scenarios]
+
+
+def module_only_actions(spec: ir.Spec, binding: Binding) -> frozenset[str]:
+    """The public actions (``module.action``) that only another module of this
+    deployment may call: the action's ``by`` clause names a parameter that the
+    binding sets to a module's address (``"timelock.admin": "@governor"``).
+    No actor can make such an action succeed (and no EVM sends a transaction
+    from a contract, EIP-3607): it runs inside the calls of the module that
+    may call it (``governor.queue`` runs ``timelock.queue``), whose steps
+    compare its effects, so campaigns neither generate it nor count it among
+    the actions to make succeed. With an actor in that role (a timelock
+    deployed alone), the action is an actor's like any other."""
+    found: set[str] = set()
+    for mname, m in spec.modules.items():
+        for action in m.actions.values():
+            by = next((s.cond for s in action.body if isinstance(s, ir.Require) and s.origin == "by"), None)
+            if action.internal or not (isinstance(by, ir.Bin) and by.op == "==" and isinstance(by.right, ir.Ref)
+                                       and by.right.kind == "param"):
+                continue
+            who = binding.params.get(f"{by.right.module}.{by.right.name}")
+            if isinstance(who, str) and who.startswith("@") and who[1:] in spec.modules:
+                found.add(f"{mname}.{action.name}")
+    return frozenset(found)
 
 
 def at_deployment(binding: Binding) -> Binding:

@@ -24,14 +24,17 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from conformance.binding import PRELUDE_START
+from conformance.binding import PRELUDE_START, module_only_actions
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
 from conformance.strategies import (
+    COUNT_OFFSETS,
+    NearCount,
     TimeTarget,
     boundaries,
     clock_params,
+    counter_params,
     focused_numbers,
     governed_call_positions,
     governed_calls,
@@ -64,6 +67,21 @@ MAX_RETRIES = 5
 # sides of them: first every value that reverts (a revert leaves the state as
 # it was), then one that succeeds.
 PUSH_EVERY = 4
+
+# One clock move in four advances the block number at mainnet's pace (a
+# block every BLOCK_SECONDS seconds, at least one) rather than by 1 to 3
+# blocks, so that periods counted in blocks (a governor's voting period of
+# thousands of blocks, its queue window) pass within a generated sequence.
+BLOCK_SECONDS = 12
+PACED = 0  # the drawn block count that stands for "at mainnet's pace"
+
+
+def paced_blocks(seconds: int, blocks: int) -> int:
+    """The blocks a clock move of ``seconds`` advances when ``blocks`` was
+    drawn: ``blocks`` itself, or for :data:`PACED` one per BLOCK_SECONDS
+    seconds (at least one)."""
+    return max(1, seconds // BLOCK_SECONDS) if blocks == PACED else blocks
+
 
 # An action rests for the rest of a sequence once it has run SHARE_SLACK
 # steps more than its share of the sequence's steps (see within_share).
@@ -169,7 +187,9 @@ def build_machine(
     actor_list = list(harness.actors)
     passive = sorted({0, *harness.addresses.values(), harness.deployer})
     arg_addresses = actor_list + passive
-    public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values() if not a.internal]
+    module_only = module_only_actions(spec, harness.binding)
+    public = [(mname, a) for mname, m in spec.modules.items() for a in m.actions.values()
+              if not a.internal and f"{mname}.{a.name}" not in module_only]
     echo_signatures = echo_signature(spec)
     # clock moves that land exactly on the spec's periods, windows and deadlines (and one off)
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
@@ -254,10 +274,11 @@ def build_machine(
         # never read) puts it after every action.
         clock_moves = Bundle("clock_moves")
 
-        @rule(target=clock_moves, seconds=time_strategy, blocks=st.integers(1, 3))
+        @rule(target=clock_moves, seconds=time_strategy,
+              blocks=st.one_of(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.just(PACED)))
         def advance_time(self, seconds: Any, blocks: int) -> int:
             dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
-            self._run(Step("time", seconds=dt, blocks=blocks))
+            self._run(Step("time", seconds=dt, blocks=paced_blocks(dt, blocks)))
             return dt
 
         # A sequence that starts from a scenario with a `focus` in the binding
@@ -318,6 +339,11 @@ def _action_rule(
     clocks = clock_params(action, spec)
     strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
                   for i, (_, t) in enumerate(action.params)}
+    counted = counter_params(action, spec)
+    for i, (owner, counter) in counted.items():
+        # an id compared with a counter: three times in four one that exists (or the next)
+        near_count = st.builds(NearCount, st.just(owner), st.just(counter), st.sampled_from(COUNT_OFFSETS))
+        strategies[f"arg_{i}"] = st.one_of(near_count, near_count, near_count, strategies[f"arg_{i}"])
     # the numbers a push may move (a clock argument already lands on the present)
     numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)
@@ -385,6 +411,11 @@ def _action_rule(
 
                 if types[j] == ir.UINT:
                     boundaries(args[j], outcome_of)
+                    if j in counted:  # an id: also those that exist near the counter
+                        owner, counter = counted[j]
+                        count = int(getattr(harness.model.state(owner), _attr(counter)))
+                        for offset in COUNT_OFFSETS:
+                            outcome_of(max(count - offset, 0))
                 else:
                     for v in addresses:
                         outcome_of(v)

@@ -32,6 +32,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.signatures import KINDS, SigDraw
+from reference.codegen import attr
 from reference.model import Model, Outcome
 from reference.runtime import Map
 from spec import ir
@@ -274,6 +275,9 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
+    if isinstance(value, NearCount):
+        count = getattr(model.state(value.module), attr(value.name))
+        return max(int(count) - value.offset, 0)
     if isinstance(value, NearClock):
         base = clock[0] if value.kind == "now" or len(clock) < 2 else clock[1]
         return min(max(base + value.offset, 0), UINT256_MAX)
@@ -498,6 +502,65 @@ def _clock_params(action: ir.Action, spec: ir.Spec | None, visiting: frozenset[s
                     i = local(e.args[j]) if j < len(e.args) else None
                     if i is not None:
                         found.setdefault(i, kind)
+    return found
+
+
+# Offsets below a counter for arguments compared with it: the newest entry,
+# the ones before it, and one past it (-1).
+COUNT_OFFSETS = (0, 0, 1, 2, 3, -1)
+
+
+class NearCount:
+    """A placeholder drawn instead of a number: "state variable ``name`` of
+    ``module`` (a counter: the proposals made, the cards issued) minus
+    ``offset``", for an argument the action compares with it (``require id
+    <= proposal_count``): an id of something that exists. Resolved by
+    :func:`resolve`."""
+
+    def __init__(self, module: str, name: str, offset: int) -> None:
+        self.module = module
+        self.name = name
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"NearCount({self.module}.{self.name}, {self.offset})"
+
+
+def counters(spec: ir.Spec, module: str) -> frozenset[str]:
+    """The counters of ``module``: its uint256 state variables (no maps) that
+    only ever grow by one (every assignment to them, in every action of the
+    module, is ``x += 1``): the proposals made, the cards issued. A reserve
+    or a total that moves by amounts is no counter."""
+    m = spec.modules[module]
+    steps: dict[str, bool] = {}
+    for action in m.actions.values():
+        for stmt in ir.walk(action.body):
+            if isinstance(stmt, ir.Assign) and isinstance(stmt.target, ir.Ref) and stmt.target.kind == "state":
+                t, v = stmt.target, stmt.value
+                by_one = (isinstance(v, ir.Bin) and v.op == "+" and isinstance(v.left, ir.Ref)
+                          and (v.left.module, v.left.name) == (t.module, t.name)
+                          and isinstance(v.right, ir.Lit) and v.right.value == 1)
+                steps[t.name] = steps.get(t.name, True) and by_one
+    return frozenset(name for name, by_one in steps.items() if by_one)
+
+
+def counter_params(action: ir.Action, spec: ir.Spec) -> dict[int, tuple[str, str]]:
+    """The uint256 arguments the action's ``require`` conditions compare with
+    a counter of its module (:func:`counters`: an id against the count of
+    proposals), by position: ``{index: (module, variable)}``."""
+    names = {n: i for i, (n, t) in enumerate(action.params) if t == ir.UINT}
+    found: dict[int, tuple[str, str]] = {}
+    for stmt in ir.walk(action.body):
+        if not isinstance(stmt, ir.Require):
+            continue
+        for e in _subexpressions(stmt.cond):
+            if not (isinstance(e, ir.Bin) and e.op in COMPARISONS):
+                continue
+            for mine, other in ((e.left, e.right), (e.right, e.left)):
+                if isinstance(mine, ir.Ref) and mine.kind == "local" and mine.name in names \
+                        and isinstance(other, ir.Ref) and other.kind == "state" and other.type == ir.UINT \
+                        and other.name in counters(spec, other.module):
+                    found.setdefault(names[mine.name], (other.module, other.name))
     return found
 
 

@@ -155,6 +155,8 @@ class Reach:
     ``never``: the actions (``module.action``) that never succeeded on the
     model, whether they ran or not, and that the spec does not excuse: their
     success paths were not compared, so the campaign is inconclusive there.
+    (An action only another module of the deployment may call is no actor's:
+    it is not among them, see :func:`conformance.binding.module_only_actions`.)
     ``excused``: those that never succeeded and whose comment in the spec
     states that no run can make them succeed (``uncovered: succeeds: <why>``),
     with the reason. ``contradicted``: those the spec excuses that succeeded
@@ -177,11 +179,13 @@ class Reach:
 
 def reach(pipeline: Pipeline, result: CampaignResult) -> Reach:
     """What ``result``, a campaign of ``pipeline``'s implementation, left never succeeding."""
+    from conformance.binding import module_only_actions
     from conformance.witness import never_succeeds
 
     spec, binding = pipeline.spec, pipeline.binding
+    module_only = module_only_actions(spec, binding)  # run inside another module's calls, never an actor's
     public = [f"{m}.{a.name}" for m in binding.modules if m in spec.modules
-              for a in spec.modules[m].actions.values() if not a.internal]
+              for a in spec.modules[m].actions.values() if not a.internal and f"{m}.{a.name}" not in module_only]
     outcomes = result.stats.outcomes
     succeeded = {a for a, c in outcomes.items() if c.ok > 0}
     claimed = never_succeeds(spec)

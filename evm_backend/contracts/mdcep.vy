@@ -20,6 +20,10 @@
 #     another.
 #   - Every `require` of the spec is an `assert` with the same reason, in the
 #     same order; arithmetic faults are Vyper's bare reverts.
+#   - The governed minimums are constructor arguments checked against their
+#     bounds ("OUT_OF_BOUNDS") and change only through `set_parameter`, which
+#     only the timelock calls ("UNAUTHORIZED"): the spec's `govern` in
+#     timelock.execute. An unknown key is "UNKNOWN_PARAMETER".
 
 interface Dcep:
     def transfer(receiver: address, amount: uint256) -> bool: nonpayable
@@ -125,6 +129,13 @@ dcep: public(immutable(address))
 interest: public(immutable(address))
 oracle: public(immutable(address))
 
+# the one caller of `set_parameter`
+timelock: public(immutable(address))
+
+# how a timelock transaction names each governed parameter: keccak256("module.name")
+MIN_MINT_AMOUNT_KEY: constant(bytes32) = keccak256("mdcep.min_mint_amount")
+MIN_REDEEM_AMOUNT_KEY: constant(bytes32) = keccak256("mdcep.min_redeem_amount")
+
 # the EIP-712 domain as of deployment (recomputed on another chain)
 CACHED_CHAIN_ID: immutable(uint256)
 CACHED_DOMAIN: immutable(bytes32)
@@ -151,21 +162,45 @@ last_return_at: public(uint256)
 nonces: public(HashMap[address, uint256])
 
 
+@internal
+@pure
+def _check_bounds(key: bytes32, _value: uint256):
+    if key == MIN_MINT_AMOUNT_KEY or key == MIN_REDEEM_AMOUNT_KEY:
+        assert 1 <= _value and _value <= 1000 * WAD, "OUT_OF_BOUNDS"
+    else:
+        raise "UNKNOWN_PARAMETER"
+
+
 @deploy
-def __init__(_controller: address, _dcep: address, _interest: address, _oracle: address):
+def __init__(_min_mint_amount: uint256, _min_redeem_amount: uint256, _controller: address, _dcep: address,
+             _interest: address, _oracle: address, _timelock: address):
+    self._check_bounds(MIN_MINT_AMOUNT_KEY, _min_mint_amount)
+    self._check_bounds(MIN_REDEEM_AMOUNT_KEY, _min_redeem_amount)
     controller = _controller
     dcep = _dcep
     interest = _interest
     oracle = _oracle
+    timelock = _timelock
     CACHED_CHAIN_ID = chain.id
     CACHED_DOMAIN = self._build_domain()
-    self.min_mint_amount = WAD
-    self.min_redeem_amount = WAD
+    self.min_mint_amount = _min_mint_amount
+    self.min_redeem_amount = _min_redeem_amount
     self.er = WAD
     self.last_accrual = block.timestamp
     self.er_base = WAD
     self.base_time = block.timestamp
     self.accrual_rate = staticcall Interest(_interest).current_rate()
+
+
+@external
+def set_parameter(key: bytes32, _value: uint256):
+    """Set a governed minimum: the timelock's `govern`, inside its bounds."""
+    assert msg.sender == timelock, "UNAUTHORIZED"
+    self._check_bounds(key, _value)
+    if key == MIN_MINT_AMOUNT_KEY:
+        self.min_mint_amount = _value
+    else:
+        self.min_redeem_amount = _value
 
 
 # ---------------------------------------------------------------- EIP-712

@@ -291,7 +291,7 @@ def test_governance_campaign_conforms(backend: str, tmp_path: Path) -> None:
     from two grants: the whole flow (propose, vote, queue, execute) succeeds,
     cancel too, and grants are made and released."""
     binding, spec = load_implementation(GOVERNANCE)
-    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
+    result = run_campaign(spec, binding, backend=backend, examples=45, steps=30, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert result.ok, result.divergence
     for action in ("governor.propose", "governor.cast_vote", "governor.queue", "governor.execute",

@@ -17,7 +17,7 @@ from conformance.binding import load_implementation
 from conformance.harness import Harness, Step
 from conformance.runner import run_campaign
 from conformance.signatures import SigDraw, SignedValue, sign_requests
-from tests.conformance.conftest import money_market_binding
+from tests.conformance.conftest import money_market_binding, standalone
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "evm_backend" / "contracts"
@@ -34,11 +34,11 @@ def _binding(dst: Path, replace: tuple[str, str, str] | None = None) -> Path:
             assert replace[1] in source, f"{replace[1]!r} is not in {m}.vy"
             source = source.replace(replace[1], replace[2], 1)
         (dst / f"{m}.vy").write_text(source)
+    bundled = json.loads((CONTRACTS / "binding.json").read_text())["modules"]
     data = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
-            "modules": {m: {"vyper": f"{m}.vy"} for m in MODULES}}
-    # no timelock and no market here: the rate never changes, nothing to touch
-    data["modules"]["interest"]["constructor"] = ["annual_rate", "0x" + "0" * 40, []]
-    data["modules"]["oracle"]["constructor"] = ["reporter", "max_staleness", "0x" + "0" * 40]
+            "modules": {m: standalone(bundled[m]) for m in MODULES}}
+    # no market here: a rate change has nothing to touch
+    data["modules"]["interest"]["constructor"] = ["annual_rate", "deployer", []]
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"
 
