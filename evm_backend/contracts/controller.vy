@@ -2,14 +2,17 @@
 # @title controller: the money market's policy (parameters, pause, solvency tests)
 # @notice Written from spec/protocol/controller.imo (docs/protocol.md section 7).
 #   - The guardian pauses and unpauses ("UNAUTHORIZED" for anyone else).
+#   - One controller serves every market (spec/protocol/market.imo): the
+#     collateral test takes the market and reads the oracle's report for it.
 #   - The governed parameters (collateralisation, reserve ratio, allocation
-#     cap and interval, the market switch) start at the spec's defaults. The
-#     timelock is not part of this build, so nothing here changes them.
+#     interval, the switch of every market) start at the spec's defaults. The
+#     timelock is not part of this build, so nothing here changes them. Each
+#     market's allocation cap is the market's own.
 #   - Liabilities are WAD-scaled (supply times exchange rate). The projection
 #     one year ahead uses the interest model's own accrual rule.
 
 interface Oracle:
-    def offchain_value() -> uint256: view
+    def offchain_value(market: address) -> uint256: view
 
 interface Interest:
     def grow(er_base: uint256, rate: uint256, elapsed: uint256) -> uint256: view
@@ -34,7 +37,6 @@ oracle: public(immutable(address))
 # governed parameters, at the spec's defaults
 min_collateralization: public(uint256)
 min_reserve_ratio: public(uint256)
-allocation_cap: public(uint256)
 allocation_interval: public(uint256)
 market_enabled: public(uint256)
 
@@ -50,7 +52,6 @@ def __init__(_guardian: address, _asset_manager: address, _interest: address, _o
     interest = _interest
     self.min_collateralization = 11 * 10**17
     self.min_reserve_ratio = 25 * 10**16
-    self.allocation_cap = 1000000 * WAD
     self.allocation_interval = DAY
     self.market_enabled = 1
 
@@ -87,9 +88,10 @@ def liabilities_next_year(supply: uint256, er_base: uint256, rate: uint256, elap
 
 @external
 @view
-def is_overcollateralized(onchain: uint256, next_year: uint256) -> bool:
-    """(offchain + onchain)*WAD >= min_collateralization * next_year / WAD."""
-    return (staticcall Oracle(oracle).offchain_value() + onchain) * WAD >= self.min_collateralization * next_year // WAD
+def is_overcollateralized(market: address, onchain: uint256, next_year: uint256) -> bool:
+    """(offchain + onchain)*WAD >= min_collateralization * next_year / WAD,
+    with `market`'s off-chain value."""
+    return (staticcall Oracle(oracle).offchain_value(market) + onchain) * WAD >= self.min_collateralization * next_year // WAD
 
 
 @external

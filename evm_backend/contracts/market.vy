@@ -1,15 +1,26 @@
 # pragma version 0.4.3
-# @title mdcep: the money market's token (mDCEP), with mint, redeem and signed requests
-# @notice Written from spec/protocol/mdcep.imo and its template erc20.imo
-#   (docs/protocol.md section 7).
+# @title market: one money market (mDCEP, mUSDC, ...): its mToken, mint, redeem and signed requests
+# @notice Written from spec/protocol/market.imo and its template erc20.imo
+#   (docs/protocol.md section 7), for every module that extends `market`:
+#   one source, deployed once per market (mdcep over DCEP, musdc over a
+#   6-decimal USDC). What the spec's market modules say apart is given at
+#   deployment: the underlying token, `UNIT` (one whole unit of it: 10**18,
+#   10**6), and the EIP-712 domain name ("mDCEP", "mUSDC").
+#   - The governed parameters (the two minimums and the allocation cap, in
+#     the underlying's units; `listed`) are constructor arguments checked
+#     against the spec's bounds ("OUT_OF_BOUNDS"). The timelock is not part
+#     of this build, so nothing here changes them: a market deployed unlisted
+#     stays so.
+#   - The oracle's report and the collateral test are this market's own
+#     (keyed by its address).
 #   - ERC-20 with the standard's camelCase names (`totalSupply`, `balanceOf`,
 #     `transferFrom`); the binding maps them to the spec's names.
 #   - The exchange rate `er` grows by simple interest from a checkpoint
 #     (`interest.grown`); a touch never compounds; the checkpoint moves when
 #     the rate in force changes.
 #   - Signed requests (mint, redeem, permit) are EIP-712 typed data under the
-#     domain (name "mDCEP", version "1", chainId, verifyingContract = this
-#     contract). The domain separator is recomputed when the chain id differs
+#     domain (name: the market's, version "1", chainId, verifyingContract =
+#     this contract). The domain separator is recomputed when the chain id differs
 #     from the one at deployment. Checks, in the spec's order: expiry
 #     ("REQUEST_EXPIRED"), the owner's next nonce ("INVALID_NONCE"), the
 #     signature ("INVALID_SIGNATURE": 65 bytes r || s || v, s at most
@@ -21,7 +32,7 @@
 #   - Every `require` of the spec is an `assert` with the same reason, in the
 #     same order; arithmetic faults are Vyper's bare reverts.
 
-interface Dcep:
+interface Underlying:
     def transfer(receiver: address, amount: uint256) -> bool: nonpayable
     def transfer_from(sender: address, receiver: address, amount: uint256) -> bool: nonpayable
 
@@ -29,15 +40,14 @@ interface Controller:
     def paused() -> bool: view
     def market_enabled() -> uint256: view
     def asset_manager() -> address: view
-    def allocation_cap() -> uint256: view
     def allocation_interval() -> uint256: view
     def liabilities_next_year(supply: uint256, er_base: uint256, rate: uint256, elapsed: uint256) -> uint256: view
-    def is_overcollateralized(onchain: uint256, next_year: uint256) -> bool: view
+    def is_overcollateralized(market: address, onchain: uint256, next_year: uint256) -> bool: view
     def meets_reserve_ratio(onchain: uint256, liabilities: uint256) -> bool: view
 
 interface Oracle:
-    def is_fresh(t: uint256) -> bool: view
-    def reported_at() -> uint256: view
+    def is_fresh(market: address, t: uint256) -> bool: view
+    def reported_at(market: address) -> uint256: view
 
 interface Interest:
     def current_rate() -> uint256: view
@@ -49,7 +59,6 @@ HALF_N: constant(uint256) = 5789604461865809771178549250434395392641878213953745
 
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
     "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-NAME_HASH: constant(bytes32) = keccak256("mDCEP")
 VERSION_HASH: constant(bytes32) = keccak256("1")
 MINT_TYPEHASH: constant(bytes32) = keccak256(
     "MintRequest(address owner,address recipient,uint256 nonce,uint256 expiry,uint256 amount,uint256 fee,address feeRecipient)")
@@ -119,13 +128,18 @@ event ReturnedFromRwa:
     amount: uint256
     payer: address
 
-# imported modules (constructor arguments, in the spec's import order)
+# imported modules (constructor arguments)
 controller: public(immutable(address))
-dcep: public(immutable(address))
+# the underlying token (mdcep: dcep; musdc: usdc)
+underlying: public(immutable(address))
 interest: public(immutable(address))
 oracle: public(immutable(address))
 
+# One whole unit of the underlying in its smallest units (the spec's `UNIT`).
+UNIT: public(immutable(uint256))
+
 # the EIP-712 domain as of deployment (recomputed on another chain)
+NAME_HASH: immutable(bytes32)
 CACHED_CHAIN_ID: immutable(uint256)
 CACHED_DOMAIN: immutable(bytes32)
 
@@ -134,9 +148,11 @@ totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 
-# ---------------------------------------------------------------- mdcep state
+# ---------------------------------------------------------------- market state
 min_mint_amount: public(uint256)
 min_redeem_amount: public(uint256)
+allocation_cap: public(uint256)
+listed: public(uint256)
 er: public(uint256)
 last_accrual: public(uint256)
 er_base: public(uint256)
@@ -152,15 +168,25 @@ nonces: public(HashMap[address, uint256])
 
 
 @deploy
-def __init__(_controller: address, _dcep: address, _interest: address, _oracle: address):
+def __init__(_name: String[32], _unit: uint256, _min_mint_amount: uint256, _min_redeem_amount: uint256,
+             _allocation_cap: uint256, _listed: uint256, _controller: address, _underlying: address,
+             _interest: address, _oracle: address):
+    assert 1 <= _min_mint_amount and _min_mint_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
+    assert 1 <= _min_redeem_amount and _min_redeem_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
+    assert _allocation_cap <= 100000000 * _unit, "OUT_OF_BOUNDS"
+    assert _listed <= 1, "OUT_OF_BOUNDS"
     controller = _controller
-    dcep = _dcep
+    underlying = _underlying
     interest = _interest
     oracle = _oracle
+    UNIT = _unit
+    NAME_HASH = keccak256(_name)
     CACHED_CHAIN_ID = chain.id
-    CACHED_DOMAIN = self._build_domain()
-    self.min_mint_amount = WAD
-    self.min_redeem_amount = WAD
+    CACHED_DOMAIN = keccak256(abi_encode(DOMAIN_TYPEHASH, keccak256(_name), VERSION_HASH, chain.id, self))
+    self.min_mint_amount = _min_mint_amount
+    self.min_redeem_amount = _min_redeem_amount
+    self.allocation_cap = _allocation_cap
+    self.listed = _listed
     self.er = WAD
     self.last_accrual = block.timestamp
     self.er_base = WAD
@@ -292,7 +318,7 @@ def er_at(t: uint256) -> uint256:
 @internal
 @view
 def _allocation_level(t: uint256) -> uint256:
-    drained: uint256 = staticcall Controller(controller).allocation_cap() * (t - self.alloc_updated) // staticcall Controller(controller).allocation_interval()
+    drained: uint256 = self.allocation_cap * (t - self.alloc_updated) // staticcall Controller(controller).allocation_interval()
     return self.alloc_level - min(self.alloc_level, drained)
 
 
@@ -306,9 +332,9 @@ def allocation_level(t: uint256) -> uint256:
 @internal
 @view
 def _report_usable(t: uint256) -> bool:
-    if not staticcall Oracle(oracle).is_fresh(t):
+    if not staticcall Oracle(oracle).is_fresh(self, t):
         return False
-    return staticcall Oracle(oracle).reported_at() > self.last_return_at
+    return staticcall Oracle(oracle).reported_at(self) > self.last_return_at
 
 
 @external
@@ -367,6 +393,7 @@ def _mint_for(payer: address, recipient: address, amount: uint256, fee: uint256,
     self._accrue()
     assert not staticcall Controller(controller).paused(), "PAUSED"
     assert staticcall Controller(controller).market_enabled() == 1, "MARKET_DISABLED"
+    assert self.listed == 1, "MARKET_NOT_LISTED"
     assert amount >= self.min_mint_amount, "AMOUNT_TOO_SMALL"
     assert self._report_usable(block.timestamp), "STALE_ORACLE"
     minted: uint256 = amount * WAD // self.er
@@ -376,8 +403,8 @@ def _mint_for(payer: address, recipient: address, amount: uint256, fee: uint256,
     assert fee == 0 or fee_recipient != empty(address), "ZERO_ADDRESS"
     next_year: uint256 = staticcall Controller(controller).liabilities_next_year(
         self.totalSupply + minted, self.er_base, self.accrual_rate, block.timestamp - self.base_time)
-    assert staticcall Controller(controller).is_overcollateralized(self.underlying_held + amount, next_year), "UNDERCOLLATERALIZED"
-    extcall Dcep(dcep).transfer_from(payer, self, amount)
+    assert staticcall Controller(controller).is_overcollateralized(self, self.underlying_held + amount, next_year), "UNDERCOLLATERALIZED"
+    extcall Underlying(underlying).transfer_from(payer, self, amount)
     self.underlying_held += amount
     self._mint(recipient, minted - fee)
     if fee > 0:
@@ -397,20 +424,20 @@ def _redeem_for(holder: address, recipient: address, amount: uint256, fee: uint2
     self._pay_fee(holder, fee, fee_recipient)
     self._burn(holder, burned)
     self.underlying_held -= paid
-    extcall Dcep(dcep).transfer(recipient, paid)
+    extcall Underlying(underlying).transfer(recipient, paid)
     log Redeem(holder=holder, recipient=recipient, burned=burned, paid=paid)
     return paid
 
 
 @external
 def mint(amount: uint256) -> uint256:
-    """Deposit `amount` DCEP; receive mDCEP. Returns the mDCEP minted."""
+    """Deposit `amount` underlying; receive mTokens. Returns the mTokens minted."""
     return self._mint_for(msg.sender, msg.sender, amount, 0, empty(address))
 
 
 @external
 def redeem(amount: uint256) -> uint256:
-    """Burn `amount` mDCEP; receive DCEP. Returns the DCEP paid."""
+    """Burn `amount` mTokens; receive underlying. Returns the underlying paid."""
     return self._redeem_for(msg.sender, msg.sender, amount, 0, empty(address))
 
 
@@ -432,7 +459,7 @@ def redeem_from_gasless_request(req: RedeemRequest, sig: Bytes[65]) -> uint256:
 
 @external
 def permit(req: PermitRequest, sig: Bytes[65]):
-    """A relayer submits an allowance signed by its owner (the fee in mDCEP)."""
+    """A relayer submits an allowance signed by its owner (the fee in mTokens)."""
     self._check_request(req.owner, req.nonce, req.expiry, keccak256(abi_encode(
         PERMIT_TYPEHASH, req.owner, req.spender, req.nonce, req.expiry, req.value, req.fee, req.fee_recipient)), sig)
     self._pay_fee(req.owner, req.fee, req.fee_recipient)
@@ -448,16 +475,17 @@ def allocate_to_rwa(amount: uint256):
     self._accrue()
     assert not staticcall Controller(controller).paused(), "PAUSED"
     assert staticcall Controller(controller).market_enabled() == 1, "MARKET_DISABLED"
+    assert self.listed == 1, "MARKET_NOT_LISTED"
     assert amount > 0, "ZERO_AMOUNT"
     level: uint256 = self._allocation_level(block.timestamp)
-    assert level + amount <= staticcall Controller(controller).allocation_cap(), "ALLOCATION_CAP_EXCEEDED"
+    assert level + amount <= self.allocation_cap, "ALLOCATION_CAP_EXCEEDED"
     assert amount <= self.underlying_held, "INSUFFICIENT_LIQUIDITY"
     assert staticcall Controller(controller).meets_reserve_ratio(self.underlying_held - amount, self.totalSupply * self.er), "RESERVE_RATIO_BREACHED"
     self.alloc_level = level + amount
     self.alloc_updated = block.timestamp
     self.underlying_held -= amount
     self.allocated += amount
-    extcall Dcep(dcep).transfer(manager, amount)
+    extcall Underlying(underlying).transfer(manager, amount)
     log AllocatedToRwa(amount=amount, to=manager)
 
 
@@ -465,7 +493,7 @@ def allocate_to_rwa(amount: uint256):
 def return_from_rwa(amount: uint256):
     """Bring underlying back from real-world assets (principal and income)."""
     assert amount > 0, "ZERO_AMOUNT"
-    extcall Dcep(dcep).transfer_from(msg.sender, self, amount)
+    extcall Underlying(underlying).transfer_from(msg.sender, self, amount)
     self.underlying_held += amount
     self.allocated -= min(amount, self.allocated)
     self.last_return_at = block.timestamp
