@@ -38,8 +38,8 @@ from imospec_cli.exits import EXIT_FAIL, EXIT_OK
 from imospec_cli.pipeline import Pipeline
 
 #: The modules of the money market and its governance; every other module is the merchant side.
-MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "mdcep", "oracle", "timelock", "vesting",
-                          "votes", "erc20"})
+MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "market", "mdcep", "musdc", "oracle",
+                          "timelock", "usdc", "vesting", "votes", "erc20"})
 
 
 @dataclass

@@ -215,6 +215,10 @@ class DeployedPair(BindingNames):
                 return tuple(value(x) for x in n)
             if isinstance(n, str) and n.startswith("@"):
                 return to_checksum(self.addresses[n[1:]])
+            if isinstance(n, str) and n in ("eip712.name", "eip712.version"):  # the domain the binding signs in
+                return b.eip712.get(n[7:], module if n == "eip712.name" else "1")
+            if n == "spec.module":  # the name of the spec's module this contract is (a template's instance)
+                return module
             if isinstance(n, str) and (n.startswith("actor:") or n == "deployer" or len(n) == 42):
                 return to_checksum(self.resolve(n))  # an address: an actor, the deployer, or 0x + 40 digits
             if isinstance(n, str) and n in m.params:

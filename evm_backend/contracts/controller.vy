@@ -2,17 +2,19 @@
 # @title controller: the money market's policy (parameters, pause, solvency tests)
 # @notice Written from spec/protocol/controller.imo (docs/protocol.md section 7).
 #   - The guardian pauses and unpauses ("UNAUTHORIZED" for anyone else).
+#   - One controller serves every market (spec/protocol/market.imo): the
+#     collateral test takes the market and reads the oracle's report for it.
 #   - The governed parameters (collateralisation, reserve ratio, allocation
-#     cap and interval, the market switch) are constructor arguments, each
+#     interval, the switch of every market) are constructor arguments, each
 #     checked against its bounds ("OUT_OF_BOUNDS"), and change only through
 #     `set_parameter`, which only the timelock calls ("UNAUTHORIZED"): the
 #     spec's `govern` in timelock.execute. An unknown key is
-#     "UNKNOWN_PARAMETER".
+#     "UNKNOWN_PARAMETER". Each market's allocation cap is the market's own.
 #   - Liabilities are WAD-scaled (supply times exchange rate). The projection
 #     one year ahead uses the interest model's own accrual rule.
 
 interface Oracle:
-    def offchain_value() -> uint256: view
+    def offchain_value(market: address) -> uint256: view
 
 interface Interest:
     def grow(er_base: uint256, rate: uint256, elapsed: uint256) -> uint256: view
@@ -40,14 +42,12 @@ timelock: public(immutable(address))
 # how a timelock transaction names each governed parameter: keccak256("module.name")
 MIN_COLLATERALIZATION_KEY: constant(bytes32) = keccak256("controller.min_collateralization")
 MIN_RESERVE_RATIO_KEY: constant(bytes32) = keccak256("controller.min_reserve_ratio")
-ALLOCATION_CAP_KEY: constant(bytes32) = keccak256("controller.allocation_cap")
 ALLOCATION_INTERVAL_KEY: constant(bytes32) = keccak256("controller.allocation_interval")
 MARKET_ENABLED_KEY: constant(bytes32) = keccak256("controller.market_enabled")
 
 # governed parameters
 min_collateralization: public(uint256)
 min_reserve_ratio: public(uint256)
-allocation_cap: public(uint256)
 allocation_interval: public(uint256)
 market_enabled: public(uint256)
 
@@ -62,8 +62,6 @@ def _check_bounds(key: bytes32, _value: uint256):
         assert WAD <= _value and _value <= 3 * WAD, "OUT_OF_BOUNDS"
     elif key == MIN_RESERVE_RATIO_KEY:
         assert 5 * 10**16 <= _value and _value <= WAD, "OUT_OF_BOUNDS"
-    elif key == ALLOCATION_CAP_KEY:
-        assert _value <= 100000000 * WAD, "OUT_OF_BOUNDS"
     elif key == ALLOCATION_INTERVAL_KEY:
         assert HOUR <= _value and _value <= 30 * DAY, "OUT_OF_BOUNDS"
     elif key == MARKET_ENABLED_KEY:
@@ -74,11 +72,10 @@ def _check_bounds(key: bytes32, _value: uint256):
 
 @deploy
 def __init__(_guardian: address, _asset_manager: address, _min_collateralization: uint256,
-             _min_reserve_ratio: uint256, _allocation_cap: uint256, _allocation_interval: uint256,
+             _min_reserve_ratio: uint256, _allocation_interval: uint256,
              _market_enabled: uint256, _interest: address, _oracle: address, _timelock: address):
     self._check_bounds(MIN_COLLATERALIZATION_KEY, _min_collateralization)
     self._check_bounds(MIN_RESERVE_RATIO_KEY, _min_reserve_ratio)
-    self._check_bounds(ALLOCATION_CAP_KEY, _allocation_cap)
     self._check_bounds(ALLOCATION_INTERVAL_KEY, _allocation_interval)
     self._check_bounds(MARKET_ENABLED_KEY, _market_enabled)
     guardian = _guardian
@@ -88,7 +85,6 @@ def __init__(_guardian: address, _asset_manager: address, _min_collateralization
     timelock = _timelock
     self.min_collateralization = _min_collateralization
     self.min_reserve_ratio = _min_reserve_ratio
-    self.allocation_cap = _allocation_cap
     self.allocation_interval = _allocation_interval
     self.market_enabled = _market_enabled
 
@@ -102,8 +98,6 @@ def set_parameter(key: bytes32, _value: uint256):
         self.min_collateralization = _value
     elif key == MIN_RESERVE_RATIO_KEY:
         self.min_reserve_ratio = _value
-    elif key == ALLOCATION_CAP_KEY:
-        self.allocation_cap = _value
     elif key == ALLOCATION_INTERVAL_KEY:
         self.allocation_interval = _value
     else:
@@ -142,9 +136,10 @@ def liabilities_next_year(supply: uint256, er_base: uint256, rate: uint256, elap
 
 @external
 @view
-def is_overcollateralized(onchain: uint256, next_year: uint256) -> bool:
-    """(offchain + onchain)*WAD >= min_collateralization * next_year / WAD."""
-    return (staticcall Oracle(oracle).offchain_value() + onchain) * WAD >= self.min_collateralization * next_year // WAD
+def is_overcollateralized(market: address, onchain: uint256, next_year: uint256) -> bool:
+    """(offchain + onchain)*WAD >= min_collateralization * next_year / WAD,
+    with `market`'s off-chain value."""
+    return (staticcall Oracle(oracle).offchain_value(market) + onchain) * WAD >= self.min_collateralization * next_year // WAD
 
 
 @external

@@ -1,6 +1,8 @@
 # pragma version 0.4.3
-# @title oracle: the reported value of the money market's off-chain collateral
+# @title oracle: the reported value of each money market's off-chain collateral
 # @notice Written from spec/protocol/oracle.imo (docs/protocol.md section 7).
+#   - One report per market, keyed by the market's address, in that
+#     market's units; a report for one market leaves the others alone.
 #   - Only `reporter` reports ("UNAUTHORIZED"); a report may not come from
 #     the future ("FUTURE_TIMESTAMP") nor be older than the one it replaces
 #     ("OUTDATED_REPORT").
@@ -22,6 +24,7 @@ MAX_STALENESS_KEY: constant(bytes32) = keccak256("oracle.max_staleness")
 REPORTER_KEY: constant(bytes32) = keccak256("oracle.reporter")
 
 event CollateralReported:
+    market: address
     value: uint256
     observed_at: uint256
 
@@ -31,10 +34,10 @@ reporter: public(address)
 timelock: public(immutable(address))
 # How old a report may be before minting stops (governed).
 max_staleness: public(uint256)
-# The last reported value of the off-chain collateral (DCEP wei).
-offchain_value: public(uint256)
-# When the last reported value was observed off chain (0: never reported).
-reported_at: public(uint256)
+# The last reported value of each market's off-chain collateral (its units).
+offchain_value: public(HashMap[address, uint256])
+# When each market's last value was observed off chain (0: never reported).
+reported_at: public(HashMap[address, uint256])
 
 
 @deploy
@@ -61,20 +64,20 @@ def set_parameter(key: bytes32, _value: uint256):
 
 
 @external
-def report(_value: uint256, observed_at: uint256):
-    """Post the off-chain collateral's value as observed at `observed_at`."""
+def report(market: address, _value: uint256, observed_at: uint256):
+    """Post `market`'s off-chain collateral value as observed at `observed_at`."""
     assert msg.sender == self.reporter, "UNAUTHORIZED"
     assert observed_at <= block.timestamp, "FUTURE_TIMESTAMP"
-    assert observed_at > self.reported_at, "OUTDATED_REPORT"
-    self.offchain_value = _value
-    self.reported_at = observed_at
-    log CollateralReported(value=_value, observed_at=observed_at)
+    assert observed_at > self.reported_at[market], "OUTDATED_REPORT"
+    self.offchain_value[market] = _value
+    self.reported_at[market] = observed_at
+    log CollateralReported(market=market, value=_value, observed_at=observed_at)
 
 
 @external
 @view
-def is_fresh(t: uint256) -> bool:
-    """Whether the last report is recent enough to rely on at time `t`."""
-    if self.reported_at == 0:
+def is_fresh(market: address, t: uint256) -> bool:
+    """Whether `market`'s last report is recent enough to rely on at time `t`."""
+    if self.reported_at[market] == 0:
         return False
-    return t <= self.reported_at + self.max_staleness
+    return t <= self.reported_at[market] + self.max_staleness

@@ -56,7 +56,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "evm_backend" / "contracts"
-MONEY_MARKET = ("dcep", "interest", "oracle", "controller", "mdcep")
+MONEY_MARKET = ("dcep", "interest", "oracle", "controller", "mdcep", "usdc", "musdc")
+# the markets, each with its underlying token and one whole unit of it
+MARKETS = {"mdcep": ("dcep", 10**18), "musdc": ("usdc", 10**6)}
 MAX_UINT = "0x" + "f" * 64
 
 
@@ -71,50 +73,59 @@ def standalone(module: dict[str, Any]) -> dict[str, Any]:
 
 
 def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
-                         modules: tuple[str, ...] = MONEY_MARKET, collateral: int = 10**23) -> Path:
+                         modules: tuple[str, ...] = MONEY_MARKET, collateral: int = 10**5) -> Path:
     """A binding of the money-market contracts alone (the bundled ones, with
-    their names and EIP-712 domain) in ``dst``, with a prelude: every actor
-    holds 1e26 DCEP and approves mdcep, actor:0 reports ``collateral`` DCEP
-    wei of off-chain collateral observed at the genesis time (by default
-    100,000 DCEP: large mints are then undercollateralised), and every actor
-    mints 1,000 mDCEP; every sequence begins with a step of mdcep's minting,
-    redeeming, signed and asset-manager actions (the binding's ``focus``).
-    ``replace`` (file, old, new) makes a mutant of one contract.
+    their names and EIP-712 domains) in ``dst``, with a prelude, for each
+    market among ``modules`` (mdcep over DCEP at 18 decimals, musdc over USDC
+    at 6; both listed at deployment): every actor holds 1e8 whole units of
+    the underlying and approves the market, actor:0 reports ``collateral``
+    whole units of off-chain collateral observed at the genesis time (by
+    default 100,000: large mints are then undercollateralised), and every
+    actor mints with 1,000 units; every sequence begins with a step of each
+    market's minting, redeeming, signed and asset-manager actions (the
+    binding's ``focus``). ``replace`` (file, old, new) makes a mutant of one
+    contract source (market.vy serves both markets).
     With ``timelock`` among ``modules``, actor:0 is its admin (no governor)
     and it governs the interest model (its rate) and the oracle
     (its reporter and staleness bound)."""
     dst.mkdir(parents=True, exist_ok=True)
     bundled = json.loads((CONTRACTS / "binding.json").read_text())["modules"]
-    for m in modules:
-        source = (CONTRACTS / f"{m}.vy").read_text()
-        if replace is not None and replace[0] == f"{m}.vy":
-            assert replace[1] in source, f"{replace[1]!r} is not in {m}.vy"
-            source = source.replace(replace[1], replace[2], 1)
-        (dst / f"{m}.vy").write_text(source)
-    prelude: list[list[object]] = []
-    if "mdcep" in modules:
-        prelude = [
-            ["dcep", "mint", "actor:*", ["actor:self", "100000000000000000000000000"]],
-            ["dcep", "approve", "actor:*", ["@mdcep", MAX_UINT]],
-            ["oracle", "report", "actor:0", [str(collateral), "1700000000"]],
-            ["mdcep", "mint", "actor:*", ["1000000000000000000000"]],
-        ]
     bound = {m: standalone(bundled.get(m, {"vyper": f"{m}.vy"})) for m in modules}
-    params: dict[str, str] = {}
+    for file in {b["vyper"] for b in bound.values()}:
+        source = (CONTRACTS / file).read_text()
+        if replace is not None and replace[0] == file:
+            assert replace[1] in source, f"{replace[1]!r} is not in {file}"
+            source = source.replace(replace[1], replace[2], 1)
+        (dst / file).write_text(source)
+    markets = [m for m in MARKETS if m in modules]
+    prelude: list[list[object]] = []
+    for m in markets:
+        token, unit = MARKETS[m]
+        prelude += [[token, "mint", "actor:*", ["actor:self", str(10**8 * unit)]],
+                    [token, "approve", "actor:*", [f"@{m}", MAX_UINT]]]
+    for m in markets:
+        prelude.append(["oracle", "report", "actor:0", [f"@{m}", str(collateral * MARKETS[m][1]), "1700000000"]])
+    for m in markets:
+        prelude.append([m, "mint", "actor:*", [str(1000 * MARKETS[m][1])]])
+    params: dict[str, str] = {f"{m}.listed": "1" for m in markets}
     if "timelock" in modules:
         # the timelock governs every module here that has governed parameters
         governed = [a for a in bundled["timelock"]["constructor"][2] if a[1:] in modules]
         bound["timelock"]["constructor"] = ["admin", "delay", governed]
+        params["timelock.admin"] = "actor:0"
         for m in modules:
             if m != "timelock" and "constructor" in bundled.get(m, {}):
                 bound[m]["constructor"] = bundled[m]["constructor"]
-        params["timelock.admin"] = "actor:0"
+    if "interest" in modules:
+        # the markets the interest model touches on a rate change: those deployed here
+        rate, timelock, _ = bound["interest"]["constructor"]
+        bound["interest"]["constructor"] = [rate, timelock, [f"@{m}" for m in markets]]
     data: dict[str, object] = {"name": "money-market", "spec": str(ROOT / "spec" / "protocol"),
                                "modules": bound, "params": params, "prelude": prelude}
-    if "mdcep" in modules:
-        # every sequence begins with a step of each of mdcep's actions the test counts on
-        data["focus"] = {"prelude": ["mdcep.mint", "mdcep.mint_from_gasless_request", "mdcep.redeem",
-                                     "mdcep.redeem_from_gasless_request", "mdcep.permit", "mdcep.allocate_to_rwa",
-                                     "mdcep.return_from_rwa"]}
+    if markets:
+        # every sequence begins with a step of each of the markets' actions the test counts on
+        data["focus"] = {"prelude": [f"{m}.{a}" for m in markets for a in (
+            "mint", "mint_from_gasless_request", "redeem", "redeem_from_gasless_request", "permit",
+            "allocate_to_rwa", "return_from_rwa")]}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"

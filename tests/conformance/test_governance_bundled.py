@@ -76,7 +76,7 @@ def test_every_governed_parameter_changes_through_the_timelock_and_only_in_bound
     binding, spec = load_implementation(BUNDLED)
     h = Harness(spec, binding, backend)
     governed = _governed(h)
-    assert {m for m, *_ in governed} == {"controller", "interest", "oracle", "mdcep", "timelock", "governor"}
+    assert {m for m, *_ in governed} == {"controller", "interest", "oracle", "mdcep", "musdc", "timelock", "governor"}
     f = Flow(h)
     f.wait(12, 1)
     for module, name, low, high in governed:

@@ -1,5 +1,6 @@
-"""Issue 12: the money market's interest model, oracle, controller and mToken
-(mdcep, with its signed requests) in Vyper, against the spec, on both EVMs.
+"""Issue 12: the money market's interest model, oracle, controller and its
+two markets (mdcep and musdc, one source market.vy, with signed requests) in
+Vyper, against the spec, on both EVMs.
 
 The bundled binding deploys them next to the merchant side; here they run on
 their own (a binding of just these modules, closed under imports), so that a
@@ -45,12 +46,13 @@ def _binding(dst: Path, replace: tuple[str, str, str] | None = None) -> Path:
 
 def test_bundled_binding_deploys_the_money_market_too() -> None:
     binding, _ = load_implementation(CONTRACTS / "binding.json")
-    assert {*MODULES, "mdcep"} <= set(binding.modules)
+    assert {*MODULES, "mdcep", "usdc", "musdc"} <= set(binding.modules)
+    assert binding.modules["mdcep"].vyper == binding.modules["musdc"].vyper  # one source, two markets
 
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
-def test_mdcep_conforms_with_real_signatures(backend: str, tmp_path: Path) -> None:
-    """The mToken against the model, signed requests signed by the actors'
+def test_markets_conform_with_real_signatures(backend: str, tmp_path: Path) -> None:
+    """Both markets (18 and 6 decimals) against the model, signed requests signed by the actors'
     keys: every signed action both succeeds and reverts, and the kinds of bad
     signature are drawn (each step compared in full: the same outcome and
     reason on both sides)."""
@@ -66,12 +68,13 @@ def test_mdcep_conforms_with_real_signatures(backend: str, tmp_path: Path) -> No
     result = run_campaign(spec, binding, backend=backend, examples=examples, steps=25, seed=3,
                           fixture_dir=tmp_path, on_step=on_step)
     assert result.ok, result.divergence
-    for action in ("mdcep.mint", "mdcep.redeem", "mdcep.permit", "mdcep.allocate_to_rwa",
-                   "mdcep.return_from_rwa", "mdcep.transfer_from"):
+    for action in (f"{mk}.{a}" for mk in ("mdcep", "musdc") for a in (
+            "mint", "redeem", "permit", "allocate_to_rwa", "return_from_rwa")):
         ok, reverted = result.stats.outcomes[action]
         assert ok > 0 and reverted > 0, action
     if backend == "pyrevm":
-        for action in ("mdcep.mint_from_gasless_request", "mdcep.redeem_from_gasless_request"):
+        for action in (f"{mk}.{a}" for mk in ("mdcep", "musdc") for a in (
+                "mint_from_gasless_request", "redeem_from_gasless_request")):
             ok, reverted = result.stats.outcomes[action]
             assert ok > 0 and reverted > 0, action
         assert "valid" in seen and len(seen - {"valid"}) >= 4, seen
@@ -137,15 +140,15 @@ def test_every_kind_of_signature_has_the_same_outcome_on_both_sides(backend: str
         ("assert self._redeem_size_ok(burned, amount, self.balanceOf[holder])",
          "assert burned >= self.min_redeem_amount"),
         ("    assert not staticcall Controller(controller).paused(), \"PAUSED\"\n    assert staticcall "
-         "Controller(controller).market_enabled() == 1, \"MARKET_DISABLED\"\n    assert amount > 0",
-         "    assert amount > 0"),
+         "Controller(controller).market_enabled() == 1, \"MARKET_DISABLED\"\n    assert self.listed == 1, "
+         "\"MARKET_NOT_LISTED\"\n    assert amount > 0", "    assert amount > 0"),
         ("self.last_return_at = block.timestamp", "pass"),
         ("log InterestAccrued(er=self.er, rate=self.accrual_rate)",
          "log InterestAccrued(er=self.accrual_rate, rate=self.er)"),
     ],
 )
-def test_wrong_mdcep_is_caught(old: str, new: str, tmp_path: Path) -> None:
-    binding, spec = load_implementation(money_market_binding(tmp_path / "impl", ("mdcep.vy", old, new)))
+def test_wrong_market_is_caught(old: str, new: str, tmp_path: Path) -> None:
+    binding, spec = load_implementation(money_market_binding(tmp_path / "impl", ("market.vy", old, new)))
     result = run_campaign(spec, binding, backend="pyrevm", examples=40, steps=25, seed=1,
                           fixture_dir=tmp_path / "fixtures")
     assert not result.ok, f"mutant not caught: {new}"
@@ -179,12 +182,12 @@ def test_wrong_money_market_contract_is_caught(file: str, old: str, new: str, tm
 
 @pytest.mark.slow
 def test_money_market_campaign_of_20000_steps(tmp_path: Path) -> None:
-    """The money market alone (interest, oracle, controller, mdcep with real
-    signatures, DCEP): 800 sequences of 25 steps on pyrevm, clean."""
+    """The money market alone (interest, oracle, controller, both markets with
+    real signatures, DCEP and USDC): 800 sequences of 25 steps on pyrevm, clean."""
     binding, spec = load_implementation(money_market_binding(tmp_path / "impl"))
     result = run_campaign(spec, binding, backend="pyrevm", examples=800, steps=25, seed=20000,
                           fixture_dir=tmp_path)
     assert result.ok, result.divergence
     assert result.stats.steps >= 20_000 - 800  # hypothesis may end a sequence early
-    never = [a for a, (ok, _) in result.stats.outcomes.items() if a.startswith("mdcep.") and ok == 0]
+    never = [a for a, (ok, _) in result.stats.outcomes.items() if a.startswith(("mdcep.", "musdc.")) and ok == 0]
     assert never == [], never

@@ -1,8 +1,9 @@
 """Attack tests on the money market's contracts (docs/protocol.md section 7,
 issue 12), on both EVMs.
 
-Each test drives the Vyper contracts (interest, oracle, controller, mdcep,
-and DCEP) through :class:`Harness`, so every step is also run on the model
+Each test drives the Vyper contracts (interest, oracle, controller, the two
+markets mdcep and musdc from one source, DCEP and the 6-decimal USDC) through
+:class:`Harness`, so every step is also run on the model
 and compared in full; on top of that it asserts the outcome the attack is
 about. Signed requests are signed here with the actors' keys over an
 EIP-712 digest computed in this file from the domain the spec and binding
@@ -12,6 +13,11 @@ generator's (whose digest it is checked against).
 
 Where a fix was needed (the spec holes of issue 12), the attack also runs on
 a contract with the fix taken out (``OLD``), and must fail there.
+
+The attacks on amounts (rounding, donation, dust, the allocation cap, the
+oracle's staleness and double count) run in both markets: at 18 decimals
+(mDCEP over DCEP) and at 6 (mUSDC over USDC), where one smallest unit is
+worth 10**12 times more, so a rounding in the caller's favour pays.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from conformance.harness import Harness, Step, to_checksum
 from conformance.signatures import SignedValue, typed_data
 from evm_backend.accounts import derive_account
 from evm_backend.errors import CallReverted
-from tests.conformance.conftest import MONEY_MARKET, money_market_binding
+from tests.conformance.conftest import MARKETS, MONEY_MARKET, money_market_binding
 
 WAD = 10**18
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -65,8 +71,10 @@ def digest(request_type: str, fields: tuple[int, ...], chain_id: int, contract: 
 class Market:
     """The money-market contracts and the model side by side."""
 
-    def __init__(self, h: Harness) -> None:
+    def __init__(self, h: Harness, market: str = "mdcep") -> None:
         self.h = h
+        self.mk = market  # the market attacked
+        self.token, self.unit = MARKETS[market]  # its underlying, and one whole unit of it
         self.actors = list(h.actors)
         self.manager = self.actors[0]  # reporter, guardian and asset manager
         self.holder, self.relayer, self.attacker = self.actors[1], self.actors[2], self.actors[3]
@@ -98,8 +106,10 @@ class Market:
     def state(self, module: str) -> Any:
         return self.h.model.state(module)
 
-    def report(self, value: int = 10**26) -> None:
-        self.act("oracle", "report", self.manager, value, self.now)
+    def report(self, value: int | None = None) -> None:
+        """A fresh report of the attacked market's collateral (10**8 units by default)."""
+        value = 10**8 * self.unit if value is None else value
+        self.act("oracle", "report", self.manager, self.h.addresses[self.mk], value, self.now)
 
     def signed(self, action: str, fields: tuple[int, ...], *, key: bytes | None = None, chain_id: int | None = None,
                contract: int | None = None, as_type: str | None = None, high_s: bool = False) -> SignedValue:
@@ -124,11 +134,11 @@ class Market:
 
 
 def _market(backend: str, tmp: Path, replace: tuple[str, str, str] | None = None,
-            modules: tuple[str, ...] = MONEY_MARKET) -> Market:
-    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace, modules, collateral=10**26))
+            modules: tuple[str, ...] = MONEY_MARKET, market: str = "mdcep") -> Market:
+    binding, spec = load_implementation(money_market_binding(tmp / "impl", replace, modules, collateral=10**8))
     h = Harness(spec, binding, backend, full_compare=True)
     assert h.deployment_differences == [] and all(r.ok for r in h.prelude_reports)
-    return Market(h)
+    return Market(h, market)
 
 
 BACKENDS = ["pyrevm", "py-evm"]
@@ -206,41 +216,45 @@ def attack_allocate_while_paused(m: Market) -> None:
 def attack_allocation_around_a_window_boundary(m: Market) -> None:
     """Moving the whole cap at the end of a window and again just after its
     boundary: the rolling cap lets only what drained in between leave."""
+    mk, u = m.mk, m.unit
     for who in m.actors:  # enough underlying on chain for twice the cap
-        m.act("mdcep", "mint", who, 600_000 * WAD)
-    cap = m.state("controller").allocation_cap
+        m.act(mk, "mint", who, 600_000 * u)
+    cap = m.state(mk).allocation_cap
+    assert cap == 1_000_000 * u  # the market's own units
     interval = m.state("controller").allocation_interval
     m.wait(interval - 1 - (m.now % interval))  # the last second of a fixed window
-    m.act("mdcep", "allocate_to_rwa", m.manager, cap)
+    m.act(mk, "allocate_to_rwa", m.manager, cap)
     m.wait(2)  # a new fixed window
     drained = cap * 2 // interval
-    m.reverts("ALLOCATION_CAP_EXCEEDED", "mdcep", "allocate_to_rwa", m.manager, drained + 1)
-    m.act("mdcep", "allocate_to_rwa", m.manager, drained)
+    m.reverts("ALLOCATION_CAP_EXCEEDED", mk, "allocate_to_rwa", m.manager, drained + 1)
+    m.act(mk, "allocate_to_rwa", m.manager, drained)
 
 
 def attack_dust_below_the_minimum(m: Market) -> None:
-    """A holder left with less than the minimum redemption can still redeem
-    it all (and no less than all)."""
+    """A holder left with less than the minimum redemption (one whole unit)
+    can still redeem it all (and no less than all)."""
+    mk, u = m.mk, m.unit
     holder, other = m.holder, m.attacker
-    balance = m.state("mdcep").balance_of[holder]
-    m.act("mdcep", "transfer", holder, other, balance - WAD // 2)
-    m.reverts("AMOUNT_TOO_SMALL", "mdcep", "redeem", holder, WAD // 4)
-    before = m.state("dcep").balance_of[holder]
-    paid = m.act("mdcep", "redeem", holder, WAD // 2)
-    assert paid > 0 and m.state("dcep").balance_of[holder] == before + paid
-    assert m.state("mdcep").balance_of[holder] == 0
+    balance = m.state(mk).balance_of[holder]
+    m.act(mk, "transfer", holder, other, balance - u // 2)
+    m.reverts("AMOUNT_TOO_SMALL", mk, "redeem", holder, u // 4)
+    before = m.state(m.token).balance_of[holder]
+    paid = m.act(mk, "redeem", holder, u // 2)
+    assert paid > 0 and m.state(m.token).balance_of[holder] == before + paid
+    assert m.state(mk).balance_of[holder] == 0
 
 
 def attack_double_count_after_return(m: Market) -> None:
     """After funds come back from real-world assets, a report observed before
-    the return cannot back new mDCEP (the repaid loans would count twice)."""
-    m.act("mdcep", "allocate_to_rwa", m.manager, 100 * WAD)
+    the return cannot back new mTokens (the repaid loans would count twice)."""
+    mk, u = m.mk, m.unit
+    m.act(mk, "allocate_to_rwa", m.manager, 100 * u)
     m.wait(60)
-    m.act("mdcep", "return_from_rwa", m.manager, 100 * WAD)
-    m.reverts("STALE_ORACLE", "mdcep", "mint", m.holder, 10 * WAD)
+    m.act(mk, "return_from_rwa", m.manager, 100 * u)
+    m.reverts("STALE_ORACLE", mk, "mint", m.holder, 10 * u)
     m.wait(1)
     m.report()
-    m.act("mdcep", "mint", m.holder, 10 * WAD)
+    m.act(mk, "mint", m.holder, 10 * u)
 
 
 # ------------------------------------------------------------------ no fix needed
@@ -248,39 +262,52 @@ def attack_double_count_after_return(m: Market) -> None:
 
 def attack_stale_oracle(m: Market) -> None:
     """A report older than max_staleness stops minting; redeeming stays open."""
+    mk, u = m.mk, m.unit
     staleness = m.state("oracle").max_staleness
-    reported = m.state("oracle").reported_at
+    reported = m.state("oracle").reported_at[m.h.addresses[mk]]
     m.wait(reported + staleness - m.now)
-    m.act("mdcep", "mint", m.holder, 10 * WAD)  # exactly max_staleness old: still fresh
+    m.act(mk, "mint", m.holder, 10 * u)  # exactly max_staleness old: still fresh
     m.wait(1)
-    m.reverts("STALE_ORACLE", "mdcep", "mint", m.holder, 10 * WAD)
-    m.act("mdcep", "redeem", m.holder, 10 * WAD)
+    m.reverts("STALE_ORACLE", mk, "mint", m.holder, 10 * u)
+    m.act(mk, "redeem", m.holder, 10 * u)
 
 
 def attack_donation_inflation(m: Market) -> None:
-    """DCEP sent to mdcep directly moves neither the exchange rate nor what a
-    mint or a redemption pays."""
-    er = m.act("mdcep", "accrue_interest", m.attacker)
-    m.act("dcep", "transfer", m.attacker, m.h.addresses["mdcep"], 10**24)
-    assert m.state("mdcep").underlying_held < m.state("dcep").balance_of[m.h.addresses["mdcep"]]
-    assert m.act("mdcep", "accrue_interest", m.attacker) == er
-    minted = m.act("mdcep", "mint", m.holder, 10 * WAD)
-    assert minted == 10 * WAD * WAD // er
+    """Underlying sent to the market directly moves neither the exchange rate
+    nor what a mint or a redemption pays, whatever the decimals: a donation
+    of 10**6 whole units, and one of a single smallest unit."""
+    mk, u = m.mk, m.unit
+    market = m.h.addresses[mk]
+    er = m.act(mk, "accrue_interest", m.attacker)
+    for gift in (10**6 * u, 1):
+        m.act(m.token, "transfer", m.attacker, market, gift)
+        assert m.state(mk).underlying_held < m.state(m.token).balance_of[market]
+        assert m.act(mk, "accrue_interest", m.attacker) == er
+    minted = m.act(mk, "mint", m.holder, 10 * u)
+    assert minted == 10 * u * WAD // er
+    assert m.act(mk, "redeem", m.holder, minted) == minted * er // WAD <= 10 * u
 
 
 def attack_mint_then_redeem_rounding(m: Market) -> None:
     """Mint then redeem at a rate that is not 1, with amounts that do not
-    divide: never more underlying back than was paid in."""
+    divide: never more underlying back than was paid in. At 6 decimals one
+    smallest unit is worth 10**12 of DCEP's, and the amounts are just above
+    the minimum, where a rounding up would pay most."""
+    mk, u = m.mk, m.unit
     m.wait(YEAR // 3 + 7)
     m.report()
-    er = m.act("mdcep", "accrue_interest", m.attacker)
+    er = m.act(mk, "accrue_interest", m.attacker)
     assert er > WAD
-    for amount in (2 * WAD, 2 * WAD + 1, 3 * WAD + 7, 10**21 + 13):
-        dcep_before = m.state("dcep").balance_of[m.attacker]
-        minted = m.act("mdcep", "mint", m.attacker, amount)
+    lost = 0
+    for amount in (2 * u, 2 * u + 1, 2 * u + 3, 3 * u + 7, 1000 * u + 13):
+        before = m.state(m.token).balance_of[m.attacker]
+        minted = m.act(mk, "mint", m.attacker, amount)
         assert minted == amount * WAD // er
-        m.act("mdcep", "redeem", m.attacker, minted)
-        assert m.state("dcep").balance_of[m.attacker] <= dcep_before
+        m.act(mk, "redeem", m.attacker, minted)
+        after = m.state(m.token).balance_of[m.attacker]
+        assert after <= before
+        lost += before - after
+    assert lost > 0  # the rounding went against the caller, not merely nowhere
 
 
 def attack_rate_then_long_gap(m: Market) -> None:
@@ -328,8 +355,8 @@ def attack_reporter_replaced_only_through_the_timelock(m: Market) -> None:
     m.reverts("UNAUTHORIZED", "timelock", "execute", m.attacker, target, key, m.attacker, eta)
     m.act("timelock", "execute", m.manager, target, key, m.holder, eta)
     assert m.state("oracle").reporter == m.holder
-    m.reverts("UNAUTHORIZED", "oracle", "report", m.manager, 10**26, m.now)
-    m.act("oracle", "report", m.holder, 10**26, m.now)
+    m.reverts("UNAUTHORIZED", "oracle", "report", m.manager, m.h.addresses["mdcep"], 10**26, m.now)
+    m.act("oracle", "report", m.holder, m.h.addresses["mdcep"], 10**26, m.now)
     # the contract's own setter (no action of the spec): only the timelock may call it
     try:
         m.h.backend.call(to_checksum(target), "set_parameter", (key.to_bytes(32, "big"), m.attacker),
@@ -350,10 +377,18 @@ ATTACKS: dict[str, Callable[[Market], None]] = {
 }
 
 
+# The attacks on amounts, run in each market (18 and 6 decimals); the others
+# run in mdcep (signatures, pause, rates: nothing in them depends on the
+# decimals).
+IN_BOTH_MARKETS = {"allocation_around_a_window_boundary", "dust_below_the_minimum", "double_count_after_return",
+                   "stale_oracle", "donation_inflation", "mint_then_redeem_rounding"}
+CASES = [(a, mk) for a in sorted(ATTACKS) for mk in (MARKETS if a in IN_BOTH_MARKETS else ("mdcep",))]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_money_market_withstands(attack: str, backend: str, tmp_path: Path) -> None:
-    ATTACKS[attack](_market(backend, tmp_path, modules=MODULES.get(attack, MONEY_MARKET)))
+@pytest.mark.parametrize(("attack", "market"), CASES)
+def test_money_market_withstands(attack: str, market: str, backend: str, tmp_path: Path) -> None:
+    ATTACKS[attack](_market(backend, tmp_path, modules=MODULES.get(attack, MONEY_MARKET), market=market))
 
 
 # Attacks that need more than the money market's own contracts.
@@ -361,24 +396,28 @@ MODULES = {"rate_change_then_long_gap": (*MONEY_MARKET, "timelock"),
            "reporter_replaced_only_through_the_timelock": (*MONEY_MARKET, "timelock")}
 
 
-# The fix taken out of mdcep.vy: the attack must then fail.
+# The fix taken out of market.vy (both markets): the attack must then fail.
 OLD = {
     "signature_replay": ("self.nonces[owner] += 1", "pass"),
     "expired_and_malleable": ("if s > HALF_N:", "if s > max_value(uint256):"),
     "gasless_mint_while_paused": ('    assert not staticcall Controller(controller).paused(), "PAUSED"\n'
                                   '    assert staticcall Controller(controller).market_enabled() == 1, '
-                                  '"MARKET_DISABLED"\n    assert amount >= self.min_mint_amount',
-                                  "    assert amount >= self.min_mint_amount"),
+                                  '"MARKET_DISABLED"\n    assert self.listed == 1, "MARKET_NOT_LISTED"\n'
+                                  '    assert amount >= self.min_mint_amount',
+                                  '    assert self.listed == 1, "MARKET_NOT_LISTED"\n'
+                                  '    assert amount >= self.min_mint_amount'),
     "allocate_while_paused": ('    assert not staticcall Controller(controller).paused(), "PAUSED"\n'
                               '    assert staticcall Controller(controller).market_enabled() == 1, '
-                              '"MARKET_DISABLED"\n    assert amount > 0', "    assert amount > 0"),
+                              '"MARKET_DISABLED"\n    assert self.listed == 1, "MARKET_NOT_LISTED"\n'
+                              '    assert amount > 0', '    assert self.listed == 1, "MARKET_NOT_LISTED"\n'
+                              '    assert amount > 0'),
     "allocation_around_a_window_boundary": ("return self.alloc_level - min(self.alloc_level, drained)",
                                             "return 0 if drained > 0 else self.alloc_level"),
     "dust_below_the_minimum": ("return burned >= self.min_redeem_amount or (amount == balance and burned > 0)",
                                "return burned >= self.min_redeem_amount"),
-    "double_count_after_return": ("return staticcall Oracle(oracle).reported_at() > self.last_return_at",
+    "double_count_after_return": ("return staticcall Oracle(oracle).reported_at(self) > self.last_return_at",
                                   "return True"),
-    "stale_oracle": ("    if not staticcall Oracle(oracle).is_fresh(t):\n        return False\n", ""),
+    "stale_oracle": ("    if not staticcall Oracle(oracle).is_fresh(self, t):\n        return False\n", ""),
     "mint_then_redeem_rounding": ("paid: uint256 = burned * self.er // WAD",
                                   "paid: uint256 = (burned * self.er + WAD - 1) // WAD"),
 }
@@ -391,12 +430,12 @@ OLD_ELSEWHERE = {
 }
 
 
-@pytest.mark.parametrize("attack", sorted(OLD))
-def test_attack_succeeds_on_the_contract_without_the_fix(attack: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("attack", "market"), [(a, mk) for a, mk in CASES if a in OLD])
+def test_attack_succeeds_on_the_contract_without_the_fix(attack: str, market: str, tmp_path: Path) -> None:
     old, new = OLD[attack]
     # (the views may already disagree after the prelude: caught all the same)
     with pytest.raises(AssertionError):
-        ATTACKS[attack](_market("pyrevm", tmp_path, ("mdcep.vy", old, new)))
+        ATTACKS[attack](_market("pyrevm", tmp_path, ("market.vy", old, new), market=market))
 
 
 @pytest.mark.parametrize("attack", sorted(OLD_ELSEWHERE))

@@ -101,7 +101,7 @@ def test_dmm_gasless_mint(m: Market) -> None:
 def test_a_fee_of_one_wei_is_minted_to_the_fee_recipient(mutant: tuple[str, str] | None, tmp_path: Path) -> None:
     """The smallest fee of a signed mint (a mutant that skips a fee of 1 wei
     survived the campaigns' sample: docs/money-market.md)."""
-    replace = None if mutant is None else ("mdcep.vy", *mutant)
+    replace = None if mutant is None else ("market.vy", *mutant)
     m = _market("pyrevm", tmp_path, replace)  # type: ignore[arg-type]
     req = (m.holder, m.holder, 0, m.now + DAY, 5 * E18, 1, m.relayer)
     before = m.state("mdcep").balance_of[m.relayer]

@@ -47,6 +47,7 @@ DEFAULT_PARAMS: dict[str, int] = {
     "timelock.admin": ADMIN,
     "governor.guardian": GUARDIAN,
     "vesting.funder": FUNDER,
+    "mdcep.listed": 1,  # a founding market; musdc is deployed unlisted (governance adds it)
 }
 
 
@@ -143,11 +144,11 @@ class Protocol:
     def record(self, module: str, name: str, *fields: Any) -> Any:
         return self.model.record(module, name, *fields)
 
-    def sign(self, owner: int, kind: str, request: Any, **override: Any) -> Signature:
+    def sign(self, owner: int, kind: str, request: Any, market: str = "mdcep", **override: Any) -> Signature:
         """``owner``'s canonical signature over ``request`` for this chain and the
-        mdcep contract; ``override`` replaces any field (a forged or replayed one)."""
+        ``market`` contract; ``override`` replaces any field (a forged or replayed one)."""
         fields: dict[str, Any] = {"signer": owner, "request_type": kind, "request": request,
-                                  "chain_id": self.chain_id, "verifying_contract": self.addr("mdcep")}
+                                  "chain_id": self.chain_id, "verifying_contract": self.addr(market)}
         return Signature(**(fields | override))
 
     def balance(self, token: str, who: int) -> int:

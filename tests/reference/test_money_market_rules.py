@@ -21,7 +21,7 @@ MILLION = 1_000_000 * E18
 def _mm(spec: ir.Spec, params: dict[str, int] | None = None) -> Protocol:
     p = Protocol(spec, params)
     p.give_dcep(ALICE, 10_000 * E18, "mdcep")
-    p.ok("oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
     return p
 
 
@@ -88,7 +88,7 @@ def test_allocation_cap_bounds_every_interval(protocol_spec: ir.Spec) -> None:
     later only cap/86400 more may leave (fixed windows let the whole cap
     leave again at the window boundary); a full interval later the cap again."""
     cap = 86_400 * E18
-    p = _mm(protocol_spec, {"interest.annual_rate": 0, "controller.allocation_cap": cap,
+    p = _mm(protocol_spec, {"interest.annual_rate": 0, "mdcep.allocation_cap": cap,
                             "controller.min_reserve_ratio": 5 * 10**16})
     p.give_dcep(BOB, 1_000_000 * E18, "mdcep")
     p.ok("mdcep", "mint", BOB, 1_000_000 * E18)
@@ -113,12 +113,12 @@ def test_returned_funds_are_not_counted_twice(protocol_spec: ir.Spec) -> None:
     p.ok("mdcep", "allocate_to_rwa", ASSET_MANAGER, 50 * E18)
     p.approve("dcep", ASSET_MANAGER, "mdcep")
     p.at(p.now + 60)
-    p.ok("oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
     p.ok("mdcep", "return_from_rwa", ASSET_MANAGER, 50 * E18)
     p.reverts("STALE_ORACLE", "mdcep", "mint", ALICE, 10 * E18)
     assert p.ok("mdcep", "redeem", ALICE, 10 * E18) >= 10 * E18
     p.at(p.now + 1)
-    p.ok("oracle", "report", REPORTER, MILLION - 50 * E18, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION - 50 * E18, p.now)
     p.ok("mdcep", "mint", ALICE, 10 * E18)
 
 
@@ -164,5 +164,66 @@ def test_the_reporter_is_replaced_only_through_the_timelock(protocol_spec: ir.Sp
     assert p.st("oracle").reporter == REPORTER
     p.ok("timelock", "execute", ADMIN, target, key, BOB, eta)
     assert p.st("oracle").reporter == BOB
-    p.reverts("UNAUTHORIZED", "oracle", "report", REPORTER, MILLION, p.now)
-    p.ok("oracle", "report", BOB, MILLION, p.now)
+    p.reverts("UNAUTHORIZED", "oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
+    p.ok("oracle", "report", BOB, p.addr("mdcep"), MILLION, p.now)
+
+
+USDC = 10**6  # one USDC in its smallest units
+
+
+def test_adding_a_market_is_governed(protocol_spec: ir.Spec) -> None:
+    """A market deployed unlisted (musdc) mints nothing and allocates nothing
+    until governance lists it through the timelock, after its delay; delisted
+    again, it mints nothing but its holders still redeem. Its off-chain
+    collateral is reported apart, in its own units: mDCEP's report does not
+    back it."""
+    p = _mm(protocol_spec)
+    p.ok("usdc", "mint", ALICE, ALICE, 10_000 * USDC)
+    p.approve("usdc", ALICE, "musdc")
+    assert p.st("musdc").listed == 0 and p.st("mdcep").listed == 1
+    p.reverts("MARKET_NOT_LISTED", "musdc", "mint", ALICE, 100 * USDC)
+    p.reverts("MARKET_NOT_LISTED", "musdc", "allocate_to_rwa", ASSET_MANAGER, USDC)
+    target, key = p.addr("musdc"), key_of("musdc.listed")
+    eta = p.now + 2 * DAY
+    p.reverts("UNAUTHORIZED", "timelock", "queue", ALICE, target, key, 1, eta)
+    p.ok("timelock", "queue", ADMIN, target, key, 1, eta)
+    p.ok("timelock", "queue", ADMIN, target, key, 2, eta)
+    p.at(eta - 1)
+    p.reverts("ETA_NOT_REACHED", "timelock", "execute", ADMIN, target, key, 1, eta)
+    p.at(eta)
+    p.reverts("OUT_OF_BOUNDS", "timelock", "execute", ADMIN, target, key, 2, eta)
+    p.ok("timelock", "execute", ADMIN, target, key, 1, eta)
+    assert p.st("musdc").listed == 1
+    # the report on file is mDCEP's (fresh, in DCEP wei): none for mUSDC yet
+    p.reverts("STALE_ORACLE", "musdc", "mint", ALICE, 100 * USDC)
+    p.ok("oracle", "report", REPORTER, p.addr("musdc"), 1_000_000 * USDC, p.now)
+    er = p.fn("musdc", "er_at", p.now)  # two days of interest since its deployment
+    assert er > WAD and p.ok("musdc", "mint", ALICE, 100 * USDC) == 100 * USDC * WAD // er
+    # delisted: no more minting, redeeming stays open
+    eta2 = p.now + 2 * DAY
+    p.ok("timelock", "queue", ADMIN, target, key, 0, eta2)
+    p.at(eta2)
+    p.ok("timelock", "execute", ADMIN, target, key, 0, eta2)
+    p.reverts("MARKET_NOT_LISTED", "musdc", "mint", ALICE, 100 * USDC)
+    assert p.ok("musdc", "redeem", ALICE, 50 * USDC) >= 50 * USDC
+
+
+def test_a_six_decimal_market_counts_in_its_own_units(protocol_spec: ir.Spec) -> None:
+    """mUSDC's minimums and allocation cap default to 1 and 1,000,000 USDC in
+    USDC's 6 decimals (not 10**18 units, which would be 10**12 USDC), and a
+    report of mDCEP's collateral counts nothing for mUSDC: each market's
+    collateral test reads its own report."""
+    p = Protocol(protocol_spec, {"musdc.listed": 1, "interest.annual_rate": 0})
+    assert (p.st("musdc").min_mint_amount, p.st("musdc").min_redeem_amount) == (USDC, USDC)
+    assert p.st("musdc").allocation_cap == 1_000_000 * USDC
+    assert p.st("mdcep").allocation_cap == 1_000_000 * WAD
+    p.ok("usdc", "mint", ALICE, ALICE, 10_000_000 * USDC)
+    p.approve("usdc", ALICE, "musdc")
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 10**30, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("musdc"), 100 * USDC, p.now)
+    p.reverts("AMOUNT_TOO_SMALL", "musdc", "mint", ALICE, USDC - 1)
+    # 100 USDC off chain back at most 100/1.1 = 90.9 USDC of next year's liabilities
+    # with nothing on chain; with the deposit on chain too, (100 + x)/1.1 >= x: x <= 1000
+    p.reverts("UNDERCOLLATERALIZED", "musdc", "mint", ALICE, 1000 * USDC + 1)
+    assert p.ok("musdc", "mint", ALICE, 1000 * USDC) == 1000 * USDC
+    assert p.ok("musdc", "redeem", ALICE, USDC) == USDC

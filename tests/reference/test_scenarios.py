@@ -552,7 +552,7 @@ def test_buyback_min_out_from_twap(protocol_spec: ir.Spec) -> None:
 def _signed_market(spec: ir.Spec) -> Protocol:
     p = Protocol(spec)
     p.give_dcep(ALICE, 10_000 * E18, "mdcep")
-    p.ok("oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
     return p
 
 
@@ -649,7 +649,7 @@ def test_gasless_nonces_are_shared_and_rise_by_one(protocol_spec: ir.Spec) -> No
 def _mm(spec: ir.Spec, params: dict[str, int] | None = None) -> Protocol:
     p = Protocol(spec, params)
     p.give_dcep(ALICE, 10_000 * E18, "mdcep")
-    p.ok("oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
     return p
 
 
@@ -660,7 +660,7 @@ def test_mint_and_redeem_round_down_and_never_profit(protocol_spec: ir.Spec) -> 
     p = _mm(protocol_spec)
     assert p.ok("mdcep", "mint", ALICE, 100 * E18) == 100 * E18
     p.at(p.now + 180 * DAY)
-    p.ok("oracle", "report", REPORTER, MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now)
     p.ok("mdcep", "accrue_interest", BOB)
     er = p.st("mdcep").er
     assert er == 1030821917808219178
@@ -697,10 +697,10 @@ def test_stale_oracle_blocks_mint_not_redeem(protocol_spec: ir.Spec) -> None:
     p.at(reported + DAY + 1)
     p.reverts("STALE_ORACLE", "mdcep", "mint", ALICE, 10 * E18)
     assert p.ok("mdcep", "redeem", ALICE, 5 * E18) >= 5 * E18
-    p.reverts("FUTURE_TIMESTAMP", "oracle", "report", REPORTER, MILLION, p.now + 1)
-    p.reverts("OUTDATED_REPORT", "oracle", "report", REPORTER, MILLION, reported)
-    p.reverts("UNAUTHORIZED", "oracle", "report", ALICE, MILLION, p.now)
-    p.ok("oracle", "report", REPORTER, MILLION, p.now - 10)
+    p.reverts("FUTURE_TIMESTAMP", "oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now + 1)
+    p.reverts("OUTDATED_REPORT", "oracle", "report", REPORTER, p.addr("mdcep"), MILLION, reported)
+    p.reverts("UNAUTHORIZED", "oracle", "report", ALICE, p.addr("mdcep"), MILLION, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), MILLION, p.now - 10)
     p.ok("mdcep", "mint", ALICE, 10 * E18)
 
 
@@ -724,9 +724,9 @@ def test_overcollateralisation_threshold(protocol_spec: ir.Spec) -> None:
     (offchain + 100)*1e18 >= 1.1e18 * 1.0625e38 / 1e18, i.e. offchain >= 16.875."""
     p = Protocol(protocol_spec)
     p.give_dcep(ALICE, 1000 * E18, "mdcep")
-    p.ok("oracle", "report", REPORTER, 16_875 * 10**15 - 1, p.now - 1)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 16_875 * 10**15 - 1, p.now - 1)
     p.reverts("UNDERCOLLATERALIZED", "mdcep", "mint", ALICE, 100 * E18)
-    p.ok("oracle", "report", REPORTER, 16_875 * 10**15, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 16_875 * 10**15, p.now)
     assert p.ok("mdcep", "mint", ALICE, 100 * E18) == 100 * E18
 
 
@@ -735,7 +735,7 @@ def test_reserve_ratio_and_allocation_cap(protocol_spec: ir.Spec) -> None:
     min_reserve_ratio (25%) of the liabilities, and no more than allocation_cap
     per allocation_interval (1 day); redemptions beyond what is on chain revert
     INSUFFICIENT_LIQUIDITY until the asset manager brings funds back."""
-    p = _mm(protocol_spec, {"interest.annual_rate": 0, "controller.allocation_cap": 60 * E18})
+    p = _mm(protocol_spec, {"interest.annual_rate": 0, "mdcep.allocation_cap": 60 * E18})
     p.ok("mdcep", "mint", ALICE, 100 * E18)
     p.reverts("UNAUTHORIZED", "mdcep", "allocate_to_rwa", ALICE, E18)
     p.reverts("ALLOCATION_CAP_EXCEEDED", "mdcep", "allocate_to_rwa", ASSET_MANAGER, 60 * E18 + 1)

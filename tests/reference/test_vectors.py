@@ -591,7 +591,7 @@ def _market(spec: ir.Spec, rate: int = 0) -> Protocol:
     market; the off-chain collateral is reported fresh."""
     p = Protocol(spec, {"interest.annual_rate": rate})
     p.give_dcep(ALICE, 10_000 * E18, "mdcep")
-    p.ok("oracle", "report", REPORTER, 1_000_000 * E18, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 1_000_000 * E18, p.now)
     return p
 
 
@@ -622,7 +622,7 @@ def test_dmm_exchange_rate_accrual(protocol_spec: ir.Spec, days: int, expected_e
     start = p.now
     assert p.st("mdcep").er == WAD and p.st("mdcep").last_accrual == start
     p.at(start + days * DAY)
-    p.ok("oracle", "report", REPORTER, 1_000_000 * E18, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 1_000_000 * E18, p.now)
     elapsed = days * DAY
     assert expected_er == WAD + elapsed * RATE // 31_536_000
     minted = p.ok("mdcep", "mint", ALICE, 100 * E18)
@@ -673,7 +673,7 @@ def test_dmm_mint_refusals(protocol_spec: ir.Spec) -> None:
     p.ok("timelock", "queue", ADMIN, target, key, 0, eta)
     p.at(eta)
     p.ok("timelock", "execute", ADMIN, target, key, 0, eta)
-    p.ok("oracle", "report", REPORTER, 1_000_000 * E18, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 1_000_000 * E18, p.now)
     p.reverts("MARKET_DISABLED", "mdcep", "mint", ALICE, 25 * E18)
     assert p.ok("mdcep", "redeem", ALICE, 15 * E18) == 15 * E18
     assert p.balance("mdcep", ALICE) == 0
@@ -727,7 +727,7 @@ def test_dmm_gasless_mint_refusals(protocol_spec: ir.Spec) -> None:
     bad = p.run("mdcep", "mint_from_gasless_request", RELAYER, req, p.sign(BOB, "MintRequest", req))
     assert bad.reason == "INVALID_SIGNATURE"
     p.at(p.now + 200)
-    p.ok("oracle", "report", REPORTER, 1_000_000 * E18, p.now)
+    p.ok("oracle", "report", REPORTER, p.addr("mdcep"), 1_000_000 * E18, p.now)
     expired = _gasless_mint(p, 0, 25 * E18, 1 * E18, DAVE, expiry=p.now - 100)
     assert expired.reason == "REQUEST_EXPIRED"  # type: ignore[attr-defined]
     assert _gasless_mint(p, 24832, 25 * E18, 1 * E18, DAVE).reason == "INVALID_NONCE"  # type: ignore[attr-defined]

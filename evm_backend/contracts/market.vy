@@ -1,15 +1,29 @@
 # pragma version 0.4.3
-# @title mdcep: the money market's token (mDCEP), with mint, redeem and signed requests
-# @notice Written from spec/protocol/mdcep.imo and its template erc20.imo
-#   (docs/protocol.md section 7).
+# @title market: one money market (mDCEP, mUSDC, ...): its mToken, mint, redeem and signed requests
+# @notice Written from spec/protocol/market.imo and its template erc20.imo
+#   (docs/protocol.md section 7), for every module that extends `market`:
+#   one source, deployed once per market (mdcep over DCEP, musdc over a
+#   6-decimal USDC). What the spec's market modules say apart is given at
+#   deployment: the underlying token, `UNIT` (one whole unit of it: 10**18,
+#   10**6), and the EIP-712 domain name ("mDCEP", "mUSDC").
+#   - The governed parameters (the two minimums and the allocation cap, in
+#     the underlying's units; `listed`) are constructor arguments checked
+#     against the spec's bounds ("OUT_OF_BOUNDS"), and change only through
+#     `set_parameter`, which only the timelock calls ("UNAUTHORIZED"): the
+#     spec's `govern` in timelock.execute. Their keys are
+#     keccak256("<module>.<name>") with the spec module's name given at
+#     deployment (mdcep, musdc); an unknown key is "UNKNOWN_PARAMETER".
+#     Governance adds a market by listing it.
+#   - The oracle's report and the collateral test are this market's own
+#     (keyed by its address).
 #   - ERC-20 with the standard's camelCase names (`totalSupply`, `balanceOf`,
 #     `transferFrom`); the binding maps them to the spec's names.
 #   - The exchange rate `er` grows by simple interest from a checkpoint
 #     (`interest.grown`); a touch never compounds; the checkpoint moves when
 #     the rate in force changes.
 #   - Signed requests (mint, redeem, permit) are EIP-712 typed data under the
-#     domain (name "mDCEP", version "1", chainId, verifyingContract = this
-#     contract). The domain separator is recomputed when the chain id differs
+#     domain (name: the market's, version "1", chainId, verifyingContract =
+#     this contract). The domain separator is recomputed when the chain id differs
 #     from the one at deployment. Checks, in the spec's order: expiry
 #     ("REQUEST_EXPIRED"), the owner's next nonce ("INVALID_NONCE"), the
 #     signature ("INVALID_SIGNATURE": 65 bytes r || s || v, s at most
@@ -20,12 +34,8 @@
 #     another.
 #   - Every `require` of the spec is an `assert` with the same reason, in the
 #     same order; arithmetic faults are Vyper's bare reverts.
-#   - The governed minimums are constructor arguments checked against their
-#     bounds ("OUT_OF_BOUNDS") and change only through `set_parameter`, which
-#     only the timelock calls ("UNAUTHORIZED"): the spec's `govern` in
-#     timelock.execute. An unknown key is "UNKNOWN_PARAMETER".
 
-interface Dcep:
+interface Underlying:
     def transfer(receiver: address, amount: uint256) -> bool: nonpayable
     def transfer_from(sender: address, receiver: address, amount: uint256) -> bool: nonpayable
 
@@ -33,15 +43,14 @@ interface Controller:
     def paused() -> bool: view
     def market_enabled() -> uint256: view
     def asset_manager() -> address: view
-    def allocation_cap() -> uint256: view
     def allocation_interval() -> uint256: view
     def liabilities_next_year(supply: uint256, er_base: uint256, rate: uint256, elapsed: uint256) -> uint256: view
-    def is_overcollateralized(onchain: uint256, next_year: uint256) -> bool: view
+    def is_overcollateralized(market: address, onchain: uint256, next_year: uint256) -> bool: view
     def meets_reserve_ratio(onchain: uint256, liabilities: uint256) -> bool: view
 
 interface Oracle:
-    def is_fresh(t: uint256) -> bool: view
-    def reported_at() -> uint256: view
+    def is_fresh(market: address, t: uint256) -> bool: view
+    def reported_at(market: address) -> uint256: view
 
 interface Interest:
     def current_rate() -> uint256: view
@@ -53,7 +62,6 @@ HALF_N: constant(uint256) = 5789604461865809771178549250434395392641878213953745
 
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
     "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-NAME_HASH: constant(bytes32) = keccak256("mDCEP")
 VERSION_HASH: constant(bytes32) = keccak256("1")
 MINT_TYPEHASH: constant(bytes32) = keccak256(
     "MintRequest(address owner,address recipient,uint256 nonce,uint256 expiry,uint256 amount,uint256 fee,address feeRecipient)")
@@ -123,20 +131,28 @@ event ReturnedFromRwa:
     amount: uint256
     payer: address
 
-# imported modules (constructor arguments, in the spec's import order)
+# imported modules (constructor arguments)
 controller: public(immutable(address))
-dcep: public(immutable(address))
+# the underlying token (mdcep: dcep; musdc: usdc)
+underlying: public(immutable(address))
 interest: public(immutable(address))
 oracle: public(immutable(address))
+
+# One whole unit of the underlying in its smallest units (the spec's `UNIT`).
+UNIT: public(immutable(uint256))
 
 # the one caller of `set_parameter`
 timelock: public(immutable(address))
 
-# how a timelock transaction names each governed parameter: keccak256("module.name")
-MIN_MINT_AMOUNT_KEY: constant(bytes32) = keccak256("mdcep.min_mint_amount")
-MIN_REDEEM_AMOUNT_KEY: constant(bytes32) = keccak256("mdcep.min_redeem_amount")
+# how a timelock transaction names each governed parameter: keccak256("module.name"),
+# with the name of the spec's module this deployment is (a constructor argument)
+MIN_MINT_AMOUNT_KEY: immutable(bytes32)
+MIN_REDEEM_AMOUNT_KEY: immutable(bytes32)
+ALLOCATION_CAP_KEY: immutable(bytes32)
+LISTED_KEY: immutable(bytes32)
 
 # the EIP-712 domain as of deployment (recomputed on another chain)
+NAME_HASH: immutable(bytes32)
 CACHED_CHAIN_ID: immutable(uint256)
 CACHED_DOMAIN: immutable(bytes32)
 
@@ -145,9 +161,11 @@ totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
 
-# ---------------------------------------------------------------- mdcep state
+# ---------------------------------------------------------------- market state
 min_mint_amount: public(uint256)
 min_redeem_amount: public(uint256)
+allocation_cap: public(uint256)
+listed: public(uint256)
 er: public(uint256)
 last_accrual: public(uint256)
 er_base: public(uint256)
@@ -163,28 +181,43 @@ nonces: public(HashMap[address, uint256])
 
 
 @internal
-@pure
+@view
 def _check_bounds(key: bytes32, _value: uint256):
     if key == MIN_MINT_AMOUNT_KEY or key == MIN_REDEEM_AMOUNT_KEY:
-        assert 1 <= _value and _value <= 1000 * WAD, "OUT_OF_BOUNDS"
+        assert 1 <= _value and _value <= 1000 * UNIT, "OUT_OF_BOUNDS"
+    elif key == ALLOCATION_CAP_KEY:
+        assert _value <= 100000000 * UNIT, "OUT_OF_BOUNDS"
+    elif key == LISTED_KEY:
+        assert _value <= 1, "OUT_OF_BOUNDS"
     else:
         raise "UNKNOWN_PARAMETER"
 
 
 @deploy
-def __init__(_min_mint_amount: uint256, _min_redeem_amount: uint256, _controller: address, _dcep: address,
-             _interest: address, _oracle: address, _timelock: address):
-    self._check_bounds(MIN_MINT_AMOUNT_KEY, _min_mint_amount)
-    self._check_bounds(MIN_REDEEM_AMOUNT_KEY, _min_redeem_amount)
+def __init__(_name: String[32], _module: String[32], _unit: uint256, _min_mint_amount: uint256,
+             _min_redeem_amount: uint256, _allocation_cap: uint256, _listed: uint256, _controller: address,
+             _underlying: address, _interest: address, _oracle: address, _timelock: address):
+    assert 1 <= _min_mint_amount and _min_mint_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
+    assert 1 <= _min_redeem_amount and _min_redeem_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
+    assert _allocation_cap <= 100000000 * _unit, "OUT_OF_BOUNDS"
+    assert _listed <= 1, "OUT_OF_BOUNDS"
     controller = _controller
-    dcep = _dcep
+    underlying = _underlying
     interest = _interest
     oracle = _oracle
     timelock = _timelock
+    UNIT = _unit
+    MIN_MINT_AMOUNT_KEY = keccak256(concat(_module, ".min_mint_amount"))
+    MIN_REDEEM_AMOUNT_KEY = keccak256(concat(_module, ".min_redeem_amount"))
+    ALLOCATION_CAP_KEY = keccak256(concat(_module, ".allocation_cap"))
+    LISTED_KEY = keccak256(concat(_module, ".listed"))
+    NAME_HASH = keccak256(_name)
     CACHED_CHAIN_ID = chain.id
-    CACHED_DOMAIN = self._build_domain()
+    CACHED_DOMAIN = keccak256(abi_encode(DOMAIN_TYPEHASH, keccak256(_name), VERSION_HASH, chain.id, self))
     self.min_mint_amount = _min_mint_amount
     self.min_redeem_amount = _min_redeem_amount
+    self.allocation_cap = _allocation_cap
+    self.listed = _listed
     self.er = WAD
     self.last_accrual = block.timestamp
     self.er_base = WAD
@@ -194,13 +227,18 @@ def __init__(_min_mint_amount: uint256, _min_redeem_amount: uint256, _controller
 
 @external
 def set_parameter(key: bytes32, _value: uint256):
-    """Set a governed minimum: the timelock's `govern`, inside its bounds."""
+    """Set a governed parameter: the timelock's `govern`, inside its bounds.
+    Listing the market (`listed` = 1) is how governance adds it."""
     assert msg.sender == timelock, "UNAUTHORIZED"
     self._check_bounds(key, _value)
     if key == MIN_MINT_AMOUNT_KEY:
         self.min_mint_amount = _value
-    else:
+    elif key == MIN_REDEEM_AMOUNT_KEY:
         self.min_redeem_amount = _value
+    elif key == ALLOCATION_CAP_KEY:
+        self.allocation_cap = _value
+    else:
+        self.listed = _value
 
 
 # ---------------------------------------------------------------- EIP-712
@@ -327,7 +365,7 @@ def er_at(t: uint256) -> uint256:
 @internal
 @view
 def _allocation_level(t: uint256) -> uint256:
-    drained: uint256 = staticcall Controller(controller).allocation_cap() * (t - self.alloc_updated) // staticcall Controller(controller).allocation_interval()
+    drained: uint256 = self.allocation_cap * (t - self.alloc_updated) // staticcall Controller(controller).allocation_interval()
     return self.alloc_level - min(self.alloc_level, drained)
 
 
@@ -341,9 +379,9 @@ def allocation_level(t: uint256) -> uint256:
 @internal
 @view
 def _report_usable(t: uint256) -> bool:
-    if not staticcall Oracle(oracle).is_fresh(t):
+    if not staticcall Oracle(oracle).is_fresh(self, t):
         return False
-    return staticcall Oracle(oracle).reported_at() > self.last_return_at
+    return staticcall Oracle(oracle).reported_at(self) > self.last_return_at
 
 
 @external
@@ -402,6 +440,7 @@ def _mint_for(payer: address, recipient: address, amount: uint256, fee: uint256,
     self._accrue()
     assert not staticcall Controller(controller).paused(), "PAUSED"
     assert staticcall Controller(controller).market_enabled() == 1, "MARKET_DISABLED"
+    assert self.listed == 1, "MARKET_NOT_LISTED"
     assert amount >= self.min_mint_amount, "AMOUNT_TOO_SMALL"
     assert self._report_usable(block.timestamp), "STALE_ORACLE"
     minted: uint256 = amount * WAD // self.er
@@ -411,8 +450,8 @@ def _mint_for(payer: address, recipient: address, amount: uint256, fee: uint256,
     assert fee == 0 or fee_recipient != empty(address), "ZERO_ADDRESS"
     next_year: uint256 = staticcall Controller(controller).liabilities_next_year(
         self.totalSupply + minted, self.er_base, self.accrual_rate, block.timestamp - self.base_time)
-    assert staticcall Controller(controller).is_overcollateralized(self.underlying_held + amount, next_year), "UNDERCOLLATERALIZED"
-    extcall Dcep(dcep).transfer_from(payer, self, amount)
+    assert staticcall Controller(controller).is_overcollateralized(self, self.underlying_held + amount, next_year), "UNDERCOLLATERALIZED"
+    extcall Underlying(underlying).transfer_from(payer, self, amount)
     self.underlying_held += amount
     self._mint(recipient, minted - fee)
     if fee > 0:
@@ -432,20 +471,20 @@ def _redeem_for(holder: address, recipient: address, amount: uint256, fee: uint2
     self._pay_fee(holder, fee, fee_recipient)
     self._burn(holder, burned)
     self.underlying_held -= paid
-    extcall Dcep(dcep).transfer(recipient, paid)
+    extcall Underlying(underlying).transfer(recipient, paid)
     log Redeem(holder=holder, recipient=recipient, burned=burned, paid=paid)
     return paid
 
 
 @external
 def mint(amount: uint256) -> uint256:
-    """Deposit `amount` DCEP; receive mDCEP. Returns the mDCEP minted."""
+    """Deposit `amount` underlying; receive mTokens. Returns the mTokens minted."""
     return self._mint_for(msg.sender, msg.sender, amount, 0, empty(address))
 
 
 @external
 def redeem(amount: uint256) -> uint256:
-    """Burn `amount` mDCEP; receive DCEP. Returns the DCEP paid."""
+    """Burn `amount` mTokens; receive underlying. Returns the underlying paid."""
     return self._redeem_for(msg.sender, msg.sender, amount, 0, empty(address))
 
 
@@ -467,7 +506,7 @@ def redeem_from_gasless_request(req: RedeemRequest, sig: Bytes[65]) -> uint256:
 
 @external
 def permit(req: PermitRequest, sig: Bytes[65]):
-    """A relayer submits an allowance signed by its owner (the fee in mDCEP)."""
+    """A relayer submits an allowance signed by its owner (the fee in mTokens)."""
     self._check_request(req.owner, req.nonce, req.expiry, keccak256(abi_encode(
         PERMIT_TYPEHASH, req.owner, req.spender, req.nonce, req.expiry, req.value, req.fee, req.fee_recipient)), sig)
     self._pay_fee(req.owner, req.fee, req.fee_recipient)
@@ -483,16 +522,17 @@ def allocate_to_rwa(amount: uint256):
     self._accrue()
     assert not staticcall Controller(controller).paused(), "PAUSED"
     assert staticcall Controller(controller).market_enabled() == 1, "MARKET_DISABLED"
+    assert self.listed == 1, "MARKET_NOT_LISTED"
     assert amount > 0, "ZERO_AMOUNT"
     level: uint256 = self._allocation_level(block.timestamp)
-    assert level + amount <= staticcall Controller(controller).allocation_cap(), "ALLOCATION_CAP_EXCEEDED"
+    assert level + amount <= self.allocation_cap, "ALLOCATION_CAP_EXCEEDED"
     assert amount <= self.underlying_held, "INSUFFICIENT_LIQUIDITY"
     assert staticcall Controller(controller).meets_reserve_ratio(self.underlying_held - amount, self.totalSupply * self.er), "RESERVE_RATIO_BREACHED"
     self.alloc_level = level + amount
     self.alloc_updated = block.timestamp
     self.underlying_held -= amount
     self.allocated += amount
-    extcall Dcep(dcep).transfer(manager, amount)
+    extcall Underlying(underlying).transfer(manager, amount)
     log AllocatedToRwa(amount=amount, to=manager)
 
 
@@ -500,7 +540,7 @@ def allocate_to_rwa(amount: uint256):
 def return_from_rwa(amount: uint256):
     """Bring underlying back from real-world assets (principal and income)."""
     assert amount > 0, "ZERO_AMOUNT"
-    extcall Dcep(dcep).transfer_from(msg.sender, self, amount)
+    extcall Underlying(underlying).transfer_from(msg.sender, self, amount)
     self.underlying_held += amount
     self.allocated -= min(amount, self.allocated)
     self.last_return_at = block.timestamp
