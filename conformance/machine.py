@@ -16,6 +16,7 @@ exercised.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from conformance.binding import PRELUDE_START
+from conformance.draws import Draw, Sampled
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -41,7 +43,7 @@ from conformance.strategies import (
     resolve_quotes,
     resolve_time,
     spec_numbers,
-    value_strategy,
+    value_draw,
 )
 from reference.model import Outcome
 from spec import ir
@@ -316,8 +318,9 @@ def _action_rule(
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
     clocks = clock_params(action, spec)
-    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
-                  for i, (_, t) in enumerate(action.params)}
+    draws = [value_draw(t, spec, addresses, edges, harness.actors, clocks.get(i))
+             for i, (_, t) in enumerate(action.params)]
+    strategies: dict[str, Any] = {f"arg_{i}": d.strategy for i, d in enumerate(draws)}
     # the numbers a push may move (a clock argument already lands on the present)
     numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)
@@ -326,12 +329,32 @@ def _action_rule(
 
     key = f"{module}.{action.name}"
 
+    # the dry runs of this action in the present state (see dry_run)
+    known: dict[Any, Outcome] = {}
+    known_at: list[Any] = [None]
+
     def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
         # the step on the model alone, then the model put back as it was (a
-        # revert puts it back itself; a success says what it was before)
-        model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
-        outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
-        harness.model.world.state.update(outcome.before)
+        # revert puts it back itself; a success says what it was before).
+        # An outcome depends on the state, the clock, the caller and the
+        # arguments alone: a step's draws, pushes and seeks ask again for
+        # many they asked before, in a state that changes only when a step
+        # runs (Harness.state_version) or the clock moves
+        now = (harness.state_version, harness.backend.timestamp, harness.backend.block_number)
+        if known_at[0] != now:
+            known.clear()
+            known_at[0] = now
+        key: Any = (caller, args)
+        try:
+            outcome = known.get(key)
+        except TypeError:  # (an argument that cannot be a key: run it)
+            outcome, key = None, None
+        if outcome is None:
+            model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
+            outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
+            harness.model.world.state.update(outcome.before)
+            if key is not None:
+                known[key] = outcome
         return outcome
 
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -441,10 +464,11 @@ def _action_rule(
     strategies["caller"] = callers
     # more draws of the caller and the arguments: most random draws fail the
     # same first check, and an action that never succeeds, or never reaches
-    # its later checks, tests only its first
-    # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
-    retry = st.tuples(st.sampled_from(harness.actors), st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names)))))
-    strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
+    # its later checks, tests only its first. They come from a PRNG seeded by
+    # one number hypothesis draws (see conformance.draws): through hypothesis
+    # they cost more than the rest of the step
+    callers_all = Sampled(harness.actors)
+    strategies["retries"] = st.integers(0, 2**64 - 1).map(lambda seed: extra_draws(seed, callers_all, draws))
     # (shrinks towards no push: hypothesis shrinks numbers towards 0)
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
     if echo is not None:
@@ -455,12 +479,23 @@ def _action_rule(
     # repeat a revert the sequence has seen: its steps go to actions that can
     # still do something new here. It also rests once it is well above its
     # share of the sequence's steps (within_share).
-    awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions))
+    def awake(self: Any) -> bool:
+        # (a named function: hypothesis describes a precondition at every rule it draws, and a
+        # lambda's description reads its source)
+        return self.resting.get(key) != self.world and within_share(self.ran, key, actions)
+
     # a focus step (see build_machine's `focus`) runs before the actors' bundle is filled: its caller is drawn
     # from the actors themselves
     focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
                                                  st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
-    return awake(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
+    return precondition(awake)(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
+
+
+def extra_draws(seed: int, callers: Draw, args: list[Draw]) -> list[tuple[int, tuple[Any, ...]]]:
+    """A step's MAX_RETRIES extra draws of a caller and arguments, from a
+    PRNG seeded with ``seed``: the same for the same seed, wherever it runs."""
+    rng = random.Random(seed)
+    return [(callers.sample(rng), tuple(d.sample(rng) for d in args)) for _ in range(MAX_RETRIES)]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:
