@@ -488,7 +488,7 @@ def _action_rule(
     # from the actors themselves
     focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
                                                  st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
-    return precondition(awake)(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
+    return precondition(awake)(rule(**strategies)(step)), step, focused
 
 
 def extra_draws(seed: int, callers: Draw, args: list[Draw]) -> list[tuple[int, tuple[Any, ...]]]:
