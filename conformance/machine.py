@@ -284,6 +284,13 @@ def build_machine(
             echo_signatures.get((module, action.name)))
         setattr(SpecMachine, f"{module}__{action.name}", fn)
         focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
+    # Hypothesis keys every run of a state machine by a digest of the class's
+    # source (for its example database, which campaigns do not use): finding
+    # the source of a class made inside a function parses this whole file,
+    # tens of milliseconds a shard. A class whose module is no loaded module
+    # has no source, and hypothesis keys it by its name. (The seed, not the
+    # key, decides what a shard draws.)
+    SpecMachine.__module__ = "<imospec generated machine>"
     return SpecMachine
 
 
