@@ -12,7 +12,8 @@ For each backend (py-evm, pyrevm) it prints, from the same run:
   on pyrevm; half the raw rate on py-evm);
 - where a campaign step's time goes: generation (hypothesis and the
   machine's draws, with their dry runs on the model), model, EVM,
-  comparison, views, and the rest of the harness;
+  comparison, views, and the rest of the harness; and its CPU time, which
+  other processes on a shared machine change less than the wall clock;
 - start-up: loading the spec, deploying both sides and the prelude, the
   edge deployments.
 
@@ -28,6 +29,7 @@ core, and prints the speed-up. Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -126,6 +128,7 @@ def campaign_breakdown(spec, binding, backend: str, examples: int, steps: int) -
         clock.wrap(h, name, "comparison" if name.startswith(("compare", "sweep")) else "harness")
     clock.wrap(h, "compare_views", "views")
     clock.mark = time.perf_counter()
+    cpu = time.process_time()
     done = 0
     for shard in plan_shards(len(binding.starts), examples, SEED):
         result = runner.run(shard)
@@ -134,7 +137,7 @@ def campaign_breakdown(spec, binding, backend: str, examples: int, steps: int) -
     clock._switch("generation")
     elapsed = time.perf_counter() - t2
     return {"steps": done, "seconds": elapsed, "rate": done / elapsed, "parts": dict(clock.spent),
-            "harness": t1 - t0, "edges": t2 - t1}
+            "harness": t1 - t0, "edges": t2 - t1, "cpu": time.process_time() - cpu}
 
 
 def whole_rate(spec, binding, backend: str, examples: int, steps: int, workers: int = 1) -> tuple[int, float]:  # type: ignore[no-untyped-def]
@@ -175,15 +178,18 @@ def main() -> None:
               f"whole campaign {b['rate']:6.0f} steps/s ({b['rate'] / raw:.3f} of raw)")
         total = sum(b["parts"].values())
         parts = "  ".join(f"{k} {v / total:.0%}" for k, v in sorted(b["parts"].items(), key=lambda kv: -kv[1]))
-        print(f"         a campaign step ({b['steps']} steps, {1000 * b['seconds'] / b['steps']:.2f} ms each): {parts}")
+        print(f"         a campaign step ({b['steps']} steps, {1000 * b['seconds'] / b['steps']:.2f} ms each, "
+              f"{1000 * b['cpu'] / b['steps']:.2f} ms of CPU): {parts}")
         print(f"         start-up: deploy both sides and the prelude {b['harness']:.2f} s, "
               f"edge deployments {b['edges']:.2f} s")
     for size in [int(n) for n in args.linear.split(",") if n]:
-        # about `size` steps (a sequence runs about 0.7 of its steps on the bundled binding)
-        examples = max(1, round(size / (0.7 * args.steps)))
+        # about `size` steps (a sequence of up to 25 runs 22 to 27 steps on the bundled binding:
+        # hypothesis ends some early, and a pushed step runs several)
+        examples = max(1, round(size / args.steps))
         b = campaign_breakdown(spec, binding, "pyrevm", examples, args.steps)
         print(f"linear cost: {examples} x {args.steps} ({b['steps']} steps) on pyrevm, one worker, "
-              f"start-up apart: {b['rate']:.0f} steps/s")
+              f"start-up apart: {b['rate']:.0f} steps/s, {1000 * b['cpu'] / b['steps']:.2f} ms of CPU a step, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
     if args.scaling:
         examples = max(1, args.scaling // args.steps)
         cores = default_workers()

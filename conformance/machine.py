@@ -16,6 +16,7 @@ exercised.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from conformance.binding import PRELUDE_START, module_only_actions
+from conformance.draws import Build, Draw, Just, OneOf, Sampled
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -44,7 +46,7 @@ from conformance.strategies import (
     resolve_quotes,
     resolve_time,
     spec_numbers,
-    value_strategy,
+    value_draw,
 )
 from reference.model import Outcome
 from spec import ir
@@ -303,6 +305,13 @@ def build_machine(
             echo_signatures.get((module, action.name)))
         setattr(SpecMachine, f"{module}__{action.name}", fn)
         focus_steps[f"{module}.{action.name}"] = (step, st.fixed_dictionaries(strategies))
+    # Hypothesis keys every run of a state machine by a digest of the class's
+    # source (for its example database, which campaigns do not use): finding
+    # the source of a class made inside a function parses this whole file,
+    # tens of milliseconds a shard. A class whose module is no loaded module
+    # has no source, and hypothesis keys it by its name. (The seed, not the
+    # key, decides what a shard draws.)
+    SpecMachine.__module__ = "<imospec generated machine>"
     return SpecMachine
 
 
@@ -337,13 +346,14 @@ def _action_rule(
     names = [n for n, _ in action.params]
     types = tuple(t for _, t in action.params)
     clocks = clock_params(action, spec)
-    strategies = {f"arg_{i}": value_strategy(t, spec, addresses, edges, harness.actors, clocks.get(i))
-                  for i, (_, t) in enumerate(action.params)}
+    draws: list[Draw] = [value_draw(t, spec, addresses, edges, harness.actors, clocks.get(i))
+                         for i, (_, t) in enumerate(action.params)]
     counted = counter_params(action, spec)
     for i, (owner, counter) in counted.items():
         # an id compared with a counter: three times in four one that exists (or the next)
-        near_count = st.builds(NearCount, st.just(owner), st.just(counter), st.sampled_from(COUNT_OFFSETS))
-        strategies[f"arg_{i}"] = st.one_of(near_count, near_count, near_count, strategies[f"arg_{i}"])
+        near_count = Build(NearCount, Just(owner), Just(counter), Sampled(COUNT_OFFSETS))
+        draws[i] = OneOf(near_count, near_count, near_count, draws[i])
+    strategies: dict[str, Any] = {f"arg_{i}": d.strategy for i, d in enumerate(draws)}
     # the numbers a push may move (a clock argument already lands on the present)
     numbers = [i for i, t in enumerate(types) if t == ir.UINT and i not in clocks]
     depth = check_depths(spec, action)
@@ -352,12 +362,32 @@ def _action_rule(
 
     key = f"{module}.{action.name}"
 
+    # the dry runs of this action in the present state (see dry_run)
+    known: dict[Any, Outcome] = {}
+    known_at: list[Any] = [None]
+
     def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
         # the step on the model alone, then the model put back as it was (a
-        # revert puts it back itself; a success says what it was before)
-        model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
-        outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
-        harness.model.world.state.update(outcome.before)
+        # revert puts it back itself; a success says what it was before).
+        # An outcome depends on the state, the clock, the caller and the
+        # arguments alone: a step's draws, pushes and seeks ask again for
+        # many they asked before, in a state that changes only when a step
+        # runs (Harness.state_version) or the clock moves
+        now = (harness.state_version, harness.backend.timestamp, harness.backend.block_number)
+        if known_at[0] != now:
+            known.clear()
+            known_at[0] = now
+        key: Any = (caller, args)
+        try:
+            outcome = known.get(key)
+        except TypeError:  # (an argument that cannot be a key: run it)
+            outcome, key = None, None
+        if outcome is None:
+            model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
+            outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
+            harness.model.world.state.update(outcome.before)
+            if key is not None:
+                known[key] = outcome
         return outcome
 
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -392,16 +422,24 @@ def _action_rule(
             reverting.append(succeeding[pick // len(numbers) % len(succeeding)])
         return [(*args[:j], v, *args[j + 1:]) for v in reverting]
 
-    def seek(caller: int, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        # the draw moved toward the action's success, one argument at a
-        # time: each number to the side of one of its outcome's boundaries
-        # (strategies.boundaries) that gets deepest, each address to the one
-        # that does; SEEK_ROUNDS rounds, stopping at a success
+    def seek(caller: int, args: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+        # the draw moved toward the action's success, the caller first, then
+        # one argument at a time: the caller to the actor that gets deepest
+        # (an account that holds what the action takes), each number to the
+        # side of one of its outcome's boundaries (strategies.boundaries)
+        # that gets deepest, each address to the one that does; SEEK_ROUNDS
+        # rounds, stopping at a success
         best = dry_run(caller, args)
         for _ in range(SEEK_ROUNDS):
+            if best.ok:
+                return caller, args
+            by_actor = {who: dry_run(who, args) for who in harness.actors}
+            who = max(harness.actors, key=lambda w: (depth(by_actor[w]), w == caller))
+            if depth(by_actor[who]) > depth(best):
+                caller, best = who, by_actor[who]
             for j in seekable:
                 if best.ok:
-                    return args
+                    return caller, args
                 tried: dict[Any, Outcome] = {}
 
                 def outcome_of(v: Any, j: int = j, at: tuple[Any, ...] = args,
@@ -422,7 +460,7 @@ def _action_rule(
                 v = max(tried, key=lambda v: (depth(tried[v]), v == args[j]))
                 if depth(tried[v]) > depth(best):
                     args, best = (*args[:j], v, *args[j + 1:]), tried[v]
-        return args
+        return caller, args
 
     seekable = [i for i, t in enumerate(types) if t in (ir.UINT, ir.ADDRESS)]
 
@@ -459,9 +497,9 @@ def _action_rule(
             if seeking and not outcomes[best].ok:
                 # (a focus step: the deepest draw, moved toward success)
                 best = max(range(len(options)), key=lambda i: (depth(outcomes[i]), -i))
-                caller, args = options[best][0], seek(*options[best])
+                caller, args = seek(*options[best])
         elif seeking:
-            args = seek(caller, args)
+            caller, args = seek(caller, args)
         runs = push(caller, args, push_pick[1]) if push_pick[0] == PUSH_EVERY - 1 and numbers else [args]
         for a in runs:
             self._run(Step("action", module, action.name, caller, a))
@@ -472,10 +510,11 @@ def _action_rule(
     strategies["caller"] = callers
     # more draws of the caller and the arguments: most random draws fail the
     # same first check, and an action that never succeeds, or never reaches
-    # its later checks, tests only its first
-    # (deferred: the repr of the spelled-out strategy is huge, and hypothesis warns)
-    retry = st.tuples(st.sampled_from(harness.actors), st.tuples(*(strategies[f"arg_{i}"] for i in range(len(names)))))
-    strategies["retries"] = st.deferred(lambda: st.lists(retry, min_size=MAX_RETRIES, max_size=MAX_RETRIES))
+    # its later checks, tests only its first. They come from a PRNG seeded by
+    # one number hypothesis draws (see conformance.draws): through hypothesis
+    # they cost more than the rest of the step
+    callers_all = Sampled(harness.actors)
+    strategies["retries"] = st.integers(0, 2**64 - 1).map(lambda seed: extra_draws(seed, callers_all, draws))
     # (shrinks towards no push: hypothesis shrinks numbers towards 0)
     strategies["push_pick"] = st.tuples(st.integers(0, PUSH_EVERY - 1), st.integers(0, 2**16))
     if echo is not None:
@@ -486,12 +525,23 @@ def _action_rule(
     # repeat a revert the sequence has seen: its steps go to actions that can
     # still do something new here. It also rests once it is well above its
     # share of the sequence's steps (within_share).
-    awake = precondition(lambda self: self.resting.get(key) != self.world and within_share(self.ran, key, actions))
+    def awake(self: Any) -> bool:
+        # (a named function: hypothesis describes a precondition at every rule it draws, and a
+        # lambda's description reads its source)
+        return self.resting.get(key) != self.world and within_share(self.ran, key, actions)
+
     # a focus step (see build_machine's `focus`) runs before the actors' bundle is filled: its caller is drawn
     # from the actors themselves
     focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
                                                  st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
-    return awake(rule(**strategies)(step)), step, focused  # type: ignore[call-overload]
+    return precondition(awake)(rule(**strategies)(step)), step, focused
+
+
+def extra_draws(seed: int, callers: Draw, args: list[Draw]) -> list[tuple[int, tuple[Any, ...]]]:
+    """A step's MAX_RETRIES extra draws of a caller and arguments, from a
+    PRNG seeded with ``seed``: the same for the same seed, wherever it runs."""
+    rng = random.Random(seed)
+    return [(callers.sample(rng), tuple(d.sample(rng) for d in args)) for _ in range(MAX_RETRIES)]
 
 
 def check_depths(spec: ir.Spec, action: ir.Action) -> Callable[[Outcome], int]:

@@ -31,6 +31,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.draws import Booleans, Build, Draw, Integers, Just, OneOf, Sampled, Tuples
 from conformance.signatures import KINDS, SigDraw
 from reference.codegen import attr
 from reference.model import Model, Outcome
@@ -85,14 +86,9 @@ def _neighbours(base: set[int]) -> list[int]:
     return sorted(out)
 
 
-def uint_strategy(edges: list[int]) -> st.SearchStrategy[int]:
+def uint_draw(edges: list[int]) -> Draw:
     """Mostly edges, sometimes small or arbitrary numbers."""
-    return st.one_of(
-        st.sampled_from(edges),
-        st.integers(0, 2_000),
-        st.integers(0, 10**24),
-        st.integers(0, UINT256_MAX),
-    )
+    return OneOf(Sampled(edges), Integers(0, 2_000), Integers(0, 10**24), Integers(0, UINT256_MAX))
 
 
 def value_strategy(
@@ -103,7 +99,20 @@ def value_strategy(
     actors: Iterable[int] = (),
     clock: str | None = None,
 ) -> st.SearchStrategy[Any]:
-    """A strategy for an argument of spec type ``t``.
+    """The hypothesis strategy of :func:`value_draw`."""
+    return value_draw(t, spec, addresses, edges, actors, clock).strategy
+
+
+def value_draw(
+    t: ir.Type,
+    spec: ir.Spec,
+    addresses: Iterable[int],
+    edges: list[int],
+    actors: Iterable[int] = (),
+    clock: str | None = None,
+) -> Draw:
+    """How to draw an argument of spec type ``t`` (a hypothesis strategy, or
+    from a seeded PRNG: see :mod:`conformance.draws`).
 
     An address is one of ``actors`` 4 times in 13 (when there are any), so
     that an approval and the transfer it allows name the same accounts far
@@ -117,46 +126,47 @@ def value_strategy(
     action compares with the clock (``clock`` is ``"now"`` or
     ``"block_number"``, see :func:`clock_params`) is, seven times in eight, a
     :class:`NearClock` placeholder instead.
+
+    Raises:
+        NotImplementedError: no draw for arguments of type ``t``.
     """
     if t == ir.UINT and clock is not None:
-        near_clock = st.builds(NearClock, st.just(clock), st.sampled_from(CLOCK_OFFSETS))
-        return st.one_of(*[near_clock] * 7, value_strategy(t, spec, addresses, edges, actors))
+        near_clock = Build(NearClock, Just(clock), Sampled(CLOCK_OFFSETS))
+        return OneOf(*[near_clock] * 7, value_draw(t, spec, addresses, edges, actors))
     if t == ir.UINT:
         # 3/8 numbers near the current state, 1/4 edges, 1/8 each quotes by the
         # action itself, the smallest amounts, and anything
-        near = st.builds(NearState, st.integers(0, 2**16))
-        exact = st.sampled_from(edges)
-        quoted = st.builds(Quoted, st.integers(0, 2**16))
-        return st.one_of(near, exact, near, exact, near, quoted, st.sampled_from(SMALL), uint_strategy(edges))
+        near = Build(NearState, Integers(0, 2**16))
+        exact = Sampled(edges)
+        quoted = Build(Quoted, Integers(0, 2**16))
+        return OneOf(near, exact, near, exact, near, quoted, Sampled(SMALL), uint_draw(edges))
     if t == ir.BOOL:
-        return st.booleans()
+        return Booleans()
     if t == ir.ADDRESS:
-        anyone = st.sampled_from(sorted(set(addresses)))
+        anyone = Sampled(sorted(set(addresses)))
         people = sorted(set(actors))
         if not people:
             return anyone
-        linked = st.builds(Linked, st.integers(0, 2**16))
-        alias = st.builds(Alias, st.integers(0, 2**16))
-        actor = st.sampled_from(people)
+        linked = Build(Linked, Integers(0, 2**16))
+        alias = Build(Alias, Integers(0, 2**16))
+        actor = Sampled(people)
         # the zero address is to addresses what 0 is to numbers
-        zero = st.just(0)
-        return st.one_of(actor, actor, actor, actor, anyone, anyone, anyone, linked, linked, linked, alias, alias, zero)
+        zero = Just(0)
+        return OneOf(actor, actor, actor, actor, anyone, anyone, anyone, linked, linked, linked, alias, alias, zero)
     if t == ir.BYTES32:
         keys = governed_keys(spec)
         if keys:
             # the keys that name governed parameters to the timelock, half the time
-            return st.one_of(st.sampled_from(keys), st.sampled_from([0, 1]), st.sampled_from(keys),
-                             st.integers(0, UINT256_MAX))
-        return st.one_of(st.sampled_from([0, 1]), st.integers(0, UINT256_MAX))
+            return OneOf(Sampled(keys), Sampled([0, 1]), Sampled(keys), Integers(0, UINT256_MAX))
+        return OneOf(Sampled([0, 1]), Integers(0, UINT256_MAX))
     if isinstance(t, ir.EnumT):
         bands = spec.modules[t.module].phases[t.name].bands
-        return st.integers(0, len(bands) - 1)
+        return Integers(0, len(bands) - 1)
     if t == ir.SIGNATURE:
-        return st.builds(SigDraw, st.sampled_from(KINDS), st.integers(0, 2**16))
+        return Build(SigDraw, Sampled(KINDS), Integers(0, 2**16))
     if isinstance(t, ir.RecordT):
         rec = spec.modules[t.module].records[t.name]
-        parts = [value_strategy(ft, spec, addresses, edges, actors) for _, ft in rec.fields]
-        return st.tuples(*parts)
+        return Tuples(*(value_draw(ft, spec, addresses, edges, actors) for _, ft in rec.fields))
     raise NotImplementedError(f"no strategy for arguments of type {t}")
 
 

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, state_class
+from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, py, state_class
 from reference.runtime import Env, Event, Map, Revert, SpecViolation, World, clone
 from spec import ir
-from spec.analysis import write_set
+from spec.analysis import fields_written
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,10 @@ class Model:
         decl = self.spec.modules[module].actions[action]
         if decl.internal:
             raise PermissionError(f"{module}.{action} is internal")
-        fn = getattr(getattr(self.package, module), _py(action))
-        # only the modules this action can write need saving (the spec says which)
-        touched = write_set(self.spec, module, action)
-        saved = {name: clone(self.world.state[name]) for name in touched}
+        fn = getattr(getattr(self.package, module), py(action))
+        # only what this action can write needs saving (the spec says which)
+        saved = {name: _save(self.world.state[name], names)
+                 for name, names in fields_written(self.spec, module, action).items()}
         self.world.events = []
         self.world.seen, self.world.emitted = set(), set()
         try:
@@ -238,14 +238,26 @@ class Model:
         Raises:
             Revert: when its arithmetic fails.
         """
-        return getattr(getattr(self.package, module), _py(name))(self.world, env, *args)
+        return getattr(getattr(self.package, module), py(name))(self.world, env, *args)
 
     def source(self, module: str) -> str:
         """The generated Python source of ``module``."""
         return str(getattr(self.package, module).__source__)
 
 
-def _py(name: str) -> str:
-    from reference.codegen import py
+def _save(state: Any, names: frozenset[str]) -> Any:
+    """A copy of a module's state that keeps what an action may write:
+    the variables ``names`` copied all the way down (the others are
+    shared: the action leaves them as they are), so that putting the
+    copy back undoes the action."""
+    copied = object.__new__(type(state))
+    fields = state.__dict__
+    copied.__dict__.update(fields)
+    for name in names:
+        if name not in fields:  # (not a plain attribute: copy everything)
+            return clone(state)
+        v = fields[name]
+        if not isinstance(v, int):
+            copied.__dict__[name] = clone(v)
+    return copied
 
-    return py(name)

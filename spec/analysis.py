@@ -62,6 +62,18 @@ def write_set(spec: ir.Spec, module: str, action: str) -> frozenset[str]:
     return cached[1].modules_written(module, action)
 
 
+def fields_written(spec: ir.Spec, module: str, action: str) -> dict[str, frozenset[str]]:
+    """The state variables and governed parameters ``module.action`` may
+    assign, by module: one entry for each module of :func:`write_set`
+    (empty when the action only calls into it).
+
+    Raises:
+        KeyError: no such action.
+    """
+    write_set(spec, module, action)  # (checks the action, fills the cache)
+    return _CACHE[id(spec)][1].fields_written(module, action)
+
+
 _CACHE: dict[int, tuple[ir.Spec, Analysis]] = {}
 
 
@@ -73,6 +85,7 @@ class Analysis:
         self._writes: dict[tuple[str, str], frozenset[Key]] = {}
         self._reads: dict[tuple[str, str, str], frozenset[Key]] = {}
         self._modules: dict[tuple[str, str], frozenset[str]] = {}
+        self._fields: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
 
     # ------------------------------------------------------------ writes
     def action_writes(self, module: str, action: str) -> frozenset[Key]:
@@ -126,6 +139,19 @@ class Analysis:
                         acc.update(c for c, _ in s.candidates if c in self.spec.modules)
             self._modules[k] = frozenset(acc)
         return self._modules[k]
+
+    def fields_written(self, module: str, action: str) -> dict[str, frozenset[str]]:
+        """:func:`fields_written`: the entries that the action, or any action
+        it reaches, assigns itself (each one's own assignments, so a cycle of
+        calls loses none), by module."""
+        k = (module, action)
+        if k not in self._fields:
+            out: dict[str, set[str]] = {m: set() for m in self.modules_written(module, action)}
+            for m, a in {k, *self.action_callees(module, action)}:
+                for _kind, owner, name in self.action_writes(m, a):
+                    out.setdefault(owner, set()).add(name)
+            self._fields[k] = {m: frozenset(names) for m, names in out.items()}
+        return self._fields[k]
 
     # ------------------------------------------------------------- reads
     def expr_reads(self, e: ir.Expr) -> frozenset[Key]:

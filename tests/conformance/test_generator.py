@@ -187,3 +187,39 @@ def test_no_action_runs_far_above_its_share_of_a_sequence(tiny_binding_path: Pat
     # above); and some action does reach the slack, so actions do not rest
     # for some other reason long before it
     assert SHARE_SLACK - 1 < worst < SHARE_SLACK + PUSH_MARGIN, per_sequence
+
+
+# ------------------------------------------------------- the extra draws
+
+
+def test_the_prng_draws_the_same_kinds_of_value_as_hypothesis() -> None:
+    # a step's extra draws come from a seeded PRNG (conformance.draws): for
+    # each type, every kind of value hypothesis draws comes out of it too
+    import random
+
+    from conformance.strategies import Linked, NearState, Quoted, value_draw
+
+    _, spec = load_implementation(BINDING)
+    rng = random.Random(7)
+    numbers = [value_draw(ir.UINT, spec, [1, 2], [10**30]).sample(rng) for _ in range(2000)]
+    kinds = {type(v) for v in numbers}
+    assert {NearState, Quoted, int} <= kinds
+    assert {0, 1, 2, 10**30} <= set(numbers)  # the smallest amounts, the edges
+    assert any(isinstance(v, int) and v > 2**128 for v in numbers)  # and anything
+    assert any(isinstance(v, int) and 2**20 < v < 2**64 for v in numbers)  # (small and middling ones too)
+    clocked = [value_draw(ir.UINT, spec, [1, 2], [], clock="now").sample(rng) for _ in range(200)]
+    assert {v.offset for v in clocked if isinstance(v, NearClock)} >= {0, -1}
+    addresses = [value_draw(ir.ADDRESS, spec, [1, 2], [], actors=[3]).sample(rng) for _ in range(500)]
+    assert {type(v) for v in addresses} == {int, Linked, Alias}
+    assert {v for v in addresses if isinstance(v, int)} == {0, 1, 2, 3}
+
+
+def test_a_steps_extra_draws_follow_from_one_number() -> None:
+    from conformance.draws import Integers, Sampled
+    from conformance.machine import MAX_RETRIES, extra_draws
+
+    callers, args = Sampled([0xA, 0xB, 0xC]), [Integers(0, 2**256 - 1), Sampled(["x", "y"])]
+    draws = extra_draws(5, callers, args)
+    assert len(draws) == MAX_RETRIES and all(who in (0xA, 0xB, 0xC) and len(a) == 2 for who, a in draws)
+    assert extra_draws(5, callers, args) == draws  # the same number, the same draws
+    assert extra_draws(6, callers, args) != draws

@@ -103,3 +103,47 @@ def test_a_campaign_catches_a_silent_stray_write(tiny_mutant: MutantMaker, tmp_p
                               fixture_dir=tmp_path / backend)
         assert not result.ok and result.divergence is not None
         assert "allowance" in str(result.divergence)
+
+
+def test_an_action_changes_only_the_variables_it_saves() -> None:
+    # the model saves, before each action, only the variables the spec lets it
+    # assign (spec.analysis.fields_written); putting them back must undo it: in
+    # a campaign over the bundled protocol, every variable an action changed is
+    # one it saved, and a revert leaves every variable as it was
+    from reference.model import Model
+    from reference.runtime import clone
+    from spec.analysis import fields_written
+
+    binding, spec = load_implementation(Path(__file__).resolve().parents[2] / "evm_backend/contracts/binding.json")
+    seen = {"changed": 0, "reverted": 0}
+    original = Model.execute
+
+    def checked(self: Model, module: str, action: str, *args: object, **kwargs: object) -> object:
+        before = clone(self.world.state)
+        outcome = original(self, module, action, *args, **kwargs)  # type: ignore[arg-type]
+        saved = fields_written(spec, module, action)
+        for m, state in self.world.state.items():
+            for name, value in vars(state).items():
+                # (a read of a missing nested entry inserts a default one: that changes no value)
+                if _meaning(value) != _meaning(getattr(before[m], name)):
+                    assert outcome.ok and name in saved.get(m, ()), f"{module}.{action} changed {m}.{name}"
+                    seen["changed"] += 1
+        seen["reverted"] += not outcome.ok
+        return outcome
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Model, "execute", checked)
+        result = run_campaign(spec, binding, backend="pyrevm", examples=12, steps=12, seed=3)
+    assert result.ok and seen["changed"] > 100 and seen["reverted"] > 100, seen
+
+
+def _meaning(v: object) -> object:
+    """A piece of model state without its entries at their default value."""
+    from reference.runtime import Map
+
+    if isinstance(v, Map):
+        default = _meaning(v.default())
+        return {k: m for k, x in v.items() if (m := _meaning(x)) != default}
+    if hasattr(v, "__dataclass_fields__"):
+        return tuple(_meaning(getattr(v, f)) for f in v.__dataclass_fields__)
+    return v

@@ -43,12 +43,12 @@ def test_the_divergence_found_is_the_same_whatever_the_number_of_workers(
         tiny_mutant: MutantMaker, tmp_path: Path) -> None:
     # a mutant that some sequences show and others do not: the campaign stops
     # at the first shard, in shard order, that diverges, whichever finished first
-    # (seed 8: one whose first shard does not diverge, and a later one does; any such seed will do)
+    # (seed 1: one whose first shard does not diverge, and a later one does; any such seed will do)
     binding, spec = load_implementation(tiny_mutant("vault.vy", "if amount >= t:", "if amount > t:"))
     results = {}
     for workers in (1, 2, 3):
         results[workers] = run_campaign(spec, binding, backend="pyrevm", examples=4 * SHARD_EXAMPLES, steps=8,
-                                        seed=8, shrink=False, workers=workers, fixture_dir=tmp_path / f"w{workers}")
+                                        seed=1, shrink=False, workers=workers, fixture_dir=tmp_path / f"w{workers}")
     one = results[1]
     assert one.shards == 4 and not one.ok and one.shard is not None
     assert one.shard.number > 0, "the test needs a first shard that does not diverge"
