@@ -442,9 +442,9 @@ def _action_rule(
                     return caller, args
                 tried: dict[Any, Outcome] = {}
 
-                def outcome_of(v: Any, j: int = j, at: tuple[Any, ...] = args,
+                def outcome_of(v: Any, j: int = j, at: tuple[Any, ...] = args, who: int = caller,
                                tried: dict[Any, Outcome] = tried) -> OutcomeTag:
-                    tried[v] = dry_run(caller, (*at[:j], v, *at[j + 1:]))
+                    tried[v] = dry_run(who, (*at[:j], v, *at[j + 1:]))
                     return _tag(key, tried[v])
 
                 if types[j] == ir.UINT:
