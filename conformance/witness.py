@@ -47,8 +47,8 @@ from conformance.binding import Binding, BindingError, _steps
 from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import py
-from reference.model import Deployment, Model
-from reference.runtime import Env, Signature, clone, key_of
+from reference.model import Deployment, Model, Outcome
+from reference.runtime import Env, Signature, SpecViolation, clone, key_of
 from spec import ir
 from spec.diagnostics import Diagnostic, Span
 
@@ -76,6 +76,10 @@ class CoverSettings:
     seed: int = 0
     walks: int = DEFAULT_WALKS
     steps: int = DEFAULT_STEPS
+    # check every rule of the spec (and the action's ``ensures``) after each
+    # successful step: a reachable violation found on the way is reported
+    # (:attr:`CoverReport.violations`) with the walk that reached it
+    check_rules: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,9 @@ class CoverReport:
     bad_uncovered: list[Diagnostic] = field(default_factory=list)
     steps: int = 0
     seconds: float = 0.0
+    # with ``check_rules``: each rule (or ``ensures``) a walk broke, named as
+    # :class:`reference.runtime.SpecViolation` names it, with the first walk that broke it
+    violations: dict[str, Witness] = field(default_factory=dict)
 
     @property
     def unmet(self) -> list[Goal]:
@@ -437,14 +444,19 @@ def load_scenarios(path: Path) -> Scenarios:
 
 def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | None = None,
                      scenarios: Scenarios | None = None, seed: int = 0, walks: int = DEFAULT_WALKS,
-                     steps: int = DEFAULT_STEPS, progress: Callable[[int, int], None] | None = None) -> CoverReport:
+                     steps: int = DEFAULT_STEPS, progress: Callable[[int, int], None] | None = None,
+                     check_rules: bool = False) -> CoverReport:
     """Meet ``goals`` with seeded random walks on the reference model of
     ``spec`` from deployment (and prelude) and from each scenario of
     ``binding`` and of ``scenarios``; ``walks`` walks of ``steps`` steps from
     each starting state, stopping when every goal is met.
 
     Deterministic for a seed. A goal met by a starting state's own steps (the
-    prelude or a scenario) counts, with those steps as its witness.
+    prelude or a scenario) counts, with those steps as its witness. With
+    ``check_rules``, every rule and the action's ``ensures`` are checked after
+    each successful step, and each one broken is recorded with the walk that
+    broke it (:attr:`CoverReport.violations`); the walks go on from the state
+    reached.
 
     Raises:
         Revert: deployment itself reverts (the spec's parameters break an ``init``).
@@ -459,6 +471,7 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     state_covers = [(g, c) for g in goals if g.kind == "cover" and g.action is None
                     for c in spec.modules[g.module].covers if c.name == g.detail]
     search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
+    search.check_rules = check_rules
     model, actors = search.model, search.actors
     with observed(model) as obs:
         search.obs = obs
@@ -521,6 +534,7 @@ class _Search(BindingNames):
         self.model = Model.deploy(spec, dep)
         self.now, self.block = dep.now, dep.block_number
         self.obs = _Observer()
+        self.check_rules = False
 
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
         """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
@@ -573,9 +587,21 @@ class _Search(BindingNames):
         obs.checks.clear()
         obs.gates.clear()
         obs.phase = None
-        outcome = model.execute(module, act.name, env, *args)
+        broken: str | None = None
+        # only a walk whose every successful call came from an account can
+        # break a rule: the search also calls as a module or the zero
+        # address (to meet `by` goals), which no transaction does
+        checked = self.check_rules and self.realistic(caller) and all(
+            self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
+        try:
+            outcome = model.execute(module, act.name, env, *args, check_rules=checked)
+        except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
+            broken = str(exc)
+            outcome = Outcome(True)
         self.report.steps += 1
         trace.append(TraceStep(module, act.name, caller, args, ok=outcome.ok, reason=outcome.reason))
+        if broken is not None and broken not in self.report.violations:
+            self.report.violations[broken] = self.witness(start, (*before, *trace))
         hits = list(_observed_hits(obs, module, act.name, outcome.ok))
         if outcome.ok:
             hits += pre
@@ -586,6 +612,10 @@ class _Search(BindingNames):
         if outcome.ok:
             _check_states(model, self.state_covers, open_goals, self.report, self.witness(start, (*before, *trace)),
                           now, block)
+
+    def realistic(self, caller: int) -> bool:
+        """Whether a transaction can come from ``caller``: an actor or the deployer, not a module or zero."""
+        return caller == self.deployer or caller in self.actors
 
     def witness(self, start: str, steps: tuple[TraceStep, ...]) -> Witness:
         """A witness of these steps without the reverted ones before the last (they change nothing)."""
@@ -637,9 +667,14 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
                now: int, block: int, open_goals: dict[str, Goal],
                caller: int | None = None) -> tuple[int, tuple[Any, ...]]:
     """Draw a caller (unless given) and arguments up to :data:`DRAWS` times;
-    keep the first draw that meets an open ``where`` cover before running, else the last."""
+    keep the first draw that meets an open ``where`` cover before running,
+    or, while such a cover of the action is open, the first draw with one of
+    its numbers set equal to another that does (a boundary such as ``cliff ==
+    start``: no further draw is made for it); else the last draw."""
     draw: tuple[int, tuple[Any, ...]] = (actors[0], ())
     fixed = caller
+    aimed = any(g.kind == "cover" and g.module == module and g.action == act.name for g in open_goals.values())
+    numbers = [i for i, (_, t) in enumerate(act.params) if t == ir.UINT] if aimed else []
     for _ in range(DRAWS):
         if fixed is not None:
             caller = fixed
@@ -647,8 +682,15 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
             caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
         args = _args(rng, model, spec, module, act, caller, actors, now, block)
         draw = (caller, args)
-        if _cover_hits(model, spec, module, act, Env(caller, now, block, 1), args, open_goals):
-            break
+        env = Env(caller, now, block, 1)
+        if _cover_hits(model, spec, module, act, env, args, open_goals):
+            return draw
+        for i in numbers:
+            for j in numbers:
+                if i != j and args[i] != args[j]:
+                    equal = tuple(args[i] if k == j else a for k, a in enumerate(args))
+                    if _cover_hits(model, spec, module, act, env, equal, open_goals):
+                        return caller, equal
     return draw
 
 

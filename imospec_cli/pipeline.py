@@ -240,7 +240,8 @@ class Pipeline:
         if settings not in self._covers:
             self._covers[settings] = search_witnesses(
                 self.spec, goals_of(self.spec), binding=self._cover_binding(), scenarios=self._scenarios(),
-                seed=settings.seed, walks=settings.walks, steps=settings.steps, progress=progress)
+                seed=settings.seed, walks=settings.walks, steps=settings.steps, progress=progress,
+                check_rules=settings.check_rules)
         return self._covers[settings]
 
     def _cover_binding(self) -> Binding | None:

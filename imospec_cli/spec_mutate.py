@@ -6,6 +6,10 @@ in order of cost, and the first that tells it from the spec catches it:
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
 2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
    budget), and the unmutated spec's witness for it does not meet it either;
+   or ``simulation``: the same witness walks check every rule and ``ensures``
+   after each successful call, and one breaks on the mutant's model (a
+   reachable violation, with the walk as its trace) that no walk breaks on
+   the unmutated spec;
 3. ``prove``, first round: an ``ensures`` of the mutated module's actions or
    one of its theorems (of every module extending a mutated template) is
    refuted, by the solver alone;
@@ -45,7 +49,8 @@ MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "market",
 @dataclass
 class MutantFate:
     """What became of one mutant: ``caught_by`` is ``check`` (stillborn),
-    ``covers``, ``conform`` or ``prove``, or None (survived); ``detail`` says what caught it."""
+    ``covers``, ``simulation``, ``conform`` or ``prove``, or None (survived);
+    ``detail`` says what caught it."""
 
     mutant: Any
     caught_by: str | None
@@ -119,7 +124,9 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     mutants = [m for m in mutants if (not args.operator or m.operator in args.operator)
                and (not args.file or Path(m.file).name in args.file)]
     chosen = sample(mutants, args.max_mutants, args.seed)
-    covers = CoverSettings(seed=args.seed, walks=args.cover_walks, steps=args.cover_steps)
+    # the walks check every rule as they go: a mutant whose model breaks one
+    # on a walk (from deployment or a scenario) is caught with that trace
+    covers = CoverSettings(seed=args.seed, walks=args.cover_walks, steps=args.cover_steps, check_rules=True)
     print(f"{len(mutants)} spec mutant(s) in all; running {len(chosen)} (seed {args.seed})", file=sys.stderr,
           flush=True)
     baseline = base.covers(covers)
@@ -162,6 +169,9 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
     if lost:
         return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
+    broken = [k for k in cov.violations if k not in baseline.violations]
+    if broken:
+        return MutantFate(m, "simulation", broken[0])
     # the mutated module, or every module that extends the mutated template
     stem = Path(m.file).stem
     modules = [x.name for x in p.spec.modules.values() if x.name == stem or stem in x.extends]
@@ -201,11 +211,12 @@ def _proofs(p: Pipeline, modules: list[str], stage: str) -> Iterator[Any]:
     for module in modules:
         mod = p.spec.modules[module]
         if any(a.ensures for a in mod.actions.values()) or any(r.kind == "theorem" for r in mod.rules):
-            # the solver's verdicts alone: a refutation is a catch without a
-            # trace, and the search for one (from deployment, by simulation)
-            # is the full round's
-            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False, depth=0,
-                                     binding=None), p.spec)
+            # a refutation by the solver is a catch without a trace; a query
+            # left unknown (a counterexample to induction, perhaps from a
+            # state no run reaches) gets the bounded search from deployment
+            # (the simulation from the binding's states is the full round's)
+            yield prove_spec(replace(p.options, module=module, only_ensures=True, vacuity=False,
+                                     binding=None, search_refuted=False), p.spec)
 
 
 def print_report(report: SpecMutationReport, out: Any) -> None:

@@ -91,6 +91,9 @@ class Options:
     # the search from the binding's deployment unrolls these actions only
     # (None: the goal's whole cone of influence)
     search_actions: tuple[tuple[str, str], ...] | None = None
+    # whether a refuted query also searches for a trace (False: the solver's
+    # refutation stands alone, and only an unknown one is searched)
+    search_refuted: bool = True
 
     @property
     def budget(self) -> Budget:
@@ -264,6 +267,7 @@ class _Task:
     evm: str | None = None
     seed: int = 0
     search_actions: tuple[tuple[str, str], ...] | None = None
+    search_refuted: bool = True
 
 
 def run_task(task: _Task) -> Result:
@@ -290,7 +294,8 @@ def run_task(task: _Task) -> Result:
     internal = job.kind == "ensures" and job.action is not None and \
         spec.modules[job.action[0]].actions[job.action[1]].internal
     # the search runs only for a query that is not proved: a proved one costs nothing more
-    searchable = isinstance(verdict.outcome, Refuted | Unknown)
+    searchable = isinstance(verdict.outcome, Unknown) or (isinstance(verdict.outcome, Refuted)
+                                                          and task.search_refuted)
     if searchable and job.kind in ("step", "ensures") and not internal and (task.depth > 0 or task.binding):
         _search(spec, analysis, task, verdict, cti, cache, result)
         result.seconds = time.perf_counter() - t0 if not verdict.cached else result.seconds
@@ -430,7 +435,8 @@ def prove(options: Options, spec: ir.Spec,
     cache_dir = str(options.cache_dir or CACHE_DIR)
     binding = str(options.binding) if options.binding is not None else None
     tasks = [_Task(j, budget_for(j, options), options.encoding, cache_dir, options.cache, options.depth,
-                   options.replay, binding, options.evm, options.seed, options.search_actions) for j in jobs]
+                   options.replay, binding, options.evm, options.seed, options.search_actions,
+                   options.search_refuted) for j in jobs]
     # the costliest kinds first, so that no long query starts last and runs
     # alone on one worker (every job has a context of its own: the order
     # changes no verdict)
