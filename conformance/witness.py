@@ -670,7 +670,9 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
     keep the first draw that meets an open ``where`` cover before running,
     or, while such a cover of the action is open, the first draw with one of
     its numbers set equal to another that does (a boundary such as ``cliff ==
-    start``: no further draw is made for it); else the last draw."""
+    start``: no further draw is made for it); else the last draw (when its
+    caller is an actor, with one of its numbers set to a number the state
+    holds, when that meets such a cover)."""
     draw: tuple[int, tuple[Any, ...]] = (actors[0], ())
     fixed = caller
     aimed = any(g.kind == "cover" and g.module == module and g.action == act.name for g in open_goals.values())
@@ -691,6 +693,17 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
                     equal = tuple(args[i] if k == j else a for k, a in enumerate(args))
                     if _cover_hits(model, spec, module, act, env, equal, open_goals):
                         return caller, equal
+    if numbers and caller in actors:
+        # a number of the last draw set to one the state holds (a boundary
+        # such as `amount == min_redeem_amount`: a parameter equal to a
+        # variable), the first that meets an open `where` cover
+        env = Env(caller, now, block, 1)
+        held = model.numbers_held()
+        for i in numbers:
+            for v in held:
+                aimed_at = tuple(v if k == i else a for k, a in enumerate(draw[1]))
+                if _cover_hits(model, spec, module, act, env, aimed_at, open_goals):
+                    return caller, aimed_at
     return draw
 
 

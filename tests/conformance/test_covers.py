@@ -286,3 +286,39 @@ def test_bundled_spec_mutants_are_refuted_by_the_ensures(file: str, old: str, ne
     report = prove(Options(module=module, only_ensures=True, vacuity=False, cache=False, jobs=1), p.spec)
     refuted = {r.job.rule_label for r in report.proofs if isinstance(r.outcome, Refuted)}
     assert clause in refuted
+
+
+BAR = """\
+module bar
+
+state bar_level: uint256 = 0
+state open: bool = false
+
+action start(level: uint256) {
+    require not open, "ALREADY_OPEN"
+    require level > 1000000, "LOW"
+    open = true
+    bar_level = level
+}
+
+action jump(height: uint256) {
+    require open, "CLOSED"
+    require height >= bar_level, "TOO_LOW"
+}
+
+// Clearing the bar exactly: a parameter equal to a variable the state holds.
+cover clears_exactly: succeeds jump where height == bar_level
+"""
+
+
+def test_a_where_cover_on_a_parameter_equal_to_a_state_variable_is_met(tmp_path: Path) -> None:
+    """The bar is a large number a random draw does not hit; the search sets
+    the parameter to each number the state holds and finds the one the
+    `where` asks for (as `redeem where amount == min_redeem_amount`)."""
+    f = tmp_path / "bar.imo"
+    f.write_text(BAR, encoding="utf-8")
+    report = Pipeline([f]).covers(CoverSettings(seed=0, walks=4, steps=6))
+    assert "bar.clears_exactly" in report.met, [g.key for g in report.unmet]
+    w = report.met["bar.clears_exactly"]
+    level = next(s.args[0] for s in w.steps if s.action == "start" and s.ok)
+    assert w.steps[-1].action == "jump" and w.steps[-1].ok and w.steps[-1].args == (level,)
