@@ -31,6 +31,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conformance.binding import Binding, ModuleBinding, load_binding, module_artifact
 from conformance.harness import Harness, Step
@@ -97,7 +98,9 @@ class MutationReport:
     not in ``survived``; mutants recorded as equivalent that were killed all
     the same are in ``killed`` and in ``misjudged``. Survivors whose code no
     sequence of the campaign can run are in ``survived`` and in ``unreached``
-    as well: a gap of the campaign, never an equivalent.
+    as well: a gap of the campaign, never an equivalent. ``killed_on`` names,
+    for each killed mutant, the binding (the deployment) whose run killed it
+    (see :func:`run_mutants_on`).
     """
 
     killed: list[Mutant] = field(default_factory=list)
@@ -106,6 +109,7 @@ class MutationReport:
     stillborn: list[Mutant] = field(default_factory=list)
     equivalent: list[tuple[Mutant, str]] = field(default_factory=list)
     misjudged: list[Mutant] = field(default_factory=list)
+    killed_on: dict[tuple[str, int, str], Path] = field(default_factory=dict)  # by key: the binding whose run killed it
 
     @property
     def kill_rate(self) -> float:
@@ -672,6 +676,70 @@ def run_mutants(
                 report.unreached.append(m)
         if callable(progress):
             progress(i + 1, len(mutants), m, killed)
+    report.killed_on = {m.key(): binding.path for m in report.killed}
+    return report
+
+
+def run_mutants_on(
+    implementations: list[tuple[ir.Spec, Binding]],
+    mutants: list[Mutant],
+    *,
+    on_pass: Callable[[Binding, int], None] | None = None,
+    **options: Any,
+) -> MutationReport:
+    """Classify each mutant on several deployments of one implementation.
+
+    ``implementations`` are (spec, binding) pairs, e.g. the bundled binding
+    and one that deploys the same contracts with other parameters. Every
+    mutant runs on the first (:func:`run_mutants`, with ``options``); each
+    that survives it, and each recorded equivalent, runs again on the next,
+    and so on: a mutant is killed when one deployment's campaign kills it,
+    and ``killed_on`` says which. A mutant is matched to a later binding's
+    sources by :meth:`Mutant.key` and its original line; one its sources do
+    not have keeps its fate. A survivor is ``unreached`` only when no
+    deployment's campaign can run its code. ``on_pass`` sees each binding
+    before its run, with the number of mutants to run on it. The report is
+    the same for any number of workers, and deterministic for a seed.
+
+    Raises:
+        ValueError: no implementation given; else as :func:`run_mutants`.
+    """
+    if not implementations:
+        raise ValueError("run_mutants_on needs at least one binding")
+    order = {m.key(): i for i, m in enumerate(mutants)}
+    report: MutationReport | None = None
+    for spec, binding in implementations:
+        if report is None:
+            pending = mutants
+        else:
+            theirs = {m.key(): m for module, source in targets(binding) for m in mutations(module, source)}
+            pending = [theirs[m.key()] for m in (*report.survived, *(m for m, _ in report.equivalent))
+                       if m.key() in theirs and theirs[m.key()].original == m.original]
+            pending.sort(key=lambda m: order[m.key()])
+        if on_pass is not None:
+            on_pass(binding, len(pending))
+        if report is not None and not pending:
+            continue
+        got = run_mutants(spec, binding, pending, **options)
+        if report is None:
+            report = got
+            continue
+        killed = {m.key() for m in got.killed}
+        reached = {m.key() for m in got.survived if m not in got.unreached}
+        reached |= {m.key() for m, _ in got.equivalent}  # (an unreached equivalent is reported as equivalent)
+        was_equivalent = [m for m, _ in report.equivalent]
+        report = MutationReport(
+            killed=sorted([*report.killed, *(m for m in (*report.survived, *was_equivalent) if m.key() in killed)],
+                          key=lambda m: order[m.key()]),
+            survived=[m for m in report.survived if m.key() not in killed],
+            unreached=[m for m in report.unreached if m.key() not in killed and m.key() not in reached],
+            stillborn=report.stillborn,
+            equivalent=[(m, r) for m, r in report.equivalent if m.key() not in killed],
+            misjudged=sorted([*report.misjudged, *(m for m in was_equivalent if m.key() in killed)],
+                             key=lambda m: order[m.key()]),
+            killed_on={**report.killed_on, **{k: binding.path for k in killed}},
+        )
+    assert report is not None
     return report
 
 

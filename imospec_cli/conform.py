@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 BACKENDS = ("py-evm", "pyrevm")
 
 
+class _Bindings(argparse._AppendAction):
+    """A repeatable ``--impl``: the first given on the command line replaces
+    the default (a configuration file's binding) rather than adding to it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is self.default:
+            setattr(namespace, self.dest, None)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def register(sub: Any) -> None:
     """Add `conform` and `replay` to the command line's subparsers."""
     p = sub.add_parser(
@@ -64,7 +75,11 @@ def register(sub: Any) -> None:
         "imports them), run a conformance campaign on "
         "each, and report the kill rate and every surviving mutant.",
     )
-    mu.add_argument("--impl", metavar="BINDING", type=Path, default=DEFAULT_BINDING, help="binding file")
+    mu.add_argument("--impl", metavar="BINDING", type=Path, action=_Bindings, default=None,
+                    help="binding file (default: the bundled Vyper contracts). Repeatable, for deployments of "
+                    "the same sources with other parameters: every mutant runs on the first binding, each "
+                    "survivor (and each recorded equivalent) on the next, and so on; the report says which "
+                    "binding killed each mutant. The mutants, and the equivalents file, are the first's")
     mu.add_argument("--module", action="append", metavar="M", help="only mutate these modules (repeatable)")
     mu.add_argument("--kind", action="append", choices=["op", "const", "assert", "round", "args", "event"],
                     help="only these kinds of mutation (repeatable)")
@@ -325,17 +340,18 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         MutationInputError,
         load_equivalents,
         mutations,
-        run_mutants,
+        run_mutants_on,
         select,
         survivors_of,
         targets,
     )
 
-    pipeline = Pipeline.for_binding(args.impl)
+    impls = args.impl if isinstance(args.impl, list) else [args.impl or DEFAULT_BINDING]
     problems: tuple[type[Exception], ...] = (*setup_errors(), MutationInputError)
     try:
-        binding, spec = pipeline.binding, pipeline.spec
-        equivalents = load_equivalents(args.equivalents or args.impl.parent / EQUIVALENTS_FILE)
+        implementations = [(p.spec, p.binding) for p in map(Pipeline.for_binding, impls)]
+        binding = implementations[0][1]
+        equivalents = load_equivalents(args.equivalents or impls[0].parent / EQUIVALENTS_FILE)
     except problems as exc:
         return _fail(exc)
     candidates: list[Any] = []
@@ -354,26 +370,35 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     print(f"{len(candidates)} mutant(s) in all; running {len(chosen)} on {args.backend} "
           f"({workers} worker(s), {args.engine})", file=sys.stderr)
 
-    bar = Progress("mutants", "mutants", len(chosen), quiet=args.quiet)
+    bar = Progress("mutants", "mutants", 0, quiet=args.quiet)
+    current: dict[str, Any] = {"binding": binding.path, "offset": 0}
+
+    def on_pass(b: Any, n: int) -> None:
+        current.update(binding=b.path, offset=bar.done)
+        if b is not binding:
+            print(f"then {n} survivor(s) and recorded equivalent(s) on {b.path}", file=sys.stderr)
+        bar.update(bar.done, (bar.total or 0) + n, f"on {b.path.name}")
 
     def progress(i: int, n: int, m: Any, killed: bool) -> None:
         fate = "killed  " if killed else ("equiv.  " if m.key() in equivalents else "SURVIVED")
-        bar.update(i, n, f"{fate.strip()} {m.describe()}")
+        bar.update(current["offset"] + i, None, f"{fate.strip()} {m.describe()}")
 
     log = args.log.open("a", encoding="utf-8") if args.log else None
 
     def logged(m: Any, fate: str) -> None:
         if log is not None:
             log.write(json.dumps({"file": m.file.name, "line": m.line, "kind": m.kind, "original": m.original.strip(),
-                                  "mutated": m.mutated.strip(), "fate": fate}) + "\n")
+                                  "mutated": m.mutated.strip(), "fate": fate,
+                                  "binding": str(current["binding"])}) + "\n")
             log.flush()
 
     try:
         with bar:
-            report = run_mutants(spec, binding, chosen, backend=args.backend, examples=args.examples,
-                                 steps=args.steps, seed=args.seed, progress=progress, equivalents=equivalents,
-                                 workers=workers, engine=args.engine, address=args.address,
-                                 method="campaign" if args.own_campaigns else "corpus", on_fate=logged)
+            report = run_mutants_on(implementations, chosen, on_pass=on_pass, backend=args.backend,
+                                    examples=args.examples, steps=args.steps, seed=args.seed, progress=progress,
+                                    equivalents=equivalents, workers=workers, engine=args.engine,
+                                    address=args.address, method="campaign" if args.own_campaigns else "corpus",
+                                    on_fate=logged)
     except setup_errors() as exc:
         return _fail(exc)
     except ImplementationDiverges as exc:
@@ -385,6 +410,10 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     tried = len(report.killed) + len(report.survived)
     print(f"killed {len(report.killed)} of {tried} non-equivalent mutants that compile ({report.kill_rate:.1%}); "
           f"{len(report.equivalent)} known equivalent; {len(report.stillborn)} did not compile")
+    if len(implementations) > 1:
+        for _, b in implementations:
+            n = sum(1 for p in report.killed_on.values() if p == b.path)
+            print(f"  killed on {b.path}: {n}")
     unreached = {m.key() for m in report.unreached}
     if unreached:
         print(f"{len(unreached)} of the survivors are reached by no sequence of the campaign (gaps)")
@@ -401,9 +430,11 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             if reason is not None:
                 out["reason"] = reason
             return out
-        rows = ([row(m, "killed") for m in report.killed]
+        rows = ([{**row(m, "killed"), "binding": str(report.killed_on[m.key()])} for m in report.killed]
                 + [{**row(m, "survived"), "reached": m.key() not in unreached} for m in report.survived]
                 + [row(m, "equivalent", r) for m, r in report.equivalent]
                 + [row(m, "stillborn") for m in report.stillborn])
-        args.json.write_text(json.dumps({"kill_rate": report.kill_rate, "mutants": rows}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"kill_rate": report.kill_rate,
+                                         "bindings": [str(b.path) for _, b in implementations],
+                                         "mutants": rows}, indent=2) + "\n")
     return 0
