@@ -23,6 +23,7 @@ from conformance.mutate import (
     record_corpus,
     replay_kills,
     run_mutants,
+    run_mutants_on,
 )
 from conformance.reach import Reach, solidity_spans, vyper_spans
 from imospec_cli.main import main
@@ -160,3 +161,43 @@ def test_a_mutant_the_compiler_crashes_on_is_stillborn(tmp_path: Path) -> None:
     crash = next(m for m in mutations("mt", mt) if "= 1 ** 32" in m.mutated)
     assert replay_kills(spec, binding, crash, backend="pyrevm", corpus=Corpus((), ()),
                         selection=Selection((), False), workdir=tmp_path) == "stillborn"
+
+
+def test_a_survivor_of_one_deployment_runs_on_the_next(tiny_binding_path: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    impl = tmp_path / "impl"
+    shutil.copytree(tiny_binding_path.parent, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((tiny_binding_path.parent / data["spec"]).resolve())
+    (impl / "binding.json").write_text(json.dumps(data))
+    # a second deployment whose prelude tops up nothing: the dropped ZERO_AMOUNT check shows there
+    data["prelude"] = [*data["prelude"], ["vault", "top_up", "actor:0", ["0"]]]
+    (impl / "binding-zero.json").write_text(json.dumps(data))
+    first, spec = load_implementation(impl / "binding.json")
+    second, _ = load_implementation(impl / "binding-zero.json")
+    every = list(mutations("vault", impl / "vault.vy"))
+    dropped = next(m for m in every if m.kind == "assert" and "ZERO_AMOUNT" in m.original)
+    wad = next(m for m in every if m.mutated.strip() == "added: uint256 = amount * WAD * floor_price")
+    settings = {"examples": 3, "steps": 5, "seed": 0}
+    alone = run_mutants(spec, first, [dropped, wad], **settings)
+    assert [m.key() for m in alone.survived] == [dropped.key()], "the first deployment alone misses it"
+    passes: list[tuple[Path, int]] = []
+    both = run_mutants_on([(spec, first), (spec, second)], [dropped, wad],
+                          on_pass=lambda b, n: passes.append((b.path, n)), **settings)
+    assert passes == [(first.path, 2), (second.path, 1)]  # only the survivor runs again
+    assert [m.key() for m in both.killed] == [dropped.key(), wad.key()] and not both.survived
+    assert both.killed_on == {dropped.key(): second.path, wad.key(): first.path}
+    # a mutant recorded as equivalent runs on the next deployment too: killed there, it was misjudged
+    judged = run_mutants_on([(spec, first), (spec, second)], [dropped], equivalents={dropped.key(): "wrong"},
+                            **settings)
+    assert [m.key() for m in judged.misjudged] == [dropped.key()] and not judged.equivalent
+    # the command: --impl repeated, and the report names the binding that killed each mutant
+    out = tmp_path / "m.json"
+    code = main(["mutate", "--impl", str(impl / "binding.json"), "--impl", str(impl / "binding-zero.json"),
+                 "--module", "vault", "--kind", "assert", "--examples", "3", "--steps", "5", "--workers", "1",
+                 "--json", str(out), "--quiet"])
+    assert code == 0
+    rows = {(r["line"], r["mutated"]): r for r in json.loads(out.read_text())["mutants"]}
+    row = rows[(dropped.line, dropped.mutated.strip())]
+    assert (row["fate"], row["binding"]) == ("killed", str(impl / "binding-zero.json"))
+    assert f"killed on {impl / 'binding-zero.json'}: " in capsys.readouterr().out

@@ -86,3 +86,11 @@ def test_config_flag_names_a_file(tmp_path: Path) -> None:
     assert code == 2 and "unknown (rlimit)" in out
     code, out, err = run("--config", str(tmp_path / "missing.toml"), "check", cwd=tmp_path)
     assert code == 64 and "missing.toml" in err and "hint:" in err
+
+
+def test_an_impl_on_the_command_line_replaces_the_configs_for_mutate(tmp_path: Path) -> None:
+    cfg = tmp_path / "imospec.toml"
+    cfg.write_text('binding = "impl/b.json"\n')
+    assert parse(cfg, "mutate").impl == [(tmp_path / "impl" / "b.json").resolve()]  # type: ignore[attr-defined]
+    args = parse(cfg, "mutate", "--impl", "x.json", "--impl", "y.json")
+    assert args.impl == [Path("x.json"), Path("y.json")]  # type: ignore[attr-defined]
