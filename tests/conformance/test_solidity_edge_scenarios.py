@@ -1,6 +1,6 @@
 """The scenarios of the Solidity binding written for the mutation run
 (evm_backend/contracts/solidity/binding.json: 'pool_edges', 'pool_overflow',
-'pool_burns', 'pool_dust', 'yield_dust', 'farm_all', 'decay_edges'): each puts one boundary that
+'pool_burns', 'pool_dust', 'yield_dust', 'farm_all', 'decay_edges', 'decay_late'): each puts one boundary that
 generated sequences do not reach in a step of its own, so that the scenario
 alone tells a wrong contract from the right one. Each case breaks the
 contract the way a surviving mutant of the full run did, and the scenario
@@ -66,6 +66,9 @@ K = "return (inAfter * 1000 - feePart) * (outAfter * 1000) >= inBefore * outBefo
                  marks=pytest.mark.slow),
     pytest.param("decay_edges", "Farm.sol", "if (amount >= 100e18) level++;", "if (amount >= 99e18) level++;",
                  marks=pytest.mark.slow),
+    # tier 2 has not decayed 13.5 days on, nor tier 3 29.5 days on
+    pytest.param("decay_late", "Farm.sol", "level == 2 ? 14 days :", "level == 2 ? 13 days :", marks=pytest.mark.slow),
+    pytest.param("decay_late", "Farm.sol", ": 30 days;", ": 29 days;", marks=pytest.mark.slow),
     # a Bronze member's card costs 100 DCEP
     pytest.param("decay_edges", "Member.sol", "uint256(100e18)", "uint256(99e18)", marks=pytest.mark.slow),
     # a card cannot go to the zero address, nor to a member who holds one
