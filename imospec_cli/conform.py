@@ -330,9 +330,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_mutate(args: argparse.Namespace) -> int:
     """Run mutation testing; 0 when it ran (the kill rate is the result), 1 on setup errors."""
+    impls = args.impl if isinstance(args.impl, list) else [args.impl or DEFAULT_BINDING]
     if args.spec:
         from imospec_cli.spec_mutate import cmd_mutate_spec
+        from imospec_cli.usage import UsageError
 
+        if len(impls) > 1:
+            return _fail(UsageError("mutate --spec: --impl given more than once",
+                                    "--spec mutates the spec against one implementation: give one --impl"))
+        args.impl = impls[0]
         return cmd_mutate_spec(args)
     from conformance.mutate import (
         EQUIVALENTS_FILE,
@@ -346,7 +352,6 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         targets,
     )
 
-    impls = args.impl if isinstance(args.impl, list) else [args.impl or DEFAULT_BINDING]
     problems: tuple[type[Exception], ...] = (*setup_errors(), MutationInputError)
     try:
         implementations = [(p.spec, p.binding) for p in map(Pipeline.for_binding, impls)]

@@ -220,6 +220,17 @@ def test_row_64_missing_binding(tmp_path: Path) -> None:
     assert_usage_error(code, out, err, "cannot read binding", str(tmp_path / "binding.json"), "docs/conformance.md")
 
 
+def test_row_64_missing_binding_of_mutate(tmp_path: Path) -> None:
+    """`mutate` takes --impl repeatedly; a missing second binding, or two with --spec, is a usage error."""
+    first, second = str(tmp_path / "a.json"), str(tmp_path / "b.json")
+    code, out, err = run("mutate", "--spec", "--impl", first)  # (--spec's own exit code for it is 1)
+    assert code != 0 and f"cannot read binding {first}" in err and "Traceback" not in out + err
+    code, out, err = run("mutate", "--spec", "--impl", first, "--impl", second)
+    assert_usage_error(code, out, err, "--impl given more than once")
+    code, out, err = run("mutate", "--impl", str(tiny_copy(tmp_path)), "--impl", second)
+    assert_usage_error(code, out, err, "cannot read binding", second)
+
+
 def test_row_64_malformed_binding(tmp_path: Path) -> None:
     (tmp_path / "binding.json").write_text('{"modules": {"vault": {"vyper": "v.vy"},}}')
     code, _out, err = run("conform", "--impl", str(tmp_path / "binding.json"))
