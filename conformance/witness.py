@@ -594,7 +594,7 @@ class _Search(BindingNames):
         checked = self.check_rules and self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
         try:
-            outcome = model.execute(module, act.name, env, *args, check_rules=checked)
+            outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
             broken = str(exc)
             outcome = Outcome(True)
