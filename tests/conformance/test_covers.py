@@ -378,3 +378,23 @@ cover a_tie: succeeds pair where a == b and a > 2 * 10 ** 24 and a < 10 ** 25
     w = report.met["vault.a_tie"]
     a, b = w.steps[-1].args
     assert a == b and 2 * 10**24 < a < 10**25
+
+
+def test_a_rule_that_cannot_be_evaluated_on_a_walk_is_reported_not_a_crash(tmp_path: Path) -> None:
+    """A rule calling a function that divides by zero on a reachable state
+    (the vault filled to its cap) is reported as broken after the call that
+    got there."""
+    text = VAULT + """
+fn headroom_ratio() -> uint256 {
+    return CAP / (CAP - held)
+}
+
+invariant ratio_defined: held <= CAP and headroom_ratio() >= 1
+
+cover far: held > 1000
+"""
+    report = _pipeline(tmp_path, text).covers(dataclasses.replace(SMALL, check_rules=True))
+    broken = [k for k in report.violations if k.startswith("a rule cannot be evaluated after vault.put")]
+    assert broken, report.violations
+    w = report.violations[broken[0]]
+    assert sum(s.args[0] for s in w.steps if s.action == "put" and s.ok) == 100
