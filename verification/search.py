@@ -343,6 +343,10 @@ def _from_states(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding
     run = _model_run(spec, binding, SearchMethod.BMC_STATE, t0, rep)
     if run is None:
         return
+    if goal.job.module not in run.spec.modules:
+        rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "skipped", detail=(
+            f"{binding.name}'s deployment has no module {goal.job.module}")))
+        return
     starts = binding.starts
     each = budget.share(1 / max(1, len(starts) * depth))
     reached = depth
