@@ -170,7 +170,7 @@ class Model:
         if check_rules:
             before = {**self.world.state, **saved}
             self.check_rules(before, module, action, env, args, kwargs,
-                             written=touched if rules_of_written else None)
+                             written=frozenset(saved) if rules_of_written else None)
         return Outcome(True, value=value, events=events, before=saved, clauses=clauses)
 
     def check_rules(
