@@ -48,7 +48,7 @@ from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import py
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Signature, SpecViolation, clone, key_of
+from reference.runtime import Env, Revert, Signature, SpecViolation, clone, key_of
 from spec import ir
 from spec.diagnostics import Diagnostic, Span
 
@@ -594,9 +594,12 @@ class _Search(BindingNames):
         checked = self.check_rules and self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
         try:
-            outcome = model.execute(module, act.name, env, *args, check_rules=checked)
+            outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
             broken = str(exc)
+            outcome = Outcome(True)
+        except Revert as exc:  # the step succeeded, and a rule cannot be evaluated on the state reached
+            broken = f"a rule cannot be evaluated after {module}.{act.name}: {type(exc).__name__} {exc}"
             outcome = Outcome(True)
         self.report.steps += 1
         trace.append(TraceStep(module, act.name, caller, args, ok=outcome.ok, reason=outcome.reason))

@@ -123,7 +123,17 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
         return EXIT_FAIL
     mutants = [m for m in mutants if (not args.operator or m.operator in args.operator)
                and (not args.file or Path(m.file).name in args.file)]
-    chosen = sample(mutants, args.max_mutants, args.seed)
+    if args.rerun is not None:
+        # the survivors of an earlier --spec --json report (file, line, operator, new text)
+        try:
+            earlier = json.loads(Path(args.rerun).read_text(encoding="utf-8"))["mutants"]
+            keys = {(e["file"], int(e["line"]), e["operator"], e["mutated"]) for e in earlier
+                    if e["caught_by"] is None and not e.get("equivalent")}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: {args.rerun}: not a --spec report ({exc})", file=sys.stderr)
+            return 64
+        mutants = [m for m in mutants if m.key() in keys]
+    chosen = sample(mutants, args.max_mutants if args.rerun is None else None, args.seed)
     # the walks check every rule as they go: a mutant whose model breaks one
     # on a walk (from deployment or a scenario) is caught with that trace
     covers = CoverSettings(seed=args.seed, walks=args.cover_walks, steps=args.cover_steps, check_rules=True)

@@ -269,6 +269,10 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
                      f"from {binding.name}'s deployment: ")
     if run is None:
         return
+    if goal.job.module not in run.spec.modules:
+        rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "skipped", detail=(
+            f"{binding.name}'s deployment has no module {goal.job.module}")))
+        return
     params = [int(v) for v in binding.params.values() if isinstance(v, int | str) and str(v).isdigit()]
     res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
                             chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
@@ -338,6 +342,10 @@ def _from_states(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Binding
     t0 = time.perf_counter()
     run = _model_run(spec, binding, SearchMethod.BMC_STATE, t0, rep)
     if run is None:
+        return
+    if goal.job.module not in run.spec.modules:
+        rep.attempts.append(Attempt(SearchMethod.BMC_STATE, "skipped", detail=(
+            f"{binding.name}'s deployment has no module {goal.job.module}")))
         return
     starts = binding.starts
     each = budget.share(1 / max(1, len(starts) * depth))

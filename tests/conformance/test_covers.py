@@ -268,6 +268,22 @@ def test_cover_codes_are_tested_here() -> None:
     # a report from one second in the future let through
     ("oracle.imo", 'require observed_at <= now, "FUTURE_TIMESTAMP"',
      'require observed_at <= now + 1, "FUTURE_TIMESTAMP"', "oracle.report.ensures[4]"),
+    # constants and predicate boundaries pinned by theorems (session 10's sample)
+    ("dmg.imo", "const DMG_SUPPLY: uint256 = 250000000 * 10 ** 18",
+     "const DMG_SUPPLY: uint256 = (250000000 * 10 ** 18) - 1", "dmg.supply_is_250_million"),
+    ("governor.imo", "const PENDING: uint256 = 0", "const PENDING: uint256 = (0) + 1",
+     "governor.states_are_governor_alphas"),
+    ("governor.imo", "const QUEUE_PERIOD: uint256 = 100800", "const QUEUE_PERIOD: uint256 = (100800) * 10",
+     "governor.queue_period_is_the_grace_period_in_blocks"),
+    ("governor.imo", "for_votes > against_votes and for_votes >= quorum",
+     "for_votes > against_votes and for_votes > quorum", "governor.passes_at_exactly_the_quorum"),
+    ("timelock.imo", "const MAX_DELAY: uint256 = 30 * DAY", "const MAX_DELAY: uint256 = (30 * DAY) + 1",
+     "timelock.compound_bounds"),
+    ("vesting.imo", "    if t >= end {", "    if t > end {", "vesting.everything_at_any_end"),
+    # a check dropped whose action then succeeds: a counterexample to induction
+    # that the bounded search from deployment confirms
+    ("vesting.imo", '    require beneficiary != ZERO_ADDRESS, "ZERO_BENEFICIARY"\n', "",
+     "vesting.add_grant.ensures[1]"),
 ])
 def test_bundled_spec_mutants_are_refuted_by_the_ensures(file: str, old: str, new: str, clause: str) -> None:
     """Mutants of the bundled spec that no rule saw, each refuted by an
@@ -322,3 +338,63 @@ def test_a_where_cover_on_a_parameter_equal_to_a_state_variable_is_met(tmp_path:
     w = report.met["bar.clears_exactly"]
     level = next(s.args[0] for s in w.steps if s.action == "start" and s.ok)
     assert w.steps[-1].action == "jump" and w.steps[-1].ok and w.steps[-1].args == (level,)
+
+
+def test_the_walks_check_every_rule_and_keep_the_walk_that_broke_one(tmp_path: Path) -> None:
+    """With ``check_rules`` the witness walks check the spec's rules after
+    every successful call: a spec whose model breaks its own invariant on a
+    walk is reported with that walk; the right spec breaks none."""
+    # (a cover no run meets keeps the walks going for the whole budget)
+    rule = "\n// Never more than the cap.\ninvariant capped: held <= CAP\n\ncover far: held > 1000\n"
+    settings = dataclasses.replace(SMALL, check_rules=True)
+    good = _pipeline(tmp_path, VAULT + rule).covers(settings)
+    assert good.violations == {}
+    wrong = VAULT.replace('require held + n <= CAP, "FULL"', 'require held + n <= CAP + 1, "FULL"') + rule
+    (tmp_path / "wrong").mkdir()
+    report = _pipeline(tmp_path / "wrong", wrong).covers(settings)
+    assert list(report.violations) == ["vault.capped fails after vault.put"]
+    w = report.violations["vault.capped fails after vault.put"]
+    # a real run: the puts that succeeded add up to one more than the cap
+    assert w.steps[-1].action == "put" and sum(s.args[0] for s in w.steps if s.action == "put" and s.ok) == 101
+    # without the check the same walks report nothing
+    assert _pipeline(tmp_path / "wrong", wrong).covers(SMALL).violations == {}
+
+
+def test_a_where_cover_on_two_equal_numbers_is_met(tmp_path: Path) -> None:
+    """Two large numbers drawn on their own are never equal: while a ``where``
+    cover of the action is open, each draw is also tried with one number set
+    equal to another (a boundary such as ``cliff == start``)."""
+    text = VAULT + """
+state last: uint256 = 0
+
+action pair(a: uint256, b: uint256) {
+    require a <= b, "UNORDERED"
+    last = b
+}
+
+cover a_tie: succeeds pair where a == b and a > 2 * 10 ** 24 and a < 10 ** 25
+"""
+    report = _pipeline(tmp_path, text).covers(SMALL)
+    w = report.met["vault.a_tie"]
+    a, b = w.steps[-1].args
+    assert a == b and 2 * 10**24 < a < 10**25
+
+
+def test_a_rule_that_cannot_be_evaluated_on_a_walk_is_reported_not_a_crash(tmp_path: Path) -> None:
+    """A rule calling a function that divides by zero on a reachable state
+    (the vault filled to its cap) is reported as broken after the call that
+    got there."""
+    text = VAULT + """
+fn headroom_ratio() -> uint256 {
+    return CAP / (CAP - held)
+}
+
+invariant ratio_defined: held <= CAP and headroom_ratio() >= 1
+
+cover far: held > 1000
+"""
+    report = _pipeline(tmp_path, text).covers(dataclasses.replace(SMALL, check_rules=True))
+    broken = [k for k in report.violations if k.startswith("a rule cannot be evaluated after vault.put")]
+    assert broken, report.violations
+    w = report.violations[broken[0]]
+    assert sum(s.args[0] for s in w.steps if s.action == "put" and s.ok) == 100
