@@ -158,54 +158,26 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     Raises:
         nothing: an encoding problem is an ``unknown`` search.
     """
-    from conformance.harness.values import Step
-    from conformance.simulate import Trace
-
     expr, transition, _ = _target(spec, analysis, job)
     actions = search_actions(spec, analysis, job, chosen)
     callers = list(run.actors if actors is None else actors)
     if not actions:
         return FromState("none", depth, detail="no action to unroll")
     try:
-        builder = Builder(spec, analysis, "int")
-        enc = Encoder(spec, builder.encoder().dom)
-        st = SymState(ConcreteBase(enc, run))
-        solver = z3.Solver()
-        solver.set("timeout", max(1, int(budget.timeout * 1000)))
-        solver.set("rlimit", int(budget.rlimit))
-        for module, address in run.addresses.items():
-            solver.add(enc.address(module) == address)
-        env0 = Env(z3.IntVal(run.actors[0]), enc.lit_uint(run.now), enc.lit_uint(run.block),
-                   enc.lit_uint(run.chain_id))
+        enc, solver, env0 = _concrete_start(spec, analysis, run, budget)
         prev_env = env0
-        states = [st]
+        states = [SymState(ConcreteBase(enc, run))]
         steps: list[StepVars] = []
         added = 0
         hint = z3.Bool("from_dictionary")
         for i in range(1, depth + 1):
             sv, merged = unroll_step(spec, enc, solver, actions, states[-1], prev_env, env0, i)
-            solver.add(z3.Or([sv.env.caller == actor for actor in callers]))
-            # an EVM block's timestamp and number are 64-bit
-            solver.add(sv.env.now < enc.lit_uint(2**64), sv.env.block_number < enc.lit_uint(2**64))
-            _address_domain(spec, solver, sv, [*callers, *run.addresses.values()])
-            if dictionary:
-                _dictionary_domain(spec, enc, solver, sv, hint, dictionary)
+            _step_domain(spec, enc, solver, sv, callers, run, hint, dictionary)
             steps.append(sv)
             states.append(merged)
             prev_env = sv.env
             enc.skolem = {}
-            if job.kind == "ensures":
-                assert job.action is not None
-                j = actions.index(job.action)
-                clauses = goal_clauses(enc, expr, sv.posts[j], Frame(job.action[0], dict(sv.args[j]), sv.env),
-                                       states[-2], f"w{i}")
-                holds = conj([c.holds for c in clauses])
-                goal = z3.And(sv.selector == j, holds if reach else negate(holds))
-            else:
-                clauses = goal_clauses(enc, expr, merged, Frame(job.module, {}, None),
-                                       states[-2] if transition else None, f"w{i}")
-                holds = conj([c.holds for c in clauses])
-                goal = holds if reach else negate(holds)
+            goal = _goal(enc, job, expr, transition, actions, sv, states, reach, i)
             for f in enc.facts[added:]:
                 solver.add(f)
             added = len(enc.facts)
@@ -222,26 +194,9 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
                 r = solver.check()
             dt = time.perf_counter() - t0
             if r == z3.sat:
-                model = solver.model()
-                out: list[Step] = []
-                now: int = run.now
-                block: int = run.block
-                for s in steps:
-                    pick = raw_int(model, s.selector)
-                    assert isinstance(pick, int)
-                    m, a = s.actions[pick]
-                    t_now, t_block = raw_int(model, s.env.now), raw_int(model, s.env.block_number)
-                    assert isinstance(t_now, int) and isinstance(t_block, int)
-                    if (t_now, t_block) != (now, block):
-                        out.append(Step("time", seconds=t_now - now, blocks=t_block - block))
-                        now, block = t_now, t_block
-                    decl = spec.modules[m].actions[a]
-                    args = tuple(_arg(model, s.args[pick][n], t) for n, t in decl.params)
-                    caller = raw_int(model, s.env.caller)
-                    assert isinstance(caller, int)
-                    out.append(Step("action", m, a, caller, args))
+                trace = _trace(spec, solver.model(), steps, run, scenario)
                 solver.pop()
-                return FromState("found", i, Trace(scenario, tuple(out)))
+                return FromState("found", i, trace)
             if r == z3.unknown:
                 u = classify_unknown(solver.reason_unknown(), dt, budget)
                 solver.pop()
@@ -250,6 +205,79 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     except EncodingError as exc:
         return FromState("unknown", 0, detail=f"unsupported: {exc}")
     return FromState("none", depth)
+
+
+def _concrete_start(spec: ir.Spec, analysis: Analysis, run: ModelRun, budget: Budget) -> tuple[Encoder, Any, Env]:
+    """An encoder whose state is ``run``'s, a solver with ``budget``'s limits
+    that knows the deployed modules' addresses, and the run's environment."""
+    builder = Builder(spec, analysis, "int")
+    enc = Encoder(spec, builder.encoder().dom)
+    solver = z3.Solver()
+    solver.set("timeout", max(1, int(budget.timeout * 1000)))
+    solver.set("rlimit", int(budget.rlimit))
+    for module, address in run.addresses.items():
+        solver.add(enc.address(module) == address)
+    env0 = Env(z3.IntVal(run.actors[0]), enc.lit_uint(run.now), enc.lit_uint(run.block), enc.lit_uint(run.chain_id))
+    return enc, solver, env0
+
+
+def _step_domain(spec: ir.Spec, enc: Encoder, solver: Any, sv: StepVars, callers: Sequence[int], run: ModelRun,
+                 hint: Any, dictionary: Sequence[int]) -> None:
+    """The step's caller is one of ``callers``, its clock fits an EVM block's
+    64 bits, its address arguments name an actor or a deployed module and,
+    under ``hint``, its integer arguments come from ``dictionary``."""
+    solver.add(z3.Or([sv.env.caller == actor for actor in callers]))
+    # an EVM block's timestamp and number are 64-bit
+    solver.add(sv.env.now < enc.lit_uint(2**64), sv.env.block_number < enc.lit_uint(2**64))
+    _address_domain(spec, solver, sv, [*callers, *run.addresses.values()])
+    if dictionary:
+        _dictionary_domain(spec, enc, solver, sv, hint, dictionary)
+
+
+def _goal(enc: Encoder, job: Job, expr: ir.Expr, transition: bool, actions: Sequence[tuple[str, str]],
+          sv: StepVars, states: Sequence[SymState], reach: bool, i: int) -> Any:
+    """After transaction ``i`` (``states[-1]``, from ``states[-2]``): the job's
+    rule (or ensures clause, when the transaction is its action) fails, or,
+    with ``reach``, holds."""
+    if job.kind == "ensures":
+        assert job.action is not None
+        if job.action not in actions:
+            return z3.BoolVal(False)
+        j = list(actions).index(job.action)
+        clauses = goal_clauses(enc, expr, sv.posts[j], Frame(job.action[0], dict(sv.args[j]), sv.env),
+                               states[-2], f"w{i}")
+        holds = conj([c.holds for c in clauses])
+        return z3.And(sv.selector == j, holds if reach else negate(holds))
+    clauses = goal_clauses(enc, expr, states[-1], Frame(job.module, {}, None),
+                           states[-2] if transition else None, f"w{i}")
+    holds = conj([c.holds for c in clauses])
+    return holds if reach else negate(holds)
+
+
+def _trace(spec: ir.Spec, model: Any, steps: Sequence[StepVars], run: ModelRun, scenario: str | None) -> Trace:
+    """The transactions of ``model`` as conformance steps from ``run``'s state:
+    a clock step before each transaction that moves the clock, then the action."""
+    from conformance.harness.values import Step
+    from conformance.simulate import Trace
+
+    out: list[Step] = []
+    now: int = run.now
+    block: int = run.block
+    for s in steps:
+        pick = raw_int(model, s.selector)
+        assert isinstance(pick, int)
+        m, a = s.actions[pick]
+        t_now, t_block = raw_int(model, s.env.now), raw_int(model, s.env.block_number)
+        assert isinstance(t_now, int) and isinstance(t_block, int)
+        if (t_now, t_block) != (now, block):
+            out.append(Step("time", seconds=t_now - now, blocks=t_block - block))
+            now, block = t_now, t_block
+        decl = spec.modules[m].actions[a]
+        args = tuple(_arg(model, s.args[pick][n], t) for n, t in decl.params)
+        caller = raw_int(model, s.env.caller)
+        assert isinstance(caller, int)
+        out.append(Step("action", m, a, caller, args))
+    return Trace(scenario, tuple(out))
 
 
 def _address_domain(spec: ir.Spec, solver: Any, sv: StepVars, addresses: list[int]) -> None:
@@ -285,5 +313,6 @@ def _arg(model: Any, rep: Rep, t: ir.Type) -> Any:
     if t == ir.BOOL:
         return bool(v)
     return int(v) if isinstance(v, int) else 0
+
 
 
