@@ -316,3 +316,197 @@ def _arg(model: Any, rep: Rep, t: ir.Type) -> Any:
 
 
 
+
+@dataclass
+class SequenceStats:
+    """What :func:`search_sequences` did: action sequences asked for a
+    violation (``leaves``), prefixes asked whether they can run
+    (``prefixes``), of which ``dead`` cannot, and the solver queries in all."""
+
+    leaves: int = 0
+    prefixes: int = 0
+    dead: int = 0
+    queries: int = 0
+
+    def describe(self) -> str:
+        return (f"{self.leaves} action sequence(s) asked, {self.prefixes} prefix(es) checked "
+                f"({self.dead} cannot run), {self.queries} solver queries")
+
+
+def independent(analysis: Analysis, a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether ``a`` then ``b`` and ``b`` then ``a`` always reach the same
+    state: neither writes what the other reads or writes, and at most one
+    reads the clock (the other then runs at the same time and block)."""
+    wa, wb = analysis.action_writes(*a), analysis.action_writes(*b)
+    if wa & (wb | analysis.action_reads(*b)) or wb & analysis.action_reads(*a):
+        return False
+    return not (analysis.reads_clock(*a) and analysis.reads_clock(*b))
+
+
+def relevant(analysis: Analysis, seq: Sequence[tuple[str, str]], reads: frozenset[Any]) -> bool:
+    """Whether every transaction of ``seq`` may write something read after
+    it: by a later transaction that is itself relevant, or by the goal
+    (``reads``). The last one must write what the goal reads; the job's
+    action (an ``ensures`` goal's) passes as it stands."""
+    need = set(reads) | analysis.action_reads(*seq[-1])
+    for a in reversed(seq[:-1]):
+        if not analysis.action_writes(*a) & need:
+            return False
+        need |= analysis.action_reads(*a)
+    return True
+
+
+def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
+                     depth: int, budget: Budget, reach: bool = False,
+                     chosen: Sequence[tuple[str, str]] | None = None, actors: Sequence[int] | None = None,
+                     first_check: int = 1, dictionary: Sequence[int] = (), max_queries: int = 4000,
+                     stats: SequenceStats | None = None) -> FromState:
+    """Search up to ``depth`` transactions from ``run``'s concrete state by
+    enumerating action sequences: one solver query per sequence with each
+    transaction's action pinned, its arguments, caller and clock symbolic.
+
+    The bounds are taken in turn (``first_check`` to ``depth``: a trace found
+    is a shortest one). Within a bound, sequences are walked depth first in
+    the order of :func:`search_actions`, on one incremental solver: each
+    transaction is encoded once for all the sequences that share its prefix
+    (a push, the encoding of that action alone, a pop), so a query holds
+    only the pinned actions, not a choice among all of them at every step.
+    A sequence is asked for the goal only when it can matter, and a prefix
+    is pruned only when that loses no trace:
+
+    - a prefix that cannot run (no arguments, callers or clock make every
+      transaction succeed: unsatisfiable with free arguments) is dropped
+      with every extension;
+    - two adjacent transactions that commute (:func:`independent`) are
+      taken in one order only (the order of the actions: a trace in the
+      other order reaches the same states);
+    - a sequence where a transaction writes nothing that a later one or
+      the goal reads (:func:`relevant`) is not asked: without that
+      transaction it is a shorter sequence, asked at a smaller bound; its
+      last transaction must write what the goal reads (for an ``ensures``
+      goal, it is the job's action).
+
+    Each query is asked first with integer arguments from ``dictionary``
+    (see :func:`search_from_state`), then with them free. Every query gets
+    ``budget``'s rlimit (the deterministic budget), and the search stops
+    after ``max_queries`` queries or ``budget.timeout`` seconds in all (then
+    ``unknown``, the deepest bound walked in full as its depth). ``none``
+    means no trace among the callers, addresses and actions searched.
+
+    Raises:
+        nothing: an encoding problem is an ``unknown`` search.
+    """
+    expr, transition, reads = _target(spec, analysis, job)
+    actions = search_actions(spec, analysis, job, chosen)
+    callers = list(run.actors if actors is None else actors)
+    stats = stats if stats is not None else SequenceStats()
+    if not actions:
+        return FromState("none", depth, detail="no action to unroll")
+    if job.kind == "ensures":
+        lasts = [a for a in actions if a == job.action]
+    else:
+        lasts = [a for a in actions if analysis.affects(*a, reads) or a == job.action]
+    deadline = time.perf_counter() + budget.timeout
+    hint = z3.Bool("from_dictionary")
+    dead: set[tuple[tuple[str, str], ...]] = set()
+    alive: set[tuple[tuple[str, str], ...]] = set()
+    try:
+        enc0, solver, env0 = _concrete_start(spec, analysis, run, budget)
+    except EncodingError as exc:
+        return FromState("unknown", 0, detail=f"unsupported: {exc}")
+    start = SymState(ConcreteBase(enc0, run))
+
+    class Stop(Exception):
+        pass
+
+    def ask(enc: Encoder, extra: Any) -> Any:
+        """Can the transactions on the solver all succeed (and ``extra`` hold)?"""
+        if stats.queries >= max_queries or time.perf_counter() > deadline:
+            raise Stop
+        solver.push()
+        for f in [*enc.axioms, *finalize_facts(enc)]:
+            solver.add(f)
+        solver.add(negate(disj(enc.reverts)))
+        solver.add(extra)
+        r = z3.unknown
+        try:
+            for assume in ([hint], []) if dictionary else ([],):
+                stats.queries += 1
+                t0 = time.perf_counter()
+                r = solver.check(*assume)
+                if r == z3.sat:
+                    return solver.model()
+                if r == z3.unknown:
+                    u = classify_unknown(solver.reason_unknown(), time.perf_counter() - t0, budget)
+                    if u.reason == "timeout":
+                        raise Stop
+            return r
+        finally:
+            solver.pop()
+
+    found: list[tuple[int, Trace]] = []
+    incomplete = [False]
+
+    def walk(bound: int, enc: Encoder, seq: tuple[tuple[str, str], ...], states: list[SymState],
+             steps: list[StepVars], prev_env: Env, added: int) -> None:
+        i = len(seq) + 1
+        leaf = i == bound
+        for a in (lasts if leaf else actions):
+            nxt = (*seq, a)
+            if nxt in dead:
+                continue
+            if seq and not leaf and independent(analysis, seq[-1], a) and actions.index(a) < actions.index(seq[-1]):
+                continue
+            if leaf and not relevant(analysis, nxt, reads):
+                continue
+            solver.push()
+            try:
+                child = enc.clone()
+                sv, post = unroll_step(spec, child, solver, [a], states[-1], prev_env, env0, i)
+                _step_domain(spec, child, solver, sv, callers, run, hint, dictionary)
+                child.skolem = {}
+                goal = _goal(child, job, expr, transition, [a], sv, [*states, post], reach, i) if leaf else None
+                for f in child.facts[added:]:
+                    solver.add(f)
+                if leaf:
+                    stats.leaves += 1
+                    r = ask(child, goal)
+                    if isinstance(r, z3.ModelRef):
+                        found.append((i, _trace(spec, r, [*steps, sv], run, scenario)))
+                        return
+                    if r == z3.unknown:
+                        incomplete[0] = True
+                    continue
+                if nxt not in alive:
+                    stats.prefixes += 1
+                    r = ask(child, z3.BoolVal(True))
+                    if r == z3.unsat:
+                        dead.add(nxt)
+                        stats.dead += 1
+                        continue
+                    alive.add(nxt)
+                walk(bound, child, nxt, [*states, post], [*steps, sv], sv.env, len(child.facts))
+                if found:
+                    return
+            finally:
+                solver.pop()
+
+    complete = first_check - 1
+    try:
+        for bound in range(first_check, depth + 1):
+            walk(bound, enc0, (), [start], [], env0, 0)
+            if found:
+                return FromState("found", found[0][0], found[0][1], detail=stats.describe())
+            if not incomplete[0]:
+                complete = bound
+        if incomplete[0]:
+            return FromState("unknown", complete, detail=f"a query ran out of its rlimit at depth {complete + 1}; "
+                             + stats.describe())
+    except Stop:
+        wall = time.perf_counter() > deadline
+        return FromState("unknown", complete,
+                         detail=("timeout" if wall else f"{max_queries} queries") + " spent; " + stats.describe(),
+                         wall_clock=wall)
+    except EncodingError as exc:
+        return FromState("unknown", complete, detail=f"unsupported: {exc}")
+    return FromState("none", depth, detail=stats.describe())

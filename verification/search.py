@@ -262,7 +262,7 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     among the behaviours searched, not that none exists.
     """
     from conformance.binding import at_deployment
-    from verification.fromstate import dictionary_values, search_from_state
+    from verification.fromstate import SequenceStats, dictionary_values, search_sequences
 
     t0 = time.perf_counter()
     run = _model_run(spec, at_deployment(binding), SearchMethod.BMC_DEPLOYMENT, t0, rep,
@@ -270,10 +270,11 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     if run is None:
         return
     params = [int(v) for v in binding.params.values() if isinstance(v, int | str) and str(v).isdigit()]
-    res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
-                            chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
-                            dictionary=dictionary_values(params))
-    rep.rlimit_spent += budget.rlimit
+    stats = SequenceStats()
+    res = search_sequences(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
+                           chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
+                           dictionary=dictionary_values(params), stats=stats)
+    rep.rlimit_spent += budget.rlimit * max(1, stats.queries)
     rep.wall_clock = rep.wall_clock or res.wall_clock
     where = f"from {binding.name}'s deployment, {actors} actor(s)" + \
         (f", {len(actions)} chosen action(s)" if actions is not None else "")
@@ -283,7 +284,7 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
         rep.trace = Trace(None, res.trace.steps, from_deployment=True)
         rep.found_by = SearchMethod.BMC_DEPLOYMENT
         rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "found", res.depth, 0, time.perf_counter() - t0,
-                                    where))
+                                    f"{where}; {res.detail}"))
         return
     rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "unknown" if res.status == "unknown" else "none",
                                 res.depth, 0, time.perf_counter() - t0,
