@@ -89,7 +89,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search-actions", metavar="M.A,...", type=_action_list,
                    help="the bounded search from the binding's deployment unrolls only these actions "
                         "(comma-separated MODULE.ACTION; default: every action in the goal's cone of influence); "
-                        "a trace found is still real, but 'none' then covers only these actions")
+                        "it asks one sequence of them at a time, so a few actions reach 7 transactions where "
+                        "a whole cone stops at 3; a trace found is still real, but 'none' then covers only "
+                        "these actions")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
     p.add_argument("--full", action="store_true",
                    help="show every state variable of a counterexample, not only those that changed or that "

@@ -244,16 +244,19 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     """The bounded search from the binding's deployment (``bmc-deployment``):
     the constructors run on the model with the binding's parameters,
     addresses, accounts and clock, and nothing else (no prelude); from that
-    concrete state, up to ``depth`` symbolic transactions
-    (:func:`verification.fromstate.search_from_state`), asked from depth
-    ``known + 1`` on (the symbolic search proved there is no violation
-    within ``known`` transactions of any deployment).
+    concrete state, up to ``depth`` symbolic transactions, one action
+    sequence at a time (:func:`verification.fromstate.search_sequences`:
+    each query pins the actions, so it holds only those, not a choice among
+    all of them at every step), asked from depth ``known + 1`` on (the
+    symbolic search proved there is no violation within ``known``
+    transactions of any deployment).
 
     What is restricted, and why a trace found is still real: the deployment
     is the binding's (only the transactions are symbolic); the transactions
     are the goal's cone of influence, narrowed to ``actions`` when given
-    (each depth is asked first with integer arguments from a dictionary of
-    round amounts and the binding's parameters, then with free arguments);
+    (each sequence is asked first with integer arguments from a dictionary
+    of round amounts and the binding's parameters, then with free
+    arguments; the sequences left out are those that lose no trace);
     their callers are the first ``actors`` accounts of the binding (actor 0
     is the merchant in the bundled binding), and an address argument names
     an actor or a deployed module. Each restriction removes behaviours, none
