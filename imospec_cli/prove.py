@@ -330,6 +330,11 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
             outcome += f": {r.outcome.detail[:60]}"
         if isinstance(r.outcome, Refuted) and r.outcome.method not in ("z3", "bmc-deployment"):
             outcome += f" (found by {r.outcome.method})"
+        elif isinstance(r.outcome, Refuted) and r.outcome.method == "bmc-deployment" and r.search is not None \
+                and r.search.trace is not None and r.search.trace.from_deployment:
+            # the symbolic search gave no trace: the search from the binding's deployment did
+            depth = max((a.depth for a in r.search.attempts if a.status == "found"), default=0)
+            outcome += f" (found by bmc-deployment in {depth})"
         elif isinstance(r.outcome, Unknown):
             outcome += f" ({_search_evidence(r)})"
         elif isinstance(r.outcome, Refuted) and r.bmc:

@@ -409,7 +409,10 @@ def test_prove_refutes_the_old_deep_hole_from_deployment(tmp_path: Path, case: t
     assert report.exit_code() == 1
     out = io.StringIO()
     print_report(report, out)
-    assert "refuted (found by bmc-deployment)" in out.getvalue()
+    row = next(line for line in out.getvalue().splitlines()
+               if line.startswith(job.rule_label + " ") and job.action_label in line)
+    assert f"refuted (found by bmc-deployment in {depth})" in row
+    assert "found by bmc-deployment: " in out.getvalue()
 
 
 def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path) -> None:
