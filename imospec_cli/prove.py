@@ -89,7 +89,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search-actions", metavar="M.A,...", type=_action_list,
                    help="the bounded search from the binding's deployment unrolls only these actions "
                         "(comma-separated MODULE.ACTION; default: every action in the goal's cone of influence); "
-                        "a trace found is still real, but 'none' then covers only these actions")
+                        "it asks one sequence of them at a time, so a few actions reach 7 transactions where "
+                        "a whole cone stops at 3; a trace found is still real, but 'none' then covers only "
+                        "these actions")
     p.add_argument("--show-proved", action="store_true", help="list frame-proved pairs in the table too")
     p.add_argument("--full", action="store_true",
                    help="show every state variable of a counterexample, not only those that changed or that "
@@ -328,6 +330,11 @@ def print_report(report: Report, out: TextIO, show_proved: bool = False, options
             outcome += f": {r.outcome.detail[:60]}"
         if isinstance(r.outcome, Refuted) and r.outcome.method not in ("z3", "bmc-deployment"):
             outcome += f" (found by {r.outcome.method})"
+        elif isinstance(r.outcome, Refuted) and r.outcome.method == "bmc-deployment" and r.search is not None \
+                and r.search.trace is not None and r.search.trace.from_deployment:
+            # the symbolic search gave no trace: the search from the binding's deployment did
+            depth = max((a.depth for a in r.search.attempts if a.status == "found"), default=0)
+            outcome += f" (found by bmc-deployment in {depth})"
         elif isinstance(r.outcome, Unknown):
             outcome += f" ({_search_evidence(r)})"
         elif isinstance(r.outcome, Refuted) and r.bmc:

@@ -199,6 +199,35 @@ class Analysis:
         """State a rule reads."""
         return self.expr_reads(rule.expr)
 
+    def reads_clock(self, module: str, action: str) -> bool:
+        """Whether the action (through what it calls, its functions and phase
+        thresholds) may read ``now`` or ``block_number``."""
+        seen: set[tuple[str, str, str]] = set()
+        stack = [("action", module, action)]
+        while stack:
+            k = stack.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            kind, m, n = k
+            mod = self.spec.modules[m]
+            body = mod.fns[n].body if kind == "fn" else mod.actions[n].body
+            for s in ir.walk(body):
+                exprs = list(ir.stmt_exprs(s))
+                stack.extend(("action", c.module, c.name) for c in _calls(self.spec, s))
+                while exprs:
+                    x = exprs.pop()
+                    if isinstance(x, ir.Ref) and x.kind == "env" and x.name in ("now", "block_number"):
+                        return True
+                    if isinstance(x, ir.FnCall):
+                        stack.append(("fn", x.module, x.name))
+                    elif isinstance(x, ir.ActionCall):
+                        stack.append(("action", x.module, x.name))
+                    elif isinstance(x, ir.PhaseOf):
+                        exprs.extend(self.spec.modules[x.module].phases[x.phases].thresholds)
+                    exprs.extend(ir.expr_children(x))
+        return False
+
     # --------------------------------------------------------- relevance
     def public_actions(self) -> list[tuple[str, str]]:
         """Every action a transaction may call, in spec order."""

@@ -244,16 +244,19 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     """The bounded search from the binding's deployment (``bmc-deployment``):
     the constructors run on the model with the binding's parameters,
     addresses, accounts and clock, and nothing else (no prelude); from that
-    concrete state, up to ``depth`` symbolic transactions
-    (:func:`verification.fromstate.search_from_state`), asked from depth
-    ``known + 1`` on (the symbolic search proved there is no violation
-    within ``known`` transactions of any deployment).
+    concrete state, up to ``depth`` symbolic transactions, one action
+    sequence at a time (:func:`verification.fromstate.search_sequences`:
+    each query pins the actions, so it holds only those, not a choice among
+    all of them at every step), asked from depth ``known + 1`` on (the
+    symbolic search proved there is no violation within ``known``
+    transactions of any deployment).
 
     What is restricted, and why a trace found is still real: the deployment
     is the binding's (only the transactions are symbolic); the transactions
     are the goal's cone of influence, narrowed to ``actions`` when given
-    (each depth is asked first with integer arguments from a dictionary of
-    round amounts and the binding's parameters, then with free arguments);
+    (each sequence is asked first with integer arguments from a dictionary
+    of round amounts and the binding's parameters, then with free
+    arguments; the sequences left out are those that lose no trace);
     their callers are the first ``actors`` accounts of the binding (actor 0
     is the merchant in the bundled binding), and an address argument names
     an actor or a deployed module. Each restriction removes behaviours, none
@@ -262,7 +265,7 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
     among the behaviours searched, not that none exists.
     """
     from conformance.binding import at_deployment
-    from verification.fromstate import dictionary_values, search_from_state
+    from verification.fromstate import SequenceStats, dictionary_values, search_sequences
 
     t0 = time.perf_counter()
     run = _model_run(spec, at_deployment(binding), SearchMethod.BMC_DEPLOYMENT, t0, rep,
@@ -274,10 +277,11 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
             f"{binding.name}'s deployment has no module {goal.job.module}")))
         return
     params = [int(v) for v in binding.params.values() if isinstance(v, int | str) and str(v).isdigit()]
-    res = search_from_state(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
-                            chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
-                            dictionary=dictionary_values(params))
-    rep.rlimit_spent += budget.rlimit
+    stats = SequenceStats()
+    res = search_sequences(run.spec, Analysis(run.spec), goal.job, run, None, depth, budget, goal.reach,
+                           chosen=actions, actors=run.actors[:max(1, actors)], first_check=known + 1,
+                           dictionary=dictionary_values(params), stats=stats)
+    rep.rlimit_spent += budget.rlimit * max(1, stats.queries)
     rep.wall_clock = rep.wall_clock or res.wall_clock
     where = f"from {binding.name}'s deployment, {actors} actor(s)" + \
         (f", {len(actions)} chosen action(s)" if actions is not None else "")
@@ -287,7 +291,7 @@ def deployed_search(spec: ir.Spec, analysis: Analysis, goal: Goal, binding: Bind
         rep.trace = Trace(None, res.trace.steps, from_deployment=True)
         rep.found_by = SearchMethod.BMC_DEPLOYMENT
         rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "found", res.depth, 0, time.perf_counter() - t0,
-                                    where))
+                                    f"{where}; {res.detail}"))
         return
     rep.attempts.append(Attempt(SearchMethod.BMC_DEPLOYMENT, "unknown" if res.status == "unknown" else "none",
                                 res.depth, 0, time.perf_counter() - t0,

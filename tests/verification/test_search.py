@@ -22,6 +22,10 @@ binding's constructors and nothing else (no prelude), then symbolic
 transactions chosen among the rule's cone of influence narrowed to the
 attack's kind of actions (`verification.search.deployed_search`), two actors.
 The violations take 3 (the pool opening below the floor) to 7 transactions.
+The search enumerates action sequences, one query with the actions pinned
+each (`verification.fromstate.search_sequences`): with a free choice of
+action at each of the 7 steps, the buyback's and the flash stake's depth-7
+query stayed unknown after an hour.
 """
 
 from __future__ import annotations
@@ -370,7 +374,45 @@ def test_issue11_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
 def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tuple[Any, ...]) -> None:
+    # seven transactions deep: found by enumerating action sequences
     deployed_case(tmp_path, case, fixed_too=False)
+
+
+def deep_prove_options(job: Job, depth: int, actions: tuple[str, ...]) -> Options:
+    """`imospec prove` of one hole's rule (an ``ensures``: the module's), searching from the bundled binding."""
+    select: dict[str, Any] = {"invariant": job.rule_label} if job.kind == "step" else \
+        {"module": job.module, "only_ensures": True}
+    return Options(**select, jobs=1, vacuity=False, cache=False, binding=BINDING, evm=None, depth=depth,
+                   search_actions=tuple(tuple(a.split(".", 1)) for a in actions))  # type: ignore[misc]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
+def test_prove_refutes_the_old_deep_hole_from_deployment(tmp_path: Path, case: tuple[Any, ...]) -> None:
+    import io
+
+    from imospec_cli.prove import print_report
+
+    _, patch, job, depth, actions, _ = case
+    report = prove(deep_prove_options(job, depth, actions), patched(tmp_path, patch))
+    r = next(r for r in report.proofs if r.job == job)
+    assert isinstance(r.outcome, Refuted), r.outcome
+    assert r.outcome.method == "bmc-deployment"
+    assert r.search is not None and r.search.found_by is SearchMethod.BMC_DEPLOYMENT, r.search
+    found = r.search.attempts[-1]
+    assert found.method is SearchMethod.BMC_DEPLOYMENT and found.status == "found" and found.depth == depth
+    assert "action sequence(s) asked" in found.detail
+    assert r.search.trace is not None and r.search.trace.from_deployment
+    assert len([s for s in r.search.trace.steps if s.kind == "action"]) == depth
+    assert r.search.replay is not None and r.search.replay.status == "confirmed"
+    assert job.rule_label in r.search.replay.detail
+    assert report.exit_code() == 1
+    out = io.StringIO()
+    print_report(report, out)
+    row = next(line for line in out.getvalue().splitlines()
+               if line.startswith(job.rule_label + " ") and job.action_label in line)
+    assert f"refuted (found by bmc-deployment in {depth})" in row
+    assert "found by bmc-deployment: " in out.getvalue()
 
 
 def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path) -> None:
@@ -414,3 +456,61 @@ def test_prove_refutes_the_old_farm_funding_from_deployment(tmp_path: Path) -> N
     assert step.search is not None and step.search.found_by is SearchMethod.BMC_DEPLOYMENT
     assert step.search.trace is not None and step.search.trace.from_deployment
     assert step.search.replay is not None and step.search.replay.status == "confirmed"
+
+
+def test_the_sequence_search_prunes_only_what_loses_no_trace() -> None:
+    from verification.fromstate import independent, relevant
+
+    spec = bundled()
+    an = Analysis(spec)
+    mint, approve, contribute = ("dcep", "mint"), ("dcep", "approve"), ("offering", "contribute")
+    finalize, execute, book = ("offering", "finalize"), ("buyback", "execute"), ("buyback", "book_revenue")
+    # balances and allowances are apart: either order reaches the same state
+    assert independent(an, mint, approve) and independent(an, approve, mint)
+    # contribute reads the balance mint writes
+    assert not independent(an, mint, contribute) and not independent(an, contribute, mint)
+    # both read the clock: swapped, each would run at the other's time
+    assert an.reads_clock(*contribute) and an.reads_clock(*finalize) and not an.reads_clock(*mint)
+    assert not independent(an, contribute, finalize)
+    _, _, reads = _target_reads(spec, an, Job("ensures", "buyback", None, execute, 0))
+    assert relevant(an, [mint, approve, contribute, finalize, book, execute], reads)
+    # the launch and the booking each write what a later step reads; an operator
+    # approval for cards writes nothing the buyback reads: dropped, a shorter sequence
+    assert not relevant(an, [("member", "set_approval_for_all"), execute], reads)
+
+
+def _target_reads(spec: ir.Spec, an: Analysis, job: Job) -> Any:
+    from verification.bmc import _target
+
+    return _target(spec, an, job)
+
+
+def test_the_sequence_search_from_deployment_prunes_and_counts(tmp_path: Path) -> None:
+    # the farm-funding hole, 5 transactions deep: far fewer sequences asked
+    # than there are, and prefixes that cannot run cut off with what follows
+    from conformance.binding import at_deployment
+    from conformance.simulate import ModelRun
+    from verification.fromstate import SequenceStats, dictionary_values, search_sequences
+
+    _, patch, job, depth, actions, params = DEPLOYED_HOLES[1]
+    spec = patched(tmp_path, patch)
+    binding = hole_binding(params)
+    run = ModelRun(spec, at_deployment(binding))
+    stats = SequenceStats()
+    chosen = [tuple(a.split(".", 1)) for a in actions]
+    res = search_sequences(spec, Analysis(spec), job, run, None, depth, DEPLOYED_BUDGET, chosen=chosen,  # type: ignore[arg-type]
+                           actors=run.actors[:2], dictionary=dictionary_values(), stats=stats)
+    assert res.status == "found" and res.depth == depth, res
+    assert res.trace is not None
+    assert [(s.module, s.action) for s in res.trace.steps if s.kind == "action"][-1] == job.action
+    assert 0 < stats.leaves < len(chosen) ** (depth - 1)
+    assert stats.dead > 0 and stats.prefixes > stats.dead
+    assert stats.queries >= stats.leaves + stats.prefixes
+    assert model_replay_confirmed(spec, binding, job, res.trace)
+
+
+def model_replay_confirmed(spec: ir.Spec, binding: Binding, job: Job, trace: Any) -> bool:
+    from conformance.simulate import Trace
+    from verification.search import model_replay
+
+    return model_replay(spec, binding, Goal(job), Trace(None, trace.steps, from_deployment=True)).status == "confirmed"
