@@ -129,3 +129,39 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
             "allocate_to_rwa", "return_from_rwa")]}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"
+
+
+class ComparedSteps:
+    """Hand-written steps run on the model and the EVM side by side through a
+    harness: every step (an action or a clock move) must agree in full."""
+
+    def __init__(self, h: Any) -> None:
+        self.h = h
+
+    def step(self, module: str, action: str, caller: int, *args: Any) -> Any:
+        """Run one action on both sides; its report (model and EVM outcomes)."""
+        from conformance.harness import Step
+
+        report = self.h.run(Step("action", module, action, caller, tuple(args)))
+        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
+        assert report.model is not None and report.evm is not None
+        return report
+
+    def ok(self, module: str, action: str, caller: int, *args: Any) -> Any:
+        """Run one action that must succeed; the value it returns."""
+        report = self.step(module, action, caller, *args)
+        assert report.model.ok, f"{module}.{action} reverted {report.model.reason!r}"
+        return report.model.value
+
+    def reverts(self, reason: str, module: str, action: str, caller: int, *args: Any) -> None:
+        """Run one action that must revert with ``reason`` on both sides."""
+        report = self.step(module, action, caller, *args)
+        assert not report.model.ok, f"{module}.{action} succeeded, expected {reason!r}"
+        assert report.model.reason == reason and report.evm.revert_reason == reason
+
+    def wait(self, seconds: int, blocks: int = 1) -> None:
+        """Move the clock and the block number on both sides."""
+        from conformance.harness import Step
+
+        report = self.h.run(Step("time", seconds=seconds, blocks=blocks))
+        assert report.ok, report.differences

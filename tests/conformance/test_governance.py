@@ -22,6 +22,7 @@ from conformance.deployment import check_deployments, deployment_cases
 from conformance.harness import Harness, Step, normal, to_checksum
 from conformance.runner import run_campaign
 from reference.runtime import hash_, key_of
+from tests.conformance.conftest import ComparedSteps
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "evm_backend" / "contracts"
@@ -237,34 +238,15 @@ QUEUE_PERIOD = 100_800
 VOTING_PERIOD = 17_280
 
 
-class Governance:
+class Governance(ComparedSteps):
     """DMG, the timelock and the governor (binding-governance.json) and the
     model side by side; every step must agree in full."""
 
     def __init__(self, harness: Harness) -> None:
-        self.h = harness
+        super().__init__(harness)
         self.treasury, self.small, self.big, self.other = harness.actors[:4]
         self.governor = harness.addresses.get("governor", 0)
         self.timelock = harness.addresses.get("timelock", 0)
-
-    def step(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.h.run(Step("action", module, action, caller, tuple(args)))
-        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
-        assert report.model is not None and report.evm is not None
-        return report
-
-    def ok(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.step(module, action, caller, *args)
-        assert report.model.ok, f"{module}.{action} reverted {report.model.reason!r}"
-        return report.model.value
-
-    def reverts(self, reason: str, module: str, action: str, caller: int, *args: Any) -> None:
-        report = self.step(module, action, caller, *args)
-        assert not report.model.ok, f"{module}.{action} succeeded, expected {reason!r}"
-        assert report.model.reason == reason and report.evm.revert_reason == reason
-
-    def wait(self, seconds: int, blocks: int = 1) -> None:
-        self.h.run(Step("time", seconds=seconds, blocks=blocks))
 
     def proposal(self, pid: int) -> Any:
         return self.h.model.state("governor").proposals[pid]

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from conformance.binding import load_implementation
-from conformance.harness import Harness, Step, to_checksum
+from conformance.harness import Harness, to_checksum
 from reference.codegen import governed_bounds
 from reference.runtime import key_of
+from tests.conformance.conftest import ComparedSteps
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -33,28 +34,13 @@ def _governed(h: Harness) -> list[tuple[str, str, int, int]]:
             for m in h.spec.modules.values() for g in m.governed.values()]
 
 
-class Flow:
+class Flow(ComparedSteps):
     """Whole proposals through the bundled governor, every step compared."""
 
     def __init__(self, h: Harness) -> None:
-        self.h = h
+        super().__init__(h)
         self.proposer = h.actors[0]  # DMG's treasury: above the threshold and the quorum on its own
         self.anyone = h.actors[3]
-
-    def step(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.h.run(Step("action", module, action, caller, tuple(args)))
-        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
-        assert report.model is not None and report.evm is not None
-        return report
-
-    def ok(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.step(module, action, caller, *args)
-        assert report.model.ok, f"{module}.{action} reverted {report.model.reason!r}"
-        return report.model.value
-
-    def wait(self, seconds: int, blocks: int) -> None:
-        report = self.h.run(Step("time", seconds=seconds, blocks=blocks))
-        assert report.ok, report.differences
 
     def enact(self, module: str, name: str, value: int) -> Any:
         """Propose, vote, queue and execute "set ``module.name`` to
