@@ -31,6 +31,23 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def _failure(out: str, err: str, summary: Path) -> str:
+    """Why verify failed: each stage's verdict, the lines that name a query or action not ok, the error tail.
+
+    The whole output is long (the prove table alone has hundreds of lines), so a plain tail would hide
+    the prove stage's lines behind the conformance stages'.
+    """
+    parts = []
+    if summary.exists():
+        stages = json.loads(summary.read_text()).get("stages", [])
+        parts.append("stages: " + ", ".join(f"{s.get('name')}={s.get('exit_code')}" for s in stages))
+    flagged = [line for line in out.splitlines()
+               if re.search(r"refuted|unknown|never succeeded|diverge|error", line, re.IGNORECASE)]
+    parts.append("\n".join(flagged[:200]))
+    parts.append(err[-3000:])
+    return "\n".join(parts)
+
+
 @pytest.fixture(scope="module")
 def proof_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("proofs")
@@ -64,7 +81,7 @@ def test_verify_runs_every_stage_on_one_pipeline(monkeypatch: pytest.MonkeyPatch
     # one succeed, tests/conformance/test_default_campaign_reach.py)
     code, out, err = _run("verify", "--examples", "4", "--steps", "6", "--seed", "3", "--allow-never-succeeded",
                           "--cache-dir", str(proof_cache), "--json", str(summary), "--report", str(tmp_path / "report"))
-    assert code == 0, out[-3000:] + err[-3000:]
+    assert code == 0, _failure(out, err, summary)
     files = len(list(spec.driver.BUNDLED_PROTOCOL.glob("*.imo")))
     assert calls == {"parse": files, "check": 1}, "verify must read, parse and check the spec once for all stages"
     data = json.loads(summary.read_text())
