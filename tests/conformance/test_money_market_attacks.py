@@ -32,11 +32,11 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from conformance.binding import load_implementation
-from conformance.harness import Harness, Step, to_checksum
+from conformance.harness import Harness, to_checksum
 from conformance.signatures import SignedValue, typed_data
 from evm_backend.accounts import derive_account
 from evm_backend.errors import CallReverted
-from tests.conformance.conftest import MARKETS, MONEY_MARKET, money_market_binding
+from tests.conformance.conftest import MARKETS, MONEY_MARKET, ComparedSteps, money_market_binding
 
 WAD = 10**18
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -68,36 +68,17 @@ def digest(request_type: str, fields: tuple[int, ...], chain_id: int, contract: 
     return keccak(b"\x19\x01" + domain + struct)
 
 
-class Market:
+class Market(ComparedSteps):
     """The money-market contracts and the model side by side."""
 
     def __init__(self, h: Harness, market: str = "mdcep") -> None:
-        self.h = h
+        super().__init__(h)
         self.mk = market  # the market attacked
         self.token, self.unit = MARKETS[market]  # its underlying, and one whole unit of it
         self.actors = list(h.actors)
         self.manager = self.actors[0]  # reporter, guardian and asset manager
         self.holder, self.relayer, self.attacker = self.actors[1], self.actors[2], self.actors[3]
         self.keys = dict(h.signing.keys)
-
-    def run(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.h.run(Step("action", module, action, caller, tuple(args)))
-        assert report.ok, f"{report.step.describe()}: " + "; ".join(str(d) for d in report.differences)
-        assert report.model is not None and report.evm is not None
-        return report
-
-    def act(self, module: str, action: str, caller: int, *args: Any) -> Any:
-        report = self.run(module, action, caller, *args)
-        assert report.model.ok, f"{module}.{action} reverted {report.model.reason!r}"
-        return report.model.value
-
-    def reverts(self, reason: str | None, module: str, action: str, caller: int, *args: Any) -> None:
-        report = self.run(module, action, caller, *args)
-        assert not report.model.ok, f"{module}.{action} succeeded, expected {reason!r}"
-        assert report.model.reason == reason == report.evm.revert_reason
-
-    def wait(self, seconds: int) -> None:
-        self.h.run(Step("time", seconds=seconds, blocks=1))
 
     @property
     def now(self) -> int:
@@ -109,7 +90,7 @@ class Market:
     def report(self, value: int | None = None) -> None:
         """A fresh report of the attacked market's collateral (10**8 units by default)."""
         value = 10**8 * self.unit if value is None else value
-        self.act("oracle", "report", self.manager, self.h.addresses[self.mk], value, self.now)
+        self.ok("oracle", "report", self.manager, self.h.addresses[self.mk], value, self.now)
 
     def signed(self, action: str, fields: tuple[int, ...], *, key: bytes | None = None, chain_id: int | None = None,
                contract: int | None = None, as_type: str | None = None, high_s: bool = False) -> SignedValue:
@@ -153,7 +134,7 @@ def attack_signature_replay(m: Market) -> None:
     holder, relayer = m.holder, m.relayer
     req = (holder, holder, 0, m.now + DAY, 10 * WAD, WAD // 10, relayer)
     sig = m.signed("mint_from_gasless_request", req)
-    m.act("mdcep", "mint_from_gasless_request", relayer, req, sig)
+    m.ok("mdcep", "mint_from_gasless_request", relayer, req, sig)
     assert m.state("mdcep").nonces[holder] == 1
     m.reverts("INVALID_NONCE", "mdcep", "mint_from_gasless_request", relayer, req, sig)
     nxt = (holder, holder, 1, m.now + DAY, 10 * WAD, 0, relayer)
@@ -169,7 +150,7 @@ def attack_signature_replay(m: Market) -> None:
     m.reverts("INVALID_SIGNATURE", "mdcep", "mint_from_gasless_request", relayer, nxt,
               m.signed("mint_from_gasless_request", nxt, key=m.keys[m.attacker]))
     assert m.state("mdcep").nonces[holder] == 1
-    m.act("mdcep", "mint_from_gasless_request", relayer, nxt, as_mint)
+    m.ok("mdcep", "mint_from_gasless_request", relayer, nxt, as_mint)
 
 
 def attack_expired_and_malleable(m: Market) -> None:
@@ -187,18 +168,18 @@ def attack_expired_and_malleable(m: Market) -> None:
     zero = SignedValue("test", "mdcep", "MintRequest", nobody, 0, m.h.backend.chain_id, m.h.addresses["mdcep"],
                        True, bytes(65))
     m.reverts("INVALID_SIGNATURE", "mdcep", "mint_from_gasless_request", relayer, nobody, zero)
-    m.act("mdcep", "mint_from_gasless_request", relayer, req, m.signed("mint_from_gasless_request", req))
+    m.ok("mdcep", "mint_from_gasless_request", relayer, req, m.signed("mint_from_gasless_request", req))
 
 
 def attack_gasless_mint_while_paused(m: Market) -> None:
     """The guardian's pause stops minting through a signed request too."""
     holder, relayer = m.holder, m.relayer
-    m.act("controller", "pause", m.manager)
+    m.ok("controller", "pause", m.manager)
     req = (holder, holder, 0, m.now + DAY, 10 * WAD, 0, relayer)
     m.reverts("PAUSED", "mdcep", "mint_from_gasless_request", relayer, req, m.signed("mint_from_gasless_request", req))
     assert m.state("mdcep").nonces[holder] == 0
-    m.act("controller", "unpause", m.manager)
-    m.act("mdcep", "mint_from_gasless_request", relayer, req, m.signed("mint_from_gasless_request", req))
+    m.ok("controller", "unpause", m.manager)
+    m.ok("mdcep", "mint_from_gasless_request", relayer, req, m.signed("mint_from_gasless_request", req))
 
 
 # ------------------------------------------------------------------ holes closed
@@ -207,10 +188,10 @@ def attack_gasless_mint_while_paused(m: Market) -> None:
 def attack_allocate_while_paused(m: Market) -> None:
     """Pause stops every outflow to real-world assets, so redemptions keep
     the underlying on chain."""
-    m.act("controller", "pause", m.manager)
+    m.ok("controller", "pause", m.manager)
     m.reverts("PAUSED", "mdcep", "allocate_to_rwa", m.manager, 100 * WAD)
-    m.act("controller", "unpause", m.manager)
-    m.act("mdcep", "allocate_to_rwa", m.manager, 100 * WAD)
+    m.ok("controller", "unpause", m.manager)
+    m.ok("mdcep", "allocate_to_rwa", m.manager, 100 * WAD)
 
 
 def attack_allocation_around_a_window_boundary(m: Market) -> None:
@@ -218,16 +199,16 @@ def attack_allocation_around_a_window_boundary(m: Market) -> None:
     boundary: the rolling cap lets only what drained in between leave."""
     mk, u = m.mk, m.unit
     for who in m.actors:  # enough underlying on chain for twice the cap
-        m.act(mk, "mint", who, 600_000 * u)
+        m.ok(mk, "mint", who, 600_000 * u)
     cap = m.state(mk).allocation_cap
     assert cap == 1_000_000 * u  # the market's own units
     interval = m.state("controller").allocation_interval
     m.wait(interval - 1 - (m.now % interval))  # the last second of a fixed window
-    m.act(mk, "allocate_to_rwa", m.manager, cap)
+    m.ok(mk, "allocate_to_rwa", m.manager, cap)
     m.wait(2)  # a new fixed window
     drained = cap * 2 // interval
     m.reverts("ALLOCATION_CAP_EXCEEDED", mk, "allocate_to_rwa", m.manager, drained + 1)
-    m.act(mk, "allocate_to_rwa", m.manager, drained)
+    m.ok(mk, "allocate_to_rwa", m.manager, drained)
 
 
 def attack_dust_below_the_minimum(m: Market) -> None:
@@ -236,10 +217,10 @@ def attack_dust_below_the_minimum(m: Market) -> None:
     mk, u = m.mk, m.unit
     holder, other = m.holder, m.attacker
     balance = m.state(mk).balance_of[holder]
-    m.act(mk, "transfer", holder, other, balance - u // 2)
+    m.ok(mk, "transfer", holder, other, balance - u // 2)
     m.reverts("AMOUNT_TOO_SMALL", mk, "redeem", holder, u // 4)
     before = m.state(m.token).balance_of[holder]
-    paid = m.act(mk, "redeem", holder, u // 2)
+    paid = m.ok(mk, "redeem", holder, u // 2)
     assert paid > 0 and m.state(m.token).balance_of[holder] == before + paid
     assert m.state(mk).balance_of[holder] == 0
 
@@ -248,13 +229,13 @@ def attack_double_count_after_return(m: Market) -> None:
     """After funds come back from real-world assets, a report observed before
     the return cannot back new mTokens (the repaid loans would count twice)."""
     mk, u = m.mk, m.unit
-    m.act(mk, "allocate_to_rwa", m.manager, 100 * u)
+    m.ok(mk, "allocate_to_rwa", m.manager, 100 * u)
     m.wait(60)
-    m.act(mk, "return_from_rwa", m.manager, 100 * u)
+    m.ok(mk, "return_from_rwa", m.manager, 100 * u)
     m.reverts("STALE_ORACLE", mk, "mint", m.holder, 10 * u)
     m.wait(1)
     m.report()
-    m.act(mk, "mint", m.holder, 10 * u)
+    m.ok(mk, "mint", m.holder, 10 * u)
 
 
 # ------------------------------------------------------------------ no fix needed
@@ -266,10 +247,10 @@ def attack_stale_oracle(m: Market) -> None:
     staleness = m.state("oracle").max_staleness
     reported = m.state("oracle").reported_at[m.h.addresses[mk]]
     m.wait(reported + staleness - m.now)
-    m.act(mk, "mint", m.holder, 10 * u)  # exactly max_staleness old: still fresh
+    m.ok(mk, "mint", m.holder, 10 * u)  # exactly max_staleness old: still fresh
     m.wait(1)
     m.reverts("STALE_ORACLE", mk, "mint", m.holder, 10 * u)
-    m.act(mk, "redeem", m.holder, 10 * u)
+    m.ok(mk, "redeem", m.holder, 10 * u)
 
 
 def attack_donation_inflation(m: Market) -> None:
@@ -278,14 +259,14 @@ def attack_donation_inflation(m: Market) -> None:
     of 10**6 whole units, and one of a single smallest unit."""
     mk, u = m.mk, m.unit
     market = m.h.addresses[mk]
-    er = m.act(mk, "accrue_interest", m.attacker)
+    er = m.ok(mk, "accrue_interest", m.attacker)
     for gift in (10**6 * u, 1):
-        m.act(m.token, "transfer", m.attacker, market, gift)
+        m.ok(m.token, "transfer", m.attacker, market, gift)
         assert m.state(mk).underlying_held < m.state(m.token).balance_of[market]
-        assert m.act(mk, "accrue_interest", m.attacker) == er
-    minted = m.act(mk, "mint", m.holder, 10 * u)
+        assert m.ok(mk, "accrue_interest", m.attacker) == er
+    minted = m.ok(mk, "mint", m.holder, 10 * u)
     assert minted == 10 * u * WAD // er
-    assert m.act(mk, "redeem", m.holder, minted) == minted * er // WAD <= 10 * u
+    assert m.ok(mk, "redeem", m.holder, minted) == minted * er // WAD <= 10 * u
 
 
 def attack_mint_then_redeem_rounding(m: Market) -> None:
@@ -296,14 +277,14 @@ def attack_mint_then_redeem_rounding(m: Market) -> None:
     mk, u = m.mk, m.unit
     m.wait(YEAR // 3 + 7)
     m.report()
-    er = m.act(mk, "accrue_interest", m.attacker)
+    er = m.ok(mk, "accrue_interest", m.attacker)
     assert er > WAD
     lost = 0
     for amount in (2 * u, 2 * u + 1, 2 * u + 3, 3 * u + 7, 1000 * u + 13):
         before = m.state(m.token).balance_of[m.attacker]
-        minted = m.act(mk, "mint", m.attacker, amount)
+        minted = m.ok(mk, "mint", m.attacker, amount)
         assert minted == amount * WAD // er
-        m.act(mk, "redeem", m.attacker, minted)
+        m.ok(mk, "redeem", m.attacker, minted)
         after = m.state(m.token).balance_of[m.attacker]
         assert after <= before
         lost += before - after
@@ -314,13 +295,13 @@ def attack_rate_then_long_gap(m: Market) -> None:
     """Touched once after a long gap or every day, the exchange rate is the
     same: simple interest from the checkpoint (the rate change itself needs
     the timelock, not part of this build)."""
-    m.act("mdcep", "accrue_interest", m.attacker)
+    m.ok("mdcep", "accrue_interest", m.attacker)
     rate, base, er_base = (m.state("mdcep").accrual_rate, m.state("mdcep").base_time, m.state("mdcep").er_base)
     for _ in range(10):
         m.wait(DAY)
-        m.act("mdcep", "accrue_interest", m.attacker)
+        m.ok("mdcep", "accrue_interest", m.attacker)
     m.wait(170 * DAY)
-    er = m.act("mdcep", "accrue_interest", m.attacker)
+    er = m.ok("mdcep", "accrue_interest", m.attacker)
     assert er == er_base * (WAD + rate * (m.now - base) // YEAR) // WAD
 
 
@@ -330,16 +311,16 @@ def attack_rate_change_then_long_gap(m: Market) -> None:
     touch pays half a year at 6.25% and nothing for the gap (without the
     hook, it paid the gap at 6.25% as well)."""
     target, key = m.h.addresses["interest"], int.from_bytes(keccak(b"interest.annual_rate"), "big")
-    start = m.act("mdcep", "accrue_interest", m.attacker)
+    start = m.ok("mdcep", "accrue_interest", m.attacker)
     base = m.now
     eta = base + YEAR // 2
-    m.act("timelock", "queue", m.manager, target, key, 0, eta)
+    m.ok("timelock", "queue", m.manager, target, key, 0, eta)
     m.wait(eta - m.now)
-    m.act("timelock", "execute", m.manager, target, key, 0, eta)
+    m.ok("timelock", "execute", m.manager, target, key, 0, eta)
     assert m.state("mdcep").accrual_rate == m.state("interest").annual_rate == 0
     m.wait(180 * DAY)
     owed = start * (WAD + 625 * 10**14 * (eta - base) // YEAR) // WAD
-    assert m.act("mdcep", "accrue_interest", m.attacker) == owed
+    assert m.ok("mdcep", "accrue_interest", m.attacker) == owed
 
 
 def attack_reporter_replaced_only_through_the_timelock(m: Market) -> None:
@@ -348,15 +329,15 @@ def attack_reporter_replaced_only_through_the_timelock(m: Market) -> None:
     the timelock hands reporting to the holder, the old reporter is refused."""
     target, key = m.h.addresses["oracle"], int.from_bytes(keccak(b"oracle.reporter"), "big")
     eta = m.now + 2 * DAY
-    m.act("timelock", "queue", m.manager, target, key, m.holder, eta)
-    m.act("timelock", "queue", m.manager, target, key, 0, eta)
+    m.ok("timelock", "queue", m.manager, target, key, m.holder, eta)
+    m.ok("timelock", "queue", m.manager, target, key, 0, eta)
     m.wait(eta - m.now)
     m.reverts("OUT_OF_BOUNDS", "timelock", "execute", m.manager, target, key, 0, eta)
     m.reverts("UNAUTHORIZED", "timelock", "execute", m.attacker, target, key, m.attacker, eta)
-    m.act("timelock", "execute", m.manager, target, key, m.holder, eta)
+    m.ok("timelock", "execute", m.manager, target, key, m.holder, eta)
     assert m.state("oracle").reporter == m.holder
     m.reverts("UNAUTHORIZED", "oracle", "report", m.manager, m.h.addresses["mdcep"], 10**26, m.now)
-    m.act("oracle", "report", m.holder, m.h.addresses["mdcep"], 10**26, m.now)
+    m.ok("oracle", "report", m.holder, m.h.addresses["mdcep"], 10**26, m.now)
     # the contract's own setter (no action of the spec): only the timelock may call it
     try:
         m.h.backend.call(to_checksum(target), "set_parameter", (key.to_bytes(32, "big"), m.attacker),
