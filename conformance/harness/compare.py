@@ -188,5 +188,5 @@ class StepComparison(ViewComparison):
                     if model_value != evm_value:
                         diffs.append(Difference(path(), model_value, evm_value))
         if len(index) != grew:
-            self._rewatch()
+            self._watch_new()
         return diffs

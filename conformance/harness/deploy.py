@@ -138,6 +138,7 @@ class DeployedPair(BindingNames):
         self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
                              if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        self._watched = 0  # how many of the index's slots (in its order) are watched
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
         # the views (views.py): how many times each side's state changed, when
@@ -288,7 +289,12 @@ class DeployedPair(BindingNames):
         self.backend.set_block_number(saved.clock[1])
         self._baseline_valid = saved.compared
         self._index = dict(saved.index)
-        self._rewatch()
+        if saved.watch is None:
+            self._rewatch()
+            saved = replace(saved, watch=dict(self._watch))
+        else:
+            # (the same state as the first time: the words it read then)
+            self._watch, self._watched = dict(saved.watch), len(self._index)
         return replace(saved, snapshot=self.backend.snapshot())
 
     def env(self, caller: int) -> Env:
@@ -300,6 +306,9 @@ class DeployedPair(BindingNames):
         raise NotImplementedError
 
     def _rewatch(self) -> None:
+        raise NotImplementedError
+
+    def _watch_new(self) -> None:
         raise NotImplementedError
 
     def compare_state(self, modules: set[str] | None = None, *, params: bool = False,
