@@ -146,6 +146,12 @@ class DeployedPair(BindingNames):
         self.state_version = 0
         self.views_called = 0
         self._views_agreed_at: tuple[Any, ...] | None = None
+        # each view call's last agreement, and what it depended on (views.py)
+        self._views_agreed: dict[tuple[str, str, tuple[int, ...]], tuple[Any, Any, Any]] = {}
+        self._view_deps: dict[tuple[str, str], tuple[tuple[tuple[str, str], ...], tuple[str, ...], bool]] = {}
+        self._variable_versions: dict[tuple[str, str], int] = {}
+        self._module_versions: dict[str, int] = {}
+        self._epoch = 0
         self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
@@ -284,6 +290,7 @@ class DeployedPair(BindingNames):
         self.backend.revert(saved.snapshot)
         self.state_version += 1
         self.forget_answers(None)
+        self.changed_everything()
         self.model.world.restore(clone(saved.model))
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])
@@ -319,4 +326,10 @@ class DeployedPair(BindingNames):
         raise NotImplementedError
 
     def forget_answers(self, receipt: Receipt | None) -> None:
+        raise NotImplementedError
+
+    def changed_everything(self) -> None:
+        raise NotImplementedError
+
+    def changed_modules(self, modules: Iterable[str]) -> None:
         raise NotImplementedError

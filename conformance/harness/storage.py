@@ -191,6 +191,7 @@ class StorageIndex(DeployedPair):
             addresses, slots, old = self._watch[module]
             words = self.backend.read_storage(addresses, slots)
             if words != old:
+                self.changed_modules((module,))
                 self._watch[module] = (addresses, slots, words)
                 changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
                                if a != b)
