@@ -84,10 +84,14 @@ class ViewComparison(StorageIndex):
         if len(agreed) > _AGREED_LIMIT:
             agreed.clear()
         exact = self.backend.records_reads
+        keys: dict[tuple[str, str], tuple[Any, Any]] = {}  # (the same for every call of one function)
         for module, m in self.spec.modules.items():
             address = to_checksum(self.addresses[module])
             for fn, abi_fn, args in self._view_args(module, m):
-                model_key, evm_key = self._view_keys(module, fn, clock)
+                found = keys.get((module, fn.name))
+                if found is None:
+                    found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
+                model_key, evm_key = found
                 call = (module, fn.name, args)
                 kept = agreed.get(call)
                 if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
