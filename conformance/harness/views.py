@@ -45,6 +45,8 @@ class ViewComparison(StorageIndex):
     again only when the state or the clock moved since they last agreed.
     A step that reverted on both sides changed nothing that a view can read
     (a revert undoes every write, and gas costs nothing on these chains).
+    And of the views, each call is asked again on a side only when that
+    side's answer can have changed since it last agreed (:meth:`_view_keys`).
 
     Within a comparison, a backend that records what each execution read
     (``Backend.records_reads``: py-evm) spares the EVM calls whose answer
