@@ -244,14 +244,19 @@ class ViewComparison(StorageIndex):
         other parameter type leaves a function out.
         """
         numbers: list[int] | None = None
+        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (by the parameters' types)
         for fn, abi_fn in self._exported_views(module, m):
             if numbers is None and any(t == ir.UINT for _, t in fn.params):
                 numbers = self._view_numbers()
             people = self.view_addresses
             if numbers is not None and people:
                 people = [people[self.backend.block_number % len(people)]]
-            choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
-            for args in _spread_product(choices, MAX_VIEW_CALLS):
+            types = (numbers is None, *(t for _, t in fn.params))
+            product = products.get(types)
+            if product is None:
+                choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
+                product = products[types] = _spread_product(choices, MAX_VIEW_CALLS)
+            for args in product:
                 yield fn, abi_fn, args
 
     def _exported_views(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction]]:
