@@ -236,6 +236,10 @@ class Model:
                 if v > 0:
                     found.add(v)
             elif isinstance(v, Map):
+                if v and type(next(iter(v.values()))) is int:
+                    # (a map's values share one type: plain numbers are taken in one go)
+                    found.update(x for x in v.values() if x > 0)
+                    return
                 for x in v.values():
                     visit(x)
             elif hasattr(v, "__dataclass_fields__"):

@@ -47,19 +47,25 @@ def restrict(spec: ir.Spec, names: Iterable[str]) -> ir.Spec:
     return ir.Spec({n: m for n, m in spec.modules.items() if n in keep}, spec.sources)
 
 
+def analysis_of(spec: ir.Spec) -> Analysis:
+    """The (memoised) :class:`Analysis` of ``spec``."""
+    cached = _CACHE.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        cached = (spec, Analysis(spec))
+        _CACHE[id(spec)] = cached
+    return cached[1]
+
+
 def write_set(spec: ir.Spec, module: str, action: str) -> frozenset[str]:
     """Modules whose state ``module.action`` may change (itself included).
 
     Raises:
         KeyError: no such action.
     """
-    cached = _CACHE.get(id(spec))
-    if cached is None or cached[0] is not spec:
-        cached = (spec, Analysis(spec))
-        _CACHE[id(spec)] = cached
+    found = analysis_of(spec)
     if action not in spec.modules[module].actions:
         raise KeyError((module, action))
-    return cached[1].modules_written(module, action)
+    return found.modules_written(module, action)
 
 
 def fields_written(spec: ir.Spec, module: str, action: str) -> dict[str, frozenset[str]]:
@@ -199,11 +205,12 @@ class Analysis:
         """State a rule reads."""
         return self.expr_reads(rule.expr)
 
-    def reads_clock(self, module: str, action: str) -> bool:
-        """Whether the action (through what it calls, its functions and phase
-        thresholds) may read ``now`` or ``block_number``."""
+    def reads_clock(self, module: str, action: str, kind: str = "action") -> bool:
+        """Whether the action (``kind="fn"``: the function), through what it
+        calls, its functions and phase thresholds, may read ``now`` or
+        ``block_number``."""
         seen: set[tuple[str, str, str]] = set()
-        stack = [("action", module, action)]
+        stack = [(kind, module, action)]
         while stack:
             k = stack.pop()
             if k in seen:

@@ -161,7 +161,9 @@ class StepComparison(ViewComparison):
             return self.compare_state(None)
         modules = set(self.spec.modules)
         written = () if self.backend.records_storage_writes else self._changed_watched_words(modules)
-        return self.compare_views() + self._compare_entries(set(), written, modules)
+        # (the storage first: a change it finds is one the views may read)
+        entries = self._compare_entries(set(), written, modules)
+        return self.compare_views() + entries
 
     def _compare_entries(self, entries: set[tuple[str, str, tuple[int, ...]]],
                          written: Iterable[tuple[str, int]], getter_scope: set[str]) -> list[Difference]:
@@ -170,6 +172,9 @@ class StepComparison(ViewComparison):
         index = self._index
         for location in written:
             entries.update(index.get(location, ()))
+        # (what changed on either side: the views that read it are asked again)
+        self.changed_variables({(module, name) for module, name, _ in entries})
+        self.changed_variables(v for v in self._getter_vars if v[0] in getter_scope)
         grew = len(index)
         diffs = []
         for module, name, keys in sorted(entries):
@@ -188,5 +193,5 @@ class StepComparison(ViewComparison):
                     if model_value != evm_value:
                         diffs.append(Difference(path(), model_value, evm_value))
         if len(index) != grew:
-            self._rewatch()
+            self._watch_new()
         return diffs

@@ -138,6 +138,7 @@ class DeployedPair(BindingNames):
         self._getter_vars = [(module, name) for module, names in self._state_types.items() for name in names
                              if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        self._watched = 0  # how many of the index's slots (in its order) are watched
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
         # the views (views.py): how many times each side's state changed, when
@@ -145,6 +146,12 @@ class DeployedPair(BindingNames):
         self.state_version = 0
         self.views_called = 0
         self._views_agreed_at: tuple[Any, ...] | None = None
+        # each view call's last agreement, and what it depended on (views.py)
+        self._views_agreed: dict[tuple[str, str, tuple[int, ...]], tuple[Any, Any, Any]] = {}
+        self._view_deps: dict[tuple[str, str], tuple[tuple[tuple[str, str], ...], tuple[str, ...], bool]] = {}
+        self._variable_versions: dict[tuple[str, str], int] = {}
+        self._module_versions: dict[str, int] = {}
+        self._epoch = 0
         self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
@@ -283,12 +290,18 @@ class DeployedPair(BindingNames):
         self.backend.revert(saved.snapshot)
         self.state_version += 1
         self.forget_answers(None)
+        self.changed_everything()
         self.model.world.restore(clone(saved.model))
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])
         self._baseline_valid = saved.compared
         self._index = dict(saved.index)
-        self._rewatch()
+        if saved.watch is None:
+            self._rewatch()
+            saved = replace(saved, watch=dict(self._watch))
+        else:
+            # (the same state as the first time: the words it read then)
+            self._watch, self._watched = dict(saved.watch), len(self._index)
         return replace(saved, snapshot=self.backend.snapshot())
 
     def env(self, caller: int) -> Env:
@@ -302,6 +315,9 @@ class DeployedPair(BindingNames):
     def _rewatch(self) -> None:
         raise NotImplementedError
 
+    def _watch_new(self) -> None:
+        raise NotImplementedError
+
     def compare_state(self, modules: set[str] | None = None, *, params: bool = False,
                       views: bool = True) -> list[Difference]:
         raise NotImplementedError
@@ -310,4 +326,10 @@ class DeployedPair(BindingNames):
         raise NotImplementedError
 
     def forget_answers(self, receipt: Receipt | None) -> None:
+        raise NotImplementedError
+
+    def changed_everything(self) -> None:
+        raise NotImplementedError
+
+    def changed_modules(self, modules: Iterable[str]) -> None:
         raise NotImplementedError

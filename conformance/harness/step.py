@@ -14,6 +14,7 @@ from conformance.harness.values import (
 )
 from evm_backend.records import Receipt
 from spec import ir
+from spec.analysis import write_set
 
 
 class Harness(StepComparison):
@@ -53,15 +54,37 @@ Raises (from the constructor):
             # the EVM's answers that read what the step wrote among them
             self.state_version += 1
             self.forget_answers(receipt)
+            if receipt.success or receipt.halted:
+                self.changed_modules(self._evm_scope(step, receipt))
         report = StepReport(step, outcome, receipt)
         report.differences.extend(self.compare_outcome(decl, outcome, receipt))
         if not compare_state:
             self._baseline_valid = False
+            self.changed_everything()
         elif self.full_compare or not self._baseline_valid:
+            self.changed_everything()
             report.differences.extend(self.compare_state(None))
         else:
             report.differences.extend(self.compare_changes(step, outcome, receipt))
         return report
+
+    def _evm_scope(self, step: Step, receipt: Receipt) -> set[str]:
+        """The modules whose contracts a transaction that succeeded may have
+        written: those the spec lets the action write, those that logged,
+        and those whose storage or account the receipt says it wrote (when
+        the backend records it)."""
+        module_at = self.module_at
+        scope = set(write_set(self.spec, step.module, step.action))
+        scope.update(m for m in (module_at.get(int(log.address, 16)) for log in receipt.logs) if m)
+        for address, _slot in receipt.storage_writes or ():
+            m = module_at.get(int(address, 16))
+            if m:
+                scope.add(m)
+        for address in receipt.account_writes or ():
+            m = module_at.get(int(address, 16)) if isinstance(address, str) else None
+            if m:
+                scope.add(m)
+        return scope
 
     def transact(self, step: Step, abi_args: list[Any]) -> Receipt:
         """Run an action step on the EVM alone (its arguments already in ABI form)."""

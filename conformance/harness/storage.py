@@ -4,6 +4,7 @@ storage, which words a step may have changed, and the model's changes."""
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -157,13 +158,31 @@ class StorageIndex(DeployedPair):
         compared against."""
         if self.backend.records_storage_writes:
             return
-        by_module: dict[str, tuple[list[str], list[int]]] = {m: ([], []) for m in self.spec.modules}
-        for (address, slot), entries in self._index.items():
-            module = min(entries)[0]  # one contract's slots belong to one module
-            addresses, slots = by_module[module]
+        self._watch = {m: ([], [], []) for m in self.spec.modules}
+        self._watched = 0
+        self._watch_new()
+
+    def _watch_new(self) -> None:
+        """Read back the slots indexed since the last :meth:`_rewatch` or call
+        (entries just compared: their words are the agreed ones), and add
+        them to the watched words of their modules. The words already
+        watched stay as they are: a change there that no comparison has
+        seen yet is still found by the next one that reads them."""
+        index = self._index
+        if self.backend.records_storage_writes or len(index) == self._watched:
+            return
+        added: dict[str, tuple[list[str], list[int]]] = {}
+        for (address, slot) in itertools.islice(index, self._watched, None):
+            module = min(index[(address, slot)])[0]  # one contract's slots belong to one module
+            addresses, slots = added.setdefault(module, ([], []))
             addresses.append(address)
             slots.append(slot)
-        self._watch = {m: (a, sl, self.backend.read_storage(a, sl)) for m, (a, sl) in by_module.items()}
+        for module, (addresses, slots) in added.items():
+            old_addresses, old_slots, old_words = self._watch[module]
+            # (new lists: a saved state keeps the ones it saw)
+            self._watch[module] = (old_addresses + addresses, old_slots + slots,
+                                   old_words + self.backend.read_storage(addresses, slots))
+        self._watched = len(index)
 
     def _changed_watched_words(self, modules: Iterable[str]) -> list[tuple[str, int]]:
         """The indexed slots of ``modules`` whose word changed since the last step."""
@@ -172,6 +191,7 @@ class StorageIndex(DeployedPair):
             addresses, slots, old = self._watch[module]
             words = self.backend.read_storage(addresses, slots)
             if words != old:
+                self.changed_modules((module,))
                 self._watch[module] = (addresses, slots, words)
                 changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
                                if a != b)

@@ -182,6 +182,9 @@ class _Saved:
     clock: tuple[int, int]
     compared: bool
     index: dict[tuple[str, int], frozenset[tuple[str, str, tuple[int, ...]]]]
+    # the watched words of the index (storage.py), read the first time both
+    # sides go back here: the same every time after (None: not read yet)
+    watch: dict[str, tuple[list[str], list[int], list[int]]] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ against the model's functions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from conformance.harness.storage import StorageIndex
@@ -25,6 +25,7 @@ from evm_backend.abi import AbiFunction
 from evm_backend.records import RawExecution, Receipt
 from reference.runtime import Env, Revert
 from spec import ir
+from spec.analysis import analysis_of
 
 # One view call: where it is shown, the model's answer, and the EVM call that
 # gives the contract's (its address, its calldata, the function that decodes it).
@@ -44,6 +45,8 @@ class ViewComparison(StorageIndex):
     again only when the state or the clock moved since they last agreed.
     A step that reverted on both sides changed nothing that a view can read
     (a revert undoes every write, and gas costs nothing on these chains).
+    And of the views, each call is asked again on a side only when that
+    side's answer can have changed since it last agreed (:meth:`_view_keys`).
 
     Within a comparison, a backend that records what each execution read
     (``Backend.records_reads``: py-evm) spares the EVM calls whose answer
@@ -61,19 +64,106 @@ class ViewComparison(StorageIndex):
     def compare_views(self) -> list[Difference]:
         """Differences in the exported views of every module (none, without a
         call, when the state and the clock are as they were when the views
-        last agreed)."""
-        key = (self.state_version, self.backend.timestamp, self.backend.block_number, tuple(self.view_addresses))
+        last agreed).
+
+        Each view call is asked again only when its answer can have changed
+        on one side since it last agreed (see :meth:`_view_keys`): the
+        model's when a variable the spec's function reads (through the
+        functions it calls, in any module) changed on either side, or the
+        clock moved and the function reads it; the contract's when the
+        model's can, or a transaction succeeded that the spec lets write a
+        module the view's contract may read (its own, those its function
+        reads, those it imports), or the clock moved. (A backend that records
+        what each call read asks the contract again on its own terms:
+        :meth:`_evm_view`.)"""
+        clock = (self.backend.timestamp, self.backend.block_number)
+        key = (self.state_version, *clock, tuple(self.view_addresses))
         if key == self._views_agreed_at:
             return []
         diffs = []
+        env = Env(0, clock[0], clock[1], self.backend.chain_id)
+        agreed = self._views_agreed
+        if len(agreed) > _AGREED_LIMIT:
+            agreed.clear()
+        exact = self.backend.records_reads
+        keys: dict[tuple[str, str], tuple[Any, Any]] = {}  # (the same for every call of one function)
         for module, m in self.spec.modules.items():
-            for path, model_value, address, calldata, fn in self._view_calls(module, m):
-                evm_value = self._evm_view(address, calldata, fn)
+            address = to_checksum(self.addresses[module])
+            for fn, abi_fn, args in self._view_args(module, m):
+                found = keys.get((module, fn.name))
+                if found is None:
+                    found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
+                model_key, evm_key = found
+                call = (module, fn.name, args)
+                kept = agreed.get(call)
+                if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
+                    continue  # neither side's answer can have changed since they agreed
+                if kept is not None and kept[0] == model_key:
+                    model_value = kept[2]
+                else:
+                    model_value = self._model_view(module, fn, env, args)
+                evm_value = self._evm_view(address, self._calldata(abi_fn, fn, args), abi_fn)
                 if model_value != evm_value:
-                    diffs.append(Difference(path(), model_value, evm_value))
+                    diffs.append(Difference(_call_path(module, fn.name, args), model_value, evm_value))
+                    agreed.pop(call, None)
+                else:
+                    agreed[call] = (model_key, evm_key, model_value)
         self.views_called += 1
         self._views_agreed_at = None if diffs else key
         return diffs
+
+    def _model_view(self, module: str, fn: ir.Fn, env: Env, args: tuple[int, ...]) -> Any:
+        """The model's answer to one view call: its value, or ``("reverts", reason)``."""
+        try:
+            return normal(self.model.call_fn(module, fn.name, env, *args))
+        except Revert as exc:
+            return ("reverts", exc.reason)
+
+    def _view_keys(self, module: str, fn: ir.Fn, clock: tuple[int, int]) -> tuple[Any, Any]:
+        """What each side's answer to a call of view ``fn`` depends on, as
+        it stands now: two keys that change whenever the answer can.
+
+        The model's answer is a pure function of the state the spec's
+        function reads and, if it reads it, of the clock: its key holds the
+        versions of those variables (:meth:`changed_variables` counts every
+        change either side made to each) and the clock. The contract's answer
+        is a function of the storage of the contracts it reads and of the
+        clock, and a contract may read what the spec does not (a mutant that
+        reads another variable, a variable the model does not have): its key
+        holds the versions of every module it may read (counted by
+        :meth:`changed_modules` at each transaction that succeeded and may
+        have written one) and the clock, whether the spec's function reads
+        it or not. Both hold the epoch, which moves when the state moved in
+        a way no step records (a move back to a saved state)."""
+        found = self._view_deps.get((module, fn.name))
+        if found is None:
+            analysis = analysis_of(self.spec)
+            reads = analysis.body_reads("fn", module, fn.name)
+            variables = tuple(sorted({(m, n) for _, m, n in reads}))
+            modules = tuple(sorted({module, *(m for m, _ in variables), *analysis.import_closure(module)}))
+            found = self._view_deps[(module, fn.name)] = (
+                variables, modules, analysis.reads_clock(module, fn.name, kind="fn"))
+        variables, modules, reads_clock = found
+        versions, module_versions = self._variable_versions, self._module_versions
+        model_key = (self._epoch, tuple(versions.get(v, 0) for v in variables), clock if reads_clock else None)
+        evm_key = (self._epoch, tuple(module_versions.get(m, 0) for m in modules), clock)
+        return model_key, evm_key
+
+    def changed_variables(self, variables: Iterable[tuple[str, str]]) -> None:
+        """Count a change of each ``(module, variable)``, on either side."""
+        versions = self._variable_versions
+        for v in variables:
+            versions[v] = versions.get(v, 0) + 1
+
+    def changed_modules(self, modules: Iterable[str]) -> None:
+        """Count a transaction that may have written the contracts of ``modules``."""
+        versions = self._module_versions
+        for m in modules:
+            versions[m] = versions.get(m, 0) + 1
+
+    def changed_everything(self) -> None:
+        """The state moved in a way no step records: every view is asked again."""
+        self._epoch += 1
 
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
@@ -134,32 +224,40 @@ class ViewComparison(StorageIndex):
             yield path, value, functools.partial(self._evm_view, address, calldata, fn)
 
     def _view_calls(self, module: str, m: ir.Module) -> Iterator[ViewCall]:
-        """Spec functions the implementation exports as views, evaluated at
-        every known address: derived state (a decayed tier, a TWAP) is
-        observable too, and catches bugs before any action writes them.
+        """Every call of :meth:`_view_args`, with its path, the model's
+        answer, and the EVM call that gives the contract's."""
+        address = to_checksum(self.addresses[module])
+        env = Env(0, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
+        for fn, abi_fn, args in self._view_args(module, m):
+            path = functools.partial(_call_path, module, fn.name, args)
+            yield path, self._model_view(module, fn, env, args), address, self._calldata(abi_fn, fn, args), abi_fn
+
+    def _view_args(self, module: str, m: ir.Module) -> Iterator[tuple[ir.Fn, AbiFunction, tuple[int, ...]]]:
+        """Spec functions the implementation exports as views, with the
+        arguments to evaluate each at: every known address: derived state (a
+        decayed tier, a TWAP) is observable too, and catches bugs before any
+        action writes them.
 
         Functions that also take numbers (votes at a block, a tier at a
         moment, a quote for an amount) are evaluated at one actor, each in
         turn as blocks pass, and the numbers of :meth:`_view_numbers`; every
         other parameter type leaves a function out.
         """
-        address = to_checksum(self.addresses[module])
-        env = Env(0, self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
         numbers: list[int] | None = None
+        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (by the parameters' types)
         for fn, abi_fn in self._exported_views(module, m):
             if numbers is None and any(t == ir.UINT for _, t in fn.params):
                 numbers = self._view_numbers()
             people = self.view_addresses
             if numbers is not None and people:
                 people = [people[self.backend.block_number % len(people)]]
-            choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
-            for args in _spread_product(choices, MAX_VIEW_CALLS):
-                path = functools.partial(_call_path, module, fn.name, args)
-                try:
-                    value: Any = normal(self.model.call_fn(module, fn.name, env, *args))
-                except Revert as exc:
-                    value = ("reverts", exc.reason)
-                yield path, value, address, self._calldata(abi_fn, fn, args), abi_fn
+            types = (numbers is None, *(t for _, t in fn.params))
+            product = products.get(types)
+            if product is None:
+                choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
+                product = products[types] = _spread_product(choices, MAX_VIEW_CALLS)
+            for args in product:
+                yield fn, abi_fn, args
 
     def _exported_views(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction]]:
         """The spec functions of ``module`` that the implementation exports
@@ -225,3 +323,4 @@ _ANSWERS_LIMIT = 1 << 16
 # campaign asks at ever new blocks and moments)
 _ENCODED_LIMIT = 1 << 16
 _DECODED_LIMIT = 1 << 16
+_AGREED_LIMIT = 1 << 16

@@ -147,3 +147,33 @@ def _meaning(v: object) -> object:
     if hasattr(v, "__dataclass_fields__"):
         return tuple(_meaning(getattr(v, f)) for f in v.__dataclass_fields__)
     return v
+
+
+def _fresh_watch(h: Harness) -> dict[str, dict[tuple[str, int], int]]:
+    """Every indexed slot's word as it is now, by module (what a full re-read finds)."""
+    out: dict[str, dict[tuple[str, int], int]] = {m: {} for m in h.spec.modules}
+    for (address, slot), entries in h._index.items():
+        out[min(entries)[0]][(address, slot)] = h.backend.read_storage([address], [slot])[0]
+    return out
+
+
+def _watched(h: Harness) -> dict[str, dict[tuple[str, int], int]]:
+    return {m: dict(zip(zip(a, s, strict=True), w, strict=True)) for m, (a, s, w) in h._watch.items()}
+
+
+def test_the_storage_watch_read_once_per_slot_is_a_full_re_read(tiny_binding_path: Path) -> None:
+    # pyrevm reads back only the slots indexed since the last read, and a
+    # saved starting state keeps the words read the first time both sides
+    # went back to it: after compared steps, and after each move back, the
+    # watched words are every indexed slot's word, as a full re-read finds
+    h = _harness(tiny_binding_path, "pyrevm")
+    h.rebase()
+    for _ in range(3):
+        h.reset()
+        assert _watched(h) == _fresh_watch(h)
+        grew = len(h._index)
+        # (a transfer to an address no one knew: an entry at a new key, its slot indexed and read back)
+        for step in [*_trace(h), Step("action", "cash", "transfer", h.actors[1], (0xBEEF, 3))]:
+            assert h.run(step).ok
+            assert _watched(h) == _fresh_watch(h), step.describe()
+        assert len(h._index) > grew

@@ -303,6 +303,56 @@ def test_view_answers_stand_until_what_they_read_changes() -> None:
     assert not any(asked[c] for c in untouched)
 
 
+def test_after_an_action_a_view_is_asked_again_only_where_it_can_differ() -> None:
+    # pyrevm says nothing of what a call read. After a step, and with the
+    # clock where it was, a view call is asked again on the model only when
+    # the step changed a variable its spec function reads, and on the
+    # contract also when the step may have written any module the contract
+    # may read (a contract may read what the spec does not: a mutant); a
+    # view whose contract may read nothing the step could write is asked on
+    # neither side.
+    binding, spec = load_implementation(BINDING)
+    h = Harness(spec, binding, "pyrevm")
+    assert all(r.ok for r in h.start_from("members"))
+    assert h.compare_views() == []
+    asked: dict[str, Counter[tuple[str, str]]] = {"model": Counter(), "evm": Counter()}
+    model_view, evm_view = h._model_view, h._evm_view
+
+    def on_model(module: str, fn: ir.Fn, env: Any, args: tuple[int, ...]) -> Any:
+        asked["model"][(module, fn.name)] += 1
+        return model_view(module, fn, env, args)
+
+    def on_evm(address: str, calldata: bytes, abi_fn: Any) -> Any:
+        module = h.module_at[int(address, 16)]
+        asked["evm"][(module, next(f.name for f, a in h._exported_views(module, spec.modules[module])
+                                   if a is abi_fn))] += 1
+        return evm_view(address, calldata, abi_fn)
+
+    h._model_view, h._evm_view = on_model, on_evm  # type: ignore[method-assign]
+    report = h.run(Step("action", "mt", "transfer", h.actors[1], (h.actors[2], 10**18)))
+    assert report.ok and report.model is not None and report.model.ok
+    written_vars = {(m, n) for m, before in report.model.before.items() for m2, n, _ in h._model_changes(m, before)
+                    if m2 == m}
+    assert written_vars
+    scope = h._evm_scope(report.step, report.evm)  # type: ignore[arg-type]
+    assert h.compare_views() == []
+    views = [(module, fn) for module, m in h.spec.modules.items() for fn, _ in h._exported_views(module, m)]
+    kinds: Counter[str] = Counter()
+    for module, fn in views:
+        variables, modules, _ = h._view_deps[(module, fn.name)]
+        key = (module, fn.name)
+        if set(variables) & written_vars:
+            kinds["both"] += 1
+            assert asked["model"][key] and asked["evm"][key], key
+        elif set(modules) & scope:
+            kinds["contract only"] += 1
+            assert not asked["model"][key] and asked["evm"][key], key
+        else:
+            kinds["neither"] += 1
+            assert not asked["model"][key] and not asked["evm"][key], key
+    assert kinds["both"] and kinds["contract only"] and kinds["neither"], kinds
+
+
 @pytest.mark.parametrize("backend", ["pyrevm", "py-evm"])
 def test_a_wrong_view_with_a_number_is_caught(tmp_path: Path, backend: str) -> None:
     binding, spec = load_implementation(BINDING)
