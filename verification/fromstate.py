@@ -15,6 +15,7 @@ action), so the trace replays on the model and, as a fixture, on the EVM.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -396,11 +397,15 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
 
     ``guided`` (default: when the actions are not ``chosen``, the whole
     cone) splits the queries: this exhaustive walk gets a quarter of them, and
-    when it stops there with bounds left, the other half goes to a guided
-    walk to ``depth`` (:func:`_guided`) that orders each prefix's
-    extensions by what blocks the goal. A trace it finds is as real as
-    any, but it may not be a shortest one, and the guided walk proves
-    nothing: ``none`` and the depth reported are the exhaustive walk's.
+    when it stops there with bounds left, the rest go to a guided walk to
+    ``depth`` (:meth:`_Walk.guided`) that extends each prefix only with
+    the actions a goal regression reaches (:meth:`_Walk.plan`: what blocks
+    the goal's action, by unsatisfiable cores, then what writes that, and
+    so on down to actions that can run), those that remove a block first.
+    A trace it finds is as real as any, but it may not be a shortest one,
+    and the guided walk proves nothing: ``none`` and the depth reported
+    are the exhaustive walk's, which goes on with what is left when the
+    guided walk runs out of prefixes.
 
     Each query is asked first with integer arguments from ``dictionary``
     (see :func:`search_from_state`), then with them free. Every query gets
@@ -436,36 +441,57 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
     start = _Node(enc0, (), [SymState(ConcreteBase(enc0, run))], [], env0, 0)
 
     complete = first_check - 1
+    capped = False
+    why = ""
+
+    def exhaust(first: int) -> FromState | None:
+        """The exhaustive walk from bound ``first``: its verdict, or None when
+        it stops short (``complete`` and ``why`` say where and why)."""
+        nonlocal complete, why, capped
+        capped = False
+        try:
+            for bound in range(first, depth + 1):
+                ctx.walk(bound, start)
+                if ctx.found:
+                    return FromState("found", ctx.found[0][0], ctx.found[0][1], detail=stats.describe())
+                if not ctx.incomplete:  # (an unknown query leaves its bound, and every later one, incomplete)
+                    complete = bound
+            if complete == depth:
+                return FromState("none", depth, detail=stats.describe())
+            why = f"a query ran out of its rlimit at depth {complete + 1}"
+        except _Stop:
+            capped = True
+            why = "timeout" if time.perf_counter() > deadline else f"{ctx.cap} queries"
+        return None
+
     try:
-        for bound in range(first_check, depth + 1):
-            ctx.walk(bound, start)
+        out = exhaust(first_check)
+        if out is not None:
+            return out
+        if guided and capped and time.perf_counter() <= deadline:
+            ctx.cap = max_queries
+            with contextlib.suppress(_Stop):
+                ctx.guided(depth, start, first=complete + 1)
             if ctx.found:
-                return FromState("found", ctx.found[0][0], ctx.found[0][1], detail=stats.describe())
-            if not ctx.incomplete:  # (an unknown query leaves its bound, and every later one, incomplete)
-                complete = bound
-        if complete == depth:
-            return FromState("none", depth, detail=stats.describe())
-        why = f"a query ran out of its rlimit at depth {complete + 1}"
-    except _Stop:
-        why = "timeout" if time.perf_counter() > deadline else f"{ctx.cap} queries"
+                n, trace = ctx.found[0]
+                return FromState("found", n, trace, detail=(
+                    f"no violation within {complete} transaction(s) (every sequence asked); found by the guided "
+                    f"walk; {stats.describe()}"))
+            if stats.queries < max_queries and time.perf_counter() <= deadline:
+                # the guided walk ran out of prefixes: the exhaustive one goes on with what is left
+                ctx.incomplete = False
+                out = exhaust(complete + 1)
+                if out is not None:
+                    return out
+            else:
+                why = ("timeout" if time.perf_counter() > deadline else f"{max_queries} queries") + \
+                    f" spent (the guided walk to depth {depth} found nothing)"
     except EncodingError as exc:
         return FromState("unknown", complete, detail=f"unsupported: {exc}")
-    exhaustive = f"no violation within {complete} transaction(s) (every sequence asked); "
-    if guided and time.perf_counter() <= deadline:
-        ctx.cap = max_queries
-        try:
-            ctx.guided(depth, start, first=complete + 1)
-        except _Stop:
-            pass
-        except EncodingError as exc:
-            return FromState("unknown", complete, detail=f"unsupported: {exc}")
-        if ctx.found:
-            n, trace = ctx.found[0]
-            return FromState("found", n, trace, detail=exhaustive + "found by the guided walk; " + stats.describe())
-        why = ("timeout" if time.perf_counter() > deadline else f"{max_queries} queries") + \
-            f" spent (the guided walk to {depth} found nothing)"
     wall = time.perf_counter() > deadline
-    return FromState("unknown", complete, detail=f"{why}; " + exhaustive + stats.describe(), wall_clock=wall)
+    return FromState("unknown", complete, detail=(
+        f"{why}; no violation within {complete} transaction(s) (every sequence asked); {stats.describe()}"),
+        wall_clock=wall)
 
 
 def _differs(a: Rep, b: Rep) -> Any:
@@ -785,7 +811,8 @@ class _Walk:
             return
         self.stats.guided += 1
         seq = node.seq
-        preferred = sorted(levels, key=lambda a: (levels[a], self.actions.index(a)))
+        # actions the prefix has not taken yet first (a repeated one more often makes no progress), then by level
+        preferred = sorted(levels, key=lambda a: (a in seq, levels[a], self.actions.index(a)))
         deferred: list[tuple[str, str]] = []
         for stage, order in enumerate((preferred, deferred)):
             for a in order:
