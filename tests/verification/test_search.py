@@ -449,6 +449,7 @@ def test_prove_refutes_the_old_deep_hole_from_deployment_over_the_whole_cone(tmp
     out = io.StringIO()
     print_report(report, out)
     assert f"refuted (found by bmc-deployment in {depth})" in out.getvalue()
+    assert "  from the binding's deployment (no prelude):" in out.getvalue()
 
 
 def _deployed_run(spec: ir.Spec, params: dict[str, str]) -> tuple[Binding, Any]:
