@@ -471,7 +471,7 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
         if guided and capped and time.perf_counter() <= deadline:
             ctx.cap = max_queries
             with contextlib.suppress(_Stop):
-                ctx.guided(depth, start, first=complete + 1)
+                ctx.guided(depth, start)
             if ctx.found:
                 n, trace = ctx.found[0]
                 return FromState("found", n, trace, detail=(
@@ -751,7 +751,7 @@ class _Walk:
         finally:
             self.solver.pop()
 
-    def plan(self, node: _Node, depth: int, first: int) -> tuple[dict[tuple[str, str], int], frozenset[Any]]:
+    def plan(self, node: _Node, depth: int) -> tuple[dict[tuple[str, str], int], frozenset[Any]]:
         """Goal regression from ``node``: the goal's action, then (level by
         level) the actions that write what blocks one of the level before,
         down to actions that can run now. Returns each runnable action's
@@ -771,9 +771,9 @@ class _Walk:
         while frontier and level < room:
             nxt: list[tuple[tuple[str, str], frozenset[Any]]] = []
             for x, change in frontier:
+                # (the goal's action is asked with the goal even below ``first``: then it cannot be
+                # broken, and the core says which of its conditions and the goal's block together)
                 with_goal = x == goal_action
-                if with_goal and len(node.seq) + 1 < first:
-                    with_goal = False
                 p = self.probe(node, x, with_goal, change)
                 if p.status == "ok":
                     if with_goal:
@@ -795,7 +795,7 @@ class _Walk:
             level += 1
         return levels, frozenset(sig)
 
-    def guided(self, depth: int, node: _Node, first: int, sig: frozenset[Any] | None = None,
+    def guided(self, depth: int, node: _Node, sig: frozenset[Any] | None = None,
                levels: dict[tuple[str, str], int] | None = None) -> None:
         """Extend ``node`` towards the goal, up to ``depth`` transactions:
         first the actions the goal regression (:meth:`plan`) reaches, by
@@ -804,7 +804,7 @@ class _Walk:
         prefix must run; adjacent commuting transactions are taken in one
         order only."""
         if levels is None or sig is None:
-            levels, sig = self.plan(node, depth, first)
+            levels, sig = self.plan(node, depth)
             if self.found:
                 return
         if len(node.seq) + 1 >= depth:
@@ -828,13 +828,13 @@ class _Walk:
                     self.add_facts(child)
                     if not self.runs(child):
                         continue
-                    child_levels, child_sig = self.plan(child, depth, first)
+                    child_levels, child_sig = self.plan(child, depth)
                     if self.found:
                         return
                     if stage == 0 and not _unblocks(sig, child_sig):
                         deferred.append(a)  # no block removed: tried after the others that remove one
                         continue
-                    self.guided(depth, child, first, child_sig, child_levels)
+                    self.guided(depth, child, child_sig, child_levels)
                     if self.found:
                         return
                 finally:
