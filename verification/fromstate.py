@@ -744,7 +744,7 @@ class _Walk:
             if r == z3.unknown:
                 return _Probe("unknown")
             core = [lits[c.get_id()] for c in self.core if c.get_id() in lits]
-            if not with_goal and not differs and not core:
+            if not with_goal and not differs:  # every revert condition assumed false: the prefix cannot run
                 self.dead.add(child.seq)
             keys = frozenset().union(*(k for _, k in core))
             return _Probe("blocked", keys=keys, core=frozenset(label for label, _ in core))
@@ -759,7 +759,8 @@ class _Walk:
         signature of the blocks met (a child whose signature equals its
         parent's removed none of them). A trace found on the way is put in
         ``self.found``."""
-        assert self.job.action is not None
+        if self.job.action is None:
+            return {}, frozenset()
         goal_action = self.job.action
         levels: dict[tuple[str, str], int] = {}
         sig: set[Any] = set()
