@@ -147,11 +147,12 @@ def _search(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budget: Bud
 
 
 def unroll_step(spec: ir.Spec, enc: Encoder, solver: Any, actions: list[tuple[str, str]], pre: SymState,
-                prev_env: Env, env0: Env, i: int) -> tuple[StepVars, SymState]:
+                prev_env: Env, env0: Env, i: int, reverts: list[Any] | None = None) -> tuple[StepVars, SymState]:
     """Transaction ``i``: a free choice among ``actions`` from ``pre``, with
     free arguments and environment (time and block numbers never go
     backwards, the chain id stays ``env0``'s); only a non-reverting one is
-    taken. Returns its symbols and the merged post-state."""
+    taken (with ``reverts``, its revert terms are put there instead, for the
+    caller to assert). Returns its symbols and the merged post-state."""
     env = make_env(enc, f"s{i}")
     d = enc.dom
     solver.add(d.le(prev_env.now, env.now), d.le(prev_env.block_number, env.block_number),
@@ -169,7 +170,10 @@ def unroll_step(spec: ir.Spec, enc: Encoder, solver: Any, actions: list[tuple[st
             post, _, _ = enc.exec_seq(act.body, pre.copy(), dict(args), Frame(m, dict(args), env), sel == j)
         finally:
             enc.pop_revert_sink()
-        solver.add(negate(disj(sink)))
+        if reverts is None:
+            solver.add(negate(disj(sink)))
+        else:
+            reverts.extend(sink)
         posts.append(post)
         all_args.append(args)
     merged = posts[-1]

@@ -337,7 +337,7 @@ def may_be_negative(e: ir.Expr) -> bool:
 
 # Encoder attributes that hold no Z3 term (or are rebuilt by ``clone``).
 _UNTRANSLATED = frozenset({"spec", "dom", "sum_maps", "_sinks", "_revert_sinks", "_bound", "counter", "tag",
-                           "recording_keys"})
+                           "recording_keys", "revert_origins", "stmt", "path"})
 
 
 def _collect(into: list[Any]) -> Callable[[Any], Any]:
@@ -422,6 +422,12 @@ class Encoder:
         self.tag = ""
         self.sum_maps = _summed_maps_cached(self.spec)
         self.recording_keys = True
+        # the statement behind each revert term (by the term's id), and the
+        # `if`s on its path, so that an unsatisfiable core of reverts names
+        # the conditions that failed
+        self.revert_origins: dict[int, tuple[ir.Stmt, ...]] = {}
+        self.stmt: ir.Stmt | None = None
+        self.path: tuple[ir.Stmt, ...] = ()
 
     def clone(self) -> Encoder:
         """An independent copy that shares the Z3 terms built so far: encode a
@@ -496,10 +502,14 @@ class Encoder:
         self._sinks[-1].append(implies(self.pc, f))
 
     def revert_if_not(self, ok: Any, pc: Any | None = None) -> None:
-        """Record that the action reverts on the current path (or ``pc``) when ``ok`` fails."""
+        """Record that the action reverts on the current path (or ``pc``)
+        when ``ok`` fails, because of the statement being executed."""
         if z3.is_true(ok):
             return
-        self._revert_sinks[-1].append(conj([self.pc if pc is None else pc, negate(ok)]))
+        term = conj([self.pc if pc is None else pc, negate(ok)])
+        self._revert_sinks[-1].append(term)
+        if self.stmt is not None:
+            self.revert_origins[term.get_id()] = (*self.path, self.stmt)
 
     def address(self, module: str) -> Any:
         """The symbolic address of a module's deployed instance."""
@@ -1213,12 +1223,21 @@ class Encoder:
         Raises:
             EncodingError: for constructs the encoder cannot express.
         """
+        outer = self.stmt
+        try:
+            return self._exec_seq(stmts, st, loc, fr, pc)
+        finally:
+            self.stmt = outer
+
+    def _exec_seq(self, stmts: Sequence[ir.Stmt], st: SymState, loc: dict[str, Rep], fr: Frame,
+                  pc: Any) -> tuple[SymState, dict[str, Rep], Rep | None]:
         todo = list(stmts)
         i = 0
         fr = Frame(fr.module, loc, fr.env, fr.depth)
         while i < len(todo):
             s = todo[i]
             self.pc = pc
+            self.stmt = s
             if isinstance(s, ir.For):
                 unrolled: list[ir.Stmt] = []
                 for k in range(s.count):
@@ -1234,11 +1253,16 @@ class Encoder:
                 c, ok = self.ev(s.test, st, fr, CHECKED)
                 self.revert_if_not(ok)
                 rest = todo[i + 1:]
-                if has_return([s]):
-                    then_s = list(s.then) + ([] if always_returns(s.then) else rest)
-                    else_s = list(s.orelse) + ([] if always_returns(s.orelse) else rest)
-                    return self._branch(c, then_s, else_s, st, fr, pc)
-                st, loc2, _ = self._branch(c, list(s.then), list(s.orelse), st, fr, pc)
+                outer = self.path
+                self.path = (*outer, s)
+                try:
+                    if has_return([s]):
+                        then_s = list(s.then) + ([] if always_returns(s.then) else rest)
+                        else_s = list(s.orelse) + ([] if always_returns(s.orelse) else rest)
+                        return self._branch(c, then_s, else_s, st, fr, pc)
+                    st, loc2, _ = self._branch(c, list(s.then), list(s.orelse), st, fr, pc)
+                finally:
+                    self.path = outer
                 fr = Frame(fr.module, loc2, fr.env, fr.depth)
                 i += 1
                 continue

@@ -15,6 +15,7 @@ action), so the trace replays on the model and, as a fixture, on the EVM.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from verification.encode import (
     conj,
     disj,
     negate,
+    tree_leaves,
 )
 from verification.outcome import Budget, Job
 from verification.report import raw_int
@@ -327,10 +329,17 @@ class SequenceStats:
     prefixes: int = 0
     dead: int = 0
     queries: int = 0
+    # the guided phase (see :func:`search_sequences`): the prefixes it
+    # extended, and the queries that asked why an action cannot run
+    guided: int = 0
+    blocked: int = 0
 
     def describe(self) -> str:
-        return (f"{self.leaves} action sequence(s) asked, {self.prefixes} prefix(es) checked "
-                f"({self.dead} cannot run), {self.queries} solver queries")
+        out = (f"{self.leaves} action sequence(s) asked, {self.prefixes} prefix(es) checked "
+               f"({self.dead} cannot run), {self.queries} solver queries")
+        if self.guided:
+            out += f"; guided: {self.guided} prefix(es) extended, {self.blocked} blocker queries"
+        return out
 
 
 def independent(analysis: Analysis, a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -360,7 +369,7 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
                      depth: int, budget: Budget, reach: bool = False,
                      chosen: Sequence[tuple[str, str]] | None = None, actors: Sequence[int] | None = None,
                      first_check: int = 1, dictionary: Sequence[int] = (), max_queries: int = 4000,
-                     stats: SequenceStats | None = None) -> FromState:
+                     stats: SequenceStats | None = None, guided: bool | None = None) -> FromState:
     """Search up to ``depth`` transactions from ``run``'s concrete state by
     enumerating action sequences: one solver query per sequence with each
     transaction's action pinned, its arguments, caller and clock symbolic.
@@ -386,6 +395,18 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
       last transaction must write what the goal reads (for an ``ensures``
       goal, it is the job's action).
 
+    ``guided`` (default: when the actions are not ``chosen``, the whole
+    cone) splits the queries: this exhaustive walk gets a quarter of them, and
+    when it stops there with bounds left, the rest go to a guided walk to
+    ``depth`` (:meth:`_Walk.guided`) that extends each prefix only with
+    the actions a goal regression reaches (:meth:`_Walk.plan`: what blocks
+    the goal's action, by unsatisfiable cores, then what writes that, and
+    so on down to actions that can run), those that remove a block first.
+    A trace it finds is as real as any, but it may not be a shortest one,
+    and the guided walk proves nothing: ``none`` and the depth reported
+    are the exhaustive walk's, which goes on with what is left when the
+    guided walk runs out of prefixes.
+
     Each query is asked first with integer arguments from ``dictionary``
     (see :func:`search_from_state`), then with them free. Every query gets
     ``budget``'s rlimit (the deterministic budget), and the search stops
@@ -400,6 +421,8 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
     actions = search_actions(spec, analysis, job, chosen)
     callers = list(run.actors if actors is None else actors)
     stats = stats if stats is not None else SequenceStats()
+    if guided is None:
+        guided = chosen is None
     if not actions:
         return FromState("none", depth, detail="no action to unroll")
     if job.kind == "ensures":
@@ -408,105 +431,412 @@ def search_sequences(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun,
         lasts = [a for a in actions if analysis.affects(*a, reads) or a == job.action]
     deadline = time.perf_counter() + budget.timeout
     hint = z3.Bool("from_dictionary")
-    dead: set[tuple[tuple[str, str], ...]] = set()
-    alive: set[tuple[tuple[str, str], ...]] = set()
     try:
         enc0, solver, env0 = _concrete_start(spec, analysis, run, budget)
     except EncodingError as exc:
         return FromState("unknown", 0, detail=f"unsupported: {exc}")
-    start = SymState(ConcreteBase(enc0, run))
+    ctx = _Walk(spec, analysis, job, run, scenario, solver, env0, callers, hint, dictionary, actions, lasts,
+                expr, transition, reads, reach, stats, deadline, max_queries // 4 if guided else max_queries,
+                budget)
+    start = _Node(enc0, (), [SymState(ConcreteBase(enc0, run))], [], env0, 0)
 
-    class Stop(Exception):
-        pass
+    complete = first_check - 1
+    capped = False
+    why = ""
 
-    def ask(enc: Encoder, extra: Any) -> Any:
-        """Can the transactions on the solver all succeed (and ``extra`` hold)?"""
-        if stats.queries >= max_queries or time.perf_counter() > deadline:
-            raise Stop
+    def exhaust(first: int) -> FromState | None:
+        """The exhaustive walk from bound ``first``: its verdict, or None when
+        it stops short (``complete`` and ``why`` say where and why)."""
+        nonlocal complete, why, capped
+        capped = False
+        try:
+            for bound in range(first, depth + 1):
+                ctx.walk(bound, start)
+                if ctx.found:
+                    return FromState("found", ctx.found[0][0], ctx.found[0][1], detail=stats.describe())
+                if not ctx.incomplete:  # (an unknown query leaves its bound, and every later one, incomplete)
+                    complete = bound
+            if complete == depth:
+                return FromState("none", depth, detail=stats.describe())
+            why = f"a query ran out of its rlimit at depth {complete + 1}"
+        except _Stop:
+            capped = True
+            why = "timeout" if time.perf_counter() > deadline else f"{ctx.cap} queries"
+        return None
+
+    try:
+        out = exhaust(first_check)
+        if out is not None:
+            return out
+        if guided and capped and time.perf_counter() <= deadline:
+            ctx.cap = max_queries
+            with contextlib.suppress(_Stop):
+                ctx.guided(depth, start)
+            if ctx.found:
+                n, trace = ctx.found[0]
+                return FromState("found", n, trace, detail=(
+                    f"no violation within {complete} transaction(s) (every sequence asked); found by the guided "
+                    f"walk; {stats.describe()}"))
+            if stats.queries < max_queries and time.perf_counter() <= deadline:
+                # the guided walk ran out of prefixes: the exhaustive one goes on with what is left
+                ctx.incomplete = False
+                out = exhaust(complete + 1)
+                if out is not None:
+                    return out
+            else:
+                why = ("timeout" if time.perf_counter() > deadline else f"{max_queries} queries") + \
+                    f" spent (the guided walk to depth {depth} found nothing)"
+    except EncodingError as exc:
+        return FromState("unknown", complete, detail=f"unsupported: {exc}")
+    wall = time.perf_counter() > deadline
+    return FromState("unknown", complete, detail=(
+        f"{why}; no violation within {complete} transaction(s) (every sequence asked); {stats.describe()}"),
+        wall_clock=wall)
+
+
+def _differs(a: Rep, b: Rep) -> Any:
+    """A term that holds when two values of the same shape differ."""
+    if isinstance(a, MapVal) and isinstance(b, MapVal):
+        pairs = list(zip(tree_leaves(a.arrays), tree_leaves(b.arrays), strict=True))
+    elif isinstance(a, dict) and isinstance(b, dict):
+        return disj([_differs(a[k], b[k]) for k in a])
+    elif isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef):
+        pairs = [(a, b)]
+    else:
+        return z3.BoolVal(False)
+    return disj([negate(x == y) for x, y in pairs if not z3.eq(x, y)])
+
+
+def _unblocks(before: frozenset[Any], after: frozenset[Any]) -> bool:
+    """Whether a block of ``before`` (an action that could not run, and the
+    core of why) is gone in ``after``: the action runs, or is blocked
+    otherwise."""
+    return any(core != "runs" and (x, core) not in after for x, core in before)
+
+
+class _Stop(Exception):
+    """The search's query cap or wall clock is spent."""
+
+
+@dataclass
+class _Node:
+    """A prefix on the solver: its encoder, actions, states (the start's
+    first), steps, the environment of its last transaction and how many of
+    the encoder's facts the solver holds."""
+
+    enc: Encoder
+    seq: tuple[tuple[str, str], ...]
+    states: list[SymState]
+    steps: list[StepVars]
+    env: Env
+    added: int
+
+
+@dataclass
+class _Probe:
+    """Whether an action can run after a prefix (with the goal, for the
+    goal's action): ``ok`` (``model``, ``sv``), or not, with the reads of
+    the ``require``s in the unsatisfiable core (``keys``) and their ids
+    (``core``), or ``unknown``."""
+
+    status: Literal["ok", "blocked", "unknown"]
+    model: Any = None
+    sv: StepVars | None = None
+    keys: frozenset[Any] = frozenset()
+    core: frozenset[Any] = frozenset()
+
+
+class _Walk:
+    """The state of one :func:`search_sequences`: its solver and caches, and
+    the two walks over it."""
+
+    def __init__(self, spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
+                 solver: Any, env0: Env, callers: list[int], hint: Any, dictionary: Sequence[int],
+                 actions: list[tuple[str, str]], lasts: list[tuple[str, str]], expr: ir.Expr, transition: bool,
+                 reads: frozenset[Any], reach: bool, stats: SequenceStats, deadline: float, cap: int,
+                 budget: Budget) -> None:
+        self.spec, self.analysis, self.job, self.run, self.scenario = spec, analysis, job, run, scenario
+        self.solver, self.env0, self.callers, self.hint, self.dictionary = solver, env0, callers, hint, dictionary
+        self.actions, self.lasts, self.expr, self.transition = actions, lasts, expr, transition
+        self.reads, self.reach, self.stats, self.deadline, self.cap = reads, reach, stats, deadline, cap
+        self.budget = budget
+        self.dead: set[tuple[tuple[str, str], ...]] = set()
+        self.alive: set[tuple[tuple[str, str], ...]] = set()
+        self.found: list[tuple[int, Trace]] = []
+        self.incomplete = False
+        self.goal_reads = analysis.expr_reads(expr)
+        self._own: dict[ir.Stmt, frozenset[Any]] = {}
+
+    # ------------------------------------------------------------ queries
+    def ask(self, enc: Encoder, extra: Any, assumptions: Sequence[Any] = ()) -> Any:
+        """Can the transactions on the solver all succeed (and ``extra``
+        hold, and ``assumptions``)? A model, ``z3.unsat`` (the core of
+        ``assumptions`` in ``self.core``) or ``z3.unknown``."""
+        stats, solver = self.stats, self.solver
+        if stats.queries >= self.cap or time.perf_counter() > self.deadline:
+            raise _Stop
         solver.push()
         for f in [*enc.axioms, *finalize_facts(enc)]:
             solver.add(f)
         solver.add(negate(disj(enc.reverts)))
         solver.add(extra)
         r = z3.unknown
+        self.core: list[Any] = []
         try:
-            for assume in ([hint], []) if dictionary else ([],):
+            for assume in ([self.hint], []) if self.dictionary else ([],):
                 stats.queries += 1
                 t0 = time.perf_counter()
-                r = solver.check(*assume)
+                r = solver.check(*assume, *assumptions)
                 if r == z3.sat:
                     return solver.model()
                 if r == z3.unknown:
-                    u = classify_unknown(solver.reason_unknown(), time.perf_counter() - t0, budget)
+                    u = classify_unknown(solver.reason_unknown(), time.perf_counter() - t0, self.budget)
                     if u.reason == "timeout":
-                        raise Stop
+                        raise _Stop
+            if r == z3.unsat and assumptions:
+                self.core = list(solver.unsat_core())
             return r
         finally:
             solver.pop()
 
-    found: list[tuple[int, Trace]] = []
-    incomplete = [False]
+    def extend(self, node: _Node, a: tuple[str, str], reverts: list[Any] | None = None) -> tuple[_Node, StepVars]:
+        """Encode ``a`` as the next transaction after ``node`` on the solver
+        (inside the caller's push): the child node and its step."""
+        i = len(node.seq) + 1
+        child = node.enc.clone()
+        sv, post = unroll_step(self.spec, child, self.solver, [a], node.states[-1], node.env, self.env0, i, reverts)
+        _step_domain(self.spec, child, self.solver, sv, self.callers, self.run, self.hint, self.dictionary)
+        child.skolem = {}
+        return _Node(child, (*node.seq, a), [*node.states, post], [*node.steps, sv], sv.env, node.added), sv
 
-    def walk(bound: int, enc: Encoder, seq: tuple[tuple[str, str], ...], states: list[SymState],
-             steps: list[StepVars], prev_env: Env, added: int) -> None:
-        i = len(seq) + 1
-        leaf = i == bound
-        for a in (lasts if leaf else actions):
+    def goal(self, node: _Node, sv: StepVars) -> Any:
+        return _goal(node.enc, self.job, self.expr, self.transition, [node.seq[-1]], sv, node.states, self.reach,
+                     len(node.seq))
+
+    def add_facts(self, node: _Node) -> _Node:
+        for f in node.enc.facts[node.added:]:
+            self.solver.add(f)
+        node.added = len(node.enc.facts)
+        return node
+
+    def runs(self, node: _Node) -> bool:
+        """Whether ``node``'s prefix can run (asked once per prefix)."""
+        if node.seq in self.dead:
+            return False
+        if node.seq not in self.alive:
+            self.stats.prefixes += 1
+            if self.ask(node.enc, z3.BoolVal(True)) == z3.unsat:
+                self.dead.add(node.seq)
+                self.stats.dead += 1
+                return False
+            self.alive.add(node.seq)
+        return True
+
+    # ---------------------------------------------------- the exhaustive walk
+    def walk(self, bound: int, node: _Node) -> None:
+        """Every sequence of ``bound`` transactions after ``node`` (see :func:`search_sequences`)."""
+        seq = node.seq
+        leaf = len(seq) + 1 == bound
+        for a in (self.lasts if leaf else self.actions):
             nxt = (*seq, a)
-            if nxt in dead:
+            if nxt in self.dead:
                 continue
-            if seq and not leaf and independent(analysis, seq[-1], a) and actions.index(a) < actions.index(seq[-1]):
+            if seq and not leaf and independent(self.analysis, seq[-1], a) \
+                    and self.actions.index(a) < self.actions.index(seq[-1]):
                 continue
-            if leaf and not relevant(analysis, nxt, reads):
+            if leaf and not relevant(self.analysis, nxt, self.reads):
                 continue
-            solver.push()
+            self.solver.push()
             try:
-                child = enc.clone()
-                sv, post = unroll_step(spec, child, solver, [a], states[-1], prev_env, env0, i)
-                _step_domain(spec, child, solver, sv, callers, run, hint, dictionary)
-                child.skolem = {}
-                goal = _goal(child, job, expr, transition, [a], sv, [*states, post], reach, i) if leaf else None
-                for f in child.facts[added:]:
-                    solver.add(f)
+                child, sv = self.extend(node, a)
                 if leaf:
-                    stats.leaves += 1
-                    r = ask(child, goal)
+                    goal = self.goal(child, sv)
+                    self.add_facts(child)
+                    self.stats.leaves += 1
+                    r = self.ask(child.enc, goal)
                     if isinstance(r, z3.ModelRef):
-                        found.append((i, _trace(spec, r, [*steps, sv], run, scenario)))
+                        self.found.append((len(nxt), _trace(self.spec, r, child.steps, self.run, self.scenario)))
                         return
                     if r == z3.unknown:
-                        incomplete[0] = True
+                        self.incomplete = True
                     continue
-                if nxt not in alive:
-                    stats.prefixes += 1
-                    r = ask(child, z3.BoolVal(True))
-                    if r == z3.unsat:
-                        dead.add(nxt)
-                        stats.dead += 1
-                        continue
-                    alive.add(nxt)
-                walk(bound, child, nxt, [*states, post], [*steps, sv], sv.env, len(child.facts))
-                if found:
+                self.add_facts(child)
+                if not self.runs(child):
+                    continue
+                self.walk(bound, child)
+                if self.found:
                     return
             finally:
-                solver.pop()
+                self.solver.pop()
 
-    complete = first_check - 1
-    try:
-        for bound in range(first_check, depth + 1):
-            walk(bound, enc0, (), [start], [], env0, 0)
-            if found:
-                return FromState("found", found[0][0], found[0][1], detail=stats.describe())
-            if not incomplete[0]:
-                complete = bound
-        if incomplete[0]:
-            return FromState("unknown", complete, detail=f"a query ran out of its rlimit at depth {complete + 1}; "
-                             + stats.describe())
-    except Stop:
-        wall = time.perf_counter() > deadline
-        return FromState("unknown", complete,
-                         detail=("timeout" if wall else f"{max_queries} queries") + " spent; " + stats.describe(),
-                         wall_clock=wall)
-    except EncodingError as exc:
-        return FromState("unknown", complete, detail=f"unsupported: {exc}")
-    return FromState("none", depth, detail=stats.describe())
+    # ------------------------------------------------------- the guided walk
+    def own_reads(self, s: ir.Stmt) -> frozenset[Any]:
+        """The state a statement's own expressions read (through functions and
+        phase thresholds, not through the actions it calls: their statements
+        answer for themselves)."""
+        if s not in self._own:
+            out: set[Any] = set()
+            stack = list(ir.stmt_exprs(s))
+            while stack:
+                x = stack.pop()
+                if isinstance(x, ir.ActionCall):
+                    stack.extend(x.args)
+                    continue
+                if isinstance(x, ir.Ref | ir.FnCall | ir.PhaseOf):
+                    out |= self.analysis.expr_reads(x)
+                    if not isinstance(x, ir.Ref):
+                        continue
+                stack.extend(ir.expr_children(x))
+            self._own[s] = frozenset(out)
+        return self._own[s]
+
+    def branch_reads(self, a: tuple[str, str]) -> frozenset[Any]:
+        """The state the ``if`` tests of ``a`` (and of the actions it calls) read."""
+        out: set[Any] = set()
+        for m, n in {a, *self.analysis.action_callees(*a)}:
+            for s in ir.walk(self.spec.modules[m].actions[n].body):
+                if isinstance(s, ir.If):
+                    out |= self.own_reads(s)
+        return frozenset(out)
+
+    def probe(self, node: _Node, a: tuple[str, str], with_goal: bool,
+              change: frozenset[Any] = frozenset()) -> _Probe:
+        """Can ``a`` run after ``node`` (and break the goal, ``with_goal``;
+        and change one of the entries ``change``, when given)? If not, what
+        blocks it, by an unsatisfiable core over one assumption per revert
+        condition (the statement behind it), one for the goal and one for
+        the change (whose reads are those of ``a``'s ``if`` tests)."""
+        self.solver.push()
+        try:
+            reverts: list[Any] = []
+            child, sv = self.extend(node, a, reverts)
+            goal = self.goal(child, sv) if with_goal else None
+            self.add_facts(child)
+            # each assumption's label (the `require` it stands for) and the state that `require` reads
+            lits: dict[int, tuple[Any, frozenset[Any]]] = {}
+            assumptions = []
+            tag = len(node.seq) + 1
+            for k, r in enumerate(reverts):
+                b = z3.Bool(f"passes!{tag}!{k}")
+                self.solver.add(z3.Implies(b, negate(r)))
+                origin = child.enc.revert_origins.get(r.get_id())
+                lits[b.get_id()] = (origin[-1], frozenset().union(*map(self.own_reads, origin))) \
+                    if origin is not None else (None, frozenset())
+                assumptions.append(b)
+            if goal is not None:
+                g = z3.Bool(f"goal!{tag}")
+                self.solver.add(z3.Implies(g, goal))
+                lits[g.get_id()] = ("goal", self.goal_reads)
+                assumptions.append(g)
+            differs = [_differs(node.states[-1].get(k), child.states[-1].get(k))
+                       for k in sorted(change & self.analysis.action_writes(*a))]
+            if differs:
+                c = z3.Bool(f"changes!{tag}")
+                self.solver.add(z3.Implies(c, disj(differs)))
+                lits[c.get_id()] = ("change", self.branch_reads(a))
+                assumptions.append(c)
+            self.stats.blocked += 1
+            r = self.ask(child.enc, z3.BoolVal(True), assumptions)
+            if isinstance(r, z3.ModelRef):
+                if not with_goal:
+                    self.alive.add(child.seq)
+                return _Probe("ok", r, sv)
+            if r == z3.unknown:
+                return _Probe("unknown")
+            core = [lits[c.get_id()] for c in self.core if c.get_id() in lits]
+            if not with_goal and not differs:  # every revert condition assumed false: the prefix cannot run
+                self.dead.add(child.seq)
+            keys = frozenset().union(*(k for _, k in core))
+            return _Probe("blocked", keys=keys, core=frozenset(label for label, _ in core))
+        finally:
+            self.solver.pop()
+
+    def plan(self, node: _Node, depth: int) -> tuple[dict[tuple[str, str], int], frozenset[Any]]:
+        """Goal regression from ``node``: the goal's action, then (level by
+        level) the actions that write what blocks one of the level before,
+        down to actions that can run now. Returns each runnable action's
+        level (how many more steps the chain needs after it) and the
+        signature of the blocks met (a child whose signature equals its
+        parent's removed none of them). A trace found on the way is put in
+        ``self.found``."""
+        if self.job.action is None:
+            return {}, frozenset()
+        goal_action = self.job.action
+        levels: dict[tuple[str, str], int] = {}
+        sig: set[Any] = set()
+        # each action of the chain, with the entries it was taken in for (it must change one)
+        frontier: list[tuple[tuple[str, str], frozenset[Any]]] = [(goal_action, frozenset())]
+        seen = {goal_action}
+        level = 0
+        room = depth - len(node.seq)
+        while frontier and level < room:
+            nxt: list[tuple[tuple[str, str], frozenset[Any]]] = []
+            for x, change in frontier:
+                # (the goal's action is asked with the goal even below ``first``: then it cannot be
+                # broken, and the core says which of its conditions and the goal's block together)
+                with_goal = x == goal_action
+                p = self.probe(node, x, with_goal, change)
+                if p.status == "ok":
+                    if with_goal:
+                        assert p.sv is not None
+                        self.found.append((len(node.seq) + 1,
+                                           _trace(self.spec, p.model, [*node.steps, p.sv], self.run, self.scenario)))
+                        return levels, frozenset(sig)
+                    levels.setdefault(x, level)
+                    sig.add((x, "runs"))
+                    continue
+                if p.status == "unknown":
+                    continue
+                sig.add((x, p.core))
+                for w in self.actions:
+                    if w not in seen and self.analysis.action_writes(*w) & p.keys:
+                        seen.add(w)
+                        nxt.append((w, p.keys))
+            frontier = nxt
+            level += 1
+        return levels, frozenset(sig)
+
+    def guided(self, depth: int, node: _Node, sig: frozenset[Any] | None = None,
+               levels: dict[tuple[str, str], int] | None = None) -> None:
+        """Extend ``node`` towards the goal, up to ``depth`` transactions:
+        first the actions the goal regression (:meth:`plan`) reaches, by
+        level, and among those first the ones that remove a block (the
+        signature changes); then the others, in order. Every extension's
+        prefix must run; adjacent commuting transactions are taken in one
+        order only."""
+        if levels is None or sig is None:
+            levels, sig = self.plan(node, depth)
+            if self.found:
+                return
+        if len(node.seq) + 1 >= depth:
+            return
+        self.stats.guided += 1
+        seq = node.seq
+        # actions the prefix has not taken yet first (a repeated one more often makes no progress), then by level
+        preferred = sorted(levels, key=lambda a: (a in seq, levels[a], self.actions.index(a)))
+        deferred: list[tuple[str, str]] = []
+        for stage, order in enumerate((preferred, deferred)):
+            for a in order:
+                nxt = (*seq, a)
+                if nxt in self.dead:
+                    continue
+                if seq and independent(self.analysis, seq[-1], a) \
+                        and self.actions.index(a) < self.actions.index(seq[-1]):
+                    continue
+                self.solver.push()
+                try:
+                    child, _ = self.extend(node, a)
+                    self.add_facts(child)
+                    if not self.runs(child):
+                        continue
+                    child_levels, child_sig = self.plan(child, depth)
+                    if self.found:
+                        return
+                    if stage == 0 and not _unblocks(sig, child_sig):
+                        deferred.append(a)  # no block removed: tried after the others that remove one
+                        continue
+                    self.guided(depth, child, child_sig, child_levels)
+                    if self.found:
+                        return
+                finally:
+                    self.solver.pop()

@@ -378,12 +378,14 @@ def test_issue11_deep_hole_is_reached_from_deployment(tmp_path: Path, case: tupl
     deployed_case(tmp_path, case, fixed_too=False)
 
 
-def deep_prove_options(job: Job, depth: int, actions: tuple[str, ...]) -> Options:
-    """`imospec prove` of one hole's rule (an ``ensures``: the module's), searching from the bundled binding."""
+def deep_prove_options(job: Job, depth: int, actions: tuple[str, ...] | None, evm: str | None = None) -> Options:
+    """`imospec prove` of one hole's rule (an ``ensures``: the module's), searching from the bundled binding
+    (over ``actions`` only, when given)."""
     select: dict[str, Any] = {"invariant": job.rule_label} if job.kind == "step" else \
         {"module": job.module, "only_ensures": True}
-    return Options(**select, jobs=1, vacuity=False, cache=False, binding=BINDING, evm=None, depth=depth,
-                   search_actions=tuple(tuple(a.split(".", 1)) for a in actions))  # type: ignore[misc]
+    chosen = None if actions is None else tuple(tuple(a.split(".", 1)) for a in actions)
+    return Options(**select, jobs=1, vacuity=False, cache=False, binding=BINDING, evm=evm, depth=depth,
+                   search_actions=chosen)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow
@@ -413,6 +415,90 @@ def test_prove_refutes_the_old_deep_hole_from_deployment(tmp_path: Path, case: t
                if line.startswith(job.rule_label + " ") and job.action_label in line)
     assert f"refuted (found by bmc-deployment in {depth})" in row
     assert "found by bmc-deployment: " in out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in DEPLOYED_HOLES if c[0] in DEEP], ids=lambda c: c[0])
+def test_prove_refutes_the_old_deep_hole_from_deployment_over_the_whole_cone(tmp_path: Path,
+                                                                            case: tuple[Any, ...]) -> None:
+    # no --search-actions: every action of the rule's cone of influence (74),
+    # two actors; the exhaustive walk covers the first bounds, the guided walk
+    # reaches the seven transactions, and the trace replays on the model and,
+    # as a fixture from deployment, on the EVM (the fixed contracts: they
+    # differ from the old spec's model at the last step at the latest)
+    import io
+
+    from imospec_cli.prove import print_report
+
+    _, patch, job, depth, _, _ = case
+    report = prove(deep_prove_options(job, depth, None, evm="py-evm"), patched(tmp_path, patch))
+    r = next(r for r in report.proofs if r.job == job)
+    assert isinstance(r.outcome, Refuted), r.outcome
+    assert r.outcome.method == "bmc-deployment"
+    assert r.search is not None and r.search.found_by is SearchMethod.BMC_DEPLOYMENT, r.search
+    found = r.search.attempts[-1]
+    assert found.status == "found" and found.depth == depth, found
+    assert "found by the guided walk" in found.detail and "chosen action" not in found.detail
+    assert r.search.trace is not None and r.search.trace.from_deployment
+    assert len([s for s in r.search.trace.steps if s.kind == "action"]) == depth
+    assert r.search.replay is not None and r.search.replay.status == "confirmed"
+    assert job.rule_label in r.search.replay.detail
+    assert r.search.evm is not None and r.search.evm.status == "ran", r.search.evm
+    assert r.search.evm.first_difference is not None
+    assert report.exit_code() == 1
+    out = io.StringIO()
+    print_report(report, out)
+    assert f"refuted (found by bmc-deployment in {depth})" in out.getvalue()
+    assert "  from the binding's deployment (no prelude):" in out.getvalue()
+
+
+def _deployed_run(spec: ir.Spec, params: dict[str, str]) -> tuple[Binding, Any]:
+    from conformance.binding import at_deployment
+    from conformance.simulate import ModelRun
+
+    binding = hole_binding(params)
+    return binding, ModelRun(spec, at_deployment(binding))
+
+
+def test_the_guided_walk_reaches_the_buyback_hole_over_the_whole_cone(tmp_path: Path) -> None:
+    # seven transactions from deployment over all 74 actions of the cone: far
+    # beyond what the exhaustive walk covers (2 transactions in 100 queries);
+    # the goal regression (what blocks `buyback.execute`, by unsatisfiable
+    # cores, then what writes that, ...) orders the guided walk so that the
+    # trace comes within a few hundred queries
+    from verification.fromstate import SequenceStats, dictionary_values, search_sequences
+
+    _, patch, job, depth, _, params = next(c for c in DEPLOYED_HOLES if c[0] == "execute_min_mt_out")
+    spec = patched(tmp_path, patch)
+    binding, run = _deployed_run(spec, params)
+    stats = SequenceStats()
+    res = search_sequences(spec, Analysis(spec), job, run, None, depth, DEPLOYED_BUDGET, actors=run.actors[:2],
+                           dictionary=dictionary_values(), stats=stats, max_queries=400)
+    assert res.status == "found" and res.depth == depth, res
+    assert "found by the guided walk" in res.detail
+    assert stats.guided > 0 and stats.blocked > 0 and stats.queries <= 400
+    assert res.trace is not None
+    actions = [(s.module, s.action) for s in res.trace.steps if s.kind == "action"]
+    assert actions[-1] == job.action and ("offering", "finalize") in actions
+    assert model_replay_confirmed(spec, binding, job, res.trace)
+
+
+def test_the_guided_walk_claims_no_bound_it_did_not_exhaust(tmp_path: Path) -> None:
+    # the fixed spec, where no trace breaks the clause: the search runs out of
+    # queries and says unknown, with the depth the exhaustive walk covered,
+    # never one the guided walk only went through
+    from verification.fromstate import SequenceStats, dictionary_values, search_sequences
+
+    _, _, job, depth, _, params = next(c for c in DEPLOYED_HOLES if c[0] == "execute_min_mt_out")
+    spec = bundled()
+    _, run = _deployed_run(spec, params)
+    stats = SequenceStats()
+    res = search_sequences(spec, Analysis(spec), job, run, None, depth, DEPLOYED_BUDGET, actors=run.actors[:2],
+                           dictionary=dictionary_values(), stats=stats, max_queries=200)
+    assert res.status == "unknown", res
+    assert 0 < res.depth < depth
+    assert f"no violation within {res.depth} transaction(s) (every sequence asked)" in res.detail
+    assert "200 queries spent" in res.detail and stats.guided > 0
 
 
 def test_the_farm_funding_trace_from_deployment_replays_on_the_evm(tmp_path: Path) -> None:
