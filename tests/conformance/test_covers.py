@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from imospec_cli.main import main
 from imospec_cli.pipeline import Pipeline
 from spec.diagnostics import render
 from spec.driver import check_sources, read_sources
-from spec.mutate import OPERATORS, sample, spec_mutants
+from spec.mutate import EQUIVALENTS_FILE, OPERATORS, equivalent_argument, load_equivalents, sample, spec_mutants
 
 VAULT = """\
 module vault
@@ -183,6 +184,46 @@ def test_phase_list_mutants() -> None:
     phases = [m for m in spec_mutants(texts) if m.operator == "phases"]
     redeem = [m.replacement for m in phases if m.where == "reserve.redeem"]
     assert sorted(redeem) == ["Iron, Bronze", "Iron, Gold", "Iron, Silver"]
+
+
+def test_every_recorded_equivalent_is_a_mutant_of_the_bundled_spec() -> None:
+    """Each entry of the bundled equivalents file names a mutant the bundled
+    spec has, in the declaration it says: an entry whose line moved (an
+    edit above it) matches nothing and is stale, and is caught here rather
+    than silently counting a real survivor as equivalent elsewhere."""
+    spec_dir = Path(__file__).resolve().parents[2] / "spec" / "protocol"
+    texts = {p.name: p.read_text(encoding="utf-8") for p in spec_dir.glob("*.imo")}
+    mutants = spec_mutants(texts)
+    entries = json.loads((spec_dir / EQUIVALENTS_FILE).read_text(encoding="utf-8"))["equivalent"]
+    equivalents = load_equivalents(spec_dir / EQUIVALENTS_FILE)
+    assert len(equivalents) == len(entries), "two entries share a key"
+    for e in entries:
+        matched = [m for m in mutants if equivalent_argument(equivalents, m) == e["argument"]
+                   and (Path(m.file).name, m.line, m.operator) == (e["file"], e["line"], e["operator"])
+                   and " ".join(m.replacement.split()) == " ".join(e["mutated"].split())]
+        assert matched, f"stale entry, no such mutant: {e['file']}:{e['line']} {e['operator']} {e['mutated']!r}"
+        assert {m.where for m in matched} == {e["where"]}, e
+
+
+def test_an_equivalent_keyed_by_column_matches_only_that_mutant(tmp_path: Path) -> None:
+    """Two `>` made `>=` on one line share the line's key; an entry with a
+    column records one of them and leaves the other a survivor."""
+    text = VAULT + """
+action pair(a: uint256, b: uint256) {
+    require a > 1 and b > 2, "SMALL"
+}
+"""
+    pair = [m for m in spec_mutants({"vault.imo": text}) if m.where == "vault.pair" and m.operator == "compare"]
+    assert len(pair) == 2 and pair[0].key() == pair[1].key()
+    entry = {"file": "vault.imo", "line": pair[0].line, "operator": "compare", "mutated": ">=",
+             "argument": "only one"}
+    path = tmp_path / EQUIVALENTS_FILE
+    path.write_text(json.dumps({"equivalent": [{**entry, "column": pair[1].column}]}), encoding="utf-8")
+    found = load_equivalents(path)
+    assert [equivalent_argument(found, m) for m in pair] == [None, "only one"]
+    path.write_text(json.dumps({"equivalent": [entry]}), encoding="utf-8")
+    found = load_equivalents(path)
+    assert [equivalent_argument(found, m) for m in pair] == ["only one"] * 2
 
 
 @pytest.mark.slow
