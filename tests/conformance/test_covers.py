@@ -325,6 +325,10 @@ def test_cover_codes_are_tested_here() -> None:
     # that the bounded search from deployment confirms
     ("vesting.imo", '    require beneficiary != ZERO_ADDRESS, "ZERO_BENEFICIARY"\n', "",
      "vesting.add_grant.ensures[1]"),
+    # session 11's sample: a card sent to the zero address; offering's price unit off by one
+    ("member.imo", '    require receiver != ZERO_ADDRESS, "ZERO_ADDRESS"\n', "", "member.transfer_from.ensures[3]"),
+    ("offering.imo", "const WAD: uint256 = 10 ** 18", "const WAD: uint256 = (10 ** 18) - 1",
+     "offering.prices_in_the_pools_unit"),
 ])
 def test_bundled_spec_mutants_are_refuted_by_the_ensures(file: str, old: str, new: str, clause: str) -> None:
     """Mutants of the bundled spec that no rule saw, each refuted by an
