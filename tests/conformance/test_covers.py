@@ -329,6 +329,9 @@ def test_cover_codes_are_tested_here() -> None:
     ("member.imo", '    require receiver != ZERO_ADDRESS, "ZERO_ADDRESS"\n', "", "member.transfer_from.ensures[3]"),
     ("offering.imo", "const WAD: uint256 = 10 ** 18", "const WAD: uint256 = (10 ** 18) - 1",
      "offering.prices_in_the_pools_unit"),
+    # anyone may propose, whatever their weight
+    ("governor.imo", '    require weight > proposal_threshold, "BELOW_PROPOSAL_THRESHOLD"\n', "",
+     "governor.propose.ensures[8]"),
 ])
 def test_bundled_spec_mutants_are_refuted_by_the_ensures(file: str, old: str, new: str, clause: str) -> None:
     """Mutants of the bundled spec that no rule saw, each refuted by an
