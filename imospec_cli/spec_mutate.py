@@ -104,7 +104,15 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     from conformance.binding import BindingError
     from conformance.witness import CoverSettings
     from imospec_cli import prove
-    from spec.mutate import EQUIVALENTS_FILE, OPERATORS, SpecMutationError, load_equivalents, sample, spec_mutants
+    from spec.mutate import (
+        EQUIVALENTS_FILE,
+        OPERATORS,
+        SpecMutationError,
+        equivalent_argument,
+        load_equivalents,
+        sample,
+        spec_mutants,
+    )
 
     bad = [op for op in args.operator or () if op not in OPERATORS]
     if bad:
@@ -143,7 +151,7 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     report = SpecMutationReport()
     for i, m in enumerate(chosen, 1):
         fate = run_one(base, m, covers, baseline, args)
-        fate.equivalent = equivalents.get(m.key())
+        fate.equivalent = equivalent_argument(equivalents, m)
         report.fates.append(fate)
         word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
                 "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
@@ -256,7 +264,8 @@ def report_json(report: SpecMutationReport) -> dict[str, Any]:
     out: dict[str, Any] = {"mutants": []}
     for f in report.fates:
         file, line, operator, mutated = f.mutant.key()
-        out["mutants"].append({"file": file, "line": line, "operator": operator, "mutated": mutated,
+        out["mutants"].append({"file": file, "line": line, "column": f.mutant.column, "operator": operator,
+                               "mutated": mutated,
                                "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by,
                                "detail": f.detail, "equivalent": f.equivalent, "unknown": f.unknown})
     for half in ("merchant", "money market + governance"):

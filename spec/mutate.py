@@ -232,11 +232,19 @@ def sample(mutants: list[SpecMutant], limit: int | None, seed: int) -> list[Spec
     return [mutants[i] for i in sorted(picked)]
 
 
-def load_equivalents(path: Path) -> dict[tuple[str, int, str, str], str]:
+#: What an equivalents file's entry matches: :meth:`SpecMutant.key`, with the
+#: column appended when the entry gives one.
+EquivalentKey = tuple[str, int, str, str] | tuple[str, int, str, str, int]
+
+
+def load_equivalents(path: Path) -> dict[EquivalentKey, str]:
     """The spec mutants recorded as equivalent in ``path``, by :meth:`SpecMutant.key`, with their arguments.
 
     The file holds ``{"equivalent": [{"file", "line", "operator", "mutated", "argument"}, ...]}``;
-    a missing file records none.
+    a missing file records none. An entry may also give the ``column`` where
+    the edit starts: it then matches only the mutant there, for a line where
+    two mutants of the same operator make the same new text and only one of
+    them is equivalent (see :func:`equivalent_argument`).
 
     Raises:
         SpecMutationError: the file is not JSON of that shape, or an entry has no argument.
@@ -245,12 +253,22 @@ def load_equivalents(path: Path) -> dict[tuple[str, int, str, str], str]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        out: dict[tuple[str, int, str, str], str] = {}
+        out: dict[EquivalentKey, str] = {}
         for e in data["equivalent"]:
             argument = str(e["argument"]).strip()
             if not argument:
                 raise SpecMutationError(f"{path}: an equivalent mutant needs an argument: {e!r}")
-            out[(str(e["file"]), int(e["line"]), str(e["operator"]), " ".join(str(e["mutated"]).split()))] = argument
+            key: EquivalentKey = (str(e["file"]), int(e["line"]), str(e["operator"]),
+                                  " ".join(str(e["mutated"]).split()))
+            if e.get("column") is not None:
+                key = (*key, int(e["column"]))
+            out[key] = argument
         return out
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SpecMutationError(f"{path}: not an equivalents file ({exc})") from None
+
+
+def equivalent_argument(equivalents: dict[EquivalentKey, str], m: SpecMutant) -> str | None:
+    """The recorded argument that ``m`` is equivalent, or None: an entry with
+    ``m``'s column first, then one keyed by the line alone."""
+    return equivalents.get((*m.key(), m.column)) or equivalents.get(m.key())
