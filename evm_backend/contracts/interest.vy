@@ -3,7 +3,7 @@
 # @notice Written from spec/protocol/interest.imo (docs/protocol.md section 7).
 #   - The rate is a yearly rate in WAD, 6.25e16 (6.25% APY) by default,
 #     governed within [0, 25%] ("OUT_OF_BOUNDS" at deployment and on a
-#     change). It changes only through `set_parameter`, called by the
+#     change, by the same `_check_bounds`). It changes only through `set_parameter`, called by the
 #     timelock ("UNAUTHORIZED"); another key is "UNKNOWN_PARAMETER".
 #   - A rate change accrues first (the spec's `after govern
 #     interest.annual_rate: accrue()` in each market): after setting the
@@ -36,9 +36,16 @@ markets: public(DynArray[address, MAX_MARKETS])
 annual_rate: public(uint256)
 
 
+@internal
+@pure
+def _check_bounds(key: bytes32, _value: uint256):
+    assert key == ANNUAL_RATE_KEY, "UNKNOWN_PARAMETER"
+    assert _value <= MAX_RATE, "OUT_OF_BOUNDS"
+
+
 @deploy
 def __init__(_annual_rate: uint256, _timelock: address, _markets: DynArray[address, MAX_MARKETS]):
-    assert _annual_rate <= MAX_RATE, "OUT_OF_BOUNDS"
+    self._check_bounds(ANNUAL_RATE_KEY, _annual_rate)
     timelock = _timelock
     self.annual_rate = _annual_rate
     self.markets = _markets
@@ -49,8 +56,7 @@ def set_parameter(key: bytes32, _value: uint256):
     """Set the governed rate (the timelock's `govern`), inside its bounds;
     then every market accrues and moves to the new rate."""
     assert msg.sender == timelock, "UNAUTHORIZED"
-    assert key == ANNUAL_RATE_KEY, "UNKNOWN_PARAMETER"
-    assert _value <= MAX_RATE, "OUT_OF_BOUNDS"
+    self._check_bounds(key, _value)
     self.annual_rate = _value
     for m: address in self.markets:
         extcall Market(m).accrue_interest()

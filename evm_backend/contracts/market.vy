@@ -8,7 +8,8 @@
 #   10**6), and the EIP-712 domain name ("mDCEP", "mUSDC").
 #   - The governed parameters (the two minimums and the allocation cap, in
 #     the underlying's units; `listed`) are constructor arguments checked
-#     against the spec's bounds ("OUT_OF_BOUNDS"), and change only through
+#     against the spec's bounds ("OUT_OF_BOUNDS") by the setter's own
+#     `_check_bounds`, and change only through
 #     `set_parameter`, which only the timelock calls ("UNAUTHORIZED"): the
 #     spec's `govern` in timelock.execute. Their keys are
 #     keccak256("<module>.<name>") with the spec module's name given at
@@ -197,10 +198,6 @@ def _check_bounds(key: bytes32, _value: uint256):
 def __init__(_name: String[32], _module: String[32], _unit: uint256, _min_mint_amount: uint256,
              _min_redeem_amount: uint256, _allocation_cap: uint256, _listed: uint256, _controller: address,
              _underlying: address, _interest: address, _oracle: address, _timelock: address):
-    assert 1 <= _min_mint_amount and _min_mint_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
-    assert 1 <= _min_redeem_amount and _min_redeem_amount <= 1000 * _unit, "OUT_OF_BOUNDS"
-    assert _allocation_cap <= 100000000 * _unit, "OUT_OF_BOUNDS"
-    assert _listed <= 1, "OUT_OF_BOUNDS"
     controller = _controller
     underlying = _underlying
     interest = _interest
@@ -211,6 +208,10 @@ def __init__(_name: String[32], _module: String[32], _unit: uint256, _min_mint_a
     MIN_REDEEM_AMOUNT_KEY = keccak256(concat(_module, ".min_redeem_amount"))
     ALLOCATION_CAP_KEY = keccak256(concat(_module, ".allocation_cap"))
     LISTED_KEY = keccak256(concat(_module, ".listed"))
+    self._check_bounds(MIN_MINT_AMOUNT_KEY, _min_mint_amount)
+    self._check_bounds(MIN_REDEEM_AMOUNT_KEY, _min_redeem_amount)
+    self._check_bounds(ALLOCATION_CAP_KEY, _allocation_cap)
+    self._check_bounds(LISTED_KEY, _listed)
     NAME_HASH = keccak256(_name)
     CACHED_CHAIN_ID = chain.id
     CACHED_DOMAIN = keccak256(abi_encode(DOMAIN_TYPEHASH, keccak256(_name), VERSION_HASH, chain.id, self))

@@ -8,7 +8,7 @@
 #     ("OUTDATED_REPORT").
 #   - A report older than `max_staleness` (one day by default, governed
 #     within [1 hour, 7 days]: a constructor argument checked against its
-#     bounds, "OUT_OF_BOUNDS", changed only through `set_parameter`, which only
+#     bounds by the setter's own `_check_bounds`, "OUT_OF_BOUNDS", changed only through `set_parameter`, which only
 #     the timelock calls, "UNAUTHORIZED") is stale; never reported is stale.
 #   - The reporter is governed too: a constructor argument, replaced only
 #     through `set_parameter` by any address but zero ("OUT_OF_BOUNDS": the
@@ -40,10 +40,21 @@ offchain_value: public(HashMap[address, uint256])
 reported_at: public(HashMap[address, uint256])
 
 
+@internal
+@pure
+def _check_bounds(key: bytes32, _value: uint256):
+    if key == MAX_STALENESS_KEY:
+        assert HOUR <= _value and _value <= 7 * DAY, "OUT_OF_BOUNDS"
+    elif key == REPORTER_KEY:
+        assert 1 <= _value and _value <= convert(max_value(uint160), uint256), "OUT_OF_BOUNDS"
+    else:
+        raise "UNKNOWN_PARAMETER"
+
+
 @deploy
 def __init__(_reporter: address, _max_staleness: uint256, _timelock: address):
-    assert _reporter != empty(address), "OUT_OF_BOUNDS"
-    assert HOUR <= _max_staleness and _max_staleness <= 7 * DAY, "OUT_OF_BOUNDS"
+    self._check_bounds(REPORTER_KEY, convert(convert(_reporter, uint160), uint256))
+    self._check_bounds(MAX_STALENESS_KEY, _max_staleness)
     self.reporter = _reporter
     timelock = _timelock
     self.max_staleness = _max_staleness
@@ -53,14 +64,11 @@ def __init__(_reporter: address, _max_staleness: uint256, _timelock: address):
 def set_parameter(key: bytes32, _value: uint256):
     """Set a governed parameter (the timelock's `govern`), inside its bounds."""
     assert msg.sender == timelock, "UNAUTHORIZED"
+    self._check_bounds(key, _value)
     if key == MAX_STALENESS_KEY:
-        assert HOUR <= _value and _value <= 7 * DAY, "OUT_OF_BOUNDS"
         self.max_staleness = _value
-    elif key == REPORTER_KEY:
-        assert 1 <= _value and _value <= convert(max_value(uint160), uint256), "OUT_OF_BOUNDS"
-        self.reporter = convert(convert(_value, uint160), address)
     else:
-        raise "UNKNOWN_PARAMETER"
+        self.reporter = convert(convert(_value, uint160), address)
 
 
 @external
