@@ -24,7 +24,7 @@ def m(request: pytest.FixtureRequest, tmp_path: Path) -> Market:
 def test_dmm_interest_rate(m: Market) -> None:
     """InterestRateImplV1.test.js: the rate is 62500000000000000; the market accrues at it from 1e18."""
     assert m.state("interest").annual_rate == RATE == m.state("mdcep").accrual_rate
-    assert m.act("mdcep", "accrue_interest", m.attacker) == WAD
+    assert m.ok("mdcep", "accrue_interest", m.attacker) == WAD
 
 
 @pytest.mark.parametrize(("days", "expected_er"), [(365, 1062500000000000000), (180, 1030821917808219178)])
@@ -35,7 +35,7 @@ def test_dmm_exchange_rate_accrual(m: Market, days: int, expected_er: int) -> No
     start = m.state("mdcep").last_accrual
     m.wait(start + days * DAY - m.now)
     m.report()
-    minted = m.act("mdcep", "mint", m.holder, 100 * E18)
+    minted = m.ok("mdcep", "mint", m.holder, 100 * E18)
     assert m.state("mdcep").er == expected_er
     assert m.state("mdcep").last_accrual == start + days * DAY
     assert minted == 100 * E18 * WAD // expected_er
@@ -46,12 +46,12 @@ def test_dmm_mint_and_redeem(m: Market) -> None:
     25), redeem 25 pays 25 back."""
     mdcep_before = m.state("mdcep").balance_of[m.holder]
     dcep_before = m.state("dcep").balance_of[m.holder]
-    report = m.run("mdcep", "mint", m.holder, 25 * E18)
+    report = m.step("mdcep", "mint", m.holder, 25 * E18)
     assert report.model.ok and report.model.value == 25 * E18
     mint_events = [dict(e.args) for e in report.model.events if e.name == "Mint"]
     assert mint_events == [{"payer": m.holder, "recipient": m.holder, "underlying": 25 * E18, "minted": 25 * E18}]
     assert m.state("mdcep").balance_of[m.holder] == mdcep_before + 25 * E18
-    assert m.act("mdcep", "redeem", m.holder, 25 * E18) == 25 * E18
+    assert m.ok("mdcep", "redeem", m.holder, 25 * E18) == 25 * E18
     assert m.state("dcep").balance_of[m.holder] == dcep_before
 
 
@@ -59,11 +59,11 @@ def test_dmm_mint_refusals(m: Market) -> None:
     """DmmToken.UserInteractions.test.js: 'should not mint if ecosystem is
     paused' (PAUSED), 'amount is too small' (1 wei: AMOUNT_TOO_SMALL);
     redeeming stays open while paused (documented difference)."""
-    m.act("mdcep", "mint", m.holder, 25 * E18)
+    m.ok("mdcep", "mint", m.holder, 25 * E18)
     m.reverts("AMOUNT_TOO_SMALL", "mdcep", "mint", m.holder, 1)
-    m.act("controller", "pause", m.manager)
+    m.ok("controller", "pause", m.manager)
     m.reverts("PAUSED", "mdcep", "mint", m.holder, 25 * E18)
-    assert m.act("mdcep", "redeem", m.holder, 10 * E18) == 10 * E18
+    assert m.ok("mdcep", "redeem", m.holder, 10 * E18) == 10 * E18
 
 
 def test_dmm_gasless_mint(m: Market) -> None:
@@ -75,7 +75,7 @@ def test_dmm_gasless_mint(m: Market) -> None:
 
     def gasless(nonce: int, amount: int, fee: int, fee_recipient: int, expiry: int | None = None) -> object:
         req = (owner, carol, nonce, m.now + DAY if expiry is None else expiry, amount, fee, fee_recipient)
-        return m.run("mdcep", "mint_from_gasless_request", relayer, req,
+        return m.step("mdcep", "mint_from_gasless_request", relayer, req,
                      m.signed("mint_from_gasless_request", req)).model
 
     carol0, dave0 = m.state("mdcep").balance_of[carol], m.state("mdcep").balance_of[dave]
@@ -107,7 +107,7 @@ def test_a_fee_of_one_wei_is_minted_to_the_fee_recipient(mutant: tuple[str, str]
     before = m.state("mdcep").balance_of[m.relayer]
 
     def run() -> None:
-        assert m.act("mdcep", "mint_from_gasless_request", m.relayer, req,
+        assert m.ok("mdcep", "mint_from_gasless_request", m.relayer, req,
                      m.signed("mint_from_gasless_request", req)) == 5 * E18 - 1
         assert m.state("mdcep").balance_of[m.relayer] == before + 1
 
