@@ -23,9 +23,49 @@ from functools import cached_property
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis.strategies._internal.lazy import unwrap_strategies
 
 # Integer ranges at least this wide are sampled half the time by bit length.
 WIDE = 2**16
+
+
+class Named(st.SearchStrategy[Any]):
+    """``inner`` under a short name: what it draws, and how (its choices,
+    its span and label), are ``inner``'s.
+
+    Hypothesis writes a state machine's rules, with every argument's
+    strategy, into a note each time a rule it drew is not enabled (a
+    precondition, swarm testing): with the spec's numbers in them that text
+    ran to megabytes, copied and hashed at most steps."""
+
+    def __init__(self, inner: st.SearchStrategy[Any], name: str) -> None:
+        super().__init__()
+        self.inner, self.name = inner, name
+
+    @cached_property
+    def _unwrapped(self) -> Any:
+        return unwrap_strategies(self.inner)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def calc_label(self) -> int:
+        return int(self._unwrapped.label)
+
+    def do_draw(self, data: Any) -> Any:
+        return self._unwrapped.do_draw(data)
+
+    def _invert(self, value: Any) -> Any:
+        return self._unwrapped._invert(value)
+
+    def do_validate(self) -> None:
+        self.inner.validate()
+
+    def calc_is_empty(self, recur: Any) -> bool:
+        return bool(recur(self._unwrapped))
+
+    def is_currently_empty(self, data: Any) -> bool:
+        return bool(self._unwrapped.is_currently_empty(data))
 
 
 class Draw:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
 from conformance.binding import PRELUDE_START, module_only_actions
-from conformance.draws import Build, Draw, Just, OneOf, Sampled
+from conformance.draws import Build, Draw, Just, Named, OneOf, Sampled
 from conformance.harness import MAX_TIME_STEP, Harness, Step, StepReport
 from conformance.harness.values import _attr
 from conformance.signatures import sign_requests
@@ -197,9 +197,9 @@ def build_machine(
     time_edges = [v for v in edges if 1 <= v <= MAX_TIME_STEP]
     spec_periods = sorted({v + d for v in spec_numbers(spec, harness.model) for d in (-1, 0, 1)
                            if 1 <= v + d <= MAX_TIME_STEP})
-    time_strategy = st.one_of(
+    time_strategy = Named(st.one_of(
         st.sampled_from(time_edges or [1]), st.integers(1, 30 * 86400), st.builds(TimeTarget, st.integers(0, 2**16))
-    )
+    ), "clock.seconds")
 
     class SpecMachine(RuleBasedStateMachine):
         actors = Bundle("actors")
@@ -277,7 +277,8 @@ def build_machine(
         clock_moves = Bundle("clock_moves")
 
         @rule(target=clock_moves, seconds=time_strategy,
-              blocks=st.one_of(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.just(PACED)))
+              blocks=Named(st.one_of(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.just(PACED)),
+                           "clock.blocks"))
         def advance_time(self, seconds: Any, blocks: int) -> int:
             dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
             self._run(Step("time", seconds=dt, blocks=paced_blocks(dt, blocks)))
@@ -534,7 +535,10 @@ def _action_rule(
     # from the actors themselves
     focused = {**strategies, "caller": st.one_of(st.sampled_from(harness.actors[:1]),
                                                  st.sampled_from(harness.actors[:2]), st.sampled_from(harness.actors))}
-    return precondition(awake)(rule(**strategies)(step)), step, focused
+    # (under short names: see conformance.draws.Named)
+    named: dict[str, Any] = {k: Named(v, f"{key}.{k}") for k, v in strategies.items()}
+    focused = {k: Named(v, f"{key}.{k}") for k, v in focused.items()}
+    return precondition(awake)(rule(**named)(step)), step, focused
 
 
 def extra_draws(seed: int, callers: Draw, args: list[Draw]) -> list[tuple[int, tuple[Any, ...]]]:
