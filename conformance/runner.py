@@ -256,6 +256,24 @@ class ShardRunner:
         self._failing: dict[str, list[StepReport]] = {}
         self._stats_at_failure: RunStats | None = None
         self.machine = build_machine(self.harness, self.stats, on_step, self._keep)
+        # the starting state made last, its scenario's reports, and the
+        # harness's count of rebases right after (see _start)
+        self._started: tuple[int, list[StepReport], int] | None = None
+
+    def _start(self, index: int) -> list[StepReport]:
+        """Make the ``index``-th starting state the one every sequence begins
+        from, and return its scenario's reports. A campaign's shards of one
+        starting state come one after another (:func:`plan_shards`), and
+        when the harness still returns to the state the last call made
+        (nothing rebased it since), that state is kept and its reports are
+        given again: the scenario's steps are deterministic, so running them
+        again makes the same state and the same reports."""
+        harness = self.harness
+        if self._started is not None and self._started[0] == index and self._started[2] == harness.rebases:
+            return self._started[1]
+        reports = harness.start_from(self.binding.starts[index])
+        self._started = (index, reports, harness.rebases)
+        return reports
 
     def _keep(self, trace: list[StepReport]) -> None:
         self._failing["trace"] = list(trace)  # the last one kept is the shrunk one
@@ -313,7 +331,7 @@ class ShardRunner:
         stats.examples, stats.steps, stats.outcomes, stats.clauses = 0, 0, {}, set()
         start = self.binding.starts[shard.start]
         result = ShardResult(shard, stats, 0.0)
-        reports = self.harness.start_from(start)
+        reports = self._start(shard.start)
         if any(not r.ok for r in reports):
             # the scenario's own steps, up to the first that differs, are the trace: replay runs
             # them after the prelude

@@ -93,6 +93,7 @@ class DeployedPair(BindingNames):
         self.check_rules = check_rules
         self.full_compare = full_compare
         self.scenario: str | None = None  # the starting state's scenario (see start_from)
+        self.rebases = 0  # how many times the state reset returns to was set (see rebase)
         self.backend: Backend = get_backend(backend)
         accounts = self.backend.create_accounts(1 + binding.actors)
         # the precompiles hold a wei, as on mainnet: a call to an empty one
@@ -274,6 +275,7 @@ class DeployedPair(BindingNames):
     def rebase(self) -> None:
         """Make the current state of both sides the one :meth:`reset` returns to."""
         self._base = self._save()
+        self.rebases += 1
 
     def reset(self) -> None:
         """Return both sides to the starting state (after the prelude and the
