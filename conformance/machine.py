@@ -280,7 +280,8 @@ def build_machine(
               blocks=Named(st.one_of(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.just(PACED)),
                            "clock.blocks"))
         def advance_time(self, seconds: Any, blocks: int) -> int:
-            dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP)
+            dt = resolve_time(seconds, harness.model, harness.backend.timestamp, spec_periods, MAX_TIME_STEP,
+                              harness.numbers_held)
             self._run(Step("time", seconds=dt, blocks=paced_blocks(dt, blocks)))
             return dt
 
@@ -393,7 +394,7 @@ def _action_rule(
 
     def draw(caller: int, raw: tuple[Any, ...]) -> tuple[Any, ...]:
         clock = (harness.backend.timestamp, harness.backend.block_number)
-        args = tuple(resolve(v, harness.model, module, caller, clock) for v in raw)
+        args = tuple(resolve(v, harness.model, module, caller, clock, harness.numbers_held) for v in raw)
         args = resolve_aliases(args, caller, types)
         if action.signed_request is not None:
             rec = spec.modules[module].records[action.signed_request]

@@ -264,7 +264,8 @@ def focused_numbers(model: Model, module: str, caller: int, *, narrow: bool = Fa
     return sorted(found)
 
 
-def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int, ...] = ()) -> Any:
+def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int, ...] = (),
+            held: Callable[[], list[int]] | None = None) -> Any:
     """Replace :class:`Linked` placeholders by addresses (the caller when
     nothing is linked), and :class:`NearState` placeholders (also inside
     records) by numbers:
@@ -273,7 +274,8 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
     concerns the caller and module more widely, a quarter at any number in the
     state; all but the exact picks also take 0 and one off. The ``clock``
     (the time and block number the step runs at) joins every pool, so that a
-    deadline meets the present, exactly and one off."""
+    deadline meets the present, exactly and one off. ``held`` gives
+    ``model.numbers_held()`` (a caller may keep it while the state stays)."""
     if isinstance(value, NearState):
         kind = value.pick % 4
         if kind <= 1:
@@ -281,7 +283,7 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         elif kind == 2:
             pool = focused_numbers(model, module, caller)
         else:
-            pool = model.numbers_held()
+            pool = held() if held is not None else model.numbers_held()
         pool = sorted({*pool, *clock})
         choices = pool if kind == 0 and pool else _near(pool)
         return choices[(value.pick // 4) % len(choices)]
@@ -295,7 +297,7 @@ def resolve(value: Any, model: Model, module: str, caller: int, clock: tuple[int
         pool = linked_addresses(model, module, caller)
         return pool[value.pick % len(pool)] if pool else caller
     if isinstance(value, tuple):
-        return tuple(resolve(v, model, module, caller, clock) for v in value)
+        return tuple(resolve(v, model, module, caller, clock, held) for v in value)
     return value
 
 
@@ -424,11 +426,13 @@ class TimeTarget:
         return f"TimeTarget({self.pick})"
 
 
-def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon: int) -> int:
-    """Seconds to move the clock for a drawn value (an int or a TimeTarget)."""
+def resolve_time(value: Any, model: Model, now: int, periods: list[int], horizon: int,
+                 held: Callable[[], list[int]] | None = None) -> int:
+    """Seconds to move the clock for a drawn value (an int or a TimeTarget);
+    ``held`` as for :func:`resolve`."""
     if not isinstance(value, TimeTarget):
         return int(value)
-    stamps = [v for v in model.numbers_held() if now - horizon <= v <= now + horizon]
+    stamps = [v for v in (held() if held is not None else model.numbers_held()) if now - horizon <= v <= now + horizon]
     if value.pick % 2 == 0:
         # most often the latest moment recorded: the action that just ran
         stamps = sorted(stamps)[-1:]

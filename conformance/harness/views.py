@@ -298,15 +298,23 @@ class ViewComparison(StorageIndex):
         ahead (MAX_TIME_STEP on), where schedules that run on from a moment
         of the state (a tier's decay) have run their course."""
         now, block = self.backend.timestamp, self.backend.block_number
-        if self._held[0] != self.state_version:  # (the numbers the state holds change only with it)
-            self._held = (self.state_version, self.model.numbers_held())
-        held = self._held[1]
+        held = self.numbers_held()
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
         out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}
         for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
         return sorted(v for v in out if v >= 0)
+
+
+    def numbers_held(self) -> list[int]:
+        """The model's ``numbers_held()``, kept while the state is as it was:
+        it changes only when a step changes a side's state or both sides go
+        back to a saved one (:attr:`state_version`); a dry run of an action
+        on the model puts the state back as it was."""
+        if self._held[0] != self.state_version:
+            self._held = (self.state_version, self.model.numbers_held())
+        return self._held[1]
 
 
 def _word_types(fn: ir.Fn) -> tuple[str, ...]:
