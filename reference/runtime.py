@@ -263,23 +263,35 @@ def clone(value: Any) -> Any:
     faster: the model copies the modules an action may write before every
     action, to put them back if it reverts.
     """
-    if isinstance(value, Map):
+    t = type(value)
+    if t in _IMMUTABLE:
+        return value
+    if t is Map or isinstance(value, Map):
         out = Map(value.default)
         if value:
-            if isinstance(next(iter(value.values())), int):
+            if type(next(iter(value.values()))) in _IMMUTABLE:
                 # a map's values share one type: scalars are copied in one go
                 dict.update(out, value)
             else:
                 for k, v in value.items():
                     dict.__setitem__(out, k, clone(v))
         return out
-    if type(value) is dict:
+    if t is dict:
         return {k: clone(v) for k, v in value.items()}
     if hasattr(value, "__dataclass_fields__"):
-        copied = object.__new__(type(value))
-        copied.__dict__.update({k: v if isinstance(v, int) else clone(v) for k, v in value.__dict__.items()})
+        copied = object.__new__(t)
+        fields = value.__dict__
+        into = copied.__dict__
+        into.update(fields)
+        for k, v in fields.items():
+            if type(v) not in _IMMUTABLE:
+                into[k] = clone(v)
         return copied
     return value
+
+
+# the types of model values that are never changed in place (shared by a copy)
+_IMMUTABLE = frozenset({int, bool, bytes, str, type(None)})
 
 
 def map_of(default: Callable[[], Any]) -> Callable[[], Map]:
