@@ -9,7 +9,9 @@ For each backend (py-evm, pyrevm) it prints, from the same run:
 - whole campaign: one seeded ``run_campaign`` (hypothesis drawing the steps,
   the views, the sweeps, the resets between sequences; start-up apart) in
   this process, and its ratio to the raw rate (the targets: 1,500 steps/s
-  on pyrevm; half the raw rate on py-evm);
+  on pyrevm; half the raw rate on py-evm); also per second of this
+  process's CPU time, which other processes on a shared machine change less
+  than the wall clock, with the load average beside it;
 - where a campaign step's time goes: generation (hypothesis and the
   machine's draws, with their dry runs on the model), model, EVM,
   comparison, views, and the rest of the harness; and its CPU time, which
@@ -175,7 +177,8 @@ def main() -> None:
         raw, conf = max(raws), max(confs)
         b = campaign_breakdown(spec, binding, backend, args.examples, args.steps)
         print(f"{backend:>7}: raw {raw:8.0f} calls/s   one step {conf:8.0f} steps/s ({conf / raw:.2f} of raw)   "
-              f"whole campaign {b['rate']:6.0f} steps/s ({b['rate'] / raw:.3f} of raw)")
+              f"whole campaign {b['rate']:6.0f} steps/s ({b['rate'] / raw:.3f} of raw), "
+              f"{b['steps'] / b['cpu']:.0f} steps per CPU second; load {os.getloadavg()[0]:.1f}")
         total = sum(b["parts"].values())
         parts = "  ".join(f"{k} {v / total:.0%}" for k, v in sorted(b["parts"].items(), key=lambda kv: -kv[1]))
         print(f"         a campaign step ({b['steps']} steps, {1000 * b['seconds'] / b['steps']:.2f} ms each, "
@@ -188,7 +191,8 @@ def main() -> None:
         examples = max(1, round(size / args.steps))
         b = campaign_breakdown(spec, binding, "pyrevm", examples, args.steps)
         print(f"linear cost: {examples} x {args.steps} ({b['steps']} steps) on pyrevm, one worker, "
-              f"start-up apart: {b['rate']:.0f} steps/s, {1000 * b['cpu'] / b['steps']:.2f} ms of CPU a step, "
+              f"start-up apart: {b['rate']:.0f} steps/s, {1000 * b['cpu'] / b['steps']:.2f} ms of CPU a step "
+              f"({b['steps'] / b['cpu']:.0f} steps per CPU second), "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
     if args.scaling:
         examples = max(1, args.scaling // args.steps)
