@@ -6,6 +6,7 @@ killed); and the same shards run on a Ray cluster."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,15 @@ import pytest
 
 from conformance.binding import load_implementation
 from conformance.mutate import mutations, run_mutants
-from conformance.runner import SHARD_EXAMPLES, CampaignResult, plan_shards, run_campaign, step_to_json
+from conformance.runner import (
+    SHARD_EXAMPLES,
+    CampaignResult,
+    Shard,
+    ShardRunner,
+    plan_shards,
+    run_campaign,
+    step_to_json,
+)
 from imospec_cli.main import main
 
 MutantMaker = Callable[[str, str, str], Path]  # the tiny_mutant fixture (conftest.py)
@@ -37,6 +46,45 @@ def test_shards_depend_on_the_seed_and_the_budget_alone() -> None:
     assert plan_shards(3, 100, seed=5) == shards
     # up to SHARD_EXAMPLES sequences a starting state: one shard each, seeded as campaigns always were
     assert [(s.start, s.seed) for s in plan_shards(10, 100, seed=1)] == [(i, 1009 + i) for i in range(10)]
+
+
+def test_a_shard_that_starts_where_the_last_one_did_keeps_its_starting_state(
+        tiny_binding_path: Path, tmp_path: Path) -> None:
+    # the shards of one starting state come one after another: the second runs from the
+    # state the first made, without the scenario's steps, and draws and finds what it does alone
+    impl = tmp_path / "impl"
+    shutil.copytree(tiny_binding_path.parent, impl)
+    data = json.loads((impl / "binding.json").read_text())
+    data["spec"] = str((tiny_binding_path.parent / data["spec"]).resolve())
+    data["scenarios"] = {"later": [["time", 3600, 1], ["cash", "transfer", "actor:0", ["actor:1", "5"]]]}
+    (impl / "binding.json").write_text(json.dumps(data))
+    binding, spec = load_implementation(impl / "binding.json")
+    index = binding.starts.index("later")
+    first, second = Shard(0, index, 0, 3, 11), Shard(1, index, 1, 3, 12)
+
+    def runner() -> tuple[ShardRunner, list[tuple[str, int]]]:
+        seen: list[tuple[str, int]] = []
+        r = ShardRunner(spec, binding, "pyrevm", steps=6,
+                        on_step=lambda rep: seen.append((rep.step.describe(), r.harness.backend.timestamp)))
+        return r, seen
+
+    together, seen = runner()
+    assert together.run(first).divergence is None
+    rebases = together.harness.rebases
+    seen.clear()
+    again = together.run(second)
+    assert together.harness.rebases == rebases, "the scenario ran again"
+    alone, fresh = runner()
+    by_itself = alone.run(second)
+    assert seen and seen == fresh
+    assert (again.stats.examples, again.stats.steps, again.stats.outcomes) == (
+        by_itself.stats.examples, by_itself.stats.steps, by_itself.stats.outcomes)
+    # once the harness was rebased elsewhere, the next shard makes its starting state again
+    together.harness.start_from(None)
+    rebases = together.harness.rebases
+    seen.clear()
+    together.run(second)
+    assert together.harness.rebases == rebases + 1 and seen == fresh
 
 
 def test_the_divergence_found_is_the_same_whatever_the_number_of_workers(
