@@ -390,8 +390,8 @@ def _dmg_alone(dst: Path, backend: str) -> Harness:
     for m in modules:
         (dst / f"{m}.vy").write_text((CONTRACTS / f"{m}.vy").read_text())
     bundled = json.loads((CONTRACTS / "binding-governance.json").read_text())
-    data = {"name": "dmg", "spec": str(ROOT / "spec" / "protocol"), "modules": {m: bundled["modules"][m] for m in modules},
-            "params": bundled["params"]}
+    data = {"name": "dmg", "spec": str(ROOT / "spec" / "protocol"),
+            "modules": {m: bundled["modules"][m] for m in modules}, "params": bundled["params"]}
     (dst / "binding.json").write_text(json.dumps(data))
     binding, spec = load_implementation(dst / "binding.json")
     return Harness(spec, binding, backend, full_compare=True)
