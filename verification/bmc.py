@@ -297,7 +297,9 @@ def _hash_substitution(enc: Encoder, model: Any) -> dict[int, int]:
     for term, args, _types in enc.hash_apps:
         v = raw_int(model, term)
         words = [raw_int(model, x) for x in args]
-        if not isinstance(v, int) or not all(isinstance(w, int) for w in words):
+        if not isinstance(v, int) or not all(isinstance(w, int) and 0 <= w < 2 ** 256 for w in words):
+            # A hash met on a path that overflowed before it (and so reverted)
+            # may have arguments outside a word: no transaction computes it.
             continue
         data = b"".join(int(w).to_bytes(32, "big") for w in words)
         out[v] = int.from_bytes(keccak(data), "big")
