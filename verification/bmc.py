@@ -24,7 +24,7 @@ import z3
 
 from spec import ir
 from spec.analysis import Analysis
-from verification.build import Builder, finalize_facts, goal_clauses, make_env
+from verification.build import Builder, finalize_facts, goal_clauses, make_env, own_context
 from verification.encode import Encoder, EncodingError, Env, Frame, Rep, SymState, conj, deploy_arg_type, disj, negate
 from verification.outcome import BoundedSearch, Budget, Job
 from verification.report import concrete, raw_int
@@ -55,7 +55,11 @@ def bounded_check(spec: ir.Spec, analysis: Analysis, job: Job, depth: int, budge
     """
     t0 = time.perf_counter()
     try:
-        result = BoundedSearch.from_json(_search(spec, analysis, job, depth, budget, domain, chosen))
+        # in a Z3 context of its own, like the step queries: what the worker
+        # built before must not change the search's path, nor so its verdict
+        with own_context():
+            found = _search(spec, analysis, job, depth, budget, domain, chosen)
+        result = BoundedSearch.from_json(found)
     except EncodingError as exc:
         return BoundedSearch("unknown", depth, detail=f"unsupported: {exc}", seconds=time.perf_counter() - t0)
     if result.status == "reachable" and replay_model:
@@ -297,7 +301,9 @@ def _hash_substitution(enc: Encoder, model: Any) -> dict[int, int]:
     for term, args, _types in enc.hash_apps:
         v = raw_int(model, term)
         words = [raw_int(model, x) for x in args]
-        if not isinstance(v, int) or not all(isinstance(w, int) for w in words):
+        if not isinstance(v, int) or not all(isinstance(w, int) and 0 <= w < 2 ** 256 for w in words):
+            # A hash met on a path that overflowed before it (and so reverted)
+            # may have arguments outside a word: no transaction computes it.
             continue
         data = b"".join(int(w).to_bytes(32, "big") for w in words)
         out[v] = int.from_bytes(keccak(data), "big")

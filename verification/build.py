@@ -340,20 +340,31 @@ class Built:
     shown_params: list[tuple[str, str]] | None = None
 
 
-def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None = None) -> list[Any]:
+def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None = None, *,
+                      connected_only: bool = True) -> list[Any]:
     """What successful deployment guarantees about parameters: each top-level
     ``require`` of an ``init`` (of ``modules``, default all) that reads only
     parameters and constants, and that no earlier statement of that ``init``
-    could have changed."""
-    out: list[Any] = []
+    could have changed.
+
+    Only the requires connected to the query are taken: those that read a
+    parameter the query already reads, or one that such a require reads, and
+    so on. The others constrain parameters nothing else in the query
+    mentions, which a deployable spec can always satisfy on their own: they
+    cannot change the query's answer, only the solver's path to it (a
+    parameter of a module that the import closure merely passes through).
+    With ``connected_only`` false, every one of them (for a query whose
+    parameters are not all read yet when it is asked)."""
+    requires: list[tuple[str, ir.Require, set[tuple[str, str]]]] = []
     for m in enc.spec.modules.values():
         if modules is not None and m.name not in modules:
             continue
         assigned: set[tuple[str, str]] = set()
         for s in m.init:
             if isinstance(s, ir.Require) and _params_only(s.cond, assigned):
-                v, ok = enc.ev(s.cond, st, Frame(m.name, {}, None), CHECKED)
-                out.append(conj([ok, v]))
+                reads = {(x.module, x.name) for x in ir.walk_expr(s.cond)
+                         if isinstance(x, ir.Ref) and x.kind == "param"}
+                requires.append((m.name, s, reads))
             for sub in ir.walk((s,)):
                 if isinstance(sub, ir.Assign):
                     root = sub.target
@@ -361,6 +372,20 @@ def param_assumptions(enc: Encoder, st: SymState, modules: Sequence[str] | None 
                         root = root.base
                     if isinstance(root, ir.Ref) and root.kind == "param":
                         assigned.add((root.module, root.name))
+    known = set(enc.__dict__.get("param_vals", {}))
+    taken = [not connected_only or not reads for _, _, reads in requires]
+    grew = True
+    while grew:
+        grew = False
+        for i, (_, _, reads) in enumerate(requires):
+            if not taken[i] and reads & known:
+                taken[i] = grew = True
+                known |= reads
+    out: list[Any] = []
+    for (module, s, _), take in zip(requires, taken, strict=True):
+        if take:
+            v, ok = enc.ev(s.cond, st, Frame(module, {}, None), CHECKED)
+            out.append(conj([ok, v]))
     return out
 
 

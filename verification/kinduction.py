@@ -74,7 +74,7 @@ def k_induction_step(spec: ir.Spec, analysis: Analysis, job: Job, k: int, budget
         solver.set("timeout", max(1, int(budget.timeout * 1000)))
         solver.set("rlimit", int(budget.rlimit))
         solver.add(rule_holds(enc, rule.expr, st, fr, None))
-        for f in param_assumptions(enc, st, scope_modules(spec, analysis, job)):
+        for f in param_assumptions(enc, st, scope_modules(spec, analysis, job), connected_only=False):
             solver.add(f)
         env0 = make_env(enc, "k0")
         prev_env = env0

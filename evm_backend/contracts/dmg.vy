@@ -2,8 +2,10 @@
 # @title dmg: the money market's governance token, an ERC-20 with vote checkpoints
 # @notice Written from spec/protocol/dmg.imo, its template votes.imo and that
 #   template's own template erc20.imo (docs/protocol.md section 8).
-#   - The whole supply, 250,000,000 DMG (18 decimals), is minted to `treasury`
-#     at deployment; nothing mints or burns DMG afterwards.
+#   - The whole supply, 250,000,000 DMG (18 decimals), is minted at
+#     deployment: the seed's locked 60% (LOCKED_SUPPLY, 150M) to `vesting`,
+#     which holds it on the seed's schedules, and the rest to `treasury`;
+#     nothing mints or burns DMG afterwards.
 #   - Votes (COMP style), as in mt.vy: an account's balance counts for its
 #     delegate (the zero address: nobody); `checkpoints[d]` keeps one entry per
 #     block in which `d`'s votes changed, and `prior_votes` finds the one in
@@ -50,6 +52,8 @@ struct Checkpoint:
     votes: uint256
 
 DMG_SUPPLY: constant(uint256) = 250000000 * 10**18
+# vesting's LOCKED_SUPPLY: the seed's locked 60% of the supply
+LOCKED_SUPPLY: constant(uint256) = 150000000 * 10**18
 
 # secp256k1n / 2: a signature with a larger s is the malleated twin of one with a smaller s
 HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
@@ -67,8 +71,10 @@ struct Delegation:
     nonce: uint256
     expiry: uint256
 
-# Receives the whole supply at deployment.
+# Receives the unlocked 40% of the supply at deployment.
 treasury: public(immutable(address))
+# imported module (constructor argument): holds the locked 60%
+vesting: public(immutable(address))
 
 # the EIP-712 domain as of deployment (recomputed on another chain)
 CACHED_CHAIN_ID: immutable(uint256)
@@ -99,12 +105,14 @@ nonces: public(HashMap[address, uint256])
 
 
 @deploy
-def __init__(_treasury: address):
+def __init__(_treasury: address, _vesting: address):
     treasury = _treasury
+    vesting = _vesting
     CACHED_CHAIN_ID = chain.id
     CACHED_DOMAIN = self._build_domain()
-    # init { _mint(treasury, DMG_SUPPLY) }
-    self._mint(_treasury, DMG_SUPPLY)
+    # init { _mint(treasury, DMG_SUPPLY - vesting.LOCKED_SUPPLY); _mint(vesting, vesting.LOCKED_SUPPLY) }
+    self._mint(_treasury, DMG_SUPPLY - LOCKED_SUPPLY)
+    self._mint(_vesting, LOCKED_SUPPLY)
 
 
 # ---------------------------------------------------------------- erc20 actions

@@ -383,9 +383,15 @@ def test_a_grant_to_a_module_is_refused_and_grants_vest_linearly(backend: str) -
 
 
 def _dmg_alone(dst: Path, backend: str) -> Harness:
+    """DMG without a prelude (with the modules it needs: vesting, which holds
+    its locked supply, and the modules vesting imports)."""
     dst.mkdir(parents=True, exist_ok=True)
-    (dst / "dmg.vy").write_text((CONTRACTS / "dmg.vy").read_text())
-    data = {"name": "dmg", "spec": str(ROOT / "spec" / "protocol"), "modules": {"dmg": {"vyper": "dmg.vy"}}}
+    modules = ("dmg", "timelock", "governor", "vesting")
+    for m in modules:
+        (dst / f"{m}.vy").write_text((CONTRACTS / f"{m}.vy").read_text())
+    bundled = json.loads((CONTRACTS / "binding-governance.json").read_text())
+    data = {"name": "dmg", "spec": str(ROOT / "spec" / "protocol"),
+            "modules": {m: bundled["modules"][m] for m in modules}, "params": bundled["params"]}
     (dst / "binding.json").write_text(json.dumps(data))
     binding, spec = load_implementation(dst / "binding.json")
     return Harness(spec, binding, backend, full_compare=True)

@@ -137,3 +137,44 @@ def test_only_ensures_plans_no_invariant() -> None:
     assert res.spec is not None
     jobs, free = plan(res.spec, Analysis(res.spec), Options(only_ensures=True, vacuity=False))
     assert {j.kind for j in jobs} == {"ensures", "theorem"} and not free
+
+
+CONNECTED = """\
+module knobs
+
+param low: uint256 = 1
+param high: uint256 = 2
+param cap: uint256 = 3
+param spare: uint256 = 4
+
+state level: uint256 = 0
+
+init {
+    require low < high, "BAD_RANGE"
+    require high <= cap, "BAD_CAP"
+    require spare > 0, "BAD_SPARE"
+}
+
+action set_low()
+    ensures level == low
+{
+    level = low
+}
+"""
+
+
+def test_a_query_assumes_the_deployment_requires_connected_to_what_it_reads(tmp_path: Path) -> None:
+    """`set_low` reads `low`: the require on `low` and `high`, and through
+    `high` the one on `cap`, are assumed; the one on `spare` alone is not."""
+    from spec.analysis import Analysis
+    from verification.build import Builder
+    from verification.outcome import Job
+
+    (tmp_path / "knobs.imo").write_text(CONNECTED, encoding="utf-8")
+    res = load_spec([tmp_path])
+    assert res.spec is not None
+    built = Builder(res.spec, Analysis(res.spec), "int").build(
+        Job(kind="ensures", module="knobs", rule=None, action=("knobs", "set_low"), clause=0))
+    text = "\n".join(a.sexpr() for a in built.assertions)
+    assert "param.knobs.high" in text and "param.knobs.cap" in text
+    assert "param.knobs.spare" not in text
