@@ -19,6 +19,7 @@ import itertools
 from typing import Any
 
 import z3
+from z3 import z3core
 
 MAX_INSTANCES = 128
 
@@ -27,15 +28,36 @@ MAX_TERMS_PER_TYPE = 10
 MAX_TERM_SIZE = 24
 
 
+def bare_c_function(fn: Any) -> Any:
+    """The bare ctypes function behind a ``z3core`` wrapper (the wrapper
+    checks Z3's error code after every call, which a read-only walk over
+    terms that exist cannot raise), or the wrapper itself when it has none."""
+    defaults = getattr(fn, "__defaults__", None)
+    return getattr(defaults[0], "f", fn) if defaults else fn
+
+
+# Read-only walks over terms that already exist, through the C API: they
+# create no term (so Z3 numbers the query's terms as before) and no Python
+# wrapper per node (``ExprRef.children`` made one, with a reference count
+# taken and given back, for each child: most of the time of a walk).
+_KIND = bare_c_function(z3core.Z3_get_ast_kind)
+_NUM_ARGS = bare_c_function(z3core.Z3_get_app_num_args)
+_ARG = bare_c_function(z3core.Z3_get_app_arg)
+_ID = bare_c_function(z3core.Z3_get_ast_id)
+_APP_KINDS = (z3.Z3_NUMERAL_AST, z3.Z3_APP_AST)
+
+
 def term_size(t: Any, limit: int = MAX_TERM_SIZE + 1) -> int:
-    """The number of nodes of a term, counted up to ``limit``."""
+    """The number of nodes of a term (shared subterms counted each time they
+    occur), counted up to ``limit``."""
+    ctx = t.ctx_ref()
     count = 0
-    stack = [t]
+    stack = [t.as_ast()]
     while stack and count < limit:
         x = stack.pop()
         count += 1
-        if z3.is_app(x):
-            stack.extend(x.children())
+        if _KIND(ctx, x) in _APP_KINDS:
+            stack.extend(_ARG(ctx, x, i) for i in range(_NUM_ARGS(ctx, x)))
     return count
 
 
@@ -53,15 +75,25 @@ def ground_terms(typed: list[tuple[str, Any]]) -> dict[str, list[Any]]:
 
 
 def has_quantifier(f: Any, memo: dict[int, bool] | None = None) -> bool:
-    """Whether a formula contains a quantifier (``memo`` caches by term id)."""
+    """Whether a formula contains a quantifier (``memo`` caches by term id:
+    it must only hold ids of terms that are still alive)."""
     memo = {} if memo is None else memo
-    key = f.get_id()
-    if key in memo:
-        return memo[key]
-    if z3.is_quantifier(f):
-        memo[key] = True
-        return True
-    r = any(has_quantifier(c, memo) for c in f.children()) if z3.is_app(f) else False
+    ctx = f.ctx_ref()
+    return _has_quantifier(ctx, f.as_ast(), memo)
+
+
+def _has_quantifier(ctx: Any, a: Any, memo: dict[int, bool]) -> bool:
+    key = _ID(ctx, a)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    kind = _KIND(ctx, a)
+    if kind == z3.Z3_QUANTIFIER_AST:
+        r = True
+    elif kind in _APP_KINDS:
+        r = any(_has_quantifier(ctx, _ARG(ctx, a, i), memo) for i in range(_NUM_ARGS(ctx, a)))
+    else:
+        r = False
     memo[key] = r
     return r
 
