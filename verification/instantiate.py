@@ -19,32 +19,18 @@ import itertools
 from typing import Any
 
 import z3
-from z3 import z3core
+
+from verification.capi import APP_KINDS as _APP_KINDS
+from verification.capi import ARG as _ARG
+from verification.capi import AST_ID as _ID
+from verification.capi import KIND as _KIND
+from verification.capi import NUM_ARGS as _NUM_ARGS
 
 MAX_INSTANCES = 128
 
 
 MAX_TERMS_PER_TYPE = 10
 MAX_TERM_SIZE = 24
-
-
-def bare_c_function(fn: Any) -> Any:
-    """The bare ctypes function behind a ``z3core`` wrapper (the wrapper
-    checks Z3's error code after every call, which a read-only walk over
-    terms that exist cannot raise), or the wrapper itself when it has none."""
-    defaults = getattr(fn, "__defaults__", None)
-    return getattr(defaults[0], "f", fn) if defaults else fn
-
-
-# Read-only walks over terms that already exist, through the C API: they
-# create no term (so Z3 numbers the query's terms as before) and no Python
-# wrapper per node (``ExprRef.children`` made one, with a reference count
-# taken and given back, for each child: most of the time of a walk).
-_KIND = bare_c_function(z3core.Z3_get_ast_kind)
-_NUM_ARGS = bare_c_function(z3core.Z3_get_app_num_args)
-_ARG = bare_c_function(z3core.Z3_get_app_arg)
-_ID = bare_c_function(z3core.Z3_get_ast_id)
-_APP_KINDS = (z3.Z3_NUMERAL_AST, z3.Z3_APP_AST)
 
 
 def term_size(t: Any, limit: int = MAX_TERM_SIZE + 1) -> int:

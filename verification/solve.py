@@ -18,11 +18,11 @@ from verification.build import (
     quantified,
 )
 from verification.cache import Cache, input_key
+from verification.capi import assert_all
 from verification.domain import UINT_MAX
 from verification.encode import (
     EncodingError,
 )
-from verification.instantiate import bare_c_function
 from verification.outcome import Budget, Job, Outcome, Proved, Refuted, Unknown, outcome_from_json, outcome_to_json
 from verification.shrink import pinned_candidate, smaller_model, wall_clock_bound
 
@@ -45,9 +45,7 @@ def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any,
     s = z3.Solver()
     s.set("timeout", max(1, int(budget.timeout * 1000)))
     s.set("rlimit", int(budget.rlimit))
-    add = _adder(s)
-    for a in built.assertions:
-        add(a)
+    assert_all(s, built.assertions)
     if stage == "instances":
         from verification.encode import type_tag
         from verification.instantiate import ground_terms, instantiate
@@ -60,30 +58,13 @@ def make_solver(built: Built, budget: Budget, stage: str = "full") -> tuple[Any,
     else:
         def weaken(f: Any) -> Any:
             return f
-    for f in built.assumed:
-        add(weaken(f))
+    assert_all(s, (weaken(f) for f in built.assumed))
     lits = []
     for name, f in built.tracked.items():
         lit = z3.Bool(f"lemma:{name}")
-        add(z3.Implies(lit, weaken(f)))
+        assert_all(s, [z3.Implies(lit, weaken(f))])
         lits.append(lit)
     return s, lits
-
-
-_ASSERT = bare_c_function(z3.z3core.Z3_solver_assert)
-
-
-def _adder(s: Any) -> Callable[[Any], None]:
-    """``s.add`` for one formula, in the same order and to the same effect,
-    without z3py's per-call coercion (a query asserts thousands of formulas)."""
-    ctx, ptr = s.ctx.ref(), s.solver
-
-    def add(f: Any) -> None:
-        if isinstance(f, z3.BoolRef) and f.ctx is s.ctx:
-            _ASSERT(ctx, ptr, f.as_ast())
-        else:
-            s.add(f)
-    return add
 
 
 def run_solver(solver: Any, lits: list[Any]) -> Solved:
