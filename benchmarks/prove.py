@@ -101,12 +101,13 @@ def spent(records: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], int]
             for r in records if r.get("rlimit_spent") is not None}
 
 
-def run_tree(tree: Path, spec: Path, jobs: int, out: Path) -> dict[str, Any]:
-    """A cold ``imospec prove`` of ``spec`` with the code of ``tree``, in a
+def run_tree(tree: Path, spec: Path | None, jobs: int, out: Path) -> dict[str, Any]:
+    """A cold ``imospec prove`` of ``spec`` (None: the tree's bundled protocol,
+    with its binding, as a user runs it) with the code of ``tree``, in a
     process of its own: its wall and CPU seconds, the load average around
     it, and its JSON report."""
     code = "import sys; from imospec_cli.main import main; sys.exit(main(sys.argv[1:]))"
-    cmd = [sys.executable, "-c", code, "prove", str(spec), "--no-cache", "--jobs", str(jobs),
+    cmd = [sys.executable, "-c", code, "prove", *([str(spec)] if spec else []), "--no-cache", "--jobs", str(jobs),
            "--cache-dir", str(out.parent / "cache-unused"), "--json", str(out), "--quiet"]
     env = dict(os.environ, PYTHONPATH=str(tree))
     load0 = os.getloadavg()[0]
@@ -121,11 +122,24 @@ def run_tree(tree: Path, spec: Path, jobs: int, out: Path) -> dict[str, Any]:
         raise SystemExit(f"the prover of {tree} wrote no report (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
     report = json.loads(out.read_text(encoding="utf-8"))
     return {"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2), "load": (round(load0, 2), round(load1, 2)),
-            "exit_code": proc.returncode, "summary": report.get("summary", {}), "records": report["records"]}
+            "exit_code": proc.returncode, "summary": report.get("summary", {}), "records": report["records"],
+            "tail": [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()][-2:]}
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    return files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and \
+        all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
 
 
 def ab(args: argparse.Namespace, snapshot: Path, tmp: Path) -> int:
-    """The A/B run of ``--baseline``: REV's prover against this tree's, same spec, same process shape."""
+    """The A/B run of ``--baseline``: REV's prover against this tree's, same spec, same process shape.
+
+    The bundled protocol is proved as ``imospec prove`` proves it (no path:
+    with the bundled binding, whose witness runs answer vacuity checks); REV
+    must bundle the same spec files, or the run stops. Other paths: the
+    snapshot.
+    """
     base = tmp / "baseline"
     base.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline], capture_output=True, check=False)
@@ -134,15 +148,25 @@ def ab(args: argparse.Namespace, snapshot: Path, tmp: Path) -> int:
         return 64
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
     trees = {"A": base, "B": ROOT}
+    spec: Path | None = snapshot
+    if not args.paths:
+        bundled = BUNDLED_PROTOCOL.resolve().relative_to(ROOT)
+        binding = DEFAULT_BINDING.resolve().relative_to(ROOT)
+        if not _same_files(base / bundled, ROOT / bundled) or not (base / binding).is_file() or \
+                (base / binding).read_bytes() != (ROOT / binding).read_bytes():
+            print(f"`{args.baseline}` bundles another spec or binding than this tree: the verdicts would not "
+                  "be comparable", file=sys.stderr)
+            return 64
+        spec = None
     runs: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
     for i in range(args.rounds):
         for side in ("AB" if i % 2 == 0 else "BA"):
-            r = run_tree(trees[side], snapshot, args.jobs, tmp / f"{side}{i}.json")
+            r = run_tree(trees[side], spec, args.jobs, tmp / f"{side}{i}.json")
             runs[side].append(r)
             print(f"round {i + 1} {side} ({args.baseline if side == 'A' else 'this tree'}): "
                   f"wall {r['wall_seconds']:.1f}s, cpu {r['cpu_seconds']:.1f}s, "
-                  f"load {r['load'][0]:.1f} -> {r['load'][1]:.1f}, exit {r['exit_code']}, {r['summary']}",
-                  flush=True)
+                  f"load {r['load'][0]:.1f} -> {r['load'][1]:.1f}, exit {r['exit_code']}, {r['summary']}"
+                  + (f" ({' / '.join(r['tail'])})" if r["exit_code"] else ""), flush=True)
     cpu = {k: statistics.median(r["cpu_seconds"] for r in v) for k, v in runs.items()}
     wall = {k: statistics.median(r["wall_seconds"] for r in v) for k, v in runs.items()}
     print(f"median cpu: A {cpu['A']:.1f}s, B {cpu['B']:.1f}s, B/A {cpu['B'] / max(cpu['A'], 1e-9):.3f}; "
