@@ -6,7 +6,7 @@
 Copies the spec to a temporary snapshot, then runs ``imospec prove`` on it twice
 with one fresh cache directory: the first run is cold (every query solved), the
 second reads every verdict from the cache.
-Prints the wall-clock time of each run, its CPU time (this process and its
+Prints the wall-clock time of each run, the load average as it ended, its CPU time (this process and its
 workers: on a shared machine the wall clock measures the load as much as the
 prover), and the median and worst time per solver query (queries settled by
 the frame rule, which never reach Z3, are counted apart, and so are the
@@ -235,12 +235,13 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.__dict__["spec"] = loaded.spec
             report = pipeline.prove()
             rows.append(summarize(label, report, time.perf_counter() - t0, cpu_seconds() - c0))
+            rows[-1]["load"] = round(os.getloadavg()[0], 2)  # the one-minute load average as the run ended
     print(f"{'run':<7} {'wall':>8} {'cpu':>8} {'queries':>8} {'solver':>7} {'witness':>7} {'cached':>7} "
-          f"{'median':>8} {'worst':>8}  proved/refuted/unknown  worst query")
+          f"{'median':>8} {'worst':>8} {'load':>5}  proved/refuted/unknown  worst query")
     for r in rows:
         print(f"{r['run']:<7} {r['wall_seconds']:>7.1f}s {r['cpu_seconds']:>7.1f}s {r['queries']:>8} "
               f"{r['solver_queries']:>7} {r['witnessed_vacuity']:>7} "
-              f"{r['cached']:>7} {r['median_seconds']:>7.3f}s {r['worst_seconds']:>7.2f}s  "
+              f"{r['cached']:>7} {r['median_seconds']:>7.3f}s {r['worst_seconds']:>7.2f}s {r['load']:>5.1f}  "
               f"{r['proved']}/{r['refuted']}/{r['unknown']:<16} {r['worst_query']}")
     cold, cached = rows
     if cold["cpu_seconds"] and cached["cpu_seconds"]:
