@@ -16,7 +16,7 @@ as `imospec prove` does.
 
 With ``--baseline REV`` (a git revision, e.g. ``main``) it is an A/B run
 instead: REV's tree is exported to a temporary directory, and a cold
-``imospec prove --no-cache`` of the same spec snapshot runs once with REV's
+``imospec prove --no-cache`` of the same spec runs once with REV's
 code (A) and once with this tree's (B), each in a process of its own with
 this interpreter, alternating the order over ``--rounds``. It prints each
 run's wall and CPU seconds (the process and its workers) and the load
