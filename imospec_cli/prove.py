@@ -45,10 +45,11 @@ def add_budget_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rlimit", metavar="N", type=_positive_int, default=DEFAULT_RLIMIT,
                    help="Z3 resource limit per query: the deterministic budget that decides, the same on any "
                         f"machine however loaded (default {DEFAULT_RLIMIT}). It is split across a query's "
-                        "stages: a quarter for the query with its quantifiers instantiated, an eighth for the "
-                        "pre-state pinned to a candidate, then the full query (an eighth after a candidate, "
-                        "else all of it); a vacuity check gets a tenth; the bounded search after a refutation "
-                        "a quarter, divided between its depths")
+                        "stages: a fortieth for the query with its quantifiers instantiated (when that runs "
+                        "out: an eighth for the quantified query, then a quarter for the instantiated one "
+                        "again), an eighth for the pre-state pinned to a candidate, then the full query (an "
+                        "eighth after a candidate, else all of it); a vacuity check gets a tenth; the bounded "
+                        "search after a refutation a quarter, divided between its depths")
     p.add_argument("--timeout", metavar="S", type=_positive_float, default=DEFAULT_TIMEOUT,
                    help="wall-clock seconds, a safety net only (default "
                         f"{DEFAULT_TIMEOUT:g}): every solver call of a query (each stage above, each encoding, "

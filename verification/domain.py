@@ -38,6 +38,8 @@ from typing import Protocol
 
 import z3
 
+from verification.capi import int_between
+
 UINT_MAX = 2**256 - 1
 ADDRESS_MAX = 2**160 - 1
 BV_WIDTH = 257
@@ -149,7 +151,7 @@ class IntDomain:
 
     def in_uint(self, a: z3.ExprRef) -> z3.BoolRef:
         """The fact that ``a`` lies in [0, 2**256) (as a mathematical integer)."""
-        return z3.And(a >= 0, a <= UINT_MAX)
+        return int_between(a, 0, UINT_MAX)
 
     def stored_fact(self, a: z3.ExprRef) -> z3.BoolRef:
         """What holds of every value stored in state (its range) (as a mathematical integer)."""

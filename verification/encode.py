@@ -51,6 +51,7 @@ import z3
 
 from spec import ir
 from spec.consts import BUILTIN_CONSTANTS
+from verification.capi import int_below, int_between, select
 from verification.domain import ADDRESS_MAX, UINT_MAX, Domain
 
 MAX_CALL_DEPTH = 16
@@ -195,7 +196,7 @@ def tree_map(f: Callable[[Any], Any], t: Any) -> Any:
 
 def select_at(k: Any) -> Callable[[Any], Any]:
     """A function reading an array at ``k`` (for :func:`tree_map`)."""
-    return lambda arr: z3.Select(arr, k)
+    return lambda arr: select(arr, k)
 
 
 def tree_zip(f: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
@@ -540,12 +541,12 @@ class Encoder:
         if t == ir.UINT:
             return self.dom.stored_fact(v)
         if t == ir.ADDRESS:
-            return z3.And(v >= 0, v <= ADDRESS_MAX)
+            return int_between(v, 0, ADDRESS_MAX)
         if t == ir.BYTES32:
-            return z3.And(v >= 0, v <= UINT_MAX)
+            return int_between(v, 0, UINT_MAX)
         if isinstance(t, ir.EnumT):
             n = len(self.spec.modules[t.module].phases[t.name].bands)
-            return z3.And(v >= 0, v < n)
+            return int_below(v, n)
         return z3.BoolVal(True)
 
     # ---------------------------------------------------- value shapes
@@ -613,7 +614,7 @@ class Encoder:
     # ------------------------------------------------------ map access
     def select(self, m: MapVal, k: Any) -> Rep:
         """The value a map holds at key ``k``."""
-        leaves = tree_map(lambda arr: z3.Select(arr, k), m.arrays)
+        leaves = tree_map(lambda arr: select(arr, k), m.arrays)
         v = self.wrap(m.value, leaves)
         self._leaf_facts(m.value, v)
         return v

@@ -20,6 +20,12 @@ from typing import Any
 
 import z3
 
+from verification.capi import APP_KINDS as _APP_KINDS
+from verification.capi import ARG as _ARG
+from verification.capi import AST_ID as _ID
+from verification.capi import KIND as _KIND
+from verification.capi import NUM_ARGS as _NUM_ARGS
+
 MAX_INSTANCES = 128
 
 
@@ -28,14 +34,16 @@ MAX_TERM_SIZE = 24
 
 
 def term_size(t: Any, limit: int = MAX_TERM_SIZE + 1) -> int:
-    """The number of nodes of a term, counted up to ``limit``."""
+    """The number of nodes of a term (shared subterms counted each time they
+    occur), counted up to ``limit``."""
+    ctx = t.ctx_ref()
     count = 0
-    stack = [t]
+    stack = [t.as_ast()]
     while stack and count < limit:
         x = stack.pop()
         count += 1
-        if z3.is_app(x):
-            stack.extend(x.children())
+        if _KIND(ctx, x) in _APP_KINDS:
+            stack.extend(_ARG(ctx, x, i) for i in range(_NUM_ARGS(ctx, x)))
     return count
 
 
@@ -53,15 +61,25 @@ def ground_terms(typed: list[tuple[str, Any]]) -> dict[str, list[Any]]:
 
 
 def has_quantifier(f: Any, memo: dict[int, bool] | None = None) -> bool:
-    """Whether a formula contains a quantifier (``memo`` caches by term id)."""
+    """Whether a formula contains a quantifier (``memo`` caches by term id:
+    it must only hold ids of terms that are still alive)."""
     memo = {} if memo is None else memo
-    key = f.get_id()
-    if key in memo:
-        return memo[key]
-    if z3.is_quantifier(f):
-        memo[key] = True
-        return True
-    r = any(has_quantifier(c, memo) for c in f.children()) if z3.is_app(f) else False
+    ctx = f.ctx_ref()
+    return _has_quantifier(ctx, f.as_ast(), memo)
+
+
+def _has_quantifier(ctx: Any, a: Any, memo: dict[int, bool]) -> bool:
+    key = _ID(ctx, a)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    kind = _KIND(ctx, a)
+    if kind == z3.Z3_QUANTIFIER_AST:
+        r = True
+    elif kind in _APP_KINDS:
+        r = any(_has_quantifier(ctx, _ARG(ctx, a, i), memo) for i in range(_NUM_ARGS(ctx, a)))
+    else:
+        r = False
     memo[key] = r
     return r
 

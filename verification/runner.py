@@ -413,6 +413,22 @@ WITNESSED = "witness"
 _FIRST = {"vacuity-action": 0, "init": 1}
 
 
+def _action_sizes(spec: ir.Spec, analysis: Analysis) -> dict[tuple[str, str], int]:
+    """Each public action's size: the IR nodes of its body and of every action
+    it calls, a static estimate of what its step costs to encode and solve
+    (the steps of `offering.finalize` and `pool.remove_liquidity` are among
+    the costliest queries of the bundled spec, a token transfer among the
+    cheapest)."""
+    def nodes(key: tuple[str, str]) -> int:
+        m, a = key
+        if m not in spec.modules or a not in spec.modules[m].actions:
+            return 0
+        return sum(1 for _ in ir.walk(spec.modules[m].actions[a].body))
+
+    return {k: nodes(k) + sum(nodes(c) for c in analysis.action_callees(*k) if c != k)
+            for k in analysis.public_actions()}
+
+
 def budget_for(job: Job, options: Options) -> Budget:
     """A job's budget: the options' own, a tenth of the rlimit for a vacuity check."""
     return options.budget.share(VACUITY_SHARE) if job.kind.startswith("vacuity") else options.budget
@@ -437,10 +453,12 @@ def prove(options: Options, spec: ir.Spec,
     tasks = [_Task(j, budget_for(j, options), options.encoding, cache_dir, options.cache, options.depth,
                    options.replay, binding, options.evm, options.seed, options.search_actions,
                    options.search_refuted) for j in jobs]
-    # the costliest kinds first, so that no long query starts last and runs
-    # alone on one worker (every job has a context of its own: the order
-    # changes no verdict)
-    tasks.sort(key=lambda t: _FIRST.get(t.job.kind, len(_FIRST)))
+    # the costliest first, so that no long query starts last and runs alone
+    # on one worker (every job has a context of its own: the order changes no
+    # verdict): the costliest kinds, then within a kind the biggest actions
+    size = _action_sizes(spec, analysis)
+    tasks.sort(key=lambda t: (_FIRST.get(t.job.kind, len(_FIRST)),
+                              -size.get(t.job.action, 0) if t.job.action is not None else 0))
     total = len(tasks)
     workers = options.jobs or os.cpu_count() or 1
     workers = max(1, min(workers, total))
