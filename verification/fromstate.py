@@ -26,7 +26,7 @@ import z3
 from spec import ir
 from spec.analysis import Analysis
 from verification.bmc import StepVars, _target, unroll_step
-from verification.build import Builder, finalize_facts, goal_clauses
+from verification.build import Builder, finalize_facts, goal_clauses, own_context
 from verification.encode import (
     Base,
     Encoder,
@@ -160,6 +160,18 @@ def search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun
     Raises:
         nothing: an encoding problem is an ``unknown`` search.
     """
+    # in a Z3 context of its own, like the bounded search from deployment:
+    # what the process built and solved before must not change the search's
+    # path, nor so its verdict
+    with own_context():
+        return _search_from_state(spec, analysis, job, run, scenario, depth, budget, reach, chosen, actors,
+                                  first_check, dictionary)
+
+
+def _search_from_state(spec: ir.Spec, analysis: Analysis, job: Job, run: ModelRun, scenario: str | None,
+                       depth: int, budget: Budget, reach: bool, chosen: Sequence[tuple[str, str]] | None,
+                       actors: Sequence[int] | None, first_check: int, dictionary: Sequence[int]) -> FromState:
+    """:func:`search_from_state` in the current Z3 context."""
     expr, transition, _ = _target(spec, analysis, job)
     actions = search_actions(spec, analysis, job, chosen)
     callers = list(run.actors if actors is None else actors)

@@ -43,7 +43,7 @@ def test_a_costly_instantiation_gives_way_to_the_quantified_query() -> None:
     spec = load_spec([BUNDLED_PROTOCOL]).spec
     assert spec is not None
     # instantiated, this step needs more than a fortieth of the budget; quantified, a few percent of that
-    costly = Job("step", "mt", "newest_checkpoint_is_current", ("farm", "withdraw"))
+    costly = Job("step", "mt", "newest_checkpoint_is_current", ("offering", "finalize"))
     status, alone = _instantiated_alone(spec, costly)
     assert status == "unsat" and alone > BUDGET.rlimit * solve.STAGE_SHARE[solve.INSTANCES_FIRST]
     v = _solve(spec, costly)
@@ -54,7 +54,7 @@ def test_a_costly_instantiation_gives_way_to_the_quantified_query() -> None:
 def test_a_query_the_first_stage_decides_is_the_query_it_was() -> None:
     spec = load_spec([BUNDLED_PROTOCOL]).spec
     assert spec is not None
-    cheap = Job("step", "mt", "newest_checkpoint_is_current", ("buyback", "execute"))
+    cheap = Job("step", "mt", "newest_checkpoint_is_current", ("farm", "withdraw"))
     status, alone = _instantiated_alone(spec, cheap)
     assert status == "unsat"
     v = _solve(spec, cheap)
