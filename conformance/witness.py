@@ -16,7 +16,11 @@ model, cheapest first: from deployment (with the binding's parameters and
 prelude when there is a binding) and from each of the binding's scenarios, it
 runs seeded random walks (arguments drawn like the conformance generator's:
 numbers near the state, near the clock, addresses the state links to the
-caller), steering each step toward actions with goals still open. The result
+caller), steering each step toward actions with goals still open; then it
+aims at each goal still open (:func:`_aim`: edge values, calls one change
+away from one that passed, a call that writes what the goal's check reads
+before it). While a ``fails`` goal is open, each successful call is probed
+(the same call again, and calls one change away from it). The result
 is deterministic for a seed. Every met goal keeps the first trace that met it
 (:class:`Witness`); an unmet goal is a finding located at its source, with
 the catalogue code of its kind: E050 (an error) for an explicit cover,
@@ -467,7 +471,8 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     """Meet ``goals`` with seeded random walks on the reference model of
     ``spec`` from deployment (and prelude) and from each scenario of
     ``binding`` and of ``scenarios``; ``walks`` walks of ``steps`` steps from
-    each starting state, stopping when every goal is met.
+    each starting state, stopping when every goal is met; then
+    :data:`AIM_TRIES` aimed tries for each goal still open (:func:`_aim`).
 
     Deterministic for a seed. A goal met by a starting state's own steps (the
     prelude or a scenario) counts, with those steps as its witness. With
