@@ -16,7 +16,11 @@ model, cheapest first: from deployment (with the binding's parameters and
 prelude when there is a binding) and from each of the binding's scenarios, it
 runs seeded random walks (arguments drawn like the conformance generator's:
 numbers near the state, near the clock, addresses the state links to the
-caller), steering each step toward actions with goals still open. The result
+caller), steering each step toward actions with goals still open; then it
+aims at each goal still open (:func:`_aim`: edge values, calls one change
+away from one that passed, a call that writes what the goal's check reads
+before it). While a ``fails`` goal is open, each successful call is probed
+(the same call again, and calls one change away from it). The result
 is deterministic for a seed. Every met goal keeps the first trace that met it
 (:class:`Witness`); an unmet goal is a finding located at its source, with
 the catalogue code of its kind: E050 (an error) for an explicit cover,
@@ -39,7 +43,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +70,14 @@ PROBES = 8  # each actor twice
 #: Argument draws per action step; the first that meets an open goal runs, else the last.
 DRAWS = 4
 ACTOR_BASE = 0xA11CE0
+#: Aimed tries per goal still open after the walks (see :func:`_aim`).
+AIM_TRIES = 240
+#: Calls one change away from a successful one, tried while a `fails` goal it reaches is open.
+EDITS = 3
+#: Calls remembered per action for the aimed tries.
+REMEMBERED = 48
+#: Edge values of a number in an aimed try.
+EDGES = (0, 1, 2, 2**112 - 1, 2**112, 2**128, 2**256 - 1)
 
 
 @dataclass(frozen=True)
@@ -333,6 +345,9 @@ class _Observer:
     checks: list[tuple[str, str, str, bool]] = field(default_factory=list)  # module, action, reason, passed
     phase: str | None = None
     gates: list[tuple[str, str, str, bool]] = field(default_factory=list)  # module, action, phase, passed
+    # every call of a public action below the top-level one, with its caller
+    # and arguments, and whether it returned (module, action, caller, args, returned)
+    calls: list[tuple[str, str, int, tuple[Any, ...], bool]] = field(default_factory=list)
 
 
 @contextmanager
@@ -365,12 +380,19 @@ def observed(model: Model) -> Iterator[_Observer]:
         for aname in m.actions:
             fn = getattr(ns, py(aname))
 
-            def wrapped(*a: Any, _fn: Any = fn, _key: tuple[str, str] = (mname, aname), **k: Any) -> Any:
+            def wrapped(*a: Any, _fn: Any = fn, _key: tuple[str, str] = (mname, aname),
+                        _public: bool = not m.actions[aname].internal, **k: Any) -> Any:
+                nested = _public and bool(obs.stack) and len(a) >= 2
                 obs.stack.append(_key)
+                returned = False
                 try:
-                    return _fn(*a, **k)
+                    out = _fn(*a, **k)
+                    returned = True
+                    return out
                 finally:
                     obs.stack.pop()
+                    if nested:  # (a[0] is the world, a[1] the call's environment)
+                        obs.calls.append((*_key, getattr(a[1], "caller", 0), tuple(a[2:]), returned))
 
             patch(ns, py(aname), wrapped)
         for pname in m.phases:
@@ -449,7 +471,8 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     """Meet ``goals`` with seeded random walks on the reference model of
     ``spec`` from deployment (and prelude) and from each scenario of
     ``binding`` and of ``scenarios``; ``walks`` walks of ``steps`` steps from
-    each starting state, stopping when every goal is met.
+    each starting state, stopping when every goal is met; then
+    :data:`AIM_TRIES` aimed tries for each goal still open (:func:`_aim`).
 
     Deterministic for a seed. A goal met by a starting state's own steps (the
     prelude or a scenario) counts, with those steps as its witness. With
@@ -476,6 +499,7 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     with observed(model) as obs:
         search.obs = obs
         starts = search.starts()
+        search.repeat, search.rng = True, random.Random(rng.random())
         for start in starts:  # probes: every action with a goal open, straight from each starting state
             for mname, act in public:
                 if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
@@ -504,8 +528,12 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                 mname, act = _pick_action(rng, public, open_goals)
                 caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals)
                 search.step(start.name, start.trace, trace, mname, act, caller, args, now, block)
+            if trace:
+                search.passed.append(_Start(start.name, clone(model.world.snapshot()), now, block,
+                                            (*start.trace, *trace)))
             if progress is not None:
                 progress(i + 1, total)
+        _aim(search, rng, [*starts, *search.passed], len(starts), public)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -535,6 +563,22 @@ class _Search(BindingNames):
         self.now, self.block = dep.now, dep.block_number
         self.obs = _Observer()
         self.check_rules = False
+        self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
+        self.rng = random.Random(0)
+        # calls seen (top-level and nested) by action: (caller, args), and the successful ones
+        self.calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
+        self.ok_calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
+        # states the scenarios passed through, and where walks ended
+        self.passed: list[_Start] = []
+        # the scenarios' successful calls, each with the state it was made in
+        self.ok_at: dict[tuple[str, str], list[tuple[_Start, int, tuple[Any, ...]]]] = {}
+        # the actions each public action reaches (itself included)
+        from spec.analysis import Analysis
+
+        self.analysis = Analysis(spec)
+        self.reached: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
+            (m.name, a.name): frozenset({(m.name, a.name), *self.analysis.action_callees(m.name, a.name)})
+            for m in spec.modules.values() for a in m.actions.values() if not a.internal}
 
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
         """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
@@ -575,17 +619,32 @@ class _Search(BindingNames):
             act = self.spec.modules[module].actions[action]
             for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
                 vals = tuple(self.value(a, c, now) for a in args)
+                at = _Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace))
                 self.step(start, before, trace, module, act, c, vals, now, block)
+                kept = self.ok_at.setdefault((module, action), [])
+                if trace[-1].ok and start != "deployment" and len(kept) < REMEMBERED:
+                    kept.append((at, c, vals))
+            if trace and trace[-1].ok and start != "deployment":
+                # a state on the way to a scenario: where the aimed tries may start too
+                self.passed.append(_Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace)))
         return now, block, tuple(trace)
 
     def step(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
-             caller: int, args: tuple[Any, ...], now: int, block: int) -> None:
-        """Run one call, append it to ``trace`` and credit the goals it meets."""
+             caller: int, args: tuple[Any, ...], now: int, block: int, again: bool = False) -> None:
+        """Run one call, append it to ``trace`` and credit the goals it meets;
+        when it succeeds and a ``fails`` goal of an action it reaches is still
+        open, probe around it (:meth:`probe`; not ``again`` inside a probe)."""
         model, obs, open_goals = self.model, self.obs, self.open_goals
         env = Env(caller, now, block, 1)
+        before_call = None
+        if self.repeat and not again and any(
+                g.kind == "fails" and (g.module, g.action) in self.reached.get((module, act.name), ())
+                for g in open_goals.values()):
+            before_call = clone(model.world.snapshot())
         pre = _cover_hits(model, self.spec, module, act, env, args, open_goals)
         obs.checks.clear()
         obs.gates.clear()
+        obs.calls.clear()
         obs.phase = None
         broken: str | None = None
         # only a walk whose every successful call came from an account can
@@ -606,6 +665,11 @@ class _Search(BindingNames):
         if broken is not None and broken not in self.report.violations:
             self.report.violations[broken] = self.witness(start, (*before, *trace))
         hits = list(_observed_hits(obs, module, act.name, outcome.ok))
+        self.remember(module, act.name, caller, args, outcome.ok)
+        for m, a, c, a_args, returned in obs.calls:
+            self.remember(m, a, c, a_args, returned and outcome.ok)
+            if returned and outcome.ok:  # a public action that a successful transaction ran to its end
+                hits.append(f"{m}.{a}:succeeds")
         if outcome.ok:
             hits += pre
         for key in hits:
@@ -615,6 +679,33 @@ class _Search(BindingNames):
         if outcome.ok:
             _check_states(model, self.state_covers, open_goals, self.report, self.witness(start, (*before, *trace)),
                           now, block)
+            if before_call is not None:
+                self.probe(start, before, trace, module, act, caller, args, now, block, before_call)
+
+    def probe(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
+              caller: int, args: tuple[Any, ...], now: int, block: int, pre: dict[str, Any]) -> None:
+        """After a successful call while a ``fails`` goal it reaches is open:
+        the same call once more (a check against doing a thing twice bites
+        only then), and :data:`EDITS` calls one change away from it on the
+        state before it (where a check starts to bite). Each is credited like
+        any step, then taken back: the walk goes on from the state after the
+        call."""
+        post = clone(self.model.world.snapshot())
+        tries: list[tuple[tuple[TraceStep, ...], int, tuple[Any, ...]]] = [(tuple(trace), caller, args)]
+        for _ in range(EDITS):
+            tries.append((tuple(trace[:-1]), *_edited(self.rng, self, module, act, caller, args, now)))
+        for steps, c, a in tries:
+            self.model.world.restore(clone(post if len(steps) == len(trace) else pre))
+            self.step(start, before, list(steps), module, act, c, a, now, block, again=True)
+        self.model.world.restore(post)
+
+    def remember(self, module: str, action: str, caller: int, args: tuple[Any, ...], ok: bool) -> None:
+        """Keep a call's caller and arguments (the first :data:`REMEMBERED` of
+        each action, and of its successful calls) for the aimed tries."""
+        for store, keep in ((self.calls, True), (self.ok_calls, ok)):
+            kept = store.setdefault((module, action), [])
+            if keep and len(kept) < REMEMBERED and (caller, args) not in kept:
+                kept.append((caller, args))
 
     def realistic(self, caller: int) -> bool:
         """Whether a transaction can come from ``caller``: an actor or the deployer, not a module or zero."""
@@ -627,6 +718,183 @@ class _Search(BindingNames):
         labels.update({a: f"@{m}" for m, a in self.addresses.items()})
         labels[self.deployer] = "deployer"
         return Witness(start, kept, labels)
+
+
+def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
+         public: list[tuple[str, ir.Action]]) -> None:
+    """The aimed tries: for each goal still open, :data:`AIM_TRIES` calls of
+    an action that reaches the goal's action, each from a state the starts,
+    the scenarios or the walks passed through; before it, one time in two, a
+    call of an action that writes what the goal's check reads (replayed as
+    some run made it), and one time in three a clock move. One try in two
+    starts from a starting state (deployment or a scenario's end). The arguments are
+    those of a call some run made, or a fresh draw, with one or two of them
+    set to an edge value (zero, one, the largest numbers, a number the state
+    holds or one off it, the zero address, an actor, a module). One try in
+    three instead changes one thing in a call a scenario made, in the state
+    it was made in."""
+    spec, model, open_goals = search.spec, search.model, search.open_goals
+    if not open_goals or not states:
+        return
+    analysis = search.analysis
+    names = [(m, a.name) for m, a in public]
+    by_name = dict(zip(names, (a for _, a in public), strict=True))
+    for goal in list(open_goals.values()):
+        if goal.key not in open_goals or goal.action is None:
+            continue
+        target = (goal.module, goal.action)
+        targets = [n for n in names if target in search.reached[n]]
+        if not targets:
+            continue
+        reads = _goal_reads(spec, analysis, goal)
+        enablers = [n for n in names if analysis.action_writes(*n) & reads and search.ok_calls.get(n)]
+        for _ in range(AIM_TRIES):
+            if goal.key not in open_goals:
+                break
+            made = [(n, x) for n in targets for x in search.ok_at.get(n, ())]
+            if made and rng.randrange(3) == 0:
+                # one change away from a call a scenario made, in the state it was made in
+                (mname, aname), (st, caller, args) = rng.choice(made)
+                model.world.restore(clone(st.snapshot))
+                caller, args = _edited(rng, search, mname, by_name[(mname, aname)], caller, args, st.now)
+                search.step(st.name, st.trace, [], mname, by_name[(mname, aname)], caller, args, st.now, st.block)
+                continue
+            st = rng.choice(states[:starts] if rng.randrange(2) else states)
+            model.world.restore(clone(st.snapshot))
+            now, block = st.now, st.block
+            trace: list[TraceStep] = []
+            enabled: tuple[str, str, int, tuple[Any, ...]] | None = None
+            if enablers and rng.randrange(2) == 0:
+                em, ea = rng.choice(enablers)
+                caller, args = rng.choice(search.ok_calls[(em, ea)])
+                search.step(st.name, st.trace, trace, em, by_name[(em, ea)], caller, args, now, block)
+                enabled = (em, ea, caller, args)
+            if rng.randrange(3) == 0:
+                secs = rng.choice((1, *TIME_MOVES))
+                now, block = now + secs, block + max(1, secs // 12)
+                trace.append(TraceStep("time", seconds=secs, blocks=max(1, secs // 12)))
+            if enabled is not None and enabled[:2] in targets and rng.randrange(2) == 0:
+                mname, aname, caller, args = enabled  # the same call again (a check against doing it twice)
+            else:
+                mname, aname = rng.choice(targets)
+                caller, args = _aimed_args(rng, search, mname, by_name[(mname, aname)], now, block)
+            search.step(st.name, st.trace, trace, mname, by_name[(mname, aname)], caller, args, now, block)
+
+
+def _goal_reads(spec: ir.Spec, analysis: Any, goal: Goal) -> frozenset[Any]:
+    """What the goal's check reads: the ``require``'s condition, the gate's
+    phase; for any other goal, what its action reads."""
+    act = spec.modules[goal.module].actions[goal.action or ""]
+    for s in ir.walk(act.body):
+        if not isinstance(s, ir.Require):
+            continue
+        if (goal.kind in ("passes", "fails") and s.origin != "when" and s.reason == goal.detail) \
+                or (goal.kind in ("admits", "refuses") and s.origin == "when"):
+            return frozenset(analysis.expr_reads(s.cond))
+    return frozenset(analysis.action_reads(goal.module, act.name))
+
+
+def _aimed_args(rng: random.Random, search: _Search, module: str, act: ir.Action, now: int,
+                block: int) -> tuple[int, tuple[Any, ...]]:
+    """A caller and arguments for an aimed try (see :func:`_aim`)."""
+    model, spec, actors = search.model, search.spec, search.actors
+    seen = search.calls.get((module, act.name), [])
+    passed = search.ok_calls.get((module, act.name), [])
+    roll = rng.randrange(4)
+    callers = [*actors, search.deployer, *(c for c, _ in seen)]
+    if passed and roll < 2:  # one change away from a call that passed: where a check starts to bite
+        caller, args = rng.choice(passed)
+    elif seen and roll < 3:
+        caller, args = rng.choice(seen)
+    else:
+        caller = rng.choice(callers) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
+        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+    if rng.randrange(4) == 0:
+        caller = rng.choice(callers)
+    if not args or rng.randrange(4) == 0:
+        return caller, args
+    return _edited(rng, search, module, act, caller, args, now, callers=False)
+
+
+def _edited(rng: random.Random, search: _Search, module: str, act: ir.Action, caller: int, args: tuple[Any, ...],
+            now: int, callers: bool = True) -> tuple[int, tuple[Any, ...]]:
+    """``caller`` and ``args`` with one or two arguments set to an edge value
+    (see :func:`_aim`), or (``callers``, one time in four) another caller;
+    a signed request is signed again as edited, and one time in two made to
+    pass the ``signed`` clause."""
+    model = search.model
+    if callers and (not args or rng.randrange(4) == 0):
+        return rng.choice([*search.actors, search.deployer, *model.world.address.values()]), args
+    if not args:
+        return caller, args
+    held = model.numbers_held()
+    out = list(args)
+    for _ in range(rng.choice((1, 1, 2))):
+        i = rng.randrange(len(out))
+        out[i] = _edge(rng, search, act.params[i][1], out[i], held, now)
+    for i, v in enumerate(out):  # a signature still signs the request, as edited
+        if isinstance(v, Signature) and v.request in args and v.request not in out:
+            out[i] = replace(v, request=out[args.index(v.request)])
+    if act.signed_request is not None and rng.randrange(2) == 0:
+        out = _signed(rng, search, module, act, out, now)
+    return caller, tuple(out)
+
+
+def _signed(rng: random.Random, search: _Search, module: str, act: ir.Action, args: list[Any],
+            now: int) -> list[Any]:
+    """``args`` with the signed request made to pass the ``signed`` clause:
+    not expired, the owner's next nonce, and signed by the owner for this
+    chain and this contract; each other number of the request, one time in
+    two, set to 0 or to a number the state holds."""
+    sig = next((s.cond for s in ir.walk(act.body) if isinstance(s, ir.Require) and s.origin == "signed-sig"), None)
+    nonce = next((s.cond for s in ir.walk(act.body) if isinstance(s, ir.Require) and s.origin == "signed-nonce"),
+                 None)
+    names = [n for n, _ in act.params]
+    if not isinstance(sig, ir.SignedBy) or not isinstance(sig.owner, ir.Field) \
+            or not isinstance(nonce, ir.Bin) or not isinstance(nonce.right, ir.Index) \
+            or not isinstance(nonce.right.base, ir.Ref):
+        return args
+    if not isinstance(sig.request, ir.Ref) or not isinstance(sig.signature, ir.Ref):
+        return args
+    ri, si = names.index(sig.request.name), names.index(sig.signature.name)
+    req = args[ri]
+    if not hasattr(req, "__dataclass_fields__"):
+        return args
+    owner = getattr(req, py(sig.owner.name))
+    nonces = getattr(search.model.state(module), py(nonce.right.base.name))
+    changes: dict[str, Any] = {"expiry": now + 86400, "nonce": nonces[owner]}
+    held = search.model.numbers_held()
+    for name, t in search.spec.modules[module].records[act.signed_request or ""].fields:
+        if t == ir.UINT and py(name) not in changes and held and rng.randrange(2) == 0:
+            # a plausible amount: nothing, or a number the state holds
+            changes[py(name)] = rng.choice((0, rng.choice(held)))
+    req = replace(req, **changes)
+    out = list(args)
+    out[ri] = req
+    out[si] = Signature(owner, sig.request_type, req, 1, search.model.world.address[module], True)
+    return out
+
+
+def _edge(rng: random.Random, search: _Search, t: ir.Type, old: Any, held: list[int], now: int) -> Any:
+    """An edge value of type ``t`` in place of ``old`` (a record's field, or the request a signature signs)."""
+    if t == ir.UINT:
+        pick = rng.randrange(4)
+        if pick == 0 or not held:
+            return rng.choice(EDGES)
+        if pick == 1:
+            v = now + rng.choice((-1, 0, 1, 86400, 10**9)) if rng.randrange(2) else int(old) + rng.choice((-1, 1))
+        else:
+            v = rng.choice(held) + rng.choice((-1, 0, 0, 1))
+        return min(max(0, v), 2**256 - 1)
+    if t == ir.ADDRESS:
+        return rng.choice([0, *search.actors, search.deployer, *search.model.world.address.values()])
+    if t == ir.BOOL:
+        return not old
+    if isinstance(t, ir.RecordT) and hasattr(old, "__dataclass_fields__"):
+        rec = search.spec.modules[t.module].records[t.name]
+        name, ft = rng.choice(rec.fields)
+        return replace(old, **{py(name): _edge(rng, search, ft, getattr(old, py(name)), held, now)})
+    return old
 
 
 def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | None = None,
