@@ -535,7 +535,7 @@ def _mutant_artifacts(binding: Binding, m: Mutant, workdir: Path) -> tuple[Bindi
     if m.file.suffix == ".sol" or IMPORT_LINE.search(m.file.read_text(encoding="utf-8")):
         copy = load_binding(_mutant_binding(binding, m, workdir))
         return copy, {name: module_artifact(copy, b) for name, b in copy.modules.items()}
-    mutant = compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+    mutant = compile_source(_apply(m), name=m.file.stem, path=str(m.file), runtime=False)  # (only deployed)
     mutated = m.file.resolve()
     return binding, {name: mutant if b.vyper is not None and b.vyper.resolve() == mutated
                      else _original_artifact(binding, name) for name, b in binding.modules.items()}
