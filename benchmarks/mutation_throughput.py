@@ -21,8 +21,9 @@ sequence of the corpus, in corpus order, with every module's edge
 deployments (no reach, no replay order), and the verdicts must be the corpus
 method's (else it lists them and exits 1).
 
-``--scaling`` runs the corpus method on the sample with one worker and with
-``--workers`` and prints the speed-up. The machine may be shared: every
+``--scaling`` then runs the corpus method on the sample again with one
+worker and with ``--workers`` (the mutants and originals compiled by the
+first run) and prints the speed-up, and the CPU seconds of each. The machine may be shared: every
 figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
@@ -42,6 +43,7 @@ from typing import Any
 
 from conformance.binding import load_implementation
 from conformance.mutate import (
+    _KILLERS,
     Corpus,
     MutationReport,
     Selection,
@@ -74,6 +76,7 @@ def timed(spec: Any, binding: Any, chosen: list[Any], *, method: str, workers: i
         if corpora is not None:
             corpora.append(corpus)
 
+    _KILLERS.clear()  # (each run as from a fresh process)
     wall, cpu = time.perf_counter(), cpu_seconds()
     report = run_mutants(spec, binding, chosen, method=method, workers=workers, seed=seed, on_corpus=seen)
     return report, time.perf_counter() - wall, cpu_seconds() - cpu, corpus_seconds[0]
@@ -174,9 +177,19 @@ def main() -> int:
             print(f"  the {len(theirs)} verdicts of both methods agree")
 
     if args.scaling:
-        _, one, _, _ = timed(spec, binding, chosen, method="corpus", workers=1, seed=args.seed)
-        print(f"  scaling: 1 worker {one:.1f} s, {args.workers} workers {wall:.1f} s: {one / wall:.2f}x "
-              f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        # after the run above (which compiled the mutants and the originals): the sample again on one worker,
+        # then on --workers, each with no memory of earlier kills (conformance.mutate.replay_order)
+        runs = []
+        for n in (1, args.workers):
+            _KILLERS.clear()
+            before = os.getloadavg()[0]
+            _, w, c, _ = timed(spec, binding, chosen, method="corpus", workers=n, seed=args.seed)
+            runs.append((w, c))
+            print(f"  scaling: {n} worker(s): {w:.1f} s wall, {c:.1f} CPU s (load {before:.1f} before, "
+                  f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+        (one, one_cpu), (many, many_cpu) = runs
+        print(f"  scaling: {one / many:.2f}x in wall time on {args.workers} workers; the CPU spent "
+              f"{many_cpu / one_cpu:.2f}x the one worker's")
     return status
 
 
