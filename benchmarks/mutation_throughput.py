@@ -15,13 +15,20 @@ of the full run (every mutant of the binding) at that rate, with the ratio of
 the two. The verdicts of the mutants both methods ran must agree: the
 benchmark says so, or lists the ones that differ (and exits 1).
 
-``--scaling`` runs the corpus method on the sample with one worker and with
-``--workers`` and prints the speed-up. The machine may be shared: every
+``--exhaustive N`` checks what makes the corpus method fast against the
+corpus itself: on the first N mutants of the sample it replays *every*
+sequence of the corpus, in corpus order, with every module's edge
+deployments (no reach, no replay order), and the verdicts must be the corpus
+method's (else it lists them and exits 1).
+
+``--scaling`` then runs the corpus method on the sample again with one
+worker and with ``--workers`` (the mutants and originals compiled by the
+first run) and prints the speed-up, and the CPU seconds of each. The machine may be shared: every
 figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
     python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
-        [--workers N] [--scaling] [--seed S]
+        [--exhaustive N] [--workers N] [--scaling] [--seed S]
 """
 
 from __future__ import annotations
@@ -35,7 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from conformance.binding import load_implementation
-from conformance.mutate import MutationReport, mutations, run_mutants, select, targets
+from conformance.mutate import (
+    _KILLERS,
+    Corpus,
+    MutationReport,
+    Selection,
+    mutations,
+    replay_kills,
+    run_mutants,
+    select,
+    targets,
+)
 from conformance.parallel import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +66,35 @@ def cpu_seconds() -> float:
 
 
 def timed(spec: Any, binding: Any, chosen: list[Any], *, method: str, workers: int,
-          seed: int) -> tuple[MutationReport, float, float, float]:
-    """(report, wall seconds, CPU seconds, seconds spent drawing the corpus)."""
+          seed: int, corpora: list[Corpus] | None = None) -> tuple[MutationReport, float, float, float]:
+    """(report, wall seconds, CPU seconds, seconds spent drawing the corpus);
+    the corpus drawn is appended to ``corpora``."""
     corpus_seconds = [0.0]
 
-    def seen(corpus: Any) -> None:
+    def seen(corpus: Corpus) -> None:
         corpus_seconds[0] = corpus.seconds
+        if corpora is not None:
+            corpora.append(corpus)
 
+    _KILLERS.clear()  # (each run as from a fresh process)
     wall, cpu = time.perf_counter(), cpu_seconds()
     report = run_mutants(spec, binding, chosen, method=method, workers=workers, seed=seed, on_corpus=seen)
     return report, time.perf_counter() - wall, cpu_seconds() - cpu, corpus_seconds[0]
+
+
+def exhaustive(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> dict[Any, str]:
+    """Each mutant's fate when every sequence of ``corpus`` replays on it in
+    corpus order, after every module's edge deployments."""
+    import tempfile
+
+    everything = Selection(tuple(range(len(corpus.sequences))), True)
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="imospec-exhaustive-") as work:
+        for m in chosen:
+            fate = replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus, selection=everything,
+                                workdir=Path(work))
+            out[m.key()] = "survived" if fate == "unreached" else fate
+    return out
 
 
 def fates(report: MutationReport) -> dict[Any, str]:
@@ -92,6 +128,9 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=24, help="mutants the corpus method runs (default 24)")
     ap.add_argument("--baseline", type=int, default=4,
                     help="of those, how many the baseline runs too (default 4: about 15 CPU s each)")
+    ap.add_argument("--exhaustive", type=int, default=0, metavar="N",
+                    help="of the sample, how many replay every sequence of the corpus too, whose verdicts "
+                         "must be the corpus method's (default 0)")
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scaling", action="store_true", help="also time the corpus method on one worker")
@@ -104,13 +143,24 @@ def main() -> int:
     print(f"{args.impl}: {len(every)} mutants; a sample of {len(chosen)}, {args.workers} worker(s), "
           f"load {os.getloadavg()[0]:.1f}")
 
-    report, wall, cpu, corpus = timed(spec, binding, chosen, method="corpus", workers=args.workers, seed=args.seed)
+    corpora: list[Corpus] = []
+    report, wall, cpu, corpus = timed(spec, binding, chosen, method="corpus", workers=args.workers, seed=args.seed,
+                                      corpora=corpora)
     print(f"   corpus: the unmutated campaign drawn in {corpus:.1f} s; killed {len(report.killed)}, "
           f"survived {len(report.survived)} ({len(report.unreached)} reached by no sequence), "
           f"stillborn {len(report.stillborn)}")
     fast = line("corpus", len(chosen), wall, cpu, len(every), args.workers, fixed=corpus)
 
     status = 0
+    if args.exhaustive:
+        mine, every_sequence = fates(report), exhaustive(spec, binding, corpora[0], chosen[: args.exhaustive])
+        differ = [k for k in every_sequence if mine.get(k) != every_sequence[k]]
+        for k in differ:
+            status = 1
+            print(f"  VERDICTS DIFFER: {k}: corpus {mine.get(k)}, every sequence {every_sequence[k]}")
+        if not differ:
+            print(f"  the {len(every_sequence)} verdicts of the corpus method and of every sequence agree")
+
     if args.baseline:
         base_chosen = chosen[: args.baseline]
         base, bwall, bcpu, _ = timed(spec, binding, base_chosen, method="campaign", workers=args.workers,
@@ -127,9 +177,19 @@ def main() -> int:
             print(f"  the {len(theirs)} verdicts of both methods agree")
 
     if args.scaling:
-        _, one, _, _ = timed(spec, binding, chosen, method="corpus", workers=1, seed=args.seed)
-        print(f"  scaling: 1 worker {one:.1f} s, {args.workers} workers {wall:.1f} s: {one / wall:.2f}x "
-              f"(load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        # after the run above (which compiled the mutants and the originals): the sample again on one worker,
+        # then on --workers, each with no memory of earlier kills (conformance.mutate.replay_order)
+        runs = []
+        for n in (1, args.workers):
+            _KILLERS.clear()
+            before = os.getloadavg()[0]
+            _, w, c, _ = timed(spec, binding, chosen, method="corpus", workers=n, seed=args.seed)
+            runs.append((w, c))
+            print(f"  scaling: {n} worker(s): {w:.1f} s wall, {c:.1f} CPU s (load {before:.1f} before, "
+                  f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+        (one, one_cpu), (many, many_cpu) = runs
+        print(f"  scaling: {one / many:.2f}x in wall time on {args.workers} workers; the CPU spent "
+              f"{many_cpu / one_cpu:.2f}x the one worker's")
     return status
 
 

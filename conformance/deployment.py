@@ -18,7 +18,7 @@ soft cap of 1 launches a pool only when no share of it goes to the reserve.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import combinations, product
 from typing import Any
 
@@ -39,12 +39,15 @@ Verdict = tuple[bool, str | None]
 Moves = tuple[tuple[str, int], ...]
 
 
-def deployment_cases(harness: Harness) -> Iterator[tuple[str, Moves]]:
-    """(module, moves): every numeric parameter of every module at each of
-    its edges, except the value it is deployed with; then every two numeric
-    parameters of a module, each at one of ``PAIR_VALUES`` other than the
-    value it is deployed with."""
+def deployment_cases(harness: Harness, modules: Iterable[str] | None = None) -> Iterator[tuple[str, Moves]]:
+    """(module, moves): every numeric parameter of every module (of
+    ``modules``, when given) at each of its edges, except the value it is
+    deployed with; then every two numeric parameters of a module, each at one
+    of ``PAIR_VALUES`` other than the value it is deployed with."""
+    only = None if modules is None else set(modules)
     for module, m in harness.spec.modules.items():
+        if only is not None and module not in only:
+            continue
         st = harness.model.state(module)
         base = {0, 1, 2, MAX_UINT112}
         for c in m.consts.values():
@@ -124,15 +127,16 @@ def evm_deploys(harness: Harness, module: str, moves: Moves) -> Verdict:
         harness.backend.revert(snapshot)
 
 
-def check_deployments(harness: Harness) -> list[Difference]:
-    """Every edge deployment (see :func:`deployment_cases`) where the model
-    and the EVM disagree on whether the constructor reverts, or on its reason.
+def check_deployments(harness: Harness, modules: Iterable[str] | None = None) -> list[Difference]:
+    """Every edge deployment (see :func:`deployment_cases`; of ``modules``
+    only, when given) where the model and the EVM disagree on whether the
+    constructor reverts, or on its reason.
 
     Raises:
         AbiError: a binding maps a numeric parameter to a narrower constructor argument.
     """
     diffs = []
-    for module, moves in deployment_cases(harness):
+    for module, moves in deployment_cases(harness, modules):
         model, evm = model_deploys(harness, module, moves), evm_deploys(harness, module, moves)
         if model != evm:
             where = ", ".join(f"{param} = {value}" for param, value in moves)

@@ -454,6 +454,12 @@ class Selection:
 
     sequences: tuple[int, ...]
     deployment: bool
+    # the modules whose deployment at edge parameters can run the mutated
+    # code (None: every module's), when ``deployment``
+    deploy_modules: tuple[str, ...] | None = None
+    # what identifies the mutated code for the replay order (the file and
+    # line, then each function the line is in, or whose code it changes)
+    near: tuple[Any, ...] = ()
 
     @property
     def reached(self) -> bool:
@@ -468,6 +474,10 @@ class CorpusIndex:
 
         self.corpus = corpus
         self.reach = Reach.of(f for _, f in targets(binding))
+        # each module's source (None: built, or a source that imports others)
+        self.modules = {module: None if (src := b.vyper or b.solidity) is None
+                        or IMPORT_LINE.search(src.read_text(encoding="utf-8")) else src
+                        for module, b in binding.modules.items()}
         self.on_deploy = self.reach.deployment()
         always = self.reach.always(action_entries(binding, spec))
         setups = [self.reach.closure(step_entries(binding, setup)) for setup in corpus.setups]
@@ -478,9 +488,24 @@ class CorpusIndex:
         """The corpus's sequences that can run mutant ``m``'s code (all of
         them when deploying can: the state after it may differ unseen)."""
         touched = self.reach.touched(m.file.name, m.line)
+        near = ((m.file.name, m.line), *sorted(touched or ()), m.file.name)
         if touched is None or touched & self.on_deploy:
-            return Selection(tuple(range(len(self.corpus.sequences))), True)
-        return Selection(tuple(i for i, runs in enumerate(self.runs) if runs & touched), False)
+            return Selection(tuple(range(len(self.corpus.sequences))), True, self._deploying(touched), near)
+        return Selection(tuple(i for i, runs in enumerate(self.runs) if runs & touched), False, None, near)
+
+    def _deploying(self, touched: frozenset[Any] | None) -> tuple[str, ...] | None:
+        """The modules whose own deployment can run a function of
+        ``touched`` (None: any module's may, or it cannot be told)."""
+        if touched is None:
+            return None
+        out = []
+        for module, b in self.modules.items():
+            runs = None if b is None else self.reach.constructor(b.name)
+            if runs is None:
+                return None
+            if runs & touched:
+                out.append(module)
+        return tuple(out)
 
 
 # the artifacts of the unmutated implementations' modules, compiled once a process
@@ -510,7 +535,7 @@ def _mutant_artifacts(binding: Binding, m: Mutant, workdir: Path) -> tuple[Bindi
     if m.file.suffix == ".sol" or IMPORT_LINE.search(m.file.read_text(encoding="utf-8")):
         copy = load_binding(_mutant_binding(binding, m, workdir))
         return copy, {name: module_artifact(copy, b) for name, b in copy.modules.items()}
-    mutant = compile_source(_apply(m), name=m.file.stem, path=str(m.file))
+    mutant = compile_source(_apply(m), name=m.file.stem, path=str(m.file), runtime=False)  # (only deployed)
     mutated = m.file.resolve()
     return binding, {name: mutant if b.vyper is not None and b.vyper.resolve() == mutated
                      else _original_artifact(binding, name) for name, b in binding.modules.items()}
@@ -547,13 +572,14 @@ def replay_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, co
         harness = _Prebuilt(spec, mutant_binding, backend, artifacts)
         if harness.deployment_differences or any(not r.ok for r in harness.prelude_reports):
             return "killed"
-        if selection.deployment and check_deployments(harness):
+        if selection.deployment and check_deployments(harness, selection.deploy_modules):
             return "killed"
         current: int | None = None
-        for i in selection.sequences:
+        for i in replay_order(binding, selection):
             seq = corpus.sequences[i]
             if seq.start != current:
                 if any(not r.ok for r in harness.start_from(binding.starts[seq.start])):
+                    _killed_by(binding, selection, i)
                     return "killed"
                 current = seq.start
             if not seq.steps:
@@ -564,12 +590,49 @@ def replay_kills(spec: ir.Spec, binding: Binding, m: Mutant, *, backend: str, co
                 if not harness.full_compare and n % FULL_COMPARE_EVERY == 0:
                     report.differences.extend(harness.sweep())
                 if not report.ok:
+                    _killed_by(binding, selection, i)
                     return "killed"
             if not harness.full_compare and harness.sweep():
+                _killed_by(binding, selection, i)
                 return "killed"
     except EvmBackendError:
         return "killed"  # the mutant breaks deployment: observable at once
     return "survived"
+
+
+# The replay order. Whether a mutant is killed does not depend on the order
+# its sequences replay in: each sequence starts from its starting state (made
+# again whenever the start changes) with that state's storage index, so what
+# it compares depends on it alone, and the mutant is killed when any of them
+# diverges. But a mutant is usually killed by a sequence that killed another
+# mutant of the same line or function: those go first. This process's
+# memory of them (a forked worker starts with its parent's, and adds its own).
+_KILLERS: dict[Any, list[int]] = {}
+_REMEMBERED = 4  # sequences remembered a line, function or file
+
+
+def replay_order(binding: Binding, selection: Selection) -> list[int]:
+    """``selection``'s sequences in the order they replay: those that killed
+    an earlier mutant of the same line, then of the same function, then of
+    the same file (most recent first, on ``binding``'s corpus), then the
+    others in corpus order."""
+    chosen = set(selection.sequences)
+    first = list(dict.fromkeys(i for key in selection.near for i in _KILLERS.get((binding.path, key), ())
+                               if i in chosen))
+    if not first:
+        return list(selection.sequences)
+    done = set(first)
+    return first + [i for i in selection.sequences if i not in done]
+
+
+def _killed_by(binding: Binding, selection: Selection, i: int) -> None:
+    """Remember that sequence ``i`` of ``binding``'s corpus killed a mutant of ``selection``'s code."""
+    for key in selection.near:
+        seen = _KILLERS.setdefault((binding.path, key), [])
+        if i in seen:
+            seen.remove(i)
+        seen.insert(0, i)
+        del seen[_REMEMBERED:]
 
 
 def run_mutants(

@@ -41,6 +41,10 @@ Function = tuple[str, str]
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 _VY_DEF = re.compile(r"^def\s+(\w+)\s*\(")
 _VY_DECL = re.compile(r"^(\w+)\s*:")
+# a call in Vyper 0.4: ``self.f(`` (an internal function of the same file; an
+# external one cannot be called through ``self``) or ``X(a).f(``/``self.x.f(``
+# after ``extcall``/``staticcall`` (an external function of any contract)
+_VY_CALL = re.compile(r"(\bself)?\.(\w+)\s*\(")
 _SOL_FN = re.compile(r"\b(?:function\s+(\w+)|modifier\s+(\w+)|(constructor|receive|fallback))\s*\(")
 _SOL_DECL = re.compile(r"(\w+)\s*=")
 CONSTRUCTORS = ("__init__", "constructor")
@@ -58,6 +62,12 @@ class Span:
     last: int
     external: bool
     mentions: frozenset[str]
+    # what it calls, where the language says (Vyper): ``(file, name)`` for an
+    # internal call ``self.name(``, ``("", name)`` for an external call
+    # ``.name(`` (any file's externally callable ``name``); None: unknown, so
+    # every function of any file named in ``mentions`` (Solidity: modifiers,
+    # inheritance, calls without ``self``)
+    calls: frozenset[Function] | None = None
 
 
 def _strip_comment(line: str, solidity: bool) -> str:
@@ -82,7 +92,9 @@ def vyper_spans(file: str, source: str) -> list[Span]:
             end += 1
         text = " ".join(_strip_comment(x, False) for x in lines[i:end])
         external = any(d.startswith("@external") for d in decorators)
-        spans.append(Span(file, m.group(1), i + 1, end, external, frozenset(_IDENT.findall(text))))
+        masked = re.sub(r'"[^"]*"', '""', text)  # (a call's name inside a string runs nothing)
+        calls = frozenset((file if own else "", name) for own, name in _VY_CALL.findall(masked))
+        spans.append(Span(file, m.group(1), i + 1, end, external, frozenset(_IDENT.findall(text)), calls))
     return spans
 
 
@@ -161,14 +173,22 @@ class Reach:
         return frozenset(out)
 
     def _walk(self, name: str) -> frozenset[Function]:
+        return self._from(self.by_name.get(name, []))
+
+    def _from(self, spans: Iterable[Span]) -> frozenset[Function]:
         seen: set[Function] = set()
-        todo = [name]
+        todo = list(spans)
         while todo:
-            for s in self.by_name.get(todo.pop(), []):
-                if (s.file, s.name) in seen:
-                    continue
-                seen.add((s.file, s.name))
-                todo.extend(n for n in s.mentions if n in self.by_name)
+            s = todo.pop()
+            if (s.file, s.name) in seen:
+                continue
+            seen.add((s.file, s.name))
+            if s.calls is None:
+                todo.extend(t for n in s.mentions for t in self.by_name.get(n, []))
+                continue
+            for file, n in s.calls:
+                todo.extend(t for t in self.by_name.get(n, [])
+                            if (t.file == file if file else t.external or t.name in FALLBACKS))
         return frozenset(seen)
 
     def always(self, entries: Iterable[str]) -> frozenset[Function]:
@@ -183,6 +203,15 @@ class Reach:
     def deployment(self) -> frozenset[Function]:
         """What deploying the contracts may run: the constructors and what they reach."""
         return self.closure(CONSTRUCTORS)
+
+    def constructor(self, file: str) -> frozenset[Function] | None:
+        """What deploying ``file``'s contract alone may run: its constructor
+        and what it reaches; None when that cannot be told from the file's
+        own functions (Solidity: base constructors and state variables'
+        initial values run too)."""
+        if file.endswith(".sol"):
+            return None
+        return self._from(s for s in self.spans if s.file == file and s.name in CONSTRUCTORS)
 
     def touched(self, file: str, line: int) -> frozenset[Function] | None:
         """The functions whose code a change of ``file``'s ``line`` changes,

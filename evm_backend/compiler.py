@@ -258,10 +258,14 @@ def compile_source(
     search_paths: Sequence[str | os.PathLike[str]] = (),
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
+    runtime: bool = True,
 ) -> CompiledContract:
     """Compile Vyper ``source``, reusing a cached artifact when the key matches.
 
     ``path`` is only used in diagnostics; ``search_paths`` resolve imports.
+    ``runtime=False`` leaves ``bytecode_runtime`` empty (the deployment
+    bytecode is the same; Vyper assembles the runtime code a second time
+    for it, a sixth of a compilation): for code that is only deployed.
 
     Raises:
         CompileError: Vyper rejected the contract.
@@ -271,13 +275,16 @@ def compile_source(
     chosen = settings or CompileSettings()
     roots = [Path(p) for p in search_paths]
     key = cache_key(source, name=name, path=path, settings=chosen, search_paths=roots, vyper_version=version)
+    if not runtime:
+        key = hashlib.sha256(f"{key}:without-runtime".encode()).hexdigest()
     directory = resolve_cache_dir(cache_dir)
     artifact_file = directory / f"{key}.json"
     if use_cache:
         cached = _read_artifact(artifact_file)
         if cached is not None:
             return cached
-    artifact = _run_vyper(source, name=name, path=path, settings=chosen, search_paths=roots, version=version, key=key)
+    artifact = _run_vyper(source, name=name, path=path, settings=chosen, search_paths=roots, version=version, key=key,
+                          runtime=runtime)
     if use_cache:
         _write_artifact(artifact_file, artifact)
     return artifact
@@ -353,6 +360,7 @@ def _run_vyper(
     search_paths: Sequence[Path],
     version: str,
     key: str,
+    runtime: bool = True,
 ) -> CompiledContract:
     global _invocations
     from vyper.compiler import compile_from_file_input
@@ -380,7 +388,7 @@ def _run_vyper(
             file_input,
             input_bundle=bundle,
             settings=vyper_settings,
-            output_formats=list(_OUTPUT_FORMATS),
+            output_formats=[f for f in _OUTPUT_FORMATS if runtime or f != "bytecode_runtime"],
         )
     except (VyperException, VyperInternalException) as exc:
         raise _compile_error(exc, display, main_file) from None
@@ -388,7 +396,7 @@ def _run_vyper(
         name=name,
         abi=json.loads(json.dumps(out["abi"])),
         bytecode=_hex_bytes(out["bytecode"]),
-        bytecode_runtime=_hex_bytes(out["bytecode_runtime"]),
+        bytecode_runtime=_hex_bytes(out["bytecode_runtime"]) if runtime else b"",
         layout=json.loads(json.dumps(out["layout"])),
         method_identifiers=dict(out["method_identifiers"]),
         vyper_version=version,

@@ -201,3 +201,115 @@ def test_a_survivor_of_one_deployment_runs_on_the_next(tiny_binding_path: Path, 
     row = rows[(dropped.line, dropped.mutated.strip())]
     assert (row["fate"], row["binding"]) == ("killed", str(impl / "binding-zero.json"))
     assert f"killed on {impl / 'binding-zero.json'}: " in capsys.readouterr().out
+
+
+CALLER = '''\
+@internal
+def _f() -> uint256:
+    return 1
+
+@external
+def g() -> uint256:
+    log Note(text="self._z(")
+    return self._f() + staticcall Other(self.other).h()
+
+@deploy
+def __init__():
+    x: uint256 = self._f()
+'''
+
+CALLEE = '''\
+@internal
+def _f() -> uint256:
+    return 2
+
+@internal
+def _z() -> uint256:
+    return 3
+
+@internal
+def h2() -> uint256:
+    return 4
+
+@external
+def h() -> uint256:
+    return self.h2()
+
+@internal
+def _g() -> uint256:
+    return 5
+'''
+
+
+def test_reach_follows_vyper_calls_where_the_language_says(tmp_path: Path) -> None:
+    # `self._f(` is the same file's internal function, `.h(` after staticcall
+    # any file's external h; a name in a string or an internal function of
+    # another file with the called name is not reached
+    (tmp_path / "a.vy").write_text(CALLER)
+    (tmp_path / "b.vy").write_text(CALLEE)
+    reach = Reach.of([tmp_path / "a.vy", tmp_path / "b.vy"])
+    assert reach.closure(["g"]) == {("a.vy", "g"), ("a.vy", "_f"), ("b.vy", "h"), ("b.vy", "h2")}
+    assert reach.deployment() == {("a.vy", "__init__"), ("a.vy", "_f")}
+    assert reach.constructor("a.vy") == {("a.vy", "__init__"), ("a.vy", "_f")}
+    assert reach.constructor("b.vy") == frozenset()
+    assert reach.constructor("T.sol") is None  # (base constructors run too: not told from the file)
+
+
+def _edge_mutant(binding_path: Path) -> Mutant:
+    binding, _ = load_implementation(binding_path)
+    vault = binding.modules["vault"].vyper
+    assert vault is not None
+    return next(m for m in mutations("vault", vault) if m.line == 44 and m.mutated.strip().startswith(
+        "assert _floor <= _bronze"))
+
+
+def test_a_constructor_mutant_checks_its_own_modules_edge_deployments(tiny_binding_path: Path,
+                                                                      tmp_path: Path) -> None:
+    from conformance.deployment import check_deployments
+    from conformance.mutate import _mutant_artifacts, _Prebuilt
+
+    binding, spec = load_implementation(tiny_binding_path)
+    edge = _edge_mutant(tiny_binding_path)  # seen only when the vault is deployed with floor == bronze
+    corpus = record_corpus(spec, binding, backend="pyrevm", examples=4, steps=6, seed=1)
+    selection = CorpusIndex(spec, binding, corpus).select(edge)
+    assert selection.deployment and selection.deploy_modules == ("vault",)
+    mutant_binding, artifacts = _mutant_artifacts(binding, edge, tmp_path)
+    harness = _Prebuilt(spec, mutant_binding, "pyrevm", artifacts)
+    assert check_deployments(harness, ["vault"]) and not check_deployments(harness, ["cash"])
+    assert replay_kills(spec, binding, edge, backend="pyrevm", corpus=corpus, selection=selection,
+                        workdir=tmp_path) == "killed"
+
+
+def test_the_replay_order_puts_earlier_killers_first_and_never_changes_a_verdict(tiny_binding_path: Path,
+                                                                                tmp_path: Path) -> None:
+    from conformance import mutate
+
+    binding, spec = load_implementation(tiny_binding_path)
+    corpus = record_corpus(spec, binding, backend="pyrevm", examples=12, steps=10, seed=3)
+    index = CorpusIndex(spec, binding, corpus)
+    vault = binding.modules["vault"].vyper
+    assert vault is not None
+    chosen = [m for m in mutations("vault", vault) if m.line not in (44,)][::3]
+    mutate._KILLERS.clear()
+    learnt = {m.key(): replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus, selection=index.select(m),
+                                    workdir=tmp_path) for m in chosen}
+    assert "killed" in learnt.values() and "survived" in learnt.values()
+    assert mutate._KILLERS, "a kill is remembered"
+    # a mutant of a line whose mutant was killed replays that killer first
+    (_scope, near), killers = next(iter(mutate._KILLERS.items()))
+    m = next(m for m in chosen if (m.file.name, m.line) == near or near in index.select(m).near)
+    assert mutate.replay_order(binding, index.select(m))[0] in killers
+    # the same verdicts in corpus order, with nothing remembered, and in the reverse order
+    mutate._KILLERS.clear()
+    plain = {m.key(): replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus,
+                                   selection=Selection(index.select(m).sequences, index.select(m).deployment),
+                                   workdir=tmp_path) for m in chosen}
+    mutate._KILLERS.clear()
+    for m in chosen:
+        for i in index.select(m).sequences:  # every sequence "killed" it: the whole selection reversed
+            for key in index.select(m).near:
+                mutate._KILLERS.setdefault((binding.path, key), []).insert(0, i)
+    backwards = {m.key(): replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus,
+                                       selection=index.select(m), workdir=tmp_path) for m in chosen}
+    mutate._KILLERS.clear()
+    assert learnt == plain == backwards

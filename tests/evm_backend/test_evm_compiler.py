@@ -80,6 +80,19 @@ def test_second_compile_hits_the_cache(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.json"))) == 2
 
 
+def test_without_runtime_the_deployment_code_is_the_same_under_its_own_key(tmp_path: Path) -> None:
+    full = compile_source(SMALL, name="Small", cache_dir=tmp_path)
+    before = compiler_invocations()
+    bare = compile_source(SMALL, name="Small", cache_dir=tmp_path, runtime=False)
+    assert compiler_invocations() == before + 1  # not the full artifact from the cache
+    assert bare.bytecode == full.bytecode and bare.abi == full.abi and bare.layout == full.layout
+    assert bare.bytecode_runtime == b"" and full.bytecode_runtime
+    # each from the cache under its own key: a later full compilation still has its runtime code
+    assert compile_source(SMALL, name="Small", cache_dir=tmp_path) == full
+    assert compile_source(SMALL, name="Small", cache_dir=tmp_path, runtime=False) == bare
+    assert compiler_invocations() == before + 1
+
+
 def test_corrupt_cache_entry_is_recompiled(tmp_path: Path) -> None:
     first = compile_source(SMALL, name="Small", cache_dir=tmp_path)
     (tmp_path / f"{first.cache_key}.json").write_text("{not json")
