@@ -119,9 +119,7 @@ def test_the_mutants_killed_are_the_same_whatever_the_number_of_workers(tiny_bin
         assert [m.key() for m in getattr(two, fate)] == [m.key() for m in getattr(one, fate)]
 
 
-@pytest.mark.slow
 def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
-    pytest.importorskip("ray")
     binding, spec = load_implementation(tiny_mutant("vault.vy", "amount * WAD // floor_price",
                                                     "amount * WAD // floor_price + 1"))
     args: dict[str, Any] = {"backend": "pyrevm", "examples": 2 * SHARD_EXAMPLES, "steps": 12, "seed": 4,
