@@ -94,7 +94,9 @@ def test_a_search_over_two_to_the_32_checkpoints_takes_every_halving(backend: st
     """With 2**32 checkpoints, the last checkpoint at or before the block
     asked about is checkpoint 1 (its block), every later one is after it.
     The search starts on [0, 2**32 - 1] and ends on [1, 1] only at its 32nd
-    halving; one short, it stops on [0, 1] and answers checkpoint 0's votes."""
+    halving; one short, it stops on [0, 1] and answers checkpoint 0's votes.
+    (A search that narrows the range by only a third, `(upper - lower) // 3`,
+    is far from done after 32 rounds, and differs too.)"""
     h = _dmg_alone(tmp_path / "impl", backend)
     treasury, holder = h.actors[:2]
     g = ComparedSteps(h)
