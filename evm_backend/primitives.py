@@ -53,6 +53,16 @@ class EVM(ABC):
         """
 
     @abstractmethod
+    def set_storage(self, address: AccountLike, slot: int, value: int) -> None:
+        """Write storage word ``slot`` of ``address`` directly, as no
+        transaction could (a test's way to a state that takes too many
+        transactions to reach, such as 2**32 vote checkpoints).
+
+        Raises:
+            ValueError: malformed address, or ``slot`` or ``value`` outside uint256.
+        """
+
+    @abstractmethod
     def set_balance(self, address: AccountLike, wei: int) -> None:
         """Set the balance of ``address`` to ``wei``.
 

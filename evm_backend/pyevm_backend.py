@@ -381,6 +381,16 @@ class PyEvmBackend(Backend):
         """
         return int(self._state.get_balance(self._raw_address(address)))
 
+    def set_storage(self, address: AccountLike, slot: int, value: int) -> None:
+        """Write storage word ``slot`` of ``address``; undone by reverting an earlier snapshot.
+
+        Raises:
+            ValueError: malformed address, or ``slot`` or ``value`` outside uint256.
+        """
+        if not (0 <= slot < 2**256 and 0 <= value < 2**256):
+            raise OutOfRange(f"storage slot and value must be uint256 values, got {slot} and {value}")
+        self._state.set_storage(self._raw_address(address), slot, value)
+
     def set_balance(self, address: AccountLike, wei: int) -> None:
         """Set the balance of ``address``; undone by reverting an earlier snapshot.
 

@@ -211,6 +211,16 @@ class PyRevmBackend(Backend):
         storage = self._evm.storage
         return self._peek(lambda: list(map(storage, addresses, slots)))
 
+    def set_storage(self, address: AccountLike, slot: int, value: int) -> None:
+        """Write storage word ``slot`` of ``address``.
+
+        Raises:
+            ValueError: malformed address, or ``slot`` or ``value`` outside uint256.
+        """
+        if not (0 <= slot < 2**256 and 0 <= value < 2**256):
+            raise OutOfRange(f"storage slot and value must be uint256 values, got {slot} and {value}")
+        self._evm.insert_account_storage(to_address(address), slot, value)
+
     def get_balance(self, address: AccountLike) -> int:
         """Return the balance of ``address`` in wei.
 

@@ -140,3 +140,35 @@ def test_a_wrong_distribution_is_caught(old: str, new: str, tmp_path: Path) -> N
             report = h.run(Step("action", "vesting", "release_allocation", h.actors[1], (i,)))
             caught = caught or not report.ok
     assert caught, new
+
+
+def _long_window(dst: Path, vesting_source: str | None = None) -> Path:
+    """The governance binding in ``dst`` with the foundation's allocation
+    unlocking over 10**26 seconds (within the spec's bound, 2**112 - 1): one
+    wei of its 10**26 a second (and ``vesting_source``, when given, as vesting.vy)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    data = json.loads(GOVERNANCE.read_text())
+    for m in data["modules"]:
+        source = (CONTRACTS / f"{m}.vy").read_text()
+        (dst / f"{m}.vy").write_text(vesting_source if m == "vesting" and vesting_source else source)
+    data["spec"] = str(ROOT / "spec" / "protocol")
+    data["params"]["vesting.unlock_end"] = str(START + 10**26)
+    (dst / "binding.json").write_text(json.dumps(data))
+    return dst / "binding.json"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_allocation_releases_a_single_wei(backend: str, tmp_path: Path) -> None:
+    """With a window as long as the spec allows, the foundation's allocation
+    vests a wei a second: a second after `unlock_start` exactly one wei is
+    releasable, and released (a check of `amount > 1` would refuse it)."""
+    g = _harness(backend, _long_window(tmp_path / "impl"))
+    anyone = g.h.actors[1]
+    g.wait(START - T0)
+    g.reverts("NOTHING_TO_RELEASE", "vesting", "release_allocation", anyone, 0)
+    g.wait(1)
+    assert g.ok("vesting", "release_allocation", anyone, 0) == 1
+    g.reverts("NOTHING_TO_RELEASE", "vesting", "release_allocation", anyone, 0)
+    g.wait(1)
+    assert g.ok("vesting", "release_allocation", anyone, 0) == 1
+    assert g.h.model.state("vesting").allocation_released[0] == 2

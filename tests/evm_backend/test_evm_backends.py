@@ -217,6 +217,24 @@ def test_get_storage_reads_layout_slots(
     assert backend.get_storage(counter.address, hashmap_slot(credits, bob.address)) == 6
 
 
+def test_set_storage_writes_a_word_the_contract_then_reads(
+    backend: Backend,
+    counter: Contract,
+    accounts: list[TestAccount],
+    counter_artifact: CompiledContract,
+) -> None:
+    counter.transact("bump", 1, sender=accounts[1])  # (the account is loaded and warm first)
+    backend.set_storage(counter.address, counter_artifact.storage_slot("counter"), 41)
+    assert counter.call("counter") == 41
+    assert backend.get_storage(counter.address, counter_artifact.storage_slot("counter")) == 41
+    counter.transact("bump", 1, sender=accounts[1])
+    assert counter.call("counter") == 42
+    with pytest.raises(OutOfRange):
+        backend.set_storage(counter.address, 2**256, 1)
+    with pytest.raises(OutOfRange):
+        backend.set_storage(counter.address, 0, -1)
+
+
 def test_transient_storage_is_cleared_between_transactions(counter: Contract, accounts: list[TestAccount]) -> None:
     for _ in range(3):
         assert counter.transact("tick", sender=accounts[1]).return_value == 1
