@@ -63,7 +63,9 @@ contract Buyback {
         uint256 maxSlippageBps, uint256 reserveYieldBps, IOffering offering_, IPhases phases_, IPool pool_,
         IToken mt_, IToken dcep_, IReserve reserve_
     ) {
-        require(maxSlippageBps < BPS, "INVALID_PARAMETERS");
+        // governed by MT holders in the spec (via mt_timelock, in [0, 1000]); this
+        // deployment has no MT timelock, so the deployed value stays, in bounds
+        require(maxSlippageBps <= 1_000, "OUT_OF_BOUNDS");
         require(reserveYieldBps <= BPS - BUYBACK_BPS, "INVALID_PARAMETERS");
         max_slippage_bps = maxSlippageBps;
         reserve_yield_bps = reserveYieldBps;

@@ -69,6 +69,9 @@ contract Farm {
 
     constructor(uint256 rewardPerSecond_, uint256 boostExtraBps_, uint256 maxBoostDuration_, IOffering offering_,
                 IPhases phases_, IPool pool_, IToken mt_) {
+        // governed by MT holders in the spec (via mt_timelock, in [1 day, 30 days]);
+        // this deployment has no MT timelock, so the deployed value stays, in bounds
+        require(maxBoostDuration_ >= 1 days && maxBoostDuration_ <= 30 days, "OUT_OF_BOUNDS");
         (rewardPerSecond, boostExtraBps, maxBoostDuration) = (rewardPerSecond_, boostExtraBps_, maxBoostDuration_);
         (offering, phases, pool, mt) = (offering_, phases_, pool_, mt_);
     }
