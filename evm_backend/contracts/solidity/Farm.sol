@@ -48,7 +48,6 @@ contract Farm {
 
     uint256 public immutable rewardPerSecond;
     uint256 public immutable boostExtraBps;
-    uint256 public immutable maxBoostDuration;
     IOffering public immutable offering;
     IPhases public immutable phases;
     IPool public immutable pool;
@@ -66,6 +65,9 @@ contract Farm {
     mapping(address => Tier) public tiers;
     mapping(address => uint256) public freshStake;
     mapping(address => uint256) public freshSince;
+    // governed in the spec (via mt_timelock): a variable, deployed in bounds; declared
+    // last so that the slots the bindings name stay where they were
+    uint256 public maxBoostDuration;
 
     constructor(uint256 rewardPerSecond_, uint256 boostExtraBps_, uint256 maxBoostDuration_, IOffering offering_,
                 IPhases phases_, IPool pool_, IToken mt_) {
