@@ -1,6 +1,6 @@
 # pragma version 0.4.3
-# @title governor: DMG holders propose, vote on and enact parameter changes
-# @notice Written from spec/protocol/governor.imo (docs/protocol.md section 8):
+# @title governor: token holders (DMG, or MT) propose, vote on and enact parameter changes
+# @notice Written from spec/protocol/governor_base.imo (docs/protocol.md section 8):
 #   Compound's GovernorAlpha over the timelock, one action per proposal.
 #   - A proposer needs strictly more than `proposal_threshold` votes at the
 #     previous block; votes count at the proposal's start block.
@@ -28,7 +28,6 @@ interface Timelock:
     def execute(target: address, key: bytes32, _value: uint256, eta: uint256): nonpayable
     def cancel(target: address, key: bytes32, _value: uint256, eta: uint256): nonpayable
 
-WAD: constant(uint256) = 10**18
 GRACE_PERIOD: constant(uint256) = 14 * 86400
 QUEUE_PERIOD: constant(uint256) = 100800
 
