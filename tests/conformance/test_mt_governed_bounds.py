@@ -1,0 +1,87 @@
+"""Issue 13: the merchant side's governed parameters at their bounds, through
+the MT holders' governor.
+
+The bundled binding's scenario ``mt_governed_bounds`` executes, through
+``mt_governor`` and ``mt_timelock``, a change of every parameter governed
+``via mt_timelock`` (the farm's longest boost, the buyback's slippage, the MT
+governor's four voting rules, the MT timelock's delay) at each of its bounds
+and one past each, an immutable parameter of the farm, the buyback, the
+governor and the timelock, the cash-out cap (a module ``mt_timelock`` does not
+govern) and a parameter governed through the DMG timelock. Every step is
+compared with the model, so each execution's outcome (a success,
+OUT_OF_BOUNDS or UNKNOWN_PARAMETER) is checked on the contracts; here the
+outcomes are also checked against the spec's bounds alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.binding import load_implementation
+from conformance.harness import Harness
+from reference.codegen import governed_bounds
+from reference.runtime import key_of
+from spec import ir
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
+TIMELOCK = "mt_timelock"
+
+
+def _expected(spec: ir.Spec, module: str, key: int, value: int) -> tuple[bool, str | None, str | None, str]:
+    """(succeeds, reason, parameter, where the value lies) for "set ``key`` of
+    ``module`` to ``value`` through the MT timelock", from the spec alone."""
+    governed = spec.modules[module].governed
+    name = next((g for g in governed if key_of(f"{module}.{g}") == key), None)
+    if name is None or governed[name].via != TIMELOCK:
+        return False, "UNKNOWN_PARAMETER", None, "unknown"
+    low, high = governed_bounds(spec, module, name)
+    where = ("below" if value < low else "above" if value > high
+             else "low" if value == low else "high" if value == high else "inside")
+    if low <= value <= high:
+        return True, None, name, where
+    return False, "OUT_OF_BOUNDS", name, where
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str) -> None:
+    binding, spec = load_implementation(BUNDLED)
+    h = Harness(spec, binding, backend)
+    reports = h.start_from("mt_governed_bounds")
+    diverged = [r for r in reports if not r.ok]
+    assert not diverged, diverged[0].differences
+    by_address = {a: m for m, a in h.addresses.items()}
+    proposals: list[tuple[str, int, int]] = []
+    tried: dict[tuple[str, str], set[str]] = {}
+    unknown: set[str] = set()
+    for r in reports:
+        if r.step.kind != "action" or r.step.module != "mt_governor":
+            continue
+        assert r.model is not None
+        if r.step.action == "propose":
+            assert r.model.ok
+            target, key, value = r.step.args
+            proposals.append((by_address[target], key, value))
+        elif r.step.action == "execute":
+            module, key, value = proposals[r.step.args[0] - 1]
+            ok, reason, name, where = _expected(spec, module, key, value)
+            assert (r.model.ok, r.model.reason) == (ok, reason), (module, name, value)
+            if name is None:
+                unknown.add(module)
+            else:
+                tried.setdefault((module, name), set()).add(where)
+    # an immutable of each module mt_timelock governs, the cash-out cap, and
+    # a parameter the DMG timelock governs
+    assert unknown == {"farm", "buyback", "mt_governor", "mt_timelock", "offering", "oracle"}
+    governed_here = [(m, n) for m, mod in spec.modules.items() for n, g in mod.governed.items() if g.via == TIMELOCK]
+    assert len(governed_here) == 7, governed_here
+    for module, name in governed_here:
+        low, _ = governed_bounds(spec, module, name)
+        wanted = {"low", "high", "above"} | ({"below"} if low > 0 else set())
+        assert wanted <= tried.get((module, name), set()), (module, name, tried.get((module, name)))
+    # the longest boost at one day: a boost one second longer is refused, one of a day passes
+    boosts = [(r.step.args, r.model.reason) for r in reports
+              if r.step.kind == "action" and r.step.module == "farm" and r.step.action == "boost" and r.model]
+    assert boosts == [((86401,), "BOOST_TOO_LONG"), ((86400,), None)]
