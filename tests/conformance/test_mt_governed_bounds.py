@@ -10,7 +10,11 @@ governor and the timelock, the cash-out cap (a module ``mt_timelock`` does not
 govern) and a parameter governed through the DMG timelock. Every step is
 compared with the model, so each execution's outcome (a success,
 OUT_OF_BOUNDS or UNKNOWN_PARAMETER) is checked on the contracts; here the
-outcomes are also checked against the spec's bounds alone.
+outcomes are also checked against the spec's bounds alone. On the way, the
+scenario steps on the governor's edges: a vote at the start block and one at
+the end block, a queueing at the last block of the queue window, a proposer
+whose votes equal the threshold (cancelled by anyone, and refused when it
+proposes again), and a boost at and over the longest.
 """
 
 from __future__ import annotations
@@ -56,12 +60,14 @@ def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str
     proposals: list[tuple[str, int, int]] = []
     tried: dict[tuple[str, str], set[str]] = {}
     unknown: set[str] = set()
+    refused: list[tuple[str, str | None]] = []
     for r in reports:
         if r.step.kind != "action" or r.step.module != "mt_governor":
             continue
         assert r.model is not None
-        if r.step.action == "propose":
-            assert r.model.ok
+        if not r.model.ok and r.step.action != "execute":
+            refused.append((r.step.action, r.model.reason))
+        if r.step.action == "propose" and r.model.ok:
             target, key, value = r.step.args
             proposals.append((by_address[target], key, value))
         elif r.step.action == "execute":
@@ -81,6 +87,11 @@ def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str
         low, _ = governed_bounds(spec, module, name)
         wanted = {"low", "high", "above"} | ({"below"} if low > 0 else set())
         assert wanted <= tried.get((module, name), set()), (module, name, tried.get((module, name)))
+    # a vote at the start block (still PENDING); actor:1 proposing with its
+    # votes equal to the threshold (the cancel of its proposal at that point passes)
+    assert refused == [("cast_vote", "VOTING_CLOSED"), ("propose", "BELOW_PROPOSAL_THRESHOLD")]
+    assert [r.model.reason for r in reports if r.step.kind == "action" and r.step.action == "cancel"
+            and r.model] == [None]
     # the longest boost at one day: a boost one second longer is refused, one of a day passes
     boosts = [(r.step.args, r.model.reason) for r in reports
               if r.step.kind == "action" and r.step.module == "farm" and r.step.action == "boost" and r.model]
