@@ -25,6 +25,7 @@ import pytest
 
 from conformance.binding import load_implementation
 from conformance.harness import Harness
+from conformance.harness.values import to_checksum
 from reference.codegen import governed_bounds
 from reference.runtime import key_of
 from spec import ir
@@ -70,6 +71,8 @@ def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str
         if r.step.action == "propose" and r.model.ok:
             target, key, value = r.step.args
             proposals.append((by_address[target], key, value))
+        elif r.step.action == "execute" and r.model.reason == "NOT_QUEUED":
+            refused.append((r.step.action, r.model.reason))
         elif r.step.action == "execute":
             module, key, value = proposals[r.step.args[0] - 1]
             ok, reason, name, where = _expected(spec, module, key, value)
@@ -87,12 +90,28 @@ def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str
         low, _ = governed_bounds(spec, module, name)
         wanted = {"low", "high", "above"} | ({"below"} if low > 0 else set())
         assert wanted <= tried.get((module, name), set()), (module, name, tried.get((module, name)))
-    # a vote at the start block (still PENDING); actor:1 proposing with its
-    # votes equal to the threshold (the cancel of its proposal at that point passes)
-    assert refused == [("cast_vote", "VOTING_CLOSED"), ("propose", "BELOW_PROPOSAL_THRESHOLD")]
+    # a vote at the start block (still PENDING); an execution one second after
+    # the grace period and a queueing one block after the queue window (both
+    # EXPIRED); actor:1 proposing with its votes equal to the threshold (the
+    # cancel of its proposal at that point passes); a defeated proposal queued
+    # (and then cancelled by the guardian)
+    assert refused == [("cast_vote", "VOTING_CLOSED"), ("queue", "NOT_SUCCEEDED"), ("execute", "NOT_QUEUED"),
+                       ("propose", "BELOW_PROPOSAL_THRESHOLD"), ("queue", "NOT_SUCCEEDED")]
     assert [r.model.reason for r in reports if r.step.kind == "action" and r.step.action == "cancel"
-            and r.model] == [None]
+            and r.model] == [None, None]
     # the longest boost at one day: a boost one second longer is refused, one of a day passes
     boosts = [(r.step.args, r.model.reason) for r in reports
               if r.step.kind == "action" and r.step.module == "farm" and r.step.action == "boost" and r.model]
     assert boosts == [((86401,), "BOOST_TOO_LONG"), ((86400,), None)]
+    # every proposal's state at the end, asked of both sides (the harness's
+    # views ask `state_of` only at the numbers the state holds, rarely an id):
+    # executed, cancelled and expired (queued, their execution reverted) alike
+    governor = h.model.state("mt_governor")
+    states = {}
+    for i in range(1, governor.proposal_count + 1):
+        blk, now = h.backend.block_number, h.backend.timestamp
+        model = h.model.call_fn("mt_governor", "state_of", h.env(h.deployer), i, blk, now)
+        evm = h.backend.call(to_checksum(h.addresses["mt_governor"]), "state_of", [i, blk, now])
+        assert evm == model, (i, evm, model)
+        states[model] = states.get(model, 0) + 1
+    assert set(states) == {2, 6, 7}, states  # CANCELED, EXPIRED, EXECUTED
