@@ -42,8 +42,8 @@ from imospec_cli.exits import EXIT_FAIL, EXIT_OK
 from imospec_cli.pipeline import Pipeline
 
 #: The modules of the money market and its governance; every other module is the merchant side.
-MONEY_MARKET = frozenset({"controller", "dmg", "governor", "interest", "market", "mdcep", "musdc", "oracle",
-                          "timelock", "usdc", "vesting", "votes", "erc20"})
+MONEY_MARKET = frozenset({"controller", "dmg", "governor", "governor_base", "interest", "market", "mdcep",
+                          "musdc", "oracle", "timelock", "timelock_base", "usdc", "vesting", "votes", "erc20"})
 
 
 @dataclass

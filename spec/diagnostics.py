@@ -63,6 +63,7 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     CodeInfo("E013", "unknown member", "`m.x` where module, record or schedule `m` has no member `x`."),
     CodeInfo("E014", "bad template", "`extends` names a module that is not `abstract`, or templates form a cycle."),
     CodeInfo("E015", "module not imported", "A module is used as `m.x` without `import m`."),
+    CodeInfo("E016", "instance lacks a template's part", "A template uses a name (a function, an action, a constant...) that a module extending it does not declare; each instance must declare what its template leaves to it."),
     # Types
     CodeInfo("E020", "type mismatch", "An expression has a type other than the one its place requires."),
     CodeInfo("E021", "wrong number of arguments", "A call passes more or fewer arguments than declared."),

@@ -27,6 +27,7 @@ from evm_backend.abi import AbiFunction, ContractAbi
 from evm_backend.compiler import CompiledContract
 from evm_backend.interface import Backend
 from evm_backend.records import Receipt
+from reference.codegen import governed_bounds
 from reference.model import Deployment, Model
 from reference.runtime import Env, clone
 from spec import ir
@@ -227,6 +228,9 @@ class DeployedPair(BindingNames):
                 return b.eip712.get(n[7:], module if n == "eip712.name" else "1")
             if n == "spec.module":  # the name of the spec's module this contract is (a template's instance)
                 return module
+            if isinstance(n, str) and n.startswith(("low.", "high.")) and n.split(".", 1)[1] in m.governed:
+                low, high = governed_bounds(self.spec, module, n.split(".", 1)[1])  # a governed parameter's bounds
+                return low if n.startswith("low.") else high
             if isinstance(n, str) and (n.startswith("actor:") or n == "deployer" or len(n) == 42):
                 return to_checksum(self.resolve(n))  # an address: an actor, the deployer, or 0x + 40 digits
             if isinstance(n, str) and n in m.params:

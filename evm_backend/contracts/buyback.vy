@@ -58,8 +58,12 @@ BUYBACK_BPS: constant(uint256) = 2000
 SILVER: constant(uint256) = 2
 GOLD: constant(uint256) = 3
 
-# parameter (immutable): the worst price a buyback accepts, below the TWAP
-max_slippage_bps: public(immutable(uint256))
+# governed by MT holders: the worst price a buyback accepts, below the TWAP;
+# set only by `mt_timelock`, inside [0, 1000]
+max_slippage_bps: public(uint256)
+MAX_SLIPPAGE_BPS_KEY: constant(bytes32) = keccak256("buyback.max_slippage_bps")
+# the MT holders' timelock, the one caller of `set_parameter`
+mt_timelock: public(immutable(address))
 # parameter (immutable): the share of revenue paid to the reserve's contributors
 reserve_yield_bps: public(immutable(uint256))
 
@@ -83,8 +87,9 @@ guaranteed: public(uint256)
 
 @deploy
 def __init__(_max_slippage_bps: uint256, _reserve_yield_bps: uint256, _dcep: address, _mt: address,
-             _offering: address, _phases: address, _pool: address, _reserve: address):
-    max_slippage_bps = _max_slippage_bps
+             _offering: address, _phases: address, _pool: address, _reserve: address, _mt_timelock: address):
+    self._check_bounds(MAX_SLIPPAGE_BPS_KEY, _max_slippage_bps)
+    self.max_slippage_bps = _max_slippage_bps
     reserve_yield_bps = _reserve_yield_bps
     dcep = _dcep
     mt = _mt
@@ -92,8 +97,23 @@ def __init__(_max_slippage_bps: uint256, _reserve_yield_bps: uint256, _dcep: add
     phases = _phases
     pool = _pool
     reserve = _reserve
-    assert _max_slippage_bps < BPS, "INVALID_PARAMETERS"
+    mt_timelock = _mt_timelock
     assert _reserve_yield_bps <= BPS - BUYBACK_BPS, "INVALID_PARAMETERS"
+
+
+@internal
+@pure
+def _check_bounds(key: bytes32, _value: uint256):
+    assert key == MAX_SLIPPAGE_BPS_KEY, "UNKNOWN_PARAMETER"
+    assert _value <= 1000, "OUT_OF_BOUNDS"
+
+
+@external
+def set_parameter(key: bytes32, _value: uint256):
+    """Set a governed parameter: `mt_timelock`'s `govern`, inside its bounds."""
+    assert msg.sender == mt_timelock, "UNAUTHORIZED"
+    self._check_bounds(key, _value)
+    self.max_slippage_bps = _value
 
 
 # ------------------------------------------------------------------ helpers
@@ -126,7 +146,7 @@ def _mul_div_up(a: uint256, b: uint256, c: uint256) -> uint256:
 def _min_out_for(dcep_amount: uint256) -> uint256:
     price: uint256 = staticcall Pool(pool).twap()
     at_twap: uint256 = self._mul_div_up(dcep_amount, WAD, price)
-    return self._mul_div_up(at_twap, BPS - max_slippage_bps, BPS)
+    return self._mul_div_up(at_twap, BPS - self.max_slippage_bps, BPS)
 
 
 @external

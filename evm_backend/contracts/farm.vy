@@ -73,7 +73,11 @@ GOLD: constant(uint256) = 3
 # parameters (immutable)
 reward_per_second: public(immutable(uint256))
 boost_extra_bps: public(immutable(uint256))
-max_boost_duration: public(immutable(uint256))
+# governed by MT holders: set only by `mt_timelock`, inside [1 day, 30 days]
+max_boost_duration: public(uint256)
+MAX_BOOST_DURATION_KEY: constant(bytes32) = keccak256("farm.max_boost_duration")
+# the MT holders' timelock, the one caller of `set_parameter`
+mt_timelock: public(immutable(address))
 
 # imported modules (constructor order: the IR's imports, alphabetical)
 mt: public(immutable(address))
@@ -107,14 +111,31 @@ tier_since: public(HashMap[address, uint256])
 
 @deploy
 def __init__(_reward_per_second: uint256, _boost_extra_bps: uint256, _max_boost_duration: uint256,
-             _mt: address, _offering: address, _phases: address, _pool: address):
+             _mt: address, _offering: address, _phases: address, _pool: address, _mt_timelock: address):
+    self._check_bounds(MAX_BOOST_DURATION_KEY, _max_boost_duration)
     reward_per_second = _reward_per_second
     boost_extra_bps = _boost_extra_bps
-    max_boost_duration = _max_boost_duration
+    self.max_boost_duration = _max_boost_duration
     mt = _mt
     offering = _offering
     phases = _phases
     pool = _pool
+    mt_timelock = _mt_timelock
+
+
+@internal
+@pure
+def _check_bounds(key: bytes32, _value: uint256):
+    assert key == MAX_BOOST_DURATION_KEY, "UNKNOWN_PARAMETER"
+    assert DAY <= _value and _value <= 30 * DAY, "OUT_OF_BOUNDS"
+
+
+@external
+def set_parameter(key: bytes32, _value: uint256):
+    """Set a governed parameter: `mt_timelock`'s `govern`, inside its bounds."""
+    assert msg.sender == mt_timelock, "UNAUTHORIZED"
+    self._check_bounds(key, _value)
+    self.max_boost_duration = _value
 
 
 # ------------------------------------------------------------------ phases
@@ -382,7 +403,7 @@ def boost(duration: uint256):
     """
     assert msg.sender == staticcall Offering(offering).merchant(), "UNAUTHORIZED"
     assert self._phase(staticcall Pool(pool).twap()) == GOLD, "WRONG_PHASE"
-    assert duration <= max_boost_duration, "BOOST_TOO_LONG"
+    assert duration <= self.max_boost_duration, "BOOST_TOO_LONG"
     self._update_pool()
     self.boost_until = max(self.boost_until, block.timestamp + duration)
     log Boost(until=self.boost_until)

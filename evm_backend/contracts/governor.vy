@@ -1,6 +1,6 @@
 # pragma version 0.4.3
-# @title governor: DMG holders propose, vote on and enact parameter changes
-# @notice Written from spec/protocol/governor.imo (docs/protocol.md section 8):
+# @title governor: token holders (DMG, or MT) propose, vote on and enact parameter changes
+# @notice Written from spec/protocol/governor_base.imo (docs/protocol.md section 8):
 #   Compound's GovernorAlpha over the timelock, one action per proposal.
 #   - A proposer needs strictly more than `proposal_threshold` votes at the
 #     previous block; votes count at the proposal's start block.
@@ -12,6 +12,11 @@
 #   - The governed parameters (voting delay and period, threshold, quorum) are
 #     constructor arguments checked against their bounds ("OUT_OF_BOUNDS"),
 #     and change only through `set_parameter`, called by the timelock.
+#   - One contract for every instance of the spec's template `governor_base`
+#     (`governor` over DMG, `mt_governor` over MT): the votes token and the
+#     timelock are constructor arguments, the keys name the instance
+#     (`_name`), and the threshold's and quorum's bounds, in the token's
+#     units, are given by the deployment (`_vote_bounds`).
 #   - `value` cannot name a Vyper argument: the argument is `_value`.
 
 interface Dmg:
@@ -23,7 +28,6 @@ interface Timelock:
     def execute(target: address, key: bytes32, _value: uint256, eta: uint256): nonpayable
     def cancel(target: address, key: bytes32, _value: uint256, eta: uint256): nonpayable
 
-WAD: constant(uint256) = 10**18
 GRACE_PERIOD: constant(uint256) = 14 * 86400
 QUEUE_PERIOD: constant(uint256) = 100800
 
@@ -36,10 +40,10 @@ QUEUED: constant(uint256) = 5
 EXPIRED: constant(uint256) = 6
 EXECUTED: constant(uint256) = 7
 
-VOTING_DELAY_KEY: constant(bytes32) = keccak256("governor.voting_delay")
-VOTING_PERIOD_KEY: constant(bytes32) = keccak256("governor.voting_period")
-PROPOSAL_THRESHOLD_KEY: constant(bytes32) = keccak256("governor.proposal_threshold")
-QUORUM_VOTES_KEY: constant(bytes32) = keccak256("governor.quorum_votes")
+VOTING_DELAY_KEY: immutable(bytes32)
+VOTING_PERIOD_KEY: immutable(bytes32)
+PROPOSAL_THRESHOLD_KEY: immutable(bytes32)
+QUORUM_VOTES_KEY: immutable(bytes32)
 
 struct Proposal:
     proposer: address
@@ -85,6 +89,10 @@ event ProposalExecuted:
     id: uint256
 
 guardian: public(immutable(address))
+# The bounds of the proposal threshold and of the quorum, in the votes
+# token's units: [threshold low, threshold high, quorum low, quorum high]
+# (the spec's bounds of the instance, given by the deployment).
+VOTE_BOUNDS: immutable(uint256[4])
 # imported modules (constructor arguments, in the spec's import order)
 dmg: public(immutable(address))
 timelock: public(immutable(address))
@@ -102,23 +110,28 @@ latest_proposal_of: public(HashMap[address, uint256])
 
 
 @internal
-@pure
+@view
 def _check_bounds(key: bytes32, _value: uint256):
     if key == VOTING_DELAY_KEY:
         assert 1 <= _value and _value <= 40320, "OUT_OF_BOUNDS"
     elif key == VOTING_PERIOD_KEY:
         assert 5760 <= _value and _value <= 80640, "OUT_OF_BOUNDS"
     elif key == PROPOSAL_THRESHOLD_KEY:
-        assert 250000 * WAD <= _value and _value <= 12500000 * WAD, "OUT_OF_BOUNDS"
+        assert VOTE_BOUNDS[0] <= _value and _value <= VOTE_BOUNDS[1], "OUT_OF_BOUNDS"
     elif key == QUORUM_VOTES_KEY:
-        assert 2500000 * WAD <= _value and _value <= 50000000 * WAD, "OUT_OF_BOUNDS"
+        assert VOTE_BOUNDS[2] <= _value and _value <= VOTE_BOUNDS[3], "OUT_OF_BOUNDS"
     else:
         raise "UNKNOWN_PARAMETER"
 
 
 @deploy
 def __init__(_guardian: address, _voting_delay: uint256, _voting_period: uint256, _proposal_threshold: uint256,
-             _quorum_votes: uint256, _dmg: address, _timelock: address):
+             _quorum_votes: uint256, _dmg: address, _timelock: address, _name: String[32], _vote_bounds: uint256[4]):
+    VOTING_DELAY_KEY = keccak256(concat(_name, ".voting_delay"))
+    VOTING_PERIOD_KEY = keccak256(concat(_name, ".voting_period"))
+    PROPOSAL_THRESHOLD_KEY = keccak256(concat(_name, ".proposal_threshold"))
+    QUORUM_VOTES_KEY = keccak256(concat(_name, ".quorum_votes"))
+    VOTE_BOUNDS = _vote_bounds
     self._check_bounds(VOTING_DELAY_KEY, _voting_delay)
     self._check_bounds(VOTING_PERIOD_KEY, _voting_period)
     self._check_bounds(PROPOSAL_THRESHOLD_KEY, _proposal_threshold)

@@ -6,7 +6,9 @@
 #   - A transaction sets one governed parameter: `(target, key, value, eta)`,
 #     identified by keccak256(abi_encode(target, key, value, eta)).
 #   - Only `admin` (the governor) queues, executes and cancels ("UNAUTHORIZED").
-#   - The timelock's own `delay` is governed through itself; any other target
+#   - The timelock's own `delay` is governed through itself (its key names
+#     the spec's module the contract is, `_name`: `timelock.delay`,
+#     `mt_timelock.delay`); any other target
 #     must be one of `governed_modules` (set at deployment), whose
 #     `set_parameter(key, value)` accepts calls from this contract only and
 #     checks the key and the bounds itself. Any other target is
@@ -23,8 +25,8 @@ DAY: constant(uint256) = 86400
 MIN_DELAY: constant(uint256) = 2 * DAY
 MAX_DELAY: constant(uint256) = 30 * DAY
 GRACE_PERIOD: constant(uint256) = 14 * DAY
-# keccak256("timelock.delay"): how a transaction names this contract's delay
-DELAY_KEY: constant(bytes32) = keccak256("timelock.delay")
+# keccak256("<module>.delay"): how a transaction names this contract's delay
+DELAY_KEY: immutable(bytes32)
 MAX_GOVERNED: constant(uint256) = 16
 
 event QueueTransaction:
@@ -64,8 +66,9 @@ cancelled: public(HashMap[bytes32, bool])
 
 
 @deploy
-def __init__(_admin: address, _delay: uint256, _governed_modules: DynArray[address, MAX_GOVERNED]):
+def __init__(_admin: address, _delay: uint256, _governed_modules: DynArray[address, MAX_GOVERNED], _name: String[32]):
     assert MIN_DELAY <= _delay and _delay <= MAX_DELAY, "OUT_OF_BOUNDS"
+    DELAY_KEY = keccak256(concat(_name, ".delay"))
     admin = _admin
     self.delay = _delay
     self.governed_modules = _governed_modules

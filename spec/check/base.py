@@ -76,6 +76,7 @@ class CheckerBase:
         self.governors: set[str] = set()  # modules named by some `via`
         self._type_cache: dict[tuple[int, str], ir.Type] = {}
         self.govern_users: set[str] = set()  # modules containing `govern`
+        self._gaps: set[tuple[str, str]] = set()  # (instance, name) reported missing (E016)
 
     # ------------------------------------------------------------ helpers
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
@@ -94,7 +95,8 @@ class CheckerBase:
 def _kind_of(decl: ast.Decl) -> str:
     kinds = {ast.Fn: "a function", ast.Action: "an action", ast.Event: "an event", ast.Record: "a record type",
              ast.Request: "a request type", ast.Phases: "a phase set", ast.Decay: "a decay schedule",
-             ast.Rule: "a rule", ast.Cover: "a cover", ast.Import: "a module"}
+             ast.Rule: "a rule", ast.Cover: "a cover", ast.Import: "a module", ast.Const: "a constant",
+             ast.Param: "a parameter", ast.Governed: "a governed parameter", ast.State: "a state variable"}
     return next((v for k, v in kinds.items() if isinstance(decl, k)), "a declaration")
 
 

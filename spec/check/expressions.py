@@ -239,7 +239,7 @@ class ExpressionChecker(TemplateChecker):
         hint = did_you_mean(n, [x for x in self._visible_names(sc) if x != n])
         if n in self.mods and n not in self.mods[sc.module].imports:
             raise self.fail("E015", f"module `{n}` is used but not imported", e.span, f"add `import {n}`")
-        raise self.fail("E010", f"unknown name `{n}`", e.span, hint)
+        raise self.instance_gap(n, sc.module, e.span) or self.fail("E010", f"unknown name `{n}`", e.span, hint)
 
     def _is_bound(self, n: str, sc: _Scope) -> bool:
         # forall binders live in frames pushed after the first one
@@ -457,6 +457,10 @@ class ExpressionChecker(TemplateChecker):
             k for k, v in md.decls.items() if isinstance(v, ast.Fn | ast.Action | ast.Record | ast.Request | ast.Phases)
         ]
         if d is None:
+            if module == sc.module:
+                gap = self.instance_gap(n, module, span)
+                if gap is not None:
+                    raise gap
             raise self.fail(
                 "E010",
                 f"unknown function or action `{n}`" + (f" in module `{module}`" if module != sc.module else ""),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from spec import ast
 from spec.check.base import (
     CheckerBase,
+    _Abort,
+    _kind_of,
     _ModuleDecls,
 )
-from spec.diagnostics import did_you_mean
+from spec.diagnostics import Span, did_you_mean
 
 
 class TemplateChecker(CheckerBase):
@@ -71,6 +73,38 @@ class TemplateChecker(CheckerBase):
             for d in md.order:
                 if isinstance(d, ast.Governed):
                     self.governors.add(d.via)
+
+    def instance_gap(self, n: str, module: str, span: Span | None) -> _Abort | None:
+        """The error for a name that a template's declaration uses at ``span``
+        and ``module``, the instance being checked, does not declare: one
+        E016 at the instance's ``extends`` that names the instance and the
+        template (once per instance and name; a later use only stops
+        checking). ``None`` when the use is not in a template of ``module``.
+
+        Raises nothing: returns the :class:`_Abort` to raise.
+        """
+        md = self.mods.get(module)
+        if md is None or span is None:
+            return None
+        template = next((t for t in md.chain if self.asts[t].file == span.file), None)
+        if template is None:
+            return None
+        if (module, n) in self._gaps:
+            return _Abort()
+        self._gaps.add((module, n))
+        others = sorted(m for m, o in self.mods.items() if template in o.chain and m != module and n in o.decls)
+        like = f" (as `{others[0]}` does: {_kind_of(self.mods[others[0]].decls[n])})" if others else ""
+        kind = type(self.mods[others[0]].decls[n]) if others else ast.Decl
+        own = [d.name for d in md.source.decls if isinstance(d, kind) and not isinstance(d, ast.Init | ast.Import)]
+        close = did_you_mean(n, own)
+        hint = (f"declare `{n}` in module `{module}`{like}; `{template}` uses it at {span}"
+                + (f"; {close}" if close else ""))
+        return self.fail(
+            "E016",
+            f"module `{module}` extends `{template}` but does not declare `{n}`, which the template uses",
+            md.source.extends_span or md.source.span,
+            hint,
+        )
 
     def _owner(self, decl: ast.Decl, layers: list[ast.Module]) -> ast.Module | None:
         for layer in layers:

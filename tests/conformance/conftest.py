@@ -111,7 +111,7 @@ def money_market_binding(dst: Path, replace: tuple[str, str, str] | None = None,
     if "timelock" in modules:
         # the timelock governs every module here that has governed parameters
         governed = [a for a in bundled["timelock"]["constructor"][2] if a[1:] in modules]
-        bound["timelock"]["constructor"] = ["admin", "delay", governed]
+        bound["timelock"]["constructor"] = ["admin", "delay", governed, "spec.module"]
         params["timelock.admin"] = "actor:0"
         for m in modules:
             if m != "timelock" and "constructor" in bundled.get(m, {}):

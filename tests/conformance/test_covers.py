@@ -236,9 +236,9 @@ def test_bundled_spec_liveness_mutants_are_caught_by_covers() -> None:
     settings = CoverSettings()
     baseline = base.covers(settings)
     cases = [
-        ("governor.imo", 'require state_of(id, block_number, now) == QUEUED, "NOT_QUEUED"',
+        ("governor_base.imo", 'require state_of(id, block_number, now) == QUEUED, "NOT_QUEUED"',
          'require state_of(id, block_number, now) == SUCCEEDED, "NOT_QUEUED"', "governor.execute:succeeds"),
-        ("governor.imo", "    proposal_count += 1\n", "    proposal_count -= 1\n", "governor.propose:succeeds"),
+        ("governor_base.imo", "    proposal_count += 1\n", "    proposal_count -= 1\n", "governor.propose:succeeds"),
         ("reserve.imo", 'require amount <= contributed[caller], "EXCEEDS_CONTRIBUTION"',
          'require amount < contributed[caller], "EXCEEDS_CONTRIBUTION"', "reserve.exit_whole_contribution"),
     ]
@@ -303,22 +303,22 @@ def test_cover_codes_are_tested_here() -> None:
 
 @pytest.mark.parametrize("file, old, new, clause", [
     # a dropped require whose action still succeeds
-    ("timelock.imo", '    require eta >= now + delay, "ETA_BEFORE_DELAY"\n', "", "timelock.queue.ensures[2]"),
+    ("timelock_base.imo", '    require eta >= now + delay, "ETA_BEFORE_DELAY"\n', "", "timelock.queue.ensures[2]"),
     # a dropped assignment
-    ("governor.imo", "    proposals[id].cancelled_by = caller\n", "", "governor.cancel.ensures[4]"),
+    ("governor_base.imo", "    proposals[id].cancelled_by = caller\n", "", "governor.cancel.ensures[4]"),
     # a report from one second in the future let through
     ("oracle.imo", 'require observed_at <= now, "FUTURE_TIMESTAMP"',
      'require observed_at <= now + 1, "FUTURE_TIMESTAMP"', "oracle.report.ensures[4]"),
     # constants and predicate boundaries pinned by theorems (session 10's sample)
     ("dmg.imo", "const DMG_SUPPLY: uint256 = 250000000 * 10 ** 18",
      "const DMG_SUPPLY: uint256 = (250000000 * 10 ** 18) - 1", "dmg.supply_is_250_million"),
-    ("governor.imo", "const PENDING: uint256 = 0", "const PENDING: uint256 = (0) + 1",
+    ("governor_base.imo", "const PENDING: uint256 = 0", "const PENDING: uint256 = (0) + 1",
      "governor.states_are_governor_alphas"),
-    ("governor.imo", "const QUEUE_PERIOD: uint256 = 100800", "const QUEUE_PERIOD: uint256 = (100800) * 10",
+    ("governor_base.imo", "const QUEUE_PERIOD: uint256 = 100800", "const QUEUE_PERIOD: uint256 = (100800) * 10",
      "governor.queue_period_is_the_grace_period_in_blocks"),
-    ("governor.imo", "for_votes > against_votes and for_votes >= quorum",
+    ("governor_base.imo", "for_votes > against_votes and for_votes >= quorum",
      "for_votes > against_votes and for_votes > quorum", "governor.passes_at_exactly_the_quorum"),
-    ("timelock.imo", "const MAX_DELAY: uint256 = 30 * DAY", "const MAX_DELAY: uint256 = (30 * DAY) + 1",
+    ("timelock_base.imo", "const MAX_DELAY: uint256 = 30 * DAY", "const MAX_DELAY: uint256 = (30 * DAY) + 1",
      "timelock.compound_bounds"),
     ("vesting.imo", "    if t >= end {", "    if t > end {", "vesting.everything_at_any_end"),
     # a check dropped whose action then succeeds: a counterexample to induction
@@ -330,7 +330,7 @@ def test_cover_codes_are_tested_here() -> None:
     ("offering.imo", "const WAD: uint256 = 10 ** 18", "const WAD: uint256 = (10 ** 18) - 1",
      "offering.prices_in_the_pools_unit"),
     # anyone may propose, whatever their weight
-    ("governor.imo", '    require weight > proposal_threshold, "BELOW_PROPOSAL_THRESHOLD"\n', "",
+    ("governor_base.imo", '    require weight > proposal_threshold, "BELOW_PROPOSAL_THRESHOLD"\n', "",
      "governor.propose.ensures[8]"),
     # a gasless redemption's size test on the amount before the relayer's fee
     ("market.imo", "require redeem_size_ok(burned, amount, balance_of[holder])",

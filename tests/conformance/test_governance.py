@@ -52,7 +52,7 @@ def _binding(dst: Path, replace: tuple[str, str] | None = None) -> Path:
     due.append(["timelock", "queue", "actor:0", ["@timelock", hex(key_of("oracle.max_staleness")), DAY, eta]])
     due.append(["time", DUE, 1])
     data = {"name": "timelock", "spec": str(ROOT / "spec" / "protocol"),
-            "modules": {"timelock": {"vyper": "timelock.vy", "constructor": ["admin", "delay", []]}},
+            "modules": {"timelock": {"vyper": "timelock.vy", "constructor": ["admin", "delay", [], "spec.module"]}},
             "scenarios": {"due": due}, "focus": {"due": ["timelock.execute"]}}
     (dst / "binding.json").write_text(json.dumps(data))
     return dst / "binding.json"

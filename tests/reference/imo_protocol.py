@@ -29,6 +29,7 @@ GUARDIAN = 0x64A4D
 ASSET_MANAGER = 0xA55E7
 TREASURY = 0x74EA5
 ADMIN = 0xAD814
+MT_ADMIN = 0xAD815
 FUNDER = 0xF04D
 ALICE = 0xA11CE
 BOB = 0xB0B
@@ -46,6 +47,8 @@ DEFAULT_PARAMS: dict[str, int] = {
     "dmg.treasury": TREASURY,
     "timelock.admin": ADMIN,
     "governor.guardian": GUARDIAN,
+    "mt_timelock.admin": MT_ADMIN,
+    "mt_governor.guardian": GUARDIAN,
     "vesting.funder": FUNDER,
     "mdcep.listed": 1,  # a founding market; musdc is deployed unlisted (governance adds it)
 }

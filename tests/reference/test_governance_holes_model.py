@@ -123,7 +123,7 @@ def test_a_passed_proposal_is_queued_inside_its_window(protocol_spec: ir.Spec) -
 
 
 def test_without_a_queue_window_a_stale_proposal_breaks_the_rule(tmp_path: Path) -> None:
-    spec = _variant(tmp_path, "governor.imo",
+    spec = _variant(tmp_path, "governor_base.imo",
                     "return if block > p.end_block + QUEUE_PERIOD then EXPIRED else SUCCEEDED", "return SUCCEEDED")
     p = _with_votes(spec)
     pid = _passed(p, ALICE, "oracle", "oracle.max_staleness", 7200)
@@ -168,7 +168,7 @@ def test_raising_the_threshold_cannot_cancel_a_queued_proposal(protocol_spec: ir
 
 
 def test_cancel_by_the_current_threshold_breaks_the_rule(tmp_path: Path) -> None:
-    spec = _variant(tmp_path, "governor.imo",
+    spec = _variant(tmp_path, "governor_base.imo",
                     'require caller == guardian or weight <= p.threshold, "PROPOSER_ABOVE_THRESHOLD"',
                     'require caller == guardian or weight <= proposal_threshold, "PROPOSER_ABOVE_THRESHOLD"')
     p = _with_votes(spec)

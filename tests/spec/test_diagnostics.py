@@ -443,3 +443,35 @@ def test_long_expression_diagnostic_has_a_place(tmp_path: Path, terms: int) -> N
         assert d.span is not None, f"{d.code} without a place: {d.message}"
         assert d.span.file == "bad.imo"
         assert d.span.line == 4, f"{d.code} at {d.span}, not on the line of the expression"
+
+
+def test_an_instance_without_its_templates_part_is_named_once(tmp_path: Path) -> None:
+    """The bundled MT governor without `prior_votes_of`, which `governor_base`
+    uses seven times: one E016 at `mt_governor`'s `extends`, naming the
+    instance, the template and the part, not seven E010s in the template's
+    file that name no instance (the DMG governor, which has it, is fine)."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in BUNDLED_PROTOCOL.glob("*.imo")}
+    text = files["mt_governor.imo"]
+    start = text.index("fn prior_votes_of(")
+    files["mt_governor.imo"] = text[:start] + text[text.index("}\n", start) + 2:]
+    result = check(tmp_path, files)
+    assert codes(result) == ["E016", "W001"]  # (and `import mt` is then unused)
+    d = only(result, "E016")
+    assert d.span is not None and Path(d.span.file).name == "mt_governor.imo"
+    assert caret_text(result, d) == "governor_base"
+    assert "`mt_governor`" in d.message and "`governor_base`" in d.message and "`prior_votes_of`" in d.message
+    assert d.hint is not None and "as `governor` does: a function" in d.hint and "governor_base.imo:" in d.hint
+
+
+def test_a_template_typo_is_reported_for_each_instance(tmp_path: Path) -> None:
+    """A name the template misspells is missing from every instance: each gets
+    its own E016; a name missing in the instance's own file stays E010."""
+    result = check(tmp_path, {
+        "tpl.imo": "abstract module tpl\nstate n: uint256 = 0\naction a() {\n    n += weigth()\n}\n",
+        "one.imo": "module one extends tpl\nfn weight() -> uint256 {\n    return 1\n}\n",
+        "two.imo": "module two extends tpl\nfn weight() -> uint256 {\n    return 2\n}\n"
+                   "action b() {\n    n += wieght()\n}\n",
+    })
+    assert sorted((d.code, Path(d.span.file).name) for d in result.diagnostics if d.span) == [
+        ("E010", "two.imo"), ("E016", "one.imo"), ("E016", "two.imo")]
+    assert all("did you mean `weight`?" in (d.hint or "") for d in result.diagnostics)

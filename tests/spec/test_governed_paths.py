@@ -16,8 +16,20 @@ from __future__ import annotations
 from spec import ir
 from spec.driver import load_spec
 
-# Issue 13: "the cash-out cap is immutable by the seed".
-SEED_IMMUTABLE = (("offering", "cashout_cap_bps"),)
+# Issue 13: "the cash-out cap is immutable by the seed"; so is every other
+# parameter that carries a figure of the seed (docs/protocol.md §8): the MT
+# supply, the pool's and the reserve's shares of the raise, the floor and the
+# phase prices. (The seed's other figures, the farm's 30% and the tiers, are
+# constants, which nothing assigns.)
+SEED_IMMUTABLE = (
+    ("offering", "cashout_cap_bps"),
+    ("offering", "mt_total"),
+    ("offering", "pool_mt_bps"),
+    ("offering", "reserve_bps"),
+    ("phases", "floor"),
+    ("phases", "bronze_price"),
+    ("phases", "issue_price"),
+)
 
 
 def _spec() -> ir.Spec:

@@ -70,7 +70,8 @@ def test_governor_holes_are_refuted_on_the_old_rules(tmp_path: Path) -> None:
     reference model, tests/reference/test_governance_holes_model.py: its
     counterexample needs a model of `prior_votes`' checkpoint search under the
     quantified lemmas of `dmg`, which the default budget does not reach.)"""
-    old = _prove(_variant(tmp_path, {"governor.imo": [NO_QUEUE_WINDOW]}), invariant="governor.queued_inside_window")
+    old = _prove(_variant(tmp_path, {"governor_base.imo": [NO_QUEUE_WINDOW]}),
+                 invariant="governor.queued_inside_window")
     assert isinstance(find(old, "governor.queued_inside_window", "governor.queue").outcome, Refuted)
     new = _prove(Path(BUNDLED_PROTOCOL), module="governor")
     assert isinstance(find(new, "governor.queued_inside_window", "governor.queue").outcome, Proved)

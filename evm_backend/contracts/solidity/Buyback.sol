@@ -44,7 +44,6 @@ contract Buyback {
     uint256 private constant WAD = 1e18;
     uint256 private constant BUYBACK_BPS = 2_000;
 
-    uint256 public immutable max_slippage_bps;
     uint256 public immutable reserve_yield_bps;
     IReserve public immutable reserve;
     IOffering public immutable offering;
@@ -58,12 +57,17 @@ contract Buyback {
     uint256 public spent;
     uint256 public burned;
     uint256 public guaranteed;
+    // governed in the spec (via mt_timelock): a variable, deployed in bounds; declared
+    // last so that the slots the bindings name stay where they were
+    uint256 public max_slippage_bps;
 
     constructor(
         uint256 maxSlippageBps, uint256 reserveYieldBps, IOffering offering_, IPhases phases_, IPool pool_,
         IToken mt_, IToken dcep_, IReserve reserve_
     ) {
-        require(maxSlippageBps < BPS, "INVALID_PARAMETERS");
+        // governed by MT holders in the spec (via mt_timelock, in [0, 1000]); this
+        // deployment has no MT timelock, so the deployed value stays, in bounds
+        require(maxSlippageBps <= 1_000, "OUT_OF_BOUNDS");
         require(reserveYieldBps <= BPS - BUYBACK_BPS, "INVALID_PARAMETERS");
         max_slippage_bps = maxSlippageBps;
         reserve_yield_bps = reserveYieldBps;

@@ -48,7 +48,6 @@ contract Farm {
 
     uint256 public immutable rewardPerSecond;
     uint256 public immutable boostExtraBps;
-    uint256 public immutable maxBoostDuration;
     IOffering public immutable offering;
     IPhases public immutable phases;
     IPool public immutable pool;
@@ -66,9 +65,15 @@ contract Farm {
     mapping(address => Tier) public tiers;
     mapping(address => uint256) public freshStake;
     mapping(address => uint256) public freshSince;
+    // governed in the spec (via mt_timelock): a variable, deployed in bounds; declared
+    // last so that the slots the bindings name stay where they were
+    uint256 public maxBoostDuration;
 
     constructor(uint256 rewardPerSecond_, uint256 boostExtraBps_, uint256 maxBoostDuration_, IOffering offering_,
                 IPhases phases_, IPool pool_, IToken mt_) {
+        // governed by MT holders in the spec (via mt_timelock, in [1 day, 30 days]);
+        // this deployment has no MT timelock, so the deployed value stays, in bounds
+        require(maxBoostDuration_ >= 1 days && maxBoostDuration_ <= 30 days, "OUT_OF_BOUNDS");
         (rewardPerSecond, boostExtraBps, maxBoostDuration) = (rewardPerSecond_, boostExtraBps_, maxBoostDuration_);
         (offering, phases, pool, mt) = (offering_, phases_, pool_, mt_);
     }
