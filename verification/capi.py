@@ -45,41 +45,37 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, z3.ArithRef) and v.is_int()
 
 
-def int_between(v: Any, low: int, high: int) -> Any:
-    """``z3.And(v >= low, v <= high)``, the same nodes made in the same order."""
-    if not _is_int(v):
-        return z3.And(v >= low, v <= high)
+def _two_bounds(v: Any, first: Any, low: int, second: Any, high: int) -> Any:
+    """``z3.And(first(v, low), second(v, high))`` through the C API: the same
+    nodes z3py makes, in the same order (``first`` and ``second`` are
+    ``Z3_mk_ge``, ``Z3_mk_le`` or ``Z3_mk_lt``)."""
     ctx = v.ctx
     c = ctx.ref()
     isort = z3core.Z3_get_sort(c, v.as_ast())
     a = v.as_ast()
-    ge = z3core.Z3_mk_ge(c, a, z3core.Z3_mk_numeral(c, str(low), isort))
+    lo = first(c, a, z3core.Z3_mk_numeral(c, str(low), isort))
     # z3py holds each comparison in a wrapper (a reference) while the next is made
-    z3core.Z3_inc_ref(c, ge)
-    le = z3core.Z3_mk_le(c, a, z3core.Z3_mk_numeral(c, str(high), isort))
-    z3core.Z3_inc_ref(c, le)
-    both = z3.BoolRef(z3core.Z3_mk_and(c, 2, _Ast2(ge, le)), ctx)
-    z3core.Z3_dec_ref(c, ge)
-    z3core.Z3_dec_ref(c, le)
+    z3core.Z3_inc_ref(c, lo)
+    hi = second(c, a, z3core.Z3_mk_numeral(c, str(high), isort))
+    z3core.Z3_inc_ref(c, hi)
+    both = z3.BoolRef(z3core.Z3_mk_and(c, 2, _Ast2(lo, hi)), ctx)
+    z3core.Z3_dec_ref(c, lo)
+    z3core.Z3_dec_ref(c, hi)
     return both
+
+
+def int_between(v: Any, low: int, high: int) -> Any:
+    """``z3.And(v >= low, v <= high)``, the same nodes made in the same order."""
+    if not _is_int(v):
+        return z3.And(v >= low, v <= high)
+    return _two_bounds(v, z3core.Z3_mk_ge, low, z3core.Z3_mk_le, high)
 
 
 def int_below(v: Any, n: int) -> Any:
     """``z3.And(v >= 0, v < n)``, the same nodes made in the same order."""
     if not _is_int(v):
         return z3.And(v >= 0, v < n)
-    ctx = v.ctx
-    c = ctx.ref()
-    isort = z3core.Z3_get_sort(c, v.as_ast())
-    a = v.as_ast()
-    ge = z3core.Z3_mk_ge(c, a, z3core.Z3_mk_numeral(c, "0", isort))
-    z3core.Z3_inc_ref(c, ge)
-    lt = z3core.Z3_mk_lt(c, a, z3core.Z3_mk_numeral(c, str(n), isort))
-    z3core.Z3_inc_ref(c, lt)
-    both = z3.BoolRef(z3core.Z3_mk_and(c, 2, _Ast2(ge, lt)), ctx)
-    z3core.Z3_dec_ref(c, ge)
-    z3core.Z3_dec_ref(c, lt)
-    return both
+    return _two_bounds(v, z3core.Z3_mk_ge, 0, z3core.Z3_mk_lt, n)
 
 
 def select(arr: Any, k: Any) -> Any:

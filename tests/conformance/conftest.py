@@ -165,3 +165,23 @@ class ComparedSteps:
 
         report = self.h.run(Step("time", seconds=seconds, blocks=blocks))
         assert report.ok, report.differences
+
+
+def expected_setting(spec: Any, module: str, key: int, value: int,
+                     via: str | None = None) -> tuple[bool, str | None, str | None, str]:
+    """(succeeds, reason, parameter, where the value lies) for "set ``key`` of
+    ``module`` to ``value``" (through the timelock ``via``, when given), from
+    the spec's governed parameters and their bounds alone."""
+    from reference.codegen import governed_bounds
+    from reference.runtime import key_of
+
+    governed = spec.modules[module].governed
+    name = next((g for g in governed if key_of(f"{module}.{g}") == key), None)
+    if name is None or (via is not None and governed[name].via != via):
+        return False, "UNKNOWN_PARAMETER", None, "unknown"
+    low, high = governed_bounds(spec, module, name)
+    where = ("below" if value < low else "above" if value > high
+             else "low" if value == low else "high" if value == high else "inside")
+    if low <= value <= high:
+        return True, None, name, where
+    return False, "OUT_OF_BOUNDS", name, where

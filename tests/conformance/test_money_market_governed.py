@@ -21,30 +21,13 @@ from conformance.binding import load_implementation
 from conformance.deployment import deployment_cases, evm_deploys, model_deploys
 from conformance.harness import Harness
 from reference.codegen import governed_bounds
-from reference.runtime import key_of
-from spec import ir
-from tests.conformance.conftest import money_market_binding
+from tests.conformance.conftest import expected_setting, money_market_binding
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
 # the modules whose governed parameters the scenario moves; the markets share one source
 GROUPS = {"interest": "interest", "oracle": "oracle", "controller": "controller",
           "mdcep": "market", "musdc": "market"}
-
-
-def _expected(spec: ir.Spec, module: str, key: int, value: int) -> tuple[bool, str | None, str | None, str]:
-    """(succeeds, reason, parameter, where the value lies) for "set ``key`` of
-    ``module`` to ``value``", from the spec's bounds alone."""
-    governed = spec.modules[module].governed
-    name = next((g for g in governed if key_of(f"{module}.{g}") == key), None)
-    if name is None:
-        return False, "UNKNOWN_PARAMETER", None, "unknown"
-    low, high = governed_bounds(spec, module, name)
-    where = ("below" if value < low else "above" if value > high
-             else "low" if value == low else "high" if value == high else "inside")
-    if low <= value <= high:
-        return True, None, name, where
-    return False, "OUT_OF_BOUNDS", name, where
 
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
@@ -66,7 +49,7 @@ def test_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str) -
             proposals.append((by_address[target], key, value))
         elif r.step.action == "execute":
             module, key, value = proposals[r.step.args[0] - 1]
-            ok, reason, name, where = _expected(spec, module, key, value)
+            ok, reason, name, where = expected_setting(spec, module, key, value)
             assert r.model is not None
             assert (r.model.ok, r.model.reason) == (ok, reason), (module, name, value)
             if name is None:

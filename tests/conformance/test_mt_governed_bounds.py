@@ -27,27 +27,11 @@ from conformance.binding import load_implementation
 from conformance.harness import Harness
 from conformance.harness.values import to_checksum
 from reference.codegen import governed_bounds
-from reference.runtime import key_of
-from spec import ir
+from tests.conformance.conftest import expected_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
 TIMELOCK = "mt_timelock"
-
-
-def _expected(spec: ir.Spec, module: str, key: int, value: int) -> tuple[bool, str | None, str | None, str]:
-    """(succeeds, reason, parameter, where the value lies) for "set ``key`` of
-    ``module`` to ``value`` through the MT timelock", from the spec alone."""
-    governed = spec.modules[module].governed
-    name = next((g for g in governed if key_of(f"{module}.{g}") == key), None)
-    if name is None or governed[name].via != TIMELOCK:
-        return False, "UNKNOWN_PARAMETER", None, "unknown"
-    low, high = governed_bounds(spec, module, name)
-    where = ("below" if value < low else "above" if value > high
-             else "low" if value == low else "high" if value == high else "inside")
-    if low <= value <= high:
-        return True, None, name, where
-    return False, "OUT_OF_BOUNDS", name, where
 
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
@@ -75,7 +59,7 @@ def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str
             refused.append((r.step.action, r.model.reason))
         elif r.step.action == "execute":
             module, key, value = proposals[r.step.args[0] - 1]
-            ok, reason, name, where = _expected(spec, module, key, value)
+            ok, reason, name, where = expected_setting(spec, module, key, value, via=TIMELOCK)
             assert (r.model.ok, r.model.reason) == (ok, reason), (module, name, value)
             if name is None:
                 unknown.add(module)
