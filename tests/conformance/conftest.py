@@ -185,3 +185,17 @@ def expected_setting(spec: Any, module: str, key: int, value: int,
     if low <= value <= high:
         return True, None, name, where
     return False, "OUT_OF_BOUNDS", name, where
+
+
+def scenario_compared(binding_path: Path, scenario: str, backend: str) -> tuple[Any, list[Any]]:
+    """A harness of ``binding_path`` on ``backend`` and the reports of the
+    steps of ``scenario``, each of which must agree in full."""
+    from conformance.binding import load_implementation
+    from conformance.harness import Harness
+
+    binding, spec = load_implementation(binding_path)
+    h = Harness(spec, binding, backend)
+    reports = h.start_from(scenario)
+    diverged = [r for r in reports if not r.ok]
+    assert not diverged, diverged[0].differences
+    return h, reports

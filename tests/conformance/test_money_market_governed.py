@@ -21,7 +21,7 @@ from conformance.binding import load_implementation
 from conformance.deployment import deployment_cases, evm_deploys, model_deploys
 from conformance.harness import Harness
 from reference.codegen import governed_bounds
-from tests.conformance.conftest import expected_setting, money_market_binding
+from tests.conformance.conftest import expected_setting, money_market_binding, scenario_compared
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -32,11 +32,8 @@ GROUPS = {"interest": "interest", "oracle": "oracle", "controller": "controller"
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
 def test_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str) -> None:
-    binding, spec = load_implementation(BUNDLED)
-    h = Harness(spec, binding, backend)
-    reports = h.start_from("governed_bounds")
-    diverged = [r for r in reports if not r.ok]
-    assert not diverged, diverged[0].differences
+    h, reports = scenario_compared(BUNDLED, "governed_bounds", backend)
+    spec = h.spec
     by_address = {a: m for m, a in h.addresses.items()}
     proposals: list[tuple[str, int, int]] = []
     tried: dict[tuple[str, str], set[str]] = {}

@@ -23,11 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.binding import load_implementation
-from conformance.harness import Harness
 from conformance.harness.values import to_checksum
 from reference.codegen import governed_bounds
-from tests.conformance.conftest import expected_setting
+from tests.conformance.conftest import expected_setting, scenario_compared
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -36,11 +34,8 @@ TIMELOCK = "mt_timelock"
 
 @pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
 def test_mt_governed_bounds_scenario_executes_each_bound_and_agrees(backend: str) -> None:
-    binding, spec = load_implementation(BUNDLED)
-    h = Harness(spec, binding, backend)
-    reports = h.start_from("mt_governed_bounds")
-    diverged = [r for r in reports if not r.ok]
-    assert not diverged, diverged[0].differences
+    h, reports = scenario_compared(BUNDLED, "mt_governed_bounds", backend)
+    spec = h.spec
     by_address = {a: m for m, a in h.addresses.items()}
     proposals: list[tuple[str, int, int]] = []
     tried: dict[tuple[str, str], set[str]] = {}
