@@ -106,6 +106,49 @@ class StorageIndex(DeployedPair):
         self._locations[(module, name)] = found
         return found
 
+    def write_entry(self, module: str, name: str, keys: tuple[int, ...], value: Any) -> None:
+        """Put one entry of the state on both sides alike: ``value`` into the
+        model's ``module.name[keys...]`` and into the contract's storage where
+        its own compiler's layout places it (a record's fields into their
+        slices, packed ones into their bytes of the word). For a state that
+        the spec allows but no campaign reaches (2**32 checkpoints of one
+        account): every step after it must agree in full, as ever.
+
+        Every view is asked again after it; the storage sweep finds the words
+        it wrote changed and compares their entries.
+
+        Raises:
+            BindingError: the binding places the variable where no storage
+                slot can be written (a getter).
+        """
+        where = self._location(module, name)
+        if where.layout is None:
+            raise BindingError(f"binding {self.binding.name}: state {module}.{name} is read through a getter, "
+                               "not from storage: it cannot be written")
+        t = self._state_types[module][name]
+        leaf_t = t
+        for _ in keys:
+            assert isinstance(leaf_t, ir.MapT)
+            leaf_t = leaf_t.value
+        fields = (self.spec.modules[leaf_t.module].records[leaf_t.name].fields
+                  if isinstance(leaf_t, ir.RecordT) else None)
+        words = [int(v) for v in value] if fields is not None else [int(value)]
+        for s, word in zip(_locate(where.layout, where.name, keys, len(words)), words, strict=True):
+            old = self.backend.get_storage(where.address, s.slot)
+            mask = ((1 << (8 * s.size)) - 1) << (8 * s.offset)
+            self.backend.set_storage(where.address, s.slot, (old & ~mask) | ((word << (8 * s.offset)) & mask))
+        state = self.model.state(module)
+        if not keys:
+            setattr(state, _attr(name), value)
+        else:
+            target = getattr(state, _attr(name))
+            for k in keys[:-1]:
+                target = target[k]
+            target[keys[-1]] = (self.model.record(leaf_t.module, leaf_t.name, *words)
+                                if isinstance(leaf_t, ir.RecordT) else value)
+        self.state_version += 1
+        self.changed_everything()
+
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
         """The model's value of one entry, and its type."""
         value = getattr(self.model.state(module), _attr(name))

@@ -167,6 +167,22 @@ class ComparedSteps:
         assert report.ok, report.differences
 
 
+def give_checkpoints(h: Any, module: str, account: int, n: int,
+                     entries: dict[int, tuple[int, int]] | None = None) -> None:
+    """Make ``account`` hold ``n`` checkpoints of ``module`` (a `votes`
+    module: dmg, mt) on both sides: its count, its newest checkpoint (index
+    n - 1) at the block before this one with its current votes, and
+    ``entries`` (index: (from_block, votes)). The other entries are left as
+    they are: a new checkpoint reads only the count and the newest, and a
+    search only the entries it probes. Written where each contract's own
+    compiler places them (`Harness.write_entry`)."""
+    written = dict(entries or {})
+    written[n - 1] = (int(h.backend.block_number) - 1, h.model.state(module).current_votes[account])
+    h.write_entry(module, "num_checkpoints", (account,), n)
+    for i, (block, votes) in written.items():
+        h.write_entry(module, "checkpoints", (account, i), (block, votes))
+
+
 def expected_setting(spec: Any, module: str, key: int, value: int,
                      via: str | None = None) -> tuple[bool, str | None, str | None, str]:
     """(succeeds, reason, parameter, where the value lies) for "set ``key`` of

@@ -19,35 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.harness import Harness, normal, to_checksum
-from evm_backend.layout import hashmap_slot
-from tests.conformance.conftest import ComparedSteps
+from conformance.harness import normal, to_checksum
+from tests.conformance.conftest import ComparedSteps, give_checkpoints
 from tests.conformance.test_governance import BACKENDS, _dmg_alone
 
 E18 = 10**18
 MAX_CHECKPOINTS = 2**32
-
-
-def _give_checkpoints(h: Harness, account: int, n: int, entries: dict[int, tuple[int, int]] | None = None) -> None:
-    """Make ``account`` hold ``n`` checkpoints on both sides: its count, its
-    newest checkpoint (index n - 1) at the block before this one with its
-    current votes, and ``entries`` (index: (from_block, votes)). The other
-    entries are left as they are: a new checkpoint reads only the count and
-    the newest, and a search only the entries it probes."""
-    dmg = h.model.state("dmg")
-    written = dict(entries or {})
-    written[n - 1] = (int(h.backend.block_number) - 1, dmg.current_votes[account])
-    art = h.artifacts["dmg"]
-    where = to_checksum(h.addresses["dmg"])
-    h.backend.set_storage(where, hashmap_slot(art.storage_slot("num_checkpoints"), account), n)
-    dmg.num_checkpoints[account] = n
-    for i, (block, votes) in written.items():
-        slot = hashmap_slot(art.storage_slot("checkpoints"), account, i)
-        h.backend.set_storage(where, slot, block)  # from_block
-        h.backend.set_storage(where, slot + 1, votes)  # votes
-        dmg.checkpoints[account][i] = h.model.record("dmg", "Checkpoint", block, votes)
-    h.state_version += 1
-    h.changed_everything()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -61,7 +38,7 @@ def test_the_checkpoint_cap_on_the_contract(backend: str, tmp_path: Path) -> Non
     g.wait(12)
     # one short of the cap: the next block's change adds the last checkpoint
     # (a cap of 2**31 refuses it)
-    _give_checkpoints(h, holder, MAX_CHECKPOINTS - 1)
+    give_checkpoints(h, "dmg", holder, MAX_CHECKPOINTS - 1)
     g.ok("dmg", "transfer", treasury, holder, E18)
     assert h.model.state("dmg").num_checkpoints[holder] == MAX_CHECKPOINTS
     # a second change in the same block rewrites that block's checkpoint: no new one
@@ -112,7 +89,7 @@ def test_a_search_over_two_to_the_32_checkpoints_takes_every_halving(backend: st
     # the probed checkpoints in ascending blocks after `asked`, with votes
     # that no answer of the search may return
     entries = {c: (asked + 1 + rank, 7 + rank) for rank, c in enumerate(sorted(probes))}
-    _give_checkpoints(h, holder, MAX_CHECKPOINTS, entries)
+    give_checkpoints(h, "dmg", holder, MAX_CHECKPOINTS, entries)
 
     def prior(at_block: int) -> int:
         model = normal(h.model.call_fn("dmg", "prior_votes", h.env(h.deployer), holder, at_block))
