@@ -505,16 +505,16 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                 if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
                     continue
                 for k in range(PROBES):
-                    model.world.restore(clone(start.snapshot))
+                    search.restore(start.snapshot)
                     caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
-                                              open_goals, caller=actors[k % len(actors)])
+                                              open_goals, caller=actors[k % len(actors)], held=search.held)
                     search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
         total = len(starts) * walks
         for i in range(total):
             if not open_goals:
                 break
             start = starts[i % len(starts)]
-            model.world.restore(clone(start.snapshot))
+            search.restore(start.snapshot)
             now, block = start.now, start.block
             trace: list[TraceStep] = []
             for _ in range(steps):
@@ -526,10 +526,11 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                     trace.append(TraceStep("time", seconds=secs, blocks=max(1, secs // 12)))
                     continue
                 mname, act = _pick_action(rng, public, open_goals)
-                caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals)
+                caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals,
+                                          held=search.held)
                 search.step(start.name, start.trace, trace, mname, act, caller, args, now, block)
             if trace:
-                search.passed.append(_Start(start.name, clone(model.world.snapshot()), now, block,
+                search.passed.append(_Start(start.name, model.world.snapshot(), now, block,
                                             (*start.trace, *trace)))
             if progress is not None:
                 progress(i + 1, total)
@@ -565,6 +566,9 @@ class _Search(BindingNames):
         self.check_rules = False
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
         self.rng = random.Random(0)
+        # bumped whenever the state may change (a call, a restore): the key of :meth:`held`'s cache
+        self.version = 0
+        self._held: tuple[int, list[int]] = (-1, [])
         # calls seen (top-level and nested) by action: (caller, args), and the successful ones
         self.calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
         self.ok_calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
@@ -579,6 +583,17 @@ class _Search(BindingNames):
         self.reached: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
             (m.name, a.name): frozenset({(m.name, a.name), *self.analysis.action_callees(m.name, a.name)})
             for m in spec.modules.values() for a in m.actions.values() if not a.internal}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put a copy of ``snapshot`` in place (the snapshot stays as it is, to be restored again)."""
+        self.model.world.restore(clone(snapshot))
+        self.version += 1
+
+    def held(self) -> list[int]:
+        """``model.numbers_held()`` of the current state, computed once per state."""
+        if self._held[0] != self.version:
+            self._held = (self.version, self.model.numbers_held())
+        return self._held[1]
 
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
         """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
@@ -599,13 +614,13 @@ class _Search(BindingNames):
         model = self.model
         preludes = [*(self.impl.prelude if self.impl is not None else ()), *self.scenarios.prelude]
         now, block, prelude = self.run("deployment", (), preludes, self.now, self.block)
-        base = clone(model.world.snapshot())
+        base = model.world.snapshot()
         out = [_Start("deployment", base, now, block, prelude)]
         named = {**(self.impl.scenarios if self.impl is not None else {}), **self.scenarios.scenarios}
         for name, steps in named.items():
-            model.world.restore(clone(base))
+            self.restore(base)
             s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
-            out.append(_Start(f"scenario {name}", clone(model.world.snapshot()), s_now, s_block, (*prelude, *trace)))
+            out.append(_Start(f"scenario {name}", model.world.snapshot(), s_now, s_block, (*prelude, *trace)))
         return out
 
     def run(self, start: str, before: tuple[TraceStep, ...], steps: Any, now: int,
@@ -619,14 +634,14 @@ class _Search(BindingNames):
             act = self.spec.modules[module].actions[action]
             for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
                 vals = tuple(self.value(a, c, now) for a in args)
-                at = _Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace))
+                at = _Start(start, self.model.world.snapshot(), now, block, (*before, *trace))
                 self.step(start, before, trace, module, act, c, vals, now, block)
                 kept = self.ok_at.setdefault((module, action), [])
                 if trace[-1].ok and start != "deployment" and len(kept) < REMEMBERED:
                     kept.append((at, c, vals))
             if trace and trace[-1].ok and start != "deployment":
                 # a state on the way to a scenario: where the aimed tries may start too
-                self.passed.append(_Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace)))
+                self.passed.append(_Start(start, self.model.world.snapshot(), now, block, (*before, *trace)))
         return now, block, tuple(trace)
 
     def step(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
@@ -640,7 +655,7 @@ class _Search(BindingNames):
         if self.repeat and not again and any(
                 g.kind == "fails" and (g.module, g.action) in self.reached.get((module, act.name), ())
                 for g in open_goals.values()):
-            before_call = clone(model.world.snapshot())
+            before_call = model.world.snapshot()
         pre = _cover_hits(model, self.spec, module, act, env, args, open_goals)
         obs.checks.clear()
         obs.gates.clear()
@@ -652,6 +667,7 @@ class _Search(BindingNames):
         # address (to meet `by` goals), which no transaction does
         checked = self.check_rules and self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
+        self.version += 1
         try:
             outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
@@ -690,14 +706,15 @@ class _Search(BindingNames):
         state before it (where a check starts to bite). Each is credited like
         any step, then taken back: the walk goes on from the state after the
         call."""
-        post = clone(self.model.world.snapshot())
+        post = self.model.world.snapshot()
         tries: list[tuple[tuple[TraceStep, ...], int, tuple[Any, ...]]] = [(tuple(trace), caller, args)]
         for _ in range(EDITS):
             tries.append((tuple(trace[:-1]), *_edited(self.rng, self, module, act, caller, args, now)))
         for steps, c, a in tries:
-            self.model.world.restore(clone(post if len(steps) == len(trace) else pre))
+            self.restore(post if len(steps) == len(trace) else pre)
             self.step(start, before, list(steps), module, act, c, a, now, block, again=True)
         self.model.world.restore(post)
+        self.version += 1
 
     def remember(self, module: str, action: str, caller: int, args: tuple[Any, ...], ok: bool) -> None:
         """Keep a call's caller and arguments (the first :data:`REMEMBERED` of
@@ -733,7 +750,7 @@ def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
     holds or one off it, the zero address, an actor, a module). One try in
     three instead changes one thing in a call a scenario made, in the state
     it was made in."""
-    spec, model, open_goals = search.spec, search.model, search.open_goals
+    spec, open_goals = search.spec, search.open_goals
     if not open_goals or not states:
         return
     analysis = search.analysis
@@ -755,12 +772,12 @@ def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
             if made and rng.randrange(3) == 0:
                 # one change away from a call a scenario made, in the state it was made in
                 (mname, aname), (st, caller, args) = rng.choice(made)
-                model.world.restore(clone(st.snapshot))
+                search.restore(st.snapshot)
                 caller, args = _edited(rng, search, mname, by_name[(mname, aname)], caller, args, st.now)
                 search.step(st.name, st.trace, [], mname, by_name[(mname, aname)], caller, args, st.now, st.block)
                 continue
             st = rng.choice(states[:starts] if rng.randrange(2) else states)
-            model.world.restore(clone(st.snapshot))
+            search.restore(st.snapshot)
             now, block = st.now, st.block
             trace: list[TraceStep] = []
             enabled: tuple[str, str, int, tuple[Any, ...]] | None = None
@@ -808,7 +825,7 @@ def _aimed_args(rng: random.Random, search: _Search, module: str, act: ir.Action
         caller, args = rng.choice(seen)
     else:
         caller = rng.choice(callers) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
-        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+        args = _args(rng, model, spec, module, act, caller, actors, now, block, search.held)
     if rng.randrange(4) == 0:
         caller = rng.choice(callers)
     if not args or rng.randrange(4) == 0:
@@ -827,7 +844,7 @@ def _edited(rng: random.Random, search: _Search, module: str, act: ir.Action, ca
         return rng.choice([*search.actors, search.deployer, *model.world.address.values()]), args
     if not args:
         return caller, args
-    held = model.numbers_held()
+    held = search.held()
     out = list(args)
     for _ in range(rng.choice((1, 1, 2))):
         i = rng.randrange(len(out))
@@ -863,7 +880,7 @@ def _signed(rng: random.Random, search: _Search, module: str, act: ir.Action, ar
     owner = getattr(req, py(sig.owner.name))
     nonces = getattr(search.model.state(module), py(nonce.right.base.name))
     changes: dict[str, Any] = {"expiry": now + 86400, "nonce": nonces[owner]}
-    held = search.model.numbers_held()
+    held = search.held()
     for name, t in search.spec.modules[module].records[act.signed_request or ""].fields:
         if t == ir.UINT and py(name) not in changes and held and rng.randrange(2) == 0:
             # a plausible amount: nothing, or a number the state holds
@@ -935,8 +952,8 @@ def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
 
 
 def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, actors: list[int],
-               now: int, block: int, open_goals: dict[str, Goal],
-               caller: int | None = None) -> tuple[int, tuple[Any, ...]]:
+               now: int, block: int, open_goals: dict[str, Goal], caller: int | None = None,
+               held: Callable[[], list[int]] | None = None) -> tuple[int, tuple[Any, ...]]:
     """Draw a caller (unless given) and arguments up to :data:`DRAWS` times;
     keep the first draw that meets an open ``where`` cover before running,
     or, while such a cover of the action is open, the first draw with one of
@@ -953,7 +970,7 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
             caller = fixed
         else:
             caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
-        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+        args = _args(rng, model, spec, module, act, caller, actors, now, block, held)
         draw = (caller, args)
         env = Env(caller, now, block, 1)
         if _cover_hits(model, spec, module, act, env, args, open_goals):
@@ -969,9 +986,8 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
         # such as `amount == min_redeem_amount`: a parameter equal to a
         # variable), the first that meets an open `where` cover
         env = Env(caller, now, block, 1)
-        held = model.numbers_held()
         for i in numbers:
-            for v in held:
+            for v in (held() if held is not None else model.numbers_held()):
                 aimed_at = tuple(v if k == i else a for k, a in enumerate(draw[1]))
                 if _cover_hits(model, spec, module, act, env, aimed_at, open_goals):
                     return caller, aimed_at
@@ -982,7 +998,7 @@ _CLOCKS: dict[tuple[int, str, str], dict[int, str]] = {}
 
 
 def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, caller: int,
-          actors: list[int], now: int, block: int) -> tuple[Any, ...]:
+          actors: list[int], now: int, block: int, held: Callable[[], list[int]] | None = None) -> tuple[Any, ...]:
     key = (id(spec), module, act.name)
     if key not in _CLOCKS:
         _CLOCKS[key] = clock_params(act, spec)
@@ -991,7 +1007,7 @@ def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.
     out: list[Any] = []
     for i, (_, t) in enumerate(act.params):
         v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module])
-        v = resolve(v, model, module, caller, (now, block))
+        v = resolve(v, model, module, caller, (now, block), held)
         if t == ir.UINT and rng.randrange(HALVE_EVERY) == 0:
             v //= 2  # part of a balance, not all of it
         out.append(v)
