@@ -52,8 +52,9 @@ from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import py
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Revert, Signature, SpecViolation, clone, key_of
+from reference.runtime import Env, Map, Revert, Signature, SpecViolation, clone, key_of
 from spec import ir
+from spec.analysis import fields_written
 from spec.diagnostics import Diagnostic, Span
 
 #: Default search budget: random walks per starting state and steps per walk.
@@ -428,6 +429,8 @@ class _Start:
     now: int
     block: int
     trace: tuple[TraceStep, ...]
+    # the positive numbers each module's state holds in ``snapshot``, filled in as asked for
+    numbers: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -505,7 +508,7 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                 if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
                     continue
                 for k in range(PROBES):
-                    search.restore(start.snapshot)
+                    search.restore(start.snapshot, start.numbers)
                     caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
                                               open_goals, caller=actors[k % len(actors)], held=search.held)
                     search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
@@ -514,7 +517,7 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
             if not open_goals:
                 break
             start = starts[i % len(starts)]
-            search.restore(start.snapshot)
+            search.restore(start.snapshot, start.numbers)
             now, block = start.now, start.block
             trace: list[TraceStep] = []
             for _ in range(steps):
@@ -569,6 +572,8 @@ class _Search(BindingNames):
         # bumped whenever the state may change (a call, a restore): the key of :meth:`held`'s cache
         self.version = 0
         self._held: tuple[int, list[int]] = (-1, [])
+        # the positive numbers each module's state holds now (a module a call may write is dropped)
+        self._numbers: dict[str, frozenset[int]] = {}
         # calls seen (top-level and nested) by action: (caller, args), and the successful ones
         self.calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
         self.ok_calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
@@ -584,15 +589,23 @@ class _Search(BindingNames):
             (m.name, a.name): frozenset({(m.name, a.name), *self.analysis.action_callees(m.name, a.name)})
             for m in spec.modules.values() for a in m.actions.values() if not a.internal}
 
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        """Put a copy of ``snapshot`` in place (the snapshot stays as it is, to be restored again)."""
+    def restore(self, snapshot: dict[str, Any], numbers: dict[str, frozenset[int]] | None = None) -> None:
+        """Put a copy of ``snapshot`` in place (the snapshot stays as it is, to
+        be restored again); ``numbers``, the snapshot's own numbers by module
+        (see :meth:`held`), is shared and filled in."""
         self.model.world.restore(clone(snapshot))
         self.version += 1
+        self._numbers = numbers if numbers is not None else {}
 
     def held(self) -> list[int]:
-        """``model.numbers_held()`` of the current state, computed once per state."""
+        """``model.numbers_held()`` of the current state: computed once per
+        state, and module by module only for the modules a call or a restore
+        changed."""
         if self._held[0] != self.version:
-            self._held = (self.version, self.model.numbers_held())
+            for name, st in self.model.world.state.items():
+                if name not in self._numbers:
+                    self._numbers[name] = _numbers_in(st)
+            self._held = (self.version, sorted(frozenset().union(*self._numbers.values())))
         return self._held[1]
 
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
@@ -668,6 +681,8 @@ class _Search(BindingNames):
         checked = self.check_rules and self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
         self.version += 1
+        written = fields_written(self.spec, module, act.name)
+        self._numbers = {k: v for k, v in self._numbers.items() if k not in written}
         try:
             outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
@@ -713,8 +728,7 @@ class _Search(BindingNames):
         for steps, c, a in tries:
             self.restore(post if len(steps) == len(trace) else pre)
             self.step(start, before, list(steps), module, act, c, a, now, block, again=True)
-        self.model.world.restore(post)
-        self.version += 1
+        self.restore(post)
 
     def remember(self, module: str, action: str, caller: int, args: tuple[Any, ...], ok: bool) -> None:
         """Keep a call's caller and arguments (the first :data:`REMEMBERED` of
@@ -772,12 +786,12 @@ def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
             if made and rng.randrange(3) == 0:
                 # one change away from a call a scenario made, in the state it was made in
                 (mname, aname), (st, caller, args) = rng.choice(made)
-                search.restore(st.snapshot)
+                search.restore(st.snapshot, st.numbers)
                 caller, args = _edited(rng, search, mname, by_name[(mname, aname)], caller, args, st.now)
                 search.step(st.name, st.trace, [], mname, by_name[(mname, aname)], caller, args, st.now, st.block)
                 continue
             st = rng.choice(states[:starts] if rng.randrange(2) else states)
-            search.restore(st.snapshot)
+            search.restore(st.snapshot, st.numbers)
             now, block = st.now, st.block
             trace: list[TraceStep] = []
             enabled: tuple[str, str, int, tuple[Any, ...]] | None = None
@@ -1003,10 +1017,17 @@ def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.
     if key not in _CLOCKS:
         _CLOCKS[key] = clock_params(act, spec)
     clocks = _CLOCKS[key]
-    fn_values = _fn_values(model, spec, module, Env(caller, now, block, 1))
+    computed: list[list[int]] = []
+
+    def fn_values() -> list[int]:  # (asked for only when a draw may take one of them)
+        if not computed:
+            computed.append(_fn_values(model, spec, module, Env(caller, now, block, 1)))
+        return computed[0]
+
     out: list[Any] = []
     for i, (_, t) in enumerate(act.params):
-        v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module])
+        v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module],
+                   held)
         v = resolve(v, model, module, caller, (now, block), held)
         if t == ir.UINT and rng.randrange(HALVE_EVERY) == 0:
             v //= 2  # part of a balance, not all of it
@@ -1015,15 +1036,16 @@ def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.
 
 
 def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: list[int], clock: str | None,
-           fn_values: list[int], act: ir.Action, earlier: list[Any], contract: int = 0) -> Any:
+           fn_values: Callable[[], list[int]], act: ir.Action, earlier: list[Any], contract: int = 0,
+           held: Callable[[], list[int]] | None = None) -> Any:
     if t == ir.UINT:
         roll = rng.randrange(10)
         if clock is not None and roll < 6:
             return NearClock(clock, rng.choice(CLOCK_OFFSETS))
         if roll < 4:
             return NearState(rng.randrange(2**16))
-        if roll < 6 and fn_values:
-            return rng.choice(fn_values)
+        if roll < 6 and fn_values():
+            return rng.choice(fn_values())
         if roll < 8:
             return rng.choice(SMALL)
         return rng.choice([10**18, 10**21, 10**24, 2**256 - 1, rng.randrange(10**25)])
@@ -1042,8 +1064,8 @@ def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: 
         return rng.randrange(len(spec.modules[t.module].phases[t.name].bands))
     if isinstance(t, ir.RecordT):
         rec = spec.modules[t.module].records[t.name]
-        fields = [resolve(_value(rng, model, spec, ft, actors, None, fn_values, act, earlier), model, act.name
-                          and t.module, actors[0]) for _, ft in rec.fields]
+        fields = [resolve(_value(rng, model, spec, ft, actors, None, fn_values, act, earlier, held=held), model,
+                          act.name and t.module, actors[0], held=held) for _, ft in rec.fields]
         return model.record(t.module, t.name, *fields)
     if t == ir.SIGNATURE:
         request = next((e for e in reversed(earlier) if hasattr(e, "__dataclass_fields__")), None)
@@ -1118,6 +1140,31 @@ def _check_states(model: Model, state_covers: list[tuple[Goal, ir.Cover]], open_
         if held:
             del open_goals[g.key]
             report.met[g.key] = witness
+
+
+def _numbers_in(value: Any) -> frozenset[int]:
+    """The positive uints ``value`` (a module's state) holds, as
+    :meth:`reference.model.Model.numbers_held` finds them in every module."""
+    found: set[int] = set()
+
+    def visit(v: Any) -> None:
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            if v > 0:
+                found.add(v)
+        elif isinstance(v, Map):
+            if v and type(next(iter(v.values()))) is int:
+                found.update(x for x in v.values() if x > 0)
+                return
+            for x in v.values():
+                visit(x)
+        elif hasattr(v, "__dataclass_fields__"):
+            for f in v.__dataclass_fields__:
+                visit(getattr(v, f))
+
+    visit(value)
+    return frozenset(found)
 
 
 def _show(v: Any, labels: dict[int, str]) -> str:
