@@ -437,11 +437,18 @@ class _Start:
 class Scenarios:
     """Starting states for the search where no binding gives them (a spec's
     ``scenarios.json``, the binding format without contracts): parameters,
-    a prelude after deployment, and named scenarios after the prelude."""
+    a prelude after deployment, and named scenarios after the prelude; and
+    other deployments (``deployments``), each named, with parameters that
+    replace some of the deployment's and steps after the prelude: a module
+    that only another module may call in the bundled deployment (a timelock
+    whose admin is its governor) run by an account instead, as the spec
+    allows, so that the checks only such a caller can make fail are met by
+    transactions."""
 
     params: dict[str, Any] = field(default_factory=dict)
     prelude: tuple[Any, ...] = ()
     scenarios: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    deployments: dict[str, tuple[dict[str, Any], tuple[Any, ...]]] = field(default_factory=dict)
 
 
 #: The file beside a spec's ``.imo`` files that holds its model-only scenarios.
@@ -460,11 +467,16 @@ def load_scenarios(path: Path) -> Scenarios:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BindingError(f"{path}: cannot read: {exc}") from None
+    deployments = data.get("deployments", {}) if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("params", {}), dict) \
-            or not isinstance(data.get("scenarios", {}), dict):
-        raise BindingError(f"{path}: expected {{\"params\": {{...}}, \"prelude\": [...], \"scenarios\": {{...}}}}")
+            or not isinstance(data.get("scenarios", {}), dict) or not isinstance(deployments, dict) \
+            or not all(isinstance(d, dict) and isinstance(d.get("params", {}), dict) for d in deployments.values()):
+        raise BindingError(f"{path}: expected {{\"params\": {{...}}, \"prelude\": [...], \"scenarios\": {{...}}, "
+                           f"\"deployments\": {{NAME: {{\"params\": {{...}}, \"steps\": [...]}}}}}}")
     return Scenarios(dict(data.get("params", {})), _steps(data.get("prelude", []), "prelude", path),
-                     {k: _steps(v, f"scenarios.{k}", path) for k, v in data.get("scenarios", {}).items()})
+                     {k: _steps(v, f"scenarios.{k}", path) for k, v in data.get("scenarios", {}).items()},
+                     {k: (dict(d.get("params", {})), _steps(d.get("steps", []), f"deployments.{k}.steps", path))
+                      for k, d in deployments.items()})
 
 
 def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | None = None,
@@ -565,6 +577,11 @@ class _Search(BindingNames):
         dep = Deployment(addresses=self.addresses, params=params, deployer=self.deployer)
         self.model = Model.deploy(spec, dep)
         self.now, self.block = dep.now, dep.block_number
+        # the other deployments' states after their init (the same code, other parameters)
+        self.deployed: dict[str, dict[str, Any]] = {}
+        for name, (changed, _) in scenarios.deployments.items():
+            other = replace(dep, params={**params, **{k: self.value(v) for k, v in changed.items()}})
+            self.deployed[name] = Model.deploy(spec, other).world.snapshot()
         self.obs = _Observer()
         self.check_rules = False
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
@@ -634,6 +651,11 @@ class _Search(BindingNames):
             self.restore(base)
             s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
             out.append(_Start(f"scenario {name}", model.world.snapshot(), s_now, s_block, (*prelude, *trace)))
+        for name, (_, steps) in self.scenarios.deployments.items():
+            self.restore(self.deployed[name])
+            where = f"deployment {name}"
+            d_now, d_block, trace = self.run(where, (), (*preludes, *steps), self.now, self.block)
+            out.append(_Start(where, model.world.snapshot(), d_now, d_block, trace))
         return out
 
     def run(self, start: str, before: tuple[TraceStep, ...], steps: Any, now: int,
@@ -675,11 +697,14 @@ class _Search(BindingNames):
         obs.calls.clear()
         obs.phase = None
         broken: str | None = None
-        # only a walk whose every successful call came from an account can
-        # break a rule: the search also calls as a module or the zero
-        # address (to meet `by` goals), which no transaction does
-        checked = self.check_rules and self.realistic(caller) and all(
+        # only a walk whose every successful call came from an account is a
+        # run of the protocol: the search also calls as a module or the zero
+        # address (to meet `by` goals), which no transaction does. Only such
+        # a walk can break a rule, or make a check fail (an `uncovered:` line
+        # says no run does)
+        real = self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
+        checked = self.check_rules and real
         self.version += 1
         written = fields_written(self.spec, module, act.name)
         self._numbers = {k: v for k, v in self._numbers.items() if k not in written}
@@ -704,7 +729,7 @@ class _Search(BindingNames):
         if outcome.ok:
             hits += pre
         for key in hits:
-            if key in open_goals:
+            if key in open_goals and (real or open_goals[key].kind != "fails"):
                 del open_goals[key]
                 self.report.met[key] = self.witness(start, (*before, *trace))
         if outcome.ok:
@@ -940,6 +965,9 @@ def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | N
                     if goal.kind == "cover" and goal.action is None and c.name == goal.detail]
     search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
     now, block = search.now, search.block
+    other = witness.start.removeprefix("deployment ")
+    if other in search.deployed:  # a run of another deployment starts from it
+        search.restore(search.deployed[other])
     trace: list[TraceStep] = []
     with observed(search.model) as obs:
         search.obs = obs

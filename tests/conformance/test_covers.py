@@ -504,3 +504,24 @@ def test_the_aimed_tries_meet_goals_the_walks_missed_on_the_bundled_spec() -> No
                 "pool._transfer:require ZERO_ADDRESS:fails", "timelock.execute:succeeds",
                 "mdcep.mint_from_gasless_request:succeeds"):
         assert key in report.met, key
+
+
+def test_a_call_made_as_a_module_meets_no_fails_goal(tmp_path: Path) -> None:
+    """The search calls as a module (to meet ``by`` goals), which no
+    transaction does: a check that only such a call makes fail (here
+    `box.set`'s key, which `boss` always passes right) is not met by it, so an
+    ``uncovered:`` line that says so stands (no E051), while the succeeds and
+    passes goals are met as before."""
+    stated = BOX.replace("// Set by `boss` alone, with a key no random draw makes.",
+                         "// Set by `boss` alone.\n// uncovered: require WRONG_KEY fails: `boss` passes its own key")
+    (tmp_path / "boss.imo").write_text(NESTED, encoding="utf-8")
+    (tmp_path / "box.imo").write_text(stated, encoding="utf-8")
+    report = Pipeline([tmp_path]).covers(CoverSettings(seed=0, walks=4, steps=8))
+    key = "box.set:require WRONG_KEY:fails"
+    assert key not in report.met, report.met[key].render()
+    assert key in report.uncovered and report.ok, [d.message for d in report.diagnostics()]
+    assert "box.set:require WRONG_KEY:passes" in report.met
+    # the same spec without the line: the goal is open, a warning
+    (tmp_path / "box.imo").write_text(BOX, encoding="utf-8")
+    report = Pipeline([tmp_path]).covers(CoverSettings(seed=0, walks=4, steps=8))
+    assert [g.key for g in report.unmet] == [key]
