@@ -638,6 +638,27 @@ class _Search(BindingNames):
                 return key_of(token[4:])
         return self.resolve(token, self_actor=self_actor)
 
+    def arguments(self, module: str, act: ir.Action, tokens: Any, caller: int, now: int) -> tuple[Any, ...]:
+        """A step's arguments as model values (see :meth:`value`); a record's
+        fields given as a list, and the word ``signed`` for a signature: the
+        preceding request signed by its owner (the ``signed`` clause's),
+        for this chain and this module."""
+        out: list[Any] = []
+        for (_, t), token in zip(act.params, tokens, strict=False):
+            if isinstance(t, ir.RecordT) and isinstance(token, list):
+                out.append(self.model.record(t.module, t.name, *(self.value(x, caller, now) for x in token)))
+            elif t == ir.SIGNATURE and token == "signed":
+                sig = next((s.cond for s in ir.walk(act.body) if isinstance(s, ir.Require)
+                            and s.origin == "signed-sig"), None)
+                if not isinstance(sig, ir.SignedBy) or not isinstance(sig.owner, ir.Field) or not out:
+                    raise BindingError(f"`signed` for {module}.{act.name}: no `signed req by req.FIELD` request")
+                request = out[-1]
+                out.append(Signature(getattr(request, py(sig.owner.name)), sig.request_type, request, 1,
+                                     self.model.world.address[module], True))
+            else:
+                out.append(self.value(token, caller, now))
+        return tuple(out)
+
     def starts(self) -> list[_Start]:
         """The starting states: after deployment and every prelude, then after
         each scenario; the steps that make them are credited like any step."""
@@ -668,7 +689,7 @@ class _Search(BindingNames):
                 continue
             act = self.spec.modules[module].actions[action]
             for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
-                vals = tuple(self.value(a, c, now) for a in args)
+                vals = self.arguments(module, act, args, c, now)
                 at = _Start(start, self.model.world.snapshot(), now, block, (*before, *trace))
                 self.step(start, before, trace, module, act, c, vals, now, block)
                 kept = self.ok_at.setdefault((module, action), [])
