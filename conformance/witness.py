@@ -19,7 +19,11 @@ numbers near the state, near the clock, addresses the state links to the
 caller), steering each step toward actions with goals still open; then it
 aims at each goal still open (:func:`_aim`: edge values, calls one change
 away from one that passed, a call that writes what the goal's check reads
-before it). While a ``fails`` goal is open, each successful call is probed
+before it). ``scenarios.json`` may name other deployments (other parameter
+values the spec allows, with steps of their own): the walks start from them
+too. The search also calls as a module or the zero address (to meet ``by``
+goals); such a call is no transaction, so only a run whose every successful
+call came from an account meets a ``fails`` goal. While a ``fails`` goal is open, each successful call is probed
 (the same call again, and calls one change away from it). The result
 is deterministic for a seed. Every met goal keeps the first trace that met it
 (:class:`Witness`); an unmet goal is a finding located at its source, with
@@ -581,7 +585,10 @@ class _Search(BindingNames):
         self.deployed: dict[str, dict[str, Any]] = {}
         for name, (changed, _) in scenarios.deployments.items():
             other = replace(dep, params={**params, **{k: self.value(v) for k, v in changed.items()}})
-            self.deployed[name] = Model.deploy(spec, other).world.snapshot()
+            try:
+                self.deployed[name] = Model.deploy(spec, other).world.snapshot()
+            except Revert:  # (an init refuses these parameters: no start; what only it met goes unmet)
+                continue
         self.obs = _Observer()
         self.check_rules = False
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
@@ -673,6 +680,8 @@ class _Search(BindingNames):
             s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
             out.append(_Start(f"scenario {name}", model.world.snapshot(), s_now, s_block, (*prelude, *trace)))
         for name, (_, steps) in self.scenarios.deployments.items():
+            if name not in self.deployed:
+                continue
             self.restore(self.deployed[name])
             where = f"deployment {name}"
             d_now, d_block, trace = self.run(where, (), (*preludes, *steps), self.now, self.block)
@@ -986,8 +995,10 @@ def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | N
                     if goal.kind == "cover" and goal.action is None and c.name == goal.detail]
     search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
     now, block = search.now, search.block
-    other = witness.start.removeprefix("deployment ")
-    if other in search.deployed:  # a run of another deployment starts from it
+    if witness.start.startswith("deployment "):  # a run of another deployment starts from it
+        other = witness.start.removeprefix("deployment ")
+        if other not in search.deployed:
+            return False
         search.restore(search.deployed[other])
     trace: list[TraceStep] = []
     with observed(search.model) as obs:
