@@ -19,7 +19,11 @@ numbers near the state, near the clock, addresses the state links to the
 caller), steering each step toward actions with goals still open; then it
 aims at each goal still open (:func:`_aim`: edge values, calls one change
 away from one that passed, a call that writes what the goal's check reads
-before it). While a ``fails`` goal is open, each successful call is probed
+before it). ``scenarios.json`` may name other deployments (other parameter
+values the spec allows, with steps of their own): the walks start from them
+too. The search also calls as a module or the zero address (to meet ``by``
+goals); such a call is no transaction, so only a run whose every successful
+call came from an account meets a ``fails`` goal. While a ``fails`` goal is open, each successful call is probed
 (the same call again, and calls one change away from it). The result
 is deterministic for a seed. Every met goal keeps the first trace that met it
 (:class:`Witness`); an unmet goal is a finding located at its source, with
@@ -52,8 +56,9 @@ from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import py
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Revert, Signature, SpecViolation, clone, key_of
+from reference.runtime import Env, Map, Revert, Signature, SpecViolation, clone, key_of
 from spec import ir
+from spec.analysis import fields_written
 from spec.diagnostics import Diagnostic, Span
 
 #: Default search budget: random walks per starting state and steps per walk.
@@ -428,17 +433,26 @@ class _Start:
     now: int
     block: int
     trace: tuple[TraceStep, ...]
+    # the positive numbers each module's state holds in ``snapshot``, filled in as asked for
+    numbers: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Scenarios:
     """Starting states for the search where no binding gives them (a spec's
     ``scenarios.json``, the binding format without contracts): parameters,
-    a prelude after deployment, and named scenarios after the prelude."""
+    a prelude after deployment, and named scenarios after the prelude; and
+    other deployments (``deployments``), each named, with parameters that
+    replace some of the deployment's and steps after the prelude: a module
+    that only another module may call in the bundled deployment (a timelock
+    whose admin is its governor) run by an account instead, as the spec
+    allows, so that the checks only such a caller can make fail are met by
+    transactions."""
 
     params: dict[str, Any] = field(default_factory=dict)
     prelude: tuple[Any, ...] = ()
     scenarios: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    deployments: dict[str, tuple[dict[str, Any], tuple[Any, ...]]] = field(default_factory=dict)
 
 
 #: The file beside a spec's ``.imo`` files that holds its model-only scenarios.
@@ -457,11 +471,16 @@ def load_scenarios(path: Path) -> Scenarios:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BindingError(f"{path}: cannot read: {exc}") from None
+    deployments = data.get("deployments", {}) if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("params", {}), dict) \
-            or not isinstance(data.get("scenarios", {}), dict):
-        raise BindingError(f"{path}: expected {{\"params\": {{...}}, \"prelude\": [...], \"scenarios\": {{...}}}}")
+            or not isinstance(data.get("scenarios", {}), dict) or not isinstance(deployments, dict) \
+            or not all(isinstance(d, dict) and isinstance(d.get("params", {}), dict) for d in deployments.values()):
+        raise BindingError(f"{path}: expected {{\"params\": {{...}}, \"prelude\": [...], \"scenarios\": {{...}}, "
+                           f"\"deployments\": {{NAME: {{\"params\": {{...}}, \"steps\": [...]}}}}}}")
     return Scenarios(dict(data.get("params", {})), _steps(data.get("prelude", []), "prelude", path),
-                     {k: _steps(v, f"scenarios.{k}", path) for k, v in data.get("scenarios", {}).items()})
+                     {k: _steps(v, f"scenarios.{k}", path) for k, v in data.get("scenarios", {}).items()},
+                     {k: (dict(d.get("params", {})), _steps(d.get("steps", []), f"deployments.{k}.steps", path))
+                      for k, d in deployments.items()})
 
 
 def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | None = None,
@@ -505,16 +524,16 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                 if not any(g.module == mname and g.action == act.name for g in open_goals.values()):
                     continue
                 for k in range(PROBES):
-                    model.world.restore(clone(start.snapshot))
+                    search.restore(start.snapshot, start.numbers)
                     caller, args = _best_draw(rng, model, spec, mname, act, actors, start.now, start.block,
-                                              open_goals, caller=actors[k % len(actors)])
+                                              open_goals, caller=actors[k % len(actors)], held=search.held)
                     search.step(start.name, start.trace, [], mname, act, caller, args, start.now, start.block)
         total = len(starts) * walks
         for i in range(total):
             if not open_goals:
                 break
             start = starts[i % len(starts)]
-            model.world.restore(clone(start.snapshot))
+            search.restore(start.snapshot, start.numbers)
             now, block = start.now, start.block
             trace: list[TraceStep] = []
             for _ in range(steps):
@@ -526,10 +545,11 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
                     trace.append(TraceStep("time", seconds=secs, blocks=max(1, secs // 12)))
                     continue
                 mname, act = _pick_action(rng, public, open_goals)
-                caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals)
+                caller, args = _best_draw(rng, model, spec, mname, act, actors, now, block, open_goals,
+                                          held=search.held)
                 search.step(start.name, start.trace, trace, mname, act, caller, args, now, block)
             if trace:
-                search.passed.append(_Start(start.name, clone(model.world.snapshot()), now, block,
+                search.passed.append(_Start(start.name, model.world.snapshot(), now, block,
                                             (*start.trace, *trace)))
             if progress is not None:
                 progress(i + 1, total)
@@ -561,10 +581,23 @@ class _Search(BindingNames):
         dep = Deployment(addresses=self.addresses, params=params, deployer=self.deployer)
         self.model = Model.deploy(spec, dep)
         self.now, self.block = dep.now, dep.block_number
+        # the other deployments' states after their init (the same code, other parameters)
+        self.deployed: dict[str, dict[str, Any]] = {}
+        for name, (changed, _) in scenarios.deployments.items():
+            other = replace(dep, params={**params, **{k: self.value(v) for k, v in changed.items()}})
+            try:
+                self.deployed[name] = Model.deploy(spec, other).world.snapshot()
+            except Revert:  # (an init refuses these parameters: no start; what only it met goes unmet)
+                continue
         self.obs = _Observer()
         self.check_rules = False
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
         self.rng = random.Random(0)
+        # bumped whenever the state may change (a call, a restore): the key of :meth:`held`'s cache
+        self.version = 0
+        self._held: tuple[int, list[int]] = (-1, [])
+        # the positive numbers each module's state holds now (a module a call may write is dropped)
+        self._numbers: dict[str, frozenset[int]] = {}
         # calls seen (top-level and nested) by action: (caller, args), and the successful ones
         self.calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
         self.ok_calls: dict[tuple[str, str], list[tuple[int, tuple[Any, ...]]]] = {}
@@ -580,6 +613,25 @@ class _Search(BindingNames):
             (m.name, a.name): frozenset({(m.name, a.name), *self.analysis.action_callees(m.name, a.name)})
             for m in spec.modules.values() for a in m.actions.values() if not a.internal}
 
+    def restore(self, snapshot: dict[str, Any], numbers: dict[str, frozenset[int]] | None = None) -> None:
+        """Put a copy of ``snapshot`` in place (the snapshot stays as it is, to
+        be restored again); ``numbers``, the snapshot's own numbers by module
+        (see :meth:`held`), is shared and filled in."""
+        self.model.world.restore(clone(snapshot))
+        self.version += 1
+        self._numbers = numbers if numbers is not None else {}
+
+    def held(self) -> list[int]:
+        """``model.numbers_held()`` of the current state: computed once per
+        state, and module by module only for the modules a call or a restore
+        changed."""
+        if self._held[0] != self.version:
+            for name, st in self.model.world.state.items():
+                if name not in self._numbers:
+                    self._numbers[name] = _numbers_in(st)
+            self._held = (self.version, sorted(frozenset().union(*self._numbers.values())))
+        return self._held[1]
+
     def value(self, token: Any, self_actor: int | None = None, now: int | None = None) -> Any:
         """A binding value (``actor:N``, ``actor:self``, ``deployer``, ``@module``,
         ``key:module.name`` for a governed parameter's key, ``now`` or ``now+N``, ``true``/``false``,
@@ -593,19 +645,47 @@ class _Search(BindingNames):
                 return key_of(token[4:])
         return self.resolve(token, self_actor=self_actor)
 
+    def arguments(self, module: str, act: ir.Action, tokens: Any, caller: int, now: int) -> tuple[Any, ...]:
+        """A step's arguments as model values (see :meth:`value`); a record's
+        fields given as a list, and the word ``signed`` for a signature: the
+        preceding request signed by its owner (the ``signed`` clause's),
+        for this chain and this module."""
+        out: list[Any] = []
+        for (_, t), token in zip(act.params, tokens, strict=False):
+            if isinstance(t, ir.RecordT) and isinstance(token, list):
+                out.append(self.model.record(t.module, t.name, *(self.value(x, caller, now) for x in token)))
+            elif t == ir.SIGNATURE and token == "signed":
+                sig = next((s.cond for s in ir.walk(act.body) if isinstance(s, ir.Require)
+                            and s.origin == "signed-sig"), None)
+                if not isinstance(sig, ir.SignedBy) or not isinstance(sig.owner, ir.Field) or not out:
+                    raise BindingError(f"`signed` for {module}.{act.name}: no `signed req by req.FIELD` request")
+                request = out[-1]
+                out.append(Signature(getattr(request, py(sig.owner.name)), sig.request_type, request, 1,
+                                     self.model.world.address[module], True))
+            else:
+                out.append(self.value(token, caller, now))
+        return tuple(out)
+
     def starts(self) -> list[_Start]:
         """The starting states: after deployment and every prelude, then after
         each scenario; the steps that make them are credited like any step."""
         model = self.model
         preludes = [*(self.impl.prelude if self.impl is not None else ()), *self.scenarios.prelude]
         now, block, prelude = self.run("deployment", (), preludes, self.now, self.block)
-        base = clone(model.world.snapshot())
+        base = model.world.snapshot()
         out = [_Start("deployment", base, now, block, prelude)]
         named = {**(self.impl.scenarios if self.impl is not None else {}), **self.scenarios.scenarios}
         for name, steps in named.items():
-            model.world.restore(clone(base))
+            self.restore(base)
             s_now, s_block, trace = self.run(f"scenario {name}", prelude, steps, now, block)
-            out.append(_Start(f"scenario {name}", clone(model.world.snapshot()), s_now, s_block, (*prelude, *trace)))
+            out.append(_Start(f"scenario {name}", model.world.snapshot(), s_now, s_block, (*prelude, *trace)))
+        for name, (_, steps) in self.scenarios.deployments.items():
+            if name not in self.deployed:
+                continue
+            self.restore(self.deployed[name])
+            where = f"deployment {name}"
+            d_now, d_block, trace = self.run(where, (), (*preludes, *steps), self.now, self.block)
+            out.append(_Start(where, model.world.snapshot(), d_now, d_block, trace))
         return out
 
     def run(self, start: str, before: tuple[TraceStep, ...], steps: Any, now: int,
@@ -618,15 +698,15 @@ class _Search(BindingNames):
                 continue
             act = self.spec.modules[module].actions[action]
             for c in (self.actors if caller == "actor:*" else [self.value(caller)]):
-                vals = tuple(self.value(a, c, now) for a in args)
-                at = _Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace))
+                vals = self.arguments(module, act, args, c, now)
+                at = _Start(start, self.model.world.snapshot(), now, block, (*before, *trace))
                 self.step(start, before, trace, module, act, c, vals, now, block)
                 kept = self.ok_at.setdefault((module, action), [])
                 if trace[-1].ok and start != "deployment" and len(kept) < REMEMBERED:
                     kept.append((at, c, vals))
             if trace and trace[-1].ok and start != "deployment":
                 # a state on the way to a scenario: where the aimed tries may start too
-                self.passed.append(_Start(start, clone(self.model.world.snapshot()), now, block, (*before, *trace)))
+                self.passed.append(_Start(start, self.model.world.snapshot(), now, block, (*before, *trace)))
         return now, block, tuple(trace)
 
     def step(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
@@ -640,18 +720,24 @@ class _Search(BindingNames):
         if self.repeat and not again and any(
                 g.kind == "fails" and (g.module, g.action) in self.reached.get((module, act.name), ())
                 for g in open_goals.values()):
-            before_call = clone(model.world.snapshot())
+            before_call = model.world.snapshot()
         pre = _cover_hits(model, self.spec, module, act, env, args, open_goals)
         obs.checks.clear()
         obs.gates.clear()
         obs.calls.clear()
         obs.phase = None
         broken: str | None = None
-        # only a walk whose every successful call came from an account can
-        # break a rule: the search also calls as a module or the zero
-        # address (to meet `by` goals), which no transaction does
-        checked = self.check_rules and self.realistic(caller) and all(
+        # only a walk whose every successful call came from an account is a
+        # run of the protocol: the search also calls as a module or the zero
+        # address (to meet `by` goals), which no transaction does. Only such
+        # a walk can break a rule, or make a check fail (an `uncovered:` line
+        # says no run does)
+        real = self.realistic(caller) and all(
             self.realistic(s.caller) for s in (*before, *trace) if s.module != "time" and s.ok)
+        checked = self.check_rules and real
+        self.version += 1
+        written = fields_written(self.spec, module, act.name)
+        self._numbers = {k: v for k, v in self._numbers.items() if k not in written}
         try:
             outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
@@ -673,7 +759,7 @@ class _Search(BindingNames):
         if outcome.ok:
             hits += pre
         for key in hits:
-            if key in open_goals:
+            if key in open_goals and (real or open_goals[key].kind != "fails"):
                 del open_goals[key]
                 self.report.met[key] = self.witness(start, (*before, *trace))
         if outcome.ok:
@@ -690,14 +776,14 @@ class _Search(BindingNames):
         state before it (where a check starts to bite). Each is credited like
         any step, then taken back: the walk goes on from the state after the
         call."""
-        post = clone(self.model.world.snapshot())
+        post = self.model.world.snapshot()
         tries: list[tuple[tuple[TraceStep, ...], int, tuple[Any, ...]]] = [(tuple(trace), caller, args)]
         for _ in range(EDITS):
             tries.append((tuple(trace[:-1]), *_edited(self.rng, self, module, act, caller, args, now)))
         for steps, c, a in tries:
-            self.model.world.restore(clone(post if len(steps) == len(trace) else pre))
+            self.restore(post if len(steps) == len(trace) else pre)
             self.step(start, before, list(steps), module, act, c, a, now, block, again=True)
-        self.model.world.restore(post)
+        self.restore(post)
 
     def remember(self, module: str, action: str, caller: int, args: tuple[Any, ...], ok: bool) -> None:
         """Keep a call's caller and arguments (the first :data:`REMEMBERED` of
@@ -733,7 +819,7 @@ def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
     holds or one off it, the zero address, an actor, a module). One try in
     three instead changes one thing in a call a scenario made, in the state
     it was made in."""
-    spec, model, open_goals = search.spec, search.model, search.open_goals
+    spec, open_goals = search.spec, search.open_goals
     if not open_goals or not states:
         return
     analysis = search.analysis
@@ -755,12 +841,12 @@ def _aim(search: _Search, rng: random.Random, states: list[_Start], starts: int,
             if made and rng.randrange(3) == 0:
                 # one change away from a call a scenario made, in the state it was made in
                 (mname, aname), (st, caller, args) = rng.choice(made)
-                model.world.restore(clone(st.snapshot))
+                search.restore(st.snapshot, st.numbers)
                 caller, args = _edited(rng, search, mname, by_name[(mname, aname)], caller, args, st.now)
                 search.step(st.name, st.trace, [], mname, by_name[(mname, aname)], caller, args, st.now, st.block)
                 continue
             st = rng.choice(states[:starts] if rng.randrange(2) else states)
-            model.world.restore(clone(st.snapshot))
+            search.restore(st.snapshot, st.numbers)
             now, block = st.now, st.block
             trace: list[TraceStep] = []
             enabled: tuple[str, str, int, tuple[Any, ...]] | None = None
@@ -808,7 +894,7 @@ def _aimed_args(rng: random.Random, search: _Search, module: str, act: ir.Action
         caller, args = rng.choice(seen)
     else:
         caller = rng.choice(callers) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
-        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+        args = _args(rng, model, spec, module, act, caller, actors, now, block, search.held)
     if rng.randrange(4) == 0:
         caller = rng.choice(callers)
     if not args or rng.randrange(4) == 0:
@@ -827,7 +913,7 @@ def _edited(rng: random.Random, search: _Search, module: str, act: ir.Action, ca
         return rng.choice([*search.actors, search.deployer, *model.world.address.values()]), args
     if not args:
         return caller, args
-    held = model.numbers_held()
+    held = search.held()
     out = list(args)
     for _ in range(rng.choice((1, 1, 2))):
         i = rng.randrange(len(out))
@@ -863,7 +949,7 @@ def _signed(rng: random.Random, search: _Search, module: str, act: ir.Action, ar
     owner = getattr(req, py(sig.owner.name))
     nonces = getattr(search.model.state(module), py(nonce.right.base.name))
     changes: dict[str, Any] = {"expiry": now + 86400, "nonce": nonces[owner]}
-    held = search.model.numbers_held()
+    held = search.held()
     for name, t in search.spec.modules[module].records[act.signed_request or ""].fields:
         if t == ir.UINT and py(name) not in changes and held and rng.randrange(2) == 0:
             # a plausible amount: nothing, or a number the state holds
@@ -909,6 +995,11 @@ def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | N
                     if goal.kind == "cover" and goal.action is None and c.name == goal.detail]
     search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
     now, block = search.now, search.block
+    if witness.start.startswith("deployment "):  # a run of another deployment starts from it
+        other = witness.start.removeprefix("deployment ")
+        if other not in search.deployed:
+            return False
+        search.restore(search.deployed[other])
     trace: list[TraceStep] = []
     with observed(search.model) as obs:
         search.obs = obs
@@ -935,8 +1026,8 @@ def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
 
 
 def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, actors: list[int],
-               now: int, block: int, open_goals: dict[str, Goal],
-               caller: int | None = None) -> tuple[int, tuple[Any, ...]]:
+               now: int, block: int, open_goals: dict[str, Goal], caller: int | None = None,
+               held: Callable[[], list[int]] | None = None) -> tuple[int, tuple[Any, ...]]:
     """Draw a caller (unless given) and arguments up to :data:`DRAWS` times;
     keep the first draw that meets an open ``where`` cover before running,
     or, while such a cover of the action is open, the first draw with one of
@@ -953,7 +1044,7 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
             caller = fixed
         else:
             caller = rng.choice(actors) if rng.randrange(4) else rng.choice([*model.world.address.values(), 0])
-        args = _args(rng, model, spec, module, act, caller, actors, now, block)
+        args = _args(rng, model, spec, module, act, caller, actors, now, block, held)
         draw = (caller, args)
         env = Env(caller, now, block, 1)
         if _cover_hits(model, spec, module, act, env, args, open_goals):
@@ -969,9 +1060,8 @@ def _best_draw(rng: random.Random, model: Model, spec: ir.Spec, module: str, act
         # such as `amount == min_redeem_amount`: a parameter equal to a
         # variable), the first that meets an open `where` cover
         env = Env(caller, now, block, 1)
-        held = model.numbers_held()
         for i in numbers:
-            for v in held:
+            for v in (held() if held is not None else model.numbers_held()):
                 aimed_at = tuple(v if k == i else a for k, a in enumerate(draw[1]))
                 if _cover_hits(model, spec, module, act, env, aimed_at, open_goals):
                     return caller, aimed_at
@@ -982,16 +1072,23 @@ _CLOCKS: dict[tuple[int, str, str], dict[int, str]] = {}
 
 
 def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.Action, caller: int,
-          actors: list[int], now: int, block: int) -> tuple[Any, ...]:
+          actors: list[int], now: int, block: int, held: Callable[[], list[int]] | None = None) -> tuple[Any, ...]:
     key = (id(spec), module, act.name)
     if key not in _CLOCKS:
         _CLOCKS[key] = clock_params(act, spec)
     clocks = _CLOCKS[key]
-    fn_values = _fn_values(model, spec, module, Env(caller, now, block, 1))
+    computed: list[list[int]] = []
+
+    def fn_values() -> list[int]:  # (asked for only when a draw may take one of them)
+        if not computed:
+            computed.append(_fn_values(model, spec, module, Env(caller, now, block, 1)))
+        return computed[0]
+
     out: list[Any] = []
     for i, (_, t) in enumerate(act.params):
-        v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module])
-        v = resolve(v, model, module, caller, (now, block))
+        v = _value(rng, model, spec, t, actors, clocks.get(i), fn_values, act, out, model.world.address[module],
+                   held)
+        v = resolve(v, model, module, caller, (now, block), held)
         if t == ir.UINT and rng.randrange(HALVE_EVERY) == 0:
             v //= 2  # part of a balance, not all of it
         out.append(v)
@@ -999,15 +1096,16 @@ def _args(rng: random.Random, model: Model, spec: ir.Spec, module: str, act: ir.
 
 
 def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: list[int], clock: str | None,
-           fn_values: list[int], act: ir.Action, earlier: list[Any], contract: int = 0) -> Any:
+           fn_values: Callable[[], list[int]], act: ir.Action, earlier: list[Any], contract: int = 0,
+           held: Callable[[], list[int]] | None = None) -> Any:
     if t == ir.UINT:
         roll = rng.randrange(10)
         if clock is not None and roll < 6:
             return NearClock(clock, rng.choice(CLOCK_OFFSETS))
         if roll < 4:
             return NearState(rng.randrange(2**16))
-        if roll < 6 and fn_values:
-            return rng.choice(fn_values)
+        if roll < 6 and fn_values():
+            return rng.choice(fn_values())
         if roll < 8:
             return rng.choice(SMALL)
         return rng.choice([10**18, 10**21, 10**24, 2**256 - 1, rng.randrange(10**25)])
@@ -1026,8 +1124,8 @@ def _value(rng: random.Random, model: Model, spec: ir.Spec, t: ir.Type, actors: 
         return rng.randrange(len(spec.modules[t.module].phases[t.name].bands))
     if isinstance(t, ir.RecordT):
         rec = spec.modules[t.module].records[t.name]
-        fields = [resolve(_value(rng, model, spec, ft, actors, None, fn_values, act, earlier), model, act.name
-                          and t.module, actors[0]) for _, ft in rec.fields]
+        fields = [resolve(_value(rng, model, spec, ft, actors, None, fn_values, act, earlier, held=held), model,
+                          act.name and t.module, actors[0], held=held) for _, ft in rec.fields]
         return model.record(t.module, t.name, *fields)
     if t == ir.SIGNATURE:
         request = next((e for e in reversed(earlier) if hasattr(e, "__dataclass_fields__")), None)
@@ -1102,6 +1200,31 @@ def _check_states(model: Model, state_covers: list[tuple[Goal, ir.Cover]], open_
         if held:
             del open_goals[g.key]
             report.met[g.key] = witness
+
+
+def _numbers_in(value: Any) -> frozenset[int]:
+    """The positive uints ``value`` (a module's state) holds, as
+    :meth:`reference.model.Model.numbers_held` finds them in every module."""
+    found: set[int] = set()
+
+    def visit(v: Any) -> None:
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            if v > 0:
+                found.add(v)
+        elif isinstance(v, Map):
+            if v and type(next(iter(v.values()))) is int:
+                found.update(x for x in v.values() if x > 0)
+                return
+            for x in v.values():
+                visit(x)
+        elif hasattr(v, "__dataclass_fields__"):
+            for f in v.__dataclass_fields__:
+                visit(getattr(v, f))
+
+    visit(value)
+    return frozenset(found)
 
 
 def _show(v: Any, labels: dict[int, str]) -> str:

@@ -263,7 +263,8 @@ class Pipeline:
             if Path(p).is_dir():
                 found = load_scenarios(Path(p) / SCENARIOS_FILE)
                 merged = Scenarios({**merged.params, **found.params}, (*merged.prelude, *found.prelude),
-                                   {**merged.scenarios, **found.scenarios})
+                                   {**merged.scenarios, **found.scenarios},
+                                   {**merged.deployments, **found.deployments})
         return merged
 
     @property

@@ -504,3 +504,78 @@ def test_the_aimed_tries_meet_goals_the_walks_missed_on_the_bundled_spec() -> No
                 "pool._transfer:require ZERO_ADDRESS:fails", "timelock.execute:succeeds",
                 "mdcep.mint_from_gasless_request:succeeds"):
         assert key in report.met, key
+
+
+def test_a_call_made_as_a_module_meets_no_fails_goal(tmp_path: Path) -> None:
+    """The search calls as a module (to meet ``by`` goals), which no
+    transaction does: a check that only such a call makes fail (here
+    `box.set`'s key, which `boss` always passes right) is not met by it, so an
+    ``uncovered:`` line that says so stands (no E051), while the succeeds and
+    passes goals are met as before."""
+    stated = BOX.replace("// Set by `boss` alone, with a key no random draw makes.",
+                         "// Set by `boss` alone.\n// uncovered: require WRONG_KEY fails: `boss` passes its own key")
+    (tmp_path / "boss.imo").write_text(NESTED, encoding="utf-8")
+    (tmp_path / "box.imo").write_text(stated, encoding="utf-8")
+    report = Pipeline([tmp_path]).covers(CoverSettings(seed=0, walks=4, steps=8))
+    key = "box.set:require WRONG_KEY:fails"
+    assert key not in report.met, report.met[key].render()
+    assert key in report.uncovered and report.ok, [d.message for d in report.diagnostics()]
+    assert "box.set:require WRONG_KEY:passes" in report.met
+    # the same spec without the line: the goal is open, a warning
+    (tmp_path / "box.imo").write_text(BOX, encoding="utf-8")
+    report = Pipeline([tmp_path]).covers(CoverSettings(seed=0, walks=4, steps=8))
+    assert [g.key for g in report.unmet] == [key]
+
+
+KEEPER = """\
+module keeper
+
+param keeper: address
+
+state added: uint256 = 0
+
+// Only the keeper adds, a little at a time.
+action bump(k: uint256)
+    by keeper
+{
+    require k < 5, "BIG"
+    added += k
+}
+"""
+
+
+def test_another_deployment_meets_a_goal_that_only_its_parameters_allow(tmp_path: Path) -> None:
+    """A check that only a module's own caller reaches in the deployment
+    (the keeper is the module itself, which no transaction is) fails by a
+    transaction in another deployment of ``scenarios.json`` whose keeper is
+    an account; the witness names that deployment and replays from it."""
+    from conformance.witness import replays
+
+    (tmp_path / "keeper.imo").write_text(KEEPER, encoding="utf-8")
+    scen = {"params": {"keeper.keeper": "@keeper"}, "scenarios": {}}
+    (tmp_path / "scenarios.json").write_text(json.dumps(scen), encoding="utf-8")
+    key = "keeper.bump:require BIG:fails"
+    report = Pipeline([tmp_path]).covers(CoverSettings(seed=0, walks=4, steps=8))
+    assert key in {g.key for g in report.unmet}
+    scen["deployments"] = {"kept": {"params": {"keeper.keeper": "actor:0"},
+                                    "steps": [["keeper", "bump", "actor:0", ["7"]]]}}
+    (tmp_path / "scenarios.json").write_text(json.dumps(scen), encoding="utf-8")
+    p = Pipeline([tmp_path])
+    report = p.covers(CoverSettings(seed=0, walks=4, steps=8))
+    w = report.met[key]
+    assert w.start == "deployment kept" and (w.steps[-1].args, w.steps[-1].reason) == ((7,), "BIG")
+    assert replays(p.spec, next(g for g in report.goals if g.key == key), w, scenarios=p._scenarios())
+
+
+@pytest.mark.slow
+def test_every_goal_of_the_bundled_spec_is_met_or_stated() -> None:
+    """Seed 0 on the bundled spec: every goal met or stated unreachable (the
+    18 warnings of session 12: relayed requests and their fees, zero
+    receivers, the timelocks' checks that only an account admin reaches, the
+    reserve's capacity used up, the pool's overflow), and no run breaks a rule."""
+    report = Pipeline(None).covers(CoverSettings(seed=0, check_rules=True))
+    assert [g.key for g in report.unmet] == [] and report.ok
+    assert report.violations == {}
+    for key in ("musdc.redeem_from_gasless_request:succeeds", "timelock.execute:require TRANSACTION_STALE:fails",
+                "reserve.exit:require INSUFFICIENT_CAPACITY:fails", "musdc.mint_for:require ZERO_MINT:fails"):
+        assert report.met[key].start.startswith("deployment "), key
