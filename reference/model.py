@@ -12,9 +12,10 @@ after each successful action and a break raises :class:`SpecViolation`.
 from __future__ import annotations
 
 import hashlib
+import operator
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,27 +229,44 @@ class Model:
         """Every positive uint the state holds right now (balances, reserves...),
         sorted: where arguments aimed at exact boundaries come from."""
         found: set[int] = set()
+        add, update = found.add, found.update
+        getters = _FIELD_GETTERS
 
         def visit(v: Any) -> None:
-            if isinstance(v, bool):
-                return
-            if isinstance(v, int):
-                if v > 0:
-                    found.add(v)
-            elif isinstance(v, Map):
-                if v and type(next(iter(v.values()))) is int:
-                    # (a map's values share one type: plain numbers are taken in one go)
-                    found.update(x for x in v.values() if x > 0)
+            t = type(v)
+            if t is Map or isinstance(v, Map):
+                if not v:
                     return
-                for x in v.values():
-                    visit(x)
-            elif hasattr(v, "__dataclass_fields__"):
-                for f in v.__dataclass_fields__:
-                    visit(getattr(v, f))
+                values = v.values()
+                if type(next(iter(values))) is int:
+                    # (a map's values share one type: plain numbers are taken in one go; the
+                    # ones that are not positive are dropped at the end)
+                    update(values)
+                    return
+                for x in values:
+                    if type(x) is int:
+                        add(x)
+                    elif type(x) is not bool:
+                        visit(x)
+            elif isinstance(v, int):
+                if t is not bool:
+                    add(v)
+            else:
+                get = getters.get(t)
+                if get is None:
+                    fields = getattr(t, "__dataclass_fields__", None)
+                    if fields is None:
+                        return
+                    get = getters[t] = _field_getter(tuple(fields))
+                for x in get(v):
+                    if type(x) is int:
+                        add(x)
+                    elif type(x) is not bool:
+                        visit(x)
 
         for st_ in self.world.state.values():
             visit(st_)
-        return sorted(found)
+        return sorted(x for x in found if x > 0)
 
     def state(self, module: str) -> Any:
         """The state dataclass of ``module``."""
@@ -272,6 +290,18 @@ class Model:
     def source(self, module: str) -> str:
         """The generated Python source of ``module``."""
         return str(getattr(self.package, module).__source__)
+
+
+# (numbers_held) a record or state class -> a function giving its fields' values, in order
+_FIELD_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _field_getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the values of the fields ``names`` of an object, as a tuple."""
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return operator.attrgetter(*names) if names else (lambda obj: ())
 
 
 def _save(state: Any, names: frozenset[str]) -> Any:
