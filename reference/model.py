@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, py, state_class
-from reference.runtime import Env, Event, Map, Revert, SpecViolation, World, clone
+from reference.runtime import Env, Event, Journal, Map, Revert, SpecViolation, World, clone, undo
 from spec import ir
 from spec.analysis import fields_written
 
@@ -173,6 +173,39 @@ class Model:
             self.check_rules(before, module, action, env, args, kwargs,
                              written=frozenset(saved) if rules_of_written else None)
         return Outcome(True, value=value, events=events, before=saved, clauses=clauses)
+
+    def dry_run(self, module: str, action: str, env: Env, *args: Any) -> Outcome:
+        """The outcome of one top-level action, the state left as it was:
+        what :meth:`execute` returns (its ``before`` left empty), the action's
+        writes undone from an undo log (:class:`reference.runtime.Journal`)
+        rather than put back from copies made before it ran, which cost more
+        than most actions.
+
+        Raises:
+            KeyError: unknown module or action.
+            PermissionError: the action is internal.
+        """
+        decl = self.spec.modules[module].actions[action]
+        if decl.internal:
+            raise PermissionError(f"{module}.{action} is internal")
+        fn = getattr(getattr(self.package, module), py(action))
+        world = self.world
+        entries: list[tuple[Any, Any, Any]] = []
+        outer, Journal.entries = Journal.entries, entries
+        world.events = []
+        world.seen, world.emitted = set(), set()
+        try:
+            value = fn(world, env, *args)
+        except Revert as exc:
+            world.events = []
+            return Outcome(False, reason=exc.reason, error=type(exc).__name__, clauses=frozenset(world.seen))
+        finally:
+            Journal.entries = outer
+            undo(entries)
+        events = tuple(world.events)
+        world.events = []
+        clauses = frozenset(world.seen | {(e, True) for e in world.emitted})
+        return Outcome(True, value=value, events=events, clauses=clauses)
 
     def check_rules(
         self, before: dict[str, Any], module: str, action: str, env: Env, args: tuple[Any, ...], kwargs: dict[str, Any],
