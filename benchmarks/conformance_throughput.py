@@ -22,16 +22,27 @@ For each backend (py-evm, pyrevm) it prints, from the same run:
 ``--linear 1000,10000,100000`` times campaigns of that many steps on pyrevm
 (one worker): the steps/s must not fall as a campaign grows.
 ``--scaling N`` times one campaign of N steps on one worker and on every
-core, and prints the speed-up. Usage:
+core, and prints the speed-up.
+``--baseline REV`` is an A/B run: the whole campaign (start-up apart) on
+pyrevm, in a fresh process each time, of git revision REV (exported to a
+temporary directory) and of this tree, alternating (A B, then B A, ...)
+for ``--rounds`` rounds; it prints each run's steps per CPU second and the
+load, the median ratio B/A, and whether both trees drew the same steps (a
+digest of every step). Usage:
 
     python benchmarks/conformance_throughput.py [--impl BINDING] [--examples N] [--steps N]
-        [--linear 1000,10000] [--scaling 5000] [--backends pyrevm,py-evm]
+        [--linear 1000,10000] [--scaling 5000] [--backends pyrevm,py-evm] [--baseline REV [--rounds N]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -152,6 +163,68 @@ def whole_rate(spec, binding, backend: str, examples: int, steps: int, workers: 
     return result.stats.steps, result.stats.steps / elapsed
 
 
+# One whole campaign on pyrevm in a fresh process of a tree (the baseline's or
+# this one): its action and clock steps, the CPU seconds they took (start-up
+# apart) and a digest of the steps. It uses only what both trees have.
+_AB_RUN = """
+import hashlib, json, os, sys, time
+from pathlib import Path
+from conformance.binding import load_implementation
+from conformance.runner import ShardRunner, pin_constant_pool, plan_shards
+impl, examples, steps, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+binding, spec = load_implementation(impl)
+pin_constant_pool()
+lines = []
+runner = ShardRunner(spec, binding, "pyrevm", steps=steps, on_step=lambda r: lines.append(r.step.describe()))
+assert runner.deployment() is None, "the deployment diverged"
+load = os.getloadavg()[0]
+cpu, wall = time.process_time(), time.perf_counter()
+done = 0
+for shard in plan_shards(len(binding.starts), examples, seed):
+    result = runner.run(shard)
+    assert result.divergence is None, "the campaign diverged"
+    done += result.stats.steps
+digest = hashlib.sha256("\\n".join(lines).encode()).hexdigest()
+print(json.dumps({"steps": done, "cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall,
+                  "load": [load, os.getloadavg()[0]], "digest": digest}))
+"""
+
+
+def ab_run(tree: Path, impl: Path, examples: int, steps: int) -> dict[str, Any]:
+    """One whole campaign in a fresh process of ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, "-c", _AB_RUN, str(impl), str(examples), str(steps), str(SEED)],
+                         cwd=tree, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"the run in {tree} failed:\n{out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def baseline(rev: str, rounds: int, impl: Path, examples: int, steps: int) -> None:
+    """The A/B run of ``--baseline``: REV's whole campaign against this tree's, alternating."""
+    with tempfile.TemporaryDirectory(prefix="imospec-baseline-") as tmp:
+        base = Path(tmp)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=False)
+        if archive.returncode != 0:
+            raise SystemExit(f"cannot export `{rev}`: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        trees = {"A": base, "B": ROOT}
+        runs: dict[str, list[dict[str, Any]]] = {"A": [], "B": []}
+        for i in range(rounds):
+            for side in ("AB" if i % 2 == 0 else "BA"):
+                tree = trees[side]
+                r = ab_run(tree, tree / impl.resolve().relative_to(ROOT), examples, steps)
+                runs[side].append(r)
+                print(f"round {i + 1} {side} ({rev if side == 'A' else 'this tree'}): {r['steps']} steps, "
+                      f"{r['steps'] / r['cpu']:.0f} steps per CPU second ({r['steps'] / r['wall']:.0f} per second), "
+                      f"load {r['load'][0]:.1f} -> {r['load'][1]:.1f}", flush=True)
+        rate = {k: statistics.median(r["steps"] / r["cpu"] for r in v) for k, v in runs.items()}
+        same = len({r["digest"] for v in runs.values() for r in v}) == 1
+        print(f"whole campaign on pyrevm ({examples} x {steps}, seed {SEED}), median steps per CPU second: "
+              f"A ({rev}) {rate['A']:.0f}, B (this tree) {rate['B']:.0f}, B/A {rate['B'] / rate['A']:.2f}; "
+              f"the steps drawn: {'identical' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--impl", type=Path, default=DEFAULT if DEFAULT.exists() else TINY)
@@ -160,7 +233,12 @@ def main() -> None:
     ap.add_argument("--backends", default="py-evm,pyrevm")
     ap.add_argument("--linear", default="", metavar="N,N,...", help="campaign sizes in steps (pyrevm)")
     ap.add_argument("--scaling", type=int, default=0, metavar="N", help="steps of the scaling campaign")
+    ap.add_argument("--baseline", metavar="REV", help="A/B run against git revision REV (whole campaign, pyrevm)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the --baseline run (default 3)")
     args = ap.parse_args()
+    if args.baseline:
+        baseline(args.baseline, args.rounds, args.impl, args.examples, args.steps)
+        return
     t = time.perf_counter()
     binding, spec = load_implementation(args.impl)
     load = time.perf_counter() - t

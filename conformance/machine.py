@@ -369,8 +369,8 @@ def _action_rule(
     known_at: list[Any] = [None]
 
     def dry_run(caller: int, args: tuple[Any, ...]) -> Outcome:
-        # the step on the model alone, then the model put back as it was (a
-        # revert puts it back itself; a success says what it was before).
+        # the step on the model alone, then the model put back as it was
+        # (Model.dry_run: from an undo log).
         # An outcome depends on the state, the clock, the caller and the
         # arguments alone: a step's draws, pushes and seeks ask again for
         # many they asked before, in a state that changes only when a step
@@ -386,8 +386,7 @@ def _action_rule(
             outcome, key = None, None
         if outcome is None:
             model_args = tuple(harness.model_value(a, t) for a, (_, t) in zip(args, action.params, strict=True))
-            outcome = harness.model.execute(module, action.name, harness.env(caller), *model_args)
-            harness.model.world.state.update(outcome.before)
+            outcome = harness.model.dry_run(module, action.name, harness.env(caller), *model_args)
             if key is not None:
                 known[key] = outcome
         return outcome

@@ -27,7 +27,7 @@ RUNTIME_IMPORTS = (
     "MAX_UINT112", "MAX_UINT256", "ZERO_ADDRESS", "Env", "Map", "Revert", "Signature",
     "SpecViolation", "World", "add", "at", "decay_at", "div", "div_up", "exact_add", "exact_div",
     "exact_mod", "exact_mul", "exact_pow", "exact_sub", "for_all", "hash_", "isqrt",
-    "key_of", "level_of", "map_of", "mod", "mul", "mul_div_down", "mul_div_up", "pow_",
+    "key_of", "level_of", "log_field", "log_item", "map_of", "mod", "mul", "mul_div_down", "mul_div_up", "pow_",
     "require", "signed_by", "sub", "total",
 )  # fmt: skip
 RESERVED = set(keyword.kwlist) | set(RUNTIME_IMPORTS) | {
@@ -262,7 +262,7 @@ class ModuleWriter:
             value = self.expr(s.value)
             if isinstance(s.value.type, ir.RecordT) and not isinstance(s.value, ir.RecordNew | ir.ActionCall):
                 value = f"replace({value})"
-            return [f"{ind}{self.expr(s.target)} = {value}"]
+            return self.assign(s.target, value, ind)
         if isinstance(s, ir.Require):
             return [f"{ind}require({self.probed(s, self.expr(s.cond))}, {exception_name(s.reason)})"]
         if isinstance(s, ir.If):
@@ -294,6 +294,26 @@ class ModuleWriter:
             return self.govern(s, ind)
         raise AssertionError(type(s))  # pragma: no cover
 
+    def assign(self, target: ir.Expr, value: str, ind: str) -> list[str]:
+        """``target = value``, the write first recorded in the undo log
+        (``reference.runtime.Journal``) when it is one to the state. Python's
+        order of evaluation is kept: the value, then the container, then
+        the key."""
+        t = target
+        if isinstance(t, ir.Ref) and t.kind in ("local", "bound"):
+            return [f"{ind}{self.expr(t)} = {value}"]
+        if isinstance(t, ir.Index) and not isinstance(t.base.type, ir.ListT):
+            return [f"{ind}_jv = {value}", f"{ind}_jc = {self.expr(t.base)}", f"{ind}_jk = {self.expr(t.key)}",
+                    f"{ind}log_item(_jc, _jk)", f"{ind}_jc[_jk] = _jv"]
+        if isinstance(t, ir.Field):
+            return [f"{ind}_jv = {value}", f"{ind}_jc = {self.expr(t.base)}",
+                    f'{ind}log_field(_jc, "{attr(t.name)}")', f"{ind}_jc.{attr(t.name)} = _jv"]
+        if isinstance(t, ir.Ref) and t.kind in ("param", "governed", "state"):
+            rendered = self.expr(t)
+            owner, _, name = rendered.rpartition(".")
+            return [f"{ind}_jv = {value}", f'{ind}log_field({owner}, "{name}")', f"{ind}{rendered} = _jv"]
+        raise AssertionError(f"an assignment to {type(t).__name__}")  # pragma: no cover
+
     def probed(self, s: ir.Stmt, test: str) -> str:
         """``test``, reporting its value to the world's probe when ``s`` is probed."""
         if s not in self.probe_ids:
@@ -316,6 +336,7 @@ class ModuleWriter:
             first = False
             out.append(f'{ind}{kw} {target} == w.address["{module}"] and {key} == key_of("{g.key}"):')
             out.append(f"{ind}    require({low} <= {value} <= {high}, OutOfBounds)")
+            out.append(f'{ind}    log_field(w.{module}, "{name}")')
             out.append(f"{ind}    w.{module}.{name} = {value}")
             for call in s.hooks_of(module, name):
                 if call.module in self.spec.modules:

@@ -12,14 +12,15 @@ after each successful action and a break raises :class:`SpecViolation`.
 from __future__ import annotations
 
 import hashlib
+import operator
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, py, state_class
-from reference.runtime import Env, Event, Map, Revert, SpecViolation, World, clone
+from reference.runtime import Env, Event, Journal, Map, Revert, SpecViolation, World, clone, undo
 from spec import ir
 from spec.analysis import fields_written
 
@@ -173,6 +174,39 @@ class Model:
                              written=frozenset(saved) if rules_of_written else None)
         return Outcome(True, value=value, events=events, before=saved, clauses=clauses)
 
+    def dry_run(self, module: str, action: str, env: Env, *args: Any) -> Outcome:
+        """The outcome of one top-level action, the state left as it was:
+        what :meth:`execute` returns (its ``before`` left empty), the action's
+        writes undone from an undo log (:class:`reference.runtime.Journal`)
+        rather than put back from copies made before it ran, which cost more
+        than most actions.
+
+        Raises:
+            KeyError: unknown module or action.
+            PermissionError: the action is internal.
+        """
+        decl = self.spec.modules[module].actions[action]
+        if decl.internal:
+            raise PermissionError(f"{module}.{action} is internal")
+        fn = getattr(getattr(self.package, module), py(action))
+        world = self.world
+        entries: list[tuple[Any, Any, Any]] = []
+        outer, Journal.entries = Journal.entries, entries
+        world.events = []
+        world.seen, world.emitted = set(), set()
+        try:
+            value = fn(world, env, *args)
+        except Revert as exc:
+            world.events = []
+            return Outcome(False, reason=exc.reason, error=type(exc).__name__, clauses=frozenset(world.seen))
+        finally:
+            Journal.entries = outer
+            undo(entries)
+        events = tuple(world.events)
+        world.events = []
+        clauses = frozenset(world.seen | {(e, True) for e in world.emitted})
+        return Outcome(True, value=value, events=events, clauses=clauses)
+
     def check_rules(
         self, before: dict[str, Any], module: str, action: str, env: Env, args: tuple[Any, ...], kwargs: dict[str, Any],
         written: frozenset[str] | None = None,
@@ -228,27 +262,44 @@ class Model:
         """Every positive uint the state holds right now (balances, reserves...),
         sorted: where arguments aimed at exact boundaries come from."""
         found: set[int] = set()
+        add, update = found.add, found.update
+        getters = _FIELD_GETTERS
 
         def visit(v: Any) -> None:
-            if isinstance(v, bool):
-                return
-            if isinstance(v, int):
-                if v > 0:
-                    found.add(v)
-            elif isinstance(v, Map):
-                if v and type(next(iter(v.values()))) is int:
-                    # (a map's values share one type: plain numbers are taken in one go)
-                    found.update(x for x in v.values() if x > 0)
+            t = type(v)
+            if t is Map or isinstance(v, Map):
+                if not v:
                     return
-                for x in v.values():
-                    visit(x)
-            elif hasattr(v, "__dataclass_fields__"):
-                for f in v.__dataclass_fields__:
-                    visit(getattr(v, f))
+                values = v.values()
+                if type(next(iter(values))) is int:
+                    # (a map's values share one type: plain numbers are taken in one go; the
+                    # ones that are not positive are dropped at the end)
+                    update(values)
+                    return
+                for x in values:
+                    if type(x) is int:
+                        add(x)
+                    elif type(x) is not bool:
+                        visit(x)
+            elif isinstance(v, int):
+                if t is not bool:
+                    add(v)
+            else:
+                get = getters.get(t)
+                if get is None:
+                    fields = getattr(t, "__dataclass_fields__", None)
+                    if fields is None:
+                        return
+                    get = getters[t] = _field_getter(tuple(fields))
+                for x in get(v):
+                    if type(x) is int:
+                        add(x)
+                    elif type(x) is not bool:
+                        visit(x)
 
         for st_ in self.world.state.values():
             visit(st_)
-        return sorted(found)
+        return sorted(x for x in found if x > 0)
 
     def state(self, module: str) -> Any:
         """The state dataclass of ``module``."""
@@ -272,6 +323,18 @@ class Model:
     def source(self, module: str) -> str:
         """The generated Python source of ``module``."""
         return str(getattr(self.package, module).__source__)
+
+
+# (numbers_held) a record or state class -> a function giving its fields' values, in order
+_FIELD_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _field_getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving the values of the fields ``names`` of an object, as a tuple."""
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return operator.attrgetter(*names) if names else (lambda obj: ())
 
 
 def _save(state: Any, names: frozenset[str]) -> Any:

@@ -248,6 +248,8 @@ class Map(dict):
     def __missing__(self, key: Any) -> Any:
         value = self.default()
         if isinstance(value, Map) or hasattr(value, "__dataclass_fields__"):
+            if Journal.entries is not None:
+                Journal.entries.append((self, key, _ABSENT))
             self[key] = value
         return value
 
@@ -366,6 +368,60 @@ def signed_by(sig: Signature, owner: int, request: Any, request_type: str, env: 
         and sig.chain_id == env.chain_id
         and sig.verifying_contract == contract
     )
+
+
+# ------------------------------------------------------------ the undo log
+
+
+class _Absent:
+    """What an undo-log entry holds for a key or attribute that was not there."""
+
+
+_ABSENT = _Absent()
+
+
+class Journal:
+    """The undo log of a dry run (:meth:`reference.model.Model.dry_run`):
+    while ``entries`` is a list, every write the generated code makes to the
+    state (a map's item, a record's or a module state's field, a nested map
+    or record a read inserts) first records what it overwrites, and
+    :func:`undo` puts it all back, last write first. Outside a dry run
+    ``entries`` is None and nothing is recorded."""
+
+    entries: list[tuple[Any, Any, Any]] | None = None
+
+
+def log_item(container: dict[Any, Any], key: Any) -> None:
+    """Record ``container[key]`` (or its absence) before the generated code writes it."""
+    entries = Journal.entries
+    if entries is not None:
+        entries.append((container, key, dict.get(container, key, _ABSENT)))
+
+
+def log_field(obj: Any, name: str) -> None:
+    """Record the field ``name`` of ``obj`` (a record or a module state) before the generated code writes it."""
+    entries = Journal.entries
+    if entries is not None:
+        entries.append((obj, _FIELD, (name, obj.__dict__.get(name, _ABSENT))))
+
+
+_FIELD = _Absent()  # (the key of a field's entry)
+
+
+def undo(entries: list[tuple[Any, Any, Any]]) -> None:
+    """Put back every write ``entries`` recorded, last first."""
+    for target, key, old in reversed(entries):
+        if key is _FIELD:
+            name, value = old
+            if value is _ABSENT:
+                target.__dict__.pop(name, None)
+            else:
+                target.__dict__[name] = value
+        elif old is _ABSENT:
+            dict.pop(target, key, None)
+        else:
+            dict.__setitem__(target, key, old)
+    entries.clear()
 
 
 # -------------------------------------------------------------------- world
