@@ -54,7 +54,7 @@ from typing import Any
 from conformance.binding import Binding, BindingError, _steps
 from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
-from reference.codegen import py
+from reference.codegen import attr, py
 from reference.model import Deployment, Model, Outcome
 from reference.runtime import Env, Map, Revert, Signature, SpecViolation, clone, key_of
 from spec import ir
@@ -660,7 +660,7 @@ class _Search(BindingNames):
                 if not isinstance(sig, ir.SignedBy) or not isinstance(sig.owner, ir.Field) or not out:
                     raise BindingError(f"`signed` for {module}.{act.name}: no `signed req by req.FIELD` request")
                 request = out[-1]
-                out.append(Signature(getattr(request, py(sig.owner.name)), sig.request_type, request, 1,
+                out.append(Signature(getattr(request, attr(sig.owner.name)), sig.request_type, request, 1,
                                      self.model.world.address[module], True))
             else:
                 out.append(self.value(token, caller, now))
@@ -946,14 +946,14 @@ def _signed(rng: random.Random, search: _Search, module: str, act: ir.Action, ar
     req = args[ri]
     if not hasattr(req, "__dataclass_fields__"):
         return args
-    owner = getattr(req, py(sig.owner.name))
-    nonces = getattr(search.model.state(module), py(nonce.right.base.name))
+    owner = getattr(req, attr(sig.owner.name))
+    nonces = getattr(search.model.state(module), attr(nonce.right.base.name))
     changes: dict[str, Any] = {"expiry": now + 86400, "nonce": nonces[owner]}
     held = search.held()
     for name, t in search.spec.modules[module].records[act.signed_request or ""].fields:
-        if t == ir.UINT and py(name) not in changes and held and rng.randrange(2) == 0:
+        if t == ir.UINT and attr(name) not in changes and held and rng.randrange(2) == 0:
             # a plausible amount: nothing, or a number the state holds
-            changes[py(name)] = rng.choice((0, rng.choice(held)))
+            changes[attr(name)] = rng.choice((0, rng.choice(held)))
     req = replace(req, **changes)
     out = list(args)
     out[ri] = req
@@ -979,7 +979,7 @@ def _edge(rng: random.Random, search: _Search, t: ir.Type, old: Any, held: list[
     if isinstance(t, ir.RecordT) and hasattr(old, "__dataclass_fields__"):
         rec = search.spec.modules[t.module].records[t.name]
         name, ft = rng.choice(rec.fields)
-        return replace(old, **{py(name): _edge(rng, search, ft, getattr(old, py(name)), held, now)})
+        return replace(old, **{attr(name): _edge(rng, search, ft, getattr(old, attr(name)), held, now)})
     return old
 
 

@@ -156,7 +156,9 @@ class ModuleWriter:
                     return e.name
                 return f"{w}.code.{e.module}.{e.name}" if w != "_no_world" else self._folded(e)
             if k in ("param", "governed", "state"):
-                return f"s.{e.name}" if e.module == m and w == "w" and not self.in_rule else f"{w}.{e.module}.{e.name}"
+                if e.module == m and w == "w" and not self.in_rule:
+                    return f"s.{attr(e.name)}"
+                return f"{w}.{e.module}.{attr(e.name)}"
             if k in ("local", "bound"):
                 return py(e.name)
             if k == "env":
@@ -336,8 +338,8 @@ class ModuleWriter:
             first = False
             out.append(f'{ind}{kw} {target} == w.address["{module}"] and {key} == key_of("{g.key}"):')
             out.append(f"{ind}    require({low} <= {value} <= {high}, OutOfBounds)")
-            out.append(f'{ind}    log_field(w.{module}, "{name}")')
-            out.append(f"{ind}    w.{module}.{name} = {value}")
+            out.append(f'{ind}    log_field(w.{module}, "{attr(name)}")')
+            out.append(f"{ind}    w.{module}.{attr(name)} = {value}")
             for call in s.hooks_of(module, name):
                 if call.module in self.spec.modules:
                     out.append(f"{ind}    {self.expr(call)}  # after govern {module}.{name}")
@@ -448,18 +450,18 @@ class ModuleWriter:
             for p in m.params.values():
                 default = self.const_expr(p.default) if p.default is not None else self.field_default(p.type, None)
                 out.extend(_comment(p.doc, "    "))
-                out.append(f"    {py(p.name)}: {py_type(p.type)} = {default}")
+                out.append(f"    {attr(p.name)}: {py_type(p.type)} = {default}")
         if m.governed:
             out.append("    # governed parameters (changed only through their timelock)")
             for g in m.governed.values():
                 out.extend(_comment(g.doc, "    "))
                 default = "0" if g.default is None else self.const_expr(g.default)  # None: a deployment argument
-                out.append(f"    {py(g.name)}: int = {default}")
+                out.append(f"    {attr(g.name)}: int = {default}")
         if m.state:
             out.append("    # state")
             for v in m.state.values():
                 out.extend(_comment(v.doc, "    "))
-                out.append(f"    {py(v.name)}: {py_type(v.type)} = {self.field_default(v.type, v.init)}")
+                out.append(f"    {attr(v.name)}: {py_type(v.type)} = {self.field_default(v.type, v.init)}")
         if not (m.params or m.governed or m.state):
             out.append("    pass")
         return out
@@ -489,7 +491,7 @@ class ModuleWriter:
             out.append("    # every governed parameter starts inside its bounds, as `govern` keeps it")
         for g in self.m.governed.values():
             low, high = _folded_governed(self.spec, g.low), _folded_governed(self.spec, g.high)
-            out.append(f"    require({low} <= s.{py(g.name)} <= {high}, OutOfBounds)")
+            out.append(f"    require({low} <= s.{attr(g.name)} <= {high}, OutOfBounds)")
         out.extend(self.stmts(self.m.init, "    "))
         return out
 
