@@ -691,9 +691,9 @@ def run_mutants(
         MutantTask,
         ReplayTask,
         forks,
+        run_batched,
         run_mutant_task,
         run_replay_task,
-        run_tasks,
     )
 
     known = equivalents or {}
@@ -705,8 +705,8 @@ def run_mutants(
     _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
     report = MutationReport()
     if method == "campaign":
-        fates = run_tasks(run_mutant_task, [MutantTask(path, m, backend, examples, steps, seed) for m in mutants],
-                          workers=workers, engine=engine, address=address)
+        fates = run_batched(run_mutant_task, [MutantTask(path, m, backend, examples, steps, seed) for m in mutants],
+                            workers=workers, engine=engine, address=address)
     elif method == "corpus":
         corpus = record_corpus(spec, binding, backend=backend, examples=examples, steps=steps, seed=seed,
                                workers=workers, engine=engine, address=address)
@@ -716,7 +716,7 @@ def run_mutants(
         CORPORA[path] = corpus  # a forked worker starts with it; elsewhere each task carries it
         carried = None if engine == "local" and forks() else corpus
         tasks = [ReplayTask(path, m, backend, index.select(m), carried) for m in mutants]
-        fates = run_tasks(run_replay_task, tasks, workers=workers, engine=engine, address=address)
+        fates = run_batched(run_replay_task, tasks, workers=workers, engine=engine, address=address)
     else:
         raise ValueError(f"unknown mutation method {method!r}; known: corpus, campaign")
     for i, (m, fate) in enumerate(zip(mutants, fates, strict=True)):
