@@ -421,7 +421,7 @@ def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        remote = ray.remote(_call)  # (Ray takes a function, not a partial)
+        remote: Any = ray.remote(_call)  # (Ray takes a function, not a partial)
         refs = [remote.remote(fn, t) for t in tasks]
         for i, ref in enumerate(refs):
             try:
