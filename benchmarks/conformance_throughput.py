@@ -202,6 +202,7 @@ def main() -> None:
     if args.scaling:
         examples = max(1, args.scaling // args.steps)
         cores = default_workers()
+        scaling_run(spec, binding, 2, args.steps, 1)  # (a warm-up: what a first run loads, forked workers inherit)
         runs = [scaling_run(spec, binding, examples, args.steps, n) for n in (1, cores)]
         for n, (_, wall, cpu, critical, serial, _) in zip((1, cores), runs, strict=True):
             print(f"scaling: {examples} x {args.steps} on pyrevm, {n} worker(s): {wall:.1f} s wall, {cpu:.1f} CPU s, "
