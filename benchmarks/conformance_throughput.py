@@ -45,7 +45,7 @@ from typing import Any
 
 from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, StepReport, to_checksum
-from conformance.parallel import TIMINGS, critical_cpu, default_workers
+from conformance.parallel import TIMINGS, critical_cpu, default_workers, worker_cpu
 from conformance.runner import ShardRunner, pin_constant_pool, plan_shards, run_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,6 +227,8 @@ def scaling_run(spec, binding, examples: int, steps: int, workers: int) -> tuple
     wall, own, total = time.perf_counter() - wall, own_cpu() - own, all_cpu() - total
     assert result.ok, f"the campaign diverged: {result.divergence}"
     critical, serial = critical_cpu(TIMINGS, own)
+    for fn, by_worker in worker_cpu(TIMINGS).items():
+        print(f"scaling:   {fn}: CPU s by worker {', '.join(f'{c:.1f}' for c in by_worker.values())}")
     found = (result.stats.examples, result.stats.steps, dict(result.stats.outcomes))
     return result.stats.steps, wall, total, critical, serial, found
 

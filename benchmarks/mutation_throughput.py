@@ -59,7 +59,7 @@ from conformance.mutate import (
     select,
     targets,
 )
-from conformance.parallel import TIMINGS, critical_cpu, default_workers
+from conformance.parallel import TIMINGS, critical_cpu, default_workers, worker_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -202,6 +202,8 @@ def main() -> int:
             print(f"  scaling: {n} worker(s): {w:.1f} s wall, {c:.1f} CPU s, of which {critical:.1f} one after "
                   f"another ({serial:.1f} s serial in this process, then the busiest worker's) "
                   f"(load {before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+            for fn, workers in worker_cpu(TIMINGS).items():
+                print(f"           {fn}: CPU s by worker {', '.join(f'{c:.1f}' for c in workers.values())}")
         (one, one_cpu, one_critical, one_fates), (many, many_cpu, many_critical, many_fates) = runs
         print(f"  scaling: {one / many:.2f}x in wall time on {args.workers} workers; "
               f"{one_critical / many_critical:.2f}x by CPU (one worker's CPU over the N workers' CPU one after "

@@ -303,14 +303,22 @@ def critical_cpu(timings: Sequence[TaskTiming], own_cpu: float) -> tuple[float, 
     machine hides: what does not divide (serial start-up, a worker left
     with the last long task) shows in it; other processes do not."""
     me = os.getpid()
-    serial = own_cpu - sum(t.cpu for t in timings if t.worker == me)
+    inline = sum(t.cpu for t in timings if t.worker == me)
+    serial = max(0.0, own_cpu - inline)
+    return serial + inline + sum(max(w.values()) for w in worker_cpu(timings).values()), serial
+
+
+def worker_cpu(timings: Sequence[TaskTiming]) -> dict[str, dict[int, float]]:
+    """By kind of task (in the order first run), the CPU seconds each
+    worker process spent on tasks of that kind (tasks run in this process
+    apart)."""
+    me = os.getpid()
     per: dict[str, dict[int, float]] = {}
     for t in timings:
         if t.worker != me:
             per.setdefault(t.fn, {}).setdefault(t.worker, 0.0)
             per[t.fn][t.worker] += t.cpu
-    inline = sum(t.cpu for t in timings if t.worker == me)
-    return max(0.0, serial) + inline + sum(max(w.values()) for w in per.values()), max(0.0, serial)
+    return per
 
 
 def _timed(fn: Callable[[T], R], task: T) -> tuple[R, int, float]:

@@ -151,6 +151,23 @@ def test_each_task_s_cpu_time_is_recorded_with_the_process_that_ran_it(tiny_bind
     assert {t.worker for t in parallel.TIMINGS} == {os.getpid()}
 
 
+def test_the_critical_path_is_the_serial_part_then_each_stage_s_busiest_worker() -> None:
+    import os
+
+    from conformance.parallel import TaskTiming, critical_cpu, worker_cpu
+
+    me = os.getpid()
+    timings = [TaskTiming("run_record_task", 11, 3.0), TaskTiming("run_record_task", 12, 2.0),
+               TaskTiming("run_record_task", 11, 1.0), TaskTiming("run_replay_task", 12, 5.0),
+               TaskTiming("run_replay_task", 11, 4.0), TaskTiming("run_replay_task", 12, 2.0)]
+    assert worker_cpu(timings) == {"run_record_task": {11: 4.0, 12: 2.0}, "run_replay_task": {12: 7.0, 11: 4.0}}
+    # 1.5 s of this process's own, then the corpus's busiest worker (4), then the replays' (7)
+    assert critical_cpu(timings, 1.5) == (12.5, 1.5)
+    # tasks run in this process are all one after another
+    inline = [TaskTiming("run_replay_task", me, 2.0), TaskTiming("run_replay_task", me, 3.0)]
+    assert critical_cpu(inline, 6.0) == (6.0, 1.0)
+
+
 def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
     binding, spec = load_implementation(tiny_mutant("vault.vy", "amount * WAD // floor_price",
                                                     "amount * WAD // floor_price + 1"))
