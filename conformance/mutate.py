@@ -489,10 +489,14 @@ class CorpusIndex:
                      else setups[s.start] for s in corpus.sequences]
         # by sequence: how many of its steps can run each function
         self.counts: list[Counter[Any]] = []
+        reached: dict[tuple[str, str, str], frozenset[Any]] = {}  # by step kind, module and action
         for s in corpus.sequences:
             count: Counter[Any] = Counter()
             for step in s.steps:
-                count.update(self.reach.closure(step_entries(binding, (step,))))
+                key = (step.kind, step.module, step.action)
+                if key not in reached:
+                    reached[key] = self.reach.closure(step_entries(binding, (step,)))
+                count.update(reached[key])
             self.counts.append(count)
 
     def select(self, m: Mutant) -> Selection:
