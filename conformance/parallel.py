@@ -20,6 +20,7 @@ Engines:
 from __future__ import annotations
 
 import functools
+import gc
 import multiprocessing
 import os
 import tempfile
@@ -407,7 +408,15 @@ def run_batched(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engin
 def _pool_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Generator[R, None, None]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with context.Pool(min(workers, max(1, len(tasks)))) as pool:
+    # (the objects made so far, the spec and the binding among them, out of
+    # the collector's sight while the workers fork: its passes would write
+    # to every one of them and so copy the pages a forked worker shares)
+    gc.freeze()
+    try:
+        pool = context.Pool(min(workers, max(1, len(tasks))))
+    finally:
+        gc.unfreeze()
+    with pool:
         yield from pool.imap(fn, tasks, chunksize=1)
 
 
