@@ -22,7 +22,11 @@ For each backend (py-evm, pyrevm) it prints, from the same run:
 ``--linear 1000,10000,100000`` times campaigns of that many steps on pyrevm
 (one worker): the steps/s must not fall as a campaign grows.
 ``--scaling N`` times one campaign of N steps on one worker and on every
-core, and prints the speed-up.
+core, and prints the speed-up two ways: by wall time, and by CPU (the one
+worker's CPU seconds over those of the N-worker run that must run one after
+another: its serial part in this process, then the busiest worker's; see
+``conformance.parallel.critical_cpu``), which a loaded machine changes
+little; and whether both found the same.
 ``--baseline REV`` is an A/B run: the whole campaign (start-up apart) on
 pyrevm, in a fresh process each time, of git revision REV (exported to a
 temporary directory) and of this tree, alternating (A B, then B A, ...)
@@ -39,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,7 +56,7 @@ from typing import Any
 
 from conformance.binding import load_implementation
 from conformance.harness import Harness, Step, StepReport, to_checksum
-from conformance.parallel import default_workers
+from conformance.parallel import TIMINGS, critical_cpu, default_workers, worker_cpu
 from conformance.runner import ShardRunner, pin_constant_pool, plan_shards, run_campaign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,11 +280,47 @@ def main() -> None:
     if args.scaling:
         examples = max(1, args.scaling // args.steps)
         cores = default_workers()
-        _, one = whole_rate(spec, binding, "pyrevm", examples, args.steps, workers=1)
-        _, many = whole_rate(spec, binding, "pyrevm", examples, args.steps, workers=cores)
-        print(f"scaling: {examples} x {args.steps} on pyrevm: 1 worker {one:.0f} steps/s, {cores} workers "
-              f"{many:.0f} steps/s: {many / one:.2f}x")
+        scaling_run(spec, binding, 2, args.steps, 1)  # (a warm-up: what a first run loads, forked workers inherit)
+        runs = [scaling_run(spec, binding, examples, args.steps, n) for n in (1, cores)]
+        for n, (_, wall, cpu, critical, serial, _) in zip((1, cores), runs, strict=True):
+            print(f"scaling: {examples} x {args.steps} on pyrevm, {n} worker(s): {wall:.1f} s wall, {cpu:.1f} CPU s, "
+                  f"of which {critical:.1f} one after another ({serial:.1f} s serial in this process, then the "
+                  f"busiest worker's); load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        (one, one_wall, one_cpu, one_critical, _, one_found) = runs[0]
+        (_, many_wall, many_cpu, many_critical, _, many_found) = runs[1]
+        print(f"scaling: {one / one_wall:.0f} steps/s on 1 worker, {one / many_wall:.0f} on {cores}: "
+              f"{one_wall / many_wall:.2f}x in wall time; {one_critical / many_critical:.2f}x by CPU (the wall-time "
+              f"speed-up on idle cores); the CPU spent {many_cpu / one_cpu:.2f}x the one worker's")
+        print(f"scaling: the same campaign on 1 and {cores} workers: {'yes' if one_found == many_found else 'NO'}")
 
+
+def scaling_run(spec, binding, examples: int, steps: int, workers: int) -> tuple[Any, ...]:  # type: ignore[no-untyped-def]
+    """(steps, wall s, CPU s, CPU s one after another, serial CPU s in this
+    process, what the campaign found) of one campaign, start-up included
+    (``conformance.parallel.critical_cpu``)."""
+    TIMINGS.clear()
+    wall, own, total = time.perf_counter(), own_cpu(), all_cpu()
+    result = run_campaign(spec, binding, backend="pyrevm", examples=examples, steps=steps, seed=SEED,
+                          workers=workers)
+    wall, own, total = time.perf_counter() - wall, own_cpu() - own, all_cpu() - total
+    assert result.ok, f"the campaign diverged: {result.divergence}"
+    critical, serial = critical_cpu(TIMINGS, own)
+    for fn, by_worker in worker_cpu(TIMINGS).items():
+        print(f"scaling:   {fn}: CPU s by worker {', '.join(f'{c:.1f}' for c in by_worker.values())}")
+    found = (result.stats.examples, result.stats.steps, dict(result.stats.outcomes))
+    return result.stats.steps, wall, total, critical, serial, found
+
+
+def own_cpu() -> float:
+    """CPU time of this process alone."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
+def all_cpu() -> float:
+    """CPU time of this process and of its finished workers."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own_cpu() + children.ru_utime + children.ru_stime
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,13 @@ method's (else it lists them and exits 1).
 
 ``--scaling`` then runs the corpus method on the sample again with one
 worker and with ``--workers`` (the mutants and originals compiled by the
-first run) and prints the speed-up, and the CPU seconds of each. The machine may be shared: every
+first run) and prints the speed-up two ways: by wall time, and by CPU (one
+worker's CPU seconds over those of the N-worker run that must run one after
+another: its serial part in this process, then each stage's busiest
+worker; see ``conformance.parallel.critical_cpu``). On idle cores the two
+agree; on a loaded machine the wall figure says how much of the machine
+the run got, the CPU figure how well the work divides. It checks that
+both runs give the same verdicts (else exits 1). The machine may be shared: every
 figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
@@ -53,7 +59,7 @@ from conformance.mutate import (
     select,
     targets,
 )
-from conformance.parallel import default_workers
+from conformance.parallel import TIMINGS, critical_cpu, default_workers, worker_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "evm_backend" / "contracts" / "binding.json"
@@ -63,6 +69,12 @@ def cpu_seconds() -> float:
     """CPU time of this process and of its finished workers."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def own_cpu() -> float:
+    """CPU time of this process alone (its workers' is in conformance.parallel.TIMINGS)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
 
 
 def timed(spec: Any, binding: Any, chosen: list[Any], *, method: str, workers: int,
@@ -182,14 +194,27 @@ def main() -> int:
         runs = []
         for n in (1, args.workers):
             _KILLERS.clear()
-            before = os.getloadavg()[0]
-            _, w, c, _ = timed(spec, binding, chosen, method="corpus", workers=n, seed=args.seed)
-            runs.append((w, c))
-            print(f"  scaling: {n} worker(s): {w:.1f} s wall, {c:.1f} CPU s (load {before:.1f} before, "
-                  f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
-        (one, one_cpu), (many, many_cpu) = runs
-        print(f"  scaling: {one / many:.2f}x in wall time on {args.workers} workers; the CPU spent "
-              f"{many_cpu / one_cpu:.2f}x the one worker's")
+            TIMINGS.clear()
+            before, own = os.getloadavg()[0], own_cpu()
+            report, w, c, _ = timed(spec, binding, chosen, method="corpus", workers=n, seed=args.seed)
+            critical, serial = critical_cpu(TIMINGS, own_cpu() - own)
+            runs.append((w, c, critical, fates(report)))
+            print(f"  scaling: {n} worker(s): {w:.1f} s wall, {c:.1f} CPU s, of which {critical:.1f} one after "
+                  f"another ({serial:.1f} s serial in this process, then the busiest worker's) "
+                  f"(load {before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+            for fn, workers in worker_cpu(TIMINGS).items():
+                print(f"           {fn}: CPU s by worker {', '.join(f'{c:.1f}' for c in workers.values())}")
+        (one, one_cpu, one_critical, one_fates), (many, many_cpu, many_critical, many_fates) = runs
+        print(f"  scaling: {one / many:.2f}x in wall time on {args.workers} workers; "
+              f"{one_critical / many_critical:.2f}x by CPU (one worker's CPU over the N workers' CPU one after "
+              f"another: the wall-time speed-up on idle cores); the CPU spent {many_cpu / one_cpu:.2f}x the one "
+              f"worker's")
+        if many_fates != one_fates:
+            status = 1
+            print(f"  VERDICTS DIFFER between 1 and {args.workers} workers: "
+                  f"{sorted(k for k in one_fates if many_fates.get(k) != one_fates[k])}")
+        else:
+            print(f"  the {len(one_fates)} verdicts on 1 and {args.workers} workers agree")
     return status
 
 

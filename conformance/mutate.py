@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,6 +461,9 @@ class Selection:
     # what identifies the mutated code for the replay order (the file and
     # line, then each function the line is in, or whose code it changes)
     near: tuple[Any, ...] = ()
+    # ``sequences`` in the order the likeliest to run the mutated code
+    # often come first (see :meth:`CorpusIndex.select`; empty: corpus order)
+    likeliest: tuple[int, ...] = ()
 
     @property
     def reached(self) -> bool:
@@ -483,6 +487,17 @@ class CorpusIndex:
         setups = [self.reach.closure(step_entries(binding, setup)) for setup in corpus.setups]
         self.runs = [always | setups[s.start] | self.reach.closure(step_entries(binding, s.steps)) if s.steps
                      else setups[s.start] for s in corpus.sequences]
+        # by sequence: how many of its steps can run each function
+        self.counts: list[Counter[Any]] = []
+        reached: dict[tuple[str, str, str], frozenset[Any]] = {}  # by step kind, module and action
+        for s in corpus.sequences:
+            count: Counter[Any] = Counter()
+            for step in s.steps:
+                key = (step.kind, step.module, step.action)
+                if key not in reached:
+                    reached[key] = self.reach.closure(step_entries(binding, (step,)))
+                count.update(reached[key])
+            self.counts.append(count)
 
     def select(self, m: Mutant) -> Selection:
         """The corpus's sequences that can run mutant ``m``'s code (all of
@@ -490,8 +505,26 @@ class CorpusIndex:
         touched = self.reach.touched(m.file.name, m.line)
         near = ((m.file.name, m.line), *sorted(touched or ()), m.file.name)
         if touched is None or touched & self.on_deploy:
-            return Selection(tuple(range(len(self.corpus.sequences))), True, self._deploying(touched), near)
-        return Selection(tuple(i for i, runs in enumerate(self.runs) if runs & touched), False, None, near)
+            every = tuple(range(len(self.corpus.sequences)))
+            return Selection(every, True, self._deploying(touched), near, self._likeliest(every, touched))
+        chosen = tuple(i for i, runs in enumerate(self.runs) if runs & touched)
+        return Selection(chosen, False, None, near, self._likeliest(chosen, touched))
+
+    def _likeliest(self, sequences: tuple[int, ...], touched: frozenset[Any] | None) -> tuple[int, ...]:
+        """``sequences`` by starting state, the one whose sequences have the
+        most steps that can run a function of ``touched`` first, and within
+        it the sequence with the most such steps first, else in corpus order
+        (a starting state is made once, as in corpus order). Empty when
+        ``touched`` is unknown."""
+        if touched is None:
+            return ()
+        weight = {i: sum(self.counts[i][f] for f in touched) for i in sequences}
+        by_start: dict[int, int] = {}
+        for i in sequences:
+            start = self.corpus.sequences[i].start
+            by_start[start] = by_start.get(start, 0) + weight[i]
+        rank = {start: n for n, start in enumerate(sorted(by_start, key=lambda s: -by_start[s]))}
+        return tuple(sorted(sequences, key=lambda i: (rank[self.corpus.sequences[i].start], -weight[i])))
 
     def _deploying(self, touched: frozenset[Any] | None) -> tuple[str, ...] | None:
         """The modules whose own deployment can run a function of
@@ -615,14 +648,14 @@ def replay_order(binding: Binding, selection: Selection) -> list[int]:
     """``selection``'s sequences in the order they replay: those that killed
     an earlier mutant of the same line, then of the same function, then of
     the same file (most recent first, on ``binding``'s corpus), then the
-    others in corpus order."""
+    others, the likeliest to run the mutated code often first (see
+    :meth:`CorpusIndex.select`), or in corpus order."""
     chosen = set(selection.sequences)
     first = list(dict.fromkeys(i for key in selection.near for i in _KILLERS.get((binding.path, key), ())
                                if i in chosen))
-    if not first:
-        return list(selection.sequences)
     done = set(first)
-    return first + [i for i in selection.sequences if i not in done]
+    rest = [i for i in selection.likeliest or selection.sequences if i not in done]
+    return first + rest
 
 
 def _killed_by(binding: Binding, selection: Selection, i: int) -> None:
@@ -691,9 +724,9 @@ def run_mutants(
         MutantTask,
         ReplayTask,
         forks,
+        run_batched,
         run_mutant_task,
         run_replay_task,
-        run_tasks,
     )
 
     known = equivalents or {}
@@ -705,8 +738,8 @@ def run_mutants(
     _IMPLEMENTATIONS.setdefault(path, (binding, spec))  # a forked worker starts with it
     report = MutationReport()
     if method == "campaign":
-        fates = run_tasks(run_mutant_task, [MutantTask(path, m, backend, examples, steps, seed) for m in mutants],
-                          workers=workers, engine=engine, address=address)
+        fates = run_batched(run_mutant_task, [MutantTask(path, m, backend, examples, steps, seed) for m in mutants],
+                            workers=workers, engine=engine, address=address)
     elif method == "corpus":
         corpus = record_corpus(spec, binding, backend=backend, examples=examples, steps=steps, seed=seed,
                                workers=workers, engine=engine, address=address)
@@ -716,7 +749,7 @@ def run_mutants(
         CORPORA[path] = corpus  # a forked worker starts with it; elsewhere each task carries it
         carried = None if engine == "local" and forks() else corpus
         tasks = [ReplayTask(path, m, backend, index.select(m), carried) for m in mutants]
-        fates = run_tasks(run_replay_task, tasks, workers=workers, engine=engine, address=address)
+        fates = run_batched(run_replay_task, tasks, workers=workers, engine=engine, address=address)
     else:
         raise ValueError(f"unknown mutation method {method!r}; known: corpus, campaign")
     for i, (m, fate) in enumerate(zip(mutants, fates, strict=True)):

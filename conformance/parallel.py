@@ -19,9 +19,12 @@ Engines:
 
 from __future__ import annotations
 
+import functools
+import gc
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,30 +278,150 @@ def _workdir() -> Path:
 # ------------------------------------------------------------- the engines
 
 
+@dataclass(frozen=True)
+class TaskTiming:
+    """One task as it ran: the function, the process that ran it, and the
+    CPU seconds it took there (what a benchmark needs to tell a loaded
+    machine from work that does not divide)."""
+
+    fn: str
+    worker: int
+    cpu: float
+
+
+# the tasks run by :func:`run_tasks` in this process since it was last
+# cleared, in the order their results came back
+TIMINGS: list[TaskTiming] = []
+
+
+def critical_cpu(timings: Sequence[TaskTiming], own_cpu: float) -> tuple[float, float]:
+    """(the CPU seconds that must run one after another, the serial part)
+    of a run whose tasks took ``timings`` and whose own process (this one)
+    spent ``own_cpu``: the serial part (this process's CPU outside tasks),
+    plus, for each kind of task in turn (a mutation run's corpus, then its
+    replays), the busiest worker's. On idle cores that is the run's wall
+    time, so one worker's figure over N workers' is the speed-up a loaded
+    machine hides: what does not divide (serial start-up, a worker left
+    with the last long task) shows in it; other processes do not."""
+    me = os.getpid()
+    inline = sum(t.cpu for t in timings if t.worker == me)
+    serial = max(0.0, own_cpu - inline)
+    return serial + inline + sum(max(w.values()) for w in worker_cpu(timings).values()), serial
+
+
+def worker_cpu(timings: Sequence[TaskTiming]) -> dict[str, dict[int, float]]:
+    """By kind of task (in the order first run), the CPU seconds each
+    worker process spent on tasks of that kind (tasks run in this process
+    apart)."""
+    me = os.getpid()
+    per: dict[str, dict[int, float]] = {}
+    for t in timings:
+        if t.worker != me:
+            per.setdefault(t.fn, {}).setdefault(t.worker, 0.0)
+            per[t.fn][t.worker] += t.cpu
+    return per
+
+
+def _timed(fn: Callable[[T], R], task: T) -> tuple[R, int, float]:
+    """``fn(task)``, the id of the process that ran it and its CPU seconds."""
+    start = time.process_time()
+    out = fn(task)
+    return out, os.getpid(), time.process_time() - start
+
+
 def run_tasks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engine: str = "local",
               address: str | None = None) -> Generator[R, None, None]:
     """``fn`` of every task, in the order of the tasks, run by ``workers``
     processes (or by a Ray cluster). Closing the generator stops the tasks
-    still running.
+    still running. Each task's CPU time is added to :data:`TIMINGS`.
 
     Raises:
         EngineUnavailable: ``engine="ray"`` without Ray installed.
         ValueError: an unknown engine.
     """
     if engine == "ray":
-        return _ray_map(fn, tasks, workers=workers, address=address)
-    if engine != "local":
+        timed = _ray_map(functools.partial(_timed, fn), tasks, workers=workers, address=address)
+    elif engine != "local":
         raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    if workers <= 1:
-        return (fn(t) for t in tasks)
-    return _pool_map(fn, tasks, workers)
+    elif workers <= 1:
+        timed = (_timed(fn, t) for t in tasks)
+    else:
+        timed = _pool_map(functools.partial(_timed, fn), tasks, workers)
+    return _untimed(fn, timed)
+
+
+def _untimed(fn: Callable[..., Any], timed: Generator[tuple[R, int, float], None, None]) -> Generator[R, None, None]:
+    while isinstance(fn, functools.partial):  # (a batch's function is the one it runs on each task)
+        fn = fn.args[0] if fn.func is _run_batch else fn.func
+    name = getattr(fn, "__name__", repr(fn))
+    try:
+        for out, worker, cpu in timed:
+            TIMINGS.append(TaskTiming(name, worker, cpu))
+            yield out
+    finally:
+        timed.close()
+
+
+# A batch of a mutation run's tasks is run by one worker, in order: a
+# worker's memory of the sequences that killed a mutant of a line
+# (conformance.mutate.replay_order) helps the next mutants of that line
+# only if the same worker runs them. The batches shrink towards the end of
+# the run (guided self-scheduling), so that no worker is left with a long
+# one while the others wait.
+MAX_BATCH = 16
+
+
+def batches(n: int, workers: int) -> list[range]:
+    """``range(n)`` cut into consecutive batches for ``workers`` processes:
+    each a quarter of an even share of what is left, at most
+    :data:`MAX_BATCH`, at least 1 (1 each on one worker: nothing to
+    balance)."""
+    out, first = [], 0
+    while first < n:
+        size = 1 if workers <= 1 else max(1, min(MAX_BATCH, (n - first) // (4 * workers)))
+        out.append(range(first, min(n, first + size)))
+        first += size
+    return out
+
+
+def _run_batch(fn: Callable[[T], R], batch: Sequence[T]) -> list[R]:
+    return [fn(t) for t in batch]
+
+
+def run_batched(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int, engine: str = "local",
+                address: str | None = None) -> Generator[R, None, None]:
+    """:func:`run_tasks` with consecutive tasks run together (see
+    :func:`batches`): ``fn`` of every task, in the order of the tasks.
+
+    Raises:
+        As :func:`run_tasks`.
+    """
+    cut = [[tasks[i] for i in b] for b in batches(len(tasks), workers)]
+    results = run_tasks(functools.partial(_run_batch, fn), cut, workers=workers, engine=engine, address=address)
+    try:
+        for batch in results:
+            yield from batch
+    finally:
+        results.close()
 
 
 def _pool_map(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Generator[R, None, None]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with context.Pool(min(workers, max(1, len(tasks)))) as pool:
+    # (the objects made so far, the spec and the binding among them, out of
+    # the collector's sight while the workers fork: its passes would write
+    # to every one of them and so copy the pages a forked worker shares)
+    gc.freeze()
+    try:
+        pool = context.Pool(min(workers, max(1, len(tasks))))
+    finally:
+        gc.unfreeze()
+    with pool:
         yield from pool.imap(fn, tasks, chunksize=1)
+
+
+def _call(fn: Callable[[T], R], task: T) -> R:
+    return fn(task)
 
 
 def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
@@ -315,8 +438,8 @@ def _ray_map(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        remote = ray.remote(fn)
-        refs = [remote.remote(t) for t in tasks]
+        remote: Any = ray.remote(_call)  # (Ray takes a function, not a partial)
+        refs = [remote.remote(fn, t) for t in tasks]
         for i, ref in enumerate(refs):
             try:
                 yield ray.get(ref)

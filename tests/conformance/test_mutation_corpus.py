@@ -5,6 +5,7 @@ mutant whose code no sequence runs is a survivor reported as not reached."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from collections.abc import Callable
@@ -299,6 +300,20 @@ def test_the_replay_order_puts_earlier_killers_first_and_never_changes_a_verdict
     (_scope, near), killers = next(iter(mutate._KILLERS.items()))
     m = next(m for m in chosen if (m.file.name, m.line) == near or near in index.select(m).near)
     assert mutate.replay_order(binding, index.select(m))[0] in killers
+    # the others: each starting state once, the likeliest to run the mutated code often first
+    for m in chosen:
+        selection = index.select(m)
+        touched = index.reach.touched(m.file.name, m.line)
+        if touched is None or not selection.sequences:
+            continue
+        assert sorted(selection.likeliest) == list(selection.sequences)
+        starts = [corpus.sequences[i].start for i in selection.likeliest]
+        assert len(list(itertools.groupby(starts))) == len(set(starts)), "a starting state is made once"
+        weight = [sum(index.counts[i][f] for f in touched) for i in selection.likeliest]
+        for _, group in itertools.groupby(zip(starts, weight, strict=True), key=lambda sw: sw[0]):
+            ws = [w for _, w in group]
+            assert ws == sorted(ws, reverse=True)
+    assert any(index.select(m).likeliest != index.select(m).sequences for m in chosen), "the order changes"
     # the same verdicts in corpus order, with nothing remembered, and in the reverse order
     mutate._KILLERS.clear()
     plain = {m.key(): replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus,

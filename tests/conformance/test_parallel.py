@@ -119,6 +119,55 @@ def test_the_mutants_killed_are_the_same_whatever_the_number_of_workers(tiny_bin
         assert [m.key() for m in getattr(two, fate)] == [m.key() for m in getattr(one, fate)]
 
 
+def test_a_mutation_run_is_cut_into_consecutive_batches_that_shrink_towards_the_end() -> None:
+    from conformance.parallel import MAX_BATCH, batches
+
+    for n, workers in ((0, 2), (1, 2), (7, 3), (30, 2), (1739, 2), (500, 8)):
+        cut = batches(n, workers)
+        assert [i for b in cut for i in b] == list(range(n))  # every task once, in order
+        sizes = [len(b) for b in cut]
+        assert all(1 <= size <= MAX_BATCH for size in sizes)
+        assert sizes == sorted(sizes, reverse=True), "no batch is longer than one before it"
+        if n >= 8 * workers:
+            assert sizes[-1] == 1, "the last batches are single tasks"
+    assert batches(1739, 2)[0] == range(MAX_BATCH)
+    assert [len(b) for b in batches(5, 1)] == [1] * 5
+
+
+def test_each_task_s_cpu_time_is_recorded_with_the_process_that_ran_it(tiny_binding_path: Path) -> None:
+    import os
+
+    from conformance import parallel
+
+    binding, spec = load_implementation(tiny_binding_path)
+    chosen = list(mutations("vault", binding.modules["vault"].vyper))[:3]
+    parallel.TIMINGS.clear()
+    run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=2)
+    names = [t.fn for t in parallel.TIMINGS]
+    assert "run_record_task" in names and "run_replay_task" in names
+    assert all(t.worker != os.getpid() and t.cpu > 0 for t in parallel.TIMINGS), "the workers ran every task"
+    parallel.TIMINGS.clear()
+    run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=1)
+    assert {t.worker for t in parallel.TIMINGS} == {os.getpid()}
+
+
+def test_the_critical_path_is_the_serial_part_then_each_stage_s_busiest_worker() -> None:
+    import os
+
+    from conformance.parallel import TaskTiming, critical_cpu, worker_cpu
+
+    me = os.getpid()
+    timings = [TaskTiming("run_record_task", 11, 3.0), TaskTiming("run_record_task", 12, 2.0),
+               TaskTiming("run_record_task", 11, 1.0), TaskTiming("run_replay_task", 12, 5.0),
+               TaskTiming("run_replay_task", 11, 4.0), TaskTiming("run_replay_task", 12, 2.0)]
+    assert worker_cpu(timings) == {"run_record_task": {11: 4.0, 12: 2.0}, "run_replay_task": {12: 7.0, 11: 4.0}}
+    # 1.5 s of this process's own, then the corpus's busiest worker (4), then the replays' (7)
+    assert critical_cpu(timings, 1.5) == (12.5, 1.5)
+    # tasks run in this process are all one after another
+    inline = [TaskTiming("run_replay_task", me, 2.0), TaskTiming("run_replay_task", me, 3.0)]
+    assert critical_cpu(inline, 6.0) == (6.0, 1.0)
+
+
 def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
     binding, spec = load_implementation(tiny_mutant("vault.vy", "amount * WAD // floor_price",
                                                     "amount * WAD // floor_price + 1"))
@@ -130,6 +179,21 @@ def test_the_same_shards_run_on_a_local_ray_instance(tiny_mutant: MutantMaker, t
     assert not local.ok
     assert _found(on_ray) == _found(local)
     assert on_ray.stats.steps == local.stats.steps
+
+
+def test_the_same_mutants_are_killed_on_a_local_ray_instance(tiny_binding_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    binding, spec = load_implementation(tiny_binding_path)
+    chosen = list(mutations("vault", binding.modules["vault"].vyper))[:5]
+    one = run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=1)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # one instance for both stages
+    try:
+        on_ray = run_mutants(spec, binding, chosen, examples=2, steps=8, seed=2, workers=2, engine="ray")
+    finally:
+        ray.shutdown()
+    assert one.killed and (one.survived or one.stillborn)
+    for fate in ("killed", "survived", "stillborn"):
+        assert [m.key() for m in getattr(on_ray, fate)] == [m.key() for m in getattr(one, fate)]
 
 
 def test_conform_takes_workers_and_says_so(tiny_binding_path: Path, tmp_path: Path,
