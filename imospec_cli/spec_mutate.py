@@ -138,6 +138,8 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     if stages is None:
         print(f"error: --stages takes a comma-separated list of {', '.join(STAGES)}", file=sys.stderr)
         return 2
+    # --workers: the prover's processes too (1 proves in this process, with no pool to start per mutant)
+    args.jobs = getattr(args, "jobs", None) or getattr(args, "workers", None) or 0
     options = prove.options_from(args)
     base = Pipeline.for_binding(args.impl, options=options)
     try:
