@@ -10,12 +10,14 @@ it from the spec catches it:
    and ``ensures`` checked after each successful call; one breaks that no
    walk breaks on the unmutated spec (a reachable violation, with the
    replayed run as its trace). Model steps only, a few seconds;
-3. ``prove``, first round: an ``ensures`` of the mutated module's actions or
+3. ``conform``: where the binding implements the mutated module (or one that
+   extends it), a conformance campaign of the unchanged contracts against the
+   mutant diverges (a few seconds on pyrevm; it goes before the next stage,
+   whose bounded search can take minutes on a query the solver leaves
+   unknown);
+4. ``prove``, first round: an ``ensures`` of the mutated module's actions or
    one of its theorems (of every module extending a mutated template) is
    refuted;
-4. ``conform``: where the binding implements the mutated module (or one that
-   extends it), a conformance campaign of the unchanged contracts against the
-   mutant diverges;
 5. ``covers``: a cover the unmutated spec meets is unmet by the witness
    search on the mutant (same seed and budget), and no replayed witness of
    the unmutated spec meets it either; or ``simulation``: the search's walks
@@ -107,12 +109,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --spec: prove only the `ensures` of the mutated module's actions (a few queries "
                         "each), not every rule; a mutant that only a rule would catch is then counted a survivor")
     p.add_argument("--stages", metavar="LIST",
-                   help="with --spec: only these stages, comma-separated, in the default order (replay, ensures, "
-                        "conform, covers, prove; check always runs); e.g. --stages replay,ensures,conform for a "
+                   help="with --spec: only these stages, comma-separated, in the default order (replay, conform, "
+                        "ensures, covers, prove; check always runs); e.g. --stages replay,conform,ensures for a "
                         "cheap first pass whose survivors a later --rerun runs in full")
 
 
-STAGES = ("replay", "ensures", "conform", "covers", "prove")
+STAGES = ("replay", "conform", "ensures", "covers", "prove")
 
 
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
