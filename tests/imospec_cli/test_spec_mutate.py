@@ -53,3 +53,41 @@ def test_a_log_is_resumed_with_the_fates_that_stand(tmp_path: Path) -> None:
     other = {"vault.imo": VAULT.replace("100", "1000")}
     assert _fingerprint(caught, other) != _fingerprint(caught, texts)
     assert _logged(tmp_path / "none.jsonl", STAGES) == {}
+
+
+def _starts_meet(p: object, key: str) -> bool:
+    """Whether the starting states of the covers' search (deployment, the
+    binding's scenarios and those of scenarios.json) meet the goal ``key``."""
+    from conformance.witness import CoverReport, _Search, goals_of, observed
+
+    spec = p.spec  # type: ignore[attr-defined]
+    goals = [g for g in goals_of(spec) if g.key == key]
+    report = CoverReport(goals)
+    search = _Search(spec, p._cover_binding(), p._scenarios(), {g.key: g for g in goals}, report, [])  # type: ignore[attr-defined]
+    with observed(search.model) as obs:
+        search.obs = obs
+        search.starts()
+    return key in report.met
+
+
+def test_the_merchants_last_mt_into_the_farm_is_a_cover_the_narrowed_check_loses() -> None:
+    """Session 11's survivor `offering.imo` `amount <= merchant_mt` made `<`
+    in `fund_farm`: the appended start `farm_funded_whole` (the merchant
+    sells 70% of the MT it kept, then funds the farm with the rest, exactly
+    the cap) meets cover `funds_the_farm_with_its_last_mt`; on the mutant no
+    run can (the amount must then be below the balance)."""
+    from dataclasses import replace
+
+    from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+
+    key = "offering.funds_the_farm_with_its_last_mt"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    name = next(n for n in base.sources.texts if n.endswith("offering.imo"))
+    old = 'require amount <= merchant_mt, "EXCEEDS_MERCHANT_MT"\n    farm_funded'
+    texts = dict(base.sources.texts)
+    assert old in (texts[name] or "")
+    texts[name] = (texts[name] or "").replace(old, old.replace("<=", "<"))
+    mutant = Pipeline.for_binding(DEFAULT_BINDING)
+    mutant.__dict__["sources"] = replace(base.sources, texts=texts)
+    assert not _starts_meet(mutant, key)
