@@ -924,6 +924,57 @@ def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | N
     return goal.key in report.met
 
 
+def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witness], *,
+                     binding: Binding | None = None, scenarios: Scenarios | None = None,
+                     check_rules: bool = False) -> CoverReport:
+    """Replay ``witnesses`` (found on another version of the spec) on
+    ``spec``'s model, each from a fresh deployment with the same parameters,
+    and credit every goal of ``goals`` that any replayed step meets (a
+    replay is a run like any other). With ``check_rules``, the rules are
+    checked as in :func:`search_witnesses`. Witnesses that share their first
+    steps (a prelude, a scenario) share those steps' states: the replays are
+    deterministic and cost about one model step per distinct step.
+
+    A step the spec can no longer run (an action or argument it no longer
+    has) ends that witness's replay."""
+    t0 = time.perf_counter()
+    report = CoverReport(goals)
+    report.uncovered, report.bad_uncovered = uncovered_of(spec, goals)
+    open_goals = {g.key: g for g in goals}
+    state_covers = [(g, c) for g in goals if g.kind == "cover" and g.action is None
+                    for c in spec.modules[g.module].covers if c.name == g.detail]
+    search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
+    search.check_rules = check_rules
+    model = search.model
+    # the path replayed so far: (witness step, step as run, state after it, now, block),
+    # to resume from a prefix the next witness shares
+    path: list[tuple[TraceStep, TraceStep, Any, int, int]] = []
+    root = (clone(model.world.snapshot()), search.now, search.block)
+    with observed(model) as obs:
+        search.obs = obs
+        for w in sorted(witnesses.values(), key=lambda w: repr(w.steps)):
+            shared = 0
+            while shared < min(len(path), len(w.steps)) and path[shared][0] == w.steps[shared]:
+                shared += 1
+            del path[shared:]
+            snap, now, block = path[-1][2:] if path else root
+            model.world.restore(clone(snap))
+            trace = [p[1] for p in path]
+            for st in w.steps[shared:]:
+                if st.module == "time":
+                    now, block = now + st.seconds, block + st.blocks
+                    trace.append(st)
+                else:
+                    try:
+                        act = spec.modules[st.module].actions[st.action]
+                        search.step("replay", (), trace, st.module, act, st.caller, st.args, now, block)
+                    except Exception:
+                        break
+                path.append((st, trace[-1], clone(model.world.snapshot()), now, block))
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
 def _pick_action(rng: random.Random, public: list[tuple[str, ir.Action]],
                  open_goals: dict[str, Goal]) -> tuple[str, ir.Action]:
     """Three times in four an action with a goal still open, else any public action."""

@@ -96,7 +96,8 @@ def register(sub: Any) -> None:
     mu.add_argument("--json", type=output_file, metavar="FILE", help="write every mutant and its fate to FILE")
     mu.add_argument("--log", type=output_file, metavar="FILE",
                     help="append each mutant's fate to FILE as a JSON line as soon as it is known (a long run "
-                    "can be watched, and one stopped early still tells what it found)")
+                    "can be watched, and one stopped early still tells what it found); with --spec, a FILE "
+                    "that already holds fates is resumed: only the mutants not in it run")
     mu.add_argument("--own-campaigns", action="store_true",
                     help="run each mutant's own campaign (slow: the way it was done before). By default the "
                     "campaign is drawn once, on the unmutated implementation, and each mutant replays the "

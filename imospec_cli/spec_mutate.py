@@ -1,27 +1,35 @@
 """``imospec mutate --spec``: mutants of the spec itself, and which of verify's checks catch them.
 
-For each mutant (see :mod:`spec.mutate`) the checks of ``imospec verify`` run
-in order of cost, and the first that tells it from the spec catches it:
+For each mutant (see :mod:`spec.mutate`) the checks of ``imospec verify``
+run in the order that catches most for least cost, and the first that tells
+it from the spec catches it:
 
 1. ``check``: a mutant that does not check is *stillborn* (not counted);
-2. ``covers``: a cover the unmutated spec meets is unmet (same seed and
-   budget), and the unmutated spec's witness for it does not meet it either;
-   or ``simulation``: the same witness walks check every rule and ``ensures``
-   after each successful call, and one breaks on the mutant's model (a
-   reachable violation, with the walk as its trace) that no walk breaks on
-   the unmutated spec;
+2. ``simulation`` on the replays: the unmutated spec's witnesses (one run
+   for each cover it meets) replayed on the mutant's model with every rule
+   and ``ensures`` checked after each successful call; one breaks that no
+   walk breaks on the unmutated spec (a reachable violation, with the
+   replayed run as its trace). Model steps only, a few seconds;
 3. ``prove``, first round: an ``ensures`` of the mutated module's actions or
    one of its theorems (of every module extending a mutated template) is
-   refuted, by the solver alone;
+   refuted;
 4. ``conform``: where the binding implements the mutated module (or one that
    extends it), a conformance campaign of the unchanged contracts against the
    mutant diverges;
-5. ``prove``: a query is refuted, or the prover and the model disagree
-   (left out with ``--quick-prove``).
+5. ``covers``: a cover the unmutated spec meets is unmet by the witness
+   search on the mutant (same seed and budget), and no replayed witness of
+   the unmutated spec meets it either; or ``simulation``: the search's walks
+   break a rule that no walk breaks on the unmutated spec;
+6. ``prove``: a query is refuted, or the prover and the model disagree
+   (left out with ``--quick-prove``). Queries whose text the mutant leaves
+   as it is come from the proof cache.
 
 A mutant none of them catches *survives*. One the prover leaves ``unknown``
 (and nothing else catches) is reported as such, and counts as a survivor:
-"unknown" does not tell it from the spec. Survivors recorded as equivalent,
+"unknown" does not tell it from the spec. With ``--log FILE`` each fate is
+appended to FILE as it is known, and a run given a FILE that already holds
+fates runs only the mutants not in it (a stopped run goes on where it
+stopped). Survivors recorded as equivalent,
 with an argument that holds for every parameter value the spec allows, are
 read from ``equivalent-mutants.json`` beside the spec and left out of the
 catch rate, which is reported for each half of the protocol (the merchant
@@ -57,6 +65,7 @@ class MutantFate:
     detail: str = ""
     equivalent: str | None = None  # the recorded argument, for a survivor recorded as equivalent
     unknown: bool = False
+    seconds: float = 0.0  # what the checks took (shown, never a verdict)
 
     @property
     def half(self) -> str:
@@ -97,12 +106,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick-prove", action="store_true",
                    help="with --spec: prove only the `ensures` of the mutated module's actions (a few queries "
                         "each), not every rule; a mutant that only a rule would catch is then counted a survivor")
+    p.add_argument("--stages", metavar="LIST",
+                   help="with --spec: only these stages, comma-separated, in the default order (replay, ensures, "
+                        "conform, covers, prove; check always runs); e.g. --stages replay,ensures,conform for a "
+                        "cheap first pass whose survivors a later --rerun runs in full")
+
+
+STAGES = ("replay", "ensures", "conform", "covers", "prove")
 
 
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
     """Run spec mutation; 0 when it ran (the catch rate is the result), 1 on setup errors."""
     from conformance.binding import BindingError
-    from conformance.witness import CoverSettings
+    from conformance.witness import CoverSettings, goals_of, replay_witnesses
     from imospec_cli import prove
     from spec.mutate import (
         EQUIVALENTS_FILE,
@@ -118,6 +134,12 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     if bad:
         print(f"error: unknown operator {bad[0]!r}; the operators are {', '.join(OPERATORS)}", file=sys.stderr)
         return 2
+    stages = _stages(args)
+    if stages is None:
+        print(f"error: --stages takes a comma-separated list of {', '.join(STAGES)}", file=sys.stderr)
+        return 2
+    # --workers: the prover's processes too (1 proves in this process, with no pool to start per mutant)
+    args.jobs = getattr(args, "jobs", None) or getattr(args, "workers", None) or 0
     options = prove.options_from(args)
     base = Pipeline.for_binding(args.impl, options=options)
     try:
@@ -142,36 +164,121 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
             return 64
         mutants = [m for m in mutants if m.key() in keys]
     chosen = sample(mutants, args.max_mutants if args.rerun is None else None, args.seed)
+    # fates an earlier run with the same --log already found (same mutant of the same text)
+    done = _logged(args.log, stages) if args.log is not None else {}
     # the walks check every rule as they go: a mutant whose model breaks one
     # on a walk (from deployment or a scenario) is caught with that trace
     covers = CoverSettings(seed=args.seed, walks=args.cover_walks, steps=args.cover_steps, check_rules=True)
-    print(f"{len(mutants)} spec mutant(s) in all; running {len(chosen)} (seed {args.seed})", file=sys.stderr,
-          flush=True)
-    baseline = base.covers(covers)
+    todo = [m for m in chosen if _fingerprint(m, texts) not in done]
+    print(f"{len(mutants)} spec mutant(s) in all; running {len(todo)} of {len(chosen)} (seed {args.seed}; "
+          f"{len(chosen) - len(todo)} already in the log)", file=sys.stderr, flush=True)
+    baseline = Baseline(base.covers(covers) if todo else None)
+    if todo:
+        # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
+        again = replay_witnesses(base.spec, goals_of(base.spec), baseline.covers.met, binding=base._cover_binding(),
+                                 scenarios=base._scenarios(), check_rules=True)
+        baseline.violations = set(baseline.covers.violations) | set(again.violations)
     report = SpecMutationReport()
-    for i, m in enumerate(chosen, 1):
-        fate = run_one(base, m, covers, baseline, args)
-        fate.equivalent = equivalent_argument(equivalents, m)
-        report.fates.append(fate)
-        word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
-                "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
-        print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else ""),
-              file=sys.stderr, flush=True)
+    log = args.log.open("a", encoding="utf-8") if args.log is not None else None
+    try:
+        for i, m in enumerate(chosen, 1):
+            fp = _fingerprint(m, texts)
+            if fp in done:
+                fate = _fate_from_log(m, done[fp])
+            else:
+                fate = run_one(base, m, covers, baseline, args, stages)
+                if log is not None:
+                    log.write(json.dumps({**_fate_json(fate), "fingerprint": fp, "stages": list(stages)}) + "\n")
+                    log.flush()
+            fate.equivalent = equivalent_argument(equivalents, m)
+            report.fates.append(fate)
+            word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
+                    "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
+            print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else "")
+                  + (f"  [{fate.seconds:.1f} s]" if fate.seconds else ""), file=sys.stderr, flush=True)
+    finally:
+        if log is not None:
+            log.close()
     print_report(report, sys.stdout)
     if args.json is not None:
         args.json.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
     return EXIT_OK
 
 
-def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.Namespace) -> MutantFate:
-    """Run the checks on one mutant, cheapest first; stop at the first that catches it."""
-    from conformance.runner import CampaignSettings
-    from conformance.witness import replays
+def _stages(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The stages to run, in :data:`STAGES`' order (None: a name that is not one)."""
+    named = [x.strip() for x in (args.stages or ",".join(STAGES)).split(",") if x.strip()]
+    if not named or any(x not in STAGES for x in named):
+        return None
+    left_out = {"conform"} if args.no_conform else set()
+    if args.no_prove:
+        left_out |= {"ensures", "prove"}
+    if args.quick_prove:
+        left_out.add("prove")
+    return tuple(x for x in STAGES if x in named and x not in left_out)
 
-    base_unmet = {g.key for g in baseline.unmet}
-    scenarios = base._scenarios()
+
+@dataclass
+class Baseline:
+    """What the unmutated spec shows, once per run: its covers' search, and
+    every rule a walk or a replay of its witnesses breaks on it."""
+
+    covers: Any
+    violations: set[str] = field(default_factory=set)
+
+
+def _fingerprint(m: Any, texts: dict[str, str]) -> str:
+    """What identifies a mutant in a log: its place and edit, and a hash of
+    the mutated file's text (a fate logged on another version of the spec
+    does not match)."""
+    import hashlib
+
+    digest = hashlib.sha256(m.apply(texts[m.file] or "").encode()).hexdigest()[:16]
+    file, line, operator, mutated = m.key()
+    return f"{file}:{line}:{m.column}:{operator}:{mutated}:{digest}"
+
+
+def _logged(path: Path, stages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The fates in the log ``path`` (a missing file holds none) that stand
+    for a run with ``stages``: a catch stands whatever stages found it; a
+    survival only when its run had every stage of this one."""
+    out: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            e = json.loads(line)
+            fp = str(e["fingerprint"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short when a run was stopped, or another command's log
+        if e.get("caught_by") is not None or set(stages) <= set(e.get("stages", ())):
+            out[fp] = e
+    return out
+
+
+def _fate_from_log(m: Any, e: dict[str, Any]) -> MutantFate:
+    return MutantFate(m, e.get("caught_by"), str(e.get("detail", "")), unknown=bool(e.get("unknown")),
+                      seconds=float(e.get("seconds", 0.0)))
+
+
+def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
+            stages: tuple[str, ...] = STAGES) -> MutantFate:
+    """Run the checks on one mutant, in the order of :data:`STAGES`; stop at the first that catches it."""
+    import time
+
+    t0 = time.perf_counter()
+    fate = _run_stages(base, m, covers, baseline, args, stages)
+    fate.seconds = time.perf_counter() - t0
+    return fate
+
+
+def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
+                stages: tuple[str, ...]) -> MutantFate:
+    from conformance.runner import CampaignSettings
+    from conformance.witness import goals_of, replay_witnesses
     from verification.outcome import Refuted, Unknown
 
+    scenarios = base._scenarios()
     p = Pipeline.for_binding(args.impl, options=base.options)
     texts = dict(base.sources.texts)
     texts[m.file] = m.apply(texts[m.file] or "")
@@ -179,41 +286,48 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Any, args: argparse.N
     if not p.ok:
         first = p.checked.errors[0]
         return MutantFate(m, "check", f"{first.code}")
-    cov = p.covers(covers)
-    p.cover_settings = covers  # the same runs answer the prover's vacuity checks
-    lost = [g for g in cov.unmet if g.key not in base_unmet]
-    # a goal the search happens to miss on the mutant is confirmed lost only
-    # when the unmutated spec's witness for it does not meet it on the mutant either
-    lost = [g for g in lost if not replays(p.spec, g, baseline.met[g.key], binding=p.binding, scenarios=scenarios)]
-    if lost:
-        return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
-    broken = [k for k in cov.violations if k not in baseline.violations]
-    if broken:
-        return MutantFate(m, "simulation", broken[0])
     # the mutated module, or every module that extends the mutated template
     stem = Path(m.file).stem
     modules = [x.name for x in p.spec.modules.values() if x.name == stem or stem in x.extends]
+    replayed: set[str] = set()
+    if "replay" in stages or "covers" in stages:
+        # the unmutated spec's witnesses, replayed on the mutant with the rules checked
+        again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
+                                 scenarios=scenarios, check_rules=True)
+        replayed = set(again.met)
+        broken = [k for k in again.violations if k not in baseline.violations]
+        if broken and "replay" in stages:
+            return MutantFate(m, "simulation", f"{broken[0]} (a replayed witness)")
     unknown = False
-    # the mutated modules' `ensures` (a handful of queries, where most mutants
-    # the prover catches are caught) before a campaign; every query last
-    for stage in ("ensures", "conform", "prove"):
+    for stage in stages:
         if stage == "conform":
-            if not args.no_conform and any(x in p.binding.modules for x in modules):
+            if any(x in p.binding.modules for x in modules):
                 result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
                                                      steps=args.steps, seed=args.seed))
                 if not result.ok:
                     return MutantFate(m, "conform", "divergence")
-            continue
-        if args.no_prove or (stage == "prove" and args.quick_prove):
-            continue
-        for report in _proofs(p, modules, stage):
-            refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
-            if refuted:
-                r = refuted[0]
-                return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
-            if report.errors:
-                return MutantFate(m, "prove", report.errors[0][:80])
-            unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
+        elif stage == "covers":
+            cov = p.covers(covers)
+            # a goal the search happens to miss on the mutant is lost only
+            # when no witness of the unmutated spec, replayed, meets it either
+            base_unmet = {g.key for g in baseline.covers.unmet}
+            lost = [g for g in cov.unmet if g.key not in base_unmet and g.key not in replayed]
+            if lost:
+                return MutantFate(m, "covers", f"{lost[0].code} {lost[0].key}")
+            broken = [k for k in cov.violations if k not in baseline.violations]
+            if broken:
+                return MutantFate(m, "simulation", broken[0])
+        elif stage in ("ensures", "prove"):
+            if stage == "prove":
+                p.cover_settings = covers  # the same runs answer the prover's vacuity checks
+            for report in _proofs(p, modules, stage):
+                refuted = [r for r in report.proofs if isinstance(r.outcome, Refuted)]
+                if refuted:
+                    r = refuted[0]
+                    return MutantFate(m, "prove", f"refuted {r.job.rule_label} x {r.job.action_label}")
+                if report.errors:
+                    return MutantFate(m, "prove", report.errors[0][:80])
+                unknown = any(isinstance(r.outcome, Unknown) for r in report.proofs)
     return MutantFate(m, None, "unknown" if unknown else "", unknown=unknown)
 
 
@@ -259,15 +373,16 @@ def print_report(report: SpecMutationReport, out: Any) -> None:
             print(f"  misjudged (recorded equivalent, caught by {f.caught_by}): {f.mutant.describe()}", file=out)
 
 
+def _fate_json(f: MutantFate) -> dict[str, Any]:
+    file, line, operator, mutated = f.mutant.key()
+    return {"file": file, "line": line, "column": f.mutant.column, "operator": operator, "mutated": mutated,
+            "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by, "detail": f.detail,
+            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1)}
+
+
 def report_json(report: SpecMutationReport) -> dict[str, Any]:
     """Every mutant and its fate, as JSON-ready data."""
-    out: dict[str, Any] = {"mutants": []}
-    for f in report.fates:
-        file, line, operator, mutated = f.mutant.key()
-        out["mutants"].append({"file": file, "line": line, "column": f.mutant.column, "operator": operator,
-                               "mutated": mutated,
-                               "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by,
-                               "detail": f.detail, "equivalent": f.equivalent, "unknown": f.unknown})
+    out: dict[str, Any] = {"mutants": [_fate_json(f) for f in report.fates]}
     for half in ("merchant", "money market + governance"):
         caught, counted = report.rate(half)
         out[half] = {"caught": caught, "counted": counted}

@@ -267,6 +267,39 @@ def test_a_witness_replays_on_the_spec_it_was_found_on_and_not_on_a_wrong_one(tm
     assert not replays(wrong, wrong_goal, witness)
 
 
+def test_witnesses_replayed_together_meet_what_each_meets_alone(tmp_path: Path) -> None:
+    """``replay_witnesses`` (what ``mutate --spec`` runs first on a mutant):
+    every witness of a spec, replayed on it, meets its goal again; on a spec
+    where a witness no longer meets its goal the goal stays open; and a rule
+    the replayed steps break on the other spec is reported with that run."""
+    from conformance.witness import replay_witnesses, replays
+
+    rule = "\n// Never more than the cap.\ninvariant capped: held <= CAP\n"
+    spec = _pipeline(tmp_path, VAULT + rule).spec
+    report = search_witnesses(spec, goals_of(spec), seed=0, walks=6, steps=12)
+    assert "vault.fills_up" in report.met
+    again = replay_witnesses(spec, goals_of(spec), report.met, check_rules=True)
+    assert set(again.met) == set(report.met) and again.violations == {}
+    (tmp_path / "wrong").mkdir()
+    # an account fills the vault, then is refused one more: the cap's `fails` witness
+    from conformance.witness import ACTOR_BASE, TraceStep, Witness
+
+    full = Witness("deployment", (TraceStep("vault", "start", ACTOR_BASE),
+                                  TraceStep("vault", "put", ACTOR_BASE, (100,)),
+                                  TraceStep("vault", "put", ACTOR_BASE, (1,), ok=False, reason="FULL")))
+    witnesses = {**report.met, "vault.put:require FULL:fails": full}
+    assert "vault.put:require FULL:fails" in replay_witnesses(spec, goals_of(spec), witnesses, check_rules=True).met
+    wrong = _pipeline(tmp_path / "wrong", VAULT.replace("require held + n <= CAP", "require held <= CAP") + rule).spec
+    on_wrong = replay_witnesses(wrong, goals_of(wrong), witnesses, check_rules=True)
+    goals = {g.key: g for g in goals_of(wrong)}
+    for key, w in witnesses.items():  # together, as each alone (a shared prefix changes nothing)
+        assert key in on_wrong.met or not replays(wrong, goals[key], w), key
+    # the put that the cap refused now passes and overfills the vault
+    assert "vault.put:require FULL:fails" not in on_wrong.met
+    assert list(on_wrong.violations) == ["vault.capped fails after vault.put"]
+    assert [s.args for s in on_wrong.violations["vault.capped fails after vault.put"].steps] == [(), (100,), (1,)]
+
+
 GATE = """\
 module gate
 
