@@ -60,3 +60,23 @@ def test_queueing_at_the_last_block_of_the_window_is_covered() -> None:
     mutant = _mutant(base, "governor_base.imo", "block > p.end_block + QUEUE_PERIOD",
                      "block >= p.end_block + QUEUE_PERIOD")
     assert goal not in _walks_from(mutant, "queue_window_end", goal).met
+
+
+def test_the_governors_unit_off_by_one_is_refuted_by_counts_in_whole_dmg() -> None:
+    """``governor_base.WAD`` +-1 or x10 (the threshold's and quorum's defaults
+    and bounds in the wrong unit; no campaign reaches the bounds of the DMG
+    governor): theorem ``counts_in_whole_dmg`` is refuted in the first prove
+    round of ``mutate --spec``, and proved on the spec."""
+    from verification.outcome import Proved, Refuted
+    from verification.runner import Options, prove
+
+    base = Pipeline()
+    options = Options(module="governor", only_ensures=True, vacuity=False, cache=False, jobs=1)
+
+    def outcomes(p: Pipeline) -> dict[str, type]:
+        return {r.job.rule_label: type(r.outcome) for r in prove(options, p.spec).proofs}
+
+    assert outcomes(base)["governor.counts_in_whole_dmg"] is Proved
+    for new in ("(10 ** 18) + 1", "(10 ** 18) - 1", "(10 ** 18) * 10"):
+        mutant = _mutant(base, "governor_base.imo", "const WAD: uint256 = 10 ** 18", f"const WAD: uint256 = {new}")
+        assert outcomes(mutant)["governor.counts_in_whole_dmg"] is Refuted, new
