@@ -207,7 +207,7 @@ class ViewComparison(StorageIndex):
         kept = self._answers.get(call)
         if kept is not None and (kept[1] is None or kept[1] == (self.backend.timestamp, self.backend.block_number)):
             return kept[0]
-        raw = self.backend.call_raw(address, calldata)
+        raw = self.backend.call_raw(address, calldata, read_only=fn.is_read_only)
         value = self._view_answer(raw, fn)
         reads = raw.reads
         if reads is not None:

@@ -20,9 +20,9 @@ def _counting(h: Harness) -> Counter[str]:
     counts: Counter[str] = Counter()
     call_raw, call_fn = h.backend.call_raw, h.model.call_fn
 
-    def evm(*args: Any) -> Any:
+    def evm(*args: Any, **kwargs: Any) -> Any:
         counts["evm"] += 1
-        return call_raw(*args)
+        return call_raw(*args, **kwargs)
 
     def model(*args: Any, **kwargs: Any) -> Any:
         counts["model"] += 1
