@@ -306,17 +306,22 @@ class Backend(EVM):
             raise CallReverted(f"call to {fn!r}" if isinstance(fn, str) else "call", receipt)
         return receipt.return_data if isinstance(fn, bytes) else receipt.return_value
 
-    def call_raw(self, address: str, calldata: bytes) -> RawExecution:
+    def call_raw(self, address: str, calldata: bytes, *, read_only: bool = False) -> RawExecution:
         """Run ``calldata`` at ``address`` (checksummed) as a read-only call
         from the zero address with the block's gas, and return what ran, a
         revert or a halt included (never raised; nothing decoded: see
         :meth:`receipt_of`). The fast path for calls made again and again, a
         harness's view calls: with :attr:`records_reads`, it says what the
-        call read (``RawExecution.reads``).
+        call read (``RawExecution.reads``). ``read_only=True`` says that the
+        function called is one its compiler made read-only (``view`` or
+        ``pure`` in the ABI it wrote), which lets a backend run it as a
+        static call (:meth:`_execute_view`).
 
         Raises:
             TransactionRejected: see :meth:`execute`.
         """
+        if read_only:
+            return self._execute_view(ZERO_ADDRESS, address, calldata, BLOCK_GAS_LIMIT)
         return self._execute(ZERO_ADDRESS, address, calldata, 0, BLOCK_GAS_LIMIT, persist=False)
 
     def receipt_of(self, raw: RawExecution) -> Receipt:

@@ -24,6 +24,15 @@ class EVM(ABC):
         ``persist=False`` every state change, the nonce included, is undone.
         """
 
+    def _execute_view(self, sender: str, to: str, data: bytes, gas: int) -> RawExecution:
+        """Run a call of a function its compiler made read-only (``view`` or
+        ``pure`` in the ABI it wrote: the compiler rejects any write in it,
+        and its calls to other contracts are static), leaving the state as it
+        was. An implementation may run it as a static call and skip undoing
+        what only a write could change; the answer is the same. By default,
+        :meth:`_execute` without persisting."""
+        return self._execute(sender, to, data, 0, gas, persist=False)
+
     @abstractmethod
     def _snapshot_state(self) -> object:
         """Return a handle that :meth:`_revert_state` can roll back to."""

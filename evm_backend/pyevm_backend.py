@@ -32,7 +32,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils import keccak, to_canonical_address
 
 from evm_backend.abi import checksum_address
-from evm_backend.errors import OutOfRange, TransactionRejected, UnsupportedForkError
+from evm_backend.errors import EvmBackendError, OutOfRange, TransactionRejected, UnsupportedForkError
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
 from evm_backend.interface import Backend
 from evm_backend.records import (
@@ -258,6 +258,55 @@ class PyEvmBackend(Backend):
         finally:
             if snapshot is not None:
                 state.revert(snapshot)
+
+    def _execute_view(self, sender: str, to: str, data: bytes, gas: int) -> RawExecution:
+        """A call of a read-only function (see :meth:`Backend.call_raw`) as a
+        static message: nothing in it can write, so the state needs no
+        snapshot to undo it; only the accounts and slots it warmed (EIP-2929)
+        are put back, from py-evm's journal of accessed state, so that later
+        transactions pay the gas they would have. It runs the computation
+        without ``apply_message``'s own snapshot and account touch, which a
+        call that cannot write does not need either (a failed child call
+        still reverts its own).
+
+        Raises:
+            TransactionRejected: ``sender`` has code (EIP-3607).
+            EvmBackendError: the call wrote (a function its compiler made
+                read-only cannot).
+        """
+        state = self._state
+        sender_raw = self._raw_address(sender)
+        if state.get_code_hash(sender_raw) != _EMPTY_CODE_HASH:
+            raise TransactionRejected(f"sender {sender} has code (EIP-3607)")
+        accessed = state._account_db._journal_accessed_state
+        checkpoint = accessed.record()
+        writes: set[tuple[bytes, int]] = set()
+        accounts: set[bytes] = set()
+        log = _ReadLog()
+        state.storage_writes, state.account_writes, state.read_log = writes, accounts, log
+        try:
+            context = self._context_class(gas_price=0, origin=sender_raw)
+            state.mark_address_warm(sender_raw)
+            target = self._raw_address(to)
+            state.mark_address_warm(target)
+            code, delegation = self._executor.get_code_at_address(target)
+            message = Message(gas=gas - intrinsic_gas(data, False), to=target, sender=sender_raw, value=0,
+                              data=data, code=code, is_static=True, is_delegation=delegation is not None)
+            computation = self._computation_class.apply_computation(state, message, context)
+        finally:
+            state.read_log = None
+            accessed.discard(checkpoint)
+        if writes or accounts:  # pragma: no cover - a static message cannot write
+            raise EvmBackendError(f"a static call to {to} wrote {sorted(writes)} {sorted(accounts)}")
+        gas_used = gas - computation.get_gas_remaining()
+        gas_used -= self._executor.calculate_gas_refund(computation, gas_used)
+        if computation.is_success:
+            return RawExecution(success=True, output=bytes(computation.output), halted=False, gas_used=gas_used,
+                                storage_writes=frozenset(), account_writes=frozenset(), reads=log.reads())
+        halted = not isinstance(computation.error, Revert)
+        return RawExecution(success=False, output=b"" if halted else bytes(computation.output), halted=halted,
+                            gas_used=gas_used, storage_writes=frozenset(), account_writes=frozenset(),
+                            reads=log.reads())
 
     def _run_message(
         self, sender: Address, to: str | None, data: bytes, value: int, gas: int, *, persist: bool

@@ -154,6 +154,7 @@ class DeployedPair(BindingNames):
         self._variable_versions: dict[tuple[str, str], int] = {}
         self._module_versions: dict[str, int] = {}
         self._epoch = 0
+        self._tick = 0  # the last version given (every change gets a new one)
         self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
@@ -288,15 +289,15 @@ class DeployedPair(BindingNames):
 
     def _save(self) -> _Saved:
         return _Saved(self.backend.snapshot(), self.model.world.snapshot(),
-                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid, dict(self._index))
+                      (self.backend.timestamp, self.backend.block_number), self._baseline_valid, dict(self._index),
+                      views=self.saved_views())
 
     def _go_back(self, saved: _Saved) -> _Saved:
         """Put both sides back in ``saved``; returns it with a fresh EVM
         snapshot (reverting to one uses it up)."""
         self.backend.revert(saved.snapshot)
         self.state_version += 1
-        self.forget_answers(None)
-        self.changed_everything()
+        self.restore_views(saved.views)
         self.model.world.restore(clone(saved.model))
         self.backend.set_timestamp(saved.clock[0])
         self.backend.set_block_number(saved.clock[1])
@@ -338,4 +339,10 @@ class DeployedPair(BindingNames):
         raise NotImplementedError
 
     def changed_modules(self, modules: Iterable[str]) -> None:
+        raise NotImplementedError
+
+    def saved_views(self) -> Any:
+        raise NotImplementedError
+
+    def restore_views(self, saved: Any) -> None:
         raise NotImplementedError

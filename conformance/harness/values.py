@@ -185,6 +185,9 @@ class _Saved:
     # the watched words of the index (storage.py), read the first time both
     # sides go back here: the same every time after (None: not read yet)
     watch: dict[str, tuple[list[str], list[int], list[int]]] | None = None
+    # what the views knew then (views.py: ViewComparison.saved_views): the
+    # same state gives the same answers, so they stand again after going back
+    views: Any = None
 
 
 @dataclass(frozen=True)

@@ -153,17 +153,51 @@ class ViewComparison(StorageIndex):
         """Count a change of each ``(module, variable)``, on either side."""
         versions = self._variable_versions
         for v in variables:
-            versions[v] = versions.get(v, 0) + 1
+            versions[v] = self._next_version()
 
     def changed_modules(self, modules: Iterable[str]) -> None:
         """Count a transaction that may have written the contracts of ``modules``."""
         versions = self._module_versions
         for m in modules:
-            versions[m] = versions.get(m, 0) + 1
+            versions[m] = self._next_version()
 
     def changed_everything(self) -> None:
         """The state moved in a way no step records: every view is asked again."""
-        self._epoch += 1
+        self._epoch = self._next_version()
+
+    def _next_version(self) -> int:
+        """A version no change was given before (in any sequence): a key of
+        :meth:`_view_keys` names one state, even after going back to a saved
+        one (:meth:`restore_views`) and on from there another way."""
+        self._tick += 1
+        return self._tick
+
+    def saved_views(self) -> tuple[Any, ...]:
+        """What the views know of the state as it is now, for
+        :meth:`restore_views` to put back when both sides return to it: the
+        versions (the keys of :meth:`_view_keys`), the view calls' last
+        agreements, and the EVM's kept answers with what each read."""
+        return (self._epoch, dict(self._variable_versions), dict(self._module_versions), dict(self._views_agreed),
+                dict(self._answers), {location: frozenset(calls) for location, calls in self._readers.items()})
+
+    def restore_views(self, saved: tuple[Any, ...] | None) -> None:
+        """Both sides are back in the state :meth:`saved_views` saw (the EVM
+        reverted to a snapshot taken then, the model given a copy of its
+        state then, and the clock set back): every answer and agreement kept
+        then holds again, and nothing kept since does. Every version given
+        since is new (:meth:`_next_version`), so no key of a state reached
+        since matches a restored one. With None (nothing saved), every view
+        is asked again."""
+        if saved is None:
+            self.forget_answers(None)
+            self.changed_everything()
+            return
+        epoch, variables, modules, agreed, answers, readers = saved
+        self._epoch = epoch
+        self._variable_versions, self._module_versions = dict(variables), dict(modules)
+        self._views_agreed = dict(agreed)
+        self._answers = dict(answers)
+        self._readers = {location: set(calls) for location, calls in readers.items()}
 
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
@@ -173,7 +207,7 @@ class ViewComparison(StorageIndex):
         kept = self._answers.get(call)
         if kept is not None and (kept[1] is None or kept[1] == (self.backend.timestamp, self.backend.block_number)):
             return kept[0]
-        raw = self.backend.call_raw(address, calldata)
+        raw = self.backend.call_raw(address, calldata, read_only=fn.is_read_only)
         value = self._view_answer(raw, fn)
         reads = raw.reads
         if reads is not None:

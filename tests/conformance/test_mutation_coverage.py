@@ -280,9 +280,9 @@ def test_view_answers_stand_until_what_they_read_changes() -> None:
     asked: Counter[tuple[str, bytes]] = Counter()
     call_raw = h.backend.call_raw
 
-    def counted(address: str, calldata: bytes) -> Any:
+    def counted(address: str, calldata: bytes, **kwargs: Any) -> Any:
         asked[(address, calldata)] += 1
-        return call_raw(address, calldata)
+        return call_raw(address, calldata, **kwargs)
 
     h.backend.call_raw = counted  # type: ignore[method-assign]
 

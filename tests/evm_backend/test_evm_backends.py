@@ -316,3 +316,33 @@ def test_call_raw_runs_calldata_and_says_what_it_read(
     assert {counter.address, accounts[1].address} <= (paid.account_writes or set())
     balance = backend.call_raw(counter.address, raw("deposit"))
     assert balance.reads is not None and counter.address in balance.reads.accounts  # SELFBALANCE
+
+
+def test_a_read_only_call_answers_as_a_plain_call_and_leaves_the_gas_as_it_was(
+    backend: Backend, counter: Contract, accounts: list[TestAccount]
+) -> None:
+    # call_raw(read_only=True) may run a view as a static call (py-evm does):
+    # the slots it warmed are cold again for the next transaction, and it
+    # gives the same answer, gas and reads as a plain call
+    index = backend.abi_of(counter.address)
+    assert index is not None
+    calls = [index.function(fn, 0).encode_call([]) for fn in ("now", "env", "counter", "owner")]
+    calls.append(index.function("credits", 1).encode_call([accounts[1].address]))  # a slot bump writes
+    before = backend.snapshot()
+    cold = counter.transact("bump", 1, sender=accounts[1])
+    backend.revert(before)
+    for data in calls:
+        backend.call_raw(counter.address, data, read_only=True)
+    warmed = counter.transact("bump", 1, sender=accounts[1])
+    assert warmed.gas_used == cold.gas_used
+    for data in calls:
+        plain = backend.call_raw(counter.address, data)
+        static = backend.call_raw(counter.address, data, read_only=True)
+        assert plain.success and static.success
+        assert (static.output, static.gas_used, static.reads) == (plain.output, plain.gas_used, plain.reads)
+    assert counter.call("counter") == COUNTER_START + 1
+    # a static call that tries to write halts (in a plain one the write is undone)
+    stamp = index.function("stamp", 0).encode_call([])
+    assert backend.call_raw(counter.address, stamp).success
+    if backend.name == "py-evm":
+        assert backend.call_raw(counter.address, stamp, read_only=True).halted
