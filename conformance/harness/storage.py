@@ -114,8 +114,10 @@ class StorageIndex(DeployedPair):
         the spec allows but no campaign reaches (2**32 checkpoints of one
         account): every step after it must agree in full, as ever.
 
-        Every view is asked again after it; the storage sweep finds the words
-        it wrote changed and compares their entries.
+        Every view is asked again after it on both sides (the answers a
+        backend kept with what their calls read are dropped: no receipt says
+        what this wrote); the storage sweep finds the words it wrote changed
+        and compares their entries.
 
         Raises:
             BindingError: the binding places the variable where no storage
@@ -147,6 +149,7 @@ class StorageIndex(DeployedPair):
             target[keys[-1]] = (self.model.record(leaf_t.module, leaf_t.name, *words)
                                 if isinstance(leaf_t, ir.RecordT) else value)
         self.state_version += 1
+        self.forget_answers(None)  # no receipt says what was written
         self.changed_everything()
 
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:

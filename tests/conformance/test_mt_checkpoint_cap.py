@@ -114,3 +114,21 @@ def test_a_search_over_two_to_the_32_mt_checkpoints_takes_every_halving(build: t
     assert _prior(h, holder, asked - 1) == first
     assert _prior(h, holder, asked + 1) == 7
     g.wait(12)  # and every view the harness compares agrees
+
+
+def test_a_written_entry_is_read_again_by_the_views() -> None:
+    """py-evm keeps each view answer with what its call read; an entry written
+    by `write_entry` is no transaction, so every kept answer is dropped: the
+    views asked right after it (same block) answer from the new state on both
+    sides, and agree."""
+    h, g = _launched(load_implementation(BUILDS["vyper"]), "py-evm")
+    g.wait(12)
+    while h.view_addresses[h.backend.block_number % len(h.view_addresses)] not in h.actors[1:3]:
+        g.wait(12)  # until the views that take numbers are asked of a buyer
+    assert h.compare_views() == []
+    asked = h.view_addresses[h.backend.block_number % len(h.view_addresses)]
+    n = h.model.state("mt").num_checkpoints[asked]
+    assert n > 0
+    newest = h.model.state("mt").checkpoints[asked][n - 1]
+    h.write_entry("mt", "checkpoints", (asked, n - 1), (newest.from_block, newest.votes + 1))
+    assert h.compare_views() == []
