@@ -250,7 +250,7 @@ def sign_requests(args: tuple[Any, ...], module: str, action: ir.Action, spec: i
         else:
             req["expiry"] = now + LIVE_EXPIRY[pick // 7 % len(LIVE_EXPIRY)]
         if kind == "valid" and numbers_of is not None and pick // 2 % 2 == 0:
-            own = sorted({0, *(x + d for x in numbers_of(signer) for d in (-1, 0, 1) if x + d >= 0)})
+            own = sorted({0, *(x + d for x in numbers_of(signer) for d in (-1, 0, 1) if 0 <= x + d < 2**256)})
             amounts = [n for n, t in rec.fields if t == ir.UINT and n not in ("nonce", "expiry")]
             for j, n in enumerate(amounts):
                 # the first amount near the owner's own; the others (a fee) 3 times in 4 nothing

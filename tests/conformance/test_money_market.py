@@ -125,6 +125,30 @@ def test_every_kind_of_signature_has_the_same_outcome_on_both_sides(backend: str
                     assert fresh.ok and fresh.model is not None and fresh.model.ok, (action, fresh.differences)
 
 
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+def test_a_request_drawn_near_an_unlimited_number_stays_a_uint256(backend: str, tmp_path: Path) -> None:
+    """A valid request's amounts are drawn near the numbers the state holds
+    for its owner, one off included; an unlimited allowance (2**256 - 1) is
+    one of them, and one more than it is no uint256: no request may carry
+    it (a million-step campaign drew one, and signing it raised). Every
+    such request is signed, and runs alike on both sides."""
+    binding, spec = load_implementation(money_market_binding(tmp_path / "impl"))
+    h = Harness(spec, binding, backend)
+    owner, relayer = h.actors[1], h.actors[2]
+    m = spec.modules["mdcep"]
+    request = (owner, owner, 0, 0, 5 * 10**18, 10**17, relayer)
+    amounts = set()
+    for pick in range(0, 256, 4):  # (pick // 2 % 2 == 0: the amounts near the owner's own)
+        signed = sign_requests((request, SigDraw("valid", pick)), "mdcep", m.actions["permit"], spec, h.signing,
+                               h.model.state("mdcep").nonces, h.backend.timestamp, relayer,
+                               lambda who: [2**256 - 1])
+        amounts.add(signed[0][4])
+        assert all(0 <= v < 2**256 for v in signed[0] if isinstance(v, int))
+        report = h.run(Step("action", "mdcep", "permit", relayer, signed))
+        assert report.ok, report.differences
+    assert 2**256 - 1 in amounts
+
+
 @pytest.mark.slow  # ten campaigns of 40 sequences: minutes
 @pytest.mark.parametrize(
     ("old", "new"),
