@@ -183,6 +183,26 @@ def give_checkpoints(h: Any, module: str, account: int, n: int,
         h.write_entry(module, "checkpoints", (account, i), (block, votes))
 
 
+def fill_to_the_checkpoint_cap(h: Any, module: str, holder: int, other: int, amount: int) -> None:
+    """The checkpoint cap of a `votes` module (dmg, mt), on both sides: with
+    ``holder`` one checkpoint short of MAX_CHECKPOINTS = 2**32, a new block's
+    change from ``other`` adds the last one (a cap of 2**31 refuses it), a
+    second change in the same block rewrites it, and in the next block a
+    transfer and a delegation revert TOO_MANY_CHECKPOINTS (the check dropped,
+    `<=`, or a cap of 2**33 or 3**32 let them through); a transfer that moves
+    no votes writes no checkpoint and passes."""
+    g = ComparedSteps(h)
+    give_checkpoints(h, module, holder, 2**32 - 1)
+    g.ok(module, "transfer", other, holder, amount)
+    assert h.model.state(module).num_checkpoints[holder] == 2**32
+    g.ok(module, "transfer", holder, other, amount)
+    assert h.model.state(module).num_checkpoints[holder] == 2**32
+    g.wait(12)
+    g.reverts("TOO_MANY_CHECKPOINTS", module, "transfer", other, holder, amount)
+    g.reverts("TOO_MANY_CHECKPOINTS", module, "delegate", holder, other)
+    g.ok(module, "transfer", holder, other, 0)
+
+
 def expected_setting(spec: Any, module: str, key: int, value: int,
                      via: str | None = None) -> tuple[bool, str | None, str | None, str]:
     """(succeeds, reason, parameter, where the value lies) for "set ``key`` of
