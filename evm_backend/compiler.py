@@ -363,7 +363,7 @@ def _run_vyper(
     runtime: bool = True,
 ) -> CompiledContract:
     global _invocations
-    from vyper.compiler import compile_from_file_input
+    from vyper.compiler import compile_from_file_input, outputs_from_compiler_data
     from vyper.compiler.input_bundle import FileInput, FilesystemInputBundle
     from vyper.compiler.settings import OptimizationLevel, Settings
     from vyper.exceptions import VyperException, VyperInternalException
@@ -384,12 +384,15 @@ def _run_vyper(
     bundle = FilesystemInputBundle(list(search_paths))
     _invocations += 1
     try:
-        out = compile_from_file_input(
-            file_input,
-            input_bundle=bundle,
-            settings=vyper_settings,
-            output_formats=[f for f in _OUTPUT_FORMATS if runtime or f != "bytecode_runtime"],
-        )
+        if runtime:
+            out = compile_from_file_input(file_input, input_bundle=bundle, settings=vyper_settings,
+                                          output_formats=list(_OUTPUT_FORMATS))
+        elif settings.experimental_codegen:  # (Venom reads both trees)
+            out = compile_from_file_input(file_input, input_bundle=bundle, settings=vyper_settings,
+                                          output_formats=[f for f in _OUTPUT_FORMATS if f != "bytecode_runtime"])
+        else:
+            out = outputs_from_compiler_data(_deploy_only_data(file_input, bundle, vyper_settings),
+                                             [f for f in _OUTPUT_FORMATS if f != "bytecode_runtime"])
     except (VyperException, VyperInternalException) as exc:
         raise _compile_error(exc, display, main_file) from None
     return CompiledContract(
@@ -405,6 +408,44 @@ def _run_vyper(
         source_path=path,
         cache_key=key,
     )
+
+
+def _deploy_only_data(file_input: Any, bundle: Any, settings: Any) -> Any:
+    """Vyper's ``CompilerData`` for a compilation that asks for the deployment
+    bytecode and no runtime bytecode.
+
+    Vyper's legacy pipeline makes two IR trees, the deployment code's (which
+    holds the runtime code's as a subtree) and the runtime code's alone, and
+    runs its IR optimizer over each: the second pass, on the runtime tree, is
+    a third of a compilation and only the ``bytecode_runtime`` output reads
+    it. Here the runtime tree is left as generated (the ABI output still
+    reads its metadata); the deployment tree is made and optimized exactly
+    as Vyper does, so the deployment bytecode is the same bytes
+    (``tests/evm/test_compiler.py`` compares them). The optimizer builds new
+    nodes and never changes the ones it is given, so skipping the second
+    pass cannot change the first's result.
+    """
+    from functools import cached_property
+
+    import vyper.codegen.core as codegen
+    from vyper.codegen import module
+    from vyper.compiler.phases import CompilerData
+    from vyper.compiler.settings import anchor_settings, should_run_legacy_optimizer
+    from vyper.ir import optimizer
+    from vyper.ir.compile_ir import reset_symbols
+
+    class DeployOnly(CompilerData):
+        @cached_property
+        def _ir_output(self) -> tuple[Any, Any]:
+            codegen.reset_names()
+            reset_symbols()
+            with anchor_settings(self.settings):
+                deploy, runtime = module.generate_ir_for_module(self.global_ctx)
+            if should_run_legacy_optimizer(self.settings):
+                deploy = optimizer.optimize(deploy)
+            return deploy, runtime
+
+    return DeployOnly(file_input, bundle, settings=settings)
 
 
 def _compile_error(exc: Any, display: str, main_file: Path) -> CompileError:

@@ -93,6 +93,23 @@ def test_without_runtime_the_deployment_code_is_the_same_under_its_own_key(tmp_p
     assert compiler_invocations() == before + 1
 
 
+CONTRACTS = Path(__file__).resolve().parents[2] / "evm_backend" / "contracts"
+
+
+@pytest.mark.parametrize("name", ["vesting", "dmg"])
+def test_without_runtime_a_bundled_contract_deploys_the_same_bytes(name: str, tmp_path: Path) -> None:
+    """The deployment-only compilation skips Vyper's optimizer pass over the
+    runtime tree alone: the deployment code (constructor, immutables,
+    internal functions) is the same bytes as a full compilation's."""
+    source = (CONTRACTS / f"{name}.vy").read_text(encoding="utf-8")
+    path = str(CONTRACTS / f"{name}.vy")
+    full = compile_source(source, name=name, path=path, use_cache=False)
+    bare = compile_source(source, name=name, path=path, use_cache=False, runtime=False)
+    assert bare.bytecode == full.bytecode
+    assert (bare.abi, bare.layout, bare.method_identifiers) == (full.abi, full.layout, full.method_identifiers)
+    assert bare.bytecode_runtime == b"" and full.bytecode_runtime in full.bytecode
+
+
 def test_corrupt_cache_entry_is_recompiled(tmp_path: Path) -> None:
     first = compile_source(SMALL, name="Small", cache_dir=tmp_path)
     (tmp_path / f"{first.cache_key}.json").write_text("{not json")
