@@ -21,6 +21,14 @@ sequence of the corpus, in corpus order, with every module's edge
 deployments (no reach, no replay order), and the verdicts must be the corpus
 method's (else it lists them and exits 1).
 
+``--compile N`` compiles the first N mutants of the sample cold (no
+cache) the two ways a mutant can be compiled for deployment: Vyper's own
+pipeline without the runtime output (as before session 14), and
+``compile_source(runtime=False)``, which skips the optimizer pass over the
+runtime tree alone (``evm_backend.compiler._deploy_only_data``); it prints
+the CPU seconds of each, from one run, and checks that both give the same
+deployment bytes, ABI and layout for every mutant (else exits 1).
+
 ``--scaling`` then runs the corpus method on the sample again with one
 worker and with ``--workers`` (the mutants and originals compiled by the
 first run) and prints the speed-up two ways: by wall time, and by CPU (one
@@ -34,12 +42,13 @@ figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
     python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
-        [--exhaustive N] [--workers N] [--scaling] [--seed S]
+        [--exhaustive N] [--compile N] [--workers N] [--scaling] [--seed S]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -109,6 +118,56 @@ def exhaustive(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> di
     return out
 
 
+def compile_both_ways(chosen: list[Any]) -> int:
+    """Compile each mutant cold with Vyper's own pipeline (no runtime
+    output) and with ``compile_source(runtime=False)``; print the CPU
+    seconds of each and return how many mutants' outputs differ."""
+    from vyper.compiler import compile_from_file_input
+    from vyper.compiler.input_bundle import FileInput, FilesystemInputBundle
+    from vyper.compiler.settings import OptimizationLevel, Settings
+    from vyper.exceptions import VyperException, VyperInternalException
+
+    from conformance.mutate import NOT_COMPILED, _apply
+    from evm_backend.compiler import compile_source
+    from evm_backend.fork import EVM_VERSION
+
+    formats = ["bytecode", "abi", "layout", "method_identifiers"]
+    settings = Settings(optimize=OptimizationLevel.GAS, evm_version=EVM_VERSION)
+    theirs_cpu = ours_cpu = 0.0
+    compiled = differ = 0
+    for m in chosen:
+        source = _apply(m)
+        file_input = FileInput(contents=source, source_id=0, path=m.file, resolved_path=m.file.resolve())
+        start = time.process_time()
+        try:
+            theirs: dict[str, Any] | None = compile_from_file_input(
+                file_input, input_bundle=FilesystemInputBundle([]), settings=settings, output_formats=formats)
+        except (VyperException, VyperInternalException, ArithmeticError):
+            theirs = None
+        middle = time.process_time()
+        try:
+            ours = compile_source(source, name=m.file.stem, path=str(m.file), use_cache=False, runtime=False)
+        except NOT_COMPILED:
+            ours = None
+        theirs_cpu += middle - start
+        ours_cpu += time.process_time() - middle
+        if theirs is None or ours is None:
+            same = theirs is None and ours is None
+        else:
+            compiled += 1
+            same = (bytes.fromhex(theirs["bytecode"][2:]), json.loads(json.dumps(theirs["abi"])),
+                    json.loads(json.dumps(theirs["layout"])), dict(theirs["method_identifiers"])) == \
+                (ours.bytecode, ours.abi, ours.layout, ours.method_identifiers)
+        if not same:
+            differ += 1
+            print(f"  COMPILATIONS DIFFER: {m.describe()}")
+    verdict = f"the outputs differ for {differ}" if differ else "the same deployment bytes, ABI and layout for each"
+    print(f"  compile: {len(chosen)} mutants cold ({compiled} compile), load {os.getloadavg()[0]:.1f}: Vyper's "
+          f"pipeline {theirs_cpu:.1f} CPU s, the deployment-only one {ours_cpu:.1f} CPU s "
+          f"({theirs_cpu / max(ours_cpu, 1e-9):.2f}x); {verdict}")
+    return differ
+
+
 def fates(report: MutationReport) -> dict[Any, str]:
     out = {m.key(): "killed" for m in report.killed}
     out.update({m.key(): "survived" for m in report.survived})
@@ -143,6 +202,9 @@ def main() -> int:
     ap.add_argument("--exhaustive", type=int, default=0, metavar="N",
                     help="of the sample, how many replay every sequence of the corpus too, whose verdicts "
                          "must be the corpus method's (default 0)")
+    ap.add_argument("--compile", type=int, default=0, metavar="N",
+                    help="of the sample, how many to compile cold both ways (Vyper's pipeline and the "
+                         "deployment-only one), comparing CPU and output (default 0)")
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scaling", action="store_true", help="also time the corpus method on one worker")
@@ -155,6 +217,10 @@ def main() -> int:
     print(f"{args.impl}: {len(every)} mutants; a sample of {len(chosen)}, {args.workers} worker(s), "
           f"load {os.getloadavg()[0]:.1f}")
 
+    status = 0
+    if args.compile:
+        status = 1 if compile_both_ways(chosen[: args.compile]) else 0
+
     corpora: list[Corpus] = []
     report, wall, cpu, corpus = timed(spec, binding, chosen, method="corpus", workers=args.workers, seed=args.seed,
                                       corpora=corpora)
@@ -163,7 +229,6 @@ def main() -> int:
           f"stillborn {len(report.stillborn)}")
     fast = line("corpus", len(chosen), wall, cpu, len(every), args.workers, fixed=corpus)
 
-    status = 0
     if args.exhaustive:
         mine, every_sequence = fates(report), exhaustive(spec, binding, corpora[0], chosen[: args.exhaustive])
         differ = [k for k in every_sequence if mine.get(k) != every_sequence[k]]
