@@ -29,6 +29,11 @@ runtime tree alone (``evm_backend.compiler._deploy_only_data``); it prints
 the CPU seconds of each, from one run, and checks that both give the same
 deployment bytes, ABI and layout for every mutant (else exits 1).
 
+``--breakdown`` then replays the sample again in this process, on the
+corpus already drawn, with a fresh compile cache, and prints by fate
+(killed, survived, stillborn...) the CPU seconds of compiling and of
+replaying: where a mutant's time goes.
+
 ``--scaling`` then runs the corpus method on the sample again with one
 worker and with ``--workers`` (the mutants and originals compiled by the
 first run) and prints the speed-up two ways: by wall time, and by CPU (one
@@ -42,7 +47,7 @@ figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
     python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
-        [--exhaustive N] [--compile N] [--workers N] [--scaling] [--seed S]
+        [--exhaustive N] [--compile N] [--breakdown] [--workers N] [--scaling] [--seed S]
 """
 
 from __future__ import annotations
@@ -116,6 +121,65 @@ def exhaustive(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> di
                                 workdir=Path(work))
             out[m.key()] = "survived" if fate == "unreached" else fate
     return out
+
+
+def breakdown(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> None:
+    """Replay each mutant of ``chosen`` on ``corpus`` in this process, with
+    a fresh compile cache, and print by fate the CPU seconds of compiling
+    and of the rest (the harness, the starting states, the sequences)."""
+    import tempfile
+
+    import conformance.mutate as mutate
+    from conformance.harness import Harness
+    from evm_backend.compiler import CACHE_DIR_ENV
+
+    index = mutate.CorpusIndex(spec, binding, corpus)
+    compiling = [0.0]
+    steps = [0]
+    real_artifacts, real_run = mutate._mutant_artifacts, Harness.run
+
+    def artifacts(*a: Any, **k: Any) -> Any:
+        start = time.process_time()
+        try:
+            return real_artifacts(*a, **k)
+        finally:
+            compiling[0] += time.process_time() - start
+
+    def run(self: Any, *a: Any, **k: Any) -> Any:
+        steps[0] += 1
+        return real_run(self, *a, **k)
+
+    by_fate: dict[str, list[float]] = {}
+    before = os.environ.get(CACHE_DIR_ENV)
+    _KILLERS.clear()
+    with tempfile.TemporaryDirectory(prefix="imospec-breakdown-") as work:
+        os.environ[CACHE_DIR_ENV] = str(Path(work) / "cache")
+        mutate._mutant_artifacts, Harness.run = artifacts, run  # type: ignore[method-assign]
+        try:
+            for m in chosen:
+                compiling[0], steps[0] = 0.0, 0
+                start = time.process_time()
+                fate = replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus, selection=index.select(m),
+                                    workdir=Path(work))
+                total = time.process_time() - start
+                row = by_fate.setdefault(fate, [0, 0.0, 0.0, 0])
+                row[0] += 1
+                row[1] += compiling[0]
+                row[2] += total - compiling[0]
+                row[3] += steps[0]
+        finally:
+            mutate._mutant_artifacts, Harness.run = real_artifacts, real_run  # type: ignore[method-assign]
+            if before is None:
+                del os.environ[CACHE_DIR_ENV]
+            else:
+                os.environ[CACHE_DIR_ENV] = before
+    spent = sum(r[1] + r[2] for r in by_fate.values())
+    print(f"  breakdown (one process, compile cold, load {os.getloadavg()[0]:.1f}): {spent:.1f} CPU s for "
+          f"{len(chosen)} mutants")
+    for fate, (n, comp, rest, ran) in sorted(by_fate.items(), key=lambda kv: -(kv[1][1] + kv[1][2])):
+        print(f"    {fate:>9}: {int(n)} mutants, compile {comp:.1f} CPU s ({comp / n:.2f} each), replay {rest:.1f} "
+              f"({rest / n:.2f} each, {ran / n:.0f} steps run each, the prelude and scenarios included), "
+              f"{100 * (comp + rest) / spent:.0f}% of the CPU")
 
 
 def compile_both_ways(chosen: list[Any]) -> int:
@@ -205,6 +269,9 @@ def main() -> int:
     ap.add_argument("--compile", type=int, default=0, metavar="N",
                     help="of the sample, how many to compile cold both ways (Vyper's pipeline and the "
                          "deployment-only one), comparing CPU and output (default 0)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="replay the sample again in this process with a cold compile cache and print, by fate, "
+                         "the CPU of compiling and of replaying")
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scaling", action="store_true", help="also time the corpus method on one worker")
@@ -237,6 +304,9 @@ def main() -> int:
             print(f"  VERDICTS DIFFER: {k}: corpus {mine.get(k)}, every sequence {every_sequence[k]}")
         if not differ:
             print(f"  the {len(every_sequence)} verdicts of the corpus method and of every sequence agree")
+
+    if args.breakdown:
+        breakdown(spec, binding, corpora[0], chosen)
 
     if args.baseline:
         base_chosen = chosen[: args.baseline]
