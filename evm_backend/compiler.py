@@ -417,11 +417,11 @@ def _deploy_only_data(file_input: Any, bundle: Any, settings: Any) -> Any:
     Vyper's legacy pipeline makes two IR trees, the deployment code's (which
     holds the runtime code's as a subtree) and the runtime code's alone, and
     runs its IR optimizer over each: the second pass, on the runtime tree, is
-    a third of a compilation and only the ``bytecode_runtime`` output reads
+    about a fifth of a compilation and only the ``bytecode_runtime`` output reads
     it. Here the runtime tree is left as generated (the ABI output still
     reads its metadata); the deployment tree is made and optimized exactly
     as Vyper does, so the deployment bytecode is the same bytes
-    (``tests/evm/test_compiler.py`` compares them). The optimizer builds new
+    (``tests/evm_backend/test_evm_compiler.py`` compares them). The optimizer builds new
     nodes and never changes the ones it is given, so skipping the second
     pass cannot change the first's result.
     """
