@@ -157,6 +157,7 @@ class DeployedPair(BindingNames):
         self._tick = 0  # the last version given (every change gets a new one)
         self._held: tuple[int, list[int]] = (-1, [])
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
+        self._batchable_fns: dict[tuple[str, str], bool] = {}  # (views.py: _batchable)
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[Any, ...], Any] = {}
         # the EVM's view answers kept while nothing they read changes (views.py),
