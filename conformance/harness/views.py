@@ -383,15 +383,21 @@ class ViewComparison(StorageIndex):
         the latest timestamp it records (a stake's start, a boost's end): a
         view's answer changes at exactly those points. And one moment far
         ahead (MAX_TIME_STEP on), where schedules that run on from a moment
-        of the state (a tier's decay) have run their course."""
+        of the state (a tier's decay) have run their course. (Kept while the
+        state and the clock are as they were: every module's views ask them.)"""
         now, block = self.backend.timestamp, self.backend.block_number
+        key = (self.state_version, now, block)
+        if self._numbers_at[0] == key:
+            return self._numbers_at[1]
         held = self.numbers_held()
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
         out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}
         for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
-        return sorted(v for v in out if v >= 0)
+        numbers = sorted(v for v in out if v >= 0)
+        self._numbers_at = (key, numbers)
+        return numbers
 
 
     def numbers_held(self) -> list[int]:
