@@ -80,6 +80,11 @@ class Backend(EVM):
     #: changed (``Receipt.reads``, ``Receipt.account_writes``).
     records_reads: ClassVar[bool] = False
 
+    #: Whether :meth:`call_views` runs its calls as one EVM execution
+    #: through the batch contract (:mod:`evm_backend.batch`); when not, one
+    #: after another, each as :meth:`call_raw` runs it.
+    batches_views: ClassVar[bool] = False
+
     def __init__(
         self,
         *,
@@ -323,6 +328,22 @@ class Backend(EVM):
         if read_only:
             return self._execute_view(ZERO_ADDRESS, address, calldata, BLOCK_GAS_LIMIT)
         return self._execute(ZERO_ADDRESS, address, calldata, 0, BLOCK_GAS_LIMIT, persist=False)
+
+    def call_views(self, calls: Sequence[tuple[str, bytes]]) -> list[RawExecution]:
+        """Run each ``(address, calldata)`` of ``calls`` (addresses
+        checksummed) as ``call_raw(address, calldata, read_only=True)`` does,
+        all on the same state, and return their answers in order: the same
+        success, revert data and halt as those calls (``gas_used`` and
+        ``reads`` apart: a backend may run them as one execution, see
+        :attr:`batches_views`). Every function called must be one its
+        compiler made read-only, and must not read ``msg.sender`` or compute
+        with ``gasleft()``, which a batched call sees differently (see
+        :mod:`evm_backend.batch`). By default, one call after another.
+
+        Raises:
+            TransactionRejected: see :meth:`execute`.
+        """
+        return [self._execute_view(ZERO_ADDRESS, address, data, BLOCK_GAS_LIMIT) for address, data in calls]
 
     def receipt_of(self, raw: RawExecution) -> Receipt:
         """The receipt of a raw execution (its logs and revert reason decoded; no return value)."""

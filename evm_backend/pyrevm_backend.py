@@ -28,6 +28,7 @@ import pyrevm
 from eth_utils import keccak
 
 from evm_backend.abi import checksum_address
+from evm_backend.batch import BATCH_INIT, encode_batch, split_batch
 from evm_backend.errors import (
     EvmBackendError,
     OutOfRange,
@@ -36,7 +37,7 @@ from evm_backend.errors import (
 )
 from evm_backend.fork import BLOCK_GAS_LIMIT, DEFAULT_CHAIN_ID, EVM_VERSION
 from evm_backend.interface import Backend
-from evm_backend.records import AccountLike, RawExecution, RawLog, to_address
+from evm_backend.records import ZERO_ADDRESS, AccountLike, RawExecution, RawLog, to_address
 
 #: revm spec names for our EVM versions.  revm 8's "Prague" predates the final
 #: Prague rules (see :mod:`evm_backend.fork`), so it is deliberately absent.
@@ -54,6 +55,9 @@ _BANK_RUNTIME: Final = bytes.fromhex("5f35ff")
 #: Init code returning ``_BANK_RUNTIME``.
 _BANK_INIT: Final = bytes.fromhex("60038060095f395ff3") + _BANK_RUNTIME
 
+#: The most calls :meth:`PyRevmBackend.call_views` puts in one execution.
+_BATCH_CALLS: Final = 128
+
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 
 _T = TypeVar("_T")
@@ -63,6 +67,7 @@ class PyRevmBackend(Backend):
     """A :class:`~evm_backend.interface.Backend` running on pyrevm (revm)."""
 
     name = "pyrevm"
+    batches_views = True
 
     def __init__(
         self,
@@ -97,6 +102,8 @@ class PyRevmBackend(Backend):
         # The faucet is funded outside the journal once, before any snapshot.
         self._evm.set_balance(_FAUCET, _FAUCET_BALANCE)
         self._bank = checksum_address(self._evm.deploy(_FAUCET, _BANK_INIT, gas=100_000))
+        # (the batch contract of call_views: there before any snapshot, so no revert undoes it)
+        self._batch = checksum_address(self._evm.deploy(_FAUCET, BATCH_INIT, gas=200_000))
         self._evm.reset_transient_storage()
 
     # -- helpers ---------------------------------------------------------
@@ -175,6 +182,37 @@ class PyRevmBackend(Backend):
                 evm.revert(checkpoint)
             else:
                 evm.reset_transient_storage()
+
+    def call_views(self, calls: Sequence[tuple[str, bytes]]) -> list[RawExecution]:
+        """The answers :meth:`Backend.call_views` promises, from one execution
+        of the batch contract (:mod:`evm_backend.batch`) a :data:`_BATCH_CALLS`
+        calls, from the zero address with the block's gas, its changes (the
+        accounts and slots it warmed) undone: one call into revm instead of
+        one a view. An answer the batch cannot vouch for (a call that took
+        half the gas it was given, or halted) is asked again on its own, and
+        the calls after it in a new batch.
+
+        Raises:
+            TransactionRejected: see :meth:`Backend.execute`.
+            EvmBackendError: the batch contract answered malformed data.
+        """
+        answers: list[RawExecution] = []
+        rest = list(calls)
+        while rest:
+            chunk = rest[:_BATCH_CALLS]
+            raw = self._execute(ZERO_ADDRESS, self._batch, encode_batch(chunk), 0, BLOCK_GAS_LIMIT, persist=False)
+            if not raw.success:  # (the batch itself ran out of gas: every call on its own)
+                return answers + [self._execute_view(ZERO_ADDRESS, a, d, BLOCK_GAS_LIMIT) for a, d in rest]
+            done = 0
+            for (address, data), answer in zip(chunk, split_batch(raw.output, len(chunk)), strict=True):
+                done += 1
+                if not answer.exact:
+                    answers.append(self._execute_view(ZERO_ADDRESS, address, data, BLOCK_GAS_LIMIT))
+                    break
+                answers.append(RawExecution(success=answer.success, output=answer.output, halted=False,
+                                            gas_used=answer.gas_used))
+            rest = rest[done:]
+        return answers
 
     def _snapshot_state(self) -> object:
         return self._evm.snapshot()

@@ -209,6 +209,13 @@ class Analysis:
         """Whether the action (``kind="fn"``: the function), through what it
         calls, its functions and phase thresholds, may read ``now`` or
         ``block_number``."""
+        return self.reads_env(module, action, kind, ("now", "block_number"))
+
+    def reads_env(self, module: str, action: str, kind: str = "action",
+                  names: tuple[str, ...] = ir.ENV_NAMES) -> bool:
+        """Whether the action (``kind="fn"``: the function), through what it
+        calls, its functions and phase thresholds, may read one of the
+        ``env`` inputs ``names`` (of :data:`spec.ir.ENV_NAMES`)."""
         seen: set[tuple[str, str, str]] = set()
         stack = [(kind, module, action)]
         while stack:
@@ -224,7 +231,7 @@ class Analysis:
                 stack.extend(("action", c.module, c.name) for c in _calls(self.spec, s))
                 while exprs:
                     x = exprs.pop()
-                    if isinstance(x, ir.Ref) and x.kind == "env" and x.name in ("now", "block_number"):
+                    if isinstance(x, ir.Ref) and x.kind == "env" and x.name in names:
                         return True
                     if isinstance(x, ir.FnCall):
                         stack.append(("fn", x.module, x.name))

@@ -156,7 +156,9 @@ class DeployedPair(BindingNames):
         self._epoch = 0
         self._tick = 0  # the last version given (every change gets a new one)
         self._held: tuple[int, list[int]] = (-1, [])
+        self._numbers_at: tuple[tuple[int, int, int] | None, list[int]] = (None, [])  # (views.py: _view_numbers)
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
+        self._batchable_fns: dict[tuple[str, str], bool] = {}  # (views.py: _batchable)
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[Any, ...], Any] = {}
         # the EVM's view answers kept while nothing they read changes (views.py),

@@ -87,6 +87,10 @@ class ViewComparison(StorageIndex):
             agreed.clear()
         exact = self.backend.records_reads
         keys: dict[tuple[str, str], tuple[Any, Any]] = {}  # (the same for every call of one function)
+        # the calls asked, each with what its comparison needs; the EVM's
+        # answers come for all of them at once (_evm_views: one batch)
+        asked: list[tuple[tuple[str, str, tuple[int, ...]], Any, Any, Any]] = []
+        requests: list[tuple[str, bytes, AbiFunction, bool]] = []
         for module, m in self.spec.modules.items():
             address = to_checksum(self.addresses[module])
             for fn, abi_fn, args in self._view_args(module, m):
@@ -102,12 +106,16 @@ class ViewComparison(StorageIndex):
                     model_value = kept[2]
                 else:
                     model_value = self._model_view(module, fn, env, args)
-                evm_value = self._evm_view(address, self._calldata(abi_fn, fn, args), abi_fn)
-                if model_value != evm_value:
-                    diffs.append(Difference(_call_path(module, fn.name, args), model_value, evm_value))
-                    agreed.pop(call, None)
-                else:
-                    agreed[call] = (model_key, evm_key, model_value)
+                asked.append((call, model_key, evm_key, model_value))
+                requests.append((address, self._calldata(abi_fn, fn, args), abi_fn, self._batchable(module, fn)))
+        for (call, model_key, evm_key, model_value), evm_value in zip(asked, self._evm_views(requests),
+                                                                      strict=True):
+            if model_value != evm_value:
+                module, name, args = call
+                diffs.append(Difference(_call_path(module, name, args), model_value, evm_value))
+                agreed.pop(call, None)
+            else:
+                agreed[call] = (model_key, evm_key, model_value)
         self.views_called += 1
         self._views_agreed_at = None if diffs else key
         return diffs
@@ -199,6 +207,47 @@ class ViewComparison(StorageIndex):
         self._answers = dict(answers)
         self._readers = {location: set(calls) for location, calls in readers.items()}
 
+    def _batchable(self, module: str, fn: ir.Fn) -> bool:
+        """Whether a call of view ``fn`` may go in a batch
+        (:meth:`Backend.call_views`): its ABI function is read-only, and the
+        spec's function does not read ``caller``, which a batched call sees
+        as the batch contract, not the zero address a view call of its own
+        is made from (the model's views run with caller 0)."""
+        found = self._batchable_fns.get((module, fn.name))
+        if found is None:
+            found = self._batchable_fns[(module, fn.name)] = not analysis_of(self.spec).reads_env(
+                module, fn.name, kind="fn", names=("caller",))
+        return found
+
+    def _evm_views(self, requests: list[tuple[str, bytes, AbiFunction, bool]]) -> list[Any]:
+        """The contract's answers to view calls ``(address, calldata, ABI
+        function, batchable)``, in order, each as :meth:`_evm_view` gives it:
+        the answers kept (see :meth:`forget_answers`) where they stand, and
+        the others from the EVM, those :meth:`_batchable` (and read-only) in
+        one :meth:`Backend.call_views` (on a backend that
+        :attr:`~Backend.batches_views`, one EVM execution), the rest each on
+        its own. The same call asked twice is run once."""
+        now = (self.backend.timestamp, self.backend.block_number)
+        answers = self._answers
+        values: list[Any] = []
+        batch: dict[tuple[str, bytes], AbiFunction] = {}  # (the calls to run in one batch, in order)
+        for address, calldata, fn, batchable in requests:
+            call = (address, calldata)
+            kept = answers.get(call)
+            if kept is not None and (kept[1] is None or kept[1] == now):
+                values.append(kept[0])
+            elif batchable and fn.is_read_only:
+                batch.setdefault(call, fn)
+                values.append(_MISSING)
+            else:
+                values.append(self._evm_view(address, calldata, fn))
+        if not batch:
+            return values
+        ran = dict(zip(batch, self.backend.call_views(list(batch)), strict=True))
+        for call, raw in ran.items():
+            ran[call] = self._keep_answer(call, raw, batch[call])
+        return [ran[(r[0], r[1])] if v is _MISSING else v for v, r in zip(values, requests, strict=True)]
+
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
         ``("reverts", reason)``; the answer kept from an earlier call when
@@ -207,7 +256,11 @@ class ViewComparison(StorageIndex):
         kept = self._answers.get(call)
         if kept is not None and (kept[1] is None or kept[1] == (self.backend.timestamp, self.backend.block_number)):
             return kept[0]
-        raw = self.backend.call_raw(address, calldata, read_only=fn.is_read_only)
+        return self._keep_answer(call, self.backend.call_raw(address, calldata, read_only=fn.is_read_only), fn)
+
+    def _keep_answer(self, call: tuple[str, bytes], raw: RawExecution, fn: AbiFunction) -> Any:
+        """The answer of ``raw``, an EVM execution of ``call`` (address,
+        calldata); kept with what it read, when the backend says."""
         value = self._view_answer(raw, fn)
         reads = raw.reads
         if reads is not None:
@@ -330,15 +383,21 @@ class ViewComparison(StorageIndex):
         the latest timestamp it records (a stake's start, a boost's end): a
         view's answer changes at exactly those points. And one moment far
         ahead (MAX_TIME_STEP on), where schedules that run on from a moment
-        of the state (a tier's decay) have run their course."""
+        of the state (a tier's decay) have run their course. (Kept while the
+        state and the clock are as they were: every module's views ask them.)"""
         now, block = self.backend.timestamp, self.backend.block_number
+        key = (self.state_version, now, block)
+        if self._numbers_at[0] == key:
+            return self._numbers_at[1]
         held = self.numbers_held()
         blocks = [v for v in held if block - MAX_VIEW_BLOCK_AGE <= v < block - 1]
         moments = [v for v in held if now - MAX_TIME_STEP <= v <= now + MAX_TIME_STEP and v != now]
         out = {block - 1, block, now, now + MAX_TIME_STEP, *moments[-VIEW_STATE_MOMENTS:]}
         for v in blocks[-VIEW_STATE_BLOCKS:]:
             out.update((v - 1, v))
-        return sorted(v for v in out if v >= 0)
+        numbers = sorted(v for v in out if v >= 0)
+        self._numbers_at = (key, numbers)
+        return numbers
 
 
     def numbers_held(self) -> list[int]:

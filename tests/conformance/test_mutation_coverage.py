@@ -284,7 +284,15 @@ def test_view_answers_stand_until_what_they_read_changes() -> None:
         asked[(address, calldata)] += 1
         return call_raw(address, calldata, **kwargs)
 
+    call_views = h.backend.call_views
+
+    def counted_batch(calls: list[tuple[str, bytes]]) -> Any:
+        for call in calls:
+            asked[call] += 1
+        return call_views(calls)
+
     h.backend.call_raw = counted  # type: ignore[method-assign]
+    h.backend.call_views = counted_batch  # type: ignore[method-assign]
 
     def view_calls() -> set[tuple[str, bytes]]:
         return {(a, c) for module, m in h.spec.modules.items() for _, _, a, c, _ in h._view_calls(module, m)}
@@ -329,19 +337,21 @@ def test_after_an_action_a_view_is_asked_again_only_where_it_can_differ() -> Non
     assert all(r.ok for r in h.start_from("members"))
     assert h.compare_views() == []
     asked: dict[str, Counter[tuple[str, str]]] = {"model": Counter(), "evm": Counter()}
-    model_view, evm_view = h._model_view, h._evm_view
+    model_view, evm_views = h._model_view, h._evm_views
 
     def on_model(module: str, fn: ir.Fn, env: Any, args: tuple[int, ...]) -> Any:
         asked["model"][(module, fn.name)] += 1
         return model_view(module, fn, env, args)
 
-    def on_evm(address: str, calldata: bytes, abi_fn: Any) -> Any:
-        module = h.module_at[int(address, 16)]
-        asked["evm"][(module, next(f.name for f, a in h._exported_views(module, spec.modules[module])
-                                   if a is abi_fn))] += 1
-        return evm_view(address, calldata, abi_fn)
+    def on_evm(requests: list[tuple[str, bytes, Any, bool]]) -> Any:
+        # (the contract's answers to all the calls a comparison asks, in one batch)
+        for address, _, abi_fn, _ in requests:
+            module = h.module_at[int(address, 16)]
+            asked["evm"][(module, next(f.name for f, a in h._exported_views(module, spec.modules[module])
+                                       if a is abi_fn))] += 1
+        return evm_views(requests)
 
-    h._model_view, h._evm_view = on_model, on_evm  # type: ignore[method-assign]
+    h._model_view, h._evm_views = on_model, on_evm  # type: ignore[method-assign]
     report = h.run(Step("action", "mt", "transfer", h.actors[1], (h.actors[2], 10**18)))
     assert report.ok and report.model is not None and report.model.ok
     written_vars = {(m, n) for m, before in report.model.before.items() for m2, n, _ in h._model_changes(m, before)

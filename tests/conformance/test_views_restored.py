@@ -18,17 +18,22 @@ from conformance.harness import Harness, Step
 def _counting(h: Harness) -> Counter[str]:
     """Count the EVM's view calls and the model's function evaluations ``h`` makes from now on."""
     counts: Counter[str] = Counter()
-    call_raw, call_fn = h.backend.call_raw, h.model.call_fn
+    call_raw, call_views, call_fn = h.backend.call_raw, h.backend.call_views, h.model.call_fn
 
     def evm(*args: Any, **kwargs: Any) -> Any:
         counts["evm"] += 1
         return call_raw(*args, **kwargs)
+
+    def evm_batch(calls: list[tuple[str, bytes]]) -> Any:
+        counts["evm"] += len(calls)
+        return call_views(calls)
 
     def model(*args: Any, **kwargs: Any) -> Any:
         counts["model"] += 1
         return call_fn(*args, **kwargs)
 
     h.backend.call_raw = evm  # type: ignore[method-assign]
+    h.backend.call_views = evm_batch  # type: ignore[method-assign]
     h.model.call_fn = model  # type: ignore[method-assign]
     return counts
 

@@ -19,7 +19,9 @@ from evm_backend import (
     get_backend,
     hashmap_slot,
 )
-from evm_backend.errors import OutOfRange
+from evm_backend.batch import BATCH_INIT, BATCH_RUNTIME, encode_batch, split_batch
+from evm_backend.errors import EvmBackendError, OutOfRange
+from evm_backend.factory import BACKEND_NAMES
 from evm_backend.fork import DEFAULT_CHAIN_ID, GENESIS_BLOCK_NUMBER, GENESIS_TIMESTAMP
 
 COUNTER_START = 5
@@ -346,3 +348,75 @@ def test_a_read_only_call_answers_as_a_plain_call_and_leaves_the_gas_as_it_was(
     assert backend.call_raw(counter.address, stamp).success
     if backend.name == "py-evm":
         assert backend.call_raw(counter.address, stamp, read_only=True).halted
+
+
+def test_call_views_answers_as_each_call_on_its_own(
+    backend: Backend, counter: Contract, accounts: list[TestAccount]
+) -> None:
+    # call_views gives what call_raw(read_only=True) gives for each call: a
+    # value, a revert with its reason, a bare revert; a call that halts in
+    # the batch (a write in a static call) is asked again on its own, and the
+    # calls after it still answered; and the gas of later transactions is
+    # what it was (the batch warmed nothing for them)
+    index = backend.abi_of(counter.address)
+    assert index is not None
+    bob = accounts[1].address
+    counter.transact("bump", 3, sender=accounts[1])
+
+    def data(fn: str, *args: object) -> bytes:
+        return index.function(fn, len(args)).encode_call(list(args))
+
+    calls = [(counter.address, d) for d in (
+        data("now"), data("counter"), data("credits", bob), data("bump", 13), data("fail_bare"),
+        data("stamp"), data("owner"), data("credits", accounts[2].address), data("counter"))]
+    before = backend.snapshot()
+    cold = counter.transact("bump", 1, sender=accounts[2])
+    backend.revert(before)
+    executions = []
+    execute = backend._execute
+
+    def counted(*args: object, **kwargs: object) -> object:
+        executions.append(args[1])
+        return execute(*args, **kwargs)  # type: ignore[arg-type]
+
+    backend._execute = counted  # type: ignore[method-assign]
+    answers = backend.call_views(calls)
+    backend._execute = execute  # type: ignore[method-assign]
+    alone = [backend.call_raw(address, d, read_only=True) for address, d in calls]
+    assert [(a.success, a.output, a.halted) for a in answers] == [(a.success, a.output, a.halted) for a in alone]
+    assert [a.success for a in answers] == [True, True, True, False, False, backend.name == "pyrevm", True, True, True]
+    assert backend.receipt_of(answers[3]).revert_reason == "REASON"
+    assert answers[4].output == b""
+    if backend.batches_views:
+        # one batch, the halted call on its own, one batch for the rest
+        assert len(executions) == 3 and executions[1] == counter.address, executions
+    warmed = counter.transact("bump", 1, sender=accounts[2])
+    assert warmed.gas_used == cold.gas_used
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_the_batch_contract_runs_alike_on_both_evms(name: str, counter_artifact: CompiledContract) -> None:
+    # the batch contract (evm_backend.batch) deployed and called like any
+    # contract: its answers split into each call's, the same on both EVMs;
+    # in it, msg.sender is the batch contract and tx.origin the caller
+    backend = get_backend(name)
+    alice = backend.create_accounts(1)[0]
+    counter = backend.deploy_contract(counter_artifact, COUNTER_START, sender=alice)
+    batch = backend.execute(alice, None, BATCH_INIT).contract_address
+    assert batch is not None and backend.get_code(batch) == BATCH_RUNTIME
+    index = backend.abi_of(counter.address)
+    assert index is not None
+    calls = [(counter.address, index.function(fn, len(args)).encode_call(list(args)))
+             for fn, args in (("counter", ()), ("bump", (13,)), ("env", ()), ("credits", (alice.address,)))]
+    raw = backend.call_raw(batch, encode_batch(calls))
+    assert raw.success
+    answers = split_batch(raw.output, len(calls))
+    assert all(a.exact for a in answers)
+    assert [a.success for a in answers] == [True, False, True, True]
+    assert int.from_bytes(answers[0].output, "big") == COUNTER_START
+    assert answers[1].output == backend.call_raw(counter.address, calls[1][1]).output  # Error("REASON")
+    block, chain, sender = index.function("env", 0).decode_output(answers[2].output)
+    assert (block, chain, sender) == (backend.block_number, backend.chain_id, batch)
+    assert answers[3].output == bytes(32)
+    with pytest.raises(EvmBackendError):
+        split_batch(raw.output, len(calls) + 1)
