@@ -1,0 +1,45 @@
+"""Session 14: survivors of ``imospec mutate --spec`` closed, each caught the
+way ``mutate --spec`` catches it (a theorem refuted in its first prove
+round, a cover the mutant cannot meet, a starting state's steps breaking a
+rule, or conform against the bundled contracts diverging). Each test runs the
+unmutated spec (it passes) and the mutant (it is caught)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+
+
+def _mutant(base: Pipeline, file: str, old: str, new: str) -> Pipeline:
+    """``base`` with the one occurrence of ``old`` in ``file`` made ``new``."""
+    name = next(n for n in base.sources.texts if Path(n).name == file)
+    texts = dict(base.sources.texts)
+    assert (texts[name] or "").count(old) == 1, old
+    texts[name] = (texts[name] or "").replace(old, new)
+    p = Pipeline.for_binding(DEFAULT_BINDING)
+    p.__dict__["sources"] = replace(base.sources, texts=texts)
+    return p
+
+
+def _first_round(p: Pipeline, module: str) -> dict[str, type]:
+    """The outcome of each query of ``mutate --spec``'s first prove round
+    (the ``ensures`` and theorems of ``module``), by rule label."""
+    from verification.runner import Options, prove
+
+    options = Options(module=module, only_ensures=True, vacuity=False, cache=False, jobs=1)
+    return {r.job.rule_label: type(r.outcome) for r in prove(options, p.spec).proofs}
+
+
+def test_a_day_off_by_one_is_refuted_by_the_default_window_theorem() -> None:
+    """``offering.DAY - 1`` (read only by the default of ``duration``, which
+    the bundled deployment and its contract take alike): theorem
+    ``default_window_is_three_days`` is refuted in the first prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "offering")["offering.default_window_is_three_days"] is Proved
+    for new in ("86400 - 1", "86400 + 1", "86400 * 10"):
+        mutant = _mutant(base, "offering.imo", "const DAY: uint256 = 86400", f"const DAY: uint256 = {new}")
+        assert _first_round(mutant, "offering")["offering.default_window_is_three_days"] is Refuted, new
