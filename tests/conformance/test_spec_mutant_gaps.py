@@ -43,3 +43,36 @@ def test_a_day_off_by_one_is_refuted_by_the_default_window_theorem() -> None:
     for new in ("86400 - 1", "86400 + 1", "86400 * 10"):
         mutant = _mutant(base, "offering.imo", "const DAY: uint256 = 86400", f"const DAY: uint256 = {new}")
         assert _first_round(mutant, "offering")["offering.default_window_is_three_days"] is Refuted, new
+
+
+def _starts_meet(p: Pipeline, key: str) -> bool:
+    """Whether the covers' starting states (deployment, the binding's
+    scenarios, and the scenarios and deployments of ``scenarios.json``, their
+    written steps) meet the goal ``key``: no walk is needed, so no seed can
+    miss it."""
+    from conformance.witness import CoverReport, _Search, goals_of, observed
+
+    goals = [g for g in goals_of(p.spec) if g.key == key]
+    assert len(goals) == 1, key
+    report = CoverReport(goals)
+    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, [])
+    with observed(search.model) as obs:
+        search.obs = obs
+        search.starts()
+    return key in report.met
+
+
+def test_a_zero_buyback_is_written_so_the_widened_check_loses_its_fails_goal() -> None:
+    """``buyback.execute`` with ``dcep_amount > 0`` made ``>=`` (a zero
+    buyback then reverts in the pool's swap instead): the deployment
+    ``timelocks_by_account`` ends with the merchant's buyback of 0 DCEP in
+    Silver, which meets ``require ZERO_AMOUNT:fails`` on the spec (at every
+    seed: a written step, not a walk; seed 1's walks missed it); on the mutant
+    the check cannot fail for a uint256, so the goal is lost (the covers
+    stage of ``mutate --spec``)."""
+    key = "buyback.execute:require ZERO_AMOUNT:fails"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", 'require dcep_amount > 0, "ZERO_AMOUNT"',
+                     'require dcep_amount >= 0, "ZERO_AMOUNT"')
+    assert not _starts_meet(mutant, key)
