@@ -76,3 +76,25 @@ def test_a_zero_buyback_is_written_so_the_widened_check_loses_its_fails_goal() -
     mutant = _mutant(base, "buyback.imo", 'require dcep_amount > 0, "ZERO_AMOUNT"',
                      'require dcep_amount >= 0, "ZERO_AMOUNT"')
     assert not _starts_meet(mutant, key)
+
+
+def test_approving_an_unminted_card_is_a_step_of_members_so_conform_sees_the_lost_reason() -> None:
+    """``member.approve`` without ``require holder != ZERO_ADDRESS,
+    "INVALID_TOKEN"``: approving an unminted card still reverts, with
+    NOT_APPROVED (no caller is its zero holder, nor approved by it), so only
+    the reason tells the mutant from the spec. The binding's scenario
+    ``members`` ends with such an approval (card 3; cards 1 and 2 are
+    minted), which every campaign runs (each focus start gets a shard): on
+    pyrevm the spec's model and the contracts agree on it, the mutant's
+    model does not (conform, as ``mutate --spec`` runs it)."""
+    from conformance.harness import Harness
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    last = base.binding.scenarios["members"][-1]
+    assert last[:2] == ("member", "approve")
+    reports = Harness(base.spec, base.binding, "pyrevm").start_from("members")
+    assert all(r.ok for r in reports) and reports[-1].model is not None and reports[-1].model.reason == "INVALID_TOKEN"
+    mutant = _mutant(base, "member.imo", '    require holder != ZERO_ADDRESS, "INVALID_TOKEN"\n'
+                     '    require caller == holder or', "    require caller == holder or")
+    bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("members") if not r.ok]
+    assert bad and bad[0].step.action == "approve", bad[:1]
