@@ -98,3 +98,46 @@ def test_approving_an_unminted_card_is_a_step_of_members_so_conform_sees_the_los
                      '    require caller == holder or', "    require caller == holder or")
     bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("members") if not r.ok]
     assert bad and bad[0].step.action == "approve", bad[:1]
+
+
+FLOOR_CHECK = ("require (soft_cap - mul_div_up(soft_cap, reserve_bps, BPS)) * WAD\n"
+               "        >= phases.floor * mul_div_down(mt_total, pool_mt_bps, BPS)")
+
+
+def test_the_launch_checks_boundary_and_seed_rounding_lose_the_cover_opens_at_the_floor() -> None:
+    """The offering's init check ``OPENS_BELOW_FLOOR`` made stricter: ``>=``
+    made ``>`` (``offering.imo:122:13``), or the pool's MT seed rounded up
+    (``:123:27``). The deployment ``opens_at_the_floor`` of scenarios.json
+    (a soft cap that seeds the pool at exactly the floor, with an MT seed of
+    480,000.3 MT) launches the pool at the floor on the spec (cover
+    ``opens_at_the_floor``); each mutant refuses that deployment, and no
+    start meets the cover (the covers stage of ``mutate --spec``)."""
+    key = "offering.opens_at_the_floor"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    strict = FLOOR_CHECK.replace(">= phases.floor", "> phases.floor")
+    rounded_up = FLOOR_CHECK.replace("mul_div_down(mt_total", "mul_div_up(mt_total")
+    for new in (strict, rounded_up):
+        assert not _starts_meet(_mutant(base, "offering.imo", FLOOR_CHECK, new), key), new
+
+
+def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_prove() -> None:
+    """The same check with the reserve's share of the soft cap rounded down
+    (``offering.imo:122:25``) is looser: it admits a soft cap whose pool seed
+    (rounded up, as ``reserve_share`` rounds it) opens one unit under the
+    floor. Not caught by the first pass of ``mutate --spec`` (the ``ensures``
+    round proves no invariant), but by its ``prove`` stage: invariant
+    ``opens_at_or_above_floor`` is refuted at ``contribute`` (the raise that
+    reaches such a soft cap), and proved on the spec."""
+    from verification.outcome import Proved, Refuted
+    from verification.runner import Options, prove
+
+    options = Options(module="offering", invariant="opens_at_or_above_floor", vacuity=False, cache=False, jobs=1)
+
+    def at_contribute(p: Pipeline) -> type:
+        return next(type(r.outcome) for r in prove(options, p.spec).proofs if r.job.action_label == "offering.contribute")
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert at_contribute(base) is Proved
+    down = FLOOR_CHECK.replace("(soft_cap - mul_div_up(", "(soft_cap - mul_div_down(")
+    assert at_contribute(_mutant(base, "offering.imo", FLOOR_CHECK, down)) is Refuted
