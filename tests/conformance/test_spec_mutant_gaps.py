@@ -135,7 +135,8 @@ def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_pro
     options = Options(module="offering", invariant="opens_at_or_above_floor", vacuity=False, cache=False, jobs=1)
 
     def at_contribute(p: Pipeline) -> type:
-        return next(type(r.outcome) for r in prove(options, p.spec).proofs if r.job.action_label == "offering.contribute")
+        proofs = prove(options, p.spec).proofs
+        return next(type(r.outcome) for r in proofs if r.job.action_label == "offering.contribute")
 
     base = Pipeline.for_binding(DEFAULT_BINDING)
     assert at_contribute(base) is Proved
