@@ -142,3 +142,24 @@ def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_pro
     assert at_contribute(base) is Proved
     down = FLOOR_CHECK.replace("(soft_cap - mul_div_up(", "(soft_cap - mul_div_down(")
     assert at_contribute(_mutant(base, "offering.imo", FLOOR_CHECK, down)) is Refuted
+
+
+def test_a_relayed_mint_with_a_fee_is_a_step_of_failed_so_conform_sees_the_return_value() -> None:
+    """``market.mint_for`` returning ``minted + fee`` instead of ``minted -
+    fee`` (``market.imo:325``): the balances are right, only the value a
+    relayed mint with a fee returns differs. The binding's scenario
+    ``failed`` ends with such a mint (actor:1's request, signed by its key,
+    relayed by actor:2 with a fee of 1 mDCEP), which every campaign runs: on
+    pyrevm the spec's model and the contract return the same, the mutant's
+    model does not (conform, as ``mutate --spec`` runs it)."""
+    from conformance.harness import Harness
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = Harness(base.spec, base.binding, "pyrevm").start_from("failed")
+    last = reports[-1]
+    assert all(r.ok for r in reports) and last.step.action == "mint_from_gasless_request"
+    assert last.model is not None and last.model.ok and last.step.args[0][5] > 0  # (the fee)
+    mutant = _mutant(base, "market.imo", "    emit Mint(payer, recipient, amount, minted)\n    return minted - fee",
+                     "    emit Mint(payer, recipient, amount, minted)\n    return minted + fee")
+    bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("failed") if not r.ok]
+    assert bad and bad[0].step.action == "mint_from_gasless_request", bad[:1]
