@@ -146,7 +146,7 @@ def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_pro
 
 def test_a_relayed_mint_with_a_fee_is_a_step_of_failed_so_conform_sees_the_return_value() -> None:
     """``market.mint_for`` returning ``minted + fee`` instead of ``minted -
-    fee`` (``market.imo:325``): the balances are right, only the value a
+    fee`` (``market.imo:327``): the balances are right, only the value a
     relayed mint with a fee returns differs. The binding's scenario
     ``failed`` ends with such a mint (actor:1's request, signed by its key,
     relayed by actor:2 with a fee of 1 mDCEP), which every campaign runs: on
@@ -159,6 +159,12 @@ def test_a_relayed_mint_with_a_fee_is_a_step_of_failed_so_conform_sees_the_retur
     last = reports[-1]
     assert all(r.ok for r in reports) and last.step.action == "mint_from_gasless_request"
     assert last.model is not None and last.model.ok and last.step.args[0][5] > 0  # (the fee)
+    # the model-only run (the prover's guided simulation) takes the same step, with the abstract signature
+    from conformance.simulate import ModelRun
+
+    run = ModelRun(base.spec, base.binding)
+    outcomes = [run.run(s) for s in run.start_from("failed")]
+    assert outcomes[-1] is not None and outcomes[-1].ok and outcomes[-1].value == last.model.value
     mutant = _mutant(base, "market.imo", "    emit Mint(payer, recipient, amount, minted)\n    return minted - fee",
                      "    emit Mint(payer, recipient, amount, minted)\n    return minted + fee")
     bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("failed") if not r.ok]
