@@ -169,3 +169,50 @@ def test_a_relayed_mint_with_a_fee_is_a_step_of_failed_so_conform_sees_the_retur
                      "    emit Mint(payer, recipient, amount, minted)\n    return minted + fee")
     bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("failed") if not r.ok]
     assert bad and bad[0].step.action == "mint_from_gasless_request", bad[:1]
+
+
+# Survivors of the whole-spec run's first pass (engineer smut, session 14).
+
+
+def test_the_buybacks_unit_off_by_one_is_refuted_by_prices_in_the_pools_unit() -> None:
+    """``buyback.WAD`` +-1 or x10 (``buyback.imo:58``): read only by
+    ``min_out_for``, whose bound moves by a hair; no campaign of the first
+    pass made a buyback. Theorem ``buyback.prices_in_the_pools_unit`` is
+    refuted in the first prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "buyback")["buyback.prices_in_the_pools_unit"] is Proved
+    for new in ("(10 ** 18) - 1", "(10 ** 18) + 1", "(10 ** 18) * 10"):
+        mutant = _mutant(base, "buyback.imo", "const WAD: uint256 = 10 ** 18", f"const WAD: uint256 = {new}")
+        assert _first_round(mutant, "buyback")["buyback.prices_in_the_pools_unit"] is Refuted, new
+
+
+def test_buybacks_in_silver_and_of_the_whole_allocation_are_covers_the_narrowed_checks_lose() -> None:
+    """``execute``'s gate ``[Gold, Silver]`` made ``[Gold]``
+    (``buyback.imo:163``) and ``dcep_amount <= allocated - spent`` made ``<``
+    (``:171``): the scenario ``silver_buyback`` of scenarios.json spends the
+    whole allocation in Silver, meeting covers ``buys_back_in_silver`` and
+    ``spends_the_whole_allocation`` on the spec; each mutant loses its cover."""
+    silver, whole = "buyback.buys_back_in_silver", "buyback.spends_the_whole_allocation"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, silver) and _starts_meet(base, whole)
+    gold_only = _mutant(base, "buyback.imo", "when Phase(pool.twap()) in [Gold, Silver]",
+                        "when Phase(pool.twap()) in [Gold]")
+    assert not _starts_meet(gold_only, silver)
+    narrowed = _mutant(base, "buyback.imo", "require dcep_amount <= allocated - spent,",
+                       "require dcep_amount < allocated - spent,")
+    assert not _starts_meet(narrowed, whole)
+
+
+def test_the_largest_yield_share_is_a_cover_the_narrowed_init_loses() -> None:
+    """``init``'s ``reserve_yield_bps <= BPS - BUYBACK_BPS`` made ``<``
+    (``buyback.imo:89``): the deployment ``yield_at_the_cap`` (8,000 bps)
+    books revenue there on the spec (cover ``books_at_the_largest_yield_share``);
+    the mutant refuses that deployment."""
+    key = "buyback.books_at_the_largest_yield_share"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", "require reserve_yield_bps <= BPS - BUYBACK_BPS",
+                     "require reserve_yield_bps < BPS - BUYBACK_BPS")
+    assert not _starts_meet(mutant, key)
