@@ -216,3 +216,18 @@ def test_the_largest_yield_share_is_a_cover_the_narrowed_init_loses() -> None:
     mutant = _mutant(base, "buyback.imo", "require reserve_yield_bps <= BPS - BUYBACK_BPS",
                      "require reserve_yield_bps < BPS - BUYBACK_BPS")
     assert not _starts_meet(mutant, key)
+
+
+def test_a_year_off_by_a_second_is_refuted_by_a_year_is_365_days() -> None:
+    """``market.SECONDS_PER_YEAR`` -1/+1/x10 (``market.imo:73``; interest a
+    hair off, which no first-pass campaign accrued long enough to show):
+    theorem ``a_year_is_365_days`` of both markets is refuted in the first
+    prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "mdcep")["mdcep.a_year_is_365_days"] is Proved
+    for new in ("(31536000) - 1", "(31536000) + 1", "(31536000) * 10"):
+        mutant = _mutant(base, "market.imo", "const SECONDS_PER_YEAR: uint256 = 31536000",
+                         f"const SECONDS_PER_YEAR: uint256 = {new}")
+        assert _first_round(mutant, "mdcep")["mdcep.a_year_is_365_days"] is Refuted, new
