@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
 
@@ -78,26 +79,41 @@ def test_a_zero_buyback_is_written_so_the_widened_check_loses_its_fails_goal() -
     assert not _starts_meet(mutant, key)
 
 
-def test_approving_an_unminted_card_is_a_step_of_members_so_conform_sees_the_lost_reason() -> None:
-    """``member.approve`` without ``require holder != ZERO_ADDRESS,
-    "INVALID_TOKEN"``: approving an unminted card still reverts, with
-    NOT_APPROVED (no caller is its zero holder, nor approved by it), so only
-    the reason tells the mutant from the spec. The binding's scenario
-    ``members`` ends with such an approval (card 3; cards 1 and 2 are
-    minted), which every campaign runs (each focus start gets a shard): on
-    pyrevm the spec's model and the contracts agree on it, the mutant's
-    model does not (conform, as ``mutate --spec`` runs it)."""
+def _scenario(p: Pipeline, scenario: str) -> list[Any]:
+    """The reports of the binding's ``scenario`` (prelude first) on pyrevm against ``p``'s model."""
     from conformance.harness import Harness
 
+    return Harness(p.spec, p.binding, "pyrevm").start_from(scenario)
+
+
+def _first_bad(p: Pipeline, scenario: str) -> Any:
+    """The first step of ``scenario`` where ``p``'s model and the contracts differ (None: none)."""
+    return next((r for r in _scenario(p, scenario) if not r.ok), None)
+
+
+def test_members_ends_with_refusals_whose_reasons_conform_sees() -> None:
+    """Reason-only spec mutants, each caught by conform on the binding's
+    scenario ``members`` (every campaign runs every scenario's steps: each
+    start gets a shard). ``member.approve`` without ``INVALID_TOKEN``
+    (``member.imo:140``): approving an unminted card still reverts, with
+    NOT_APPROVED; the scenario's actor:3 approves card 3, which nobody has
+    minted. ``offering.fund_farm`` without ``EXCEEDS_MERCHANT_MT`` (smut's
+    ``offering.imo:373``): funding the farm with more than the merchant holds
+    reverts FARM_FUNDING_CAP instead; the scenario's merchant tries 10**12 MT.
+    The spec's model and the contracts agree on every step."""
     base = Pipeline.for_binding(DEFAULT_BINDING)
-    last = base.binding.scenarios["members"][-1]
-    assert last[:2] == ("member", "approve")
-    reports = Harness(base.spec, base.binding, "pyrevm").start_from("members")
-    assert all(r.ok for r in reports) and reports[-1].model is not None and reports[-1].model.reason == "INVALID_TOKEN"
+    reports = _scenario(base, "members")
+    assert all(r.ok for r in reports)
+    reasons = [(r.step.action, r.model.reason) for r in reports if r.model is not None and not r.model.ok]
+    assert ("approve", "INVALID_TOKEN") in reasons and ("fund_farm", "EXCEEDS_MERCHANT_MT") in reasons
     mutant = _mutant(base, "member.imo", '    require holder != ZERO_ADDRESS, "INVALID_TOKEN"\n'
                      '    require caller == holder or', "    require caller == holder or")
-    bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("members") if not r.ok]
-    assert bad and bad[0].step.action == "approve", bad[:1]
+    bad = _first_bad(mutant, "members")
+    assert bad is not None and bad.step.action == "approve", bad
+    mutant = _mutant(base, "offering.imo", '    require amount <= merchant_mt, "EXCEEDS_MERCHANT_MT"\n    farm_funded',
+                     "    farm_funded")
+    bad = _first_bad(mutant, "members")
+    assert bad is not None and bad.step.action == "fund_farm", bad
 
 
 FLOOR_CHECK = ("require (soft_cap - mul_div_up(soft_cap, reserve_bps, BPS)) * WAD\n"
@@ -144,31 +160,38 @@ def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_pro
     assert at_contribute(_mutant(base, "offering.imo", FLOOR_CHECK, down)) is Refuted
 
 
-def test_a_relayed_mint_with_a_fee_is_a_step_of_failed_so_conform_sees_the_return_value() -> None:
-    """``market.mint_for`` returning ``minted + fee`` instead of ``minted -
-    fee`` (``market.imo:327``): the balances are right, only the value a
-    relayed mint with a fee returns differs. The binding's scenario
-    ``failed`` ends with such a mint (actor:1's request, signed by its key,
-    relayed by actor:2 with a fee of 1 mDCEP), which every campaign runs: on
-    pyrevm the spec's model and the contract return the same, the mutant's
-    model does not (conform, as ``mutate --spec`` runs it)."""
-    from conformance.harness import Harness
-
+def test_failed_ends_with_a_relayed_mint_with_a_fee_and_a_sale_conform_sees() -> None:
+    """Spec mutants caught by conform on the binding's scenario ``failed``.
+    ``market.mint_for`` returning ``minted + fee`` (``market.imo:327``): the
+    balances are right, only the value a relayed mint with a fee returns
+    differs; the scenario ends with one (actor:1's request, signed by its key,
+    relayed by actor:2 with a fee of 1 mDCEP). ``offering.merchant_sell``
+    without ``NOT_SUCCEEDED`` (smut's ``offering.imo:356``): a failed
+    offering's merchant holds no MT, so its sale reverts EXCEEDS_MERCHANT_MT
+    instead; the scenario's merchant tries to sell 1 MT. The spec's model and
+    the contracts agree on every step."""
     base = Pipeline.for_binding(DEFAULT_BINDING)
-    reports = Harness(base.spec, base.binding, "pyrevm").start_from("failed")
-    last = reports[-1]
-    assert all(r.ok for r in reports) and last.step.action == "mint_from_gasless_request"
-    assert last.model is not None and last.model.ok and last.step.args[0][5] > 0  # (the fee)
-    # the model-only run (the prover's guided simulation) takes the same step, with the abstract signature
+    reports = _scenario(base, "failed")
+    assert all(r.ok for r in reports)
+    mint = next(r for r in reports if r.step.action == "mint_from_gasless_request")
+    assert mint.model is not None and mint.model.ok and mint.step.args[0][5] > 0  # (the fee)
+    sale = next(r for r in reports if r.step.action == "merchant_sell")
+    assert sale.model is not None and sale.model.reason == "NOT_SUCCEEDED"
+    # the model-only run (the prover's guided simulation) takes the signed step too, with the abstract signature
     from conformance.simulate import ModelRun
 
     run = ModelRun(base.spec, base.binding)
-    outcomes = [run.run(s) for s in run.start_from("failed")]
-    assert outcomes[-1] is not None and outcomes[-1].ok and outcomes[-1].value == last.model.value
+    outcomes = [(s, run.run(s)) for s in run.start_from("failed")]
+    value = next(o.value for s, o in outcomes if o is not None and s.action == "mint_from_gasless_request")
+    assert value == mint.model.value
     mutant = _mutant(base, "market.imo", "    emit Mint(payer, recipient, amount, minted)\n    return minted - fee",
                      "    emit Mint(payer, recipient, amount, minted)\n    return minted + fee")
-    bad = [r for r in Harness(mutant.spec, mutant.binding, "pyrevm").start_from("failed") if not r.ok]
-    assert bad and bad[0].step.action == "mint_from_gasless_request", bad[:1]
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "mint_from_gasless_request", bad
+    mutant = _mutant(base, "offering.imo", '    require succeeded, "NOT_SUCCEEDED"\n    require mt_amount',
+                     "    require mt_amount")
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "merchant_sell", bad
 
 
 # Survivors of the whole-spec run's first pass (engineer smut, session 14).
