@@ -192,6 +192,14 @@ def test_failed_ends_with_a_relayed_mint_with_a_fee_and_a_sale_conform_sees() ->
                      "    require mt_amount")
     bad = _first_bad(mutant, "failed")
     assert bad is not None and bad.step.action == "merchant_sell", bad
+    # ``pay_fee``'s ``fee <= balance_of[owner]`` made ``<`` (smut's ``market.imo:290``): the scenario's last
+    # step, a relayed permit whose fee is the owner's whole balance, succeeds on the spec, FEE_TOO_LARGE on it
+    permit = reports[-1]
+    assert permit.step.action == "permit" and permit.model is not None and permit.model.ok
+    mutant = _mutant(base, "market.imo", 'require fee <= balance_of[owner], "FEE_TOO_LARGE"',
+                     'require fee < balance_of[owner], "FEE_TOO_LARGE"')
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "permit", bad
 
 
 # Survivors of the whole-spec run's first pass (engineer smut, session 14).
