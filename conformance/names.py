@@ -11,6 +11,7 @@ from spec import ir
 
 if TYPE_CHECKING:
     from conformance.harness.values import Step
+    from reference.model import Model
 
 
 class BindingNames:
@@ -22,6 +23,7 @@ class BindingNames:
     deployer: int
     actors: list[int]
     addresses: dict[str, int]
+    model: Model
 
     def resolve(self, token: Any, *, self_actor: int | None = None) -> Any:
         """Turn a binding value (``actor:N``, ``actor:self``, ``deployer``,
@@ -71,7 +73,14 @@ class BindingNames:
                 yield i, step, attack.expected(i)
 
     def binding_steps(self, steps: Sequence[BindingStep]) -> Iterator[Step]:
-        """Steps of a binding's prelude or scenario, with actors resolved."""
+        """Steps of a binding's prelude or scenario, with actors resolved. A
+        signed request is written as a list of its fields followed by the
+        word ``signed``: the request signed by its owner, as it is (its nonce
+        and expiry too), for this chain and the module (:meth:`signed_args`).
+
+        Raises:
+            BindingError: ``signed`` in a step of an action without a ``signed`` clause.
+        """
         from conformance.harness.values import Step
 
         for module, action, caller, args in steps:
@@ -80,5 +89,34 @@ class BindingNames:
                 continue
             callers = self.actors if caller == "actor:*" else [self.resolve(caller)]
             for c in callers:
-                values = tuple(self.resolve(a, self_actor=c) for a in args)
+                values = tuple(tuple(self.resolve(x, self_actor=c) for x in a) if isinstance(a, list)
+                               else a if a == "signed" else self.resolve(a, self_actor=c) for a in args)
+                if "signed" in values:
+                    act = self.spec.modules[module].actions[action]
+                    if act.signed_request is None:
+                        raise BindingError(f"`signed` in a step of {module}.{action}, which has no `signed` clause")
+                    values = self.signed_args(module, act, values)
                 yield Step("action", module, action, c, values)
+
+    def signed_args(self, module: str, act: ir.Action, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A signed action's arguments with the request (a tuple of its
+        fields) and ``signed`` as the model takes them: the request's record,
+        and the abstract signature of its owner (the ``signed`` clause's
+        field) over it, for this chain and ``module``'s address. The EVM
+        harness signs with the owner's key instead (see its override)."""
+        from conformance.signatures import _owner_field
+        from reference.codegen import attr
+        from reference.runtime import Signature
+
+        r_index = next(i for i, (_, t) in enumerate(act.params) if isinstance(t, ir.RecordT)
+                       and t.name == act.signed_request)
+        rtype = act.params[r_index][1]
+        assert isinstance(rtype, ir.RecordT)
+        request = self.model.record(rtype.module, rtype.name, *values[r_index])
+        owner = getattr(request, attr(_owner_field(act)))
+        out = list(values)
+        out[r_index] = request
+        out[values.index("signed")] = Signature(owner, rtype.name, request, getattr(self, "chain_id", 1),
+                                                self.addresses[module], True)
+        return tuple(out)
+

@@ -259,6 +259,15 @@ class DeployedPair(BindingNames):
     def _prelude_steps(self) -> Iterator[Step]:
         return self.binding_steps(self.binding.prelude)
 
+    def signed_args(self, module: str, act: ir.Action, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A binding step's signed request, signed by its owner's key as it
+        is (:func:`conformance.signatures.sign_requests`, kind ``as_drawn``):
+        the contract checks the EIP-712 signature, the model the abstract one."""
+        from conformance.signatures import SigDraw, sign_requests
+
+        drawn = tuple(SigDraw("as_drawn", 1) if v == "signed" else v for v in values)
+        return sign_requests(drawn, module, act, self.spec, self.signing, None, self.backend.timestamp)
+
     def start_from(self, scenario: str | None) -> list[StepReport]:
         """Make the state after the prelude, then ``scenario``'s steps (if any),
         the state every later :meth:`reset` returns to. Returns the scenario's

@@ -1,0 +1,264 @@
+"""Session 14: survivors of ``imospec mutate --spec`` closed, each caught the
+way ``mutate --spec`` catches it (a theorem refuted in its first prove
+round, a cover the mutant cannot meet, a starting state's steps breaking a
+rule, or conform against the bundled contracts diverging). Each test runs the
+unmutated spec (it passes) and the mutant (it is caught)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+
+
+def _mutant(base: Pipeline, file: str, old: str, new: str) -> Pipeline:
+    """``base`` with the one occurrence of ``old`` in ``file`` made ``new``."""
+    name = next(n for n in base.sources.texts if Path(n).name == file)
+    texts = dict(base.sources.texts)
+    assert (texts[name] or "").count(old) == 1, old
+    texts[name] = (texts[name] or "").replace(old, new)
+    p = Pipeline.for_binding(DEFAULT_BINDING)
+    p.__dict__["sources"] = replace(base.sources, texts=texts)
+    return p
+
+
+def _first_round(p: Pipeline, module: str) -> dict[str, type]:
+    """The outcome of each query of ``mutate --spec``'s first prove round
+    (the ``ensures`` and theorems of ``module``), by rule label."""
+    from verification.runner import Options, prove
+
+    options = Options(module=module, only_ensures=True, vacuity=False, cache=False, jobs=1)
+    return {r.job.rule_label: type(r.outcome) for r in prove(options, p.spec).proofs}
+
+
+def test_a_day_off_by_one_is_refuted_by_the_default_window_theorem() -> None:
+    """``offering.DAY - 1`` (read only by the default of ``duration``, which
+    the bundled deployment and its contract take alike): theorem
+    ``default_window_is_three_days`` is refuted in the first prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "offering")["offering.default_window_is_three_days"] is Proved
+    for new in ("86400 - 1", "86400 + 1", "86400 * 10"):
+        mutant = _mutant(base, "offering.imo", "const DAY: uint256 = 86400", f"const DAY: uint256 = {new}")
+        assert _first_round(mutant, "offering")["offering.default_window_is_three_days"] is Refuted, new
+
+
+def _starts_meet(p: Pipeline, key: str) -> bool:
+    """Whether the covers' starting states (deployment, the binding's
+    scenarios, and the scenarios and deployments of ``scenarios.json``, their
+    written steps) meet the goal ``key``: no walk is needed, so no seed can
+    miss it."""
+    from conformance.witness import CoverReport, _Search, goals_of, observed
+
+    goals = [g for g in goals_of(p.spec) if g.key == key]
+    assert len(goals) == 1, key
+    report = CoverReport(goals)
+    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, [])
+    with observed(search.model) as obs:
+        search.obs = obs
+        search.starts()
+    return key in report.met
+
+
+def test_a_zero_buyback_is_written_so_the_widened_check_loses_its_fails_goal() -> None:
+    """``buyback.execute`` with ``dcep_amount > 0`` made ``>=`` (a zero
+    buyback then reverts in the pool's swap instead): the deployment
+    ``timelocks_by_account`` ends with the merchant's buyback of 0 DCEP in
+    Silver, which meets ``require ZERO_AMOUNT:fails`` on the spec (at every
+    seed: a written step, not a walk; seed 1's walks missed it); on the mutant
+    the check cannot fail for a uint256, so the goal is lost (the covers
+    stage of ``mutate --spec``)."""
+    key = "buyback.execute:require ZERO_AMOUNT:fails"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", 'require dcep_amount > 0, "ZERO_AMOUNT"',
+                     'require dcep_amount >= 0, "ZERO_AMOUNT"')
+    assert not _starts_meet(mutant, key)
+
+
+def _scenario(p: Pipeline, scenario: str) -> list[Any]:
+    """The reports of the binding's ``scenario`` (prelude first) on pyrevm against ``p``'s model."""
+    from conformance.harness import Harness
+
+    return Harness(p.spec, p.binding, "pyrevm").start_from(scenario)
+
+
+def _first_bad(p: Pipeline, scenario: str) -> Any:
+    """The first step of ``scenario`` where ``p``'s model and the contracts differ (None: none)."""
+    return next((r for r in _scenario(p, scenario) if not r.ok), None)
+
+
+def test_members_ends_with_refusals_whose_reasons_conform_sees() -> None:
+    """Reason-only spec mutants, each caught by conform on the binding's
+    scenario ``members`` (every campaign runs every scenario's steps: each
+    start gets a shard). ``member.approve`` without ``INVALID_TOKEN``
+    (``member.imo:140``): approving an unminted card still reverts, with
+    NOT_APPROVED; the scenario's actor:3 approves card 3, which nobody has
+    minted. ``offering.fund_farm`` without ``EXCEEDS_MERCHANT_MT`` (smut's
+    ``offering.imo:373``): funding the farm with more than the merchant holds
+    reverts FARM_FUNDING_CAP instead; the scenario's merchant tries 10**12 MT.
+    The spec's model and the contracts agree on every step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "members")
+    assert all(r.ok for r in reports)
+    reasons = [(r.step.action, r.model.reason) for r in reports if r.model is not None and not r.model.ok]
+    assert ("approve", "INVALID_TOKEN") in reasons and ("fund_farm", "EXCEEDS_MERCHANT_MT") in reasons
+    mutant = _mutant(base, "member.imo", '    require holder != ZERO_ADDRESS, "INVALID_TOKEN"\n'
+                     '    require caller == holder or', "    require caller == holder or")
+    bad = _first_bad(mutant, "members")
+    assert bad is not None and bad.step.action == "approve", bad
+    mutant = _mutant(base, "offering.imo", '    require amount <= merchant_mt, "EXCEEDS_MERCHANT_MT"\n    farm_funded',
+                     "    farm_funded")
+    bad = _first_bad(mutant, "members")
+    assert bad is not None and bad.step.action == "fund_farm", bad
+
+
+FLOOR_CHECK = ("require (soft_cap - mul_div_up(soft_cap, reserve_bps, BPS)) * WAD\n"
+               "        >= phases.floor * mul_div_down(mt_total, pool_mt_bps, BPS)")
+
+
+def test_the_launch_checks_boundary_and_seed_rounding_lose_the_cover_opens_at_the_floor() -> None:
+    """The offering's init check ``OPENS_BELOW_FLOOR`` made stricter: ``>=``
+    made ``>`` (``offering.imo:122:13``), or the pool's MT seed rounded up
+    (``:123:27``). The deployment ``opens_at_the_floor`` of scenarios.json
+    (a soft cap that seeds the pool at exactly the floor, with an MT seed of
+    480,000.3 MT) launches the pool at the floor on the spec (cover
+    ``opens_at_the_floor``); each mutant refuses that deployment, and no
+    start meets the cover (the covers stage of ``mutate --spec``)."""
+    key = "offering.opens_at_the_floor"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    strict = FLOOR_CHECK.replace(">= phases.floor", "> phases.floor")
+    rounded_up = FLOOR_CHECK.replace("mul_div_down(mt_total", "mul_div_up(mt_total")
+    for new in (strict, rounded_up):
+        assert not _starts_meet(_mutant(base, "offering.imo", FLOOR_CHECK, new), key), new
+
+
+def test_the_launch_checks_reserve_share_rounded_down_is_refuted_by_the_full_prove() -> None:
+    """The same check with the reserve's share of the soft cap rounded down
+    (``offering.imo:122:25``) is looser: it admits a soft cap whose pool seed
+    (rounded up, as ``reserve_share`` rounds it) opens one unit under the
+    floor. Not caught by the first pass of ``mutate --spec`` (the ``ensures``
+    round proves no invariant), but by its ``prove`` stage: invariant
+    ``opens_at_or_above_floor`` is refuted at ``contribute`` (the raise that
+    reaches such a soft cap), and proved on the spec."""
+    from verification.outcome import Proved, Refuted
+    from verification.runner import Options, prove
+
+    options = Options(module="offering", invariant="opens_at_or_above_floor", vacuity=False, cache=False, jobs=1)
+
+    def at_contribute(p: Pipeline) -> type:
+        proofs = prove(options, p.spec).proofs
+        return next(type(r.outcome) for r in proofs if r.job.action_label == "offering.contribute")
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert at_contribute(base) is Proved
+    down = FLOOR_CHECK.replace("(soft_cap - mul_div_up(", "(soft_cap - mul_div_down(")
+    assert at_contribute(_mutant(base, "offering.imo", FLOOR_CHECK, down)) is Refuted
+
+
+def test_failed_ends_with_a_relayed_mint_with_a_fee_and_a_sale_conform_sees() -> None:
+    """Spec mutants caught by conform on the binding's scenario ``failed``.
+    ``market.mint_for`` returning ``minted + fee`` (``market.imo:327``): the
+    balances are right, only the value a relayed mint with a fee returns
+    differs; the scenario ends with one (actor:1's request, signed by its key,
+    relayed by actor:2 with a fee of 1 mDCEP). ``offering.merchant_sell``
+    without ``NOT_SUCCEEDED`` (smut's ``offering.imo:356``): a failed
+    offering's merchant holds no MT, so its sale reverts EXCEEDS_MERCHANT_MT
+    instead; the scenario's merchant tries to sell 1 MT. The spec's model and
+    the contracts agree on every step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "failed")
+    assert all(r.ok for r in reports)
+    mint = next(r for r in reports if r.step.action == "mint_from_gasless_request")
+    assert mint.model is not None and mint.model.ok and mint.step.args[0][5] > 0  # (the fee)
+    sale = next(r for r in reports if r.step.action == "merchant_sell")
+    assert sale.model is not None and sale.model.reason == "NOT_SUCCEEDED"
+    # the model-only run (the prover's guided simulation) takes the signed step too, with the abstract signature
+    from conformance.simulate import ModelRun
+
+    run = ModelRun(base.spec, base.binding)
+    outcomes = [(s, run.run(s)) for s in run.start_from("failed")]
+    value = next(o.value for s, o in outcomes if o is not None and s.action == "mint_from_gasless_request")
+    assert value == mint.model.value
+    mutant = _mutant(base, "market.imo", "    emit Mint(payer, recipient, amount, minted)\n    return minted - fee",
+                     "    emit Mint(payer, recipient, amount, minted)\n    return minted + fee")
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "mint_from_gasless_request", bad
+    mutant = _mutant(base, "offering.imo", '    require succeeded, "NOT_SUCCEEDED"\n    require mt_amount',
+                     "    require mt_amount")
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "merchant_sell", bad
+    # ``pay_fee``'s ``fee <= balance_of[owner]`` made ``<`` (smut's ``market.imo:290``): the scenario's last
+    # step, a relayed permit whose fee is the owner's whole balance, succeeds on the spec, FEE_TOO_LARGE on it
+    permit = reports[-1]
+    assert permit.step.action == "permit" and permit.model is not None and permit.model.ok
+    mutant = _mutant(base, "market.imo", 'require fee <= balance_of[owner], "FEE_TOO_LARGE"',
+                     'require fee < balance_of[owner], "FEE_TOO_LARGE"')
+    bad = _first_bad(mutant, "failed")
+    assert bad is not None and bad.step.action == "permit", bad
+
+
+# Survivors of the whole-spec run's first pass (engineer smut, session 14).
+
+
+def test_the_buybacks_unit_off_by_one_is_refuted_by_prices_in_the_pools_unit() -> None:
+    """``buyback.WAD`` +-1 or x10 (``buyback.imo:58``): read only by
+    ``min_out_for``, whose bound moves by a hair; no campaign of the first
+    pass made a buyback. Theorem ``buyback.prices_in_the_pools_unit`` is
+    refuted in the first prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "buyback")["buyback.prices_in_the_pools_unit"] is Proved
+    for new in ("(10 ** 18) - 1", "(10 ** 18) + 1", "(10 ** 18) * 10"):
+        mutant = _mutant(base, "buyback.imo", "const WAD: uint256 = 10 ** 18", f"const WAD: uint256 = {new}")
+        assert _first_round(mutant, "buyback")["buyback.prices_in_the_pools_unit"] is Refuted, new
+
+
+def test_buybacks_in_silver_and_of_the_whole_allocation_are_covers_the_narrowed_checks_lose() -> None:
+    """``execute``'s gate ``[Gold, Silver]`` made ``[Gold]``
+    (``buyback.imo:163``) and ``dcep_amount <= allocated - spent`` made ``<``
+    (``:171``): the scenario ``silver_buyback`` of scenarios.json spends the
+    whole allocation in Silver, meeting covers ``buys_back_in_silver`` and
+    ``spends_the_whole_allocation`` on the spec; each mutant loses its cover."""
+    silver, whole = "buyback.buys_back_in_silver", "buyback.spends_the_whole_allocation"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, silver) and _starts_meet(base, whole)
+    gold_only = _mutant(base, "buyback.imo", "when Phase(pool.twap()) in [Gold, Silver]",
+                        "when Phase(pool.twap()) in [Gold]")
+    assert not _starts_meet(gold_only, silver)
+    narrowed = _mutant(base, "buyback.imo", "require dcep_amount <= allocated - spent,",
+                       "require dcep_amount < allocated - spent,")
+    assert not _starts_meet(narrowed, whole)
+
+
+def test_the_largest_yield_share_is_a_cover_the_narrowed_init_loses() -> None:
+    """``init``'s ``reserve_yield_bps <= BPS - BUYBACK_BPS`` made ``<``
+    (``buyback.imo:89``): the deployment ``yield_at_the_cap`` (8,000 bps)
+    books revenue there on the spec (cover ``books_at_the_largest_yield_share``);
+    the mutant refuses that deployment."""
+    key = "buyback.books_at_the_largest_yield_share"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", "require reserve_yield_bps <= BPS - BUYBACK_BPS",
+                     "require reserve_yield_bps < BPS - BUYBACK_BPS")
+    assert not _starts_meet(mutant, key)
+
+
+def test_a_year_off_by_a_second_is_refuted_by_a_year_is_365_days() -> None:
+    """``market.SECONDS_PER_YEAR`` -1/+1/x10 (``market.imo:73``; interest a
+    hair off, which no first-pass campaign accrued long enough to show):
+    theorem ``a_year_is_365_days`` of both markets is refuted in the first
+    prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "mdcep")["mdcep.a_year_is_365_days"] is Proved
+    for new in ("(31536000) - 1", "(31536000) + 1", "(31536000) * 10"):
+        mutant = _mutant(base, "market.imo", "const SECONDS_PER_YEAR: uint256 = 31536000",
+                         f"const SECONDS_PER_YEAR: uint256 = {new}")
+        assert _first_round(mutant, "mdcep")["mdcep.a_year_is_365_days"] is Refuted, new
