@@ -19,7 +19,7 @@ from evm_backend.records import Receipt
 from reference.model import Outcome
 from reference.runtime import Signature
 from spec import ir
-from spec.analysis import write_set
+from spec.analysis import fields_written, write_set
 
 
 class StepComparison(ViewComparison):
@@ -115,8 +115,8 @@ class StepComparison(ViewComparison):
 
         After the previous step the two sides agreed on every observable
         (see :meth:`compare_state`). An observable the model did not change
-        (``outcome.before`` holds the state of every module the action could
-        write) and whose storage the EVM did not change still has that agreed
+        (``outcome.journal``, the action's undo log, names every entry it
+        wrote: :meth:`_journal_changes`) and whose storage the EVM did not change still has that agreed
         value on both sides, so comparing just the changed entries finds
         every difference a full read would, reading a handful of slots instead
         of every map entry at every known address. (It can find more: an
@@ -136,9 +136,12 @@ class StepComparison(ViewComparison):
         no slots to watch: those of the modules the spec lets the step change,
         or that logged, are read in full.
         """
-        entries: set[tuple[str, str, tuple[int, ...]]] = set()
-        for module, before in outcome.before.items():
-            entries.update(self._model_changes(module, before))
+        entries = self._journal_changes(outcome.journal, fields_written(self.spec, step.module, step.action)) \
+            if outcome.ok else set()
+        if entries is None:
+            entries = set()
+            for module, before in outcome.before.items():
+                entries.update(self._model_changes(module, before))
         # what the spec lets this action change, and any contract that logged
         logged = {self.module_at.get(int(log.address, 16)) for log in receipt.logs}
         scope = set(write_set(self.spec, step.module, step.action)) | {m for m in logged if m}

@@ -133,6 +133,8 @@ class DeployedPair(BindingNames):
         # the two sides were last compared in full and agreed
         self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
                              for module, m in self.spec.modules.items()}
+        self._attr_names = {module: {_attr(name): name for name in names}
+                            for module, names in self._state_types.items()}
         self._locations: dict[tuple[str, str], Where] = {}
         # a slot holds one entry, or several packed together
         # (values are frozen, so that a saved copy of the index is never changed by a later step)

@@ -27,7 +27,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from evm_backend.storage import LayoutError, placed, rules_for
-from reference.runtime import Map
+from reference.runtime import _ABSENT, _FIELD, Map
 from spec import ir
 
 
@@ -177,6 +177,99 @@ class StorageIndex(DeployedPair):
             else:
                 yield module, name, ()
 
+    def _journal_changes(self, journal: Iterable[tuple[Any, Any, Any]],
+                         written: dict[str, frozenset[str]]) -> set[tuple[str, str, tuple[int, ...]]] | None:
+        """The entries a successful action wrote, from its undo log
+        (:attr:`reference.model.Outcome.journal`): every entry it assigned
+        (an entry assigned its old value again included), and every entry
+        under a map key it added; what :meth:`_model_changes` finds from
+        copies of the state before, and no copies. None when a write went to
+        a container the state no longer holds (one the action replaced after
+        writing into it): the caller then compares the copies. ``written``
+        is what the spec lets the action assign, by module
+        (:func:`spec.analysis.fields_written`): where the maps and records
+        it wrote into are looked for.
+        """
+        state = self.model.world.state
+        owners = {id(st): m for m, st in state.items()}
+        names = self._attr_names
+        types = self._state_types
+        where: dict[int, tuple[str, str, tuple[int, ...], ir.Type]] | None = None
+        nested = False
+        out: set[tuple[str, str, tuple[int, ...]]] = set()
+        for target, key, old in journal:
+            if key is _FIELD:
+                module = owners.get(id(target))
+                if module is not None:  # a variable of a module's state
+                    attr, was = old
+                    name = names[module].get(attr)
+                    if name is None:  # (a parameter: none is ever written)
+                        continue
+                    t = types[module][name]
+                    if isinstance(t, ir.MapT):
+                        new = getattr(target, attr)
+                        out.update((module, name, keys) for keys in (
+                            self._map_changes(was, new, t) if isinstance(was, Map)
+                            else (k for k, _, _ in self._map_entries(new, t))))
+                    else:
+                        out.add((module, name, ()))
+                    continue
+            if where is None:
+                where = self._containers(state, written, nested=False)
+            found = where.get(id(target))
+            if found is None and not nested:
+                nested = True
+                where.update(self._containers(state, written, nested=True))
+                found = where.get(id(target))
+            if found is None:
+                return None
+            module, name, keys, t = found
+            if key is _FIELD:  # a field of a record: the record is one entry
+                out.add((module, name, keys))
+                continue
+            assert isinstance(t, ir.MapT)
+            k = (*keys, int(key))
+            if isinstance(t.value, ir.MapT):
+                new = dict.get(target, key, _ABSENT)
+                if isinstance(old, Map) and isinstance(new, Map):
+                    out.update((module, name, (*k, *sub)) for sub in self._map_changes(old, new, t.value))
+                elif isinstance(new, Map):  # a new key: every entry under it
+                    out.update((module, name, (*k, *sub)) for sub, _, _ in self._map_entries(new, t.value))
+            else:
+                out.add((module, name, k))
+        return out
+
+    def _containers(self, state: dict[str, Any], written: dict[str, frozenset[str]], *,
+                    nested: bool) -> dict[int, tuple[str, str, tuple[int, ...], ir.Type]]:
+        """The maps and records that the variables ``written`` (by module)
+        hold, by identity: the variable, the keys and the
+        type each is at. Those the variables are, or with ``nested`` those
+        inside them too."""
+        out: dict[int, tuple[str, str, tuple[int, ...], ir.Type]] = {}
+
+        def visit(module: str, name: str, keys: tuple[int, ...], t: ir.Type, value: Any) -> None:
+            if isinstance(t, ir.MapT):
+                out[id(value)] = (module, name, keys, t)
+                if isinstance(t.value, (ir.MapT, ir.RecordT)):
+                    for k, v in value.items():
+                        visit(module, name, (*keys, int(k)), t.value, v)
+            elif isinstance(t, ir.RecordT):
+                out[id(value)] = (module, name, keys, t)
+
+        for module, names in written.items():
+            st = state[module]
+            types = self._state_types[module]
+            for name in names:
+                t = types.get(name)
+                if not isinstance(t, (ir.MapT, ir.RecordT)):
+                    continue
+                value = getattr(st, _attr(name))
+                if nested:
+                    visit(module, name, (), t, value)
+                else:
+                    out[id(value)] = (module, name, (), t)
+        return out
+
     def _map_changes(self, old: Map, new: Map, t: ir.MapT) -> Iterator[tuple[int, ...]]:
         # a successful action only adds keys to the model's maps
         for k, v in new.items():
@@ -219,7 +312,9 @@ class StorageIndex(DeployedPair):
             return
         added: dict[str, tuple[list[str], list[int]]] = {}
         for (address, slot) in itertools.islice(index, self._watched, None):
-            module = min(index[(address, slot)])[0]  # one contract's slots belong to one module
+            entries = index[(address, slot)]
+            # (one contract's slots belong to one module)
+            module = min(entries)[0] if len(entries) > 1 else next(iter(entries))[0]
             addresses, slots = added.setdefault(module, ([], []))
             addresses.append(address)
             slots.append(slot)
