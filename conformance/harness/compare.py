@@ -157,13 +157,17 @@ class StepComparison(ViewComparison):
     def sweep(self) -> list[Difference]:
         """What :meth:`compare_state` with no arguments finds, reading only
         what the per-step comparison can have missed: the views, the watched
-        slots of every module (for a backend that does not record writes), and
+        slots of every module (for a backend that does not record writes)
+        whose words may have changed since they were last read (a
+        transaction succeeded since: a module read after the last one that
+        did, and no reverted one, changes nothing), and
         the variables read through getters. After a step that was not
         compared, it reads everything."""
         if not self._baseline_valid:
             return self.compare_state(None)
         modules = set(self.spec.modules)
-        written = () if self.backend.records_storage_writes else self._changed_watched_words(modules)
+        written = () if self.backend.records_storage_writes else self._changed_watched_words(
+            [m for m in self.spec.modules if m in self._unread])
         # (the storage first: a change it finds is one the views may read)
         entries = self._compare_entries(set(), written, modules)
         return self.compare_views() + entries

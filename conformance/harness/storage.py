@@ -151,6 +151,7 @@ class StorageIndex(DeployedPair):
         self.state_version += 1
         self.forget_answers(None)  # no receipt says what was written
         self.changed_everything()
+        self._unread.update(self.spec.modules)
 
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
         """The model's value of one entry, and its type."""
@@ -299,6 +300,7 @@ class StorageIndex(DeployedPair):
             return
         self._watch = {m: ([], [], []) for m in self.spec.modules}
         self._watched = 0
+        self._unread = set()
         self._watch_new()
 
     def _watch_new(self) -> None:
@@ -331,6 +333,7 @@ class StorageIndex(DeployedPair):
         for module in modules:
             addresses, slots, old = self._watch[module]
             words = self.backend.read_storage(addresses, slots)
+            self._unread.discard(module)
             if words != old:
                 self.changed_modules((module,))
                 self._watch[module] = (addresses, slots, words)

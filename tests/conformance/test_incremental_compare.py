@@ -244,3 +244,37 @@ def _attr(name: str) -> str:
     from conformance.harness.values import _attr as attr
 
     return attr(name)
+
+
+def test_a_sweep_reads_again_only_what_a_transaction_may_have_changed(tiny_mutant: MutantMaker) -> None:
+    # on pyrevm the sweep reads back the watched words of the modules not read
+    # since the last transaction that succeeded; a stray write (set_price
+    # approving in cash, which the spec does not let it write) is still found
+    # by a sweep after later clock moves and reverted steps, and a sweep right
+    # after a sweep reads nothing
+    tiny_mutant("vault.vy", "    self.price = p\n", "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
+    binding_path = tiny_mutant("vault.vy", "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
+                               "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
+                               "    def approve(spender: address, amount: uint256) -> bool: nonpayable")
+    h = _harness(binding_path, "pyrevm")
+    read: list[int] = []
+    original = h.backend.read_storage
+
+    def counted(addresses: list[str], slots: list[int]) -> list[int]:
+        read.append(len(slots))
+        return original(addresses, slots)
+
+    h.backend.read_storage = counted  # type: ignore[method-assign]
+    owner, bob = h.actors[0], h.actors[2]
+    assert h.run(Step("action", "vault", "set_price", owner, (12345,))).ok
+    assert h.run(Step("time", seconds=60, blocks=1)).ok
+    assert h.run(Step("action", "vault", "top_up", bob, (0,))).ok  # (reverts on both sides)
+    assert any(d.where.startswith("cash.allowance") for d in h.sweep())
+    read.clear()
+    h.sweep()
+    assert sum(read) == 0
+    # a successful step reads its own modules; the sweep after it the others
+    assert h.run(Step("action", "cash", "transfer", h.actors[1], (bob, 5))).ok
+    read.clear()
+    assert h.sweep() == []
+    assert sum(read) == sum(len(h._watch[m][1]) for m in h.spec.modules if m != "cash") > 0
