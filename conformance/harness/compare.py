@@ -9,6 +9,7 @@ from typing import Any
 from conformance.harness.values import (
     Difference,
     Step,
+    StorageRead,
     _attr,
     normal,
     to_abi,
@@ -184,11 +185,18 @@ class StepComparison(ViewComparison):
         self.changed_variables(v for v in self._getter_vars if v[0] in getter_scope)
         grew = len(index)
         diffs = []
+        compared = []
         for module, name, keys in sorted(entries):
             t = self._state_types[module][name]
             leaf, leaf_t = self._model_entry(module, name, t, keys)
-            path, model_value, reader = self._entry(module, name, keys, leaf_t, leaf)
-            evm_value = reader()
+            compared.append(self._entry(module, name, keys, leaf_t, leaf))
+        # (the slots of the entries kept in storage read at once)
+        slots = list(dict.fromkeys((r.address, s.slot) for _, _, r in compared if isinstance(r, StorageRead)
+                                   for s in r.slices))
+        words = dict(zip(slots, self.backend.read_storage([a for a, _ in slots], [s for _, s in slots]),
+                         strict=True)) if slots else {}
+        for path, model_value, reader in compared:
+            evm_value = reader.value(words) if isinstance(reader, StorageRead) else reader()
             if model_value != evm_value:
                 diffs.append(Difference(path(), model_value, evm_value))
         for module, name in self._getter_vars:

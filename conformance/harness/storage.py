@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -337,8 +338,9 @@ class StorageIndex(DeployedPair):
             if words != old:
                 self.changed_modules((module,))
                 self._watch[module] = (addresses, slots, words)
-                changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
-                               if a != b)
+                differ = list(map(operator.ne, old, words))
+                changed.extend(zip(itertools.compress(addresses, differ), itertools.compress(slots, differ),
+                                   strict=True))
         return changed
 
     def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:
