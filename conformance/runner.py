@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning
 from hypothesis.reporting import with_reporter
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import get_state_machine_test
 
 from conformance.binding import Binding
 from conformance.deployment import check_deployments
@@ -357,7 +357,11 @@ class ShardRunner:
                 # business: the shrunk trace is
                 with with_reporter(_silent), warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
-                    run_state_machine_as_test(seeded, settings=config)
+                    test = get_state_machine_test(seeded, settings=config)
+                    # (no example database: hypothesis would otherwise key it by a digest of its own
+                    # test function's source, tokenized for every shard; the seed decides the draws)
+                    test._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
+                    test()
             except Divergence:
                 trace = self._failing.get("trace")
                 if trace and shrink:
