@@ -381,12 +381,13 @@ def _silent(_text: object) -> None:
 
 def portable(reports: list[StepReport] | None) -> list[StepReport] | None:
     """Reports that can cross to another process: the model's side keeps its
-    result, reason, value (as a plain value) and events, not its states."""
+    result, reason, value (as a plain value) and events, not its states (nor
+    its undo log, which holds pieces of them)."""
     if reports is None:
         return None
     out = []
     for r in reports:
-        model = None if r.model is None else replace(r.model, value=normal(r.model.value), before={})
+        model = None if r.model is None else replace(r.model, value=normal(r.model.value), before={}, journal=())
         step = step_from_json(json.loads(json.dumps(step_to_json(r.step))))
         out.append(StepReport(step, model, r.evm, list(r.differences)))
     return out
