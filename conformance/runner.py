@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning
 from hypothesis.reporting import with_reporter
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import get_state_machine_test
 
 from conformance.binding import Binding
 from conformance.deployment import check_deployments
@@ -357,7 +357,11 @@ class ShardRunner:
                 # business: the shrunk trace is
                 with with_reporter(_silent), warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
-                    run_state_machine_as_test(seeded, settings=config)
+                    test = get_state_machine_test(seeded, settings=config)
+                    # (no example database: hypothesis would otherwise key it by a digest of its own
+                    # test function's source, tokenized for every shard; the seed decides the draws)
+                    test._hypothesis_internal_database_key = None  # type: ignore[attr-defined]
+                    test()
             except Divergence:
                 trace = self._failing.get("trace")
                 if trace and shrink:
@@ -377,12 +381,13 @@ def _silent(_text: object) -> None:
 
 def portable(reports: list[StepReport] | None) -> list[StepReport] | None:
     """Reports that can cross to another process: the model's side keeps its
-    result, reason, value (as a plain value) and events, not its states."""
+    result, reason, value (as a plain value) and events, not its states (nor
+    its undo log, which holds pieces of them)."""
     if reports is None:
         return None
     out = []
     for r in reports:
-        model = None if r.model is None else replace(r.model, value=normal(r.model.value), before={})
+        model = None if r.model is None else replace(r.model, value=normal(r.model.value), before={}, journal=())
         step = step_from_json(json.loads(json.dumps(step_to_json(r.step))))
         out.append(StepReport(step, model, r.evm, list(r.differences)))
     return out

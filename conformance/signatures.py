@@ -155,9 +155,7 @@ def typed_data(ctx: SigningContext, spec: ir.Spec, module: str, request_type: st
             message[key] = v
     return {
         "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"},
-                             {"name": "verifyingContract", "type": "address"}],
+            "EIP712Domain": list(_DOMAIN_FIELDS),
             request_type: fields,
         },
         "primaryType": request_type,
@@ -170,12 +168,54 @@ def typed_data(ctx: SigningContext, spec: ir.Spec, module: str, request_type: st
 def sign(key: bytes, data: dict[str, Any]) -> tuple[int, int, int]:
     """``(v, r, s)`` of ``key``'s signature over the typed ``data`` (low s):
     the EIP-191 digest (``0x19``, version 1, the domain separator and the
-    struct hash) signed as eth-account signs it, deterministically (RFC 6979),
-    by a key object made once per key."""
-    signable = encode_typed_data(full_message=data)
-    digest = keccak(b"\x19" + signable.version + signable.header + signable.body)
-    signature = _signer(key).sign_msg_hash(digest)
+    struct hash, :func:`typed_digest`) signed as eth-account signs it,
+    deterministically (RFC 6979), by a key object made once per key."""
+    signature = _signer(key).sign_msg_hash(typed_digest(data))
     return signature.v + 27, signature.r, signature.s
+
+
+_DOMAIN_FIELDS = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                  {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
+
+# the EIP-712 atomic types a request's fields have here, and how each value is one 32-byte word
+_WORDS: dict[str, Callable[[Any], bytes]] = {
+    "uint256": lambda v: int(v).to_bytes(32, "big"),
+    "address": lambda v: int(v, 16).to_bytes(32, "big") if isinstance(v, str) else int(v).to_bytes(32, "big"),
+    "bool": lambda v: (1 if v else 0).to_bytes(32, "big"),
+    "bytes32": lambda v: bytes(v).rjust(32, b"\0") if isinstance(v, bytes) else int(v).to_bytes(32, "big"),
+}
+
+
+def typed_digest(data: dict[str, Any]) -> bytes:
+    """The EIP-191 digest that an EIP-712 signature over ``data`` (as
+    :func:`typed_data` makes it) signs: ``keccak256(0x19 0x01 ++
+    domainSeparator ++ hashStruct(message))``, the type hash and the
+    domain separator made once each. A request whose fields are not all
+    atomic (uint256, address, bool, bytes32) is encoded by eth-account."""
+    primary = data["primaryType"]
+    fields = tuple((f["name"], f["type"]) for f in data["types"][primary])
+    if any(t not in _WORDS for _, t in fields) or set(data["types"]) != {"EIP712Domain", primary} \
+            or data["types"]["EIP712Domain"] != _DOMAIN_FIELDS:
+        signable = encode_typed_data(full_message=data)
+        return bytes(keccak(b"\x19" + signable.version + signable.header + signable.body))
+    d = data["domain"]
+    message = data["message"]
+    struct = _type_hash(primary, fields) + b"".join(_WORDS[t](message[n]) for n, t in fields)
+    return bytes(keccak(b"\x19\x01" + _domain_separator(d["name"], d["version"], int(d["chainId"]),
+                                                         int(d["verifyingContract"], 16)) + keccak(struct)))
+
+
+@functools.lru_cache(maxsize=256)
+def _type_hash(primary: str, fields: tuple[tuple[str, str], ...]) -> bytes:
+    return bytes(keccak(f"{primary}({','.join(f'{t} {n}' for n, t in fields)})".encode()))
+
+
+@functools.lru_cache(maxsize=256)
+def _domain_separator(name: str, version: str, chain_id: int, contract: int) -> bytes:
+    return bytes(keccak(
+        keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+        + keccak(name.encode()) + keccak(version.encode())
+        + chain_id.to_bytes(32, "big") + contract.to_bytes(32, "big")))
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,12 +15,12 @@ import hashlib
 import operator
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from reference.codegen import REASONS_MODULE, generate_module, generate_reasons, py, state_class
-from reference.runtime import Env, Event, Journal, Map, Revert, SpecViolation, World, clone, undo
+from reference.runtime import Env, Event, Journal, Map, Revert, SpecViolation, World, clone, rewind, undo
 from spec import ir
 from spec.analysis import fields_written
 
@@ -47,8 +47,11 @@ class Outcome:
     """What one action did: its result or revert, and its events.
 
     ``before`` holds, for a successful action, the state each module it could
-    write had before it ran (the spec's write set): what a caller needs to
-    find exactly which entries changed.
+    write had before it ran (the spec's write set), made on first use from
+    the action's undo log (:class:`StaleOutcome` once the model has run
+    another action). ``journal`` is that log: every write the action made,
+    as ``(container, key, old value)`` (see :class:`reference.runtime.Journal`),
+    what a caller needs to find exactly which entries changed.
     """
 
     ok: bool
@@ -56,7 +59,8 @@ class Outcome:
     reason: str | None = None
     error: str | None = None  # the exception class name on a revert
     events: tuple[Event, ...] = ()
-    before: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    before: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    journal: tuple[tuple[Any, Any, Any], ...] = field(default=(), compare=False, repr=False)
     # the clause sides it covered (spec.clauses ids), when the model has probes
     clauses: frozenset[tuple[str, bool]] = field(default=frozenset(), compare=False, repr=False)
 
@@ -73,6 +77,7 @@ class Model:
         self.spec = spec
         self.package = package
         self.world = world
+        self.executions = 0  # actions run by execute (an outcome's `before` is good until the next)
 
     # --------------------------------------------------------------- load
     @staticmethod
@@ -153,26 +158,35 @@ class Model:
         if decl.internal:
             raise PermissionError(f"{module}.{action} is internal")
         fn = getattr(getattr(self.package, module), py(action))
-        # only what this action can write needs saving (the spec says which)
-        saved = {name: _save(self.world.state[name], names)
-                 for name, names in fields_written(self.spec, module, action).items()}
-        self.world.events = []
-        self.world.seen, self.world.emitted = set(), set()
+        world = self.world
+        # every write is recorded in an undo log (reference.runtime.Journal):
+        # a revert undoes them; a success keeps them, to say what changed
+        # (rather than copies, made before the action, of all it may write)
+        entries: list[tuple[Any, Any, Any]] = []
+        outer, Journal.entries = Journal.entries, entries
+        world.events = []
+        world.seen, world.emitted = set(), set()
+        self.executions += 1
         try:
-            value = fn(self.world, env, *args, **kwargs)
+            value = fn(world, env, *args, **kwargs)
         except Revert as exc:
-            self.world.state.update(saved)
-            self.world.events = []
+            Journal.entries = outer
+            undo(entries)
+            world.events = []
             # a reverted action emitted nothing
-            return Outcome(False, reason=exc.reason, error=type(exc).__name__, clauses=frozenset(self.world.seen))
-        events = tuple(self.world.events)
-        self.world.events = []
-        clauses = frozenset(self.world.seen | {(e, True) for e in self.world.emitted})
+            return Outcome(False, reason=exc.reason, error=type(exc).__name__, clauses=frozenset(world.seen))
+        finally:
+            Journal.entries = outer
+        if outer is not None:  # (inside a dry run: its undo takes these writes back too)
+            outer.extend(entries)
+        events = tuple(world.events)
+        world.events = []
+        clauses = frozenset(world.seen | {(e, True) for e in world.emitted})
+        before = _Before(self, fields_written(self.spec, module, action), entries)
         if check_rules:
-            before = {**self.world.state, **saved}
-            self.check_rules(before, module, action, env, args, kwargs,
-                             written=frozenset(saved) if rules_of_written else None)
-        return Outcome(True, value=value, events=events, before=saved, clauses=clauses)
+            self.check_rules({**world.state, **before}, module, action, env, args, kwargs,
+                             written=frozenset(before) if rules_of_written else None)
+        return Outcome(True, value=value, events=events, before=before, journal=tuple(entries), clauses=clauses)
 
     def dry_run(self, module: str, action: str, env: Env, *args: Any) -> Outcome:
         """The outcome of one top-level action, the state left as it was:
@@ -335,6 +349,51 @@ def _field_getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
         one = operator.attrgetter(names[0])
         return lambda obj: (one(obj),)
     return operator.attrgetter(*names) if names else (lambda obj: ())
+
+
+class StaleOutcome(RuntimeError):
+    """An outcome's ``before`` was first asked for after the model had run
+    another action, or had its state put back: the undo log it is made from
+    no longer leads back to the state before that outcome's action."""
+
+
+class _Before(Mapping[str, Any]):
+    """:attr:`Outcome.before` of a successful action: the state each module
+    it could write had before it ran, made on first use from the action's
+    undo log (the writes taken back, the modules copied, the writes made
+    again).
+
+    Raises (on first use):
+        StaleOutcome: the model ran another action since, or its state was replaced.
+    """
+
+    def __init__(self, model: Model, written: dict[str, frozenset[str]], entries: list[tuple[Any, Any, Any]]) -> None:
+        self._model = model
+        self._written = written
+        self._entries = entries
+        self._at = (model.executions, model.world.state)
+        self._saved: dict[str, Any] | None = None
+
+    def _states(self) -> dict[str, Any]:
+        if self._saved is None:
+            model = self._model
+            if model.executions != self._at[0] or model.world.state is not self._at[1]:
+                raise StaleOutcome("an outcome's `before` was asked for after the model moved on")
+            again = rewind(self._entries)
+            try:
+                self._saved = {name: _save(model.world.state[name], names) for name, names in self._written.items()}
+            finally:
+                undo(again)  # (the writes made again, in their order)
+        return self._saved
+
+    def __getitem__(self, module: str) -> Any:
+        return self._states()[module]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._written)
+
+    def __len__(self) -> int:
+        return len(self._written)
 
 
 def _save(state: Any, names: frozenset[str]) -> Any:

@@ -424,6 +424,28 @@ def undo(entries: list[tuple[Any, Any, Any]]) -> None:
     entries.clear()
 
 
+def rewind(entries: list[tuple[Any, Any, Any]]) -> list[tuple[Any, Any, Any]]:
+    """Put back every write ``entries`` recorded, last first, as :func:`undo`
+    does, keeping ``entries``; returns the log that makes the writes again
+    when given to :func:`undo` (each entry holding the value it put back)."""
+    again: list[tuple[Any, Any, Any]] = []
+    for target, key, old in reversed(entries):
+        if key is _FIELD:
+            name, value = old
+            again.append((target, _FIELD, (name, target.__dict__.get(name, _ABSENT))))
+            if value is _ABSENT:
+                target.__dict__.pop(name, None)
+            else:
+                target.__dict__[name] = value
+        else:
+            again.append((target, key, dict.get(target, key, _ABSENT)))
+            if old is _ABSENT:
+                dict.pop(target, key, None)
+            else:
+                dict.__setitem__(target, key, old)
+    return again
+
+
 # -------------------------------------------------------------------- world
 
 

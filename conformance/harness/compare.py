@@ -9,6 +9,7 @@ from typing import Any
 from conformance.harness.values import (
     Difference,
     Step,
+    StorageRead,
     _attr,
     normal,
     to_abi,
@@ -19,7 +20,7 @@ from evm_backend.records import Receipt
 from reference.model import Outcome
 from reference.runtime import Signature
 from spec import ir
-from spec.analysis import write_set
+from spec.analysis import fields_written, write_set
 
 
 class StepComparison(ViewComparison):
@@ -115,8 +116,8 @@ class StepComparison(ViewComparison):
 
         After the previous step the two sides agreed on every observable
         (see :meth:`compare_state`). An observable the model did not change
-        (``outcome.before`` holds the state of every module the action could
-        write) and whose storage the EVM did not change still has that agreed
+        (``outcome.journal``, the action's undo log, names every entry it
+        wrote: :meth:`_journal_changes`) and whose storage the EVM did not change still has that agreed
         value on both sides, so comparing just the changed entries finds
         every difference a full read would, reading a handful of slots instead
         of every map entry at every known address. (It can find more: an
@@ -136,9 +137,12 @@ class StepComparison(ViewComparison):
         no slots to watch: those of the modules the spec lets the step change,
         or that logged, are read in full.
         """
-        entries: set[tuple[str, str, tuple[int, ...]]] = set()
-        for module, before in outcome.before.items():
-            entries.update(self._model_changes(module, before))
+        entries = self._journal_changes(outcome.journal, fields_written(self.spec, step.module, step.action)) \
+            if outcome.ok else set()
+        if entries is None:
+            entries = set()
+            for module, before in outcome.before.items():
+                entries.update(self._model_changes(module, before))
         # what the spec lets this action change, and any contract that logged
         logged = {self.module_at.get(int(log.address, 16)) for log in receipt.logs}
         scope = set(write_set(self.spec, step.module, step.action)) | {m for m in logged if m}
@@ -154,13 +158,17 @@ class StepComparison(ViewComparison):
     def sweep(self) -> list[Difference]:
         """What :meth:`compare_state` with no arguments finds, reading only
         what the per-step comparison can have missed: the views, the watched
-        slots of every module (for a backend that does not record writes), and
+        slots of every module (for a backend that does not record writes)
+        whose words may have changed since they were last read (a
+        transaction succeeded since: a module read after the last one that
+        did, and no reverted one, changes nothing), and
         the variables read through getters. After a step that was not
         compared, it reads everything."""
         if not self._baseline_valid:
             return self.compare_state(None)
         modules = set(self.spec.modules)
-        written = () if self.backend.records_storage_writes else self._changed_watched_words(modules)
+        written = () if self.backend.records_storage_writes else self._changed_watched_words(
+            [m for m in self.spec.modules if m in self._unread])
         # (the storage first: a change it finds is one the views may read)
         entries = self._compare_entries(set(), written, modules)
         return self.compare_views() + entries
@@ -177,11 +185,18 @@ class StepComparison(ViewComparison):
         self.changed_variables(v for v in self._getter_vars if v[0] in getter_scope)
         grew = len(index)
         diffs = []
+        compared = []
         for module, name, keys in sorted(entries):
             t = self._state_types[module][name]
             leaf, leaf_t = self._model_entry(module, name, t, keys)
-            path, model_value, reader = self._entry(module, name, keys, leaf_t, leaf)
-            evm_value = reader()
+            compared.append(self._entry(module, name, keys, leaf_t, leaf))
+        # (the slots of the entries kept in storage read at once)
+        slots = list(dict.fromkeys((r.address, s.slot) for _, _, r in compared if isinstance(r, StorageRead)
+                                   for s in r.slices))
+        words = dict(zip(slots, self.backend.read_storage([a for a, _ in slots], [s for _, s in slots]),
+                         strict=True)) if slots else {}
+        for path, model_value, reader in compared:
+            evm_value = reader.value(words) if isinstance(reader, StorageRead) else reader()
             if model_value != evm_value:
                 diffs.append(Difference(path(), model_value, evm_value))
         for module, name in self._getter_vars:

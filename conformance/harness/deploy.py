@@ -133,6 +133,8 @@ class DeployedPair(BindingNames):
         # the two sides were last compared in full and agreed
         self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
                              for module, m in self.spec.modules.items()}
+        self._attr_names = {module: {_attr(name): name for name in names}
+                            for module, names in self._state_types.items()}
         self._locations: dict[tuple[str, str], Where] = {}
         # a slot holds one entry, or several packed together
         # (values are frozen, so that a saved copy of the index is never changed by a later step)
@@ -141,6 +143,9 @@ class DeployedPair(BindingNames):
                              if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
         self._watched = 0  # how many of the index's slots (in its order) are watched
+        # the modules whose watched words may be stale: a transaction succeeded
+        # (or storage was written) since they were last read (storage.py)
+        self._unread: set[str] = set()
         self._baseline_valid = False
         self.view_addresses = list(self.actors)
         # the views (views.py): how many times each side's state changed, when
@@ -320,6 +325,7 @@ class DeployedPair(BindingNames):
         else:
             # (the same state as the first time: the words it read then)
             self._watch, self._watched = dict(saved.watch), len(self._index)
+            self._unread = set()  # (the words read here, and the storage is as it was then)
         return replace(saved, snapshot=self.backend.snapshot())
 
     def env(self, caller: int) -> Env:

@@ -88,6 +88,14 @@ Raises (from the constructor):
 
     def transact(self, step: Step, abi_args: list[Any]) -> Receipt:
         """Run an action step on the EVM alone (its arguments already in ABI form)."""
+        receipt = self._transact(step, abi_args)
+        if receipt.success or receipt.halted:
+            # any contract's storage may have changed: every module's watched
+            # words are to be read again by the next sweep (storage.py)
+            self._unread.update(self.spec.modules)
+        return receipt
+
+    def _transact(self, step: Step, abi_args: list[Any]) -> Receipt:
         decl = self.spec.modules[step.module].actions[step.action]
         b = self.binding.modules[step.module]
         address, sender = to_checksum(self.addresses[step.module]), to_checksum(step.caller)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from conformance.harness.values import (
     to_checksum,
 )
 from evm_backend.storage import LayoutError, placed, rules_for
-from reference.runtime import Map
+from reference.runtime import _ABSENT, _FIELD, Map
 from spec import ir
 
 
@@ -151,6 +152,7 @@ class StorageIndex(DeployedPair):
         self.state_version += 1
         self.forget_answers(None)  # no receipt says what was written
         self.changed_everything()
+        self._unread.update(self.spec.modules)
 
     def _model_entry(self, module: str, name: str, t: ir.Type, keys: tuple[int, ...]) -> tuple[Any, ir.Type]:
         """The model's value of one entry, and its type."""
@@ -176,6 +178,99 @@ class StorageIndex(DeployedPair):
                     yield module, name, keys
             else:
                 yield module, name, ()
+
+    def _journal_changes(self, journal: Iterable[tuple[Any, Any, Any]],
+                         written: dict[str, frozenset[str]]) -> set[tuple[str, str, tuple[int, ...]]] | None:
+        """The entries a successful action wrote, from its undo log
+        (:attr:`reference.model.Outcome.journal`): every entry it assigned
+        (an entry assigned its old value again included), and every entry
+        under a map key it added; what :meth:`_model_changes` finds from
+        copies of the state before, and no copies. None when a write went to
+        a container the state no longer holds (one the action replaced after
+        writing into it): the caller then compares the copies. ``written``
+        is what the spec lets the action assign, by module
+        (:func:`spec.analysis.fields_written`): where the maps and records
+        it wrote into are looked for.
+        """
+        state = self.model.world.state
+        owners = {id(st): m for m, st in state.items()}
+        names = self._attr_names
+        types = self._state_types
+        where: dict[int, tuple[str, str, tuple[int, ...], ir.Type]] | None = None
+        nested = False
+        out: set[tuple[str, str, tuple[int, ...]]] = set()
+        for target, key, old in journal:
+            if key is _FIELD:
+                module = owners.get(id(target))
+                if module is not None:  # a variable of a module's state
+                    attr, was = old
+                    name = names[module].get(attr)
+                    if name is None:  # (a parameter: none is ever written)
+                        continue
+                    t = types[module][name]
+                    if isinstance(t, ir.MapT):
+                        new = getattr(target, attr)
+                        out.update((module, name, keys) for keys in (
+                            self._map_changes(was, new, t) if isinstance(was, Map)
+                            else (k for k, _, _ in self._map_entries(new, t))))
+                    else:
+                        out.add((module, name, ()))
+                    continue
+            if where is None:
+                where = self._containers(state, written, nested=False)
+            found = where.get(id(target))
+            if found is None and not nested:
+                nested = True
+                where.update(self._containers(state, written, nested=True))
+                found = where.get(id(target))
+            if found is None:
+                return None
+            module, name, keys, t = found
+            if key is _FIELD:  # a field of a record: the record is one entry
+                out.add((module, name, keys))
+                continue
+            assert isinstance(t, ir.MapT)
+            k = (*keys, int(key))
+            if isinstance(t.value, ir.MapT):
+                new = dict.get(target, key, _ABSENT)
+                if isinstance(old, Map) and isinstance(new, Map):
+                    out.update((module, name, (*k, *sub)) for sub in self._map_changes(old, new, t.value))
+                elif isinstance(new, Map):  # a new key: every entry under it
+                    out.update((module, name, (*k, *sub)) for sub, _, _ in self._map_entries(new, t.value))
+            else:
+                out.add((module, name, k))
+        return out
+
+    def _containers(self, state: dict[str, Any], written: dict[str, frozenset[str]], *,
+                    nested: bool) -> dict[int, tuple[str, str, tuple[int, ...], ir.Type]]:
+        """The maps and records that the variables ``written`` (by module)
+        hold, by identity: the variable, the keys and the
+        type each is at. Those the variables are, or with ``nested`` those
+        inside them too."""
+        out: dict[int, tuple[str, str, tuple[int, ...], ir.Type]] = {}
+
+        def visit(module: str, name: str, keys: tuple[int, ...], t: ir.Type, value: Any) -> None:
+            if isinstance(t, ir.MapT):
+                out[id(value)] = (module, name, keys, t)
+                if isinstance(t.value, (ir.MapT, ir.RecordT)):
+                    for k, v in value.items():
+                        visit(module, name, (*keys, int(k)), t.value, v)
+            elif isinstance(t, ir.RecordT):
+                out[id(value)] = (module, name, keys, t)
+
+        for module, names in written.items():
+            st = state[module]
+            types = self._state_types[module]
+            for name in names:
+                t = types.get(name)
+                if not isinstance(t, (ir.MapT, ir.RecordT)):
+                    continue
+                value = getattr(st, _attr(name))
+                if nested:
+                    visit(module, name, (), t, value)
+                else:
+                    out[id(value)] = (module, name, (), t)
+        return out
 
     def _map_changes(self, old: Map, new: Map, t: ir.MapT) -> Iterator[tuple[int, ...]]:
         # a successful action only adds keys to the model's maps
@@ -206,6 +301,7 @@ class StorageIndex(DeployedPair):
             return
         self._watch = {m: ([], [], []) for m in self.spec.modules}
         self._watched = 0
+        self._unread = set()
         self._watch_new()
 
     def _watch_new(self) -> None:
@@ -219,7 +315,9 @@ class StorageIndex(DeployedPair):
             return
         added: dict[str, tuple[list[str], list[int]]] = {}
         for (address, slot) in itertools.islice(index, self._watched, None):
-            module = min(index[(address, slot)])[0]  # one contract's slots belong to one module
+            entries = index[(address, slot)]
+            # (one contract's slots belong to one module)
+            module = min(entries)[0] if len(entries) > 1 else next(iter(entries))[0]
             addresses, slots = added.setdefault(module, ([], []))
             addresses.append(address)
             slots.append(slot)
@@ -236,11 +334,13 @@ class StorageIndex(DeployedPair):
         for module in modules:
             addresses, slots, old = self._watch[module]
             words = self.backend.read_storage(addresses, slots)
+            self._unread.discard(module)
             if words != old:
                 self.changed_modules((module,))
                 self._watch[module] = (addresses, slots, words)
-                changed.extend((addresses[i], slots[i]) for i, (a, b) in enumerate(zip(old, words, strict=True))
-                               if a != b)
+                differ = list(map(operator.ne, old, words))
+                changed.extend(zip(itertools.compress(addresses, differ), itertools.compress(slots, differ),
+                                   strict=True))
         return changed
 
     def _map_entries(self, m: Map, t: ir.MapT) -> Iterator[tuple[tuple[int, ...], ir.Type, Any]]:

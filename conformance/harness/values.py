@@ -245,15 +245,33 @@ def _attr(name: str) -> str:
     return attr(name)
 
 
-def _storage_reader(backend: Backend, address: str, slices: tuple[Slice, ...], t: ir.Type, spec: ir.Spec) -> Any:
-    def read() -> Any:
-        if isinstance(t, ir.RecordT):
-            fields = spec.modules[t.module].records[t.name].fields
-            return tuple(_scalar(s.extract(backend.get_storage(address, s.slot)), ft)
-                         for s, (_, ft) in zip(slices, fields, strict=True))
-        return _scalar(slices[0].extract(backend.get_storage(address, slices[0].slot)), t)
+class StorageRead:
+    """The EVM's value of one entry kept in storage: called, it reads its
+    slots; :meth:`value` makes it from words already read (several entries'
+    slots read at once, see ``StepComparison._compare_entries``)."""
 
-    return read
+    __slots__ = ("address", "backend", "slices", "spec", "t")
+
+    def __init__(self, backend: Backend, address: str, slices: tuple[Slice, ...], t: ir.Type, spec: ir.Spec) -> None:
+        self.backend, self.address, self.slices, self.t, self.spec = backend, address, slices, t, spec
+
+    def __call__(self) -> Any:
+        get = self.backend.get_storage
+        return self.value({(self.address, s.slot): get(self.address, s.slot) for s in self.slices})
+
+    def value(self, words: dict[tuple[str, int], int]) -> Any:
+        """The entry's value, from ``words`` (by address and slot; its own among them)."""
+        t, address, slices = self.t, self.address, self.slices
+        if isinstance(t, ir.RecordT):
+            fields = self.spec.modules[t.module].records[t.name].fields
+            return tuple(_scalar(s.extract(words[(address, s.slot)]), ft)
+                         for s, (_, ft) in zip(slices, fields, strict=True))
+        return _scalar(slices[0].extract(words[(address, slices[0].slot)]), t)
+
+
+def _storage_reader(backend: Backend, address: str, slices: tuple[Slice, ...], t: ir.Type,
+                    spec: ir.Spec) -> StorageRead:
+    return StorageRead(backend, address, slices, t, spec)
 
 
 def _scalar(word: int, t: ir.Type) -> Any:

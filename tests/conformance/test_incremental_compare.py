@@ -177,3 +177,104 @@ def test_the_storage_watch_read_once_per_slot_is_a_full_re_read(tiny_binding_pat
             assert h.run(step).ok
             assert _watched(h) == _fresh_watch(h), step.describe()
         assert len(h._index) > grew
+
+
+def test_the_undo_log_names_every_entry_an_action_changed() -> None:
+    # compare_changes takes the entries a step changed on the model from the
+    # action's undo log (Outcome.journal): in campaigns over the bundled
+    # protocol, they include every entry whose value a copy of the state
+    # before shows changed, and the others it names kept their value
+    from conformance.harness import Harness as H
+    from conformance.harness.values import peek
+    from spec.analysis import fields_written
+
+    binding, spec = load_implementation(Path(__file__).resolve().parents[2] / "evm_backend/contracts/binding.json")
+    seen = {"steps": 0, "changed": 0, "kept": 0}
+    original = H.compare_changes
+
+    def checked(self: H, step: Step, outcome: object, receipt: object) -> object:
+        if outcome.ok:  # type: ignore[attr-defined]
+            logged = self._journal_changes(outcome.journal,  # type: ignore[attr-defined]
+                                           fields_written(spec, step.module, step.action))
+            assert logged is not None
+            copied = {e for m, before in outcome.before.items()  # type: ignore[attr-defined]
+                      for e in self._model_changes(m, before)}
+            assert copied <= logged, (step.describe(), copied - logged)
+            for module, name, keys in logged - copied:
+                value = getattr(outcome.before[module], _attr(name))  # type: ignore[attr-defined]
+                now = getattr(self.model.state(module), _attr(name))
+                for k in keys:
+                    value, now = peek(value, k), peek(now, k)
+                assert value == now, (step.describe(), module, name, keys)
+                seen["kept"] += 1
+            seen["steps"] += 1
+            seen["changed"] += len(copied)
+        return original(self, step, outcome, receipt)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(H, "compare_changes", checked)
+        result = run_campaign(spec, binding, backend="pyrevm", examples=12, steps=12, seed=4)
+    assert result.ok and seen["steps"] > 100 and seen["changed"] > 300, seen
+
+
+def test_an_outcome_before_is_the_state_before_the_action(tiny_binding_path: Path) -> None:
+    # Outcome.before is made from the undo log on first use: the written
+    # modules as a copy made before the action holds them; asked for once
+    # the model has moved on, it raises rather than answer wrong
+    from reference.model import StaleOutcome
+    from reference.runtime import clone
+
+    h = _harness(tiny_binding_path, "pyrevm")
+    alice, bob = h.actors[1], h.actors[2]
+    model = h.model
+    copy = clone(model.world.state)
+    outcome = model.execute("vault", "deposit", h.env(bob), 1000)
+    assert outcome.ok and model.world.state != copy
+    after = clone(model.world.state)
+    assert dict(outcome.before) == {m: copy[m] for m in outcome.before}
+    assert model.world.state == after  # (the writes are made again)
+    late = model.execute("cash", "transfer", h.env(alice), bob, 5)
+    assert late.ok
+    model.execute("cash", "transfer", h.env(alice), bob, 6)
+    with pytest.raises(StaleOutcome):
+        dict(late.before)
+
+
+def _attr(name: str) -> str:
+    from conformance.harness.values import _attr as attr
+
+    return attr(name)
+
+
+def test_a_sweep_reads_again_only_what_a_transaction_may_have_changed(tiny_mutant: MutantMaker) -> None:
+    # on pyrevm the sweep reads back the watched words of the modules not read
+    # since the last transaction that succeeded; a stray write (set_price
+    # approving in cash, which the spec does not let it write) is still found
+    # by a sweep after later clock moves and reverted steps, and a sweep right
+    # after a sweep reads nothing
+    tiny_mutant("vault.vy", "    self.price = p\n", "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
+    binding_path = tiny_mutant("vault.vy", "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
+                               "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
+                               "    def approve(spender: address, amount: uint256) -> bool: nonpayable")
+    h = _harness(binding_path, "pyrevm")
+    read: list[int] = []
+    original = h.backend.read_storage
+
+    def counted(addresses: list[str], slots: list[int]) -> list[int]:
+        read.append(len(slots))
+        return original(addresses, slots)
+
+    h.backend.read_storage = counted  # type: ignore[method-assign]
+    owner, bob = h.actors[0], h.actors[2]
+    assert h.run(Step("action", "vault", "set_price", owner, (12345,))).ok
+    assert h.run(Step("time", seconds=60, blocks=1)).ok
+    assert h.run(Step("action", "vault", "top_up", bob, (0,))).ok  # (reverts on both sides)
+    assert any(d.where.startswith("cash.allowance") for d in h.sweep())
+    read.clear()
+    h.sweep()
+    assert sum(read) == 0
+    # a successful step reads its own modules; the sweep after it the others
+    assert h.run(Step("action", "cash", "transfer", h.actors[1], (bob, 5))).ok
+    read.clear()
+    assert h.sweep() == []
+    assert sum(read) == sum(len(h._watch[m][1]) for m in h.spec.modules if m != "cash") > 0
