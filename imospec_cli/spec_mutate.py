@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -68,6 +69,7 @@ class MutantFate:
     equivalent: str | None = None  # the recorded argument, for a survivor recorded as equivalent
     unknown: bool = False
     seconds: float = 0.0  # what the checks took (shown, never a verdict)
+    cpu: float = 0.0  # the CPU time of the process that ran them (shown, never a verdict)
 
     @property
     def half(self) -> str:
@@ -120,7 +122,7 @@ STAGES = ("replay", "conform", "ensures", "covers", "prove")
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
     """Run spec mutation; 0 when it ran (the catch rate is the result), 1 on setup errors."""
     from conformance.binding import BindingError
-    from conformance.witness import CoverSettings, goals_of, replay_witnesses
+    from conformance.witness import CoverSettings
     from imospec_cli import prove
     from spec.mutate import (
         EQUIVALENTS_FILE,
@@ -140,8 +142,9 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     if stages is None:
         print(f"error: --stages takes a comma-separated list of {', '.join(STAGES)}", file=sys.stderr)
         return 2
-    # --workers: the prover's processes too (1 proves in this process, with no pool to start per mutant)
-    args.jobs = getattr(args, "jobs", None) or getattr(args, "workers", None) or 0
+    # each mutant proves in the process that runs it (no pool to start per mutant); --workers
+    # runs that many mutants at a time
+    args.jobs = 1
     options = prove.options_from(args)
     base = Pipeline.for_binding(args.impl, options=options)
     try:
@@ -174,21 +177,18 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     todo = [m for m in chosen if _fingerprint(m, texts) not in done]
     print(f"{len(mutants)} spec mutant(s) in all; running {len(todo)} of {len(chosen)} (seed {args.seed}; "
           f"{len(chosen) - len(todo)} already in the log)", file=sys.stderr, flush=True)
-    baseline = Baseline(base.covers(covers) if todo else None)
-    if todo:
-        # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
-        again = replay_witnesses(base.spec, goals_of(base.spec), baseline.covers.met, binding=base._cover_binding(),
-                                 scenarios=base._scenarios(), check_rules=True)
-        baseline.violations = set(baseline.covers.violations) | set(again.violations)
+    baseline = _baseline(base, covers, args) if todo else Baseline(None)
     report = SpecMutationReport()
     log = args.log.open("a", encoding="utf-8") if args.log is not None else None
     try:
+        fates = _run_all(base, [m for m in chosen if _fingerprint(m, texts) not in done], covers, baseline, args,
+                         stages)
         for i, m in enumerate(chosen, 1):
             fp = _fingerprint(m, texts)
             if fp in done:
                 fate = _fate_from_log(m, done[fp])
             else:
-                fate = run_one(base, m, covers, baseline, args, stages)
+                fate = next(fates)
                 if log is not None:
                     log.write(json.dumps({**_fate_json(fate), "fingerprint": fp, "stages": list(stages)}) + "\n")
                     log.flush()
@@ -197,7 +197,8 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
             word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
                     "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
             print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else "")
-                  + (f"  [{fate.seconds:.1f} s]" if fate.seconds else ""), file=sys.stderr, flush=True)
+                  + (f"  [{fate.seconds:.1f} s, {fate.cpu:.1f} s CPU]" if fate.seconds else ""),
+                  file=sys.stderr, flush=True)
     finally:
         if log is not None:
             log.close()
@@ -222,11 +223,108 @@ def _stages(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 @dataclass
 class Baseline:
-    """What the unmutated spec shows, once per run: its covers' search, and
-    every rule a walk or a replay of its witnesses breaks on it."""
+    """What the unmutated spec shows, once per run: its covers' search, every
+    rule a walk or a replay of its witnesses breaks on it, and the replay's
+    steps whose rules held (what a mutant's replay compares with, see
+    :func:`conformance.witness.replay_witnesses`)."""
 
     covers: Any
     violations: set[str] = field(default_factory=set)
+    steps: dict[Any, Any] = field(default_factory=dict)
+
+
+#: Bumped when what the baseline cache holds changes shape.
+BASELINE_FORMAT = "1"
+
+
+def baseline_key(base: Pipeline, covers: Any) -> str:
+    """What the unmutated spec's baseline depends on, hashed: every file of
+    the spec's directory (the ``.imo`` files, ``scenarios.json``), the
+    binding, the witness search's settings (seed and budgets: step counts,
+    not time) and the source of the packages that compute it (``spec``,
+    ``reference``, ``conformance``, ``imospec_cli``) and the Python
+    version. The baseline is a deterministic function of these."""
+    import hashlib
+    import platform
+
+    h = hashlib.sha256()
+    for part in (BASELINE_FORMAT, platform.python_version(), repr(covers)):
+        h.update(part.encode() + b"\0")
+    files: list[Path] = []
+    spec_dir = Path(base.binding.spec_dir)
+    files += sorted(p for p in spec_dir.rglob("*") if p.is_file())
+    if base.binding_path is not None:
+        files.append(base.binding_path)
+    root = Path(__file__).resolve().parent.parent
+    for pkg in ("spec", "reference", "conformance", "imospec_cli"):
+        files += sorted((root / pkg).rglob("*.py"))
+    for f in files:
+        h.update(str(f.name).encode() + b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline:
+    """The unmutated spec's :class:`Baseline`: read from the cache when one
+    was made from the same inputs (:func:`baseline_key`; ``--no-cache``
+    neither reads nor writes it), else computed (the covers' search, 100 s
+    and more, and a replay of its witnesses) and written there. It holds no
+    prover verdict, so nothing in it depends on time."""
+    import pickle
+
+    from conformance.witness import goals_of, replay_witnesses
+    from reference.model import Model
+    from verification.cache import CACHE_DIR
+
+    root = (Path(args.cache_dir) if getattr(args, "cache_dir", None) else CACHE_DIR).parent / "spec-baseline"
+    path = root / f"{baseline_key(base, covers)}.pickle"
+    use_cache = not getattr(args, "no_cache", False)
+    if use_cache and path.exists():
+        Model.load_code(base.spec)  # (the witnesses' records are the model's classes)
+        try:
+            cached = pickle.loads(path.read_bytes())
+            if isinstance(cached, Baseline):
+                print(f"the unmutated spec's baseline: from {path}", file=sys.stderr, flush=True)
+                return cached
+        except Exception:  # (a cache file cut short, or of another format: computed again)
+            pass
+    baseline = Baseline(base.covers(covers))
+    # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
+    again = replay_witnesses(base.spec, goals_of(base.spec), baseline.covers.met, binding=base._cover_binding(),
+                             scenarios=base._scenarios(), check_rules=True, record=baseline.steps)
+    baseline.violations = set(baseline.covers.violations) | set(again.violations)
+    if use_cache:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(baseline, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    return baseline
+
+
+def stale_checks(spec: Any, m: Any) -> frozenset[str]:
+    """The rules (``module.rule``) and ensures (``ensures module.action``)
+    whose text a mutant may change: those that read, through the functions,
+    constants, phase thresholds and decays they read, the declaration the
+    mutant edits (a ``fn`` or a ``const``) in its module or a module that
+    extends it. A mutant of an action, ``init`` or gate changes none (a rule
+    or an ensures cannot call an action); it changes the states, which a
+    replay compares."""
+    from spec.analysis import analysis_of
+
+    stem, _, decl = m.where.partition(".")
+    names = {stem, Path(m.file).stem}
+    modules = [x.name for x in spec.modules.values() if x.name in names or names & set(x.extends)]
+    edited = {(kind, mod, decl) for kind in ("fn", "const", "phases", "decay") for mod in modules}
+    analysis = analysis_of(spec)
+    out: set[str] = set()
+    for mod in spec.modules.values():
+        for r in mod.rules:
+            if analysis.decls_read(r.expr) & edited:
+                out.add(f"{mod.name}.{r.name}")
+        for a in mod.actions.values():
+            if any(analysis.decls_read(e) & edited for e in a.ensures):
+                out.add(f"ensures {mod.name}.{a.name}")
+    return frozenset(out)
 
 
 def _fingerprint(m: Any, texts: dict[str, str]) -> str:
@@ -268,10 +366,48 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argpa
     """Run the checks on one mutant, in the order of :data:`STAGES`; stop at the first that catches it."""
     import time
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fate = _run_stages(base, m, covers, baseline, args, stages)
-    fate.seconds = time.perf_counter() - t0
+    fate.seconds, fate.cpu = time.perf_counter() - t0, time.process_time() - c0
     return fate
+
+
+#: What the worker processes of :func:`_run_all` run with (set before they fork).
+_SHARED: dict[str, Any] = {}
+
+
+def _run_shared(m: Any) -> MutantFate:
+    """:func:`run_one` in a worker process, on what :data:`_SHARED` held when it forked."""
+    sh = _SHARED
+    return run_one(sh["base"], m, sh["covers"], sh["baseline"], sh["args"], sh["stages"])
+
+
+def _run_all(base: Pipeline, todo: list[Any], covers: Any, baseline: Baseline, args: argparse.Namespace,
+             stages: tuple[str, ...]) -> Iterator[MutantFate]:
+    """The fates of ``todo``, in its order. With ``--workers N`` above 1,
+    N forked processes run the mutants, one each at a time (each mutant's
+    checks are a function of the mutant, the unmutated spec's baseline and
+    the seed alone, so the fates are the same for any N); each process
+    runs at most :data:`TASKS_PER_WORKER` mutants before a fresh one
+    replaces it (what a mutant's run leaves in a process's caches goes
+    with it)."""
+    import multiprocessing
+
+    from conformance.parallel import default_workers
+
+    workers = getattr(args, "workers", None) or default_workers()
+    if workers == 1 or len(todo) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for m in todo:
+            yield run_one(base, m, covers, baseline, args, stages)
+        return
+    _SHARED.update(base=base, covers=covers, baseline=baseline, args=args, stages=stages)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, len(todo)), maxtasksperchild=TASKS_PER_WORKER) as pool:
+        yield from pool.imap(_run_shared, todo, chunksize=1)
+
+
+#: Mutants a worker process of ``--workers N`` runs before a fresh one replaces it.
+TASKS_PER_WORKER = 16
 
 
 def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
@@ -295,7 +431,8 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     if "replay" in stages or "covers" in stages:
         # the unmutated spec's witnesses, replayed on the mutant with the rules checked
         again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
-                                 scenarios=scenarios, check_rules=True)
+                                 scenarios=scenarios, check_rules=True, against=baseline.steps,
+                                 stale=stale_checks(p.spec, m))
         replayed = set(again.met)
         broken = [k for k in again.violations if k not in baseline.violations]
         if broken and "replay" in stages:
