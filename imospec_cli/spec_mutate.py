@@ -241,9 +241,10 @@ def baseline_key(base: Pipeline, covers: Any) -> str:
     """What the unmutated spec's baseline depends on, hashed: every file of
     the spec's directory (the ``.imo`` files, ``scenarios.json``), the
     binding, the witness search's settings (seed and budgets: step counts,
-    not time) and the source of the packages that compute it (``spec``,
-    ``reference``, ``conformance``, ``imospec_cli``) and the Python
-    version. The baseline is a deterministic function of these."""
+    not time), the source of the code that computes it (the packages
+    ``spec``, ``reference`` and ``conformance``, and ``imospec_cli/pipeline.py``)
+    and the Python version. The covers' search is a deterministic function
+    of these."""
     import hashlib
     import platform
 
@@ -256,8 +257,9 @@ def baseline_key(base: Pipeline, covers: Any) -> str:
     if base.binding_path is not None:
         files.append(base.binding_path)
     root = Path(__file__).resolve().parent.parent
-    for pkg in ("spec", "reference", "conformance", "imospec_cli"):
+    for pkg in ("spec", "reference", "conformance"):
         files += sorted((root / pkg).rglob("*.py"))
+    files.append(root / "imospec_cli" / "pipeline.py")
     for f in files:
         h.update(str(f.name).encode() + b"\0")
         h.update(f.read_bytes())
@@ -265,11 +267,13 @@ def baseline_key(base: Pipeline, covers: Any) -> str:
 
 
 def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline:
-    """The unmutated spec's :class:`Baseline`: read from the cache when one
-    was made from the same inputs (:func:`baseline_key`; ``--no-cache``
-    neither reads nor writes it), else computed (the covers' search, 100 s
-    and more, and a replay of its witnesses) and written there. It holds no
-    prover verdict, so nothing in it depends on time."""
+    """The unmutated spec's :class:`Baseline`. Its covers' search (100 s and
+    more) is read from the cache when one was made from the same inputs
+    (:func:`baseline_key`; ``--no-cache`` neither reads nor writes it), else
+    run and written there: it holds no prover verdict, so nothing in it
+    depends on time. The replay of its witnesses (recorded for the mutants'
+    replays to compare with; model states, which hold the generated
+    model's functions and are not written to disk) runs every time."""
     import pickle
 
     from conformance.witness import goals_of, replay_witnesses
@@ -279,25 +283,31 @@ def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline
     root = (Path(args.cache_dir) if getattr(args, "cache_dir", None) else CACHE_DIR).parent / "spec-baseline"
     path = root / f"{baseline_key(base, covers)}.pickle"
     use_cache = not getattr(args, "no_cache", False)
+    report = None
     if use_cache and path.exists():
         Model.load_code(base.spec)  # (the witnesses' records are the model's classes)
         try:
-            cached = pickle.loads(path.read_bytes())
-            if isinstance(cached, Baseline):
-                print(f"the unmutated spec's baseline: from {path}", file=sys.stderr, flush=True)
-                return cached
+            report = pickle.loads(path.read_bytes())
+            print(f"the unmutated spec's covers: from {path}", file=sys.stderr, flush=True)
         except Exception:  # (a cache file cut short, or of another format: computed again)
-            pass
-    baseline = Baseline(base.covers(covers))
+            report = None
+    if report is None:
+        report = base.covers(covers)
+        if use_cache:
+            try:
+                data = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                print(f"warning: the unmutated spec's covers not cached ({exc})", file=sys.stderr, flush=True)
+            else:
+                root.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+    baseline = Baseline(report)
     # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
-    again = replay_witnesses(base.spec, goals_of(base.spec), baseline.covers.met, binding=base._cover_binding(),
+    again = replay_witnesses(base.spec, goals_of(base.spec), report.met, binding=base._cover_binding(),
                              scenarios=base._scenarios(), check_rules=True, record=baseline.steps)
-    baseline.violations = set(baseline.covers.violations) | set(again.violations)
-    if use_cache:
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(baseline, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
+    baseline.violations = set(report.violations) | set(again.violations)
     return baseline
 
 
