@@ -368,7 +368,7 @@ def _logged(path: Path, stages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 
 def _fate_from_log(m: Any, e: dict[str, Any]) -> MutantFate:
     return MutantFate(m, e.get("caught_by"), str(e.get("detail", "")), unknown=bool(e.get("unknown")),
-                      seconds=float(e.get("seconds", 0.0)))
+                      seconds=float(e.get("seconds", 0.0)), cpu=float(e.get("cpu", 0.0)))
 
 
 def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
@@ -424,6 +424,7 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
                 stages: tuple[str, ...]) -> MutantFate:
     from conformance.runner import CampaignSettings
     from conformance.witness import goals_of, replay_witnesses
+    from reference.runtime import Revert
     from verification.outcome import Refuted, Unknown
 
     scenarios = base._scenarios()
@@ -440,9 +441,14 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     replayed: set[str] = set()
     if "replay" in stages or "covers" in stages:
         # the unmutated spec's witnesses, replayed on the mutant with the rules checked
-        again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
-                                 scenarios=scenarios, check_rules=True, against=baseline.steps,
-                                 stale=stale_checks(p.spec, m))
+        try:
+            again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
+                                     scenarios=scenarios, check_rules=True, against=baseline.steps,
+                                     stale=stale_checks(p.spec, m))
+        except Revert as exc:
+            # the mutant's init refuses the deployment the unmutated spec makes (its parameters):
+            # no run of it starts, so every cover the unmutated spec meets is lost
+            return MutantFate(m, "covers", f"the deployment reverts: {type(exc).__name__} {exc}"[:120])
         replayed = set(again.met)
         broken = [k for k in again.violations if k not in baseline.violations]
         if broken and "replay" in stages:
@@ -526,7 +532,7 @@ def _fate_json(f: MutantFate) -> dict[str, Any]:
     file, line, operator, mutated = f.mutant.key()
     return {"file": file, "line": line, "column": f.mutant.column, "operator": operator, "mutated": mutated,
             "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by, "detail": f.detail,
-            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1)}
+            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1), "cpu": round(f.cpu, 1)}
 
 
 def report_json(report: SpecMutationReport) -> dict[str, Any]:
