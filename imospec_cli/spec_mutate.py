@@ -424,6 +424,7 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
                 stages: tuple[str, ...]) -> MutantFate:
     from conformance.runner import CampaignSettings
     from conformance.witness import goals_of, replay_witnesses
+    from evm_backend.errors import ExecutionFailed
     from reference.runtime import Revert
     from verification.outcome import Refuted, Unknown
 
@@ -457,8 +458,13 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     for stage in stages:
         if stage == "conform":
             if any(x in p.binding.modules for x in modules):
-                result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
-                                                     steps=args.steps, seed=args.seed))
+                try:
+                    result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
+                                                         steps=args.steps, seed=args.seed))
+                except ExecutionFailed as exc:
+                    # the unchanged contracts refuse the deployment (parameters the mutant gives,
+                    # a default it changed) that the mutant's init accepted in the replay above
+                    return MutantFate(m, "conform", f"divergence at deployment: {exc}"[:120])
                 if not result.ok:
                     return MutantFate(m, "conform", "divergence")
         elif stage == "covers":
