@@ -70,6 +70,7 @@ class MutantFate:
     unknown: bool = False
     seconds: float = 0.0  # what the checks took (shown, never a verdict)
     cpu: float = 0.0  # the CPU time of the process that ran them (shown, never a verdict)
+    error: str | None = None  # an internal error ended its checks: no fate (not counted, not logged)
 
     @property
     def half(self) -> str:
@@ -85,12 +86,12 @@ class SpecMutationReport:
     def rate(self, half: str | None = None) -> tuple[int, int]:
         """(caught, counted): counted leaves out stillborn mutants and recorded equivalents."""
         counted = [f for f in self.fates if f.caught_by != "check" and (half is None or f.half == half)
-                   and not (f.caught_by is None and f.equivalent)]
+                   and not (f.caught_by is None and f.equivalent) and f.error is None]
         return sum(1 for f in counted if f.caught_by is not None), len(counted)
 
     @property
     def survivors(self) -> list[MutantFate]:
-        return [f for f in self.fates if f.caught_by is None and not f.equivalent]
+        return [f for f in self.fates if f.caught_by is None and not f.equivalent and f.error is None]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -189,13 +190,15 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
                 fate = _fate_from_log(m, done[fp])
             else:
                 fate = next(fates)
-                if log is not None:
+                if log is not None and fate.error is None:
                     log.write(json.dumps({**_fate_json(fate), "fingerprint": fp, "stages": list(stages)}) + "\n")
                     log.flush()
             fate.equivalent = equivalent_argument(equivalents, m)
             report.fates.append(fate)
             word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
                     "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
+            if fate.error is not None:
+                word = f"ERROR ({fate.error})"
             print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else "")
                   + (f"  [{fate.seconds:.1f} s, {fate.cpu:.1f} s CPU]" if fate.seconds else ""),
                   file=sys.stderr, flush=True)
@@ -377,7 +380,13 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argpa
     import time
 
     t0, c0 = time.perf_counter(), time.process_time()
-    fate = _run_stages(base, m, covers, baseline, args, stages)
+    try:
+        fate = _run_stages(base, m, covers, baseline, args, stages)
+    except Exception as exc:  # a bug shown by one mutant: reported, and the run goes on (the log does not keep it)
+        import traceback
+
+        fate = MutantFate(m, None, error=f"{type(exc).__name__}: {exc}"[:200])
+        print(f"internal error on {m.describe()}:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
     fate.seconds, fate.cpu = time.perf_counter() - t0, time.process_time() - c0
     return fate
 
@@ -530,6 +539,9 @@ def print_report(report: SpecMutationReport, out: Any) -> None:
     for f in report.survivors:
         print(f"  survived{' (unknown)' if f.unknown else ''}: {f.mutant.describe()}", file=out)
     for f in report.fates:
+        if f.error is not None:
+            print(f"  not run to the end (internal error, not counted): {f.mutant.describe()}: {f.error}", file=out)
+    for f in report.fates:
         if f.caught_by not in (None, "check") and f.equivalent:
             print(f"  misjudged (recorded equivalent, caught by {f.caught_by}): {f.mutant.describe()}", file=out)
 
@@ -538,7 +550,8 @@ def _fate_json(f: MutantFate) -> dict[str, Any]:
     file, line, operator, mutated = f.mutant.key()
     return {"file": file, "line": line, "column": f.mutant.column, "operator": operator, "mutated": mutated,
             "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by, "detail": f.detail,
-            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1), "cpu": round(f.cpu, 1)}
+            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1),
+            "cpu": round(f.cpu, 1), "error": f.error}
 
 
 def report_json(report: SpecMutationReport) -> dict[str, Any]:
