@@ -56,7 +56,7 @@ from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import attr, py
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Map, Revert, Signature, SpecViolation, clone, key_of
+from reference.runtime import Env, Map, Revert, Signature, SpecViolation, _keys, clone, key_of
 from spec import ir
 from spec.analysis import fields_written
 from spec.diagnostics import Diagnostic, Span
@@ -560,6 +560,13 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     return report
 
 
+def _keys_of(value: Any) -> set[int]:
+    """The keys a piece of state mentions, as ``for_all`` collects them."""
+    out: set[int] = set()
+    _keys(value, out)
+    return out
+
+
 _SCALARS = frozenset({int, bool, str, bytes, type(None)})
 _MISSING = object()
 
@@ -653,6 +660,7 @@ class _Search(BindingNames):
         self.recording: dict[tuple[int, int], ReplayedStep] | None = None
         self.skipped = 0
         self._rule_reads: dict[str, frozenset[str]] = {}
+        self._rule_forall: dict[str, bool] = {}
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
         self.rng = random.Random(0)
         # bumped whenever the state may change (a call, a restore): the key of :meth:`held`'s cache
@@ -848,20 +856,43 @@ class _Search(BindingNames):
         same clock, checked them there and they held; their text is the
         same (not in :attr:`stale`); and every module a rule reads had the
         same state before the call and after it as there (a rule's verdict
-        is a function of its text and those states; ``ensures`` asks for
-        every module the same, as it may read the call's arguments and any
-        state). Anything else is checked."""
+        is a function of its text and those states; a rule with a ``forall``
+        also asks every other module to mention the same keys, which its
+        runtime check ranges over; ``ensures`` asks for every module the
+        same, as it may read the call's arguments and any state). Anything
+        else is checked."""
         rec = self.against.get(self.at) if self.at is not None else None
         if rec is None or not same_values(rec.call, (module, action, caller, args, now, block)):
             return frozenset()
         state = self.model.world.state
         differ = {name for name in state if name not in rec.after
                   or not same_values(before[name], rec.before[name]) or not same_values(state[name], rec.after[name])}
-        out = {r for r in rec.held if r not in self.stale and not (self.rule_modules(r) & differ)}
+        keys_same: dict[str, bool] = {}
+
+        def same_keys(name: str) -> bool:
+            # (a `forall` ranges over every key any module's maps mention: the
+            # differing modules must mention the same keys, before and after)
+            if name not in keys_same:
+                pairs = ((before[name], rec.before[name]), (state[name], rec.after[name]))
+                keys_same[name] = all(_keys_of(a) == _keys_of(b) for a, b in pairs)
+            return keys_same[name]
+
+        out = {r for r in rec.held if r not in self.stale and not (self.rule_modules(r) & differ)
+               and (not self.rule_quantifies(r) or all(same_keys(name) for name in differ))}
         if rec.ensures and not differ and f"ensures {module}.{action}" not in self.stale:
             out.add("ensures")
         self.skipped += len(out)
         return frozenset(out)
+
+    def rule_quantifies(self, rule: str) -> bool:
+        """Whether rule ``module.rule`` has a ``forall`` (see :meth:`Analysis.quantifies`)."""
+        got = self._rule_forall.get(rule)
+        if got is None:
+            module, name = rule.split(".", 1)
+            decl = next((r for r in self.spec.modules[module].rules if r.name == name), None)
+            got = decl is None or self.analysis.quantifies(decl.expr)
+            self._rule_forall[rule] = got
+        return got
 
     def rule_modules(self, rule: str) -> frozenset[str]:
         """The modules whose state rule ``module.rule`` may read: its own, those

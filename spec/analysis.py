@@ -92,7 +92,8 @@ class Analysis:
         self._reads: dict[tuple[str, str, str], frozenset[Key]] = {}
         self._modules: dict[tuple[str, str], frozenset[str]] = {}
         self._fields: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
-        self._closures: dict[tuple[str, int], tuple[ir.Expr, frozenset[tuple[str, str, str]], frozenset[str]]] = {}
+        self._closures: dict[tuple[str, int],
+                             tuple[ir.Expr, frozenset[tuple[str, str, str]], frozenset[str], bool]] = {}
 
     # ------------------------------------------------------------ writes
     def action_writes(self, module: str, action: str) -> frozenset[Key]:
@@ -221,16 +222,24 @@ class Analysis:
         the modules whose state or parameters its value depends on."""
         return self._closure(e)[1]
 
-    def _closure(self, e: ir.Expr) -> tuple[frozenset[tuple[str, str, str]], frozenset[str]]:
+    def quantifies(self, e: ir.Expr) -> bool:
+        """Whether an expression, through what :meth:`decls_read` follows, has a
+        ``forall`` (whose runtime check ranges over every key the whole state
+        mentions, in any module)."""
+        return self._closure(e)[2]
+
+    def _closure(self, e: ir.Expr) -> tuple[frozenset[tuple[str, str, str]], frozenset[str], bool]:
         key_e = ("closure", id(e))
         cached = self._closures.get(key_e)
         if cached is not None and cached[0] is e:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
         out: set[tuple[str, str, str]] = set()
         named: set[str] = set()
+        quantifies = False
         stack = [e]
         while stack:
             x = stack.pop()
+            quantifies = quantifies or isinstance(x, ir.Forall)
             module = getattr(x, "module", None)
             if isinstance(module, str) and module:
                 named.add(module)
@@ -255,8 +264,8 @@ class Analysis:
                 out.add(key)
                 stack.extend(follow)
             stack.extend(ir.expr_children(x))
-        self._closures[key_e] = (e, frozenset(out), frozenset(named))
-        return frozenset(out), frozenset(named)
+        self._closures[key_e] = (e, frozenset(out), frozenset(named), quantifies)
+        return frozenset(out), frozenset(named), quantifies
 
     def reads_clock(self, module: str, action: str, kind: str = "action") -> bool:
         """Whether the action (``kind="fn"``: the function), through what it

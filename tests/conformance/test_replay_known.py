@@ -129,3 +129,54 @@ def test_a_rule_whose_function_or_constant_the_mutant_edits_is_always_checked(tm
     # the constant the cap's check reads is no rule's
     m, cap = _mutant(tmp_path, "vault.CAP", "const", "(100) * 10")
     assert stale_checks(cap, m) == frozenset()
+
+
+LOG = """\
+module log
+
+state notes: map[uint256, uint256]
+
+// Notes key `k`.
+action note(k: uint256) {
+    notes[k] = 1
+}
+"""
+
+COUNTER = """\
+module counter
+
+state count: uint256 = 0
+
+// Counts one.
+action bump() {
+    count += 1
+}
+
+// No key anywhere from 11 to 4095, below the modules' addresses (a `forall`'s runtime check ranges
+// over every key any module mentions).
+invariant small_keys: forall k: uint256. k <= 10 or k >= 4096 or count > 1000000
+"""
+
+
+def test_a_forall_rule_is_checked_when_another_module_mentions_other_keys(tmp_path: Path) -> None:
+    """``small_keys`` reads only ``counter``, but its check ranges over the
+    keys of ``log`` too: a mutant that notes another key, then bumps the
+    counter (the same call, on the same ``counter`` state) breaks it there."""
+    def spec(name: str, log: str) -> object:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "log.imo").write_text(log, encoding="utf-8")
+        (d / "counter.imo").write_text(COUNTER, encoding="utf-8")
+        return Pipeline([d]).spec
+
+    base = spec("base", LOG)
+    run = Witness("deployment", (TraceStep("log", "note", ACTOR_BASE, (5,)),
+                                 TraceStep("counter", "bump", ACTOR_BASE)))
+    recorded: dict = {}
+    assert replay_witnesses(base, goals_of(base), {"run": run}, check_rules=True,  # type: ignore[arg-type]
+                            record=recorded).violations == {}
+    wide = spec("wide", LOG.replace("notes[k] = 1", "notes[k + 100] = 1"))
+    known = replay_witnesses(wide, goals_of(wide), {"run": run}, check_rules=True, against=recorded)  # type: ignore[arg-type]
+    full = replay_witnesses(wide, goals_of(wide), {"run": run}, check_rules=True)  # type: ignore[arg-type]
+    assert list(full.violations) == ["counter.small_keys fails after counter.bump"]
+    assert list(known.violations) == list(full.violations)
