@@ -56,7 +56,7 @@ from conformance.names import BindingNames
 from conformance.strategies import CLOCK_OFFSETS, SMALL, Linked, NearClock, NearState, clock_params, resolve
 from reference.codegen import attr, py
 from reference.model import Deployment, Model, Outcome
-from reference.runtime import Env, Map, Revert, Signature, SpecViolation, clone, key_of
+from reference.runtime import Env, Map, Revert, Signature, SpecViolation, _keys, clone, key_of
 from spec import ir
 from spec.analysis import fields_written
 from spec.diagnostics import Diagnostic, Span
@@ -192,6 +192,8 @@ class CoverReport:
     # with ``check_rules``: each rule (or ``ensures``) a walk broke, named as
     # :class:`reference.runtime.SpecViolation` names it, with the first walk that broke it
     violations: dict[str, Witness] = field(default_factory=dict)
+    # on a replay against a recorded one: the rule checks left out as known to hold
+    checks_known: int = 0
 
     @property
     def unmet(self) -> list[Goal]:
@@ -558,6 +560,64 @@ def search_witnesses(spec: ir.Spec, goals: list[Goal], *, binding: Binding | Non
     return report
 
 
+def _keys_of(value: Any) -> set[int]:
+    """The keys a piece of state mentions, as ``for_all`` collects them."""
+    out: set[int] = set()
+    _keys(value, out)
+    return out
+
+
+_SCALARS = frozenset({int, bool, str, bytes, type(None)})
+_MISSING = object()
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Whether two pieces of model state hold the same values, when they
+    come from two models of versions of one spec (a mutant's records and
+    module states are classes of its own generated package, which ``==``
+    tells apart): scalars by type and value, maps key by key, records and
+    module states by class name and field by field, tuples item by item.
+    False whenever unsure (so a caller that skips work on True stays sound)."""
+    ta = type(a)
+    if ta in _SCALARS:
+        return type(b) is ta and a == b
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or len(a) != len(b):
+            return False
+        if not a:
+            return True
+        if type(next(iter(a.values()))) in _SCALARS and type(next(iter(b.values()))) in _SCALARS:
+            return dict.__eq__(a, b) is True  # (a map's values share one type)
+        get = dict.get
+        return all(same_values(v, get(b, k, _MISSING)) for k, v in a.items())
+    if hasattr(ta, "__dataclass_fields__"):
+        tb = type(b)
+        if ta is tb:
+            return bool(a == b)
+        if tb.__name__ != ta.__name__ or not hasattr(tb, "__dataclass_fields__"):
+            return False
+        da, db = a.__dict__, b.__dict__
+        return da.keys() == db.keys() and all(same_values(v, db[k]) for k, v in da.items())
+    if ta is tuple or ta is list:
+        return type(b) is ta and len(a) == len(b) and all(map(same_values, a, b))
+    return False
+
+
+@dataclass(frozen=True)
+class ReplayedStep:
+    """One step of a replay of the unmutated spec whose rules and ensures held
+    (see :func:`replay_witnesses`' ``record``): the call with its clock, the
+    state before and after it (before its rules were checked), and the rules
+    checked there (``module.rule``), all of which held; ``ensures``, that
+    the action's ensures held too."""
+
+    call: tuple[Any, ...]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    held: frozenset[str]
+    ensures: bool
+
+
 class _Search(BindingNames):
     """The model under search, its actors, and how one step is run and credited."""
 
@@ -591,6 +651,16 @@ class _Search(BindingNames):
                 continue
         self.obs = _Observer()
         self.check_rules = False
+        # on a replay (see :func:`replay_witnesses`): the replayed step's place (witness, step),
+        # the steps of the unmutated spec's replay to compare with (``against``), the rules and
+        # ensures whose text differs from that spec's (``stale``), and where to record this replay's steps
+        self.at: tuple[int, int] | None = None
+        self.against: dict[tuple[int, int], ReplayedStep] = {}
+        self.stale: frozenset[str] = frozenset()
+        self.recording: dict[tuple[int, int], ReplayedStep] | None = None
+        self.skipped = 0
+        self._rule_reads: dict[str, frozenset[str]] = {}
+        self._rule_forall: dict[str, bool] = {}
         self.repeat = False  # probe around a successful call while a `fails` goal it reaches is open (not in scenarios)
         self.rng = random.Random(0)
         # bumped whenever the state may change (a call, a restore): the key of :meth:`held`'s cache
@@ -739,7 +809,17 @@ class _Search(BindingNames):
         written = fields_written(self.spec, module, act.name)
         self._numbers = {k: v for k, v in self._numbers.items() if k not in written}
         try:
-            outcome = model.execute(module, act.name, env, *args, check_rules=checked, rules_of_written=True)
+            outcome = model.execute(module, act.name, env, *args)
+            if checked and outcome.ok:
+                # the rules (those that read a module the action may write) and the ensures, on the
+                # state reached; on a replay, those a baseline step shows to hold here are left out
+                state_before, wrote = {**model.world.state, **outcome.before}, frozenset(outcome.before)
+                call = (module, act.name, caller, args, now, block, state_before)
+                known = self.known(*call) if self.at else frozenset()
+                pending = self.record(*call, wrote) if self.recording is not None and self.at is not None else None
+                model.check_rules(state_before, module, act.name, env, args, {}, written=wrote, known=known)
+                if pending is not None and self.recording is not None and self.at is not None:
+                    self.recording[self.at] = pending
         except SpecViolation as exc:  # the step succeeded, and broke a rule: the state is the one reached
             broken = str(exc)
             outcome = Outcome(True)
@@ -767,6 +847,81 @@ class _Search(BindingNames):
                           now, block)
             if before_call is not None:
                 self.probe(start, before, trace, module, act, caller, args, now, block, before_call)
+
+    def known(self, module: str, action: str, caller: int, args: tuple[Any, ...], now: int, block: int,
+              before: dict[str, Any]) -> frozenset[str]:
+        """The rules (``module.rule``, and ``ensures``) known to hold after
+        this replayed step without checking them: the unmutated spec's
+        replay made the same call at the same place (:attr:`at`), with the
+        same clock, checked them there and they held; their text is the
+        same (not in :attr:`stale`); and every module a rule reads had the
+        same state before the call and after it as there (a rule's verdict
+        is a function of its text and those states; a rule with a ``forall``
+        also asks every other module to mention the same keys, which its
+        runtime check ranges over; ``ensures`` asks for every module the
+        same, as it may read the call's arguments and any state). Anything
+        else is checked."""
+        rec = self.against.get(self.at) if self.at is not None else None
+        if rec is None or not same_values(rec.call, (module, action, caller, args, now, block)):
+            return frozenset()
+        state = self.model.world.state
+        differ = {name for name in state if name not in rec.after
+                  or not same_values(before[name], rec.before[name]) or not same_values(state[name], rec.after[name])}
+        keys_same: dict[str, bool] = {}
+
+        def same_keys(name: str) -> bool:
+            # (a `forall` ranges over every key any module's maps mention: the
+            # differing modules must mention the same keys, before and after)
+            if name not in keys_same:
+                pairs = ((before[name], rec.before[name]), (state[name], rec.after[name]))
+                keys_same[name] = all(_keys_of(a) == _keys_of(b) for a, b in pairs)
+            return keys_same[name]
+
+        out = {r for r in rec.held if r not in self.stale and not (self.rule_modules(r) & differ)
+               and (not self.rule_quantifies(r) or all(same_keys(name) for name in differ))}
+        if rec.ensures and not differ and f"ensures {module}.{action}" not in self.stale:
+            out.add("ensures")
+        self.skipped += len(out)
+        return frozenset(out)
+
+    def rule_quantifies(self, rule: str) -> bool:
+        """Whether rule ``module.rule`` has a ``forall`` (see :meth:`Analysis.quantifies`)."""
+        got = self._rule_forall.get(rule)
+        if got is None:
+            module, name = rule.split(".", 1)
+            decl = next((r for r in self.spec.modules[module].rules if r.name == name), None)
+            got = decl is None or self.analysis.quantifies(decl.expr)
+            self._rule_forall[rule] = got
+        return got
+
+    def rule_modules(self, rule: str) -> frozenset[str]:
+        """The modules whose state rule ``module.rule`` may read: its own, those
+        it names (through its functions, constants and phase thresholds) and
+        those the model reads it for."""
+        got = self._rule_reads.get(rule)
+        if got is None:
+            module, name = rule.split(".", 1)
+            decl = next((r for r in self.spec.modules[module].rules if r.name == name), None)
+            got = (frozenset(self.spec.modules) if decl is None else
+                   frozenset({module, *(m for m, _ in decl.reads), *self.analysis.modules_named(decl.expr)}))
+            self._rule_reads[rule] = got
+        return got
+
+    def record(self, module: str, action: str, caller: int, args: tuple[Any, ...], now: int, block: int,
+               before: dict[str, Any], written: frozenset[str]) -> ReplayedStep:
+        """A replayed step, to keep in :attr:`recording` once its rules and
+        ensures held: the call, the states before and after it (copied
+        before the rules are checked), and which rules the model checks there."""
+        rule_modules = self.model._rule_modules
+        held = frozenset(f"{name}.{rule}" for name in self.spec.modules
+                         for rule in getattr(self.model.package, name).RULES
+                         if rule_modules(name, rule) & written)
+        state = self.model.world.state
+        # (the modules it did not write are the same objects before and after: one copy serves both)
+        after = clone(state)
+        return ReplayedStep((module, action, caller, args, now, block),
+                            {name: (clone(before[name]) if name in written else after[name]) for name in state},
+                            after, held, True)
 
     def probe(self, start: str, before: tuple[TraceStep, ...], trace: list[TraceStep], module: str, act: ir.Action,
               caller: int, args: tuple[Any, ...], now: int, block: int, pre: dict[str, Any]) -> None:
@@ -1017,7 +1172,9 @@ def replays(spec: ir.Spec, goal: Goal, witness: Witness, *, binding: Binding | N
 
 def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witness], *,
                      binding: Binding | None = None, scenarios: Scenarios | None = None,
-                     check_rules: bool = False) -> CoverReport:
+                     check_rules: bool = False, record: dict[tuple[int, int], ReplayedStep] | None = None,
+                     against: dict[tuple[int, int], ReplayedStep] | None = None,
+                     stale: frozenset[str] = frozenset()) -> CoverReport:
     """Replay ``witnesses`` (found on another version of the spec) on
     ``spec``'s model, each from a fresh deployment with the same parameters,
     and credit every goal of ``goals`` that any replayed step meets (a
@@ -1027,7 +1184,16 @@ def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witn
     deterministic and cost about one model step per distinct step.
 
     A step the spec can no longer run (an action or argument it no longer
-    has) ends that witness's replay."""
+    has) ends that witness's replay.
+
+    ``record`` (with ``check_rules``) is filled with the steps whose rules
+    and ensures held, by place (witness, step); given as ``against`` to the
+    replay of the same witnesses on a mutant of the spec, it leaves out the
+    checks whose verdict it already knows (see :meth:`_Search.known`), the
+    rules and ensures in ``stale`` (``module.rule``, ``ensures
+    module.action``: those whose text, through the functions and constants
+    they read, the mutant changed) always checked. The violations found are
+    the same as without it."""
     t0 = time.perf_counter()
     report = CoverReport(goals)
     report.uncovered, report.bad_uncovered = uncovered_of(spec, goals)
@@ -1036,6 +1202,7 @@ def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witn
                     for c in spec.modules[g.module].covers if c.name == g.detail]
     search = _Search(spec, binding, scenarios or Scenarios(), open_goals, report, state_covers)
     search.check_rules = check_rules
+    search.recording, search.against, search.stale = record, against or {}, stale
     model = search.model
     # the path replayed so far: (witness step, step as run, state after it, now, block),
     # to resume from a prefix the next witness shares
@@ -1043,7 +1210,7 @@ def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witn
     root = (clone(model.world.snapshot()), search.now, search.block)
     with observed(model) as obs:
         search.obs = obs
-        for w in sorted(witnesses.values(), key=lambda w: repr(w.steps)):
+        for wi, w in enumerate(sorted(witnesses.values(), key=lambda w: repr(w.steps))):
             shared = 0
             while shared < min(len(path), len(w.steps)) and path[shared][0] == w.steps[shared]:
                 shared += 1
@@ -1051,18 +1218,22 @@ def replay_witnesses(spec: ir.Spec, goals: list[Goal], witnesses: dict[str, Witn
             snap, now, block = path[-1][2:] if path else root
             model.world.restore(clone(snap))
             trace = [p[1] for p in path]
-            for st in w.steps[shared:]:
+            for si, st in enumerate(w.steps[shared:], shared):
                 if st.module == "time":
                     now, block = now + st.seconds, block + st.blocks
                     trace.append(st)
                 else:
                     try:
                         act = spec.modules[st.module].actions[st.action]
+                        search.at = (wi, si)
                         search.step("replay", (), trace, st.module, act, st.caller, st.args, now, block)
                     except Exception:
                         break
+                    finally:
+                        search.at = None
                 path.append((st, trace[-1], clone(model.world.snapshot()), now, block))
     report.seconds = time.perf_counter() - t0
+    report.checks_known = search.skipped
     return report
 
 

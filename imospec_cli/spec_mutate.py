@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -68,6 +69,8 @@ class MutantFate:
     equivalent: str | None = None  # the recorded argument, for a survivor recorded as equivalent
     unknown: bool = False
     seconds: float = 0.0  # what the checks took (shown, never a verdict)
+    cpu: float = 0.0  # the CPU time of the process that ran them (shown, never a verdict)
+    error: str | None = None  # an internal error ended its checks: no fate (not counted, not logged)
 
     @property
     def half(self) -> str:
@@ -83,12 +86,12 @@ class SpecMutationReport:
     def rate(self, half: str | None = None) -> tuple[int, int]:
         """(caught, counted): counted leaves out stillborn mutants and recorded equivalents."""
         counted = [f for f in self.fates if f.caught_by != "check" and (half is None or f.half == half)
-                   and not (f.caught_by is None and f.equivalent)]
+                   and not (f.caught_by is None and f.equivalent) and f.error is None]
         return sum(1 for f in counted if f.caught_by is not None), len(counted)
 
     @property
     def survivors(self) -> list[MutantFate]:
-        return [f for f in self.fates if f.caught_by is None and not f.equivalent]
+        return [f for f in self.fates if f.caught_by is None and not f.equivalent and f.error is None]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -120,7 +123,7 @@ STAGES = ("replay", "conform", "ensures", "covers", "prove")
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
     """Run spec mutation; 0 when it ran (the catch rate is the result), 1 on setup errors."""
     from conformance.binding import BindingError
-    from conformance.witness import CoverSettings, goals_of, replay_witnesses
+    from conformance.witness import CoverSettings
     from imospec_cli import prove
     from spec.mutate import (
         EQUIVALENTS_FILE,
@@ -140,8 +143,9 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     if stages is None:
         print(f"error: --stages takes a comma-separated list of {', '.join(STAGES)}", file=sys.stderr)
         return 2
-    # --workers: the prover's processes too (1 proves in this process, with no pool to start per mutant)
-    args.jobs = getattr(args, "jobs", None) or getattr(args, "workers", None) or 0
+    # each mutant proves in the process that runs it (no pool to start per mutant); --workers
+    # runs that many mutants at a time
+    args.jobs = 1
     options = prove.options_from(args)
     base = Pipeline.for_binding(args.impl, options=options)
     try:
@@ -174,30 +178,30 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     todo = [m for m in chosen if _fingerprint(m, texts) not in done]
     print(f"{len(mutants)} spec mutant(s) in all; running {len(todo)} of {len(chosen)} (seed {args.seed}; "
           f"{len(chosen) - len(todo)} already in the log)", file=sys.stderr, flush=True)
-    baseline = Baseline(base.covers(covers) if todo else None)
-    if todo:
-        # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
-        again = replay_witnesses(base.spec, goals_of(base.spec), baseline.covers.met, binding=base._cover_binding(),
-                                 scenarios=base._scenarios(), check_rules=True)
-        baseline.violations = set(baseline.covers.violations) | set(again.violations)
+    baseline = _baseline(base, covers, args) if todo else Baseline(None)
     report = SpecMutationReport()
     log = args.log.open("a", encoding="utf-8") if args.log is not None else None
     try:
+        fates = _run_all(base, [m for m in chosen if _fingerprint(m, texts) not in done], covers, baseline, args,
+                         stages)
         for i, m in enumerate(chosen, 1):
             fp = _fingerprint(m, texts)
             if fp in done:
                 fate = _fate_from_log(m, done[fp])
             else:
-                fate = run_one(base, m, covers, baseline, args, stages)
-                if log is not None:
+                fate = next(fates)
+                if log is not None and fate.error is None:
                     log.write(json.dumps({**_fate_json(fate), "fingerprint": fp, "stages": list(stages)}) + "\n")
                     log.flush()
             fate.equivalent = equivalent_argument(equivalents, m)
             report.fates.append(fate)
             word = {None: "EQUIV." if fate.equivalent else ("UNKNOWN " if fate.unknown else "SURVIVED"),
                     "check": "stillborn"}.get(fate.caught_by, f"caught by {fate.caught_by}")
+            if fate.error is not None:
+                word = f"ERROR ({fate.error})"
             print(f"  [{i}/{len(chosen)}] {word:<18} {m.describe()}" + (f"  ({fate.detail})" if fate.detail else "")
-                  + (f"  [{fate.seconds:.1f} s]" if fate.seconds else ""), file=sys.stderr, flush=True)
+                  + (f"  [{fate.seconds:.1f} s, {fate.cpu:.1f} s CPU]" if fate.seconds else ""),
+                  file=sys.stderr, flush=True)
     finally:
         if log is not None:
             log.close()
@@ -222,11 +226,118 @@ def _stages(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 @dataclass
 class Baseline:
-    """What the unmutated spec shows, once per run: its covers' search, and
-    every rule a walk or a replay of its witnesses breaks on it."""
+    """What the unmutated spec shows, once per run: its covers' search, every
+    rule a walk or a replay of its witnesses breaks on it, and the replay's
+    steps whose rules held (what a mutant's replay compares with, see
+    :func:`conformance.witness.replay_witnesses`)."""
 
     covers: Any
     violations: set[str] = field(default_factory=set)
+    steps: dict[Any, Any] = field(default_factory=dict)
+
+
+#: Bumped when what the baseline cache holds changes shape.
+BASELINE_FORMAT = "1"
+
+
+def baseline_key(base: Pipeline, covers: Any) -> str:
+    """What the unmutated spec's baseline depends on, hashed: every file of
+    the spec's directory (the ``.imo`` files, ``scenarios.json``), the
+    binding, the witness search's settings (seed and budgets: step counts,
+    not time), the source of the code that computes it (the packages
+    ``spec``, ``reference`` and ``conformance``, and ``imospec_cli/pipeline.py``)
+    and the Python version. The covers' search is a deterministic function
+    of these."""
+    import hashlib
+    import platform
+
+    h = hashlib.sha256()
+    for part in (BASELINE_FORMAT, platform.python_version(), repr(covers)):
+        h.update(part.encode() + b"\0")
+    files: list[Path] = []
+    spec_dir = Path(base.binding.spec_dir)
+    files += sorted(p for p in spec_dir.rglob("*") if p.is_file())
+    if base.binding_path is not None:
+        files.append(base.binding_path)
+    root = Path(__file__).resolve().parent.parent
+    for pkg in ("spec", "reference", "conformance"):
+        files += sorted((root / pkg).rglob("*.py"))
+    files.append(root / "imospec_cli" / "pipeline.py")
+    for f in files:
+        h.update(str(f.name).encode() + b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline:
+    """The unmutated spec's :class:`Baseline`. Its covers' search (100 s and
+    more) is read from the cache when one was made from the same inputs
+    (:func:`baseline_key`; ``--no-cache`` neither reads nor writes it), else
+    run and written there: it holds no prover verdict, so nothing in it
+    depends on time. The replay of its witnesses (recorded for the mutants'
+    replays to compare with; model states, which hold the generated
+    model's functions and are not written to disk) runs every time."""
+    import pickle
+
+    from conformance.witness import goals_of, replay_witnesses
+    from reference.model import Model
+    from verification.cache import CACHE_DIR
+
+    root = (Path(args.cache_dir) if getattr(args, "cache_dir", None) else CACHE_DIR).parent / "spec-baseline"
+    path = root / f"{baseline_key(base, covers)}.pickle"
+    use_cache = not getattr(args, "no_cache", False)
+    report = None
+    if use_cache and path.exists():
+        Model.load_code(base.spec)  # (the witnesses' records are the model's classes)
+        try:
+            report = pickle.loads(path.read_bytes())
+            print(f"the unmutated spec's covers: from {path}", file=sys.stderr, flush=True)
+        except Exception:  # (a cache file cut short, or of another format: computed again)
+            report = None
+    if report is None:
+        report = base.covers(covers)
+        if use_cache:
+            try:
+                data = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                print(f"warning: the unmutated spec's covers not cached ({exc})", file=sys.stderr, flush=True)
+            else:
+                root.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+    baseline = Baseline(report)
+    # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
+    again = replay_witnesses(base.spec, goals_of(base.spec), report.met, binding=base._cover_binding(),
+                             scenarios=base._scenarios(), check_rules=True, record=baseline.steps)
+    baseline.violations = set(report.violations) | set(again.violations)
+    return baseline
+
+
+def stale_checks(spec: Any, m: Any) -> frozenset[str]:
+    """The rules (``module.rule``) and ensures (``ensures module.action``)
+    whose text a mutant may change: those that read, through the functions,
+    constants, phase thresholds and decays they read, the declaration the
+    mutant edits (a ``fn`` or a ``const``) in its module or a module that
+    extends it. A mutant of an action, ``init`` or gate changes none (a rule
+    or an ensures cannot call an action); it changes the states, which a
+    replay compares."""
+    from spec.analysis import analysis_of
+
+    stem, _, decl = m.where.partition(".")
+    names = {stem, Path(m.file).stem}
+    modules = [x.name for x in spec.modules.values() if x.name in names or names & set(x.extends)]
+    edited = {(kind, mod, decl) for kind in ("fn", "const", "phases", "decay") for mod in modules}
+    analysis = analysis_of(spec)
+    out: set[str] = set()
+    for mod in spec.modules.values():
+        for r in mod.rules:
+            if analysis.decls_read(r.expr) & edited:
+                out.add(f"{mod.name}.{r.name}")
+        for a in mod.actions.values():
+            if any(analysis.decls_read(e) & edited for e in a.ensures):
+                out.add(f"ensures {mod.name}.{a.name}")
+    return frozenset(out)
 
 
 def _fingerprint(m: Any, texts: dict[str, str]) -> str:
@@ -260,7 +371,7 @@ def _logged(path: Path, stages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 
 def _fate_from_log(m: Any, e: dict[str, Any]) -> MutantFate:
     return MutantFate(m, e.get("caught_by"), str(e.get("detail", "")), unknown=bool(e.get("unknown")),
-                      seconds=float(e.get("seconds", 0.0)))
+                      seconds=float(e.get("seconds", 0.0)), cpu=float(e.get("cpu", 0.0)))
 
 
 def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
@@ -268,16 +379,62 @@ def run_one(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argpa
     """Run the checks on one mutant, in the order of :data:`STAGES`; stop at the first that catches it."""
     import time
 
-    t0 = time.perf_counter()
-    fate = _run_stages(base, m, covers, baseline, args, stages)
-    fate.seconds = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        fate = _run_stages(base, m, covers, baseline, args, stages)
+    except Exception as exc:  # a bug shown by one mutant: reported, and the run goes on (the log does not keep it)
+        import traceback
+
+        fate = MutantFate(m, None, error=f"{type(exc).__name__}: {exc}"[:200])
+        print(f"internal error on {m.describe()}:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+    fate.seconds, fate.cpu = time.perf_counter() - t0, time.process_time() - c0
     return fate
+
+
+#: What the worker processes of :func:`_run_all` run with (set before they fork).
+_SHARED: dict[str, Any] = {}
+
+
+def _run_shared(m: Any) -> MutantFate:
+    """:func:`run_one` in a worker process, on what :data:`_SHARED` held when it forked."""
+    sh = _SHARED
+    return run_one(sh["base"], m, sh["covers"], sh["baseline"], sh["args"], sh["stages"])
+
+
+def _run_all(base: Pipeline, todo: list[Any], covers: Any, baseline: Baseline, args: argparse.Namespace,
+             stages: tuple[str, ...]) -> Iterator[MutantFate]:
+    """The fates of ``todo``, in its order. With ``--workers N`` above 1,
+    N forked processes run the mutants, one each at a time (each mutant's
+    checks are a function of the mutant, the unmutated spec's baseline and
+    the seed alone, so the fates are the same for any N); each process
+    runs at most :data:`TASKS_PER_WORKER` mutants before a fresh one
+    replaces it (what a mutant's run leaves in a process's caches goes
+    with it)."""
+    import multiprocessing
+
+    from conformance.parallel import default_workers
+
+    workers = getattr(args, "workers", None) or default_workers()
+    if workers == 1 or len(todo) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for m in todo:
+            yield run_one(base, m, covers, baseline, args, stages)
+        return
+    _SHARED.update(base=base, covers=covers, baseline=baseline, args=args, stages=stages)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, len(todo)), maxtasksperchild=TASKS_PER_WORKER) as pool:
+        yield from pool.imap(_run_shared, todo, chunksize=1)
+
+
+#: Mutants a worker process of ``--workers N`` runs before a fresh one replaces it.
+TASKS_PER_WORKER = 16
 
 
 def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: argparse.Namespace,
                 stages: tuple[str, ...]) -> MutantFate:
     from conformance.runner import CampaignSettings
     from conformance.witness import goals_of, replay_witnesses
+    from evm_backend.errors import ExecutionFailed
+    from reference.runtime import Revert
     from verification.outcome import Refuted, Unknown
 
     scenarios = base._scenarios()
@@ -294,8 +451,14 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     replayed: set[str] = set()
     if "replay" in stages or "covers" in stages:
         # the unmutated spec's witnesses, replayed on the mutant with the rules checked
-        again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
-                                 scenarios=scenarios, check_rules=True)
+        try:
+            again = replay_witnesses(p.spec, goals_of(p.spec), baseline.covers.met, binding=p._cover_binding(),
+                                     scenarios=scenarios, check_rules=True, against=baseline.steps,
+                                     stale=stale_checks(p.spec, m))
+        except Revert as exc:
+            # the mutant's init refuses the deployment the unmutated spec makes (its parameters):
+            # no run of it starts, so every cover the unmutated spec meets is lost
+            return MutantFate(m, "covers", f"the deployment reverts: {type(exc).__name__} {exc}"[:120])
         replayed = set(again.met)
         broken = [k for k in again.violations if k not in baseline.violations]
         if broken and "replay" in stages:
@@ -304,8 +467,13 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     for stage in stages:
         if stage == "conform":
             if any(x in p.binding.modules for x in modules):
-                result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
-                                                     steps=args.steps, seed=args.seed))
+                try:
+                    result = p.campaign(CampaignSettings(backend="pyrevm", examples=args.examples or 20,
+                                                         steps=args.steps, seed=args.seed))
+                except ExecutionFailed as exc:
+                    # the unchanged contracts refuse the deployment (parameters the mutant gives,
+                    # a default it changed) that the mutant's init accepted in the replay above
+                    return MutantFate(m, "conform", f"divergence at deployment: {exc}"[:120])
                 if not result.ok:
                     return MutantFate(m, "conform", "divergence")
         elif stage == "covers":
@@ -371,6 +539,9 @@ def print_report(report: SpecMutationReport, out: Any) -> None:
     for f in report.survivors:
         print(f"  survived{' (unknown)' if f.unknown else ''}: {f.mutant.describe()}", file=out)
     for f in report.fates:
+        if f.error is not None:
+            print(f"  not run to the end (internal error, not counted): {f.mutant.describe()}: {f.error}", file=out)
+    for f in report.fates:
         if f.caught_by not in (None, "check") and f.equivalent:
             print(f"  misjudged (recorded equivalent, caught by {f.caught_by}): {f.mutant.describe()}", file=out)
 
@@ -379,7 +550,8 @@ def _fate_json(f: MutantFate) -> dict[str, Any]:
     file, line, operator, mutated = f.mutant.key()
     return {"file": file, "line": line, "column": f.mutant.column, "operator": operator, "mutated": mutated,
             "where": f.mutant.where, "half": f.half, "caught_by": f.caught_by, "detail": f.detail,
-            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1)}
+            "equivalent": f.equivalent, "unknown": f.unknown, "seconds": round(f.seconds, 1),
+            "cpu": round(f.cpu, 1), "error": f.error}
 
 
 def report_json(report: SpecMutationReport) -> dict[str, Any]:

@@ -92,6 +92,8 @@ class Analysis:
         self._reads: dict[tuple[str, str, str], frozenset[Key]] = {}
         self._modules: dict[tuple[str, str], frozenset[str]] = {}
         self._fields: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+        self._closures: dict[tuple[str, int],
+                             tuple[ir.Expr, frozenset[tuple[str, str, str]], frozenset[str], bool]] = {}
 
     # ------------------------------------------------------------ writes
     def action_writes(self, module: str, action: str) -> frozenset[Key]:
@@ -204,6 +206,66 @@ class Analysis:
     def rule_reads(self, rule: ir.Rule) -> frozenset[Key]:
         """State a rule reads."""
         return self.expr_reads(rule.expr)
+
+    def decls_read(self, e: ir.Expr) -> frozenset[tuple[str, str, str]]:
+        """The declarations whose text an expression's value depends on, through
+        the functions it calls, the constants they read (and the constants
+        those read), phase thresholds and decays: ``("fn", module, name)``,
+        ``("const", module, name)``, ``("phases", module, name)`` and
+        ``("decay", module, name)``. State is not among them
+        (:meth:`modules_named` says whose state it may read)."""
+        return self._closure(e)[0]
+
+    def modules_named(self, e: ir.Expr) -> frozenset[str]:
+        """Every module an expression names (a reference, a call, a record, a
+        phase list...), through what :meth:`decls_read` follows: a superset of
+        the modules whose state or parameters its value depends on."""
+        return self._closure(e)[1]
+
+    def quantifies(self, e: ir.Expr) -> bool:
+        """Whether an expression, through what :meth:`decls_read` follows, has a
+        ``forall`` (whose runtime check ranges over every key the whole state
+        mentions, in any module)."""
+        return self._closure(e)[2]
+
+    def _closure(self, e: ir.Expr) -> tuple[frozenset[tuple[str, str, str]], frozenset[str], bool]:
+        key_e = ("closure", id(e))
+        cached = self._closures.get(key_e)
+        if cached is not None and cached[0] is e:
+            return cached[1], cached[2], cached[3]
+        out: set[tuple[str, str, str]] = set()
+        named: set[str] = set()
+        quantifies = False
+        stack = [e]
+        while stack:
+            x = stack.pop()
+            quantifies = quantifies or isinstance(x, ir.Forall)
+            module = getattr(x, "module", None)
+            if isinstance(module, str) and module:
+                named.add(module)
+            key: tuple[str, str, str] | None = None
+            follow: list[ir.Expr] = []
+            if isinstance(x, ir.Ref) and x.kind == "const" and x.module in self.spec.modules:
+                key = ("const", x.module, x.name)
+                c = self.spec.modules[x.module].consts.get(x.name)
+                follow = [c.value] if c is not None else []
+            elif isinstance(x, ir.FnCall):
+                key = ("fn", x.module, x.name)
+                fn = self.spec.modules[x.module].fns[x.name]
+                follow = [y for s in ir.walk(fn.body) for y in ir.stmt_exprs(s)]
+            elif isinstance(x, ir.PhaseOf):
+                key = ("phases", x.module, x.phases)
+                follow = list(self.spec.modules[x.module].phases[x.phases].thresholds)
+            elif isinstance(x, ir.DecayLevelOf | ir.DecayAt):
+                key = ("decay", x.module, x.decay)
+                d = self.spec.modules[x.module].decays[x.decay]
+                follow = [d.levels, d.periods]
+            if key is not None and key not in out:
+                out.add(key)
+                stack.extend(follow)
+            stack.extend(ir.expr_children(x))
+        self._closures[key_e] = (e, frozenset(out), frozenset(named), quantifies)
+        return frozenset(out), frozenset(named), quantifies
 
     def reads_clock(self, module: str, action: str, kind: str = "action") -> bool:
         """Whether the action (``kind="fn"``: the function), through what it

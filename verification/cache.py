@@ -37,7 +37,8 @@ def query_key(solver: Any, lits: list[Any], budget: Budget, domain: str, extra: 
 _CODE_HASH: list[str] = []
 
 
-_SCOPE_HASH: dict[tuple[int, tuple[str, ...]], str] = {}
+# (id of the spec, modules) -> (the spec, hash): the spec kept to tell a new spec at a reused id
+_SCOPE_HASH: dict[tuple[int, tuple[str, ...]], tuple[ir.Spec, str]] = {}
 
 
 def code_fingerprint() -> str:
@@ -59,7 +60,7 @@ def input_key(spec: ir.Spec, analysis: Analysis, job: Job, budget: Budget, domai
     encoding is deterministic, so equal inputs give the same query."""
     mods = scope_modules(spec, analysis, job)
     skey = (id(spec), mods)
-    if skey not in _SCOPE_HASH:
+    if skey not in _SCOPE_HASH or _SCOPE_HASH[skey][0] is not spec:
         h = hashlib.sha256()
         files: list[str] = []
         for m in mods:
@@ -71,9 +72,9 @@ def input_key(spec: ir.Spec, analysis: Analysis, job: Job, budget: Budget, domai
         for f in files:
             h.update(f.encode())
             h.update(spec.sources[f].encode())
-        _SCOPE_HASH[skey] = h.hexdigest()
+        _SCOPE_HASH[skey] = (spec, h.hexdigest())
     h = hashlib.sha256()
-    for part in (z3.get_full_version(), code_fingerprint(), _SCOPE_HASH[skey], repr(job), budget.key(),
+    for part in (z3.get_full_version(), code_fingerprint(), _SCOPE_HASH[skey][1], repr(job), budget.key(),
                  domain, stage):
         h.update(part.encode())
         h.update(b"\0")

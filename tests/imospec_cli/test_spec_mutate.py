@@ -91,3 +91,23 @@ def test_the_merchants_last_mt_into_the_farm_is_a_cover_the_narrowed_check_loses
     mutant = Pipeline.for_binding(DEFAULT_BINDING)
     mutant.__dict__["sources"] = replace(base.sources, texts=texts)
     assert not _starts_meet(mutant, key)
+
+
+def test_workers_give_the_fates_of_one_process_in_the_same_order() -> None:
+    """``--workers 2`` forks processes that each run whole mutants: the fates
+    (here of ``check`` alone, the stage every mutant runs) are those of one
+    process, in the mutants' order."""
+    from conformance.witness import CoverSettings
+    from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
+    from imospec_cli.spec_mutate import Baseline, _run_all
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    mutants = [m for m in spec_mutants(base.sources.readable) if m.file.endswith(("dmg.imo", "controller.imo"))][:10]
+    covers = CoverSettings(seed=0, check_rules=True)
+    args = argparse.Namespace(impl=DEFAULT_BINDING, workers=1)
+    one = [(f.mutant, f.caught_by, f.detail) for f in _run_all(base, mutants, covers, Baseline(None), args, ())]
+    args.workers = 2
+    two = [(f.mutant, f.caught_by, f.detail) for f in _run_all(base, mutants, covers, Baseline(None), args, ())]
+    assert one == two
+    assert [m for m, _, _ in one] == mutants
+    assert {c for _, c, _ in one} == {None, "check"}  # some stillborn, some not
