@@ -297,6 +297,7 @@ class FixtureRunner(Harness):
                              for module, m in self.spec.modules.items()}
         self._locations = {}
         self._index = {}
+        self._unread: set[str] = set()  # (no sweep runs here; transact marks what it may write)
 
     def param_value(self, module: str, name: str) -> Any:
         return self.params[f"{module}.{name}"]
