@@ -26,25 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.binding import Attack, Binding, BindingError
+from conformance.binding import Attack, Binding
 from conformance.harness import Harness, Step, StepReport
 from conformance.harness.values import (
     Difference,
     _attr,
     _variables,
-    create_address,
     normal,
     to_abi,
-    to_checksum,
 )
 from conformance.runner import FIXTURE_FORMAT, _from_json, _jsonable, step_from_json, step_to_json
-from evm_backend import get_backend
-from evm_backend.abi import ContractAbi
 from evm_backend.records import Receipt
 from reference.model import Outcome
 from reference.runtime import Event
 from spec import ir
-from spec.analysis import restrict
 
 SCHEMA_PATH = Path(__file__).parent / "fixture.schema.json"
 
@@ -265,39 +260,31 @@ class FixtureRunner(Harness):
     """
 
     def __init__(self, spec: ir.Spec, binding: Binding, backend: str, deployment: dict[str, Any]) -> None:
-        try:
-            spec = restrict(spec, binding.modules)
-        except ValueError as exc:
-            raise BindingError(f"binding {binding.name}: {exc}") from None
-        self.spec, self.binding, self.check_rules, self.full_compare = spec, binding, False, True
-        self.backend = get_backend(backend)
+        # (read by the hooks below, which Harness's constructor calls: it sets every attribute)
+        self.fixture_deployment = deployment
         self.params = {k: _from_json(v) for k, v in deployment["params"].items()}
-        accounts = self.backend.create_accounts(1 + binding.actors)
-        self.deployer = int(accounts[0].address, 16)
-        self.actors = [int(a.address, 16) for a in accounts[1:]]
+        super().__init__(spec, binding, backend, check_rules=False, full_compare=True)
+
+    def _before_deployment(self) -> None:
+        """The fixture's accounts, chain and addresses must be this backend's; its clock is set."""
+        deployment = self.fixture_deployment
         want = (int(deployment["deployer"], 16), [int(a, 16) for a in deployment["actors"]])
         if (self.deployer, self.actors) != want:
             raise ConsumeError("the fixture's deployer and actors are not this backend's test accounts")
         if self.backend.chain_id != deployment["chain_id"]:
             raise ConsumeError(f"the fixture is for chain {deployment['chain_id']}, the backend runs "
                                f"{self.backend.chain_id}")
-        self.artifacts = {m: self._artifact(b) for m, b in binding.modules.items()}
-        self.abis = {m: ContractAbi(art.abi) for m, art in self.artifacts.items()}
-        nonce = self.backend.get_nonce(to_checksum(self.deployer))
-        self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         expected = {m: int(a, 16) for m, a in deployment["addresses"].items()}
         if self.addresses != expected:
             raise ConsumeError("the modules would be deployed elsewhere than the fixture says")
-        self.module_at = {a: m for m, a in self.addresses.items()}
         self.backend.set_timestamp(int(deployment["now"]))
         self.backend.set_block_number(int(deployment["block_number"]))
-        self._deploy_contracts()
-        self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
-        self._state_types = {module: {name: t for name, t, kind in _variables(m) if kind != "param"}
-                             for module, m in self.spec.modules.items()}
-        self._locations = {}
-        self._index = {}
-        self._unread: set[str] = set()  # (no sweep runs here; transact marks what it may write)
+
+    def _deploy_model(self) -> None:
+        """No model: the fixture holds its expectations."""
+
+    def _start(self) -> None:
+        """Nothing to compare or run at deployment: the fixture's setup steps are its prelude."""
 
     def param_value(self, module: str, name: str) -> Any:
         return self.params[f"{module}.{name}"]

@@ -80,7 +80,20 @@ def custom_errors(binding: Binding, abis: Iterable[ContractAbi],
 
 
 class DeployedPair(BindingNames):
-    """The deployment layer: both sides deployed identically, moved back and forth together."""
+    """The deployment layer: both sides deployed identically, moved back and forth together.
+
+    This constructor is the only one of the harness's class tree: it sets
+    every attribute. A subclass that deploys otherwise
+    (:class:`conformance.fixtures.FixtureRunner`: the contracts alone, where
+    a fixture says) overrides the hooks it calls, :meth:`_before_deployment`,
+    :meth:`_deploy_model` and :meth:`_start`, and sets none of the harness's
+    attributes itself: a new one set here is set on every subclass too. The
+    hooks set only what needs the model, which such a subclass does not have:
+    """
+
+    model: Model  # (_deploy_model)
+    _prelude: _Saved  # the state after the prelude, and the one reset returns to (_start)
+    _base: _Saved
 
     def __init__(self, spec: ir.Spec, binding: Binding, backend: str = "py-evm", *,
                  check_rules: bool = False, full_compare: bool = False) -> None:
@@ -120,11 +133,9 @@ class DeployedPair(BindingNames):
         self.addresses = {m: create_address(self.deployer, nonce + i) for i, m in enumerate(spec.modules)}
         self.module_at = {a: m for m, a in self.addresses.items()}
         self.signing = replace(self.signing, addresses=dict(self.addresses))
+        self._before_deployment()
         self.deployed_at = (self.backend.timestamp, self.backend.block_number, self.backend.chain_id)
-        self.model = Model.deploy(spec, Deployment(
-            addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
-            now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
-        ), probes=True)
+        self._deploy_model()
         self._deploy_contracts()
         self.known_addresses = sorted({0, self.deployer, *self.actors, *self.addresses.values()})
         self.label_addresses()
@@ -170,6 +181,26 @@ class DeployedPair(BindingNames):
         # by (address, calldata), and the calls that read each slot or account
         self._answers: dict[tuple[str, bytes], tuple[Any, tuple[int, int] | None]] = {}
         self._readers: dict[Any, set[tuple[str, bytes]]] = {}
+        self.deployment_differences: list[Difference] = []
+        self.prelude_reports: list[StepReport] = []
+        self._start()
+
+    # --- the constructor's hooks (a subclass that deploys otherwise overrides them, and sets no attribute)
+
+    def _before_deployment(self) -> None:
+        """Called once the accounts and the addresses are known, before
+        anything is deployed: the place to check them or to move the clock."""
+
+    def _deploy_model(self) -> None:
+        """Deploy the model at the contracts' addresses, with the binding's parameters."""
+        self.model = Model.deploy(self.spec, Deployment(
+            addresses=self.addresses, params=self._param_overrides(), deployer=self.deployer,
+            now=self.backend.timestamp, block_number=self.backend.block_number, chain_id=self.backend.chain_id,
+        ), probes=True)
+
+    def _start(self) -> None:
+        """Once both sides are deployed: compare them, run the binding's
+        prelude, and make the state after it the one :meth:`reset` returns to."""
         self.deployment_differences = self.compare_state(None, params=True)
         self.prelude_reports = [self.run(s) for s in self._prelude_steps()]
         self._prelude = self._save()

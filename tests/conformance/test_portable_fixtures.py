@@ -9,6 +9,7 @@ import contextlib
 import copy
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from conformance.binding import load_binding
 from conformance.fixtures import SCHEMA_PATH
 from evm_backend.accounts import derive_accounts
 from imospec_cli.main import main
+
+TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"
 
 
 def _run(*argv: str) -> tuple[int, str, str]:
@@ -205,3 +208,28 @@ def test_an_attack_file_that_claims_a_wrong_outcome_stops_fill(tmp_path: Path) -
     binding, spec = load_implementation(tmp_path / "binding.json")
     with pytest.raises(FillError, match=r"attack `flash_staking`.*step 5 .*must succeed, but it reverts NO_TIER"):
         fill_attack(Harness(spec, binding, "pyrevm"), "pyrevm", binding.attacks["flash_staking"])
+
+
+def test_an_implementation_that_panics_fails_consume_with_a_diff(filled: Path, tmp_path: Path) -> None:
+    """The tiny vault's fixture, filled on the Vyper implementation, passes on
+    the Solidity one; a Solidity mutant that divides by zero in `topUp`
+    reverts with a Panic(uint256) where the fixture expects success: a
+    difference, not a crash. (`FixtureRunner` once built its own harness
+    and lacked the custom-error table that the reason of such a revert is
+    looked up in: consume stopped with an AttributeError.)"""
+    sol = tmp_path / "sol"
+    shutil.copytree(TINY / "sol", sol)
+    data = json.loads((sol / "binding.json").read_text())
+    data["spec"] = str((TINY / "sol" / data["spec"]).resolve())
+    (sol / "binding.json").write_text(json.dumps(data))
+    code, out, err = _run("consume", str(filled), "--impl", str(sol / "binding.json"), "--backend", "pyrevm")
+    assert code == 0 and "1 of 1 fixture(s) passed on pyrevm" in out, out + err
+    source = (sol / "Vault.sol").read_text()
+    old = "added = amount * WAD / floorPrice;"
+    assert old in source
+    (sol / "Vault.sol").write_text(source.replace(old, "added = amount * WAD / (floorPrice - floorPrice);"))
+    code, out, err = _run("consume", str(filled), "--impl", str(sol / "binding.json"), "--backend", "pyrevm")
+    assert code == 1, out + err
+    assert "0 of 1 fixture(s) passed" in out
+    assert "step 1 (vault.top_up(" in out and "): success\n    expected True\n    got      False" in out
+    assert "post-state: vault.capacity" in out
