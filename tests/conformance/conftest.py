@@ -41,19 +41,6 @@ def tiny_mutant(tmp_path: Path, tiny_binding_path: Path) -> MutantMaker:
     return make
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave this directory's `slow` tests out of the default run (select them with `-m slow`)."""
-    if config.getoption("markexpr", default=""):
-        return
-    keep, drop = [], []
-    for item in items:
-        own = "tests/conformance/" in item.path.as_posix()
-        (drop if own and item.get_closest_marker("slow") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
-
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = ROOT / "evm_backend" / "contracts"
 MONEY_MARKET = ("dcep", "interest", "oracle", "controller", "mdcep", "usdc", "musdc")

@@ -29,20 +29,3 @@ def update_golden(pytestconfig: pytest.Config) -> bool:
     """Whether the golden files are being regenerated instead of compared."""
     from_option = bool(pytestconfig.getoption("--update-golden", default=False))
     return from_option or os.environ.get("IMOSPEC_UPDATE_GOLDEN", "") not in ("", "0")
-
-
-_OWN = ("tests/spec/", "tests/test_cli.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave this directory's `slow` tests out of the default run (select them with `-m slow`)."""
-    if config.getoption("markexpr", default=""):
-        return
-    keep, drop = [], []
-    for item in items:
-        path = item.path.as_posix()
-        own = any(part in path for part in _OWN)
-        (drop if own and item.get_closest_marker("slow") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep

@@ -35,16 +35,3 @@ def find(report: Report, rule: str, action: str, kind: str | None = None) -> Res
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "proofs"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave this directory's `slow` tests out of the default run (select them with `-m slow`)."""
-    if config.getoption("markexpr", default=""):
-        return
-    keep, drop = [], []
-    for item in items:
-        own = "tests/verification/" in item.path.as_posix()
-        (drop if own and item.get_closest_marker("slow") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
