@@ -56,7 +56,10 @@ def _starts_meet(p: Pipeline, key: str) -> bool:
     goals = [g for g in goals_of(p.spec) if g.key == key]
     assert len(goals) == 1, key
     report = CoverReport(goals)
-    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, [])
+    # a state cover (no action) is checked after every successful step, as `covers` checks it
+    state = [(goals[0], c) for c in p.spec.modules[goals[0].module].covers
+             if goals[0].kind == "cover" and goals[0].action is None and c.name == goals[0].detail]
+    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, state)
     with observed(search.model) as obs:
         search.obs = obs
         search.starts()
@@ -357,7 +360,7 @@ def test_the_whole_capacity_and_the_112_bit_reserve_are_covers_the_narrowed_chec
     left); ``redeem``'s ``mt_amount <= capacity`` made ``<`` loses it. Cover
     ``pool.fills_the_dcep_reserve_to_112_bits``, met by the binding's scenario
     ``pool_edges``; ``_update``'s ``new_dcep <= MAX_UINT112`` made ``<`` loses
-    it (the covers stage of ``mutate --spec``)."""
+    it (the covers stage of ``mutate --spec``). The same for the MT reserve."""
     whole, full = "reserve.redeems_the_whole_capacity", "pool.fills_the_dcep_reserve_to_112_bits"
     base = Pipeline.for_binding(DEFAULT_BINDING)
     assert _starts_meet(base, whole) and _starts_meet(base, full)
@@ -367,3 +370,11 @@ def test_the_whole_capacity_and_the_112_bit_reserve_are_covers_the_narrowed_chec
     strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
                      "require new_mt <= MAX_UINT112 and new_dcep < MAX_UINT112")
     assert not _starts_meet(strict, full)
+    # and the MT side (``new_mt <= MAX_UINT112`` made ``<``, ``pool.imo:367:13`` of this branch): the state
+    # cover ``pool.fills_the_mt_reserve_to_112_bits``, met by the deployment ``mt_reserve_at_112_bits``
+    # (2**112 - 1 MT, all of it seeding the pool); the mutant's launch reverts OVERFLOW there
+    mt_full = "pool.fills_the_mt_reserve_to_112_bits"
+    assert _starts_meet(base, mt_full)
+    strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
+                     "require new_mt < MAX_UINT112 and new_dcep <= MAX_UINT112")
+    assert not _starts_meet(strict, mt_full)
