@@ -56,7 +56,10 @@ def _starts_meet(p: Pipeline, key: str) -> bool:
     goals = [g for g in goals_of(p.spec) if g.key == key]
     assert len(goals) == 1, key
     report = CoverReport(goals)
-    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, [])
+    # a state cover (no action) is checked after every successful step, as `covers` checks it
+    state = [(goals[0], c) for c in p.spec.modules[goals[0].module].covers
+             if goals[0].kind == "cover" and goals[0].action is None and c.name == goals[0].detail]
+    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, state)
     with observed(search.model) as obs:
         search.obs = obs
         search.starts()
@@ -262,3 +265,116 @@ def test_a_year_off_by_a_second_is_refuted_by_a_year_is_365_days() -> None:
         mutant = _mutant(base, "market.imo", "const SECONDS_PER_YEAR: uint256 = 31536000",
                          f"const SECONDS_PER_YEAR: uint256 = {new}")
         assert _first_round(mutant, "mdcep")["mdcep.a_year_is_365_days"] is Refuted, new
+
+
+# Session 15 (engineer gapsm): the merchant-side survivors of the lead's whole run
+# (`imospec mutate --spec --seed 0 --examples 8`, first pass `replay,conform,ensures`).
+
+
+def test_the_boost_share_rounded_up_is_refuted_by_boost_share_rounds_down() -> None:
+    """``farm.emission``'s boost share ``mul_div_down`` made ``mul_div_up``
+    (``farm.imo:180:46`` before the share became the fn ``boost_share``): one
+    unit more whenever ``reward_per_second * boosted * boost_extra_bps`` is not
+    a multiple of BPS, which the bundled farm's parameters never are. Theorem
+    ``farm.boost_share_rounds_down`` (the share is the exact one rounded down)
+    is refuted in the first prove round."""
+    from verification.outcome import Proved, Refuted
+
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _first_round(base, "farm")["farm.boost_share_rounds_down"] is Proved
+    mutant = _mutant(base, "farm.imo", "return mul_div_down(base, extra_bps, BPS)",
+                     "return mul_div_up(base, extra_bps, BPS)")
+    assert _first_round(mutant, "farm")["farm.boost_share_rounds_down"] is Refuted
+
+
+def _first_bad_at(p: Pipeline, scenario: str) -> int | None:
+    """The index (in :func:`_scenario`'s reports, prelude first) of the first
+    step of ``scenario`` where ``p``'s model and the contracts differ."""
+    return next((i for i, r in enumerate(_scenario(p, scenario)) if not r.ok), None)
+
+
+def test_pool_edges_refusals_and_the_112_bit_reserve_are_seen_by_conform() -> None:
+    """The binding's scenario ``pool_edges``, run on pyrevm against the model
+    of each mutant; the spec's model and the contracts agree on every step.
+    Before the launch: a withdrawal of 0 LP (INSUFFICIENT_LIQUIDITY_BURNED; with
+    ``liquidity > 0`` made ``>= 0``, ``pool.imo:257``, the model divides by the
+    zero supply instead), a sale of 0 MT (INSUFFICIENT_INPUT_AMOUNT; dropped,
+    ``:294``, INSUFFICIENT_LIQUIDITY) and of 1 MT (INSUFFICIENT_LIQUIDITY;
+    dropped, ``:295``, INSUFFICIENT_OUTPUT_AMOUNT on a quote of 0). In Bronze, a
+    contributor's exit (WRONG_PHASE; with ``exit``'s gate ``[Iron, Bronze]``,
+    ``reserve.imo:208``, it succeeds), and a deposit asking for more DCEP than
+    the pool's ratio takes (INSUFFICIENT_DCEP_AMOUNT; dropped, ``pool.imo:233``,
+    it succeeds: ``add_liquidity``'s new second ``ensures`` states the minimums,
+    but the prover answers ``unknown`` on that mutant, not refuted). Last, a swap that fills the DCEP reserve
+    to exactly 2**112 - 1 (``_update``'s ``new_dcep <= MAX_UINT112`` made ``<``,
+    ``pool.imo:359:39``, reverts OVERFLOW). Each mutant is first seen at its step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "pool_edges")
+    assert all(r.ok for r in reports)
+    refused = [(i, r.step.action, r.model.reason) for i, r in enumerate(reports)
+               if r.model is not None and not r.model.ok]
+    assert [(a, why) for _, a, why in refused[:3]] == [("remove_liquidity", "INSUFFICIENT_LIQUIDITY_BURNED"),
+                                                       ("swap_mt_for_dcep", "INSUFFICIENT_INPUT_AMOUNT"),
+                                                       ("swap_mt_for_dcep", "INSUFFICIENT_LIQUIDITY")]
+    exit_at = next(i for i, a, why in refused if a == "exit" and why == "WRONG_PHASE")
+    short_at = next(i for i, a, why in refused if a == "add_liquidity" and why == "INSUFFICIENT_DCEP_AMOUNT")
+    last = len(reports) - 1
+    assert reports[last].step.action == "swap_dcep_for_mt" and reports[last].model is not None
+    assert reports[last].model.ok
+    cases = [
+        ("pool.imo", 'require liquidity > 0, "INSUFFICIENT_LIQUIDITY_BURNED"',
+         'require liquidity >= 0, "INSUFFICIENT_LIQUIDITY_BURNED"', refused[0][0]),
+        ("pool.imo", '    require mt_in > 0, "INSUFFICIENT_INPUT_AMOUNT"\n', "", refused[1][0]),
+        ("pool.imo", '    require reserve_mt > 0 and reserve_dcep > 0, "INSUFFICIENT_LIQUIDITY"\n    let dcep_out',
+         "    let dcep_out", refused[2][0]),
+        ("reserve.imo", "action exit(amount: uint256) -> uint256\n    when Phase(pool.twap()) in [Iron]",
+         "action exit(amount: uint256) -> uint256\n    when Phase(pool.twap()) in [Iron, Bronze]", exit_at),
+        ("pool.imo", '    require dcep_amount >= dcep_min, "INSUFFICIENT_DCEP_AMOUNT"\n    require liquidity > 0',
+         "    require liquidity > 0", short_at),
+        ("pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
+         "require new_mt <= MAX_UINT112 and new_dcep < MAX_UINT112", last),
+    ]
+    for file, old, new, at in cases:
+        assert _first_bad_at(_mutant(base, file, old, new), "pool_edges") == at, old
+
+
+def test_iron_dust_ends_with_a_redemption_above_the_capacity() -> None:
+    """``redeem`` without ``require mt_amount <= capacity`` (``reserve.imo:188``):
+    the capacity's subtraction underflows, a bare revert. The binding's
+    scenario ``iron_dust`` ends, in Iron, with a redemption of the capacity
+    plus one MT (INSUFFICIENT_CAPACITY on the spec and the contracts)."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "iron_dust")
+    assert all(r.ok for r in reports)
+    last = reports[-1]
+    assert last.step.action == "redeem" and last.model is not None and last.model.reason == "INSUFFICIENT_CAPACITY"
+    check = '    require mt_amount <= capacity, "INSUFFICIENT_CAPACITY"\n    let dcep_amount'
+    mutant = _mutant(base, "reserve.imo", check, "    let dcep_amount")
+    assert _first_bad_at(mutant, "iron_dust") == len(reports) - 1
+
+
+def test_the_whole_capacity_and_the_112_bit_reserve_are_covers_the_narrowed_checks_lose() -> None:
+    """Issue 17's "redeeming exactly the remaining capacity succeeds in Iron":
+    cover ``reserve.redeems_the_whole_capacity``, met by the deployment
+    ``mt_beyond_capacity`` of scenarios.json (its last step redeems the 500 MT
+    left); ``redeem``'s ``mt_amount <= capacity`` made ``<`` loses it. Cover
+    ``pool.fills_the_dcep_reserve_to_112_bits``, met by the binding's scenario
+    ``pool_edges``; ``_update``'s ``new_dcep <= MAX_UINT112`` made ``<`` loses
+    it (the covers stage of ``mutate --spec``). The same for the MT reserve."""
+    whole, full = "reserve.redeems_the_whole_capacity", "pool.fills_the_dcep_reserve_to_112_bits"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, whole) and _starts_meet(base, full)
+    narrowed = _mutant(base, "reserve.imo", 'require mt_amount <= capacity, "INSUFFICIENT_CAPACITY"\n    let dcep',
+                       'require mt_amount < capacity, "INSUFFICIENT_CAPACITY"\n    let dcep')
+    assert not _starts_meet(narrowed, whole)
+    strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
+                     "require new_mt <= MAX_UINT112 and new_dcep < MAX_UINT112")
+    assert not _starts_meet(strict, full)
+    # and the MT side (``new_mt <= MAX_UINT112`` made ``<``, ``pool.imo:367:13`` of this branch): the state
+    # cover ``pool.fills_the_mt_reserve_to_112_bits``, met by the deployment ``mt_reserve_at_112_bits``
+    # (2**112 - 1 MT, all of it seeding the pool); the mutant's launch reverts OVERFLOW there
+    mt_full = "pool.fills_the_mt_reserve_to_112_bits"
+    assert _starts_meet(base, mt_full)
+    strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
+                     "require new_mt < MAX_UINT112 and new_dcep <= MAX_UINT112")
+    assert not _starts_meet(strict, mt_full)
