@@ -8,6 +8,7 @@ helpers are session 14's (``test_spec_mutant_gaps``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
 from tests.conformance.test_spec_mutant_gaps import _first_round, _mutant, _starts_meet
@@ -84,7 +85,7 @@ def test_the_searchs_recorded_equivalents_answer_as_the_spec_does() -> None:
     base = Pipeline.for_binding(DEFAULT_BINDING)
     recorded = {(f, line, op) for f, line, op, *_ in load_equivalents(Path(base.binding.spec_dir) / EQUIVALENTS_FILE)}
     assert {("votes.imo", 119, "compare"), ("votes.imo", 131, "compare"),
-            ("votes.imo", 136, "drop-assign")} <= recorded
+            ("votes.imo", 136, "drop-assign"), ("votes.imo", 200, "add-sub")} <= recorded
     for k in (1, 2, 3, 5):
         want = _answers(base, k)
         assert all(v == min(b // 10, n) for (n, b), v in want.items()), k
@@ -139,3 +140,56 @@ def test_dust_is_never_locked_is_a_theorem_and_a_cover() -> None:
     mutant = _mutant(base, "market.imo", "(amount == balance and burned > 0)", "(amount != balance and burned > 0)")
     assert _first_round(mutant, "musdc")["musdc.whole_balance_passes_the_minimum"] is Refuted
     assert not any(_starts_meet(mutant, k) for k in keys)
+
+
+BLOCK_IN_PAST = "require n == 0 or checkpoints[delegatee][n - 1].from_block < block_number"
+
+
+def _checkpoint_run(p: Pipeline) -> list[Any]:
+    """A seeded run of DMG delegations and transfers among four holders over
+    blocks that rise by 0 to 3 (several changes in one block, and new
+    blocks), on ``p``'s model with every rule checked after each step: each
+    step's outcome (value or reason, events) and, at the end, every account's
+    checkpoints, counts and votes."""
+    import random
+
+    from tests.reference.imo_protocol import ALICE, BOB, CAROL, DAVE, TREASURY, Protocol
+
+    proto = Protocol(p.spec)
+    holders = [ALICE, BOB, CAROL, DAVE]
+    for h in holders:
+        proto.ok("dmg", "transfer", TREASURY, h, 10**24)
+    rng, seen = random.Random(15), []
+    for _ in range(120):
+        step = rng.choice((0, 0, 1, 3))
+        if step:
+            proto.at(proto.now + 12 * step, proto.block + step)
+        who = rng.choice(holders)
+        if rng.random() < 0.4:
+            out = proto.run("dmg", "delegate", who, rng.choice([*holders, 0]))
+        else:
+            out = proto.run("dmg", "transfer", who, rng.choice(holders), rng.randrange(10**23))
+        seen.append((out.ok, out.value, out.reason, out.events))
+    st = proto.st("dmg")
+    for h in holders:
+        seen.append((st.num_checkpoints[h], st.current_votes[h],
+                     [(st.checkpoints[h][i].from_block, st.checkpoints[h][i].votes)
+                      for i in range(st.num_checkpoints[h])]))
+    return seen
+
+
+def test_the_block_in_past_checks_recorded_equivalent_runs_as_the_spec_does() -> None:
+    """``_write_checkpoint``'s BLOCK_IN_PAST check reading checkpoint ``n + 1``
+    instead of ``n - 1`` (``votes.imo:200:50``; ``:186`` before the cap
+    theorems), recorded equivalent: checkpoint n + 1 is never written, so it
+    reads from_block 0, and the check passes on every run, as the spec's does
+    (block numbers never fall). A seeded run of delegations and transfers
+    gives the same outcomes, events and checkpoints on both models; a check
+    that does bite there (``n == 0`` only) is told apart."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    want = _checkpoint_run(base)
+    assert sum(1 for s in want[:120] if s[0]) > 60  # most steps succeed, many write checkpoints
+    mutant = _mutant(base, "votes.imo", BLOCK_IN_PAST, BLOCK_IN_PAST.replace("[n - 1]", "[n + 1]"))
+    assert _checkpoint_run(mutant) == want
+    biting = _mutant(base, "votes.imo", BLOCK_IN_PAST, "require n == 0")
+    assert _checkpoint_run(biting) != want
