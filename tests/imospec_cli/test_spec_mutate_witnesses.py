@@ -3,7 +3,7 @@ witness runs (its covers' traces) run on the EVM against a mutant's model
 (:mod:`conformance.witness_conform`).
 
 Slow: the unmutated spec's covers (about 45 s of CPU) and its witness runs
-on pyrevm (about 25 s) are computed once for the module."""
+on pyrevm (about 7 s) are computed once for the module."""
 
 from __future__ import annotations
 
