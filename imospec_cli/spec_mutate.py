@@ -15,14 +15,19 @@ it from the spec catches it:
    mutant diverges (a few seconds on pyrevm; it goes before the next stage,
    whose bounded search can take minutes on a query the solver leaves
    unknown);
-4. ``prove``, first round: an ``ensures`` of the mutated module's actions or
+4. ``witnesses``: where the binding implements the mutated module, the
+   unmutated spec's witness runs (a ``fails`` one for each ``require``) run
+   on the EVM against the mutant's model, every step compared as a campaign
+   compares it, diverge (:mod:`conformance.witness_conform`; only the runs
+   with a step that may run the code an action's mutant changes);
+5. ``prove``, first round: an ``ensures`` of the mutated module's actions or
    one of its theorems (of every module extending a mutated template) is
    refuted;
-5. ``covers``: a cover the unmutated spec meets is unmet by the witness
+6. ``covers``: a cover the unmutated spec meets is unmet by the witness
    search on the mutant (same seed and budget), and no replayed witness of
    the unmutated spec meets it either; or ``simulation``: the search's walks
    break a rule that no walk breaks on the unmutated spec;
-6. ``prove``: a query is refuted, or the prover and the model disagree
+7. ``prove``: a query is refuted, or the prover and the model disagree
    (left out with ``--quick-prove``). Queries whose text the mutant leaves
    as it is come from the proof cache.
 
@@ -60,7 +65,7 @@ MONEY_MARKET = frozenset({"controller", "dmg", "governor", "governor_base", "int
 @dataclass
 class MutantFate:
     """What became of one mutant: ``caught_by`` is ``check`` (stillborn),
-    ``covers``, ``simulation``, ``conform`` or ``prove``, or None (survived);
+    ``covers``, ``simulation``, ``conform``, ``witnesses`` or ``prove``, or None (survived);
     ``detail`` says what caught it."""
 
     mutant: Any
@@ -99,8 +104,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", action="store_true",
                    help="mutate the spec, not the contracts: drop a require, flip a comparison, swap +/-, a "
                         "constant off by one or x10, swap mul_div_down/up, drop an assignment, swap call "
-                        "arguments, change a phase list; then run check, covers, conform (where the binding "
-                        "implements the module) and prove on each")
+                        "arguments, change a phase list; then run check, the witness replay, conform and the "
+                        "witnesses on the EVM (where the binding implements the module), prove and covers on each")
     p.add_argument("--operator", action="append", metavar="OP",
                    help="with --spec: only these operators (repeatable): drop-require, compare, add-sub, const, "
                         "rounding, drop-assign, swap-args, phases")
@@ -113,11 +118,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "each), not every rule; a mutant that only a rule would catch is then counted a survivor")
     p.add_argument("--stages", metavar="LIST",
                    help="with --spec: only these stages, comma-separated, in the default order (replay, conform, "
-                        "ensures, covers, prove; check always runs); e.g. --stages replay,conform,ensures for a "
-                        "cheap first pass whose survivors a later --rerun runs in full")
+                        "witnesses, ensures, covers, prove; check always runs); e.g. --stages "
+                        "replay,conform,witnesses,ensures for a cheap first pass whose survivors a later --rerun "
+                        "runs in full. witnesses: the unmutated spec's witness runs (its covers' traces, a "
+                        "`fails` one for each require) run on the EVM against the mutant's model, every step "
+                        "compared as conform compares it (left out with --no-conform too)")
 
 
-STAGES = ("replay", "conform", "ensures", "covers", "prove")
+STAGES = ("replay", "conform", "witnesses", "ensures", "covers", "prove")
 
 
 def cmd_mutate_spec(args: argparse.Namespace) -> int:
@@ -178,7 +186,7 @@ def cmd_mutate_spec(args: argparse.Namespace) -> int:
     todo = [m for m in chosen if _fingerprint(m, texts) not in done]
     print(f"{len(mutants)} spec mutant(s) in all; running {len(todo)} of {len(chosen)} (seed {args.seed}; "
           f"{len(chosen) - len(todo)} already in the log)", file=sys.stderr, flush=True)
-    baseline = _baseline(base, covers, args) if todo else Baseline(None)
+    baseline = _baseline(base, covers, args, stages) if todo else Baseline(None)
     report = SpecMutationReport()
     log = args.log.open("a", encoding="utf-8") if args.log is not None else None
     try:
@@ -216,7 +224,7 @@ def _stages(args: argparse.Namespace) -> tuple[str, ...] | None:
     named = [x.strip() for x in (args.stages or ",".join(STAGES)).split(",") if x.strip()]
     if not named or any(x not in STAGES for x in named):
         return None
-    left_out = {"conform"} if args.no_conform else set()
+    left_out = {"conform", "witnesses"} if args.no_conform else set()
     if args.no_prove:
         left_out |= {"ensures", "prove"}
     if args.quick_prove:
@@ -234,6 +242,11 @@ class Baseline:
     covers: Any
     violations: set[str] = field(default_factory=set)
     steps: dict[Any, Any] = field(default_factory=dict)
+    # with the witnesses stage: None when every witness run of the unmutated
+    # spec conforms on the EVM (the stage's premise), else what diverged
+    # there (the stage then catches nothing)
+    witnesses: str | None = None
+    witness_steps: int = 0  # the steps those runs took on both sides
 
 
 #: Bumped when what the baseline cache holds changes shape.
@@ -269,7 +282,8 @@ def baseline_key(base: Pipeline, covers: Any) -> str:
     return h.hexdigest()
 
 
-def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline:
+def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace,
+              stages: tuple[str, ...] = STAGES) -> Baseline:
     """The unmutated spec's :class:`Baseline`. Its covers' search (100 s and
     more) is read from the cache when one was made from the same inputs
     (:func:`baseline_key`; ``--no-cache`` neither reads nor writes it), else
@@ -311,7 +325,91 @@ def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace) -> Baseline
     again = replay_witnesses(base.spec, goals_of(base.spec), report.met, binding=base._cover_binding(),
                              scenarios=base._scenarios(), check_rules=True, record=baseline.steps)
     baseline.violations = set(report.violations) | set(again.violations)
+    if "witnesses" in stages:
+        baseline.witnesses, baseline.witness_steps = _witnesses_baseline(base, report, covers,
+                                                                         root if use_cache else None)
+        if baseline.witnesses is not None:
+            print(f"warning: a witness run of the unmutated spec diverges on the EVM ({baseline.witnesses}): "
+                  "the witnesses stage catches nothing in this run", file=sys.stderr, flush=True)
     return baseline
+
+
+def _witnesses_baseline(base: Pipeline, report: Any, covers: Any, root: Path | None) -> tuple[str | None, int]:
+    """Whether every witness run of the unmutated spec (``report``'s)
+    conforms on the EVM (:func:`conformance.witness_conform.conform_witnesses`):
+    None when it does, else the divergent goal and step; and how many steps
+    ran on both sides. A divergence there
+    would be no catch on a mutant, so the stage needs it to be None. The
+    verdict (a deterministic function of the spec, its witnesses, the
+    binding, the contracts and the code: no time in it) is kept in ``root``
+    (None: neither read nor written), keyed by :func:`baseline_key` and
+    every file of the binding's directory and of ``evm_backend``."""
+    import hashlib
+
+    from conformance.witness_conform import conform_witnesses
+
+    h = hashlib.sha256(baseline_key(base, covers).encode())
+    if base.binding_path is not None:
+        here = Path(__file__).resolve().parent.parent
+        for f in [*sorted(p for p in Path(base.binding_path).parent.rglob("*") if p.is_file()
+                          and "node_modules" not in p.parts),
+                  *sorted((here / "evm_backend").glob("*.py"))]:
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    path = None if root is None else root / f"{h.hexdigest()}.witnesses.json"
+    if path is not None and path.exists():
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            return kept["diverges"], int(kept["steps"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    result = conform_witnesses(base.spec, base.binding, report.met, scenarios=base._scenarios())
+    verdict = None if result.ok else _witness_detail(result)
+    print(f"the unmutated spec's witness runs on the EVM: {result.steps} steps from {result.deployments} "
+          f"deployment(s), {'every one conforms' if result.ok else 'one diverges'} ({result.seconds:.1f} s)",
+          file=sys.stderr, flush=True)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"diverges": verdict, "steps": result.steps}) + "\n", encoding="utf-8")
+    return verdict, result.steps
+
+
+def _witness_detail(result: Any) -> str:
+    """A divergent witness run in one line: the goal it is the witness of, the step, the first difference."""
+    last = result.divergence[-1]
+    first = last.differences[0] if last.differences else None
+    what = "" if first is None else f": {first.where} model {first.model!r}, evm {first.evm!r}"
+    return f"{result.goal} from {result.start}, step {len(result.divergence)}{what}"
+
+
+def reaching_steps(spec: Any, m: Any) -> frozenset[tuple[str, str]] | None:
+    """The public actions (``module.action``) whose calls may run the code a
+    mutant ``m`` changes, when it changes an action's body or gate: the
+    action (in the mutated module, or in each module that extends the
+    mutated template) and every public action that calls it, directly or
+    not. None for any other mutant (of a ``fn``, a constant, an ``init``):
+    then any step, or a view, may tell it. A run none of whose steps calls
+    one of these runs the same on the mutant's model as on the unmutated
+    spec's, step by step (same state, outcome, events and views: the model
+    code that differs never runs), so it cannot diverge where the unmutated
+    spec's runs conform."""
+    from spec import ir
+    from spec.analysis import _calls, analysis_of
+
+    stem, _, decl = m.where.partition(".")
+    modules = [x for x in spec.modules.values() if x.name == stem or stem in x.extends]
+    if not modules or any(decl not in x.actions or decl in x.fns or decl in x.consts for x in modules):
+        return None
+    targets = {(x.name, decl) for x in modules}
+    analysis = analysis_of(spec)
+    for x in spec.modules.values():  # an init that runs the action: every deployment may differ
+        for s in ir.walk(x.init):
+            for call in _calls(spec, s):
+                callee = (call.module or x.name, call.name)
+                if callee in targets or targets & analysis.action_callees(*callee):
+                    return None
+    return frozenset((x.name, a.name) for x in spec.modules.values() for a in x.actions.values()
+                     if not a.internal and ((x.name, a.name) in targets
+                                            or targets & analysis.action_callees(x.name, a.name)))
 
 
 def stale_checks(spec: Any, m: Any) -> frozenset[str]:
@@ -476,6 +574,19 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
                     return MutantFate(m, "conform", f"divergence at deployment: {exc}"[:120])
                 if not result.ok:
                     return MutantFate(m, "conform", "divergence")
+        elif stage == "witnesses":
+            if baseline.witnesses is None and baseline.covers is not None \
+                    and any(x in p.binding.modules for x in modules):
+                from conformance.witness_conform import conform_witnesses
+
+                try:
+                    runs = conform_witnesses(p.spec, p.binding, baseline.covers.met, scenarios=scenarios,
+                                             reaching=reaching_steps(base.spec, m))
+                except ExecutionFailed as exc:
+                    # the unchanged contracts refuse the parameters the mutant's model deploys with
+                    return MutantFate(m, "witnesses", f"divergence at deployment: {exc}"[:120])
+                if not runs.ok:
+                    return MutantFate(m, "witnesses", _witness_detail(runs)[:200])
         elif stage == "covers":
             cov = p.covers(covers)
             # a goal the search happens to miss on the mutant is lost only

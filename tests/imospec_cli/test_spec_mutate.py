@@ -31,8 +31,10 @@ def _args(**kw: object) -> argparse.Namespace:
 def test_stages_run_in_their_order_and_the_old_switches_leave_theirs_out() -> None:
     assert _stages(_args()) == STAGES
     assert _stages(_args(stages="conform,replay")) == ("replay", "conform")
-    assert _stages(_args(quick_prove=True)) == ("replay", "conform", "ensures", "covers")
-    assert _stages(_args(no_prove=True, no_conform=True)) == ("replay", "covers")
+    assert _stages(_args(quick_prove=True)) == ("replay", "conform", "witnesses", "ensures", "covers")
+    assert _stages(_args(no_prove=True, no_conform=True)) == ("replay", "covers")  # (no EVM: no witnesses either)
+    assert _stages(_args(stages="witnesses,replay")) == ("replay", "witnesses")
+    assert _stages(_args(stages="replay,conform,witnesses,ensures", no_conform=True)) == ("replay", "ensures")
     assert _stages(_args(stages="replay,proof")) is None
 
 
