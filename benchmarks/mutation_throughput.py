@@ -35,7 +35,7 @@ corpus already drawn, with a fresh compile cache, and prints by fate
 replaying: where a mutant's time goes.
 
 ``--against REV`` then replays the sample on the corpus already drawn
-twice at the same time, in two processes: one with this tree's code, one
+twice at the same time, in two fresh processes: one with this tree's code, one
 with the code of git revision ``REV`` (``git archive`` into a temporary
 directory; e.g. ``--against c575c22``, the start of session 15), both with
 the compile cache warmed first, so that each measures its replay alone. It
@@ -230,10 +230,9 @@ def _replay_worker(impl: Path, sample: int, seed: int, corpus_file: Path, out_fi
     return 0
 
 
-def against(rev: str, impl: Path, sample: int, seed: int, spec: Any, binding: Any, corpus: Corpus,
-            chosen: list[Any]) -> int:
+def against(rev: str, impl: Path, sample: int, seed: int, corpus: Corpus) -> int:
     """Replay the sample with this tree's code and with revision ``rev``'s,
-    at the same time (one subprocess); print the CPU of each by fate and
+    at the same time (two fresh processes); print the CPU of each by fate and
     the ratio; return how many verdicts differ."""
     import io
     import pickle
@@ -247,19 +246,23 @@ def against(rev: str, impl: Path, sample: int, seed: int, spec: Any, binding: An
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
-        corpus_file, out_file = Path(work) / "corpus.pkl", Path(work) / "theirs.json"
+        corpus_file = Path(work) / "corpus.pkl"
         sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
         corpus_file.write_bytes(pickle.dumps(corpus))
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        theirs_proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--impl", str(impl.resolve()), "--sample", str(sample),
-             "--seed", str(seed), "--replay-worker", str(corpus_file), str(out_file)], env=env, cwd=str(tree))
         load = os.getloadavg()[0]
-        mine = replay_sample(spec, binding, corpus, chosen)
-        if theirs_proc.wait() != 0:
-            print(f"  against {rev}: its replay failed (exit {theirs_proc.returncode})")
-            return 1
-        theirs = {k: (f, c) for k, (f, c) in json.loads(out_file.read_text(encoding="utf-8")).items()}
+        # (both in fresh processes, started together: the same load, and neither with this one's heap)
+        procs = [(Path(work) / f"{name}.json", subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--impl", str(impl.resolve()), "--sample", str(sample),
+             "--seed", str(seed), "--replay-worker", str(corpus_file), str(Path(work) / f"{name}.json")],
+            env={**os.environ, "PYTHONPATH": str(code)}, cwd=str(code)))
+            for name, code in (("theirs", tree), ("mine", ROOT))]
+        got = []
+        for out_file, proc in procs:
+            if proc.wait() != 0:
+                print(f"  against {rev}: a replay failed (exit {proc.returncode})")
+                return 1
+            got.append({k: (f, c) for k, (f, c) in json.loads(out_file.read_text(encoding="utf-8")).items()})
+        theirs, mine = got
     by_fate: dict[str, list[float]] = {}
     for k, (fate, cpu) in mine.items():
         row = by_fate.setdefault(fate, [0, 0.0, 0.0])
@@ -413,8 +416,7 @@ def main() -> int:
         breakdown(spec, binding, corpora[0], chosen)
 
     if args.against:
-        status = 1 if against(args.against, args.impl, args.sample, args.seed, spec, binding, corpora[0],
-                              chosen) else status
+        status = 1 if against(args.against, args.impl, args.sample, args.seed, corpora[0]) else status
 
     if args.baseline:
         base_chosen = chosen[: args.baseline]

@@ -30,10 +30,6 @@ from spec.analysis import analysis_of
 # One view call: where it is shown, the model's answer, and the EVM call that
 # gives the contract's (its address, its calldata, the function that decodes it).
 ViewCall = tuple[PathFn, Any, str, bytes, AbiFunction]
-# One view call of a comparison's plan (ViewComparison._view_plan): its
-# module, its spec function, its key (module, function, arguments), and its
-# EVM request (address, calldata, ABI function, whether it may be batched).
-ViewPlanned = tuple[str, ir.Fn, tuple[str, str, tuple[int, ...]], tuple[str, bytes, AbiFunction, bool]]
 
 
 class ViewComparison(StorageIndex):
@@ -65,10 +61,6 @@ class ViewComparison(StorageIndex):
     cost of a view call.
     """
 
-    # the plans of _view_plan, by what they are made of (made on first use)
-    _view_plans: dict[tuple[Any, ...], list[ViewPlanned]] | None = None
-    _numeric_views: bool | None = None  # whether any exported view takes a number
-
     def compare_views(self) -> list[Difference]:
         """Differences in the exported views of every module (none, without a
         call, when the state and the clock are as they were when the views
@@ -99,20 +91,23 @@ class ViewComparison(StorageIndex):
         # answers come for all of them at once (_evm_views: one batch)
         asked: list[tuple[tuple[str, str, tuple[int, ...]], Any, Any, Any]] = []
         requests: list[tuple[str, bytes, AbiFunction, bool]] = []
-        for module, fn, call, request in self._view_plan():
-            found = keys.get((module, fn.name))
-            if found is None:
-                found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
-            model_key, evm_key = found
-            kept = agreed.get(call)
-            if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
-                continue  # neither side's answer can have changed since they agreed
-            if kept is not None and kept[0] == model_key:
-                model_value = kept[2]
-            else:
-                model_value = self._model_view(module, fn, env, call[2])
-            asked.append((call, model_key, evm_key, model_value))
-            requests.append(request)
+        for module, m in self.spec.modules.items():
+            address = to_checksum(self.addresses[module])
+            for fn, abi_fn, args in self._view_args(module, m):
+                found = keys.get((module, fn.name))
+                if found is None:
+                    found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
+                model_key, evm_key = found
+                call = (module, fn.name, args)
+                kept = agreed.get(call)
+                if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
+                    continue  # neither side's answer can have changed since they agreed
+                if kept is not None and kept[0] == model_key:
+                    model_value = kept[2]
+                else:
+                    model_value = self._model_view(module, fn, env, args)
+                asked.append((call, model_key, evm_key, model_value))
+                requests.append((address, self._calldata(abi_fn, fn, args), abi_fn, self._batchable(module, fn)))
         for (call, model_key, evm_key, model_value), evm_value in zip(asked, self._evm_views(requests),
                                                                       strict=True):
             if model_value != evm_value:
@@ -124,39 +119,6 @@ class ViewComparison(StorageIndex):
         self.views_called += 1
         self._views_agreed_at = None if diffs else key
         return diffs
-
-    def _view_plan(self) -> list[ViewPlanned]:
-        """Every view call of every module, in the order of :meth:`_view_args`,
-        each with its call key ``(module, function, arguments)`` and its EVM
-        request ``(address, calldata, ABI function, batchable)``.
-
-        What :meth:`_view_args` asks is a function of the numbers of
-        :meth:`_view_numbers` (when a view takes numbers), the addresses the
-        views are asked at, and the actor of the block (``block number %
-        len(view_addresses)``), and the rest (the calldata, whether a call
-        may be batched) of the call alone: so a plan is kept by those three
-        and made again only when one of them differs. The same calls, in the
-        same order, as making it anew each time."""
-        people = self.view_addresses
-        numeric = self._numeric_views
-        if numeric is None:
-            numeric = self._numeric_views = any(t == ir.UINT for module, m in self.spec.modules.items()
-                                                for fn, _ in self._exported_views(module, m) for _, t in fn.params)
-        key = (tuple(self._view_numbers()) if numeric else None, tuple(people),
-               self.backend.block_number % len(people) if people else 0)
-        plans = self._view_plans
-        if plans is None:
-            plans = self._view_plans = {}
-        plan = plans.get(key)
-        if plan is None:
-            if len(plans) > _PLANS_LIMIT:
-                plans.clear()
-            plan = plans[key] = [
-                (module, fn, (module, fn.name, args),
-                 (address, self._calldata(abi_fn, fn, args), abi_fn, self._batchable(module, fn)))
-                for module, m in self.spec.modules.items() for address in (to_checksum(self.addresses[module]),)
-                for fn, abi_fn, args in self._view_args(module, m)]
-        return plan
 
     def _model_view(self, module: str, fn: ir.Fn, env: Env, args: tuple[int, ...]) -> Any:
         """The model's answer to one view call: its value, or ``("reverts", reason)``."""
@@ -463,4 +425,3 @@ _ANSWERS_LIMIT = 1 << 16
 _ENCODED_LIMIT = 1 << 16
 _DECODED_LIMIT = 1 << 16
 _AGREED_LIMIT = 1 << 16
-_PLANS_LIMIT = 1 << 8
