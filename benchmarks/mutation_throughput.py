@@ -34,6 +34,14 @@ corpus already drawn, with a fresh compile cache, and prints by fate
 (killed, survived, stillborn...) the CPU seconds of compiling and of
 replaying: where a mutant's time goes.
 
+``--against REV`` then replays the sample on the corpus already drawn
+twice at the same time, in two fresh processes: one with this tree's code, one
+with the code of git revision ``REV`` (``git archive`` into a temporary
+directory; e.g. ``--against c575c22``, the start of session 15), both with
+the compile cache warmed first, so that each measures its replay alone. It
+prints the CPU seconds of each by fate and their ratio, and checks that the
+verdicts are the same mutant by mutant (else it lists them and exits 1).
+
 ``--scaling`` then runs the corpus method on the sample again with one
 worker and with ``--workers`` (the mutants and originals compiled by the
 first run) and prints the speed-up two ways: by wall time, and by CPU (one
@@ -47,7 +55,7 @@ figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
     python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
-        [--exhaustive N] [--compile N] [--breakdown] [--workers N] [--scaling] [--seed S]
+        [--exhaustive N] [--compile N] [--breakdown] [--against REV] [--workers N] [--scaling] [--seed S]
 """
 
 from __future__ import annotations
@@ -182,6 +190,99 @@ def breakdown(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> Non
               f"{100 * (comp + rest) / spent:.0f}% of the CPU")
 
 
+def replay_sample(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> dict[str, tuple[str, float]]:
+    """Each mutant of ``chosen`` replayed on ``corpus`` in this process, in
+    order (as one worker would, killers remembered): its fate and the CPU
+    seconds of its replay, compiling apart (the compile cache is warmed
+    first), by :meth:`Mutant.describe`. Only what every revision since
+    session 13 has (``replay_kills``, ``CorpusIndex``): ``--against`` runs
+    it with another revision's code."""
+    import contextlib
+    import tempfile
+
+    from conformance.mutate import NOT_COMPILED, CorpusIndex, _mutant_artifacts
+
+    index = CorpusIndex(spec, binding, corpus)
+    out: dict[str, tuple[str, float]] = {}
+    _KILLERS.clear()
+    with tempfile.TemporaryDirectory(prefix="imospec-replay-") as work:
+        for m in chosen:  # (the compile cache warm, and the originals compiled, before any timing)
+            with contextlib.suppress(*NOT_COMPILED):  # (a stillborn mutant: replay_kills says so below)
+                _mutant_artifacts(binding, m, Path(work))
+        for m in chosen:
+            start = time.process_time()
+            fate = replay_kills(spec, binding, m, backend="pyrevm", corpus=corpus, selection=index.select(m),
+                                workdir=Path(work))
+            out[m.describe()] = (fate, time.process_time() - start)
+    return out
+
+
+def _replay_worker(impl: Path, sample: int, seed: int, corpus_file: Path, out_file: Path) -> int:
+    """``--replay-worker``: :func:`replay_sample` of the sample on the
+    pickled corpus, with whatever code ``PYTHONPATH`` gives, into ``out_file`` (JSON)."""
+    import pickle
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    binding, spec = load_implementation(impl)
+    chosen = select([m for module, f in targets(binding) for m in mutations(module, f)], sample, seed)
+    corpus = pickle.loads(corpus_file.read_bytes())
+    out_file.write_text(json.dumps(replay_sample(spec, binding, corpus, chosen)), encoding="utf-8")
+    return 0
+
+
+def against(rev: str, impl: Path, sample: int, seed: int, corpus: Corpus) -> int:
+    """Replay the sample with this tree's code and with revision ``rev``'s,
+    at the same time (two fresh processes); print the CPU of each by fate and
+    the ratio; return how many verdicts differ."""
+    import io
+    import pickle
+    import subprocess
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="imospec-against-") as work:
+        tree = Path(work) / "tree"
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tree, filter="data")
+        corpus_file = Path(work) / "corpus.pkl"
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+        corpus_file.write_bytes(pickle.dumps(corpus))
+        load = os.getloadavg()[0]
+        # (both in fresh processes, started together: the same load, and neither with this one's heap)
+        procs = [(Path(work) / f"{name}.json", subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--impl", str(impl.resolve()), "--sample", str(sample),
+             "--seed", str(seed), "--replay-worker", str(corpus_file), str(Path(work) / f"{name}.json")],
+            env={**os.environ, "PYTHONPATH": str(code)}, cwd=str(code)))
+            for name, code in (("theirs", tree), ("mine", ROOT))]
+        got = []
+        for out_file, proc in procs:
+            if proc.wait() != 0:
+                print(f"  against {rev}: a replay failed (exit {proc.returncode})")
+                return 1
+            got.append({k: (f, c) for k, (f, c) in json.loads(out_file.read_text(encoding="utf-8")).items()})
+        theirs, mine = got
+    by_fate: dict[str, list[float]] = {}
+    for k, (fate, cpu) in mine.items():
+        row = by_fate.setdefault(fate, [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += theirs.get(k, ("", 0.0))[1]
+        row[2] += cpu
+    total_theirs, total_mine = sum(c for _, c in theirs.values()), sum(c for _, c in mine.values())
+    print(f"  against {rev} (both replays at once, compile apart, load {load:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after): {total_theirs:.1f} CPU s there, {total_mine:.1f} here "
+          f"({total_theirs / max(total_mine, 1e-9):.2f}x)")
+    for fate, (n, t, m) in sorted(by_fate.items(), key=lambda kv: -kv[1][1]):
+        print(f"    {fate:>9}: {int(n)} mutants, {t:.1f} CPU s there, {m:.1f} here ({t / max(m, 1e-9):.2f}x)")
+    differ = [k for k in mine if theirs.get(k, ("?",))[0] != mine[k][0]]
+    for k in differ:
+        print(f"  VERDICTS DIFFER: {k}: {rev} {theirs.get(k, ('missing',))[0]}, here {mine[k][0]}")
+    if not differ:
+        print(f"  the {len(mine)} verdicts of {rev} and of this tree agree")
+    return len(differ)
+
+
 def compile_both_ways(chosen: list[Any]) -> int:
     """Compile each mutant cold with Vyper's own pipeline (no runtime
     output) and with ``compile_source(runtime=False)``; print the CPU
@@ -272,11 +373,17 @@ def main() -> int:
     ap.add_argument("--breakdown", action="store_true",
                     help="replay the sample again in this process with a cold compile cache and print, by fate, "
                          "the CPU of compiling and of replaying")
+    ap.add_argument("--against", metavar="REV",
+                    help="replay the sample with this tree's code and git revision REV's at once, comparing "
+                         "the CPU by fate and the verdicts")
+    ap.add_argument("--replay-worker", nargs=2, type=Path, metavar=("CORPUS", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--workers", type=int, default=default_workers())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scaling", action="store_true", help="also time the corpus method on one worker")
     args = ap.parse_args()
 
+    if args.replay_worker:
+        return _replay_worker(args.impl, args.sample, args.seed, *args.replay_worker)
     binding, spec = load_implementation(args.impl)
     every = [m for module, f in targets(binding) if not args.module or module in args.module
              for m in mutations(module, f)]
@@ -307,6 +414,9 @@ def main() -> int:
 
     if args.breakdown:
         breakdown(spec, binding, corpora[0], chosen)
+
+    if args.against:
+        status = 1 if against(args.against, args.impl, args.sample, args.seed, corpora[0]) else status
 
     if args.baseline:
         base_chosen = chosen[: args.baseline]
