@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = base.sources.readable
     mutants = [m for m in spec_mutants(texts) if not args.file or Path(m.file).name in args.file]
     random.Random(args.seed).shuffle(mutants)
-    scenarios, binding = base._scenarios(), base._cover_binding()
+    scenarios, binding = base.scenarios, base._cover_binding()
     rows: list[tuple[Any, float, float, int, list[str]]] = []
     differ: list[str] = []
     for m in mutants:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     covers = CoverSettings(seed=args.seed, check_rules=True)
     # (the covers' search from the baseline cache when there is one; the witness runs' premise is timed below)
     baseline = _baseline(base, covers, argparse.Namespace(cache_dir=None, no_cache=False), ("replay",))
-    scenarios = base._scenarios()
+    scenarios = base.scenarios
     c0 = time.process_time()
     premise = conform_witnesses(base.spec, base.binding, baseline.covers.met, scenarios=scenarios)
     print(f"unmutated spec: {premise.steps} steps from {premise.deployments} deployments, "

@@ -239,7 +239,7 @@ class Pipeline:
         settings = settings or CoverSettings()
         if settings not in self._covers:
             self._covers[settings] = search_witnesses(
-                self.spec, goals_of(self.spec), binding=self._cover_binding(), scenarios=self._scenarios(),
+                self.spec, goals_of(self.spec), binding=self._cover_binding(), scenarios=self.scenarios,
                 seed=settings.seed, walks=settings.walks, steps=settings.steps, progress=progress,
                 check_rules=settings.check_rules)
         return self._covers[settings]
@@ -255,7 +255,16 @@ class Pipeline:
             return load_binding(DEFAULT_BINDING)
         return None
 
-    def _scenarios(self) -> Any:
+    @cached_property
+    def scenarios(self) -> Any:
+        """The ``scenarios.json`` beside the spec (of each directory in
+        :attr:`paths`, merged), read once: every phase of this pipeline, and
+        every mutant pipeline ``mutate --spec`` derives from it, sees the same
+        file even when it is edited on disk during a run.
+
+        Raises:
+            BindingError: a ``scenarios.json`` cannot be read.
+        """
         from conformance.witness import SCENARIOS_FILE, Scenarios, load_scenarios
 
         merged = Scenarios()

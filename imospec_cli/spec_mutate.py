@@ -323,7 +323,7 @@ def _baseline(base: Pipeline, covers: Any, args: argparse.Namespace,
     baseline = Baseline(report)
     # the unmutated spec's witnesses replayed on itself: what a replay breaks there is no catch
     again = replay_witnesses(base.spec, goals_of(base.spec), report.met, binding=base._cover_binding(),
-                             scenarios=base._scenarios(), check_rules=True, record=baseline.steps)
+                             scenarios=base.scenarios, check_rules=True, record=baseline.steps)
     baseline.violations = set(report.violations) | set(again.violations)
     if "witnesses" in stages:
         baseline.witnesses, baseline.witness_steps = _witnesses_baseline(base, report, covers,
@@ -362,7 +362,7 @@ def _witnesses_baseline(base: Pipeline, report: Any, covers: Any, root: Path | N
             return kept["diverges"], int(kept["steps"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    result = conform_witnesses(base.spec, base.binding, report.met, scenarios=base._scenarios())
+    result = conform_witnesses(base.spec, base.binding, report.met, scenarios=base.scenarios)
     verdict = None if result.ok else _witness_detail(result)
     print(f"the unmutated spec's witness runs on the EVM: {result.steps} steps from {result.deployments} "
           f"deployment(s), {'every one conforms' if result.ok else 'one diverges'} ({result.seconds:.1f} s)",
@@ -535,11 +535,12 @@ def _run_stages(base: Pipeline, m: Any, covers: Any, baseline: Baseline, args: a
     from reference.runtime import Revert
     from verification.outcome import Refuted, Unknown
 
-    scenarios = base._scenarios()
+    scenarios = base.scenarios
     p = Pipeline.for_binding(args.impl, options=base.options)
     texts = dict(base.sources.texts)
     texts[m.file] = m.apply(texts[m.file] or "")
     p.__dict__["sources"] = replace(base.sources, texts=texts)
+    p.__dict__["scenarios"] = scenarios  # the file as the baseline read it, not as it is on disk now
     if not p.ok:
         first = p.checked.errors[0]
         return MutantFate(m, "check", f"{first.code}")

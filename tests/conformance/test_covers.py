@@ -597,7 +597,7 @@ def test_another_deployment_meets_a_goal_that_only_its_parameters_allow(tmp_path
     report = p.covers(CoverSettings(seed=0, walks=4, steps=8))
     w = report.met[key]
     assert w.start == "deployment kept" and (w.steps[-1].args, w.steps[-1].reason) == ((7,), "BIG")
-    assert replays(p.spec, next(g for g in report.goals if g.key == key), w, scenarios=p._scenarios())
+    assert replays(p.spec, next(g for g in report.goals if g.key == key), w, scenarios=p.scenarios)
 
 
 @pytest.mark.slow

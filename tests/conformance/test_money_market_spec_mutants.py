@@ -28,7 +28,7 @@ def _mutant(base: Pipeline, file: str, old: str, new: str) -> Pipeline:
 def _walks_from(p: Pipeline, scenario: str, goal: str, walks: int = 2, steps: int = 5) -> CoverReport:
     """The search for ``goal`` alone from deployment and ``scenario``, rules
     checked on every step (the scenario's own steps too)."""
-    found = p._scenarios()
+    found = p.scenarios
     assert scenario in found.scenarios
     only = Scenarios(found.params, found.prelude, {scenario: found.scenarios[scenario]})
     goals = [g for g in goals_of(p.spec) if g.key == goal]

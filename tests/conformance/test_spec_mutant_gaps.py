@@ -59,7 +59,7 @@ def _starts_meet(p: Pipeline, key: str) -> bool:
     # a state cover (no action) is checked after every successful step, as `covers` checks it
     state = [(goals[0], c) for c in p.spec.modules[goals[0].module].covers
              if goals[0].kind == "cover" and goals[0].action is None and c.name == goals[0].detail]
-    search = _Search(p.spec, p._cover_binding(), p._scenarios(), {key: goals[0]}, report, state)
+    search = _Search(p.spec, p._cover_binding(), p.scenarios, {key: goals[0]}, report, state)
     with observed(search.model) as obs:
         search.obs = obs
         search.starts()

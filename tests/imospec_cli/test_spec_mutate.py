@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from imospec_cli.pipeline import Pipeline
 from imospec_cli.spec_mutate import STAGES, MutantFate, _fate_json, _fingerprint, _logged, _stages
 from spec.mutate import spec_mutants
 
@@ -65,7 +66,7 @@ def _starts_meet(p: object, key: str) -> bool:
     spec = p.spec  # type: ignore[attr-defined]
     goals = [g for g in goals_of(spec) if g.key == key]
     report = CoverReport(goals)
-    search = _Search(spec, p._cover_binding(), p._scenarios(), {g.key: g for g in goals}, report, [])  # type: ignore[attr-defined]
+    search = _Search(spec, p._cover_binding(), p.scenarios, {g.key: g for g in goals}, report, [])  # type: ignore[attr-defined]
     with observed(search.model) as obs:
         search.obs = obs
         search.starts()
@@ -113,3 +114,16 @@ def test_workers_give_the_fates_of_one_process_in_the_same_order() -> None:
     assert one == two
     assert [m for m, _, _ in one] == mutants
     assert {c for _, c, _ in one} == {None, "check"}  # some stillborn, some not
+
+
+def test_a_pipeline_reads_scenarios_json_once(tmp_path: Path) -> None:
+    """``scenarios.json`` is read once per pipeline (and ``mutate --spec``
+    hands the baseline's to every mutant): a file edited on disk during a run
+    does not mix into it. A new pipeline reads the new file."""
+    f = tmp_path / "scenarios.json"
+    f.write_text(json.dumps({"params": {"vault.cap": "10"}}), encoding="utf-8")
+    p = Pipeline([tmp_path])
+    assert p.scenarios.params == {"vault.cap": "10"}
+    f.write_text(json.dumps({"params": {"vault.cap": "11"}}), encoding="utf-8")
+    assert p.scenarios.params == {"vault.cap": "10"}
+    assert Pipeline([tmp_path]).scenarios.params == {"vault.cap": "11"}

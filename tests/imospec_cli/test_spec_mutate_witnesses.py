@@ -80,7 +80,7 @@ def test_a_mutant_no_witness_tells_apart_is_not_caught(setup: Any) -> None:
     texts = dict(base.sources.texts)
     texts[m.file] = m.apply(texts[m.file] or "")
     p.__dict__["sources"] = replace(base.sources, texts=texts)
-    runs = conform_witnesses(p.spec, p.binding, baseline.covers.met, scenarios=base._scenarios(), reaching=reach)
+    runs = conform_witnesses(p.spec, p.binding, baseline.covers.met, scenarios=base.scenarios, reaching=reach)
     assert runs.ok and runs.runs > 0 and runs.steps > 100
 
 
