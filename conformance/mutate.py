@@ -555,10 +555,9 @@ def _original_artifact(binding: Binding, module: str) -> CompiledContract:
 def _mutant_artifacts(binding: Binding, m: Mutant, workdir: Path) -> tuple[Binding, dict[str, CompiledContract]]:
     """The binding a mutant runs with and its modules' contracts: the
     mutated contract compiled (cached by its source), the others the
-    original's, compiled once. (A Vyper source in a copy of the
-    implementation would be compiled anew with every other source of the
-    copy, whose keys name the directory; a Solidity module's key is its
-    sources' text, so the copy's unchanged modules come from the cache.)
+    original's, compiled once. (A mutant that imports, or a Solidity one, runs
+    from a copy of the implementation: the compile caches' keys name no
+    directory, so the copy's unchanged modules come from the cache.)
 
     Raises:
         EvmBackendError: the mutant does not compile.

@@ -3,8 +3,12 @@
 Every compilation targets :data:`evm_backend.fork.EVM_VERSION`.  Artifacts
 are JSON files under ``.imospec-cache/vyper/`` named by the sha256 of
 everything that can change the output: the source, the Vyper version, the EVM
-version, the compiler settings, the contract's name and path, and the
-contents of every ``.vy``/``.vyi`` file in the import search paths.
+version, the compiler settings, the contract's name, where the file sits among
+the import search paths, and the path (relative to its search path) and
+contents of every ``.vy``/``.vyi`` file in them. The key names no directory:
+a copy of a set of contracts elsewhere (a mutant's copy of an implementation,
+a test's) reuses their artifacts, each read back naming the copy's path as
+its ``source_path``; an edit to any file of the copy is a new key.
 
 A rejected contract raises :class:`~evm_backend.errors.CompileError` carrying
 file, line, column and the compiler's message; no Vyper traceback escapes.
@@ -16,9 +20,10 @@ import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -281,8 +286,8 @@ def compile_source(
     artifact_file = directory / f"{key}.json"
     if use_cache:
         cached = _read_artifact(artifact_file)
-        if cached is not None:
-            return cached
+        if cached is not None:  # (maybe compiled from a copy elsewhere: named by this path)
+            return cached if cached.source_path == path else replace(cached, source_path=path)
     artifact = _run_vyper(source, name=name, path=path, settings=chosen, search_paths=roots, version=version, key=key,
                           runtime=runtime)
     if use_cache:
@@ -299,15 +304,20 @@ def cache_key(
     search_paths: Iterable[Path],
     vyper_version: str,
 ) -> str:
-    """Return the sha256 that names the artifact of this compilation."""
+    """Return the sha256 that names the artifact of this compilation: of its
+    content and of the files it can import, each named by its path relative to
+    its search path (never the directory they are in, which changes no output)."""
+    roots = [Path(p) for p in search_paths]
+    imports = _IMPORTS.search(source) is not None  # (without an import statement no other file is read)
     dependencies = {
-        str(file): hashlib.sha256(file.read_bytes()).hexdigest() for file in _importable_files(search_paths)
-    }
+        where: hashlib.sha256(file.read_bytes()).hexdigest()
+        for root_no, root in enumerate(roots) for where, file in _importable_files(root, root_no)
+    } if imports else {}
     material = {
         "artifact_format": _ARTIFACT_FORMAT,
         "source": source,
         "name": name,
-        "path": path,
+        "path": _place(path, roots) if imports else None,
         "vyper_version": vyper_version,
         "evm_version": EVM_VERSION,
         "settings": asdict(settings),
@@ -317,17 +327,39 @@ def cache_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+# an import statement (`import a`, `from a import b`, `from . import c`): Vyper reads
+# other files of the search paths only through one
+_IMPORTS: Final = re.compile(r"^\s*(?:import|from)\s", re.MULTILINE)
+
 _SKIPPED_DIRS: Final = frozenset({"__pycache__", "node_modules", "site-packages", "build"})
 
 
-def _importable_files(search_paths: Iterable[Path]) -> list[Path]:
-    """Every ``.vy``/``.vyi`` file under the search paths (hidden and tool dirs skipped)."""
-    files: set[Path] = set()
-    for root in search_paths:
-        for directory, subdirs, names in os.walk(root):
-            subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in _SKIPPED_DIRS]
-            files.update(Path(directory) / n for n in names if n.endswith((".vy", ".vyi")))
+def _importable_files(root: Path, root_no: int) -> list[tuple[str, Path]]:
+    """Every ``.vy``/``.vyi`` file under search path number ``root_no``
+    (hidden and tool dirs skipped), each named ``"NO:relative/path"``."""
+    files: list[tuple[str, Path]] = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d not in _SKIPPED_DIRS]
+        for n in names:
+            if n.endswith((".vy", ".vyi")):
+                file = Path(directory) / n
+                files.append((f"{root_no}:{file.relative_to(root).as_posix()}", file))
     return sorted(files)
+
+
+def _place(path: str | None, roots: Sequence[Path]) -> str | None:
+    """Where the compiled file sits, for the cache key: ``"NO:relative/path"``
+    under the first search path holding it (what its relative imports
+    resolve from), else the path as given."""
+    if path is None:
+        return None
+    resolved = Path(path).resolve()
+    for root_no, root in enumerate(roots):
+        try:
+            return f"{root_no}:{resolved.relative_to(root.resolve()).as_posix()}"
+        except ValueError:
+            continue
+    return path
 
 
 def _read_artifact(file: Path) -> CompiledContract | None:

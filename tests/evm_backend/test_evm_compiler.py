@@ -80,6 +80,66 @@ def test_second_compile_hits_the_cache(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.json"))) == 2
 
 
+SCALE_LIB = """# pragma version 0.4.3
+@internal
+@pure
+def scale(x: uint256) -> uint256:
+    return x * 2
+"""
+
+USES_SCALE = """# pragma version 0.4.3
+import scale
+
+@external
+@pure
+def get(x: uint256) -> uint256:
+    return scale.scale(x)
+"""
+
+
+def test_a_copy_elsewhere_reuses_the_artifact_under_its_own_path(tmp_path: Path) -> None:
+    # the key names no directory: a copy of a set of contracts (a mutant's, a
+    # test's) compiles nothing again, and the artifact read names the copy
+    cache = tmp_path / "cache"
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        (tmp_path / where / "Small.vy").write_text(SMALL)
+        (tmp_path / where / "scale.vy").write_text(SCALE_LIB)
+        (tmp_path / where / "main.vy").write_text(USES_SCALE)
+    before = compiler_invocations()
+    first = {name: compile_file(tmp_path / "a" / name, cache_dir=cache) for name in ("Small.vy", "main.vy")}
+    assert compiler_invocations() == before + 2
+    for name, artifact in first.items():
+        copy = compile_file(tmp_path / "b" / name, cache_dir=cache)
+        assert copy.source_path == str(tmp_path / "b" / name) and artifact.source_path == str(tmp_path / "a" / name)
+        # the same output as a compilation of the copy itself
+        assert copy == compile_file(tmp_path / "b" / name, cache_dir=cache, use_cache=False)
+    assert compiler_invocations() == before + 4  # (the two use_cache=False compilations)
+
+
+def test_an_edit_beside_a_contract_misses_the_cache_only_when_the_contract_imports(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (tmp_path / "Small.vy").write_text(SMALL)
+    (tmp_path / "scale.vy").write_text(SCALE_LIB)
+    (tmp_path / "main.vy").write_text(USES_SCALE)
+    small, main = (compile_file(tmp_path / n, cache_dir=cache) for n in ("Small.vy", "main.vy"))
+    (tmp_path / "scale.vy").write_text(SCALE_LIB.replace("x * 2", "x * 3"))
+    before = compiler_invocations()
+    assert compile_file(tmp_path / "Small.vy", cache_dir=cache) == small  # imports nothing: the same key
+    assert compiler_invocations() == before
+    edited = compile_file(tmp_path / "main.vy", cache_dir=cache)  # its import changed: compiled again
+    assert compiler_invocations() == before + 1 and edited.bytecode != main.bytecode
+    # and a file elsewhere among the same search path is another key: its relative imports resolve elsewhere
+    relative = USES_SCALE.replace("import scale", "from . import scale")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "scale.vy").write_text(SCALE_LIB.replace("x * 2", "x * 5"))
+    (tmp_path / "main.vy").write_text(relative)
+    (tmp_path / "sub" / "main.vy").write_text(relative)
+    top, below = (compile_file(tmp_path / f, search_paths=[tmp_path], cache_dir=cache)
+                  for f in ("main.vy", "sub/main.vy"))
+    assert top.bytecode != below.bytecode
+
+
 def test_without_runtime_the_deployment_code_is_the_same_under_its_own_key(tmp_path: Path) -> None:
     full = compile_source(SMALL, name="Small", cache_dir=tmp_path)
     before = compiler_invocations()
