@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -240,13 +240,38 @@ def _spec_and_binding(overrides: dict[str, str] | None = None) -> tuple[ir.Spec,
     return spec, binding
 
 
+Launched = Callable[..., Harness]
+
+
+@pytest.fixture(scope="module")
+def launched() -> Iterator[Launched]:
+    """``launched(backend, overrides)``: a harness of the bundled binding
+    (with ``overrides`` of its parameters) on ``backend``, comparing every
+    step in full, put back in the state after the prelude
+    (``Harness.start_from(None)``: both sides, the clock, the storage index
+    and the views). Deployed once a module for each backend and overrides:
+    the deployment and the prelude, compared in full at each step, are about
+    5 s of CPU a harness, and the tests of this file need four."""
+    made: dict[tuple[str, tuple[tuple[str, str], ...]], Harness] = {}
+
+    def get(backend: str, overrides: dict[str, str] | None = None) -> Harness:
+        key = (backend, tuple(sorted((overrides or {}).items())))
+        if key not in made:
+            spec, binding = _spec_and_binding(overrides)
+            made[key] = Harness(spec, binding, backend, full_compare=True)
+        h = made[key]
+        assert h.deployment_differences == []
+        assert all(r.ok for r in h.prelude_reports)
+        h.start_from(None)
+        return h
+
+    yield get
+    made.clear()
+
+
 @pytest.fixture(scope="module", params=["pyrevm", "py-evm"])
-def harness(request: pytest.FixtureRequest) -> Harness:
-    spec, binding = _spec_and_binding()
-    h = Harness(spec, binding, request.param, full_compare=True)
-    assert h.deployment_differences == []
-    assert all(r.ok for r in h.prelude_reports)
-    return h
+def harness(request: pytest.FixtureRequest, launched: Launched) -> Harness:
+    return launched(request.param)
 
 
 @pytest.fixture
@@ -623,7 +648,8 @@ def test_one_block_price_move_cannot_open_the_floor(p: Protocol) -> None:
         ((2 * 10**17, 5 * 10**17, 10**18), GOLD),  # exactly the issue price: Gold
     ],
 )
-def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int] | None, expected: int) -> None:
+def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int] | None, expected: int,
+                                                launched: Launched) -> None:
     """The floor opens strictly below the floor price, and the other gates
     switch exactly at their thresholds (docs/protocol.md section 4), on the TWAP. The
     offering launches the pool at exactly 1 DCEP per MT (a raise of 1,000,000
@@ -636,10 +662,7 @@ def test_phase_gates_are_exact_at_the_thresholds(thresholds: tuple[int, int, int
         overrides = dict(
             zip(("phases.floor", "phases.bronze_price", "phases.issue_price"), map(str, thresholds), strict=True)
         )
-    spec, binding = _spec_and_binding(overrides)
-    h = Harness(spec, binding, "pyrevm", full_compare=True)
-    assert all(r.ok for r in h.prelude_reports)
-    p = Protocol(h)
+    p = Protocol(launched("pyrevm", overrides))
     ph = p.state("phases")
     if thresholds is None:
         assert (ph.floor, ph.bronze_price, ph.issue_price) == (WAD // 2, WAD, 10 * WAD)
