@@ -15,6 +15,7 @@ reasons). DMG's cap has the same test (test_dmg_checkpoint_cap.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,33 @@ E18 = 10**18
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDS))
-def build(request: pytest.FixtureRequest) -> tuple[Any, Any]:
-    return load_implementation(BUILDS[request.param])
+def build(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+Launched = Callable[[str, str], tuple[Harness, ComparedSteps]]
+
+
+@pytest.fixture(scope="module")
+def launched() -> Iterator[Launched]:
+    """``launched(build, backend)``: :func:`_launched` of that build on that
+    backend, made once a module (a full-compare deployment, prelude and
+    launch: most of a test's CPU) and put back in the state after the two
+    purchases (``Harness.reset``: both sides, the clock, the storage index,
+    the views) before each use."""
+    made: dict[tuple[str, str], Harness] = {}
+
+    def get(build: str, backend: str) -> tuple[Harness, ComparedSteps]:
+        if (build, backend) not in made:
+            h, _ = _launched(load_implementation(BUILDS[build]), backend)
+            h.rebase()  # (the state reset returns to: after the purchases)
+            made[build, backend] = h
+        h = made[build, backend]
+        h.reset()
+        return h, ComparedSteps(h)
+
+    yield get
+    made.clear()
 
 
 def _launched(build: tuple[Any, Any], backend: str) -> tuple[Harness, ComparedSteps]:
@@ -53,8 +79,8 @@ def _launched(build: tuple[Any, Any], backend: str) -> tuple[Harness, ComparedSt
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_checkpoint_cap_of_mt(build: tuple[Any, Any], backend: str) -> None:
-    h, g = _launched(build, backend)
+def test_the_checkpoint_cap_of_mt(build: str, backend: str, launched: Launched) -> None:
+    h, g = launched(build, backend)
     holder, other, third = h.actors[1], h.actors[2], h.actors[3]
     votes = h.model.state("mt").current_votes
     assert votes[holder] > E18 and votes[other] > E18
@@ -77,14 +103,14 @@ def _prior(h: Harness, account: int, at_block: int) -> int:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_search_over_two_to_the_32_mt_checkpoints_takes_every_halving(build: tuple[Any, Any],
-                                                                        backend: str) -> None:
+def test_a_search_over_two_to_the_32_mt_checkpoints_takes_every_halving(build: str, backend: str,
+                                                                        launched: Launched) -> None:
     """With 2**32 checkpoints of which checkpoint 1 is the last at or before
     the block asked about, MT's search ends on [1, 1] only at its 32nd
     halving. `SEARCH_STEPS = 31` stops on [0, 1] and answers checkpoint 0's
     votes; a search that narrows the range by only a third (`// 3`, mt.vy:140)
     is far from done after 32 rounds (the Solidity build loops until it is)."""
-    h, g = _launched(build, backend)
+    h, g = launched(build, backend)
     holder, other = h.actors[1], h.actors[2]
     first = h.model.state("mt").current_votes[holder]  # checkpoint 0: its purchase
     g.wait(12)
@@ -103,12 +129,12 @@ def test_a_search_over_two_to_the_32_mt_checkpoints_takes_every_halving(build: t
     g.wait(12)  # and every view the harness compares agrees
 
 
-def test_a_written_entry_is_read_again_by_the_views() -> None:
+def test_a_written_entry_is_read_again_by_the_views(launched: Launched) -> None:
     """py-evm keeps each view answer with what its call read; an entry written
     by `write_entry` is no transaction, so every kept answer is dropped: the
     views asked right after it (same block) answer from the new state on both
     sides, and agree."""
-    h, g = _launched(load_implementation(BUILDS["vyper"]), "py-evm")
+    h, g = launched("vyper", "py-evm")
     g.wait(12)
     while h.view_addresses[h.backend.block_number % len(h.view_addresses)] not in h.actors[1:3]:
         g.wait(12)  # until the views that take numbers are asked of a buyer
