@@ -378,3 +378,56 @@ def test_the_whole_capacity_and_the_112_bit_reserve_are_covers_the_narrowed_chec
     strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
                      "require new_mt < MAX_UINT112 and new_dcep <= MAX_UINT112")
     assert not _starts_meet(strict, mt_full)
+
+
+# ---------------------------------------------------------------- session 16
+
+
+def test_decay_edges_sees_tier_thresholds_a_few_wei_low() -> None:
+    """``farm.WAD`` made ``10 ** 18 - 1`` (``farm.imo:44``: read only by the
+    tier thresholds, which drop by 100, 1,000 and 10,000 wei). The binding's
+    scenario ``decay_edges`` cuts stakes of exactly 10,000 and 1,000 LP to
+    one wei under: the contract's tiers 3 and 2 start to decay, the mutant's
+    stakes still back them. The views compare the tier at later moments too
+    (``staking_tier_at``), so the mutant is seen in the clock stop at 6 days,
+    when the rotation meets the staker of 10,000 LP less a wei (tier 3 on the
+    mutant, 2 on the contract once its decay is over). The spec's model and
+    the contracts agree on every step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "decay_edges")
+    assert all(r.ok for r in reports)
+    mutant = _mutant(base, "farm.imo", "const WAD: uint256 = 10 ** 18", "const WAD: uint256 = (10 ** 18) - 1")
+    bad = _first_bad(mutant, "decay_edges")
+    assert bad is not None and bad.step.kind == "time"
+    assert any(d.where.startswith("farm.staking_tier_at(actor:2") and (d.model, d.evm) == (3, 2)
+               for d in bad.differences), bad.differences
+
+
+def test_buyback_edges_ends_with_an_expired_zero_buyback() -> None:
+    """``buyback.execute`` without ``require now <= deadline, "EXPIRED"``
+    (``buyback.imo:174``): the pool's swap checks the deadline too, so an
+    expired buyback of a positive amount still reverts EXPIRED; but one of 0
+    DCEP now reverts ZERO_AMOUNT. The binding's scenario ``buyback_edges``
+    ends with that buyback (deadline 0), and conform sees the reason change
+    at that last step. The spec's model and the contracts agree on every
+    step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "buyback_edges")
+    assert all(r.ok for r in reports)
+    last = reports[-1]
+    assert last.step.action == "execute" and last.model is not None and last.model.reason == "EXPIRED"
+    mutant = _mutant(base, "buyback.imo", '    require now <= deadline, "EXPIRED"\n', "")
+    assert _first_bad_at(mutant, "buyback_edges") == len(reports) - 1
+
+
+def test_a_buyback_at_its_deadline_is_a_written_cover_the_strict_check_loses() -> None:
+    """``buyback.execute``'s ``now <= deadline`` made ``<`` (``buyback.imo:174``):
+    scenario ``silver_buyback`` of scenarios.json buys back with the deadline
+    ``now``, which meets the cover ``buyback.executes_at_the_deadline`` on the
+    spec at every seed (a written step); on the mutant it reverts EXPIRED and
+    the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
+    key = "buyback.executes_at_the_deadline"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", 'require now <= deadline, "EXPIRED"', 'require now < deadline, "EXPIRED"')
+    assert not _starts_meet(mutant, key)
