@@ -408,16 +408,17 @@ def test_buyback_edges_ends_with_an_expired_zero_buyback() -> None:
     (``buyback.imo:174``): the pool's swap checks the deadline too, so an
     expired buyback of a positive amount still reverts EXPIRED; but one of 0
     DCEP now reverts ZERO_AMOUNT. The binding's scenario ``buyback_edges``
-    ends with that buyback (deadline 0), and conform sees the reason change
-    at that last step. The spec's model and the contracts agree on every
+    ends its buybacks with that one (deadline 0), and conform sees the reason
+    change at that step. The spec's model and the contracts agree on every
     step."""
     base = Pipeline.for_binding(DEFAULT_BINDING)
     reports = _scenario(base, "buyback_edges")
     assert all(r.ok for r in reports)
-    last = reports[-1]
-    assert last.step.action == "execute" and last.model is not None and last.model.reason == "EXPIRED"
+    expired = [i for i, r in enumerate(reports)
+               if r.step.action == "execute" and r.model is not None and r.model.reason == "EXPIRED"]
+    assert len(expired) == 1 and reports[expired[0]].step.args[:1] == (0,)
     mutant = _mutant(base, "buyback.imo", '    require now <= deadline, "EXPIRED"\n', "")
-    assert _first_bad_at(mutant, "buyback_edges") == len(reports) - 1
+    assert _first_bad_at(mutant, "buyback_edges") == expired[0]
 
 
 def test_a_buyback_at_its_deadline_is_a_written_cover_the_strict_check_loses() -> None:

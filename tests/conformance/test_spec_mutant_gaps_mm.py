@@ -196,11 +196,13 @@ def test_the_block_in_past_checks_recorded_equivalent_runs_as_the_spec_does() ->
     assert _checkpoint_run(biting) != want
 
 
-def test_failed_ends_with_fee_and_collateral_edges_conform_sees() -> None:
+def test_buyback_edges_ends_with_fee_and_collateral_edges_conform_sees() -> None:
     """Session 16: three survivors of the whole-spec run, each caught by
-    conform at a step of its own that the binding's scenario ``failed`` now
+    conform at a step of its own that the binding's scenario ``buyback_edges`` now
     ends with (every campaign runs every scenario's steps). The spec's model
-    and the contracts agree on every step.
+    and the contracts agree on every step. (At the end of ``failed`` they
+    took a seed-0 success of ``redeem_from_gasless_request`` away from the
+    default campaign's sequences from there.)
 
     - actor:2 relays actor:1's signed mint of 10 DCEP whose fee is every
       mToken it mints: ``mint_for``'s ``fee <= minted`` made ``<``
@@ -214,7 +216,7 @@ def test_failed_ends_with_fee_and_collateral_edges_conform_sees() -> None:
       of ``now - base_time`` (``:322``, about 108 years of interest), the
       mint is UNDERCOLLATERALIZED."""
     base = Pipeline.for_binding(DEFAULT_BINDING)
-    reports = _scenario(base, "failed")
+    reports = _scenario(base, "buyback_edges")
     assert all(r.ok for r in reports)
     tail = [(r.step.action, r.model.ok, r.model.reason, r.model.value) for r in reports[-3:] if r.model is not None]
     assert tail == [("mint_from_gasless_request", True, None, 0),
@@ -229,4 +231,4 @@ def test_failed_ends_with_fee_and_collateral_edges_conform_sees() -> None:
          last),
     ]
     for old, new, at in cases:
-        assert _first_bad_at(_mutant(base, "market.imo", old, new), "failed") == at, old
+        assert _first_bad_at(_mutant(base, "market.imo", old, new), "buyback_edges") == at, old
