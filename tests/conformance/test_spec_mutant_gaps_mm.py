@@ -232,3 +232,23 @@ def test_buyback_edges_ends_with_fee_and_collateral_edges_conform_sees() -> None
     ]
     for old, new, at in cases:
         assert _first_bad_at(_mutant(base, "market.imo", old, new), "buyback_edges") == at, old
+
+
+def test_vesting_edges_ends_with_a_release_one_past_the_allocations() -> None:
+    """Session 16: ``vesting.ALLOCATIONS`` made ``3 * 10`` or ``3 + 1``
+    (``vesting.imo:64``): allocation 3 exists on neither side (nothing was
+    ever allocated to it), so releasing it reverts either way, with
+    UNKNOWN_ALLOCATION on the spec and the contracts and NOTHING_TO_RELEASE on
+    the mutant. The binding's scenario ``vesting_edges`` now ends with that
+    release; conform sees the reason change at that step. (``3 - 1`` was
+    caught in the run already: a replayed release of allocation 2 breaks
+    invariant ``only_three_allocations``.)"""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "vesting_edges")
+    assert all(r.ok for r in reports)
+    last = reports[-1]
+    assert last.step.action == "release_allocation" and last.model is not None
+    assert last.model.reason == "UNKNOWN_ALLOCATION"
+    for new in ("(3) * 10", "(3) + 1"):
+        mutant = _mutant(base, "vesting.imo", "const ALLOCATIONS: uint256 = 3", f"const ALLOCATIONS: uint256 = {new}")
+        assert _first_bad_at(mutant, "vesting_edges") == len(reports) - 1, new
