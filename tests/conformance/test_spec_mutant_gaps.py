@@ -432,3 +432,30 @@ def test_a_buyback_at_its_deadline_is_a_written_cover_the_strict_check_loses() -
     assert _starts_meet(base, key)
     mutant = _mutant(base, "buyback.imo", 'require now <= deadline, "EXPIRED"', 'require now < deadline, "EXPIRED"')
     assert not _starts_meet(mutant, key)
+
+
+def test_the_solidity_bindings_pool_edges_catch_pool_spec_mutants_on_vyper_too() -> None:
+    """Session 16: the Solidity binding's pool edge scenarios, written for
+    contract mutants of Pool.sol, now run on the Vyper contracts too
+    (``pool_overflow``, ``pool_burns``, ``pool_dust``, and its
+    ``pool_edges`` as ``pool_bounds``). Each catches spec mutants the
+    whole-spec run's first pass left: the spec's model and the contracts
+    agree on every step, and each mutant's model departs from them in the
+    scenario named."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    for scenario in ("pool_overflow", "pool_burns", "pool_dust", "pool_bounds"):
+        assert all(r.ok for r in _scenario(base, scenario)), scenario
+    cases = [
+        # the K check with `- fee_part` made `+`: a product just below 2**256 overflows on the mutant
+        ("pool_overflow", "(in_after * FEE_DENOMINATOR - fee_part)", "(in_after * FEE_DENOMINATOR + fee_part)"),
+        # a deposit of exactly the optimal DCEP takes the other branch on the mutant
+        ("pool_bounds", "if dcep_optimal <= dcep_desired", "if dcep_optimal < dcep_desired"),
+        # a burn that pays MT and no DCEP: INSUFFICIENT_LIQUIDITY_BURNED, which the mutants let through
+        ("pool_burns", '    require mt_amount > 0 and dcep_amount > 0, "INSUFFICIENT_LIQUIDITY_BURNED"\n', ""),
+        ("pool_burns", "require mt_amount > 0 and dcep_amount > 0,", "require mt_amount > 0 and dcep_amount >= 0,"),
+        # a sale that pays nothing: INSUFFICIENT_OUTPUT_AMOUNT
+        ("pool_dust", '    require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"\n', ""),
+        ("pool_dust", 'require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"', 'require dcep_out >= 0, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+    ]
+    for scenario, old, new in cases:
+        assert _first_bad(_mutant(base, "pool.imo", old, new), scenario) is not None, (scenario, old)
