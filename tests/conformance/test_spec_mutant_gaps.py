@@ -455,7 +455,39 @@ def test_the_solidity_bindings_pool_edges_catch_pool_spec_mutants_on_vyper_too()
         ("pool_burns", "require mt_amount > 0 and dcep_amount > 0,", "require mt_amount > 0 and dcep_amount >= 0,"),
         # a sale that pays nothing: INSUFFICIENT_OUTPUT_AMOUNT
         ("pool_dust", '    require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"\n', ""),
-        ("pool_dust", 'require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"', 'require dcep_out >= 0, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+        ("pool_dust", 'require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require dcep_out >= 0, "INSUFFICIENT_OUTPUT_AMOUNT"'),
     ]
     for scenario, old, new in cases:
         assert _first_bad(_mutant(base, "pool.imo", old, new), scenario) is not None, (scenario, old)
+
+
+# remove_liquidity's two minimum checks (add_liquidity has the same lines, followed by something else)
+MT_MIN = '"INSUFFICIENT_LIQUIDITY_BURNED"\n    require mt_amount >= mt_min, "INSUFFICIENT_MT_AMOUNT"'
+DCEP_MIN = 'require dcep_amount >= dcep_min, "INSUFFICIENT_DCEP_AMOUNT"\n    mt.transfer'
+
+
+def test_exact_minimums_are_written_covers_the_strict_checks_lose() -> None:
+    """Session 16: the pool's minimum-output checks made strict
+    (``pool.imo:271``, ``:272`` in ``remove_liquidity``, ``:306`` in
+    ``swap_mt_for_dcep``, ``:338`` in ``swap_dcep_for_mt``: ``>=`` made
+    ``>``). Scenario ``exact_minimums`` of scenarios.json sets each minimum
+    to exactly what the call pays, which meets the covers
+    ``pool.sells_at_exactly_the_minimum``, ``buys_at_exactly_the_minimum``
+    and ``withdraws_exactly_the_minimums`` on the spec at every seed (written
+    steps); on each mutant the call reverts and its cover is lost (E050 in
+    the covers stage of ``mutate --spec``)."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    cases = [
+        ("pool.sells_at_exactly_the_minimum", 'require dcep_out >= min_dcep_out, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require dcep_out > min_dcep_out, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+        ("pool.buys_at_exactly_the_minimum", 'require mt_out >= min_mt_out, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require mt_out > min_mt_out, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+        ("pool.withdraws_exactly_the_minimums", MT_MIN, MT_MIN.replace("mt_amount >= mt_min", "mt_amount > mt_min")),
+        ("pool.withdraws_exactly_the_minimums", DCEP_MIN,
+         DCEP_MIN.replace("dcep_amount >= dcep_min", "dcep_amount > dcep_min")),
+    ]
+    for key in {k for k, _, _ in cases}:
+        assert _starts_meet(base, key), key
+    for key, old, new in cases:
+        assert not _starts_meet(_mutant(base, "pool.imo", old, new), key), new
