@@ -491,3 +491,19 @@ def test_exact_minimums_are_written_covers_the_strict_checks_lose() -> None:
         assert _starts_meet(base, key), key
     for key, old, new in cases:
         assert not _starts_meet(_mutant(base, "pool.imo", old, new), key), new
+
+
+def test_a_contribution_at_the_opening_second_is_a_written_cover_the_strict_check_loses() -> None:
+    """Session 16: ``contribute``'s ``now >= start`` made ``>``
+    (``offering.imo:267``): the window would open a second late. Deployment
+    ``opens_later`` of scenarios.json starts the window 100 seconds after the
+    deployment and contributes at ``now == start``, which meets the cover
+    ``offering.contributes_at_the_opening_second`` on the spec at every seed
+    (a written step); on the mutant the contribution reverts OUTSIDE_WINDOW
+    and the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
+    key = "offering.contributes_at_the_opening_second"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "offering.imo", "require now >= start and now < end_time()",
+                     "require now > start and now < end_time()")
+    assert not _starts_meet(mutant, key)
