@@ -507,3 +507,19 @@ def test_a_contribution_at_the_opening_second_is_a_written_cover_the_strict_chec
     mutant = _mutant(base, "offering.imo", "require now >= start and now < end_time()",
                      "require now > start and now < end_time()")
     assert not _starts_meet(mutant, key)
+
+
+def test_a_sale_to_exactly_the_cash_out_cap_is_a_written_cover_the_strict_check_loses() -> None:
+    """Session 16: ``merchant_sell``'s ``cashed_out * BPS <= cashout_cap_bps
+    * raised`` made ``<`` (``offering.imo:369``). Deployment
+    ``cashout_at_the_cap`` of scenarios.json caps cash-outs at 5% and sells
+    exactly the MT the pool pays 5% of the raise for, which meets the cover
+    ``offering.sells_up_to_the_cap`` on the spec at every seed (a written
+    step); on the mutant the sale reverts CASHOUT_CAP and the cover is lost
+    (E050 in the covers stage of ``mutate --spec``)."""
+    key = "offering.sells_up_to_the_cap"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "offering.imo", 'require cashed_out * BPS <= cashout_cap_bps * raised, "CASHOUT_CAP"',
+                     'require cashed_out * BPS < cashout_cap_bps * raised, "CASHOUT_CAP"')
+    assert not _starts_meet(mutant, key)
