@@ -378,3 +378,148 @@ def test_the_whole_capacity_and_the_112_bit_reserve_are_covers_the_narrowed_chec
     strict = _mutant(base, "pool.imo", "require new_mt <= MAX_UINT112 and new_dcep <= MAX_UINT112",
                      "require new_mt < MAX_UINT112 and new_dcep <= MAX_UINT112")
     assert not _starts_meet(strict, mt_full)
+
+
+# ---------------------------------------------------------------- session 16
+
+
+def test_decay_edges_sees_tier_thresholds_a_few_wei_low() -> None:
+    """``farm.WAD`` made ``10 ** 18 - 1`` (``farm.imo:44``: read only by the
+    tier thresholds, which drop by 100, 1,000 and 10,000 wei). The binding's
+    scenario ``decay_edges`` cuts stakes of exactly 10,000 and 1,000 LP to
+    one wei under: the contract's tiers 3 and 2 start to decay, the mutant's
+    stakes still back them. The views compare the tier at later moments too
+    (``staking_tier_at``), so the mutant is seen in the clock stop at 6 days,
+    when the rotation meets the staker of 10,000 LP less a wei (tier 3 on the
+    mutant, 2 on the contract once its decay is over). The spec's model and
+    the contracts agree on every step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "decay_edges")
+    assert all(r.ok for r in reports)
+    mutant = _mutant(base, "farm.imo", "const WAD: uint256 = 10 ** 18", "const WAD: uint256 = (10 ** 18) - 1")
+    bad = _first_bad(mutant, "decay_edges")
+    assert bad is not None and bad.step.kind == "time"
+    assert any(d.where.startswith("farm.staking_tier_at(actor:2") and (d.model, d.evm) == (3, 2)
+               for d in bad.differences), bad.differences
+
+
+def test_buyback_edges_ends_with_an_expired_zero_buyback() -> None:
+    """``buyback.execute`` without ``require now <= deadline, "EXPIRED"``
+    (``buyback.imo:174``): the pool's swap checks the deadline too, so an
+    expired buyback of a positive amount still reverts EXPIRED; but one of 0
+    DCEP now reverts ZERO_AMOUNT. The binding's scenario ``buyback_edges``
+    ends its buybacks with that one (deadline 0), and conform sees the reason
+    change at that step. The spec's model and the contracts agree on every
+    step."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "buyback_edges")
+    assert all(r.ok for r in reports)
+    expired = [i for i, r in enumerate(reports)
+               if r.step.action == "execute" and r.model is not None and r.model.reason == "EXPIRED"]
+    assert len(expired) == 1 and reports[expired[0]].step.args[:1] == (0,)
+    mutant = _mutant(base, "buyback.imo", '    require now <= deadline, "EXPIRED"\n', "")
+    assert _first_bad_at(mutant, "buyback_edges") == expired[0]
+
+
+def test_a_buyback_at_its_deadline_is_a_written_cover_the_strict_check_loses() -> None:
+    """``buyback.execute``'s ``now <= deadline`` made ``<`` (``buyback.imo:174``):
+    scenario ``silver_buyback`` of scenarios.json buys back with the deadline
+    ``now``, which meets the cover ``buyback.executes_at_the_deadline`` on the
+    spec at every seed (a written step); on the mutant it reverts EXPIRED and
+    the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
+    key = "buyback.executes_at_the_deadline"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "buyback.imo", 'require now <= deadline, "EXPIRED"', 'require now < deadline, "EXPIRED"')
+    assert not _starts_meet(mutant, key)
+
+
+def test_the_solidity_bindings_pool_edges_catch_pool_spec_mutants_on_vyper_too() -> None:
+    """Session 16: the Solidity binding's pool edge scenarios, written for
+    contract mutants of Pool.sol, now run on the Vyper contracts too
+    (``pool_overflow``, ``pool_burns``, ``pool_dust``, and its
+    ``pool_edges`` as ``pool_bounds``). Each catches spec mutants the
+    whole-spec run's first pass left: the spec's model and the contracts
+    agree on every step, and each mutant's model departs from them in the
+    scenario named."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    for scenario in ("pool_overflow", "pool_burns", "pool_dust", "pool_bounds"):
+        assert all(r.ok for r in _scenario(base, scenario)), scenario
+    cases = [
+        # the K check with `- fee_part` made `+`: a product just below 2**256 overflows on the mutant
+        ("pool_overflow", "(in_after * FEE_DENOMINATOR - fee_part)", "(in_after * FEE_DENOMINATOR + fee_part)"),
+        # a deposit of exactly the optimal DCEP takes the other branch on the mutant
+        ("pool_bounds", "if dcep_optimal <= dcep_desired", "if dcep_optimal < dcep_desired"),
+        # a burn that pays MT and no DCEP: INSUFFICIENT_LIQUIDITY_BURNED, which the mutants let through
+        ("pool_burns", '    require mt_amount > 0 and dcep_amount > 0, "INSUFFICIENT_LIQUIDITY_BURNED"\n', ""),
+        ("pool_burns", "require mt_amount > 0 and dcep_amount > 0,", "require mt_amount > 0 and dcep_amount >= 0,"),
+        # a sale that pays nothing: INSUFFICIENT_OUTPUT_AMOUNT
+        ("pool_dust", '    require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"\n', ""),
+        ("pool_dust", 'require dcep_out > 0, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require dcep_out >= 0, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+    ]
+    for scenario, old, new in cases:
+        assert _first_bad(_mutant(base, "pool.imo", old, new), scenario) is not None, (scenario, old)
+
+
+# remove_liquidity's two minimum checks (add_liquidity has the same lines, followed by something else)
+MT_MIN = '"INSUFFICIENT_LIQUIDITY_BURNED"\n    require mt_amount >= mt_min, "INSUFFICIENT_MT_AMOUNT"'
+DCEP_MIN = 'require dcep_amount >= dcep_min, "INSUFFICIENT_DCEP_AMOUNT"\n    mt.transfer'
+
+
+def test_exact_minimums_are_written_covers_the_strict_checks_lose() -> None:
+    """Session 16: the pool's minimum-output checks made strict
+    (``pool.imo:271``, ``:272`` in ``remove_liquidity``, ``:306`` in
+    ``swap_mt_for_dcep``, ``:338`` in ``swap_dcep_for_mt``: ``>=`` made
+    ``>``). Scenario ``exact_minimums`` of scenarios.json sets each minimum
+    to exactly what the call pays, which meets the covers
+    ``pool.sells_at_exactly_the_minimum``, ``buys_at_exactly_the_minimum``
+    and ``withdraws_exactly_the_minimums`` on the spec at every seed (written
+    steps); on each mutant the call reverts and its cover is lost (E050 in
+    the covers stage of ``mutate --spec``)."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    cases = [
+        ("pool.sells_at_exactly_the_minimum", 'require dcep_out >= min_dcep_out, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require dcep_out > min_dcep_out, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+        ("pool.buys_at_exactly_the_minimum", 'require mt_out >= min_mt_out, "INSUFFICIENT_OUTPUT_AMOUNT"',
+         'require mt_out > min_mt_out, "INSUFFICIENT_OUTPUT_AMOUNT"'),
+        ("pool.withdraws_exactly_the_minimums", MT_MIN, MT_MIN.replace("mt_amount >= mt_min", "mt_amount > mt_min")),
+        ("pool.withdraws_exactly_the_minimums", DCEP_MIN,
+         DCEP_MIN.replace("dcep_amount >= dcep_min", "dcep_amount > dcep_min")),
+    ]
+    for key in {k for k, _, _ in cases}:
+        assert _starts_meet(base, key), key
+    for key, old, new in cases:
+        assert not _starts_meet(_mutant(base, "pool.imo", old, new), key), new
+
+
+def test_a_contribution_at_the_opening_second_is_a_written_cover_the_strict_check_loses() -> None:
+    """Session 16: ``contribute``'s ``now >= start`` made ``>``
+    (``offering.imo:267``): the window would open a second late. Deployment
+    ``opens_later`` of scenarios.json starts the window 100 seconds after the
+    deployment and contributes at ``now == start``, which meets the cover
+    ``offering.contributes_at_the_opening_second`` on the spec at every seed
+    (a written step); on the mutant the contribution reverts OUTSIDE_WINDOW
+    and the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
+    key = "offering.contributes_at_the_opening_second"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "offering.imo", "require now >= start and now < end_time()",
+                     "require now > start and now < end_time()")
+    assert not _starts_meet(mutant, key)
+
+
+def test_a_sale_to_exactly_the_cash_out_cap_is_a_written_cover_the_strict_check_loses() -> None:
+    """Session 16: ``merchant_sell``'s ``cashed_out * BPS <= cashout_cap_bps
+    * raised`` made ``<`` (``offering.imo:369``). Deployment
+    ``cashout_at_the_cap`` of scenarios.json caps cash-outs at 5% and sells
+    exactly the MT the pool pays 5% of the raise for, which meets the cover
+    ``offering.sells_up_to_the_cap`` on the spec at every seed (a written
+    step); on the mutant the sale reverts CASHOUT_CAP and the cover is lost
+    (E050 in the covers stage of ``mutate --spec``)."""
+    key = "offering.sells_up_to_the_cap"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "offering.imo", 'require cashed_out * BPS <= cashout_cap_bps * raised, "CASHOUT_CAP"',
+                     'require cashed_out * BPS < cashout_cap_bps * raised, "CASHOUT_CAP"')
+    assert not _starts_meet(mutant, key)

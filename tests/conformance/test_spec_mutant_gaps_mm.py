@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
-from tests.conformance.test_spec_mutant_gaps import _first_round, _mutant, _starts_meet
+from tests.conformance.test_spec_mutant_gaps import _first_bad_at, _first_round, _mutant, _scenario, _starts_meet
 
 
 def test_filling_the_allocation_budget_exactly_is_a_cover_the_narrowed_check_loses() -> None:
@@ -194,3 +194,61 @@ def test_the_block_in_past_checks_recorded_equivalent_runs_as_the_spec_does() ->
     assert _checkpoint_run(mutant) == want
     biting = _mutant(base, "votes.imo", BLOCK_IN_PAST, "require n == 0")
     assert _checkpoint_run(biting) != want
+
+
+def test_buyback_edges_ends_with_fee_and_collateral_edges_conform_sees() -> None:
+    """Session 16: three survivors of the whole-spec run, each caught by
+    conform at a step of its own that the binding's scenario ``buyback_edges`` now
+    ends with (every campaign runs every scenario's steps). The spec's model
+    and the contracts agree on every step. (At the end of ``failed`` they
+    took a seed-0 success of ``redeem_from_gasless_request`` away from the
+    default campaign's sequences from there.)
+
+    - actor:2 relays actor:1's signed mint of 10 DCEP whose fee is every
+      mToken it mints: ``mint_for``'s ``fee <= minted`` made ``<``
+      (``market.imo:319``) refuses it, FEE_TOO_LARGE.
+    - actor:2 relays actor:1's signed redemption of 5 mDCEP whose fee is all
+      of it: nothing is redeemed, AMOUNT_TOO_SMALL; ``redeem_for``'s
+      ``fee <= amount`` made ``<`` (``:345``) says FEE_TOO_LARGE.
+    - actor:1 mints for 100,000 DCEP, which the oracle's 100,000 DCEP of
+      off-chain value and the 1,000 DCEP minted by each actor collateralise
+      for next year's liabilities; counted from ``now + base_time`` instead
+      of ``now - base_time`` (``:322``, about 108 years of interest), the
+      mint is UNDERCOLLATERALIZED."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "buyback_edges")
+    assert all(r.ok for r in reports)
+    tail = [(r.step.action, r.model.ok, r.model.reason, r.model.value) for r in reports[-3:] if r.model is not None]
+    assert tail == [("mint_from_gasless_request", True, None, 0),
+                    ("redeem_from_gasless_request", False, "AMOUNT_TOO_SMALL", None),
+                    ("mint", True, None, tail[2][3])] and tail[2][3] > 0
+    last = len(reports) - 1
+    cases = [
+        ('require fee <= minted, "FEE_TOO_LARGE"', 'require fee < minted, "FEE_TOO_LARGE"', last - 2),
+        ('require fee <= amount, "FEE_TOO_LARGE"', 'require fee < amount, "FEE_TOO_LARGE"', last - 1),
+        ("accrual_rate, now - base_time)\n    require controller.is_overcollateralized(self, underlying_held + amount",
+         "accrual_rate, now + base_time)\n    require controller.is_overcollateralized(self, underlying_held + amount",
+         last),
+    ]
+    for old, new, at in cases:
+        assert _first_bad_at(_mutant(base, "market.imo", old, new), "buyback_edges") == at, old
+
+
+def test_vesting_edges_ends_with_a_release_one_past_the_allocations() -> None:
+    """Session 16: ``vesting.ALLOCATIONS`` made ``3 * 10`` or ``3 + 1``
+    (``vesting.imo:64``): allocation 3 exists on neither side (nothing was
+    ever allocated to it), so releasing it reverts either way, with
+    UNKNOWN_ALLOCATION on the spec and the contracts and NOTHING_TO_RELEASE on
+    the mutant. The binding's scenario ``vesting_edges`` now ends with that
+    release; conform sees the reason change at that step. (``3 - 1`` was
+    caught in the run already: a replayed release of allocation 2 breaks
+    invariant ``only_three_allocations``.)"""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    reports = _scenario(base, "vesting_edges")
+    assert all(r.ok for r in reports)
+    last = reports[-1]
+    assert last.step.action == "release_allocation" and last.model is not None
+    assert last.model.reason == "UNKNOWN_ALLOCATION"
+    for new in ("(3) * 10", "(3) + 1"):
+        mutant = _mutant(base, "vesting.imo", "const ALLOCATIONS: uint256 = 3", f"const ALLOCATIONS: uint256 = {new}")
+        assert _first_bad_at(mutant, "vesting_edges") == len(reports) - 1, new
