@@ -523,3 +523,35 @@ def test_a_sale_to_exactly_the_cash_out_cap_is_a_written_cover_the_strict_check_
     mutant = _mutant(base, "offering.imo", 'require cashed_out * BPS <= cashout_cap_bps * raised, "CASHOUT_CAP"',
                      'require cashed_out * BPS < cashout_cap_bps * raised, "CASHOUT_CAP"')
     assert not _starts_meet(mutant, key)
+
+
+def test_an_exit_at_an_odd_floor_rounds_its_burn_up_and_the_replay_sees_the_mutant() -> None:
+    """Session 16: ``exit``'s ``mul_div_up(amount, WAD, phases.floor)`` made
+    ``mul_div_down`` (``reserve.imo:216``). At the bundled floor, 0.5 DCEP,
+    the two agree on every amount (WAD / floor is 2), and the prover leaves
+    the ``ensures`` that states the rounding unknown on the mutant. Deployment
+    ``exit_at_an_odd_floor`` of scenarios.json (binding-odd.json's floor of
+    1/3 DCEP) ends with an exit of 1 wei in Iron, which meets cover
+    ``reserve.exits_with_a_rounded_up_burn`` on the spec (a written step); on
+    the mutant the same step burns 3 wei of MT, not 4, and breaks ``exit``'s
+    ``ensures`` (the replay stage of ``mutate --spec``)."""
+    from conformance.witness import CoverReport, _Search, goals_of, observed
+
+    key = "reserve.exits_with_a_rounded_up_burn"
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    mutant = _mutant(base, "reserve.imo", "let mt_amount = mul_div_up(amount, WAD, phases.floor)",
+                     "let mt_amount = mul_div_down(amount, WAD, phases.floor)")
+
+    def broken(p: Pipeline) -> list[str]:
+        goals = [g for g in goals_of(p.spec) if g.key == key]
+        report = CoverReport(goals)
+        search = _Search(p.spec, p._cover_binding(), p.scenarios, {key: goals[0]}, report, [])
+        search.check_rules = True
+        with observed(search.model) as obs:
+            search.obs = obs
+            search.starts()
+        return [v for v in report.violations if "reserve.exit" in v]
+
+    assert broken(base) == []
+    assert broken(mutant), "the mutant's exit breaks no ensures"
