@@ -34,6 +34,14 @@ corpus already drawn, with a fresh compile cache, and prints by fate
 (killed, survived, stillborn...) the CPU seconds of compiling and of
 replaying: where a mutant's time goes.
 
+``--floor`` (with ``--compile N`` and ``--breakdown``) then prints the
+least CPU a full run can take, from the sample's parts: every mutant of the
+binding compiled cold at the sample's CPU a mutant, and each survivor's steps
+(as many as the breakdown counted, in the sample's proportion of survivors)
+at the cost of one step through ``Harness.run``, with nothing else (no
+views, no sweeps, no deployments, no killed mutant's replay); in minutes on
+this machine's idle cores, against the 10-minute target.
+
 ``--against REV`` then replays the sample on the corpus already drawn
 twice at the same time, in two fresh processes: one with this tree's code, one
 with the code of git revision ``REV`` (``git archive`` into a temporary
@@ -55,7 +63,7 @@ figure is printed with the load average, and the CPU seconds (this process
 and its workers) say what the run cost whatever the load. Usage:
 
     python benchmarks/mutation_throughput.py [--impl BINDING] [--sample 24] [--baseline 4]
-        [--exhaustive N] [--compile N] [--breakdown] [--against REV] [--workers N] [--scaling] [--seed S]
+        [--exhaustive N] [--compile N] [--breakdown [--floor]] [--against REV] [--workers N] [--scaling] [--seed S]
 """
 
 from __future__ import annotations
@@ -131,10 +139,11 @@ def exhaustive(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> di
     return out
 
 
-def breakdown(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> None:
+def breakdown(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> dict[str, list[float]]:
     """Replay each mutant of ``chosen`` on ``corpus`` in this process, with
     a fresh compile cache, and print by fate the CPU seconds of compiling
-    and of the rest (the harness, the starting states, the sequences)."""
+    and of the rest (the harness, the starting states, the sequences);
+    return them by fate: ``[mutants, compile CPU s, the rest's CPU s, steps run]``."""
     import tempfile
 
     import conformance.mutate as mutate
@@ -188,6 +197,7 @@ def breakdown(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> Non
         print(f"    {fate:>9}: {int(n)} mutants, compile {comp:.1f} CPU s ({comp / n:.2f} each), replay {rest:.1f} "
               f"({rest / n:.2f} each, {ran / n:.0f} steps run each, the prelude and scenarios included), "
               f"{100 * (comp + rest) / spent:.0f}% of the CPU")
+    return by_fate
 
 
 def replay_sample(spec: Any, binding: Any, corpus: Corpus, chosen: list[Any]) -> dict[str, tuple[str, float]]:
@@ -283,10 +293,11 @@ def against(rev: str, impl: Path, sample: int, seed: int, corpus: Corpus) -> int
     return len(differ)
 
 
-def compile_both_ways(chosen: list[Any]) -> int:
+def compile_both_ways(chosen: list[Any]) -> tuple[int, float]:
     """Compile each mutant cold with Vyper's own pipeline (no runtime
     output) and with ``compile_source(runtime=False)``; print the CPU
-    seconds of each and return how many mutants' outputs differ."""
+    seconds of each and return how many mutants' outputs differ, and the
+    deployment-only pipeline's CPU seconds a mutant."""
     from vyper.compiler import compile_from_file_input
     from vyper.compiler.input_bundle import FileInput, FilesystemInputBundle
     from vyper.compiler.settings import OptimizationLevel, Settings
@@ -330,7 +341,36 @@ def compile_both_ways(chosen: list[Any]) -> int:
     print(f"  compile: {len(chosen)} mutants cold ({compiled} compile), load {os.getloadavg()[0]:.1f}: Vyper's "
           f"pipeline {theirs_cpu:.1f} CPU s, the deployment-only one {ours_cpu:.1f} CPU s "
           f"({theirs_cpu / max(ours_cpu, 1e-9):.2f}x); {verdict}")
-    return differ
+    return differ, ours_cpu / max(len(chosen), 1)
+
+
+def floor(spec: Any, binding: Any, total: int, compile_each: float, by_fate: dict[str, list[float]]) -> None:
+    """Print the least CPU a full run can take, from the sample's parts: every
+    mutant compiled cold (the deployment-only pipeline, a mutant of the
+    sample on average), and each survivor's steps (the prelude, the
+    scenarios and the corpus, as the breakdown counted them) at the cost of
+    one step through ``Harness.run`` (the model, the EVM and the comparison
+    of outcome, events and changed state; no views, no sweeps: see
+    ``benchmarks/campaign_ceiling.py``). Nothing else is counted: not the
+    killed mutants' replays, not the harness each mutant deploys, not the
+    corpus's own campaign."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from campaign_ceiling import one_step
+    from conformance_throughput import record
+
+    step = one_step(spec, binding, "pyrevm", record(spec, binding, "pyrevm", 30, 25))
+    sampled = sum(int(r[0]) for r in by_fate.values())
+    survivors = by_fate.get("survived", [0, 0.0, 0.0, 0])
+    share = survivors[0] / max(sampled, 1)
+    steps_each = survivors[3] / max(survivors[0], 1)
+    compiling = total * compile_each
+    replaying = total * share * steps_each * step
+    cores = os.cpu_count() or 1
+    minutes = (compiling + replaying) / cores / 60
+    print(f"  floor: compiling all {total} mutants cold {compiling / 60:.1f} CPU min ({compile_each:.2f} s each); "
+          f"the survivors ({share:.1%} of the sample, {steps_each:.0f} steps each) at {1e6 * step:.0f} us a step "
+          f"{replaying / 60:.1f} CPU min; together {minutes:.1f} min on {cores} idle cores against the 10-minute "
+          f"target ({'within it' if minutes <= 10 else 'above it'}); load {os.getloadavg()[0]:.1f}")
 
 
 def fates(report: MutationReport) -> dict[Any, str]:
@@ -373,6 +413,10 @@ def main() -> int:
     ap.add_argument("--breakdown", action="store_true",
                     help="replay the sample again in this process with a cold compile cache and print, by fate, "
                          "the CPU of compiling and of replaying")
+    ap.add_argument("--floor", action="store_true",
+                    help="with --compile N and --breakdown: print the least CPU the full run can take (every "
+                         "mutant compiled cold, the survivors' steps at one step's cost) against the 10-minute "
+                         "target")
     ap.add_argument("--against", metavar="REV",
                     help="replay the sample with this tree's code and git revision REV's at once, comparing "
                          "the CPU by fate and the verdicts")
@@ -391,9 +435,13 @@ def main() -> int:
     print(f"{args.impl}: {len(every)} mutants; a sample of {len(chosen)}, {args.workers} worker(s), "
           f"load {os.getloadavg()[0]:.1f}")
 
+    if args.floor and not (args.compile and args.breakdown):
+        ap.error("--floor needs --compile N and --breakdown")
     status = 0
+    compile_each = 0.0
     if args.compile:
-        status = 1 if compile_both_ways(chosen[: args.compile]) else 0
+        differ, compile_each = compile_both_ways(chosen[: args.compile])
+        status = 1 if differ else 0
 
     corpora: list[Corpus] = []
     report, wall, cpu, corpus = timed(spec, binding, chosen, method="corpus", workers=args.workers, seed=args.seed,
@@ -413,7 +461,9 @@ def main() -> int:
             print(f"  the {len(every_sequence)} verdicts of the corpus method and of every sequence agree")
 
     if args.breakdown:
-        breakdown(spec, binding, corpora[0], chosen)
+        by_fate = breakdown(spec, binding, corpora[0], chosen)
+        if args.floor:
+            floor(spec, binding, len(every), compile_each, by_fate)
 
     if args.against:
         status = 1 if against(args.against, args.impl, args.sample, args.seed, corpora[0]) else status
