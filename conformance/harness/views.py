@@ -4,7 +4,7 @@ against the model's functions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from conformance.harness.storage import StorageIndex
@@ -86,28 +86,33 @@ class ViewComparison(StorageIndex):
         if len(agreed) > _AGREED_LIMIT:
             agreed.clear()
         exact = self.backend.records_reads
-        keys: dict[tuple[str, str], tuple[Any, Any]] = {}  # (the same for every call of one function)
+        model_view = self._model_view
         # the calls asked, each with what its comparison needs; the EVM's
         # answers come for all of them at once (_evm_views: one batch)
         asked: list[tuple[tuple[str, str, tuple[int, ...]], Any, Any, Any]] = []
         requests: list[tuple[str, bytes, AbiFunction, bool]] = []
+        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (_view_plan's, for every module)
         for module, m in self.spec.modules.items():
             address = to_checksum(self.addresses[module])
-            for fn, abi_fn, args in self._view_args(module, m):
-                found = keys.get((module, fn.name))
-                if found is None:
-                    found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
-                model_key, evm_key = found
-                call = (module, fn.name, args)
-                kept = agreed.get(call)
-                if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
-                    continue  # neither side's answer can have changed since they agreed
-                if kept is not None and kept[0] == model_key:
-                    model_value = kept[2]
-                else:
-                    model_value = self._model_view(module, fn, env, args)
-                asked.append((call, model_key, evm_key, model_value))
-                requests.append((address, self._calldata(abi_fn, fn, args), abi_fn, self._batchable(module, fn)))
+            for fn, abi_fn, product in self._view_plan(module, m, products):
+                if not product:
+                    continue
+                # (the keys, the encoder and whether it batches: the same for every call of one function)
+                model_key, evm_key = self._view_keys(module, fn, clock)
+                name = fn.name
+                encode = self._encoder(abi_fn, fn)
+                batchable = self._batchable(module, fn)
+                for args in product:
+                    call = (module, name, args)
+                    kept = agreed.get(call)
+                    if kept is not None and kept[0] == model_key:
+                        if not exact and kept[1] == evm_key:
+                            continue  # neither side's answer can have changed since they agreed
+                        model_value = kept[2]
+                    else:
+                        model_value = model_view(module, fn, env, args)
+                    asked.append((call, model_key, evm_key, model_value))
+                    requests.append((address, encode(args), abi_fn, batchable))
         for (call, model_key, evm_key, model_value), evm_value in zip(asked, self._evm_views(requests),
                                                                       strict=True):
             if model_value != evm_value:
@@ -330,21 +335,44 @@ class ViewComparison(StorageIndex):
         turn as blocks pass, and the numbers of :meth:`_view_numbers`; every
         other parameter type leaves a function out.
         """
-        numbers: list[int] | None = None
-        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (by the parameters' types)
-        for fn, abi_fn in self._exported_views(module, m):
-            if numbers is None and any(t == ir.UINT for _, t in fn.params):
-                numbers = self._view_numbers()
-            people = self.view_addresses
-            if numbers is not None and people:
-                people = [people[self.backend.block_number % len(people)]]
-            types = (numbers is None, *(t for _, t in fn.params))
-            product = products.get(types)
-            if product is None:
-                choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
-                product = products[types] = _spread_product(choices, MAX_VIEW_CALLS)
+        for fn, abi_fn, product in self._view_plan(module, m):
             for args in product:
                 yield fn, abi_fn, args
+
+    def _view_plan(self, module: str, m: ir.Module,
+                   products: dict[tuple[Any, ...], list[tuple[int, ...]]] | None = None,
+                   ) -> Iterator[tuple[ir.Fn, AbiFunction, list[tuple[int, ...]]]]:
+        """The calls of :meth:`_view_args`, a function at a time: each
+        exported view with the list of its argument tuples, in order.
+
+        ``products`` keeps the argument lists made, by whether numbers are
+        asked yet and the parameters' types: what each list is made of (the
+        actors asked, the numbers of :meth:`_view_numbers`) is the same for
+        every module while the state and the clock stay, so one comparison
+        may share it between modules."""
+        numbers: list[int] | None = None
+        if products is None:
+            products = {}
+        for fn, abi_fn, types in self._exported_views_typed(module, m):
+            if numbers is None and ir.UINT in types:
+                numbers = self._view_numbers()
+            key = (numbers is None, *types)
+            product = products.get(key)
+            if product is None:
+                people = self.view_addresses
+                if numbers is not None and people:
+                    people = [people[self.backend.block_number % len(people)]]
+                choices = [people if t == ir.ADDRESS else (numbers or []) for t in types]
+                product = products[key] = _spread_product(choices, MAX_VIEW_CALLS)
+            yield fn, abi_fn, product
+
+    def _exported_views_typed(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction, tuple[ir.Type, ...]]]:
+        """:meth:`_exported_views`, each with its parameters' types."""
+        found = self._view_fns_typed.get(module)
+        if found is None:
+            found = self._view_fns_typed[module] = [
+                (fn, abi_fn, tuple(t for _, t in fn.params)) for fn, abi_fn in self._exported_views(module, m)]
+        return found
 
     def _exported_views(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction]]:
         """The spec functions of ``module`` that the implementation exports
@@ -361,20 +389,41 @@ class ViewComparison(StorageIndex):
         return found
 
     def _calldata(self, abi_fn: AbiFunction, fn: ir.Fn, args: tuple[int, ...]) -> bytes:
-        key = (abi_fn.signature, args)
-        data = self._encoded.get(key)
-        if data is None:
-            if len(self._encoded) > _ENCODED_LIMIT:
-                self._encoded.clear()
-            bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
-            if abi_fn.input_types == _word_types(fn) and all(0 <= a < b for a, b in zip(args, bounds, strict=True)):
-                # addresses and uint256s are one word each, as they are
-                data = abi_fn.selector + b"".join(a.to_bytes(32, "big") for a in args)
-            else:
-                abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
-                data = abi_fn.encode_call(abi_args)
-            self._encoded[key] = data
-        return data
+        """The calldata of a call of view ``fn`` (its ABI function ``abi_fn``) at ``args``."""
+        return self._encoder(abi_fn, fn)(args)
+
+    def _encoder(self, abi_fn: AbiFunction, fn: ir.Fn) -> Callable[[tuple[int, ...]], bytes]:
+        """A function giving the calldata of a call of view ``fn`` (its ABI
+        function ``abi_fn``) at its arguments: addresses and uint256s, in
+        range, are one word each, as they are; anything else is encoded by
+        the ABI codec (and kept)."""
+        found = self._encoders.get(id(abi_fn))
+        if found is not None and found[0] is abi_fn:
+            return found[1]
+        selector, signature = abi_fn.selector, abi_fn.signature
+        bounds = tuple(_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params)
+        words = abi_fn.input_types == _word_types(fn)
+        params = fn.params
+        encoded = self._encoded
+
+        def encode(args: tuple[int, ...]) -> bytes:
+            if words:
+                for a, b in zip(args, bounds, strict=True):
+                    if not 0 <= a < b:
+                        break
+                else:
+                    return selector + b"".join([a.to_bytes(32, "big") for a in args])
+            key = (signature, args)
+            data = encoded.get(key)
+            if data is None:
+                if len(encoded) > _ENCODED_LIMIT:
+                    encoded.clear()
+                data = encoded[key] = abi_fn.encode_call(
+                    [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, params, strict=True)])
+            return data
+
+        self._encoders[id(abi_fn)] = (abi_fn, encode)
+        return encode
 
     def _view_numbers(self) -> list[int]:
         """The numbers views that take numbers are evaluated at: the current
