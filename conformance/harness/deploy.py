@@ -178,6 +178,7 @@ class DeployedPair(BindingNames):
         self._view_fns_typed: dict[str, list[tuple[ir.Fn, AbiFunction, tuple[ir.Type, ...]]]] = {}
         # each view's calldata encoder, by its ABI function (views.py: _encoder)
         self._encoders: dict[int, tuple[AbiFunction, Callable[[tuple[int, ...]], bytes]]] = {}
+        self._word_params: dict[int, tuple[AbiFunction, bool]] = {}  # (views.py: _one_word_params)
         self._batchable_fns: dict[tuple[str, str], bool] = {}  # (views.py: _batchable)
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[Any, ...], Any] = {}

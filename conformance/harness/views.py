@@ -4,6 +4,7 @@ against the model's functions."""
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -92,17 +93,28 @@ class ViewComparison(StorageIndex):
         asked: list[tuple[tuple[str, str, tuple[int, ...]], Any, Any, Any]] = []
         requests: list[tuple[str, bytes, AbiFunction, bool]] = []
         products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (_view_plan's, for every module)
+        tails: dict[int, list[bytes] | None] = {}  # (_word_tails of each list of products, by its id)
         for module, m in self.spec.modules.items():
             address = to_checksum(self.addresses[module])
             for fn, abi_fn, product in self._view_plan(module, m, products):
                 if not product:
                     continue
-                # (the keys, the encoder and whether it batches: the same for every call of one function)
+                # (the keys, the encoding and whether it batches: the same for every call of one function)
                 model_key, evm_key = self._view_keys(module, fn, clock)
                 name = fn.name
-                encode = self._encoder(abi_fn, fn)
                 batchable = self._batchable(module, fn)
-                for args in product:
+                if self._one_word_params(abi_fn, fn):
+                    # the calldata: the selector, then each argument's word (the same words for
+                    # every function of these parameters)
+                    found = tails.get(id(product), _MISSING)
+                    if found is _MISSING:
+                        found = tails[id(product)] = _word_tails(product, fn)
+                    words = found
+                else:
+                    words = None
+                selector = abi_fn.selector
+                encode = self._encoder(abi_fn, fn)
+                for i, args in enumerate(product):
                     call = (module, name, args)
                     kept = agreed.get(call)
                     if kept is not None and kept[0] == model_key:
@@ -112,7 +124,8 @@ class ViewComparison(StorageIndex):
                     else:
                         model_value = model_view(module, fn, env, args)
                     asked.append((call, model_key, evm_key, model_value))
-                    requests.append((address, encode(args), abi_fn, batchable))
+                    requests.append((address, selector + words[i] if words is not None else encode(args),
+                                     abi_fn, batchable))
         for (call, model_key, evm_key, model_value), evm_value in zip(asked, self._evm_views(requests),
                                                                       strict=True):
             if model_value != evm_value:
@@ -157,9 +170,10 @@ class ViewComparison(StorageIndex):
             found = self._view_deps[(module, fn.name)] = (
                 variables, modules, analysis.reads_clock(module, fn.name, kind="fn"))
         variables, modules, reads_clock = found
-        versions, module_versions = self._variable_versions, self._module_versions
-        model_key = (self._epoch, tuple(versions.get(v, 0) for v in variables), clock if reads_clock else None)
-        evm_key = (self._epoch, tuple(module_versions.get(m, 0) for m in modules), clock)
+        # (a version not given yet is 0)
+        model_key = (self._epoch, tuple(map(self._variable_versions.get, variables, itertools.repeat(0))),
+                     clock if reads_clock else None)
+        evm_key = (self._epoch, tuple(map(self._module_versions.get, modules, itertools.repeat(0))), clock)
         return model_key, evm_key
 
     def changed_variables(self, variables: Iterable[tuple[str, str]]) -> None:
@@ -236,22 +250,28 @@ class ViewComparison(StorageIndex):
         answers = self._answers
         values: list[Any] = []
         batch: dict[tuple[str, bytes], AbiFunction] = {}  # (the calls to run in one batch, in order)
+        batched: list[tuple[int, tuple[str, bytes]]] = []  # (where each batched answer goes)
         for address, calldata, fn, batchable in requests:
             call = (address, calldata)
-            kept = answers.get(call)
+            kept = answers.get(call) if answers else None
             if kept is not None and (kept[1] is None or kept[1] == now):
                 values.append(kept[0])
             elif batchable and fn.is_read_only:
-                batch.setdefault(call, fn)
+                if call not in batch:
+                    batch[call] = fn
+                batched.append((len(values), call))
                 values.append(_MISSING)
             else:
                 values.append(self._evm_view(address, calldata, fn))
         if not batch:
             return values
         ran = dict(zip(batch, self.backend.call_views(list(batch)), strict=True))
+        keep = self._keep_answer
         for call, raw in ran.items():
-            ran[call] = self._keep_answer(call, raw, batch[call])
-        return [ran[(r[0], r[1])] if v is _MISSING else v for v, r in zip(values, requests, strict=True)]
+            ran[call] = keep(call, raw, batch[call])
+        for i, call in batched:
+            values[i] = ran[call]
+        return values
 
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
@@ -392,6 +412,14 @@ class ViewComparison(StorageIndex):
         """The calldata of a call of view ``fn`` (its ABI function ``abi_fn``) at ``args``."""
         return self._encoder(abi_fn, fn)(args)
 
+    def _one_word_params(self, abi_fn: AbiFunction, fn: ir.Fn) -> bool:
+        """Whether ``abi_fn`` takes ``fn``'s parameters as addresses and
+        uint256s: each argument in range is one word, as it is."""
+        found = self._word_params.get(id(abi_fn))
+        if found is None or found[0] is not abi_fn:
+            found = self._word_params[id(abi_fn)] = (abi_fn, abi_fn.input_types == _word_types(fn))
+        return found[1]
+
     def _encoder(self, abi_fn: AbiFunction, fn: ir.Fn) -> Callable[[tuple[int, ...]], bytes]:
         """A function giving the calldata of a call of view ``fn`` (its ABI
         function ``abi_fn``) at its arguments: addresses and uint256s, in
@@ -402,7 +430,7 @@ class ViewComparison(StorageIndex):
             return found[1]
         selector, signature = abi_fn.selector, abi_fn.signature
         bounds = tuple(_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params)
-        words = abi_fn.input_types == _word_types(fn)
+        words = self._one_word_params(abi_fn, fn)
         params = fn.params
         encoded = self._encoded
 
@@ -457,6 +485,28 @@ class ViewComparison(StorageIndex):
         if self._held[0] != self.state_version:
             self._held = (self.state_version, self.model.numbers_held())
         return self._held[1]
+
+
+def _word_tails(product: list[tuple[int, ...]], fn: ir.Fn) -> list[bytes] | None:
+    """The calldata after the selector of a call at each argument tuple of
+    ``product``, to a function whose ABI takes ``fn``'s parameters as
+    addresses and uint256s: each argument's word, in order; None when an
+    argument is out of its type's range (then the ABI codec encodes, and
+    says why it cannot)."""
+    bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
+    words: dict[int, bytes] = {}
+    out = []
+    for args in product:
+        parts = []
+        for a, b in zip(args, bounds, strict=True):
+            if not 0 <= a < b:
+                return None
+            word = words.get(a)
+            if word is None:
+                word = words[a] = a.to_bytes(32, "big")
+            parts.append(word)
+        out.append(b"".join(parts))
+    return out
 
 
 def _word_types(fn: ir.Fn) -> tuple[str, ...]:
