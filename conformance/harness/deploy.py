@@ -173,6 +173,10 @@ class DeployedPair(BindingNames):
         self._epoch = 0
         self._tick = 0  # the last version given (every change gets a new one)
         self._held: tuple[int, list[int]] = (-1, [])
+        # (views.py: numbers_held) each module's numbers, and the versions of its variables then
+        self._held_by_module: dict[str, tuple[Any, set[int]]] = {}
+        self._module_variables = {module: [(module, name) for name in names]
+                                  for module, names in self._state_types.items()}
         self._numbers_at: tuple[tuple[int, int, int] | None, list[int]] = (None, [])  # (views.py: _view_numbers)
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
         self._view_fns_typed: dict[str, list[tuple[ir.Fn, AbiFunction, tuple[ir.Type, ...]]]] = {}

@@ -483,7 +483,19 @@ class ViewComparison(StorageIndex):
         back to a saved one (:attr:`state_version`); a dry run of an action
         on the model puts the state back as it was."""
         if self._held[0] != self.state_version:
-            self._held = (self.state_version, self.model.numbers_held())
+            # (by module: a module's numbers change only with its variables,
+            # whose versions every change on either side moves, see
+            # _view_keys; a module's numbers found at the same versions are
+            # its numbers now)
+            found: set[int] = set()
+            versions, kept, epoch = self._variable_versions, self._held_by_module, self._epoch
+            for module, names in self._module_variables.items():
+                key = (epoch, tuple(map(versions.get, names, itertools.repeat(0))))
+                held = kept.get(module)
+                if held is None or held[0] != key:
+                    held = kept[module] = (key, self.model.numbers_in((self.model.state(module),)))
+                found |= held[1]
+            self._held = (self.state_version, sorted(x for x in found if x > 0))
         return self._held[1]
 
 
