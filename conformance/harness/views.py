@@ -103,15 +103,14 @@ class ViewComparison(StorageIndex):
                 model_key, evm_key = self._view_keys(module, fn, clock)
                 name = fn.name
                 batchable = self._batchable(module, fn)
+                words: list[bytes] | None = None
                 if self._one_word_params(abi_fn, fn):
                     # the calldata: the selector, then each argument's word (the same words for
                     # every function of these parameters)
-                    found = tails.get(id(product), _MISSING)
-                    if found is _MISSING:
-                        found = tails[id(product)] = _word_tails(product, fn)
-                    words = found
-                else:
-                    words = None
+                    if id(product) in tails:
+                        words = tails[id(product)]
+                    else:
+                        words = tails[id(product)] = _word_tails(product, fn)
                 selector = abi_fn.selector
                 encode = self._encoder(abi_fn, fn)
                 for i, args in enumerate(product):
