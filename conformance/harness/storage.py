@@ -344,12 +344,7 @@ class StorageIndex(DeployedPair):
         if self.backend.records_storage_writes or len(index) == self._watched:
             return
         added: dict[str, tuple[list[str], list[int]]] = {}
-        # (the slots indexed since are the index's last ones: new keys go at
-        # the end of a dict, so they are taken from its end, not by walking
-        # past every slot watched already)
-        new = list(itertools.islice(reversed(index), len(index) - self._watched))
-        new.reverse()
-        for (address, slot) in new:
+        for (address, slot) in itertools.islice(index, self._watched, None):
             entries = index[(address, slot)]
             # (one contract's slots belong to one module)
             module = min(entries)[0] if len(entries) > 1 else next(iter(entries))[0]
