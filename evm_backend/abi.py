@@ -159,59 +159,6 @@ def _static_decoders(types: tuple[str, ...]) -> tuple[_WordDecoder, ...] | None:
     return tuple(decoders)
 
 
-# One value of a basic static type as its 32-byte word, or None for a value
-# it does not vouch for (eth-abi then encodes it, or says why it cannot).
-_WordEncoder = Callable[[Any], bytes | None]
-
-
-def _word_encoder(type_str: str) -> _WordEncoder | None:
-    """An encoder of one value as a 32-byte word for ``uint<N>``, ``bool``,
-    ``address`` and ``bytes32``, else ``None``. It takes only the values
-    eth-abi takes and encodes them as eth-abi does: an ``int`` (not a bool)
-    in range; a ``bool``; an address in its checksummed form; 32 bytes. Any
-    other value gets None (eth-abi then decides)."""
-    node = _parsed(type_str)
-    if node.is_array or isinstance(node, TupleType) or node.is_dynamic:
-        return None
-    base, sub = node.base, node.sub
-    if base == "uint":
-        limit = 1 << int(sub)
-
-        def uint(value: Any) -> bytes | None:
-            return value.to_bytes(32, "big") if type(value) is int and 0 <= value < limit else None
-
-        return uint
-    if base == "bool":
-        return lambda value: (b"\0" * 31 + (b"\1" if value else b"\0")) if type(value) is bool else None
-    if base == "address":
-
-        def address(value: Any) -> bytes | None:
-            if type(value) is not str or len(value) != 42 or value[:2] != "0x":
-                return None
-            try:
-                number = int(value, 16)
-            except ValueError:
-                return None
-            word = number.to_bytes(32, "big")
-            return word if checksum_address(word[12:]) == value else None
-
-        return address
-    if base == "bytes" and sub == 32:
-        return lambda value: value if type(value) is bytes and len(value) == 32 else None
-    return None
-
-
-@lru_cache(maxsize=1024)
-def _static_encoders(types: tuple[str, ...]) -> tuple[_WordEncoder, ...] | None:
-    encoders = []
-    for type_str in types:
-        encoder = _word_encoder(type_str)
-        if encoder is None:
-            return None
-        encoders.append(encoder)
-    return tuple(encoders)
-
-
 def decode_word(type_str: str, word: bytes) -> Any:
     """Decode one 32-byte word (e.g. an indexed event topic) of a basic static type.
 
@@ -256,11 +203,6 @@ def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:
     """
     if len(types) != len(values):
         raise AbiError(f"expected {len(types)} values for ({','.join(types)}), got {len(values)}")
-    fast = _static_encoders(tuple(types))
-    if fast is not None:
-        words = [encode(value) for encode, value in zip(fast, values, strict=True)]
-        if None not in words:
-            return b"".join(words)  # type: ignore[arg-type]
     try:
         return bytes(_abi_encode(list(types), list(values)))
     except (EncodingError, ValueError, TypeError, OverflowError) as exc:
