@@ -185,10 +185,14 @@ def encode_batch(calls: Sequence[tuple[str, bytes]]) -> bytes:
         ValueError: a calldata is longer than 2**32 bytes.
     """
     parts = []
+    targets: dict[str, int] = {}  # (each address parsed once)
     for address, data in calls:
         if len(data) >= 1 << 32:
             raise ValueError(f"calldata of {len(data)} bytes is too long for a batch")
-        parts.append(((len(data) << 160) | int(address, 16)).to_bytes(32, "big"))
+        target = targets.get(address)
+        if target is None:
+            target = targets[address] = int(address, 16)
+        parts.append(((len(data) << 160) | target).to_bytes(32, "big"))
         parts.append(data)
     return b"".join(parts)
 
@@ -199,19 +203,31 @@ def split_batch(output: bytes, count: int) -> list[BatchAnswer]:
     Raises:
         EvmBackendError: the return data does not hold ``count`` answers.
     """
-    answers: list[BatchAnswer] = []
+    return [BatchAnswer(*answer) for answer in split_batch_fields(output, count)]
+
+
+def split_batch_fields(output: bytes, count: int) -> list[tuple[bool, bytes, int, bool]]:
+    """:func:`split_batch`'s answers as plain tuples ``(success, output,
+    gas_used, exact)``, the fields of :class:`BatchAnswer` in order (for a
+    caller that makes its own records of them).
+
+    Raises:
+        EvmBackendError: the return data does not hold ``count`` answers.
+    """
+    answers: list[tuple[bool, bytes, int, bool]] = []
     at = 0
+    end = len(output)
+    from_bytes = int.from_bytes
     for _ in range(count):
-        if at + 32 > len(output):
+        if at + 32 > end:
             raise EvmBackendError(f"a batch returned {len(answers)} answers of {count}")
-        header = int.from_bytes(output[at:at + 32], "big")
+        header = from_bytes(output[at:at + 32], "big")
         size = header & 0xFFFFFFFFFFFFFFFF
-        success = bool((header >> 64) & 1)
-        after = (header >> 96) & 0xFFFFFFFFFFFFFFFF
         before = header >> 160
-        used = before - after
-        answers.append(BatchAnswer(success, output[at + 32:at + 32 + size], used, exact=2 * used < before))
-        at += 32 + size
-    if at != len(output):
-        raise EvmBackendError(f"a batch returned {len(output) - at} bytes after its {count} answers")
+        used = before - ((header >> 96) & 0xFFFFFFFFFFFFFFFF)
+        at += 32
+        answers.append((bool((header >> 64) & 1), output[at:at + size], used, 2 * used < before))
+        at += size
+    if at != end:
+        raise EvmBackendError(f"a batch returned {end - at} bytes after its {count} answers")
     return answers

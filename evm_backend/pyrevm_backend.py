@@ -28,7 +28,7 @@ import pyrevm
 from eth_utils import keccak
 
 from evm_backend.abi import checksum_address
-from evm_backend.batch import BATCH_INIT, encode_batch, split_batch
+from evm_backend.batch import BATCH_INIT, encode_batch, split_batch_fields
 from evm_backend.errors import (
     EvmBackendError,
     OutOfRange,
@@ -197,6 +197,7 @@ class PyRevmBackend(Backend):
             EvmBackendError: the batch contract answered malformed data.
         """
         answers: list[RawExecution] = []
+        made: dict[tuple[bool, bytes, int], RawExecution] = {}
         rest = list(calls)
         while rest:
             chunk = rest[:_BATCH_CALLS]
@@ -204,13 +205,18 @@ class PyRevmBackend(Backend):
             if not raw.success:  # (the batch itself ran out of gas: every call on its own)
                 return answers + [self._execute_view(ZERO_ADDRESS, a, d, BLOCK_GAS_LIMIT) for a, d in rest]
             done = 0
-            for (address, data), answer in zip(chunk, split_batch(raw.output, len(chunk)), strict=True):
+            for (address, data), (success, output, used, exact) in zip(
+                    chunk, split_batch_fields(raw.output, len(chunk)), strict=True):
                 done += 1
-                if not answer.exact:
+                if not exact:
                     answers.append(self._execute_view(ZERO_ADDRESS, address, data, BLOCK_GAS_LIMIT))
                     break
-                answers.append(RawExecution(success=answer.success, output=answer.output, halted=False,
-                                            gas_used=answer.gas_used))
+                # (answers with the same fields are one record: it is immutable)
+                key = (success, output, used)
+                answer = made.get(key)
+                if answer is None:
+                    answer = made[key] = RawExecution(success=success, output=output, halted=False, gas_used=used)
+                answers.append(answer)
             rest = rest[done:]
         return answers
 

@@ -15,7 +15,7 @@ import hashlib
 import operator
 import sys
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,6 +282,13 @@ class Model:
     def numbers_held(self) -> list[int]:
         """Every positive uint the state holds right now (balances, reserves...),
         sorted: where arguments aimed at exact boundaries come from."""
+        found = self.numbers_in(self.world.state.values())
+        return sorted(x for x in found if x > 0)
+
+    def numbers_in(self, states: Iterable[Any]) -> set[int]:
+        """Every number the module states ``states`` hold (not only the
+        positive ones: :meth:`numbers_held` keeps those); the union over
+        every module's state is what :meth:`numbers_held` sorts."""
         found: set[int] = set()
         add, update = found.add, found.update
         getters = _FIELD_GETTERS
@@ -318,9 +325,9 @@ class Model:
                     elif type(x) is not bool:
                         visit(x)
 
-        for st_ in self.world.state.values():
+        for st_ in states:
             visit(st_)
-        return sorted(x for x in found if x > 0)
+        return found
 
     def state(self, module: str) -> Any:
         """The state dataclass of ``module``."""

@@ -3,7 +3,7 @@ both back and forth together (snapshots, starting states)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -154,6 +154,7 @@ class DeployedPair(BindingNames):
                              if self._location(module, name).layout is None]
         self._watch: dict[str, tuple[list[str], list[int], list[int]]] = {}
         self._watched = 0  # how many of the index's slots (in its order) are watched
+        self._mixed_slots = False  # whether a slot holds entries of two modules (storage.py: watched_slots)
         # the modules whose watched words may be stale: a transaction succeeded
         # (or storage was written) since they were last read (storage.py)
         self._unread: set[str] = set()
@@ -172,8 +173,16 @@ class DeployedPair(BindingNames):
         self._epoch = 0
         self._tick = 0  # the last version given (every change gets a new one)
         self._held: tuple[int, list[int]] = (-1, [])
+        # (views.py: numbers_held) each module's numbers, and the versions of its variables then
+        self._held_by_module: dict[str, tuple[Any, set[int]]] = {}
+        self._module_variables = {module: [(module, name) for name in names]
+                                  for module, names in self._state_types.items()}
         self._numbers_at: tuple[tuple[int, int, int] | None, list[int]] = (None, [])  # (views.py: _view_numbers)
         self._view_fns: dict[str, list[tuple[ir.Fn, AbiFunction]]] = {}
+        self._view_fns_typed: dict[str, list[tuple[ir.Fn, AbiFunction, tuple[ir.Type, ...]]]] = {}
+        # each view's calldata encoder, by its ABI function (views.py: _encoder)
+        self._encoders: dict[int, tuple[AbiFunction, Callable[[tuple[int, ...]], bytes]]] = {}
+        self._word_params: dict[int, tuple[AbiFunction, bool]] = {}  # (views.py: _one_word_params)
         self._batchable_fns: dict[tuple[str, str], bool] = {}  # (views.py: _batchable)
         self._encoded: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._decoded: dict[tuple[Any, ...], Any] = {}
@@ -337,7 +346,7 @@ class DeployedPair(BindingNames):
     def _save(self) -> _Saved:
         return _Saved(self.backend.snapshot(), self.model.world.snapshot(),
                       (self.backend.timestamp, self.backend.block_number), self._baseline_valid, dict(self._index),
-                      views=self.saved_views())
+                      views=self.saved_views(), slots=self.watched_slots())
 
     def _go_back(self, saved: _Saved) -> _Saved:
         """Put both sides back in ``saved``; returns it with a fresh EVM
@@ -351,7 +360,7 @@ class DeployedPair(BindingNames):
         self._baseline_valid = saved.compared
         self._index = dict(saved.index)
         if saved.watch is None:
-            self._rewatch()
+            self._rewatch(saved.slots)
             saved = replace(saved, watch=dict(self._watch))
         else:
             # (the same state as the first time: the words it read then)
@@ -367,10 +376,13 @@ class DeployedPair(BindingNames):
     def _location(self, module: str, name: str) -> Where:
         raise NotImplementedError
 
-    def _rewatch(self) -> None:
+    def _rewatch(self, slots: dict[str, tuple[list[str], list[int]]] | None = None) -> None:
         raise NotImplementedError
 
     def _watch_new(self) -> None:
+        raise NotImplementedError
+
+    def watched_slots(self) -> dict[str, tuple[list[str], list[int]]] | None:
         raise NotImplementedError
 
     def compare_state(self, modules: set[str] | None = None, *, params: bool = False,

@@ -68,9 +68,18 @@ class StorageIndex(DeployedPair):
         width = len(self.spec.modules[leaf_t.module].records[leaf_t.name].fields) if isinstance(
             leaf_t, ir.RecordT) else 1
         slices = _locate(where.layout, where.name, keys, width)
+        index, entry = self._index, (module, name, keys)
         for s in slices:
             at = (where.address, s.slot)
-            self._index[at] = self._index.get(at, frozenset()) | {(module, name, keys)}
+            held = index.get(at)
+            if held is None:
+                index[at] = frozenset((entry,))
+            elif entry not in held:
+                if any(e[0] != module for e in held):
+                    # (a slot of two modules' entries: the module it is
+                    # watched under may change, see _rewatch)
+                    self._mixed_slots = True
+                index[at] = held | {entry}
         return path, normal(leaf), _storage_reader(self.backend, where.address, slices, leaf_t, self.spec)
 
     def _location(self, module: str, name: str) -> Where:
@@ -293,16 +302,37 @@ class StorageIndex(DeployedPair):
         self._baseline_valid = True
         self._rewatch()
 
-    def _rewatch(self) -> None:
+    def _rewatch(self, slots: dict[str, tuple[list[str], list[int]]] | None = None) -> None:
         """For a backend that does not report the slots it writes, read back
         every indexed slot of every module: the words later steps are
-        compared against."""
+        compared against. ``slots``, when given, are :meth:`watched_slots`
+        of the index as it is: the slots to read, by module (they are not
+        sorted out again)."""
         if self.backend.records_storage_writes:
+            return
+        self._unread = set()
+        if slots is not None:
+            read = self.backend.read_storage
+            self._watch = {m: (addresses, at, read(addresses, at) if at else [])
+                           for m, (addresses, at) in slots.items()}
+            self._watched = len(self._index)
             return
         self._watch = {m: ([], [], []) for m in self.spec.modules}
         self._watched = 0
-        self._unread = set()
         self._watch_new()
+
+    def watched_slots(self) -> dict[str, tuple[list[str], list[int]]] | None:
+        """The slots :meth:`_rewatch` reads for the index as it is now, by
+        module and in its order, when the watched words are those of the
+        whole index (None otherwise, or on a backend that reports its
+        writes). Each slot is watched under the module of its entries (the
+        least of them when it holds several), sorted out when it was first
+        watched; only a slot that holds entries of two modules could be
+        sorted otherwise now, so once there is one, None."""
+        if self.backend.records_storage_writes or self._watched != len(self._index) or self._mixed_slots:
+            return None
+        empty: tuple[list[str], list[int], list[int]] = ([], [], [])
+        return {m: self._watch.get(m, empty)[:2] for m in self.spec.modules}
 
     def _watch_new(self) -> None:
         """Read back the slots indexed since the last :meth:`_rewatch` or call

@@ -188,6 +188,10 @@ class _Saved:
     # what the views knew then (views.py: ViewComparison.saved_views): the
     # same state gives the same answers, so they stand again after going back
     views: Any = None
+    # the slots the watched words are read from, by module (storage.py:
+    # watched_slots): the index's, sorted out when it was made (None: sort
+    # them out when first read)
+    slots: dict[str, tuple[list[str], list[int]]] | None = None
 
 
 @dataclass(frozen=True)

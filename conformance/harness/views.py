@@ -4,7 +4,8 @@ against the model's functions."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from conformance.harness.storage import StorageIndex
@@ -86,28 +87,44 @@ class ViewComparison(StorageIndex):
         if len(agreed) > _AGREED_LIMIT:
             agreed.clear()
         exact = self.backend.records_reads
-        keys: dict[tuple[str, str], tuple[Any, Any]] = {}  # (the same for every call of one function)
+        model_view = self._model_view
         # the calls asked, each with what its comparison needs; the EVM's
         # answers come for all of them at once (_evm_views: one batch)
         asked: list[tuple[tuple[str, str, tuple[int, ...]], Any, Any, Any]] = []
         requests: list[tuple[str, bytes, AbiFunction, bool]] = []
+        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (_view_plan's, for every module)
+        tails: dict[int, list[bytes] | None] = {}  # (_word_tails of each list of products, by its id)
         for module, m in self.spec.modules.items():
             address = to_checksum(self.addresses[module])
-            for fn, abi_fn, args in self._view_args(module, m):
-                found = keys.get((module, fn.name))
-                if found is None:
-                    found = keys[(module, fn.name)] = self._view_keys(module, fn, clock)
-                model_key, evm_key = found
-                call = (module, fn.name, args)
-                kept = agreed.get(call)
-                if kept is not None and kept[0] == model_key and not exact and kept[1] == evm_key:
-                    continue  # neither side's answer can have changed since they agreed
-                if kept is not None and kept[0] == model_key:
-                    model_value = kept[2]
-                else:
-                    model_value = self._model_view(module, fn, env, args)
-                asked.append((call, model_key, evm_key, model_value))
-                requests.append((address, self._calldata(abi_fn, fn, args), abi_fn, self._batchable(module, fn)))
+            for fn, abi_fn, product in self._view_plan(module, m, products):
+                if not product:
+                    continue
+                # (the keys, the encoding and whether it batches: the same for every call of one function)
+                model_key, evm_key = self._view_keys(module, fn, clock)
+                name = fn.name
+                batchable = self._batchable(module, fn)
+                words: list[bytes] | None = None
+                if self._one_word_params(abi_fn, fn):
+                    # the calldata: the selector, then each argument's word (the same words for
+                    # every function of these parameters)
+                    if id(product) in tails:
+                        words = tails[id(product)]
+                    else:
+                        words = tails[id(product)] = _word_tails(product, fn)
+                selector = abi_fn.selector
+                encode = self._encoder(abi_fn, fn)
+                for i, args in enumerate(product):
+                    call = (module, name, args)
+                    kept = agreed.get(call)
+                    if kept is not None and kept[0] == model_key:
+                        if not exact and kept[1] == evm_key:
+                            continue  # neither side's answer can have changed since they agreed
+                        model_value = kept[2]
+                    else:
+                        model_value = model_view(module, fn, env, args)
+                    asked.append((call, model_key, evm_key, model_value))
+                    requests.append((address, selector + words[i] if words is not None else encode(args),
+                                     abi_fn, batchable))
         for (call, model_key, evm_key, model_value), evm_value in zip(asked, self._evm_views(requests),
                                                                       strict=True):
             if model_value != evm_value:
@@ -152,9 +169,10 @@ class ViewComparison(StorageIndex):
             found = self._view_deps[(module, fn.name)] = (
                 variables, modules, analysis.reads_clock(module, fn.name, kind="fn"))
         variables, modules, reads_clock = found
-        versions, module_versions = self._variable_versions, self._module_versions
-        model_key = (self._epoch, tuple(versions.get(v, 0) for v in variables), clock if reads_clock else None)
-        evm_key = (self._epoch, tuple(module_versions.get(m, 0) for m in modules), clock)
+        # (a version not given yet is 0)
+        model_key = (self._epoch, tuple(map(self._variable_versions.get, variables, itertools.repeat(0))),
+                     clock if reads_clock else None)
+        evm_key = (self._epoch, tuple(map(self._module_versions.get, modules, itertools.repeat(0))), clock)
         return model_key, evm_key
 
     def changed_variables(self, variables: Iterable[tuple[str, str]]) -> None:
@@ -231,22 +249,28 @@ class ViewComparison(StorageIndex):
         answers = self._answers
         values: list[Any] = []
         batch: dict[tuple[str, bytes], AbiFunction] = {}  # (the calls to run in one batch, in order)
+        batched: list[tuple[int, tuple[str, bytes]]] = []  # (where each batched answer goes)
         for address, calldata, fn, batchable in requests:
             call = (address, calldata)
-            kept = answers.get(call)
+            kept = answers.get(call) if answers else None
             if kept is not None and (kept[1] is None or kept[1] == now):
                 values.append(kept[0])
             elif batchable and fn.is_read_only:
-                batch.setdefault(call, fn)
+                if call not in batch:
+                    batch[call] = fn
+                batched.append((len(values), call))
                 values.append(_MISSING)
             else:
                 values.append(self._evm_view(address, calldata, fn))
         if not batch:
             return values
         ran = dict(zip(batch, self.backend.call_views(list(batch)), strict=True))
+        keep = self._keep_answer
         for call, raw in ran.items():
-            ran[call] = self._keep_answer(call, raw, batch[call])
-        return [ran[(r[0], r[1])] if v is _MISSING else v for v, r in zip(values, requests, strict=True)]
+            ran[call] = keep(call, raw, batch[call])
+        for i, call in batched:
+            values[i] = ran[call]
+        return values
 
     def _evm_view(self, address: str, calldata: bytes, fn: AbiFunction) -> Any:
         """The contract's answer to one view call: its decoded return value, or
@@ -330,21 +354,44 @@ class ViewComparison(StorageIndex):
         turn as blocks pass, and the numbers of :meth:`_view_numbers`; every
         other parameter type leaves a function out.
         """
-        numbers: list[int] | None = None
-        products: dict[tuple[Any, ...], list[tuple[int, ...]]] = {}  # (by the parameters' types)
-        for fn, abi_fn in self._exported_views(module, m):
-            if numbers is None and any(t == ir.UINT for _, t in fn.params):
-                numbers = self._view_numbers()
-            people = self.view_addresses
-            if numbers is not None and people:
-                people = [people[self.backend.block_number % len(people)]]
-            types = (numbers is None, *(t for _, t in fn.params))
-            product = products.get(types)
-            if product is None:
-                choices = [people if t == ir.ADDRESS else (numbers or []) for _, t in fn.params]
-                product = products[types] = _spread_product(choices, MAX_VIEW_CALLS)
+        for fn, abi_fn, product in self._view_plan(module, m):
             for args in product:
                 yield fn, abi_fn, args
+
+    def _view_plan(self, module: str, m: ir.Module,
+                   products: dict[tuple[Any, ...], list[tuple[int, ...]]] | None = None,
+                   ) -> Iterator[tuple[ir.Fn, AbiFunction, list[tuple[int, ...]]]]:
+        """The calls of :meth:`_view_args`, a function at a time: each
+        exported view with the list of its argument tuples, in order.
+
+        ``products`` keeps the argument lists made, by whether numbers are
+        asked yet and the parameters' types: what each list is made of (the
+        actors asked, the numbers of :meth:`_view_numbers`) is the same for
+        every module while the state and the clock stay, so one comparison
+        may share it between modules."""
+        numbers: list[int] | None = None
+        if products is None:
+            products = {}
+        for fn, abi_fn, types in self._exported_views_typed(module, m):
+            if numbers is None and ir.UINT in types:
+                numbers = self._view_numbers()
+            key = (numbers is None, *types)
+            product = products.get(key)
+            if product is None:
+                people = self.view_addresses
+                if numbers is not None and people:
+                    people = [people[self.backend.block_number % len(people)]]
+                choices = [people if t == ir.ADDRESS else (numbers or []) for t in types]
+                product = products[key] = _spread_product(choices, MAX_VIEW_CALLS)
+            yield fn, abi_fn, product
+
+    def _exported_views_typed(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction, tuple[ir.Type, ...]]]:
+        """:meth:`_exported_views`, each with its parameters' types."""
+        found = self._view_fns_typed.get(module)
+        if found is None:
+            found = self._view_fns_typed[module] = [
+                (fn, abi_fn, tuple(t for _, t in fn.params)) for fn, abi_fn in self._exported_views(module, m)]
+        return found
 
     def _exported_views(self, module: str, m: ir.Module) -> list[tuple[ir.Fn, AbiFunction]]:
         """The spec functions of ``module`` that the implementation exports
@@ -361,20 +408,49 @@ class ViewComparison(StorageIndex):
         return found
 
     def _calldata(self, abi_fn: AbiFunction, fn: ir.Fn, args: tuple[int, ...]) -> bytes:
-        key = (abi_fn.signature, args)
-        data = self._encoded.get(key)
-        if data is None:
-            if len(self._encoded) > _ENCODED_LIMIT:
-                self._encoded.clear()
-            bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
-            if abi_fn.input_types == _word_types(fn) and all(0 <= a < b for a, b in zip(args, bounds, strict=True)):
-                # addresses and uint256s are one word each, as they are
-                data = abi_fn.selector + b"".join(a.to_bytes(32, "big") for a in args)
-            else:
-                abi_args = [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, fn.params, strict=True)]
-                data = abi_fn.encode_call(abi_args)
-            self._encoded[key] = data
-        return data
+        """The calldata of a call of view ``fn`` (its ABI function ``abi_fn``) at ``args``."""
+        return self._encoder(abi_fn, fn)(args)
+
+    def _one_word_params(self, abi_fn: AbiFunction, fn: ir.Fn) -> bool:
+        """Whether ``abi_fn`` takes ``fn``'s parameters as addresses and
+        uint256s: each argument in range is one word, as it is."""
+        found = self._word_params.get(id(abi_fn))
+        if found is None or found[0] is not abi_fn:
+            found = self._word_params[id(abi_fn)] = (abi_fn, abi_fn.input_types == _word_types(fn))
+        return found[1]
+
+    def _encoder(self, abi_fn: AbiFunction, fn: ir.Fn) -> Callable[[tuple[int, ...]], bytes]:
+        """A function giving the calldata of a call of view ``fn`` (its ABI
+        function ``abi_fn``) at its arguments: addresses and uint256s, in
+        range, are one word each, as they are; anything else is encoded by
+        the ABI codec (and kept)."""
+        found = self._encoders.get(id(abi_fn))
+        if found is not None and found[0] is abi_fn:
+            return found[1]
+        selector, signature = abi_fn.selector, abi_fn.signature
+        bounds = tuple(_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params)
+        words = self._one_word_params(abi_fn, fn)
+        params = fn.params
+        encoded = self._encoded
+
+        def encode(args: tuple[int, ...]) -> bytes:
+            if words:
+                for a, b in zip(args, bounds, strict=True):
+                    if not 0 <= a < b:
+                        break
+                else:
+                    return selector + b"".join([a.to_bytes(32, "big") for a in args])
+            key = (signature, args)
+            data = encoded.get(key)
+            if data is None:
+                if len(encoded) > _ENCODED_LIMIT:
+                    encoded.clear()
+                data = encoded[key] = abi_fn.encode_call(
+                    [to_checksum(a) if t == ir.ADDRESS else a for a, (_, t) in zip(args, params, strict=True)])
+            return data
+
+        self._encoders[id(abi_fn)] = (abi_fn, encode)
+        return encode
 
     def _view_numbers(self) -> list[int]:
         """The numbers views that take numbers are evaluated at: the current
@@ -406,8 +482,42 @@ class ViewComparison(StorageIndex):
         back to a saved one (:attr:`state_version`); a dry run of an action
         on the model puts the state back as it was."""
         if self._held[0] != self.state_version:
-            self._held = (self.state_version, self.model.numbers_held())
+            # (by module: a module's numbers change only with its variables,
+            # whose versions every change on either side moves, see
+            # _view_keys; a module's numbers found at the same versions are
+            # its numbers now)
+            found: set[int] = set()
+            versions, kept, epoch = self._variable_versions, self._held_by_module, self._epoch
+            for module, names in self._module_variables.items():
+                key = (epoch, tuple(map(versions.get, names, itertools.repeat(0))))
+                held = kept.get(module)
+                if held is None or held[0] != key:
+                    held = kept[module] = (key, self.model.numbers_in((self.model.state(module),)))
+                found |= held[1]
+            self._held = (self.state_version, sorted(x for x in found if x > 0))
         return self._held[1]
+
+
+def _word_tails(product: list[tuple[int, ...]], fn: ir.Fn) -> list[bytes] | None:
+    """The calldata after the selector of a call at each argument tuple of
+    ``product``, to a function whose ABI takes ``fn``'s parameters as
+    addresses and uint256s: each argument's word, in order; None when an
+    argument is out of its type's range (then the ABI codec encodes, and
+    says why it cannot)."""
+    bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
+    words: dict[int, bytes] = {}
+    out = []
+    for args in product:
+        parts = []
+        for a, b in zip(args, bounds, strict=True):
+            if not 0 <= a < b:
+                return None
+            word = words.get(a)
+            if word is None:
+                word = words[a] = a.to_bytes(32, "big")
+            parts.append(word)
+        out.append(b"".join(parts))
+    return out
 
 
 def _word_types(fn: ir.Fn) -> tuple[str, ...]:
