@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from imospec_cli.pipeline import DEFAULT_BINDING, Pipeline
-from tests.conformance.test_spec_mutant_gaps import _first_bad_at, _first_round, _mutant, _scenario, _starts_meet
+from tests.conformance.test_spec_mutant_gaps import (
+    _first_bad_at,
+    _first_round,
+    _mutant,
+    _scenario,
+    _starts_meet,
+    _theorem,
+)
 
 
 def test_filling_the_allocation_budget_exactly_is_a_cover_the_narrowed_check_loses() -> None:
@@ -111,15 +118,17 @@ def test_the_checkpoint_cap_off_by_one_is_refuted_by_the_cap_theorems() -> None:
     base = Pipeline.for_binding(DEFAULT_BINDING)
     cap, reach = "an_account_holds_2_pow_32_checkpoints", "the_search_reaches_every_checkpoint"
     for module in ("mt", "dmg"):
-        first = _first_round(base, module)
+        first = _first_round(base, module, cap, reach)
         assert first[f"{module}.{cap}"] is Proved and first[f"{module}.{reach}"] is Proved
     old = "const MAX_CHECKPOINTS: uint256 = 2 ** 32"
     for new, refutes_reach in (("(2 ** 32) + 1", True), ("(2 ** 32) - 1", False), ("(2 ** 32) * 10", True)):
-        first = _first_round(_mutant(base, "votes.imo", old, f"const MAX_CHECKPOINTS: uint256 = {new}"), "dmg")
+        first = _first_round(_mutant(base, "votes.imo", old, f"const MAX_CHECKPOINTS: uint256 = {new}"), "dmg",
+                             cap, reach)
         assert first[f"dmg.{cap}"] is Refuted, new
         assert (first[f"dmg.{reach}"] is Refuted) == refutes_reach, new
     for steps, refuted in (("(32) - 1", True), ("(32) + 1", False)):
-        first = _first_round(_mutant(base, "votes.imo", SEARCH, f"const SEARCH_STEPS: uint256 = {steps}"), "dmg")
+        first = _first_round(_mutant(base, "votes.imo", SEARCH, f"const SEARCH_STEPS: uint256 = {steps}"), "dmg",
+                             reach)
         assert (first[f"dmg.{reach}"] is Refuted) == refuted, steps
 
 
@@ -136,10 +145,10 @@ def test_dust_is_never_locked_is_a_theorem_and_a_cover() -> None:
 
     base = Pipeline.for_binding(DEFAULT_BINDING)
     keys = ("mdcep.redeems_a_whole_balance_below_the_minimum", "musdc.redeems_a_whole_balance_below_the_minimum")
-    assert _first_round(base, "mdcep")["mdcep.whole_balance_passes_the_minimum"] is Proved
+    assert _theorem(base, "mdcep.whole_balance_passes_the_minimum") is Proved
     assert all(_starts_meet(base, k) for k in keys)
     mutant = _mutant(base, "market.imo", "(amount == balance and burned > 0)", "(amount != balance and burned > 0)")
-    assert _first_round(mutant, "musdc")["musdc.whole_balance_passes_the_minimum"] is Refuted
+    assert _theorem(mutant, "musdc.whole_balance_passes_the_minimum") is Refuted
     assert not any(_starts_meet(mutant, k) for k in keys)
 
 
