@@ -343,11 +343,12 @@ class DeployedPair(BindingNames):
         lets it write, and a stray write elsewhere is left to a later sweep;
         but the first return to a kept state reads every watched word afresh
         as the agreed one, so without this, a stray write made by the setup
-        would be agreed and never compared. (The views read no kept
-        baseline: they are compared at the next sweep all the same.)"""
+        would be agreed and never compared. (The views and the variables
+        read through getters keep no baseline: the next sweep asks them
+        all the same.)"""
         if reports and not self.full_compare and not self.backend.records_storage_writes:
             last = reports[-1].differences
-            last.extend(d for d in self.sweep_storage() if d not in last)
+            last.extend(d for d in self.sweep_storage(getters=False) if d not in last)
 
     def rebase(self) -> None:
         """Make the current state of both sides the one :meth:`reset` returns to."""
@@ -405,7 +406,7 @@ class DeployedPair(BindingNames):
                       views: bool = True) -> list[Difference]:
         raise NotImplementedError
 
-    def sweep_storage(self) -> list[Difference]:
+    def sweep_storage(self, *, getters: bool = True) -> list[Difference]:
         raise NotImplementedError
 
     def run(self, step: Step, *, compare_state: bool = True) -> StepReport:
