@@ -166,12 +166,20 @@ class StepComparison(ViewComparison):
         compared, it reads everything."""
         if not self._baseline_valid:
             return self.compare_state(None)
-        modules = set(self.spec.modules)
+        # (the storage first: a change it finds is one the views may read)
+        entries = self.sweep_storage()
+        return self.compare_views() + entries
+
+    def sweep_storage(self, *, getters: bool = True) -> list[Difference]:
+        """:meth:`sweep` without the views: the watched slots whose words may
+        have changed since they were last read, and (with ``getters``) the
+        variables read through getters (everything but the views after a
+        step that was not compared)."""
+        if not self._baseline_valid:
+            return self.compare_state(None, views=False)
         written = () if self.backend.records_storage_writes else self._changed_watched_words(
             [m for m in self.spec.modules if m in self._unread])
-        # (the storage first: a change it finds is one the views may read)
-        entries = self._compare_entries(set(), written, modules)
-        return self.compare_views() + entries
+        return self._compare_entries(set(), written, set(self.spec.modules) if getters else set())
 
     def _compare_entries(self, entries: set[tuple[str, str, tuple[int, ...]]],
                          written: Iterable[tuple[str, int]], getter_scope: set[str]) -> list[Difference]:

@@ -4,6 +4,7 @@ implementations that write what the spec does not, or leave out a write."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,34 @@ def test_a_write_outside_the_spec_write_set(tiny_mutant: MutantMaker) -> None:
     watched = _harness(binding_path, "pyrevm")
     assert watched.run(step).ok
     assert any(d.where.startswith("cash.allowance") for d in watched.compare_state(None))
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "pyrevm"])
+@pytest.mark.parametrize("setup", ["prelude", "scenario"])
+def test_a_stray_write_in_the_setup_is_compared_before_its_state_is_kept(tiny_mutant: MutantMaker, backend: str,
+                                                                         setup: str) -> None:
+    # the set_price above that also approves in cash, run by the setup: the
+    # prelude's last step, or a starting state's scenario. On pyrevm the
+    # step compares the vault alone, and a return to the state kept after
+    # the setup reads every watched word afresh as the agreed one: the write
+    # must be compared before that, or no later sweep sees it
+    tiny_mutant("vault.vy", "    self.price = p\n", "    self.price = p\n    extcall Cash(CASH).approve(owner, 5)\n")
+    binding_path = tiny_mutant("vault.vy", "    def transfer(to: address, amount: uint256) -> bool: nonpayable",
+                               "    def transfer(to: address, amount: uint256) -> bool: nonpayable\n"
+                               "    def approve(spender: address, amount: uint256) -> bool: nonpayable")
+    data = json.loads(binding_path.read_text())
+    priced = ["vault", "set_price", "actor:0", ["12345"]]
+    if setup == "prelude":
+        data["prelude"].append(priced)
+    else:
+        data["scenarios"] = {"priced": [priced]}
+    binding_path.write_text(json.dumps(data))
+    h = _harness(binding_path, backend)
+    reports = h.prelude_reports if setup == "prelude" else h.start_from("priced")
+    assert any(d.where.startswith("cash.allowance") for r in reports for d in r.differences)
+    # (and a return to the kept state, then a sweep, finds nothing more: what it reads afresh agrees)
+    h.reset()
+    assert h.sweep() == []
 
 
 def test_a_campaign_catches_a_silent_stray_write(tiny_mutant: MutantMaker, tmp_path: Path) -> None:
