@@ -208,7 +208,7 @@ def _one_step_from(spec: ir.Spec, binding: Binding, job: Job, scenario: str | No
 
 
 # the whole search on the fixed spec, the symbolic step from each of the binding's 27 states included: about
-# 90 % of the test above's CPU before session 17 (about 100 s a hole)
+# 90 % of the test above's CPU before session 17 (cProfile; farm funding: 31 s of user CPU alone)
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "patch", "job"), HOLES, ids=[h[0] for h in HOLES])
 def test_issue11_hole_is_not_found_on_the_fixed_spec_from_the_binding_states(
