@@ -54,10 +54,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conformance_throughput import DEFAULT, SEED, record
+from conformance_throughput import DEFAULT, SEED, raw_rate, record
 
 from conformance.binding import load_implementation
-from conformance.harness import Harness, to_checksum
+from conformance.harness import Harness
 from conformance.runner import ShardRunner, pin_constant_pool, plan_shards
 from spec import ir
 
@@ -114,20 +114,7 @@ def raw_cpu_rate(spec: ir.Spec, binding: Any, backend: str, trace: list[Any]) ->
     """The recorded steps' contract calls per CPU second, no model and no
     comparison (the best of three): ``conformance_throughput.py``'s raw
     rate, by CPU time instead of the wall clock, as the ceiling is."""
-    best = 0.0
-    for _ in range(3):
-        h = Harness(spec, binding, backend)
-        calls = []
-        for step in trace:
-            decl = h.spec.modules[step.module].actions[step.action]
-            args = [h.abi_value(h.model_value(a, t), t) for a, (_, t) in zip(step.args, decl.params, strict=True)]
-            calls.append((to_checksum(h.addresses[step.module]), h.binding.modules[step.module].name(step.action),
-                          args, to_checksum(step.caller)))
-        cpu = time.process_time()
-        for address, fn, fn_args, sender in calls:
-            h.backend.transact(address, fn, fn_args, sender=sender)
-        best = max(best, len(calls) / (time.process_time() - cpu))
-    return best
+    return max(raw_rate(spec, binding, backend, trace, clock=time.process_time) for _ in range(3))
 
 
 def required_views(spec: ir.Spec, binding: Any, backend: str, examples: int, steps: int) -> dict[str, float]:
