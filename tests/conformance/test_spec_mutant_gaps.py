@@ -67,6 +67,15 @@ def _starts_meet(p: Pipeline, key: str) -> bool:
     return _starts_met(p, key) == {key}
 
 
+def _cover_lost(key: str, file: str, old: str, new: str) -> None:
+    """The goal ``key`` is met by the covers' starting states on the bundled
+    spec (:func:`_starts_meet`), and not on the mutant with ``old`` made
+    ``new`` in ``file``: the covers stage of ``mutate --spec`` catches it (E050)."""
+    base = Pipeline.for_binding(DEFAULT_BINDING)
+    assert _starts_meet(base, key)
+    assert not _starts_meet(_mutant(base, file, old, new), key)
+
+
 def _starts_met(p: Pipeline, *keys: str) -> set[str]:
     """Which of the goals ``keys`` the covers' starting states meet (:func:`_starts_meet`), from one run of
     them: the starting states' steps are written, so which goals are asked changes no step."""
@@ -93,12 +102,9 @@ def test_a_zero_buyback_is_written_so_the_widened_check_loses_its_fails_goal() -
     seed: a written step, not a walk; seed 1's walks missed it); on the mutant
     the check cannot fail for a uint256, so the goal is lost (the covers
     stage of ``mutate --spec``)."""
-    key = "buyback.execute:require ZERO_AMOUNT:fails"
-    base = Pipeline.for_binding(DEFAULT_BINDING)
-    assert _starts_meet(base, key)
-    mutant = _mutant(base, "buyback.imo", 'require dcep_amount > 0, "ZERO_AMOUNT"',
-                     'require dcep_amount >= 0, "ZERO_AMOUNT"')
-    assert not _starts_meet(mutant, key)
+    _cover_lost("buyback.execute:require ZERO_AMOUNT:fails", "buyback.imo",
+                'require dcep_amount > 0, "ZERO_AMOUNT"',
+                'require dcep_amount >= 0, "ZERO_AMOUNT"')
 
 
 def _scenario(p: Pipeline, scenario: str) -> list[Any]:
@@ -265,12 +271,9 @@ def test_the_largest_yield_share_is_a_cover_the_narrowed_init_loses() -> None:
     (``buyback.imo:89``): the deployment ``yield_at_the_cap`` (8,000 bps)
     books revenue there on the spec (cover ``books_at_the_largest_yield_share``);
     the mutant refuses that deployment."""
-    key = "buyback.books_at_the_largest_yield_share"
-    base = Pipeline.for_binding(DEFAULT_BINDING)
-    assert _starts_meet(base, key)
-    mutant = _mutant(base, "buyback.imo", "require reserve_yield_bps <= BPS - BUYBACK_BPS",
-                     "require reserve_yield_bps < BPS - BUYBACK_BPS")
-    assert not _starts_meet(mutant, key)
+    _cover_lost("buyback.books_at_the_largest_yield_share", "buyback.imo",
+                "require reserve_yield_bps <= BPS - BUYBACK_BPS",
+                "require reserve_yield_bps < BPS - BUYBACK_BPS")
 
 
 def test_a_year_off_by_a_second_is_refuted_by_a_year_is_365_days() -> None:
@@ -447,11 +450,9 @@ def test_a_buyback_at_its_deadline_is_a_written_cover_the_strict_check_loses() -
     ``now``, which meets the cover ``buyback.executes_at_the_deadline`` on the
     spec at every seed (a written step); on the mutant it reverts EXPIRED and
     the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
-    key = "buyback.executes_at_the_deadline"
-    base = Pipeline.for_binding(DEFAULT_BINDING)
-    assert _starts_meet(base, key)
-    mutant = _mutant(base, "buyback.imo", 'require now <= deadline, "EXPIRED"', 'require now < deadline, "EXPIRED"')
-    assert not _starts_meet(mutant, key)
+    _cover_lost("buyback.executes_at_the_deadline", "buyback.imo",
+                'require now <= deadline, "EXPIRED"',
+                'require now < deadline, "EXPIRED"')
 
 
 def test_the_solidity_bindings_pool_edges_catch_pool_spec_mutants_on_vyper_too() -> None:
@@ -521,12 +522,9 @@ def test_a_contribution_at_the_opening_second_is_a_written_cover_the_strict_chec
     ``offering.contributes_at_the_opening_second`` on the spec at every seed
     (a written step); on the mutant the contribution reverts OUTSIDE_WINDOW
     and the cover is lost (E050 in the covers stage of ``mutate --spec``)."""
-    key = "offering.contributes_at_the_opening_second"
-    base = Pipeline.for_binding(DEFAULT_BINDING)
-    assert _starts_meet(base, key)
-    mutant = _mutant(base, "offering.imo", "require now >= start and now < end_time()",
-                     "require now > start and now < end_time()")
-    assert not _starts_meet(mutant, key)
+    _cover_lost("offering.contributes_at_the_opening_second", "offering.imo",
+                "require now >= start and now < end_time()",
+                "require now > start and now < end_time()")
 
 
 def test_a_sale_to_exactly_the_cash_out_cap_is_a_written_cover_the_strict_check_loses() -> None:
@@ -537,12 +535,9 @@ def test_a_sale_to_exactly_the_cash_out_cap_is_a_written_cover_the_strict_check_
     ``offering.sells_up_to_the_cap`` on the spec at every seed (a written
     step); on the mutant the sale reverts CASHOUT_CAP and the cover is lost
     (E050 in the covers stage of ``mutate --spec``)."""
-    key = "offering.sells_up_to_the_cap"
-    base = Pipeline.for_binding(DEFAULT_BINDING)
-    assert _starts_meet(base, key)
-    mutant = _mutant(base, "offering.imo", 'require cashed_out * BPS <= cashout_cap_bps * raised, "CASHOUT_CAP"',
-                     'require cashed_out * BPS < cashout_cap_bps * raised, "CASHOUT_CAP"')
-    assert not _starts_meet(mutant, key)
+    _cover_lost("offering.sells_up_to_the_cap", "offering.imo",
+                'require cashed_out * BPS <= cashout_cap_bps * raised, "CASHOUT_CAP"',
+                'require cashed_out * BPS < cashout_cap_bps * raised, "CASHOUT_CAP"')
 
 
 def test_an_exit_at_an_odd_floor_rounds_its_burn_up_and_the_replay_sees_the_mutant() -> None:
