@@ -147,11 +147,10 @@ def heaviest_first(nodeids: list[str]) -> list[int]:
     collected order."""
     weight: dict[str, float] = {}
     first: dict[str, int] = {}
-    for i, nodeid in enumerate(nodeids):
-        unit = work_unit(nodeid)
+    units = [work_unit(n) for n in nodeids]
+    for i, (nodeid, unit) in enumerate(zip(nodeids, units, strict=True)):
         weight[unit] = weight.get(unit, 0.0) + cost_of(nodeid)
         first.setdefault(unit, i)
-    units = [work_unit(n) for n in nodeids]
     return sorted(range(len(nodeids)), key=lambda i: (-weight[units[i]], first[units[i]], i))
 
 

@@ -428,18 +428,16 @@ class ViewComparison(StorageIndex):
         if found is not None and found[0] is abi_fn:
             return found[1]
         selector, signature = abi_fn.selector, abi_fn.signature
-        bounds = tuple(_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params)
+        bounds = _word_bounds(fn)
         words = self._one_word_params(abi_fn, fn)
         params = fn.params
         encoded = self._encoded
 
         def encode(args: tuple[int, ...]) -> bytes:
             if words:
-                for a, b in zip(args, bounds, strict=True):
-                    if not 0 <= a < b:
-                        break
-                else:
-                    return selector + b"".join([a.to_bytes(32, "big") for a in args])
+                tail = _words_of(args, bounds)
+                if tail is not None:
+                    return selector + tail
             key = (signature, args)
             data = encoded.get(key)
             if data is None:
@@ -501,23 +499,40 @@ class ViewComparison(StorageIndex):
 def _word_tails(product: list[tuple[int, ...]], fn: ir.Fn) -> list[bytes] | None:
     """The calldata after the selector of a call at each argument tuple of
     ``product``, to a function whose ABI takes ``fn``'s parameters as
-    addresses and uint256s: each argument's word, in order; None when an
-    argument is out of its type's range (then the ABI codec encodes, and
-    says why it cannot)."""
-    bounds = [_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params]
-    words: dict[int, bytes] = {}
+    addresses and uint256s: :func:`_words_of` each (a value's word made once
+    for the whole list); None when an argument is out of its type's range
+    (then the ABI codec encodes, and says why it cannot)."""
+    bounds = _word_bounds(fn)
+    made: dict[int, bytes] = {}
     out = []
     for args in product:
-        parts = []
-        for a, b in zip(args, bounds, strict=True):
-            if not 0 <= a < b:
-                return None
-            word = words.get(a)
-            if word is None:
-                word = words[a] = a.to_bytes(32, "big")
-            parts.append(word)
-        out.append(b"".join(parts))
+        tail = _words_of(args, bounds, made)
+        if tail is None:
+            return None
+        out.append(tail)
     return out
+
+
+def _word_bounds(fn: ir.Fn) -> tuple[int, ...]:
+    """The bound of each of ``fn``'s parameters as one word: 2**160 for an address, 2**256 for a uint256."""
+    return tuple(_ADDRESS if t == ir.ADDRESS else _WORD for _, t in fn.params)
+
+
+def _words_of(args: tuple[int, ...], bounds: tuple[int, ...], made: dict[int, bytes] | None = None) -> bytes | None:
+    """Each argument's 32-byte word, in order (the words already in ``made``
+    taken from it, and the new ones put there); None when an argument is not
+    below its bound."""
+    parts = []
+    for a, b in zip(args, bounds, strict=True):
+        if not 0 <= a < b:
+            return None
+        word = made.get(a) if made is not None else None
+        if word is None:
+            word = a.to_bytes(32, "big")
+            if made is not None:
+                made[a] = word
+        parts.append(word)
+    return b"".join(parts)
 
 
 def _word_types(fn: ir.Fn) -> tuple[str, ...]:
